@@ -1,0 +1,60 @@
+# shoal: the two commands a newcomer needs are `make up` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PROTOS := $(wildcard proto/shoal/api/v1/*.proto)
+GEN := kernel/api/v1
+
+.PHONY: up down test test-fast lint proto proto-check bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+# Set up and start a local cluster (server for now; later the whole cluster).
+up: $(VENV)/.installed
+	$(VENV)/bin/shoal up
+
+down: $(VENV)/.installed
+	$(VENV)/bin/shoal down
+
+test: $(VENV)/.installed proto-check
+	$(PY) -m ruff check .
+	$(PY) -m mypy kernel plugins agent ctl
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest -q -x -m 'not e2e' $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy kernel plugins agent ctl
+
+# Regenerate the protobuf and gRPC code from proto/ (committed).
+proto: $(VENV)/.installed
+	rm -rf build/proto && mkdir -p build/proto
+	$(PY) -m grpc_tools.protoc -Iproto --python_out=build/proto --pyi_out=build/proto \
+	    --grpc_python_out=build/proto $(PROTOS)
+	rm -f $(GEN)/*_pb2*.py $(GEN)/*_pb2*.pyi
+	cp build/proto/shoal/api/v1/*_pb2*.py build/proto/shoal/api/v1/*_pb2*.pyi $(GEN)/
+
+# Fails when the committed generated code differs from what proto/ gives.
+proto-check: $(VENV)/.installed
+	rm -rf build/proto-check && mkdir -p build/proto-check
+	$(PY) -m grpc_tools.protoc -Iproto --python_out=build/proto-check \
+	    --pyi_out=build/proto-check --grpc_python_out=build/proto-check $(PROTOS)
+	@for f in build/proto-check/shoal/api/v1/*_pb2*; do \
+	  cmp -s $$f $(GEN)/$$(basename $$f) || { echo "stale generated code: $(GEN)/$$(basename $$f); run 'make proto'"; exit 1; }; \
+	done
+	@for f in $(GEN)/*_pb2*; do \
+	  [ -f build/proto-check/shoal/api/v1/$$(basename $$f) ] || { echo "generated file without a .proto: $$f"; exit 1; }; \
+	done
+
+bench: $(VENV)/.installed
+	$(PY) -m bench
+
+clean:
+	rm -rf build $(VENV) *.egg-info

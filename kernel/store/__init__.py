@@ -1,0 +1,25 @@
+"""Store contract and the built-in SQLite store."""
+
+from shoal.store.base import (
+    CompactedError,
+    Event,
+    FutureRevisionError,
+    KeyExistsError,
+    KeyNotFoundError,
+    KeyValue,
+    RevisionConflictError,
+    Store,
+    StoreError,
+)
+
+__all__ = [
+    "CompactedError",
+    "Event",
+    "FutureRevisionError",
+    "KeyExistsError",
+    "KeyNotFoundError",
+    "KeyValue",
+    "RevisionConflictError",
+    "Store",
+    "StoreError",
+]

@@ -1,0 +1,124 @@
+"""The store contract: what the API server needs from a key-value store.
+
+Modelled on etcd's MVCC API, which is what Kubernetes stands on. Every write
+gets the next *revision*, a number that grows across the whole store; an
+object's ``mod_revision`` is its Kubernetes ``resourceVersion``.
+
+Revisions are exclusive in watches, as in Kubernetes: ``watch(prefix, R)``
+delivers every change with a revision greater than ``R``. Compaction at ``C``
+forgets history at or below ``C`` (current values stay); a list at, or a watch
+after, a revision below ``C`` raises :class:`CompactedError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+
+class StoreError(Exception):
+    """Base of every error a store raises."""
+
+
+class KeyExistsError(StoreError):
+    """``create`` found the key already present."""
+
+
+class KeyNotFoundError(StoreError):
+    """``update`` or ``delete`` found no such key."""
+
+
+class RevisionConflictError(StoreError):
+    """The key's ``mod_revision`` is not the one the caller expected."""
+
+    def __init__(self, key: str, expected: int, actual: int) -> None:
+        super().__init__(f"{key}: expected revision {expected}, found {actual}")
+        self.key = key
+        self.expected = expected
+        self.actual = actual
+
+
+class CompactedError(StoreError):
+    """The revision asked for was compacted away; relist and watch again."""
+
+    def __init__(self, revision: int, compact_revision: int) -> None:
+        super().__init__(
+            f"revision {revision} has been compacted (oldest kept: {compact_revision})"
+        )
+        self.revision = revision
+        self.compact_revision = compact_revision
+
+
+class FutureRevisionError(StoreError):
+    """The revision asked for is newer than the store's current revision."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyValue:
+    key: str
+    value: bytes
+    create_revision: int
+    mod_revision: int
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One change. For ``DELETE``, ``kv.value`` is the last value before deletion
+    and ``kv.mod_revision`` the revision of the delete."""
+
+    type: Literal["CREATE", "UPDATE", "DELETE"]
+    kv: KeyValue
+    prev: KeyValue | None = None
+
+    @property
+    def revision(self) -> int:
+        return self.kv.mod_revision
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What every store backend implements. All methods are coroutines; none
+    blocks the event loop."""
+
+    async def start(self) -> None:
+        """Open files or connections; called once before any other method."""
+
+    async def close(self) -> None:
+        """Flush, release resources; pending watches end."""
+
+    async def current_revision(self) -> int:
+        """The revision of the newest write (0 for an empty store)."""
+
+    async def compact_revision(self) -> int:
+        """The newest revision compacted away (0 if never compacted)."""
+
+    async def get(self, key: str) -> KeyValue | None:
+        """The current value of ``key``, or None."""
+
+    async def list(
+        self, prefix: str, revision: int = 0, limit: int = 0, start_after: str = ""
+    ) -> tuple[list[KeyValue], int]:
+        """Keys under ``prefix`` in key order, as they were at ``revision``
+        (0: now). At most ``limit`` (0: all), starting after key ``start_after``.
+        Returns the items and the revision they were read at."""
+
+    async def create(self, key: str, value: bytes) -> KeyValue:
+        """Write a new key. Raises KeyExistsError."""
+
+    async def update(self, key: str, value: bytes, expected_revision: int) -> KeyValue:
+        """Replace ``key`` if its mod_revision is ``expected_revision`` (0: any).
+        Raises KeyNotFoundError or RevisionConflictError."""
+
+    async def delete(self, key: str, expected_revision: int = 0) -> KeyValue:
+        """Remove ``key`` if its mod_revision is ``expected_revision`` (0: any).
+        Returns the deleted value stamped with the delete's revision."""
+
+    def watch(self, prefix: str, revision: int) -> AsyncIterator[Event]:
+        """Every change under ``prefix`` with a revision greater than ``revision``,
+        in revision order, exactly once; then live changes until the iterator is
+        closed. Raises CompactedError (on first iteration) if ``revision`` is
+        below the compact revision."""
+
+    async def compact(self, revision: int) -> None:
+        """Forget history at or below ``revision``; current values stay."""
