@@ -1,0 +1,217 @@
+"""Every extension point of shoal, in one place.
+
+A plugin is a module (or any object) with functions marked ``@hookimpl`` whose
+names match the hooks below::
+
+    from shoal import hookimpl
+
+    @hookimpl
+    def register_runtimes(registry):
+        registry.register("docker", DockerRuntime)
+
+Rules that hold for every hook here:
+
+* Every hook is a "call every implementation" hook: each plugin that
+  implements it is called, none wins over another (no hook here is
+  ``firstresult``).
+* Extension points are ``register_*`` hooks that receive a
+  :class:`~shoal.registry.Registry`, so one plugin can offer several things.
+  Registering the same name twice is an error naming both plugins.
+* Hooks configure and register only. Hot paths (admission on every write, the
+  scheduler's filter and score on every pod and node) call the *registered
+  objects* directly, never a hook, so a hook's cost is paid once at startup.
+* pluggy calls are synchronous. A hook that needs async work returns an
+  awaitable and the caller awaits it; the ``register_*`` hooks below never
+  need to, since they only hand objects to the registry.
+* An implementation may accept fewer arguments than the hook offers (pluggy
+  passes only those it names), so new arguments can be added to a hook
+  without breaking existing plugins.
+
+``docs/plugins.md`` documents each hook for plugin authors; a unit test fails
+if a hook here is missing from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+    from shoal.registry import Registry
+
+hookspec = pluggy.HookspecMarker("shoal")
+
+Operation = Literal["CREATE", "UPDATE", "DELETE"]
+
+
+@dataclass
+class AdmissionRequest:
+    """What an admission plugin sees of one write, like Kubernetes'
+    ``admission.Attributes``.
+
+    ``object`` is the object as it will be stored (``None`` for DELETE);
+    ``old_object`` is the stored object before the write (``None`` for
+    CREATE). A mutating plugin changes ``object`` in place.
+    """
+
+    operation: Operation
+    kind: str
+    namespace: str
+    name: str
+    object: Any = None
+    old_object: Any = None
+    user: str = ""
+    # Plugins may leave notes here for later plugins in the same chain.
+    annotations: dict[str, str] = field(default_factory=dict)
+
+
+class AdmissionError(Exception):
+    """Raised by ``validate`` (or ``mutate``) to reject a write; the message
+    reaches the user unchanged, as a PERMISSION_DENIED or INVALID_ARGUMENT."""
+
+
+@runtime_checkable
+class Controller(Protocol):
+    """A control loop. ``run`` returns when the loop is cancelled."""
+
+    async def run(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    """An object kind the API server should serve.
+
+    ``message`` is the generated protobuf class with ``metadata``, ``spec``
+    and ``status`` fields; ``plural`` is the lower-case name used on the
+    command line and in store keys (``cronjobs``).
+    """
+
+    kind: str
+    plural: str
+    message: type
+    namespaced: bool = True
+    short_names: tuple[str, ...] = ()
+
+
+StoreFactory = Callable[[Mapping[str, Any]], Any]
+ControllerFactory = Callable[[Any], Controller]
+
+
+@hookspec
+def register_stores(registry: Registry[StoreFactory]) -> None:
+    """Offer store backends.
+
+    Fires once when the API server chooses its store (``--store NAME``).
+
+    :param registry: register ``name -> factory``; the factory is called as
+        ``factory(options: dict) -> shoal.store.Store`` with the backend's
+        options from the configuration (for SQLite ``{"path": ...}``, for
+        etcd ``{"endpoints": [...]}``).
+    :returns: nothing; results are ignored.
+    """
+
+
+@hookspec
+def register_admission(registry: Registry[Any]) -> None:
+    """Offer admission plugins, which see every write before it is stored.
+
+    Fires once when the API server starts.
+
+    :param registry: register ``name -> plugin`` where the plugin object has
+        an optional ``mutate(request: AdmissionRequest) -> None`` (change
+        ``request.object`` in place, e.g. default a field) and an optional
+        ``validate(request: AdmissionRequest) -> None`` (raise
+        :class:`AdmissionError` to reject). All mutations run before any
+        validation.
+    :returns: nothing; results are ignored.
+    """
+
+
+@hookspec
+def register_controllers(registry: Registry[ControllerFactory]) -> None:
+    """Offer controllers (control loops such as ReplicaSetController).
+
+    Fires once when the controller manager starts (in ``shoal server`` or in
+    its own process).
+
+    :param registry: register ``name -> factory``; the factory is called as
+        ``factory(client) -> controller`` with a :mod:`shoal.client` client,
+        and the controller has ``async def run(self) -> None``. Controllers
+        talk only to the API through the client, never to the store.
+    :returns: nothing; results are ignored.
+    """
+
+
+@hookspec
+def register_scheduler_plugins(registry: Registry[Any]) -> None:
+    """Offer scheduler filter and score plugins.
+
+    Fires once when the scheduler starts.
+
+    :param registry: register ``name -> plugin``. The plugin has either or
+        both of ``filter(pod, node, state) -> str | None`` (``None`` if the
+        pod fits the node, else the reason it does not, shown in the pod's
+        FailedScheduling event) and ``score(pod, node, state) -> int`` (0 to
+        100, higher is better; an optional ``weight`` attribute, default 1,
+        multiplies it). ``state`` is a dict shared by all plugins for one
+        scheduling cycle of one pod.
+    :returns: nothing; results are ignored.
+    """
+
+
+@hookspec
+def register_runtimes(registry: Registry[Any]) -> None:
+    """Offer container runtimes (docker, podman, fake).
+
+    Fires once when the agent starts and picks its runtime (``--runtime``).
+
+    :param registry: register ``name -> factory``; the factory is called as
+        ``factory(options: dict) -> runtime`` and the runtime implements the
+        CRI-like contract (ensure image, run pod sandbox, create/start/stop/
+        remove container, status, logs, exec, port-forward).
+    :returns: nothing; results are ignored.
+    """
+
+
+@hookspec
+def register_proxies(registry: Registry[Any]) -> None:
+    """Offer service proxies, which forward ClusterIP and NodePort traffic
+    to the ready endpoints of a Service.
+
+    Fires once when the agent starts its proxy (``--proxy``).
+
+    :param registry: register ``name -> factory``; the factory is called as
+        ``factory(client, options: dict) -> proxy`` and the proxy has
+        ``async def run(self) -> None``.
+    :returns: nothing; results are ignored.
+    """
+
+
+@hookspec
+def register_ctl_commands(cli: click.Group) -> None:
+    """Add commands to the ``shoal`` command line.
+
+    Fires once when ``shoal`` starts, before the arguments are parsed.
+
+    :param cli: the top-level click group; call ``cli.add_command(cmd)``.
+        A name that an earlier command already uses is replaced, so choose
+        names that do not collide with built-in verbs.
+    :returns: nothing; results are ignored.
+    """
+
+
+@hookspec
+def register_kinds(registry: Registry[KindInfo]) -> None:
+    """Offer extra object kinds for the API server to serve.
+
+    Fires once when the API server starts, before it serves requests.
+
+    :param registry: register ``kind -> KindInfo`` (for example
+        ``registry.register("CronJob", KindInfo("CronJob", "cronjobs",
+        CronJob))``).
+    :returns: nothing; results are ignored.
+    """

@@ -1,0 +1,1 @@
+"""Built-in store backend plugins."""

@@ -1,0 +1,27 @@
+"""Built-in plugin: the embedded SQLite store, shoal's default backend."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from shoal import hookimpl
+from shoal.registry import Registry
+
+
+def sqlite_store(options: Mapping[str, Any]) -> Any:
+    """``{"path": "...", "compact_interval": 300.0, "compact_keep": 10000}``."""
+    # Imported here so listing plugins never pays for (or breaks on) the store.
+    from shoal.store.sqlite import SQLiteStore
+
+    opts = dict(options)
+    try:
+        path = opts.pop("path")
+    except KeyError:
+        raise ValueError("the sqlite store needs a 'path' option") from None
+    return SQLiteStore(path, **opts)
+
+
+@hookimpl
+def register_stores(registry: Registry[Any]) -> None:
+    registry.register("sqlite", sqlite_store)
