@@ -11,15 +11,13 @@ from shoal.registry import Registry
 
 def sqlite_store(options: Mapping[str, Any]) -> Any:
     """``{"path": "...", "compact_interval": 300.0, "compact_keep": 10000}``."""
+    opts = dict(options)
+    if "path" not in opts:
+        raise ValueError("the sqlite store needs a 'path' option")
     # Imported here so listing plugins never pays for (or breaks on) the store.
     from shoal.store.sqlite import SQLiteStore
 
-    opts = dict(options)
-    try:
-        path = opts.pop("path")
-    except KeyError:
-        raise ValueError("the sqlite store needs a 'path' option") from None
-    return SQLiteStore(path, **opts)
+    return SQLiteStore(opts.pop("path"), **opts)
 
 
 @hookimpl
