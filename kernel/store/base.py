@@ -50,6 +50,18 @@ class CompactedError(StoreError):
         self.compact_revision = compact_revision
 
 
+class WatchOverflowError(StoreError):
+    """A watcher fell too far behind the writes and was dropped so it would not
+    hold up the others. Watch again from ``revision`` (the last event it
+    received); if that raises CompactedError, relist."""
+
+    def __init__(self, revision: int) -> None:
+        super().__init__(
+            f"watch fell behind and was dropped after revision {revision}; watch again from it"
+        )
+        self.revision = revision
+
+
 class FutureRevisionError(StoreError):
     """The revision asked for is newer than the store's current revision."""
 

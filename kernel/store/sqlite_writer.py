@@ -1,0 +1,220 @@
+"""The single writer of the SQLite store: group commit on a dedicated thread.
+
+Callers on the event loop put a :class:`WriteOp` on a queue and await its
+future. The writer thread takes every op that is waiting, applies them all in
+ONE transaction (each with its own precondition check and revision; a failed
+precondition fails only that op and consumes no revision), commits once — one
+fsync for the whole batch — and only then hands the outcomes and events back to
+the loop in a single ``call_soon_threadsafe`` callback. Callbacks from one
+thread run in the order they were scheduled, so watchers see batches in
+revision order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import os
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from shoal.store import sqlite_schema as schema
+from shoal.store.base import (
+    Event,
+    FutureRevisionError,
+    KeyExistsError,
+    KeyNotFoundError,
+    KeyValue,
+    RevisionConflictError,
+    StoreError,
+)
+
+
+@dataclass(slots=True)
+class WriteOp:
+    kind: Literal["create", "update", "delete", "compact"]
+    future: asyncio.Future[Any]
+    key: str = ""
+    value: bytes = b""
+    expected: int = 0  # expected mod_revision, or the compact revision
+
+
+# (future, result, error) for each op of a batch.
+Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
+# Called on the loop after each commit: outcomes, events, revision, compact revision.
+Deliver = Callable[[list[Outcome], list[Event], int, int], None]
+
+_STOP = object()
+
+
+class Writer:
+    """Owns the only writing connection; see the module docstring."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        loop: asyncio.AbstractEventLoop,
+        deliver: Deliver,
+        max_batch: int = 1000,
+    ) -> None:
+        self._path = path
+        self._loop = loop
+        self._deliver = deliver
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._ready: concurrent.futures.Future[tuple[int, int]] = concurrent.futures.Future()
+        self._done: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._thread = threading.Thread(target=self._run, name="shoal-store-writer", daemon=True)
+        self.rev = 0
+        self.compact_rev = 0
+        self.commits = 0  # transactions committed: group commit makes this < writes
+        self.writes = 0  # ops that succeeded
+
+    async def start(self) -> tuple[int, int]:
+        """Open the database; returns (revision, compact revision) found on disk."""
+        self._thread.start()
+        return await asyncio.wrap_future(self._ready)
+
+    def submit(self, op: WriteOp) -> None:
+        self._queue.put(op)
+
+    async def stop(self) -> None:
+        """Finish every op queued so far, then close. The done future resolves
+        through the loop after the last deliver callback has run."""
+        self._queue.put(_STOP)
+        await asyncio.wrap_future(self._done)
+
+    def _run(self) -> None:
+        try:
+            conn = schema.connect(self._path, writer=True)
+            self.rev, self.compact_rev = schema.read_meta(conn)
+        except BaseException as exc:
+            self._ready.set_exception(exc)
+            self._done.set_result(None)
+            return
+        self._ready.set_result((self.rev, self.compact_rev))
+        try:
+            self._loop_batches(conn)
+        finally:
+            conn.close()
+            self._done.set_result(None)
+
+    def _loop_batches(self, conn: sqlite3.Connection) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < self._max_batch:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            ops = [op for op in batch if op is not _STOP]
+            if ops:
+                self._commit(conn, ops)
+            if len(ops) < len(batch):
+                return
+
+    def _commit(self, conn: sqlite3.Connection, ops: list[WriteOp]) -> None:
+        start_rev, start_compact = self.rev, self.compact_rev
+        outcomes: list[Outcome] = []
+        events: list[Event] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for op in ops:
+                try:
+                    result = self._apply(conn, op, events)
+                    outcomes.append((op.future, result, None))
+                except StoreError as exc:
+                    outcomes.append((op.future, None, exc))
+            if self.rev != start_rev:
+                conn.execute("UPDATE meta SET value = ? WHERE name = 'rev'", (self.rev,))
+            conn.execute("COMMIT")
+            self.commits += 1
+            self.writes += len(events)
+        except Exception as exc:
+            # Disk full, I/O error...: nothing of the batch is durable, so fail
+            # all of it and reuse the revisions.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            self.rev, self.compact_rev = start_rev, start_compact
+            error = StoreError(f"write failed: {exc}")
+            outcomes = [(op.future, None, error) for op in ops]
+            events = []
+        # RuntimeError: the loop is closed, nobody is waiting any more.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(
+                self._deliver, outcomes, events, self.rev, self.compact_rev
+            )
+
+    def _apply(self, conn: sqlite3.Connection, op: WriteOp, events: list[Event]) -> Any:
+        if op.kind == "compact":
+            return self._compact(conn, op.expected)
+        old = schema.get(conn, op.key)
+        if op.kind == "create":
+            if old is not None:
+                raise KeyExistsError(op.key)
+        elif old is None:
+            raise KeyNotFoundError(op.key)
+        elif op.expected and old.mod_revision != op.expected:
+            raise RevisionConflictError(op.key, op.expected, old.mod_revision)
+        self.rev += 1
+        if op.kind == "delete":
+            assert old is not None
+            return self._delete(conn, old, events)
+        create_rev = old.create_revision if old else self.rev
+        kv = KeyValue(op.key, op.value, create_rev, self.rev)
+        kind = schema.UPDATE if old else schema.CREATE
+        self._log(conn, kv, kind, old.mod_revision if old else 0)
+        conn.execute(
+            "INSERT OR REPLACE INTO current VALUES (?, ?, ?, ?)",
+            (kv.key, kv.mod_revision, kv.create_revision, kv.value),
+        )
+        events.append(Event("UPDATE" if old else "CREATE", kv, old))
+        return kv
+
+    def _delete(self, conn: sqlite3.Connection, old: KeyValue, events: list[Event]) -> KeyValue:
+        kv = KeyValue(old.key, old.value, old.create_revision, self.rev)
+        self._log(conn, kv, schema.DELETE, old.mod_revision)
+        conn.execute("DELETE FROM current WHERE key = ?", (old.key,))
+        events.append(Event("DELETE", kv, old))
+        return kv
+
+    def _log(self, conn: sqlite3.Connection, kv: KeyValue, kind: int, prev_rev: int) -> None:
+        conn.execute(
+            "INSERT INTO log VALUES (?, ?, ?, ?, ?, ?)",
+            (kv.mod_revision, kv.key, kind, kv.create_revision, prev_rev, kv.value),
+        )
+
+    def _compact(self, conn: sqlite3.Connection, revision: int) -> None:
+        if revision > self.rev:
+            raise FutureRevisionError(f"revision {revision} is newer than current {self.rev}")
+        if revision <= self.compact_rev:
+            return
+        span = (self.compact_rev, revision)
+        # Every superseded row is the prev_rev of its successor, and rows
+        # superseded at or below the old compact revision are gone already, so
+        # only the rows written since then need looking at. Deletes at or below
+        # the compact revision are dropped too: absence needs no row.
+        conn.execute(
+            "DELETE FROM log WHERE rev IN (SELECT prev_rev FROM log"
+            " WHERE rev > ? AND rev <= ? AND prev_rev > 0)",
+            span,
+        )
+        conn.execute(f"DELETE FROM log WHERE rev > ? AND rev <= ? AND kind = {schema.DELETE}", span)
+        conn.execute("UPDATE meta SET value = ? WHERE name = 'compact_rev'", (revision,))
+        self.compact_rev = revision
+
+
+def resolve(outcomes: list[Outcome]) -> None:
+    """Settle the callers' futures (on the loop); a caller that gave up is skipped."""
+    for future, result, error in outcomes:
+        if future.done():
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
