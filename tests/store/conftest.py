@@ -7,7 +7,6 @@ import pathlib
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-
 from shoal.store.base import Store
 from shoal.store.sqlite import SQLiteStore
 

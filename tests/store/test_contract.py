@@ -7,7 +7,6 @@ import random
 from collections.abc import AsyncIterator
 
 import pytest
-
 from shoal.store.base import (
     CompactedError,
     Event,
