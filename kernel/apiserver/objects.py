@@ -1,0 +1,346 @@
+"""The object registry: create, get, list, update, patch and delete for every
+kind, over a store. Plain Python, no gRPC: the service adapter calls this.
+
+Writes follow Kubernetes' storage rules: the server owns uid,
+creationTimestamp, generation and resourceVersion; updates are optimistic
+(a stale resourceVersion is a conflict); deletion is graceful where
+finalizers or a pod's grace period hold the object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from shoal import errors, kinds
+from shoal.apiserver import codec, meta
+from shoal.apiserver.admission import AdmissionChain
+from shoal.apiserver.defaults import apply_defaults
+from shoal.apiserver.lists import ListResult, list_objects
+from shoal.apiserver.manifests import from_json, to_json
+from shoal.apiserver.patch import merge_patch, parse_patch
+from shoal.apiserver.updates import check_update
+from shoal.apiserver.validate import MAX_OBJECT_BYTES, validate_object
+from shoal.kinds import Kind
+from shoal.store import KeyExistsError, KeyNotFoundError, KeyValue, RevisionConflictError, Store
+
+SYSTEM_NAMESPACES = ("default", "shoal-system")
+# Kinds whose status a create may not set: controllers and agents own it.
+STATUS_RESET_ON_CREATE = ("Pod", "ReplicationController", "ReplicaSet", "Deployment", "Service")
+FOREGROUND = "foregroundDeletion"
+ORPHAN = "orphan"
+
+@dataclass(frozen=True)
+class DeleteOptions:
+    grace_period_seconds: int | None = None
+    propagation_policy: str = ""
+    uid: str = ""
+    resource_version: str = ""
+    dry_run: bool = False
+
+
+class ObjectRegistry:
+    def __init__(self, store: Store, admission: AdmissionChain | None = None) -> None:
+        self.store = store
+        self.admission = admission or AdmissionChain(())
+
+    # -- reads ---------------------------------------------------------------
+
+    async def get(self, kind: Kind, namespace: str, name: str) -> Any:
+        kv = await self.store.get(codec.object_key(kind, _ns(kind, namespace), name))
+        if kv is None:
+            raise errors.not_found(kind.plural, name)
+        return codec.decode(kind, kv)
+
+    async def list(self, kind: Kind, namespace: str = "", **options: Any) -> ListResult:
+        return await list_objects(self.store, kind, namespace, **options)
+
+    # -- create --------------------------------------------------------------
+
+    async def create(self, obj: Any, *, dry_run: bool = False, user: str = "") -> Any:
+        kind = kinds.for_message(obj)
+        new = _copy(obj)
+        self._prepare_create(kind, new)
+        await self.admission.admit("CREATE", kind, new, None, user)
+        self._validate(kind, new)
+        if kind.namespaced:
+            await self._check_namespace(kind, new)
+        if dry_run:
+            return new
+        return await self._store_create(kind, new)
+
+    def _prepare_create(self, kind: Kind, obj: Any) -> None:
+        obj.api_version, obj.kind = kind.api_version, kind.kind
+        m = obj.metadata
+        if m.resource_version:
+            raise errors.invalid(kind.kind, m.name, [
+                ("metadata.resourceVersion", "Invalid value: must not be set on create")])
+        m.namespace = (m.namespace or "default") if kind.namespaced else ""
+        if not m.name and m.generate_name:
+            m.name = meta.generated_name(m.generate_name)
+        for field in ("uid", "creation_timestamp", "deletion_timestamp",
+                      "deletion_grace_period_seconds"):
+            m.ClearField(field)
+        m.uid, m.generation = meta.new_uid(), 1
+        m.creation_timestamp.CopyFrom(meta.now())
+        if kind.kind in STATUS_RESET_ON_CREATE:
+            obj.ClearField("status")
+        if kind.kind == "Namespace" and not obj.spec.finalizers:
+            obj.spec.finalizers.append("kubernetes")
+        apply_defaults(kind.kind, obj)
+
+    async def _store_create(self, kind: Kind, obj: Any) -> Any:
+        for _attempt in range(3 if obj.metadata.generate_name else 1):
+            key = codec.object_key(kind, obj.metadata.namespace, obj.metadata.name)
+            try:
+                kv = await self.store.create(key, codec.encode(obj))
+            except KeyExistsError:
+                if obj.metadata.generate_name:  # a clash of generated names: draw again
+                    obj.metadata.name = meta.generated_name(obj.metadata.generate_name)
+                    continue
+                raise errors.already_exists(kind.plural, obj.metadata.name) from None
+            obj.metadata.resource_version = str(kv.mod_revision)
+            return obj
+        raise errors.already_exists(kind.plural, obj.metadata.name)
+
+    async def _check_namespace(self, kind: Kind, obj: Any) -> None:
+        name = obj.metadata.namespace
+        kv = await self.store.get(codec.object_key(kinds.resolve("Namespace"), "", name))
+        if kv is None:
+            raise errors.not_found("namespaces", name)
+        ns = codec.decode(kinds.resolve("Namespace"), kv)
+        if ns.metadata.HasField("deletion_timestamp"):
+            raise errors.ForbiddenError(
+                f'{kind.plural} "{obj.metadata.name}" is forbidden: unable to create new '
+                f"content in namespace {name} because it is being terminated")
+
+    def _validate(self, kind: Kind, obj: Any) -> None:
+        causes = validate_object(kind.kind, obj)
+        if causes:
+            raise errors.invalid(kind.kind, obj.metadata.name, causes)
+        size = obj.ByteSize()
+        if size > MAX_OBJECT_BYTES:
+            raise errors.InvalidError(
+                f'{kind.kind} "{obj.metadata.name}" is too large: {size} bytes, '
+                f"limit is {MAX_OBJECT_BYTES}")
+
+    # -- update --------------------------------------------------------------
+
+    async def update(self, obj: Any, *, dry_run: bool = False, user: str = "") -> Any:
+        kind = kinds.for_message(obj)
+        m = obj.metadata
+
+        def replace(old: Any) -> Any:
+            new = _copy(obj)
+            new.api_version, new.kind = kind.api_version, kind.kind
+            _keep_server_fields(kind, old, new)
+            if kind.has_status:
+                new.status.CopyFrom(old.status)
+            apply_defaults(kind.kind, new)
+            return new
+
+        return await self._update(kind, m.namespace, m.name, replace, m.resource_version,
+                                  dry_run=dry_run, user=user, uid=m.uid)
+
+    async def update_status(self, obj: Any, *, dry_run: bool = False, user: str = "") -> Any:
+        kind = kinds.for_message(obj)
+        if not kind.has_status:
+            raise errors.NotFoundError(f"{kind.plural} have no status subresource")
+        m = obj.metadata
+
+        def replace_status(old: Any) -> Any:
+            new = _copy(old)
+            new.status.CopyFrom(obj.status)
+            return new
+
+        return await self._update(kind, m.namespace, m.name, replace_status, m.resource_version,
+                                  dry_run=dry_run, user=user, uid=m.uid)
+
+    async def patch(self, kind: Kind, namespace: str, name: str, body: bytes, *,
+                    patch_type: str = "merge", status: bool = False, dry_run: bool = False,
+                    user: str = "") -> Any:
+        document = parse_patch(patch_type, body)
+        precondition = str(document.get("metadata", {}).get("resourceVersion") or "")
+
+        def apply(old: Any) -> Any:
+            patched = from_json(kind, merge_patch(to_json(old), document))
+            if status:
+                new = _copy(old)
+                new.status.CopyFrom(patched.status)
+                return new
+            patched.metadata.resource_version = old.metadata.resource_version
+            _keep_server_fields(kind, old, patched)
+            if kind.has_status:
+                patched.status.CopyFrom(old.status)
+            apply_defaults(kind.kind, patched)
+            return patched
+
+        return await self._update(kind, namespace, name, apply, precondition,
+                                  dry_run=dry_run, user=user)
+
+    async def _update(self, kind: Kind, namespace: str, name: str, mutate: Callable[[Any], Any],
+                      precondition: str, *, dry_run: bool, user: str, uid: str = "") -> Any:
+        """Kubernetes' GuaranteedUpdate: read, mutate, write if unchanged since
+        the read; without a resourceVersion precondition a race retries."""
+        namespace = _ns(kind, namespace)
+        key = codec.object_key(kind, namespace, name)
+        while True:
+            kv = await self.store.get(key)
+            if kv is None:
+                raise errors.not_found(kind.plural, name)
+            if precondition and precondition != str(kv.mod_revision):
+                raise errors.conflict(kind.plural, name)
+            old = codec.decode(kind, kv)
+            if uid and uid != old.metadata.uid:
+                raise errors.ConflictError(
+                    f'Precondition failed: UID in object meta: {uid}, UID in storage: '
+                    f"{old.metadata.uid}")
+            new = mutate(_copy(old))
+            new.metadata.resource_version = old.metadata.resource_version
+            await self.admission.admit("UPDATE", kind, new, old, user)
+            self._validate(kind, new)
+            check_update(kind, old, new)
+            if meta.body_of(new) != meta.body_of(old):
+                new.metadata.generation = old.metadata.generation + 1
+            if dry_run:
+                return new
+            try:
+                return await self._write(kind, key, kv, old, new)
+            except RevisionConflictError:
+                if precondition:
+                    raise errors.conflict(kind.plural, name) from None
+            except KeyNotFoundError:
+                raise errors.not_found(kind.plural, name) from None
+
+    async def _write(self, kind: Kind, key: str, kv: KeyValue, old: Any, new: Any) -> Any:
+        if _deletion_done(kind, new):
+            await self.store.delete(key, kv.mod_revision)
+            return new
+        data = codec.encode(new)
+        if data == kv.value:  # a no-op update writes nothing, as in Kubernetes
+            return old
+        written = await self.store.update(key, data, kv.mod_revision)
+        new.metadata.resource_version = str(written.mod_revision)
+        return new
+
+    # -- delete --------------------------------------------------------------
+
+    async def delete(self, kind: Kind, namespace: str, name: str,
+                     options: DeleteOptions | None = None, *, user: str = "") -> Any:
+        opts = options or DeleteOptions()
+        namespace = _ns(kind, namespace)
+        if kind.kind == "Namespace" and name in SYSTEM_NAMESPACES:
+            raise errors.ForbiddenError(
+                f'namespaces "{name}" is forbidden: this namespace may not be deleted')
+        key = codec.object_key(kind, namespace, name)
+        while True:
+            kv = await self.store.get(key)
+            if kv is None:
+                raise errors.not_found(kind.plural, name)
+            old = codec.decode(kind, kv)
+            _check_delete_preconditions(kind, old, opts)
+            await self.admission.admit("DELETE", kind, old, old, user)
+            if opts.dry_run:
+                return old
+            try:
+                return await self._delete_or_mark(kind, key, kv, old, opts)
+            except RevisionConflictError:
+                if opts.resource_version:
+                    raise errors.conflict(kind.plural, name) from None
+            except KeyNotFoundError:
+                raise errors.not_found(kind.plural, name) from None
+
+    async def _delete_or_mark(self, kind: Kind, key: str, kv: KeyValue, old: Any,
+                              opts: DeleteOptions) -> Any:
+        new = _copy(old)
+        m = new.metadata
+        for finalizer, policy in ((FOREGROUND, "Foreground"), (ORPHAN, "Orphan")):
+            if opts.propagation_policy == policy and finalizer not in m.finalizers:
+                m.finalizers.append(finalizer)
+        grace = _grace_period(kind, old, opts.grace_period_seconds)
+        held = bool(m.finalizers) or grace > 0 or (
+            kind.kind == "Namespace" and bool(new.spec.finalizers))
+        if not held:
+            await self.store.delete(key, kv.mod_revision)
+            return old
+        if not m.HasField("deletion_timestamp") or grace < m.deletion_grace_period_seconds:
+            stamp = meta.now()
+            stamp.seconds += grace
+            m.deletion_timestamp.CopyFrom(stamp)
+            m.deletion_grace_period_seconds = grace
+        if kind.kind == "Namespace":
+            new.status.phase = "Terminating"
+        return await self._write(kind, key, kv, old, new)
+
+    async def ensure_namespaces(self, names: Sequence[str] = SYSTEM_NAMESPACES) -> None:
+        namespace_kind = kinds.resolve("Namespace")
+        for name in names:
+            obj = namespace_kind.message()
+            obj.metadata.name = name
+            try:
+                await self.create(obj)
+            except errors.AlreadyExistsError:
+                pass
+
+
+def _ns(kind: Kind, namespace: str) -> str:
+    return (namespace or "default") if kind.namespaced else ""
+
+
+def _copy(obj: Any) -> Any:
+    new = type(obj)()
+    new.CopyFrom(obj)
+    return new
+
+
+def _keep_server_fields(kind: Kind, old: Any, new: Any) -> None:
+    """Fields a client may not change on update: they keep their stored value."""
+    o, n = old.metadata, new.metadata
+    n.namespace = o.namespace
+    n.uid, n.generation = o.uid, o.generation
+    n.creation_timestamp.CopyFrom(o.creation_timestamp)
+    if o.HasField("deletion_timestamp"):
+        n.deletion_timestamp.CopyFrom(o.deletion_timestamp)
+        n.deletion_grace_period_seconds = o.deletion_grace_period_seconds
+    else:
+        n.ClearField("deletion_timestamp")
+        n.ClearField("deletion_grace_period_seconds")
+    if n.generate_name != o.generate_name:
+        n.generate_name = o.generate_name
+
+
+def _deletion_done(kind: Kind, obj: Any) -> bool:
+    """An object marked for deletion goes once nothing holds it any more."""
+    m = obj.metadata
+    if not m.HasField("deletion_timestamp") or m.finalizers:
+        return False
+    if kind.kind == "Namespace":
+        return not obj.spec.finalizers
+    # A pod on a node waits for its agent to confirm with a zero grace period.
+    return not (kind.kind == "Pod" and m.deletion_grace_period_seconds > 0)
+
+
+def _grace_period(kind: Kind, obj: Any, asked: int | None) -> int:
+    if kind.kind != "Pod":
+        return 0
+    # Pods never scheduled, or already finished, have nothing to stop.
+    if not obj.spec.node_name or obj.status.phase in ("Succeeded", "Failed"):
+        return 0
+    if asked is not None:
+        return max(asked, 0)
+    spec = obj.spec
+    return spec.termination_grace_period_seconds if spec.HasField(
+        "termination_grace_period_seconds") else 30
+
+
+def _check_delete_preconditions(kind: Kind, obj: Any, opts: DeleteOptions) -> None:
+    m = obj.metadata
+    if opts.uid and opts.uid != m.uid:
+        raise errors.PreconditionFailedError(
+            f"Precondition failed: UID in precondition: {opts.uid}, UID in object meta: {m.uid}")
+    if opts.resource_version and opts.resource_version != m.resource_version:
+        raise errors.conflict(kind.plural, m.name)
+
+
+__all__ = ["DeleteOptions", "ListResult", "ObjectRegistry"]

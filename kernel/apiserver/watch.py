@@ -1,0 +1,178 @@
+"""Watch: store events turned into Kubernetes watch events.
+
+A watch from resourceVersion R delivers every change after R exactly once and
+in order. With selectors, an object that starts matching arrives as ADDED and
+one that stops matching as DELETED, as Kubernetes does; to know what matched
+before the first event, the watch lists the selection at R first.
+
+Encoding is shared: one write watched by a thousand streams is decoded and
+serialized once (``encoded_event``), not a thousand times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.protobuf.any_pb2 import Any as AnyProto
+from shoal import errors
+from shoal.api.v1 import api_pb2
+from shoal.apiserver import codec
+from shoal.apiserver.filters import ObjectFilter
+from shoal.apiserver.lists import parse_resource_version
+from shoal.kinds import Kind
+from shoal.store import CompactedError, Event, KeyValue, Store
+
+ADDED, MODIFIED, DELETED, BOOKMARK = "ADDED", "MODIFIED", "DELETED", "BOOKMARK"
+_PLAIN = {"CREATE": ADDED, "UPDATE": MODIFIED, "DELETE": DELETED}
+
+
+@dataclass
+class WatchedEvent:
+    type: str
+    kind: Kind
+    kv: KeyValue | None  # None for BOOKMARK
+    revision: int
+    _object: Any = field(default=None, repr=False)
+
+    @property
+    def object(self) -> Any:
+        if self._object is None and self.kv is not None:
+            self._object = _decoded(self.kind, self.kv)
+        return self._object
+
+    def encoded(self) -> bytes:
+        """The serialized api_pb2.WatchEvent, shared between watchers."""
+        return encoded_event(self.type, self.kind, self.kv, self.revision)
+
+
+async def watch_objects(store: Store, kind: Kind, namespace: str = "", *,
+                        label_selector: str = "", field_selector: str = "",
+                        resource_version: str = "", bookmark_interval: float = 0.0,
+                        ) -> AsyncIterator[WatchedEvent]:
+    """Watch events for one kind; BOOKMARKs every ``bookmark_interval`` s (0: none)."""
+    selector = ObjectFilter(kind, label_selector, field_selector)
+    prefix = codec.kind_prefix(kind, namespace)
+    revision = parse_resource_version(resource_version)
+    matched: set[str] | None = None
+    try:
+        if revision == 0:  # no version: the current state first, as ADDED events
+            kvs, revision = await store.list(prefix)
+            matched = set()
+            for kv in kvs:
+                if selector.matches(_decoded(kind, kv)):
+                    matched.add(kv.key)
+                    yield WatchedEvent(ADDED, kind, kv, kv.mod_revision)
+        elif not selector.empty:
+            kvs, _ = await store.list(prefix, revision)
+            matched = {kv.key for kv in kvs if selector.matches(_decoded(kind, kv))}
+        source = store.watch(prefix, revision)
+        async for item in _with_bookmarks(source, bookmark_interval):
+            if item is None:
+                yield WatchedEvent(BOOKMARK, kind, None, revision)
+                continue
+            revision = item.revision
+            event_type = _classify(item, kind, selector, matched)
+            if event_type is not None:
+                yield WatchedEvent(event_type, kind, item.kv, revision)
+    except CompactedError as err:
+        raise errors.GoneError(
+            f"too old resource version: {err.revision} ({err.compact_revision})") from None
+
+
+def _classify(event: Event, kind: Kind, selector: ObjectFilter,
+              matched: set[str] | None) -> str | None:
+    if selector.empty or matched is None:
+        return _PLAIN[event.type]
+    key = event.kv.key
+    was = key in matched
+    now = event.type != "DELETE" and selector.matches(_decoded(kind, event.kv))
+    if now:
+        matched.add(key)
+    else:
+        matched.discard(key)
+    if was and now:
+        return MODIFIED
+    if now:
+        return ADDED
+    return DELETED if was else None
+
+
+async def _with_bookmarks(source: AsyncIterator[Event],
+                          interval: float) -> AsyncIterator[Event | None]:
+    """The source's events, with None whenever ``interval`` s pass without one.
+    The pending read is kept across ticks, never cancelled, so nothing is lost."""
+    if interval <= 0:
+        async for item in source:
+            yield item
+        return
+    iterator = source.__aiter__()
+    pending: asyncio.Future[Event] | None = None
+    deadline = time.monotonic() + interval
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(iterator.__anext__())
+            done, _ = await asyncio.wait({pending}, timeout=max(deadline - time.monotonic(), 0))
+            if not done:
+                deadline = time.monotonic() + interval
+                yield None
+                continue
+            future, pending = pending, None
+            try:
+                item = future.result()
+            except StopAsyncIteration:
+                return
+            yield item
+    finally:
+        if pending is not None:
+            pending.cancel()
+        close = getattr(iterator, "aclose", None)
+        if close is not None:
+            await close()
+
+
+class _LRU(OrderedDict):  # type: ignore[type-arg]
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def put(self, key: Any, value: Any) -> Any:
+        self[key] = value
+        if len(self) > self.size:
+            self.popitem(last=False)
+        return value
+
+
+_objects = _LRU(4096)
+_frames = _LRU(8192)
+
+
+def _decoded(kind: Kind, kv: KeyValue) -> Any:
+    """The object of a store value, decoded once however many watchers ask.
+    Callers must not change it."""
+    key = (kv.key, kv.mod_revision)
+    obj = _objects.get(key)
+    if obj is None:
+        obj = _objects.put(key, codec.decode(kind, kv))
+    return obj
+
+
+def encoded_event(event_type: str, kind: Kind, kv: KeyValue | None, revision: int) -> bytes:
+    key = (event_type, kv.key if kv else "", revision)
+    frame = _frames.get(key)
+    if frame is None:
+        message = api_pb2.WatchEvent(type=event_type, resource_version=str(revision))
+        if kv is not None:
+            message.object.CopyFrom(AnyProto(type_url=type_url(kind),
+                                             value=codec.stamped(kind, kv)))
+        frame = _frames.put(key, message.SerializeToString())
+    return frame
+
+
+def type_url(kind: Kind) -> str:
+    return f"type.googleapis.com/{kind.full_name}"

@@ -1,0 +1,6 @@
+"""The client library: an async gRPC client and informers."""
+
+from shoal.client.client import Client, ObjectList, WatchEvent
+from shoal.client.informer import Informer, object_key
+
+__all__ = ["Client", "Informer", "ObjectList", "WatchEvent", "object_key"]

@@ -1,0 +1,104 @@
+"""The client config file: clusters, users and contexts, like a kubeconfig.
+
+Resolution order for the file: ``--config``, then ``$SHOAL_CONFIG``, then
+``~/.shoal/config``. Files are written with mode 0600: they carry
+credentials (once security lands) and say where the cluster is.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+DEFAULT_PATH = pathlib.Path("~/.shoal/config")
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """What a client needs to reach one cluster."""
+
+    server: str
+    namespace: str = "default"
+    context: str = ""
+    token: str = ""
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> pathlib.Path:
+    chosen = explicit or os.environ.get("SHOAL_CONFIG") or DEFAULT_PATH
+    return pathlib.Path(chosen).expanduser()
+
+
+def empty_config() -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Config", "current-context": "",
+            "clusters": [], "users": [], "contexts": []}
+
+
+def read(path: pathlib.Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text()) or empty_config()
+    except FileNotFoundError:
+        raise ConfigError(f"no config file at {path}: start a cluster with `shoal up`, "
+                          "or point --config / SHOAL_CONFIG at one") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path} is not valid YAML: {err}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} is not a shoal config file")
+    return data
+
+
+def write(path: pathlib.Path, data: dict[str, Any]) -> None:
+    """Atomically, with mode 0600 from the start (never briefly world-readable)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        yaml.safe_dump(data, out, sort_keys=False)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def _named(items: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
+    return next((item for item in items or [] if item.get("name") == name), None)
+
+
+def set_context(data: dict[str, Any], name: str, server: str, *, namespace: str = "default",
+                user: dict[str, Any] | None = None, make_current: bool = True) -> dict[str, Any]:
+    """Add or replace cluster, user and context ``name`` in a config."""
+    for section, body in (("clusters", {"cluster": {"server": server}}),
+                          ("users", {"user": user or {}}),
+                          ("contexts", {"context": {"cluster": name, "user": name,
+                                                    "namespace": namespace}})):
+        items = [i for i in data.get(section) or [] if i.get("name") != name]
+        data[section] = [*items, {"name": name, **body}]
+    if make_current or not data.get("current-context"):
+        data["current-context"] = name
+    return data
+
+
+def resolve(data: dict[str, Any], context: str = "") -> ClientConfig:
+    name = context or data.get("current-context") or ""
+    if not name:
+        raise ConfigError("no current context is set: use `shoal config use-context NAME`")
+    ctx = _named(data.get("contexts", []), name)
+    if ctx is None:
+        raise ConfigError(f'context "{name}" not found in the config')
+    body = ctx.get("context") or {}
+    cluster = _named(data.get("clusters", []), body.get("cluster", ""))
+    if cluster is None:
+        raise ConfigError(f'cluster "{body.get("cluster")}" of context "{name}" not found')
+    user = (_named(data.get("users", []), body.get("user", "")) or {}).get("user") or {}
+    return ClientConfig(server=cluster.get("cluster", {}).get("server", ""),
+                        namespace=body.get("namespace") or "default", context=name,
+                        token=user.get("token", ""))
+
+
+def load(explicit: str | os.PathLike[str] | None = None, context: str = "") -> ClientConfig:
+    return resolve(read(config_path(explicit)), context)

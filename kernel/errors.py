@@ -1,0 +1,137 @@
+"""API errors shared by the server and the client library.
+
+The server raises these; the gRPC adapter turns each into its status code, and
+the client library turns the code back into the same class, so callers on both
+sides catch ``NotFoundError`` rather than parse messages. Messages read like
+kubectl's: ``pods "web" not found``.
+"""
+
+from __future__ import annotations
+
+import grpc
+
+
+class APIError(Exception):
+    """An error the API answers with; ``code`` is its gRPC status code."""
+
+    code: grpc.StatusCode = grpc.StatusCode.UNKNOWN
+    reason: str = "Unknown"  # Kubernetes' StatusReason, for `Error from server (Reason)`
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFoundError(APIError):
+    code = grpc.StatusCode.NOT_FOUND
+    reason = "NotFound"
+
+
+class AlreadyExistsError(APIError):
+    code = grpc.StatusCode.ALREADY_EXISTS
+    reason = "AlreadyExists"
+
+
+class ConflictError(APIError):
+    """A stale resourceVersion: read the object again and retry."""
+
+    code = grpc.StatusCode.ABORTED
+    reason = "Conflict"
+
+
+class InvalidError(APIError):
+    """The object breaks a rule; ``causes`` holds one ``(field path, message)``
+    per problem."""
+
+    code = grpc.StatusCode.INVALID_ARGUMENT
+    reason = "Invalid"
+
+    def __init__(self, message: str, causes: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.causes = causes or []
+
+
+class BadRequestError(APIError):
+    code = grpc.StatusCode.INVALID_ARGUMENT
+    reason = "BadRequest"
+
+
+class GoneError(APIError):
+    """A watch or list from a resourceVersion that was compacted away."""
+
+    code = grpc.StatusCode.OUT_OF_RANGE
+    reason = "Expired"
+
+
+class PreconditionFailedError(APIError):
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "Conflict"
+
+
+class ForbiddenError(APIError):
+    code = grpc.StatusCode.PERMISSION_DENIED
+    reason = "Forbidden"
+
+
+class UnauthorizedError(APIError):
+    code = grpc.StatusCode.UNAUTHENTICATED
+    reason = "Unauthorized"
+
+
+class UnavailableError(APIError):
+    code = grpc.StatusCode.UNAVAILABLE
+    reason = "ServiceUnavailable"
+
+
+class InternalError(APIError):
+    code = grpc.StatusCode.INTERNAL
+    reason = "InternalError"
+
+
+# The client maps a status code back to a class; INVALID_ARGUMENT maps to
+# InvalidError (its BadRequest twin differs only in the reason word).
+_BY_CODE: dict[grpc.StatusCode, type[APIError]] = {
+    cls.code: cls
+    for cls in (
+        NotFoundError,
+        AlreadyExistsError,
+        ConflictError,
+        BadRequestError,
+        InvalidError,
+        GoneError,
+        PreconditionFailedError,
+        ForbiddenError,
+        UnauthorizedError,
+        UnavailableError,
+        InternalError,
+    )
+}
+
+
+def from_status(code: grpc.StatusCode, message: str) -> APIError:
+    """The APIError for a gRPC status received by a client."""
+    cls = _BY_CODE.get(code, APIError)
+    err = cls(message)
+    if cls is APIError:
+        err.code = code
+    return err
+
+
+def not_found(plural: str, name: str) -> NotFoundError:
+    return NotFoundError(f'{plural} "{name}" not found')
+
+
+def already_exists(plural: str, name: str) -> AlreadyExistsError:
+    return AlreadyExistsError(f'{plural} "{name}" already exists')
+
+
+def conflict(plural: str, name: str) -> ConflictError:
+    return ConflictError(
+        f'Operation cannot be fulfilled on {plural} "{name}": the object has been modified; '
+        "please apply your changes to the latest version and try again"
+    )
+
+
+def invalid(kind: str, name: str, causes: list[tuple[str, str]]) -> InvalidError:
+    detail = ", ".join(f"{path}: {msg}" if path else msg for path, msg in causes)
+    return InvalidError(f'{kind} "{name}" is invalid: {detail}', causes)
