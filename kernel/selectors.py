@@ -164,10 +164,9 @@ def _parse_values(text: str) -> list[str]:
         raise SelectorError("values must be in parentheses")
     if not text.endswith(")"):
         raise SelectorError("missing ')' after values")
-    inner = text[1:-1]
-    if not inner.strip():
-        raise SelectorError("values set can't be empty")
-    return [value.strip() for value in inner.split(",")]
+    # As in Kubernetes, "()" is the set holding the empty value, which is
+    # also how that set renders.
+    return [value.strip() for value in text[1:-1].split(",")]
 
 
 # --- other sources ----------------------------------------------------------
