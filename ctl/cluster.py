@@ -20,8 +20,13 @@ DEFAULT_HOME = "~/.shoal"
 
 def _paths(home: str) -> dict[str, pathlib.Path]:
     root = pathlib.Path(home).expanduser()
-    return {"root": root, "data": root / "server", "logs": root / "logs",
-            "pid": root / "run" / "server.pid", "address": root / "run" / "server.address"}
+    return {
+        "root": root,
+        "data": root / "server",
+        "logs": root / "logs",
+        "pid": root / "run" / "server.pid",
+        "address": root / "run" / "server.address",
+    }
 
 
 def _running_pid(pid_file: pathlib.Path) -> int | None:
@@ -42,25 +47,29 @@ def healthy(address: str, timeout: float = 1.0) -> bool:
     try:
         with grpc.insecure_channel(address) as channel:
             answer = health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(), timeout=timeout)
+                health_pb2.HealthCheckRequest(), timeout=timeout
+            )
             return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
     except grpc.RpcError:
         return False
 
 
-def _wait_healthy(address: str, proc: subprocess.Popen[bytes], log: pathlib.Path,
-                  timeout: float) -> None:
+def _wait_healthy(
+    address: str, proc: subprocess.Popen[bytes], log: pathlib.Path, timeout: float
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             tail = log.read_text(errors="replace").strip().splitlines()[-5:]
             raise click.ClickException(
-                "the server exited at start-up:\n  " + "\n  ".join(tail or ["(no output)"]))
+                "the server exited at start-up:\n  " + "\n  ".join(tail or ["(no output)"])
+            )
         if healthy(address, timeout=0.5):
             return
         time.sleep(0.05)
-    raise click.ClickException(f"the server did not become healthy within {timeout:.0f} s; "
-                               f"see {log}")
+    raise click.ClickException(
+        f"the server did not become healthy within {timeout:.0f} s; see {log}"
+    )
 
 
 @click.command("up")
@@ -91,10 +100,21 @@ def up_command(ctx: CtlContext, home: str, listen: str, timeout: float) -> None:
     started = time.monotonic()
     with open(log_file, "ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "shoal.ctl.main", "server", "--data-dir", str(paths["data"]),
-             "--listen", listen],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "shoal.ctl.main",
+                "server",
+                "--data-dir",
+                str(paths["data"]),
+                "--listen",
+                listen,
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     paths["pid"].write_text(f"{proc.pid}\n")
     paths["address"].write_text(f"{listen}\n")
     _wait_healthy(listen, proc, log_file, timeout)
@@ -104,8 +124,10 @@ def up_command(ctx: CtlContext, home: str, listen: str, timeout: float) -> None:
     except config.ConfigError:
         data = config.empty_config()
     config.write(cfg_path, config.set_context(data, "shoal", listen))
-    click.echo(f"✓ API server ready at {listen} in {time.monotonic() - started:.1f} s "
-               f"(pid {proc.pid}, logs {log_file})")
+    click.echo(
+        f"✓ API server ready at {listen} in {time.monotonic() - started:.1f} s "
+        f"(pid {proc.pid}, logs {log_file})"
+    )
     click.echo(f'✓ context "shoal" set in {cfg_path}; try: shoal version')
 
 

@@ -14,14 +14,20 @@ from shoal.ctl.context import CtlContext
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", envvar="SHOAL_CONFIG", metavar="FILE",
-              help="Client config file (default ~/.shoal/config).")
+@click.option(
+    "--config",
+    "config_path",
+    envvar="SHOAL_CONFIG",
+    metavar="FILE",
+    help="Client config file (default ~/.shoal/config).",
+)
 @click.option("--context", "context_name", default="", help="Config context to use.")
 @click.option("--server", default="", metavar="HOST:PORT", help="API server address.")
 @click.option("-n", "--namespace", default="", help="Namespace for this request.")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, context_name: str, server: str,
-        namespace: str) -> None:
+def cli(
+    ctx: click.Context, config_path: str | None, context_name: str, server: str, namespace: str
+) -> None:
     """shoal: a small, real container orchestrator shaped like Kubernetes.
 
     \b
@@ -38,8 +44,14 @@ def _register() -> None:
     from shoal.ctl.server import server_command
     from shoal.ctl.version import version_command
 
-    for command in (server_command, plugins_command, version_command, up_command,
-                    down_command, status_command):
+    for command in (
+        server_command,
+        plugins_command,
+        version_command,
+        up_command,
+        down_command,
+        status_command,
+    ):
         cli.add_command(command)
     from shoal.plugin_manager import add_ctl_commands
 

@@ -8,17 +8,33 @@ import click
 
 
 @click.command("server")
-@click.option("--data-dir", default="~/.shoal/server", show_default=True,
-              help="Where the store and the admin config live.")
-@click.option("--listen", default="127.0.0.1:6443", show_default=True, metavar="HOST:PORT",
-              help="Address to serve gRPC on (port 0 picks a free one).")
-@click.option("--store", "store_name", default="sqlite", show_default=True,
-              help="Store backend (a registered store plugin).")
-@click.option("--log-format", type=click.Choice(["json", "console"]), default="json",
-              show_default=True)
+@click.option(
+    "--data-dir",
+    default="~/.shoal/server",
+    show_default=True,
+    help="Where the store and the admin config live.",
+)
+@click.option(
+    "--listen",
+    default="127.0.0.1:6443",
+    show_default=True,
+    metavar="HOST:PORT",
+    help="Address to serve gRPC on (port 0 picks a free one).",
+)
+@click.option(
+    "--store",
+    "store_name",
+    default="sqlite",
+    show_default=True,
+    help="Store backend (a registered store plugin).",
+)
+@click.option(
+    "--log-format", type=click.Choice(["json", "console"]), default="json", show_default=True
+)
 @click.option("--log-level", default="info", show_default=True)
-def server_command(data_dir: str, listen: str, store_name: str, log_format: str,
-                   log_level: str) -> None:
+def server_command(
+    data_dir: str, listen: str, store_name: str, log_format: str, log_level: str
+) -> None:
     """Run the API server.
 
     \b

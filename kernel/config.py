@@ -37,16 +37,24 @@ def config_path(explicit: str | os.PathLike[str] | None = None) -> pathlib.Path:
 
 
 def empty_config() -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Config", "current-context": "",
-            "clusters": [], "users": [], "contexts": []}
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "",
+        "clusters": [],
+        "users": [],
+        "contexts": [],
+    }
 
 
 def read(path: pathlib.Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text()) or empty_config()
     except FileNotFoundError:
-        raise ConfigError(f"no config file at {path}: start a cluster with `shoal up`, "
-                          "or point --config / SHOAL_CONFIG at one") from None
+        raise ConfigError(
+            f"no config file at {path}: start a cluster with `shoal up`, "
+            "or point --config / SHOAL_CONFIG at one"
+        ) from None
     except yaml.YAMLError as err:
         raise ConfigError(f"{path} is not valid YAML: {err}") from None
     if not isinstance(data, dict):
@@ -69,13 +77,21 @@ def _named(items: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
     return next((item for item in items or [] if item.get("name") == name), None)
 
 
-def set_context(data: dict[str, Any], name: str, server: str, *, namespace: str = "default",
-                user: dict[str, Any] | None = None, make_current: bool = True) -> dict[str, Any]:
+def set_context(
+    data: dict[str, Any],
+    name: str,
+    server: str,
+    *,
+    namespace: str = "default",
+    user: dict[str, Any] | None = None,
+    make_current: bool = True,
+) -> dict[str, Any]:
     """Add or replace cluster, user and context ``name`` in a config."""
-    for section, body in (("clusters", {"cluster": {"server": server}}),
-                          ("users", {"user": user or {}}),
-                          ("contexts", {"context": {"cluster": name, "user": name,
-                                                    "namespace": namespace}})):
+    for section, body in (
+        ("clusters", {"cluster": {"server": server}}),
+        ("users", {"user": user or {}}),
+        ("contexts", {"context": {"cluster": name, "user": name, "namespace": namespace}}),
+    ):
         items = [i for i in data.get(section) or [] if i.get("name") != name]
         data[section] = [*items, {"name": name, **body}]
     if make_current or not data.get("current-context"):
@@ -95,9 +111,12 @@ def resolve(data: dict[str, Any], context: str = "") -> ClientConfig:
     if cluster is None:
         raise ConfigError(f'cluster "{body.get("cluster")}" of context "{name}" not found')
     user = (_named(data.get("users", []), body.get("user", "")) or {}).get("user") or {}
-    return ClientConfig(server=cluster.get("cluster", {}).get("server", ""),
-                        namespace=body.get("namespace") or "default", context=name,
-                        token=user.get("token", ""))
+    return ClientConfig(
+        server=cluster.get("cluster", {}).get("server", ""),
+        namespace=body.get("namespace") or "default",
+        context=name,
+        token=user.get("token", ""),
+    )
 
 
 def load(explicit: str | os.PathLike[str] | None = None, context: str = "") -> ClientConfig:

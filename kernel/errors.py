@@ -8,6 +8,10 @@ kubectl's: ``pods "web" not found``.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
+from typing import Any
+
 import grpc
 
 
@@ -90,30 +94,53 @@ class InternalError(APIError):
 
 # The client maps a status code back to a class; INVALID_ARGUMENT maps to
 # InvalidError (its BadRequest twin differs only in the reason word).
-_BY_CODE: dict[grpc.StatusCode, type[APIError]] = {
-    cls.code: cls
-    for cls in (
-        NotFoundError,
-        AlreadyExistsError,
-        ConflictError,
-        BadRequestError,
-        InvalidError,
-        GoneError,
-        PreconditionFailedError,
-        ForbiddenError,
-        UnauthorizedError,
-        UnavailableError,
-        InternalError,
-    )
+_CLASSES: tuple[type[APIError], ...] = (
+    NotFoundError,
+    AlreadyExistsError,
+    ConflictError,
+    BadRequestError,
+    InvalidError,
+    GoneError,
+    PreconditionFailedError,
+    ForbiddenError,
+    UnauthorizedError,
+    UnavailableError,
+    InternalError,
+)
+_BY_CODE: dict[grpc.StatusCode, type[APIError]] = {cls.code: cls for cls in _CLASSES}
+
+
+_BY_REASON: dict[tuple[str, grpc.StatusCode], type[APIError]] = {
+    (cls.reason, cls.code): cls for cls in _CLASSES
 }
 
+REASON_KEY = "shoal-reason"
+CAUSES_KEY = "shoal-causes-bin"
 
-def from_status(code: grpc.StatusCode, message: str) -> APIError:
-    """The APIError for a gRPC status received by a client."""
-    cls = _BY_CODE.get(code, APIError)
+
+def trailing_metadata(err: APIError) -> tuple[tuple[str, str | bytes], ...]:
+    """What the server sends beside the status, so the client rebuilds the
+    same error: its reason word and, for InvalidError, the field causes."""
+    pairs: list[tuple[str, str | bytes]] = [(REASON_KEY, err.reason)]
+    if isinstance(err, InvalidError) and err.causes:
+        pairs.append((CAUSES_KEY, json.dumps(err.causes).encode()))
+    return tuple(pairs)
+
+
+def from_status(
+    code: grpc.StatusCode, message: str, metadata: Iterable[tuple[str, Any]] = ()
+) -> APIError:
+    """The APIError for a gRPC status (and trailing metadata) a client received."""
+    extra = dict(metadata or ())
+    cls = _BY_REASON.get((str(extra.get(REASON_KEY, "")), code)) or _BY_CODE.get(code, APIError)
     err = cls(message)
     if cls is APIError:
         err.code = code
+    if isinstance(err, InvalidError) and CAUSES_KEY in extra:
+        try:
+            err.causes = [(str(p), str(m)) for p, m in json.loads(extra[CAUSES_KEY])]
+        except (ValueError, TypeError):
+            pass
     return err
 
 

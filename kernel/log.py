@@ -9,11 +9,13 @@ from typing import Any
 import structlog
 
 
-def configure(component: str, *, json: bool = True, level: str = "info",
-              stream: Any = None) -> None:
+def configure(
+    component: str, *, json: bool = True, level: str = "info", stream: Any = None
+) -> None:
     """Every line names its component; ``json`` for daemons, console for people."""
-    renderer: Any = (structlog.processors.JSONRenderer() if json
-                     else structlog.dev.ConsoleRenderer(colors=False))
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -23,7 +25,8 @@ def configure(component: str, *, json: bool = True, level: str = "info",
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping()[level.upper()]),
+            logging.getLevelNamesMapping()[level.upper()]
+        ),
         logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
         cache_logger_on_first_use=True,
     )

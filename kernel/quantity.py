@@ -34,8 +34,10 @@ def parse_quantity(text: str) -> Decimal:
     """The value of a quantity; raises QuantityError with Kubernetes' wording."""
     match = _QUANTITY.match(text.strip())
     if not match or match.group(2) in ("ni", "ui", "mi"):
-        raise QuantityError("quantities must match the regular expression "
-                            "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
+        raise QuantityError(
+            "quantities must match the regular expression "
+            "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+        )
     number, suffix = match.groups()
     try:
         value = Decimal(number)

@@ -35,12 +35,12 @@ class AdmissionChain:
         self.mutators = [(n, p.mutate) for n, p in plugins if hasattr(p, "mutate")]
         self.validators = [(n, p.validate) for n, p in plugins if hasattr(p, "validate")]
 
-    async def admit(self, operation: str, kind: Kind, obj: Any, old: Any | None,
-                    user: str) -> None:
+    async def admit(self, operation: str, kind: Kind, obj: Any, old: Any | None, user: str) -> None:
         if not self.mutators and not self.validators:
             return
-        request = AdmissionRequest(operation, kind, obj.metadata.namespace, obj.metadata.name,
-                                   obj, old, user)
+        request = AdmissionRequest(
+            operation, kind, obj.metadata.namespace, obj.metadata.name, obj, old, user
+        )
         for name, hook in [*self.mutators, *self.validators]:
             await _call(name, hook, request)
 
@@ -55,4 +55,5 @@ async def _call(name: str, hook: Any, request: AdmissionRequest) -> None:
     except Exception as err:  # a plugin's own failure still refuses, with its reason
         raise errors.ForbiddenError(
             f'{request.kind.plural} "{request.name}" is forbidden: admission plugin '
-            f'"{name}" denied the request: {err}') from None
+            f'"{name}" denied the request: {err}'
+        ) from None

@@ -50,9 +50,17 @@ def decode_continue(token: str) -> tuple[int, str]:
         raise errors.BadRequestError("invalid continue token") from None
 
 
-async def list_objects(store: Store, kind: Kind, namespace: str = "", *,
-                       label_selector: str = "", field_selector: str = "", limit: int = 0,
-                       continue_token: str = "", resource_version: str = "") -> ListResult:
+async def list_objects(
+    store: Store,
+    kind: Kind,
+    namespace: str = "",
+    *,
+    label_selector: str = "",
+    field_selector: str = "",
+    limit: int = 0,
+    continue_token: str = "",
+    resource_version: str = "",
+) -> ListResult:
     selector = ObjectFilter(kind, label_selector, field_selector)
     revision = parse_resource_version(resource_version)
     start = ""
@@ -83,6 +91,7 @@ async def list_objects(store: Store, kind: Kind, namespace: str = "", *,
         what = "continue parameter" if continue_token else "resourceVersion"
         raise errors.GoneError(
             f"The provided {what} is too old ({err.revision}; oldest kept is "
-            f"{err.compact_revision}); list again without it") from None
+            f"{err.compact_revision}); list again without it"
+        ) from None
     result.resource_version = str(revision)
     return result

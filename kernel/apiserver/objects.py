@@ -9,6 +9,7 @@ finalizers or a pod's grace period hold the object.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,7 @@ SYSTEM_NAMESPACES = ("default", "shoal-system")
 STATUS_RESET_ON_CREATE = ("Pod", "ReplicationController", "ReplicaSet", "Deployment", "Service")
 FOREGROUND = "foregroundDeletion"
 ORPHAN = "orphan"
+
 
 @dataclass(frozen=True)
 class DeleteOptions:
@@ -74,13 +76,20 @@ class ObjectRegistry:
         obj.api_version, obj.kind = kind.api_version, kind.kind
         m = obj.metadata
         if m.resource_version:
-            raise errors.invalid(kind.kind, m.name, [
-                ("metadata.resourceVersion", "Invalid value: must not be set on create")])
+            raise errors.invalid(
+                kind.kind,
+                m.name,
+                [("metadata.resourceVersion", "Invalid value: must not be set on create")],
+            )
         m.namespace = (m.namespace or "default") if kind.namespaced else ""
         if not m.name and m.generate_name:
             m.name = meta.generated_name(m.generate_name)
-        for field in ("uid", "creation_timestamp", "deletion_timestamp",
-                      "deletion_grace_period_seconds"):
+        for field in (
+            "uid",
+            "creation_timestamp",
+            "deletion_timestamp",
+            "deletion_grace_period_seconds",
+        ):
             m.ClearField(field)
         m.uid, m.generation = meta.new_uid(), 1
         m.creation_timestamp.CopyFrom(meta.now())
@@ -113,7 +122,8 @@ class ObjectRegistry:
         if ns.metadata.HasField("deletion_timestamp"):
             raise errors.ForbiddenError(
                 f'{kind.plural} "{obj.metadata.name}" is forbidden: unable to create new '
-                f"content in namespace {name} because it is being terminated")
+                f"content in namespace {name} because it is being terminated"
+            )
 
     def _validate(self, kind: Kind, obj: Any) -> None:
         causes = validate_object(kind.kind, obj)
@@ -123,7 +133,8 @@ class ObjectRegistry:
         if size > MAX_OBJECT_BYTES:
             raise errors.InvalidError(
                 f'{kind.kind} "{obj.metadata.name}" is too large: {size} bytes, '
-                f"limit is {MAX_OBJECT_BYTES}")
+                f"limit is {MAX_OBJECT_BYTES}"
+            )
 
     # -- update --------------------------------------------------------------
 
@@ -140,8 +151,16 @@ class ObjectRegistry:
             apply_defaults(kind.kind, new)
             return new
 
-        return await self._update(kind, m.namespace, m.name, replace, m.resource_version,
-                                  dry_run=dry_run, user=user, uid=m.uid)
+        return await self._update(
+            kind,
+            m.namespace,
+            m.name,
+            replace,
+            m.resource_version,
+            dry_run=dry_run,
+            user=user,
+            uid=m.uid,
+        )
 
     async def update_status(self, obj: Any, *, dry_run: bool = False, user: str = "") -> Any:
         kind = kinds.for_message(obj)
@@ -154,12 +173,29 @@ class ObjectRegistry:
             new.status.CopyFrom(obj.status)
             return new
 
-        return await self._update(kind, m.namespace, m.name, replace_status, m.resource_version,
-                                  dry_run=dry_run, user=user, uid=m.uid)
+        return await self._update(
+            kind,
+            m.namespace,
+            m.name,
+            replace_status,
+            m.resource_version,
+            dry_run=dry_run,
+            user=user,
+            uid=m.uid,
+        )
 
-    async def patch(self, kind: Kind, namespace: str, name: str, body: bytes, *,
-                    patch_type: str = "merge", status: bool = False, dry_run: bool = False,
-                    user: str = "") -> Any:
+    async def patch(
+        self,
+        kind: Kind,
+        namespace: str,
+        name: str,
+        body: bytes,
+        *,
+        patch_type: str = "merge",
+        status: bool = False,
+        dry_run: bool = False,
+        user: str = "",
+    ) -> Any:
         document = parse_patch(patch_type, body)
         precondition = str(document.get("metadata", {}).get("resourceVersion") or "")
 
@@ -176,11 +212,22 @@ class ObjectRegistry:
             apply_defaults(kind.kind, patched)
             return patched
 
-        return await self._update(kind, namespace, name, apply, precondition,
-                                  dry_run=dry_run, user=user)
+        return await self._update(
+            kind, namespace, name, apply, precondition, dry_run=dry_run, user=user
+        )
 
-    async def _update(self, kind: Kind, namespace: str, name: str, mutate: Callable[[Any], Any],
-                      precondition: str, *, dry_run: bool, user: str, uid: str = "") -> Any:
+    async def _update(
+        self,
+        kind: Kind,
+        namespace: str,
+        name: str,
+        mutate: Callable[[Any], Any],
+        precondition: str,
+        *,
+        dry_run: bool,
+        user: str,
+        uid: str = "",
+    ) -> Any:
         """Kubernetes' GuaranteedUpdate: read, mutate, write if unchanged since
         the read; without a resourceVersion precondition a race retries."""
         namespace = _ns(kind, namespace)
@@ -194,8 +241,9 @@ class ObjectRegistry:
             old = codec.decode(kind, kv)
             if uid and uid != old.metadata.uid:
                 raise errors.ConflictError(
-                    f'Precondition failed: UID in object meta: {uid}, UID in storage: '
-                    f"{old.metadata.uid}")
+                    f"Precondition failed: UID in object meta: {uid}, UID in storage: "
+                    f"{old.metadata.uid}"
+                )
             new = mutate(_copy(old))
             new.metadata.resource_version = old.metadata.resource_version
             await self.admission.admit("UPDATE", kind, new, old, user)
@@ -226,13 +274,21 @@ class ObjectRegistry:
 
     # -- delete --------------------------------------------------------------
 
-    async def delete(self, kind: Kind, namespace: str, name: str,
-                     options: DeleteOptions | None = None, *, user: str = "") -> Any:
+    async def delete(
+        self,
+        kind: Kind,
+        namespace: str,
+        name: str,
+        options: DeleteOptions | None = None,
+        *,
+        user: str = "",
+    ) -> Any:
         opts = options or DeleteOptions()
         namespace = _ns(kind, namespace)
         if kind.kind == "Namespace" and name in SYSTEM_NAMESPACES:
             raise errors.ForbiddenError(
-                f'namespaces "{name}" is forbidden: this namespace may not be deleted')
+                f'namespaces "{name}" is forbidden: this namespace may not be deleted'
+            )
         key = codec.object_key(kind, namespace, name)
         while True:
             kv = await self.store.get(key)
@@ -251,16 +307,20 @@ class ObjectRegistry:
             except KeyNotFoundError:
                 raise errors.not_found(kind.plural, name) from None
 
-    async def _delete_or_mark(self, kind: Kind, key: str, kv: KeyValue, old: Any,
-                              opts: DeleteOptions) -> Any:
+    async def _delete_or_mark(
+        self, kind: Kind, key: str, kv: KeyValue, old: Any, opts: DeleteOptions
+    ) -> Any:
         new = _copy(old)
         m = new.metadata
         for finalizer, policy in ((FOREGROUND, "Foreground"), (ORPHAN, "Orphan")):
             if opts.propagation_policy == policy and finalizer not in m.finalizers:
                 m.finalizers.append(finalizer)
         grace = _grace_period(kind, old, opts.grace_period_seconds)
-        held = bool(m.finalizers) or grace > 0 or (
-            kind.kind == "Namespace" and bool(new.spec.finalizers))
+        held = (
+            bool(m.finalizers)
+            or grace > 0
+            or (kind.kind == "Namespace" and bool(new.spec.finalizers))
+        )
         if not held:
             await self.store.delete(key, kv.mod_revision)
             return old
@@ -278,10 +338,8 @@ class ObjectRegistry:
         for name in names:
             obj = namespace_kind.message()
             obj.metadata.name = name
-            try:
+            with contextlib.suppress(errors.AlreadyExistsError):
                 await self.create(obj)
-            except errors.AlreadyExistsError:
-                pass
 
 
 def _ns(kind: Kind, namespace: str) -> str:
@@ -330,15 +388,19 @@ def _grace_period(kind: Kind, obj: Any, asked: int | None) -> int:
     if asked is not None:
         return max(asked, 0)
     spec = obj.spec
-    return spec.termination_grace_period_seconds if spec.HasField(
-        "termination_grace_period_seconds") else 30
+    return (
+        spec.termination_grace_period_seconds
+        if spec.HasField("termination_grace_period_seconds")
+        else 30
+    )
 
 
 def _check_delete_preconditions(kind: Kind, obj: Any, opts: DeleteOptions) -> None:
     m = obj.metadata
     if opts.uid and opts.uid != m.uid:
         raise errors.PreconditionFailedError(
-            f"Precondition failed: UID in precondition: {opts.uid}, UID in object meta: {m.uid}")
+            f"Precondition failed: UID in precondition: {opts.uid}, UID in object meta: {m.uid}"
+        )
     if opts.resource_version and opts.resource_version != m.resource_version:
         raise errors.conflict(kind.plural, m.name)
 

@@ -36,9 +36,14 @@ MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 class APIServer:
     """One API server over one store; ``start`` binds, ``stop`` drains."""
 
-    def __init__(self, store: Store, *, store_name: str = "sqlite",
-                 admission: AdmissionChain | None = None,
-                 bookmark_interval: float = 10.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        store_name: str = "sqlite",
+        admission: AdmissionChain | None = None,
+        bookmark_interval: float = 10.0,
+    ) -> None:
         self.store = store
         self.registry = ObjectRegistry(store, admission)
         self.objects = ObjectsService(self.registry, bookmark_interval)
@@ -50,15 +55,21 @@ class APIServer:
     async def start(self, listen: str = "127.0.0.1:0") -> int:
         await self.store.start()
         await self.registry.ensure_namespaces()
-        server = grpc.aio.server(options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.so_reuseport", 0),
-        ])
+        server = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.so_reuseport", 0),
+            ]
+        )
         server.add_generic_rpc_handlers(generic_handlers(self.objects, self.discovery))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        services = (OBJECTS, DISCOVERY, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                    reflection.SERVICE_NAME)
+        services = (
+            OBJECTS,
+            DISCOVERY,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        )
         _ = api_pb2  # the descriptors reflection serves are those of this module
         reflection.enable_server_reflection(services, server)
         self.port = server.add_insecure_port(listen)
@@ -100,12 +111,20 @@ def write_admin_config(data_dir: pathlib.Path, server_address: str) -> pathlib.P
     return path
 
 
-async def serve(data_dir: pathlib.Path, listen: str, *, store_name: str = "sqlite",
-                store_options: dict[str, Any] | None = None) -> None:
+async def serve(
+    data_dir: pathlib.Path,
+    listen: str,
+    *,
+    store_name: str = "sqlite",
+    store_options: dict[str, Any] | None = None,
+) -> None:
     """Run until SIGTERM or SIGINT, then drain and close the store."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = APIServer(open_store(store_name, data_dir, store_options), store_name=store_name,
-                       admission=admission_chain())
+    server = APIServer(
+        open_store(store_name, data_dir, store_options),
+        store_name=store_name,
+        admission=admission_chain(),
+    )
     port = await server.start(listen)
     host = listen.rsplit(":", 1)[0] or "127.0.0.1"
     if host in ("0.0.0.0", "[::]", "::"):

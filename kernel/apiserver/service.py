@@ -54,7 +54,8 @@ def unpack(any_object: AnyProto) -> Any:
     if unknown:
         raise errors.BadRequestError(
             f"unknown field(s) in {kind.kind}: {', '.join(unknown)} (a client built from a "
-            "newer API than the server's?)")
+            "newer API than the server's?)"
+        )
     return obj
 
 
@@ -94,12 +95,17 @@ class ObjectsService:
 
     async def List(self, request: api_pb2.ListRequest, context: Any) -> Any:
         result = await self.registry.list(
-            resolve_kind(request.kind), request.namespace,
-            label_selector=request.label_selector, field_selector=request.field_selector,
-            limit=request.limit, continue_token=request.continue_token,
-            resource_version=request.resource_version)
-        response = api_pb2.ListResponse(resource_version=result.resource_version,
-                                        continue_token=result.continue_token)
+            resolve_kind(request.kind),
+            request.namespace,
+            label_selector=request.label_selector,
+            field_selector=request.field_selector,
+            limit=request.limit,
+            continue_token=request.continue_token,
+            resource_version=request.resource_version,
+        )
+        response = api_pb2.ListResponse(
+            resource_version=result.resource_version, continue_token=result.continue_token
+        )
         for obj in result.items:
             response.items.add().Pack(obj)
         return response
@@ -113,28 +119,43 @@ class ObjectsService:
 
     async def Patch(self, request: api_pb2.PatchRequest, context: Any) -> Any:
         key = request.key
-        return pack(await self.registry.patch(
-            resolve_kind(key.kind), key.namespace, key.name, request.patch,
-            patch_type=request.patch_type, status=request.status, dry_run=request.dry_run))
+        return pack(
+            await self.registry.patch(
+                resolve_kind(key.kind),
+                key.namespace,
+                key.name,
+                request.patch,
+                patch_type=request.patch_type,
+                status=request.status,
+                dry_run=request.dry_run,
+            )
+        )
 
     async def Delete(self, request: api_pb2.DeleteRequest, context: Any) -> Any:
         key = request.key
         options = DeleteOptions(
-            grace_period_seconds=(request.grace_period_seconds
-                                  if request.HasField("grace_period_seconds") else None),
+            grace_period_seconds=(
+                request.grace_period_seconds if request.HasField("grace_period_seconds") else None
+            ),
             propagation_policy=request.propagation_policy,
             uid=request.preconditions.uid,
             resource_version=request.preconditions.resource_version,
-            dry_run=request.dry_run)
-        return pack(await self.registry.delete(resolve_kind(key.kind), key.namespace, key.name,
-                                               options))
+            dry_run=request.dry_run,
+        )
+        return pack(
+            await self.registry.delete(resolve_kind(key.kind), key.namespace, key.name, options)
+        )
 
     async def Watch(self, request: api_pb2.WatchRequest, context: Any) -> AsyncIterator[bytes]:
         events = watch_objects(
-            self.registry.store, resolve_kind(request.kind), request.namespace,
-            label_selector=request.label_selector, field_selector=request.field_selector,
+            self.registry.store,
+            resolve_kind(request.kind),
+            request.namespace,
+            label_selector=request.label_selector,
+            field_selector=request.field_selector,
             resource_version=request.resource_version,
-            bookmark_interval=self.bookmark_interval if request.allow_bookmarks else 0.0)
+            bookmark_interval=self.bookmark_interval if request.allow_bookmarks else 0.0,
+        )
         try:
             async for event in events:
                 yield event.encoded()
@@ -149,17 +170,25 @@ class DiscoveryService:
     async def ListKinds(self, request: Any, context: Any) -> Any:
         response = api_pb2.ListKindsResponse()
         for kind in kinds.all_kinds():
-            response.kinds.add(kind=kind.kind, api_version=kind.api_version, plural=kind.plural,
-                               singular=kind.singular, short_names=list(kind.short_names),
-                               namespaced=kind.namespaced, message=kind.full_name)
+            response.kinds.add(
+                kind=kind.kind,
+                api_version=kind.api_version,
+                plural=kind.plural,
+                singular=kind.singular,
+                short_names=list(kind.short_names),
+                namespaced=kind.namespaced,
+                message=kind.full_name,
+            )
         return response
 
     async def Version(self, request: Any, context: Any) -> Any:
         import platform
 
         return api_pb2.VersionResponse(
-            version=f"v{shoal.__version__}", store=self.store_name,
-            platform=f"{platform.system().lower()}/{platform.machine()}")
+            version=f"v{shoal.__version__}",
+            store=self.store_name,
+            platform=f"{platform.system().lower()}/{platform.machine()}",
+        )
 
 
 def _unary(method: Callable[[Any, Any], Awaitable[Any]], name: str) -> Callable[..., Any]:
@@ -167,11 +196,13 @@ def _unary(method: Callable[[Any, Any], Awaitable[Any]], name: str) -> Callable[
         try:
             return await method(request, context)
         except errors.APIError as err:
-            await context.abort(err.code, err.message)
+            await context.abort(err.code, err.message, errors.trailing_metadata(err))
         except Exception:
             log.exception("request failed", method=name)
-            await context.abort(grpc.StatusCode.INTERNAL, f"internal error in {name}; see the "
-                                "server log")
+            await context.abort(
+                grpc.StatusCode.INTERNAL, f"internal error in {name}; see the server log"
+            )
+
     return handler
 
 
@@ -181,10 +212,11 @@ def _stream(method: Callable[[Any, Any], AsyncIterator[bytes]], name: str) -> Ca
             async for item in method(request, context):
                 yield item
         except errors.APIError as err:
-            await context.abort(err.code, err.message)
+            await context.abort(err.code, err.message, errors.trailing_metadata(err))
         except Exception:
             log.exception("stream failed", method=name)
             await context.abort(grpc.StatusCode.INTERNAL, f"internal error in {name}")
+
     return handler
 
 
@@ -197,7 +229,8 @@ def generic_handlers(objects: ObjectsService, discovery: DiscoveryService) -> li
         return grpc.unary_unary_rpc_method_handler(
             _unary(getattr(service, name), name),
             request_deserializer=request.FromString,
-            response_serializer=response.SerializeToString)
+            response_serializer=response.SerializeToString,
+        )
 
     a = api_pb2
     objects_methods = {
@@ -211,14 +244,17 @@ def generic_handlers(objects: ObjectsService, discovery: DiscoveryService) -> li
         "Watch": grpc.unary_stream_rpc_method_handler(
             _stream(objects.Watch, "Watch"),
             request_deserializer=a.WatchRequest.FromString,
-            response_serializer=_identity),
+            response_serializer=_identity,
+        ),
     }
     discovery_methods = {
         "ListKinds": unary(discovery, "ListKinds", a.ListKindsRequest, a.ListKindsResponse),
         "Version": unary(discovery, "Version", a.VersionRequest, a.VersionResponse),
     }
-    return [grpc.method_handlers_generic_handler(OBJECTS, objects_methods),
-            grpc.method_handlers_generic_handler(DISCOVERY, discovery_methods)]
+    return [
+        grpc.method_handlers_generic_handler(OBJECTS, objects_methods),
+        grpc.method_handlers_generic_handler(DISCOVERY, discovery_methods),
+    ]
 
 
 __all__ = ["DiscoveryService", "ObjectsService", "generic_handlers", "type_url"]

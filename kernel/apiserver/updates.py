@@ -14,11 +14,17 @@ def check_update(kind: Kind, old: Any, new: Any) -> None:
         causes += _pod_spec_update(old.spec, new.spec)
     elif kind.kind in ("ReplicaSet", "Deployment") and old.spec.selector != new.spec.selector:
         causes.append(("spec.selector", "Invalid value: field is immutable"))
-    elif kind.kind in ("ConfigMap", "Secret") and old.immutable and (
-            old.data != new.data or not new.immutable):
+    elif (
+        kind.kind in ("ConfigMap", "Secret")
+        and old.immutable
+        and (old.data != new.data or not new.immutable)
+    ):
         causes.append(("data", "Forbidden: field is immutable when `immutable` is set"))
-    elif kind.kind == "Service" and old.spec.cluster_ip and (
-            new.spec.cluster_ip != old.spec.cluster_ip):
+    elif (
+        kind.kind == "Service"
+        and old.spec.cluster_ip
+        and (new.spec.cluster_ip != old.spec.cluster_ip)
+    ):
         causes.append(("spec.clusterIP", "Invalid value: field is immutable"))
     if causes:
         raise errors.invalid(kind.kind, new.metadata.name, causes)
@@ -42,8 +48,13 @@ def _pod_spec_update(old: Any, new: Any) -> list[tuple[str, str]]:
         a.ClearField("tolerations")
         b.ClearField("tolerations")
     if a != b:
-        return [("spec", "Forbidden: pod updates may not change fields other than "
-                 "`spec.containers[*].image`, `spec.initContainers[*].image`, "
-                 "`spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to "
-                 "existing tolerations)")]
+        return [
+            (
+                "spec",
+                "Forbidden: pod updates may not change fields other than "
+                "`spec.containers[*].image`, `spec.initContainers[*].image`, "
+                "`spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to "
+                "existing tolerations)",
+            )
+        ]
     return []

@@ -35,11 +35,13 @@ def validate_metadata(meta: Any, *, name_check: Callable[[str], list[str]]) -> C
     if not meta.name:
         causes.append(("metadata.name", REQUIRED))
     else:
-        causes += [("metadata.name", f'Invalid value: "{meta.name}": {m}')
-                   for m in name_check(meta.name)]
+        causes += [
+            ("metadata.name", f'Invalid value: "{meta.name}": {m}') for m in name_check(meta.name)
+        ]
     causes += [("metadata.labels", m) for m in names.validate_labels(dict(meta.labels))]
-    causes += [("metadata.annotations", m)
-               for m in names.validate_annotations(dict(meta.annotations))]
+    causes += [
+        ("metadata.annotations", m) for m in names.validate_annotations(dict(meta.annotations))
+    ]
     return causes
 
 
@@ -67,8 +69,10 @@ def validate_container(path: str, c: Any, volumes: set[str]) -> Causes:
     if not c.name:
         causes.append((f"{path}.name", REQUIRED))
     else:
-        causes += [(f"{path}.name", f'Invalid value: "{c.name}": {m}')
-                   for m in names.validate_dns1123_label(c.name)]
+        causes += [
+            (f"{path}.name", f'Invalid value: "{c.name}": {m}')
+            for m in names.validate_dns1123_label(c.name)
+        ]
     if not c.image.strip():
         causes.append((f"{path}.image", REQUIRED))
     if c.image_pull_policy and c.image_pull_policy not in PULL_POLICIES:
@@ -80,9 +84,14 @@ def validate_container(path: str, c: Any, volumes: set[str]) -> Causes:
             causes.append((f"{path}.ports[{i}].protocol", unsupported(port.protocol, PROTOCOLS)))
     for i, env in enumerate(c.env):
         if not _ENV_NAME.match(env.name):
-            causes.append((f"{path}.env[{i}].name", f'Invalid value: "{env.name}": a valid '
-                           "environment variable name must consist of alphabetic characters, "
-                           "digits, '_', '-', or '.', and must not start with a digit"))
+            causes.append(
+                (
+                    f"{path}.env[{i}].name",
+                    f'Invalid value: "{env.name}": a valid '
+                    "environment variable name must consist of alphabetic characters, "
+                    "digits, '_', '-', or '.', and must not start with a digit",
+                )
+            )
     causes += _quantities(f"{path}.resources.requests", c.resources.requests.items())
     causes += _quantities(f"{path}.resources.limits", c.resources.limits.items())
     for i, mount in enumerate(c.volume_mounts):
@@ -103,8 +112,10 @@ def validate_pod_spec(path: str, spec: Any) -> Causes:
     if not spec.containers:
         causes.append((f"{path}.containers", REQUIRED))
     seen: set[str] = set()
-    for field, containers in (("initContainers", spec.init_containers),
-                              ("containers", spec.containers)):
+    for field, containers in (
+        ("initContainers", spec.init_containers),
+        ("containers", spec.containers),
+    ):
         for i, c in enumerate(containers):
             if c.name in seen:
                 causes.append((f"{path}.{field}[{i}].name", f'Duplicate value: "{c.name}"'))
@@ -114,11 +125,18 @@ def validate_pod_spec(path: str, spec: Any) -> Causes:
         causes.append((f"{path}.restartPolicy", unsupported(spec.restart_policy, RESTART_POLICIES)))
     for i, t in enumerate(spec.tolerations):
         if t.operator not in ("", "Equal", "Exists"):
-            causes.append((f"{path}.tolerations[{i}].operator", unsupported(t.operator, ("Equal", "Exists"))))
+            causes.append(
+                (f"{path}.tolerations[{i}].operator", unsupported(t.operator, ("Equal", "Exists")))
+            )
         if t.effect and t.effect not in TAINT_EFFECTS:
             causes.append((f"{path}.tolerations[{i}].effect", unsupported(t.effect, TAINT_EFFECTS)))
-    if spec.HasField("termination_grace_period_seconds") and spec.termination_grace_period_seconds < 0:
-        causes.append((f"{path}.terminationGracePeriodSeconds", "must be greater than or equal to 0"))
+    if (
+        spec.HasField("termination_grace_period_seconds")
+        and spec.termination_grace_period_seconds < 0
+    ):
+        causes.append(
+            (f"{path}.terminationGracePeriodSeconds", "must be greater than or equal to 0")
+        )
     return causes
 
 
@@ -128,18 +146,25 @@ def validate_pod(pod: Any) -> Causes:
 
 def _replicas(spec: Any) -> Causes:
     if spec.replicas < 0:
-        return [("spec.replicas", f"Invalid value: {spec.replicas}: must be greater than or equal to 0")]
+        return [
+            ("spec.replicas", f"Invalid value: {spec.replicas}: must be greater than or equal to 0")
+        ]
     return []
 
 
-def _selector_matches_template(selector: dict[str, str], template_labels: dict[str, str],
-                               matches: bool) -> Causes:
+def _selector_matches_template(
+    selector: dict[str, str], template_labels: dict[str, str], matches: bool
+) -> Causes:
     causes: Causes = []
     if not selector:
         causes.append(("spec.selector", REQUIRED))
     if not matches:
-        causes.append(("spec.template.metadata.labels",
-                       f"Invalid value: {template_labels}: `selector` does not match template `labels`"))
+        causes.append(
+            (
+                "spec.template.metadata.labels",
+                f"Invalid value: {template_labels}: `selector` does not match template `labels`",
+            )
+        )
     return causes
 
 
@@ -148,8 +173,11 @@ def validate_replication_controller(rc: Any) -> Causes:
     selector = dict(spec.selector)
     labels = dict(spec.template.metadata.labels)
     matches = all(labels.get(k) == v for k, v in selector.items())
-    return (_replicas(spec) + _selector_matches_template(selector, labels, matches)
-            + validate_pod_spec("spec.template.spec", spec.template.spec))
+    return (
+        _replicas(spec)
+        + _selector_matches_template(selector, labels, matches)
+        + validate_pod_spec("spec.template.spec", spec.template.spec)
+    )
 
 
 def _label_selector_workload(obj: Any) -> Causes:
@@ -173,10 +201,16 @@ def validate_deployment(deploy: Any) -> Causes:
     causes = _label_selector_workload(deploy)
     strategy = deploy.spec.strategy
     if strategy.type not in ("RollingUpdate", "Recreate"):
-        causes.append(("spec.strategy.type", unsupported(strategy.type, ("Recreate", "RollingUpdate"))))
+        causes.append(
+            ("spec.strategy.type", unsupported(strategy.type, ("Recreate", "RollingUpdate")))
+        )
     if strategy.type == "Recreate" and strategy.HasField("rolling_update"):
-        causes.append(("spec.strategy.rollingUpdate",
-                       "Forbidden: may not be specified when strategy `type` is 'Recreate'"))
+        causes.append(
+            (
+                "spec.strategy.rollingUpdate",
+                "Forbidden: may not be specified when strategy `type` is 'Recreate'",
+            )
+        )
     return causes
 
 
@@ -203,8 +237,10 @@ def validate_service(svc: Any) -> Causes:
         if target.HasField("number_value"):
             causes += _port(f"{path}.targetPort", int(target.number_value))
         elif target.HasField("string_value"):
-            causes += [(f"{path}.targetPort", f'Invalid value: "{target.string_value}": {m}')
-                       for m in validate_port_name(target.string_value)]
+            causes += [
+                (f"{path}.targetPort", f'Invalid value: "{target.string_value}": {m}')
+                for m in validate_port_name(target.string_value)
+            ]
     return causes
 
 
@@ -213,20 +249,34 @@ def validate_port_name(name: str) -> list[str]:
     if len(name) > 15:
         return ["must be no more than 15 characters"]
     if not _PORT_NAME.match(name) or "--" in name:
-        return ["must contain only lowercase alphanumeric characters or '-', must contain "
-                "at least one letter, and must not start or end with '-'"]
+        return [
+            "must contain only lowercase alphanumeric characters or '-', must contain "
+            "at least one letter, and must not start or end with '-'"
+        ]
     return []
 
 
 def _config_keys(path: str, keys: Iterable[str]) -> Causes:
-    return [(f"{path}[{k}]", f'Invalid value: "{k}": a valid config key must consist of '
-             "alphanumeric characters, '-', '_' or '.'") for k in keys if not _CONFIG_KEY.match(k)]
+    return [
+        (
+            f"{path}[{k}]",
+            f'Invalid value: "{k}": a valid config key must consist of '
+            "alphanumeric characters, '-', '_' or '.'",
+        )
+        for k in keys
+        if not _CONFIG_KEY.match(k)
+    ]
 
 
 def validate_config_map(cm: Any) -> Causes:
-    return (_config_keys("data", cm.data) + _config_keys("binaryData", cm.binary_data)
-            + [(f"data[{k}]", f'Invalid value: "{k}": duplicate of key present in binaryData')
-               for k in set(cm.data) & set(cm.binary_data)])
+    return (
+        _config_keys("data", cm.data)
+        + _config_keys("binaryData", cm.binary_data)
+        + [
+            (f"data[{k}]", f'Invalid value: "{k}": duplicate of key present in binaryData')
+            for k in set(cm.data) & set(cm.binary_data)
+        ]
+    )
 
 
 def validate_secret(secret: Any) -> Causes:
@@ -259,7 +309,9 @@ LABEL_NAMED = ("Namespace", "Service")
 
 
 def validate_object(kind: str, obj: Any) -> Causes:
-    check = names.validate_dns1123_label if kind in LABEL_NAMED else names.validate_dns1123_subdomain
+    check = (
+        names.validate_dns1123_label if kind in LABEL_NAMED else names.validate_dns1123_subdomain
+    )
     causes = validate_metadata(obj.metadata, name_check=check)
     spec_check = SPEC_VALIDATORS.get(kind)
     if spec_check is not None:

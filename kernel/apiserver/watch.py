@@ -50,10 +50,16 @@ class WatchedEvent:
         return encoded_event(self.type, self.kind, self.kv, self.revision)
 
 
-async def watch_objects(store: Store, kind: Kind, namespace: str = "", *,
-                        label_selector: str = "", field_selector: str = "",
-                        resource_version: str = "", bookmark_interval: float = 0.0,
-                        ) -> AsyncIterator[WatchedEvent]:
+async def watch_objects(
+    store: Store,
+    kind: Kind,
+    namespace: str = "",
+    *,
+    label_selector: str = "",
+    field_selector: str = "",
+    resource_version: str = "",
+    bookmark_interval: float = 0.0,
+) -> AsyncIterator[WatchedEvent]:
     """Watch events for one kind; BOOKMARKs every ``bookmark_interval`` s (0: none)."""
     selector = ObjectFilter(kind, label_selector, field_selector)
     prefix = codec.kind_prefix(kind, namespace)
@@ -81,11 +87,13 @@ async def watch_objects(store: Store, kind: Kind, namespace: str = "", *,
                 yield WatchedEvent(event_type, kind, item.kv, revision)
     except CompactedError as err:
         raise errors.GoneError(
-            f"too old resource version: {err.revision} ({err.compact_revision})") from None
+            f"too old resource version: {err.revision} ({err.compact_revision})"
+        ) from None
 
 
-def _classify(event: Event, kind: Kind, selector: ObjectFilter,
-              matched: set[str] | None) -> str | None:
+def _classify(
+    event: Event, kind: Kind, selector: ObjectFilter, matched: set[str] | None
+) -> str | None:
     if selector.empty or matched is None:
         return _PLAIN[event.type]
     key = event.kv.key
@@ -102,8 +110,9 @@ def _classify(event: Event, kind: Kind, selector: ObjectFilter,
     return DELETED if was else None
 
 
-async def _with_bookmarks(source: AsyncIterator[Event],
-                          interval: float) -> AsyncIterator[Event | None]:
+async def _with_bookmarks(
+    source: AsyncIterator[Event], interval: float
+) -> AsyncIterator[Event | None]:
     """The source's events, with None whenever ``interval`` s pass without one.
     The pending read is kept across ticks, never cancelled, so nothing is lost."""
     if interval <= 0:
@@ -168,8 +177,9 @@ def encoded_event(event_type: str, kind: Kind, kv: KeyValue | None, revision: in
     if frame is None:
         message = api_pb2.WatchEvent(type=event_type, resource_version=str(revision))
         if kv is not None:
-            message.object.CopyFrom(AnyProto(type_url=type_url(kind),
-                                             value=codec.stamped(kind, kv)))
+            message.object.CopyFrom(
+                AnyProto(type_url=type_url(kind), value=codec.stamped(kind, kv))
+            )
         frame = _frames.put(key, message.SerializeToString())
     return frame
 

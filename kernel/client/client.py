@@ -6,6 +6,7 @@ through this, never to the store.
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -49,14 +50,18 @@ class Client:
     """``Client("127.0.0.1:6443")`` or ``Client.from_config()``; use as an
     async context manager or call ``close()``."""
 
-    def __init__(self, target: str, *, namespace: str = "default",
-                 channel: grpc.aio.Channel | None = None) -> None:
+    def __init__(
+        self, target: str, *, namespace: str = "default", channel: grpc.aio.Channel | None = None
+    ) -> None:
         self.target = target
         self.namespace = namespace
-        self.channel = channel or grpc.aio.insecure_channel(target, options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-        ])
+        self.channel = channel or grpc.aio.insecure_channel(
+            target,
+            options=[
+                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ],
+        )
         self._objects = api_pb2_grpc.ObjectsStub(self.channel)
         self._discovery = api_pb2_grpc.DiscoveryStub(self.channel)
 
@@ -75,14 +80,17 @@ class Client:
         await self.channel.close()
 
     def _key(self, kind: str | Kind, name: str, namespace: str | None) -> api_pb2.ObjectKey:
-        return api_pb2.ObjectKey(kind=_kind_name(kind), name=name,
-                                 namespace=self.namespace if namespace is None else namespace)
+        return api_pb2.ObjectKey(
+            kind=_kind_name(kind),
+            name=name,
+            namespace=self.namespace if namespace is None else namespace,
+        )
 
     async def _call(self, method: Any, request: Any) -> Any:
         try:
             return await method(request)
         except grpc.aio.AioRpcError as err:
-            raise errors.from_status(err.code(), err.details() or "") from None
+            raise _api_error(err) from None
 
     async def create(self, obj: Any, *, dry_run: bool = False) -> Any:
         if not obj.metadata.namespace and kinds.for_message(obj).namespaced:
@@ -95,17 +103,33 @@ class Client:
         request = api_pb2.GetRequest(key=self._key(kind, name, namespace))
         return unpack((await self._call(self._objects.Get, request)).object)
 
-    async def list(self, kind: str | Kind, namespace: str = "", *, label_selector: str = "",
-                   field_selector: str = "", limit: int = 0, continue_token: str = "",
-                   resource_version: str = "") -> ObjectList:
+    async def list(
+        self,
+        kind: str | Kind,
+        namespace: str = "",
+        *,
+        label_selector: str = "",
+        field_selector: str = "",
+        limit: int = 0,
+        continue_token: str = "",
+        resource_version: str = "",
+    ) -> ObjectList:
         """Objects of a kind; ``namespace=""`` lists every namespace."""
         request = api_pb2.ListRequest(
-            kind=_kind_name(kind), namespace=namespace, label_selector=label_selector,
-            field_selector=field_selector, limit=limit, continue_token=continue_token,
-            resource_version=resource_version)
+            kind=_kind_name(kind),
+            namespace=namespace,
+            label_selector=label_selector,
+            field_selector=field_selector,
+            limit=limit,
+            continue_token=continue_token,
+            resource_version=resource_version,
+        )
         response = await self._call(self._objects.List, request)
-        return ObjectList([unpack(item) for item in response.items], response.resource_version,
-                          response.continue_token)
+        return ObjectList(
+            [unpack(item) for item in response.items],
+            response.resource_version,
+            response.continue_token,
+        )
 
     async def update(self, obj: Any, *, dry_run: bool = False) -> Any:
         request = api_pb2.UpdateRequest(dry_run=dry_run)
@@ -117,46 +141,79 @@ class Client:
         request.object.Pack(obj)
         return unpack((await self._call(self._objects.UpdateStatus, request)).object)
 
-    async def patch(self, kind: str | Kind, name: str, patch: dict[str, Any],
-                    namespace: str | None = None, *, status: bool = False,
-                    dry_run: bool = False) -> Any:
+    async def patch(
+        self,
+        kind: str | Kind,
+        name: str,
+        patch: dict[str, Any],
+        namespace: str | None = None,
+        *,
+        status: bool = False,
+        dry_run: bool = False,
+    ) -> Any:
         """A JSON merge patch: ``{"spec": {"replicas": 3}}``."""
-        request = api_pb2.PatchRequest(key=self._key(kind, name, namespace), patch_type="merge",
-                                       patch=json.dumps(patch).encode(), status=status,
-                                       dry_run=dry_run)
+        request = api_pb2.PatchRequest(
+            key=self._key(kind, name, namespace),
+            patch_type="merge",
+            patch=json.dumps(patch).encode(),
+            status=status,
+            dry_run=dry_run,
+        )
         return unpack((await self._call(self._objects.Patch, request)).object)
 
-    async def delete(self, kind: str | Kind, name: str, namespace: str | None = None, *,
-                     grace_period_seconds: int | None = None, propagation_policy: str = "",
-                     uid: str = "", resource_version: str = "", dry_run: bool = False) -> Any:
+    async def delete(
+        self,
+        kind: str | Kind,
+        name: str,
+        namespace: str | None = None,
+        *,
+        grace_period_seconds: int | None = None,
+        propagation_policy: str = "",
+        uid: str = "",
+        resource_version: str = "",
+        dry_run: bool = False,
+    ) -> Any:
         request = api_pb2.DeleteRequest(
-            key=self._key(kind, name, namespace), propagation_policy=propagation_policy,
+            key=self._key(kind, name, namespace),
+            propagation_policy=propagation_policy,
             preconditions=api_pb2.Preconditions(uid=uid, resource_version=resource_version),
-            dry_run=dry_run)
+            dry_run=dry_run,
+        )
         if grace_period_seconds is not None:
             request.grace_period_seconds = grace_period_seconds
         return unpack((await self._call(self._objects.Delete, request)).object)
 
-    async def watch(self, kind: str | Kind, namespace: str = "", *, label_selector: str = "",
-                    field_selector: str = "", resource_version: str = "",
-                    allow_bookmarks: bool = False) -> AsyncIterator[WatchEvent]:
+    async def watch(
+        self,
+        kind: str | Kind,
+        namespace: str = "",
+        *,
+        label_selector: str = "",
+        field_selector: str = "",
+        resource_version: str = "",
+        allow_bookmarks: bool = False,
+    ) -> AsyncIterator[WatchEvent]:
         """Changes after ``resource_version`` (empty: the current objects as
         ADDED first). Raises GoneError when that version was compacted."""
         request = api_pb2.WatchRequest(
-            kind=_kind_name(kind), namespace=namespace, label_selector=label_selector,
-            field_selector=field_selector, resource_version=resource_version,
-            allow_bookmarks=allow_bookmarks)
+            kind=_kind_name(kind),
+            namespace=namespace,
+            label_selector=label_selector,
+            field_selector=field_selector,
+            resource_version=resource_version,
+            allow_bookmarks=allow_bookmarks,
+        )
         call = self._objects.Watch(request)
         try:
             async for event in call:
                 obj = unpack(event.object) if event.HasField("object") else None
                 yield WatchEvent(event.type, obj, event.resource_version)
         except grpc.aio.AioRpcError as err:
-            raise errors.from_status(err.code(), err.details() or "") from None
+            raise _api_error(err) from None
         finally:
             call.cancel()
 
-    async def kinds(self) -> list[api_pb2.KindInfo]:
+    async def kinds(self) -> builtins.list[api_pb2.KindInfo]:
         response = await self._call(self._discovery.ListKinds, api_pb2.ListKindsRequest())
         return list(response.kinds)
 
@@ -169,3 +226,7 @@ def _with_namespace(obj: Any, namespace: str) -> Any:
     copy.CopyFrom(obj)
     copy.metadata.namespace = namespace
     return copy
+
+
+def _api_error(err: grpc.aio.AioRpcError) -> errors.APIError:
+    return errors.from_status(err.code(), err.details() or "", err.trailing_metadata() or ())

@@ -9,6 +9,8 @@ differences reach the handlers as ordinary events, so nothing is missed.
 from __future__ import annotations
 
 import asyncio
+import builtins
+import contextlib
 import inspect
 import random
 from collections.abc import Callable, Iterable
@@ -35,9 +37,17 @@ def namespace_index(obj: Any) -> list[str]:
 
 
 class Informer:
-    def __init__(self, client: Client, kind: str, namespace: str = "", *,
-                 label_selector: str = "", field_selector: str = "",
-                 backoff: float = 0.2, max_backoff: float = 5.0) -> None:
+    def __init__(
+        self,
+        client: Client,
+        kind: str,
+        namespace: str = "",
+        *,
+        label_selector: str = "",
+        field_selector: str = "",
+        backoff: float = 0.2,
+        max_backoff: float = 5.0,
+    ) -> None:
         self.client = client
         self.kind = kind
         self.namespace = namespace
@@ -61,8 +71,12 @@ class Informer:
         for key, obj in self._cache.items():
             self._index(name, key, obj)
 
-    def add_handler(self, on_add: Handler | None = None, on_update: Handler | None = None,
-                    on_delete: Handler | None = None) -> None:
+    def add_handler(
+        self,
+        on_add: Handler | None = None,
+        on_update: Handler | None = None,
+        on_delete: Handler | None = None,
+    ) -> None:
         """``on_add(obj)``, ``on_update(old, new)``, ``on_delete(obj)``; plain
         functions or coroutine functions."""
         self._handlers.append((on_add, on_update, on_delete))
@@ -75,7 +89,7 @@ class Informer:
     def list(self) -> list[Any]:
         return list(self._cache.values())
 
-    def by_index(self, index: str, value: str) -> list[Any]:
+    def by_index(self, index: str, value: str) -> builtins.list[Any]:
         keys = self._indexes[index].get(value, ())
         return [self._cache[k] for k in keys]
 
@@ -95,10 +109,8 @@ class Informer:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
 
     async def _run(self) -> None:
@@ -113,15 +125,22 @@ class Informer:
                 log.info("watch expired; relisting", kind=self.kind)
                 self.resource_version = ""
             except (errors.APIError, OSError) as err:
-                log.warning("watch failed; retrying", kind=self.kind, error=str(err),
-                            retry_in=round(delay, 2))
+                log.warning(
+                    "watch failed; retrying",
+                    kind=self.kind,
+                    error=str(err),
+                    retry_in=round(delay, 2),
+                )
                 await asyncio.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, self._max_backoff)
 
     async def _relist(self) -> None:
-        listed = await self.client.list(self.kind, self.namespace,
-                                        label_selector=self.label_selector,
-                                        field_selector=self.field_selector)
+        listed = await self.client.list(
+            self.kind,
+            self.namespace,
+            label_selector=self.label_selector,
+            field_selector=self.field_selector,
+        )
         self.relists += 1
         fresh = {object_key(obj): obj for obj in listed.items}
         for key in [k for k in self._cache if k not in fresh]:
@@ -133,9 +152,13 @@ class Informer:
 
     async def _watch(self) -> None:
         async for event in self.client.watch(
-                self.kind, self.namespace, label_selector=self.label_selector,
-                field_selector=self.field_selector, resource_version=self.resource_version,
-                allow_bookmarks=True):
+            self.kind,
+            self.namespace,
+            label_selector=self.label_selector,
+            field_selector=self.field_selector,
+            resource_version=self.resource_version,
+            allow_bookmarks=True,
+        ):
             if event.type != "BOOKMARK":
                 await self._apply(event.type, event.object)
             self.resource_version = event.resource_version
