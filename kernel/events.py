@@ -1,0 +1,148 @@
+"""Events: what controllers, the scheduler and agents tell people about
+objects (``Scaled up replica set web-7d4b9 to 3``), shown by ``describe``.
+
+Like client-go's recorder, repeats aggregate: the same object, type, reason
+and message from the same component bump ``count`` and ``lastTimestamp`` of
+the Event already written instead of writing a new one. Recording never
+raises into the caller: an Event is a courtesy, and a controller must not
+fail its work because the Event could not be written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from typing import Any
+
+import structlog
+from google.protobuf.timestamp_pb2 import Timestamp
+from shoal import errors, kinds
+from shoal.api.v1 import core_pb2, meta_pb2
+
+log = structlog.get_logger("events")
+
+NORMAL, WARNING = "Normal", "Warning"
+# Cluster-scoped objects (nodes, namespaces) have their Events here.
+CLUSTER_EVENT_NAMESPACE = "default"
+_CACHE_SIZE = 4096
+
+AggregateKey = tuple[str, ...]
+
+
+def involved_object(obj: Any) -> meta_pb2.ObjectReference:
+    """An ObjectReference to ``obj`` (its kind found from its message)."""
+    kind = kinds.for_message(obj)
+    m = obj.metadata
+    return meta_pb2.ObjectReference(
+        kind=kind.kind,
+        api_version=kind.api_version,
+        namespace=m.namespace,
+        name=m.name,
+        uid=m.uid,
+        resource_version=m.resource_version,
+    )
+
+
+def _now() -> Timestamp:
+    return Timestamp(seconds=int(time.time()))
+
+
+class EventRecorder:
+    """``EventRecorder(client, "replicaset-controller")``; then
+    ``await recorder.record(rs, "Normal", "SuccessfulCreate", "Created pod: web-x")``
+    or, not to wait for the write, ``recorder.emit(...)``."""
+
+    def __init__(self, client: Any, component: str, host: str = "") -> None:
+        self.client = client
+        self.source = core_pb2.EventSource(component=component, host=host)
+        # aggregate key -> (namespace, event name) of the Event we wrote
+        self._written: OrderedDict[AggregateKey, tuple[str, str]] = OrderedDict()
+        # one lock per aggregate key, so a repeat never races its own first write
+        self._locks: dict[AggregateKey, tuple[asyncio.Lock, int]] = {}
+        self._pending: set[asyncio.Task[None]] = set()
+
+    async def record(self, obj: Any, type: str, reason: str, message: str) -> None:
+        if type not in (NORMAL, WARNING):
+            log.warning("event type must be Normal or Warning", type=type, reason=reason)
+            return
+        try:
+            ref = involved_object(obj)
+            await self._record(ref, type, reason, message)
+        except Exception as err:
+            log.warning(
+                "could not write event", reason=reason, object=obj.metadata.name, error=str(err)
+            )
+
+    def emit(self, obj: Any, type: str, reason: str, message: str) -> None:
+        """``record`` in the background; ``await flush()`` waits for it."""
+        task = asyncio.get_running_loop().create_task(self.record(obj, type, reason, message))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def flush(self) -> None:
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+
+    async def _record(
+        self, ref: meta_pb2.ObjectReference, type: str, reason: str, message: str
+    ) -> None:
+        key = (ref.kind, ref.namespace, ref.name, ref.uid, type, reason, message)
+        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                if not await self._bump(key):
+                    await self._create(key, ref, type, reason, message)
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    async def _bump(self, key: AggregateKey) -> bool:
+        """Count a repeat on the Event we wrote before; False if there is none."""
+        written = self._written.get(key)
+        if written is None:
+            return False
+        namespace, name = written
+        for _attempt in range(3):
+            try:
+                event = await self.client.get("Event", name, namespace)
+                event.count = max(event.count, 1) + 1
+                event.last_timestamp.CopyFrom(_now())
+                await self.client.update(event)
+                self._written.move_to_end(key)
+                return True
+            except errors.ConflictError:
+                continue
+            except errors.NotFoundError:
+                break
+        self._written.pop(key, None)
+        return False
+
+    async def _create(
+        self, key: AggregateKey, ref: meta_pb2.ObjectReference, type: str, reason: str, message: str
+    ) -> None:
+        now = _now()
+        namespace = ref.namespace or CLUSTER_EVENT_NAMESPACE
+        event = core_pb2.Event(
+            involved_object=ref,
+            reason=reason,
+            message=message,
+            source=self.source,
+            first_timestamp=now,
+            last_timestamp=now,
+            count=1,
+            type=type,
+            reporting_component=self.source.component,
+            reporting_instance=self.source.host,
+        )
+        event.metadata.namespace = namespace
+        # Kubernetes names Events "<object>.<unix nanoseconds in hex>".
+        event.metadata.name = f"{ref.name}.{time.time_ns():x}"
+        created = await self.client.create(event)
+        self._written[key] = (namespace, created.metadata.name)
+        if len(self._written) > _CACHE_SIZE:
+            self._written.popitem(last=False)
