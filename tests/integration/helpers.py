@@ -10,8 +10,15 @@ from shoal.client import WatchEvent
 from shoal.manifest import from_dict
 
 
-def pod(name: str, *, image: str = "busybox:1.36", labels: dict[str, str] | None = None,
-        namespace: str = "", node: str = "", **spec: Any) -> Any:
+def pod(
+    name: str,
+    *,
+    image: str = "busybox:1.36",
+    labels: dict[str, str] | None = None,
+    namespace: str = "",
+    node: str = "",
+    **spec: Any,
+) -> Any:
     metadata: dict[str, Any] = {"name": name, "labels": labels or {}}
     if namespace:
         metadata["namespace"] = namespace
@@ -25,8 +32,12 @@ def obj(manifest: dict[str, Any]) -> Any:
     return from_dict(manifest)
 
 
-async def collect(events: AsyncIterator[WatchEvent], count: int,
-                  timeout: float = 10.0, skip_bookmarks: bool = True) -> list[WatchEvent]:
+async def collect(
+    events: AsyncIterator[WatchEvent],
+    count: int,
+    timeout: float = 10.0,
+    skip_bookmarks: bool = True,
+) -> list[WatchEvent]:
     """The next ``count`` events of a watch, or fail after ``timeout`` s."""
     got: list[WatchEvent] = []
 
@@ -42,8 +53,9 @@ async def collect(events: AsyncIterator[WatchEvent], count: int,
     return got
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 10.0,
-                     interval: float = 0.02) -> Any:
+async def eventually(
+    check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02
+) -> Any:
     """Poll ``check`` (sync or async) until it returns a truthy value."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:

@@ -32,12 +32,22 @@ async def test_create_sets_server_fields_and_defaults(shoal_client: Client) -> N
 
 
 async def test_deployment_defaults(shoal_client: Client) -> None:
-    deploy = await shoal_client.create(obj({
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
-        "spec": {"selector": {"matchLabels": {"app": "web"}},
-                 "template": {"metadata": {"labels": {"app": "web"}},
-                              "spec": {"containers": [{"name": "web", "image": "nginx:1.25"}]}}},
-    }))
+    deploy = await shoal_client.create(
+        obj(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "web"},
+                "spec": {
+                    "selector": {"matchLabels": {"app": "web"}},
+                    "template": {
+                        "metadata": {"labels": {"app": "web"}},
+                        "spec": {"containers": [{"name": "web", "image": "nginx:1.25"}]},
+                    },
+                },
+            }
+        )
+    )
     spec = deploy.spec
     assert spec.replicas == 1
     assert spec.strategy.type == "RollingUpdate"
@@ -56,17 +66,26 @@ async def test_errors_have_codes_and_kubectl_wording(shoal_client: Client) -> No
     with pytest.raises(errors.NotFoundError, match='resource type "podz"'):
         await shoal_client.get("podz", "web")
     with pytest.raises(errors.InvalidError) as invalid:
-        await shoal_client.create(obj({
-            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "Bad_Name"},
-            "spec": {"containers": [{"name": "c", "ports": [{"containerPort": 70000}]}]},
-        }))
+        await shoal_client.create(
+            obj(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {"name": "Bad_Name"},
+                    "spec": {"containers": [{"name": "c", "ports": [{"containerPort": 70000}]}]},
+                }
+            )
+        )
     paths = {path for path, _ in invalid.value.causes}
     message = str(invalid.value)
     assert "metadata.name" in message
     assert "spec.containers[0].image: Required value" in message
     assert "spec.containers[0].ports[0].containerPort" in message
-    assert paths == {"metadata.name", "spec.containers[0].image",
-                     "spec.containers[0].ports[0].containerPort"}
+    assert paths == {
+        "metadata.name",
+        "spec.containers[0].image",
+        "spec.containers[0].ports[0].containerPort",
+    }
     with pytest.raises(errors.BadRequestError, match="unable to parse requirement"):
         await shoal_client.list("pods", label_selector="app in web")
     with pytest.raises(errors.BadRequestError, match="field label not supported: spec.foo"):
@@ -87,12 +106,23 @@ async def test_stale_update_conflicts_and_changes_nothing(shoal_client: Client) 
 
 
 async def test_generation_counts_spec_changes_only(shoal_client: Client) -> None:
-    rs = await shoal_client.create(obj({
-        "apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "web"},
-        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
-                 "template": {"metadata": {"labels": {"app": "web"}},
-                              "spec": {"containers": [{"name": "c", "image": "nginx:1"}]}}},
-    }))
+    rs = await shoal_client.create(
+        obj(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "ReplicaSet",
+                "metadata": {"name": "web"},
+                "spec": {
+                    "replicas": 1,
+                    "selector": {"matchLabels": {"app": "web"}},
+                    "template": {
+                        "metadata": {"labels": {"app": "web"}},
+                        "spec": {"containers": [{"name": "c", "image": "nginx:1"}]},
+                    },
+                },
+            }
+        )
+    )
     relabelled = await shoal_client.patch("rs", "web", {"metadata": {"labels": {"x": "y"}}})
     assert relabelled.metadata.generation == 1
     scaled = await shoal_client.patch("rs", "web", {"spec": {"replicas": 3}})
@@ -113,8 +143,9 @@ async def test_status_is_a_subresource(shoal_client: Client) -> None:
     status = await shoal_client.update_status(updated)
     assert status.status.phase == "Running"
     assert "ignored" not in status.metadata.labels  # update_status ignores the rest
-    patched = await shoal_client.patch("pods", "web", {"status": {"podIP": "10.0.0.5"}},
-                                       status=True)
+    patched = await shoal_client.patch(
+        "pods", "web", {"status": {"podIP": "10.0.0.5"}}, status=True
+    )
     assert patched.status.pod_ip == "10.0.0.5" and patched.status.phase == "Running"
 
 
@@ -143,16 +174,30 @@ async def test_merge_patch_removes_with_null_and_rejects_bad_json(shoal_client: 
 
 
 async def test_generate_name(shoal_client: Client) -> None:
-    template = obj({"apiVersion": "v1", "kind": "ConfigMap",
-                    "metadata": {"generateName": "cfg-"}, "data": {"k": "v"}})
+    template = obj(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"generateName": "cfg-"},
+            "data": {"k": "v"},
+        }
+    )
     names = {(await shoal_client.create(template)).metadata.name for _ in range(5)}
     assert len(names) == 5 and all(n.startswith("cfg-") and len(n) == 9 for n in names)
 
 
 async def test_secret_string_data_lands_in_data(shoal_client: Client) -> None:
-    secret = await shoal_client.create(obj({
-        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
-        "stringData": {"password": "hunter2"}, "data": {"user": "YWRtaW4="}}))
+    secret = await shoal_client.create(
+        obj(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": "s"},
+                "stringData": {"password": "hunter2"},
+                "data": {"user": "YWRtaW4="},
+            }
+        )
+    )
     assert dict(secret.data) == {"password": b"hunter2", "user": b"admin"}
     assert not secret.string_data and secret.type == "Opaque"
 
@@ -165,8 +210,14 @@ async def test_dry_run_stores_nothing(shoal_client: Client) -> None:
 
 
 async def test_oversized_object_is_refused(shoal_client: Client) -> None:
-    big = obj({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "big"},
-               "data": {"blob": "x" * (2 * 1024 * 1024)}})
+    big = obj(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "big"},
+            "data": {"blob": "x" * (2 * 1024 * 1024)},
+        }
+    )
     with pytest.raises(errors.InvalidError, match="too large"):
         await shoal_client.create(big)
     with pytest.raises(errors.NotFoundError):
@@ -174,7 +225,8 @@ async def test_oversized_object_is_refused(shoal_client: Client) -> None:
 
 
 async def test_cluster_scoped_kinds_ignore_namespace(shoal_client: Client) -> None:
-    node = await shoal_client.create(obj({"apiVersion": "v1", "kind": "Node",
-                                          "metadata": {"name": "node-1", "namespace": "x"}}))
+    node = await shoal_client.create(
+        obj({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1", "namespace": "x"}})
+    )
     assert node.metadata.namespace == ""
     assert (await shoal_client.get("nodes", "node-1", namespace="")).metadata.name == "node-1"
