@@ -14,7 +14,6 @@ import pytest
 from google.protobuf.any_pb2 import Any as AnyProto
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from shoal.api.v1 import api_pb2, api_pb2_grpc, core_pb2
 from shoal.testing import start_server
 
@@ -67,7 +66,7 @@ def test_malformed_bytes(api: tuple[ServerThread, Any]) -> None:
 
 
 def test_unknown_fields_are_named(api: tuple[ServerThread, Any]) -> None:
-    server, stub = api
+    _, stub = api
     pod = core_pb2.Pod()
     pod.metadata.name = "x"
     pod.spec.containers.add(name="c", image="busybox")

@@ -4,9 +4,9 @@ object (deletionTimestamp set) until released; namespaces terminate."""
 from __future__ import annotations
 
 import pytest
-
 from shoal import errors
 from shoal.client import Client
+
 from tests.integration.helpers import obj, pod
 
 

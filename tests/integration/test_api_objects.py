@@ -4,9 +4,9 @@ with the server's defaults, validation and errors."""
 from __future__ import annotations
 
 import pytest
-
 from shoal import errors
 from shoal.client import Client
+
 from tests.integration.helpers import obj, pod
 
 
@@ -88,7 +88,7 @@ async def test_errors_have_codes_and_kubectl_wording(shoal_client: Client) -> No
     }
     with pytest.raises(errors.BadRequestError, match="unable to parse requirement"):
         await shoal_client.list("pods", label_selector="app in web")
-    with pytest.raises(errors.BadRequestError, match="field label not supported: spec.foo"):
+    with pytest.raises(errors.BadRequestError, match=r"field label not supported: spec\.foo"):
         await shoal_client.list("pods", field_selector="spec.foo=bar")
 
 
@@ -153,7 +153,7 @@ async def test_pod_spec_is_immutable_but_binding_and_image(shoal_client: Client)
     await shoal_client.create(pod("web"))
     bound = await shoal_client.patch("pods", "web", {"spec": {"nodeName": "node-1"}})
     assert bound.spec.node_name == "node-1"
-    with pytest.raises(errors.InvalidError, match="spec.nodeName"):
+    with pytest.raises(errors.InvalidError, match=r"spec\.nodeName"):
         await shoal_client.patch("pods", "web", {"spec": {"nodeName": "node-2"}})
     with pytest.raises(errors.InvalidError, match="pod updates may not change fields"):
         await shoal_client.patch("pods", "web", {"spec": {"restartPolicy": "Never"}})

@@ -7,10 +7,10 @@ import asyncio
 from pathlib import Path
 
 import pytest
-
 from shoal import errors
 from shoal.client import Client
 from shoal.testing import start_server
+
 from tests.integration.helpers import collect, pod
 
 

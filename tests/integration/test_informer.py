@@ -8,6 +8,7 @@ from typing import Any
 
 from shoal.client import Client, Informer
 from shoal.testing import start_server
+
 from tests.integration.helpers import eventually, pod
 
 

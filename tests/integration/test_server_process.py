@@ -18,9 +18,9 @@ import pytest
 import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-
 from shoal import errors
 from shoal.client import Client
+
 from tests.integration.helpers import eventually, pod
 
 
