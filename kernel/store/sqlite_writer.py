@@ -139,7 +139,8 @@ class Writer:
             # Disk full, I/O error...: nothing of the batch is durable, so fail
             # all of it and reuse the revisions.
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
             self.rev, self.compact_rev = start_rev, start_compact
             error = StoreError(f"write failed: {exc}")
             outcomes = [(op.future, None, error) for op in ops]

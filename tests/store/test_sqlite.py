@@ -126,6 +126,17 @@ async def test_acknowledged_writes_survive_kill_9(tmp_path: pathlib.Path) -> Non
         await store.close()
 
 
+async def test_replayed_events_equal_live_ones(sqlite_store: SQLiteStore) -> None:
+    live = sqlite_store.watch("", 0)
+    kv = await sqlite_store.create("e/a", b"1")
+    kv = await sqlite_store.update("e/a", b"2", kv.mod_revision)
+    await sqlite_store.delete("e/a", kv.mod_revision)
+    await sqlite_store.create("e/a", b"3")
+    live_events = await take(live, 4)
+    assert live_events[1].prev is not None and live_events[1].prev.value == b"1"
+    assert await take(sqlite_store.watch("", 1), 3) == live_events[1:]
+
+
 async def test_fan_out_to_many_watchers_reads_no_log(sqlite_store: SQLiteStore) -> None:
     watches = [sqlite_store.watch("f/", 0) for _ in range(1000)]
     queries = sqlite_store.replay_queries
