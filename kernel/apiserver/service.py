@@ -1,7 +1,7 @@
 """The gRPC adapter: request messages in, ObjectRegistry calls, responses
 out, APIError -> status code. No object logic lives here.
 
-Watch answers with pre-serialized bytes (see ``watch.encoded_event``), so its
+Watch answers with pre-serialized bytes (see ``watch.EventCache``), so its
 handler is built by hand with an identity serializer; the others use the
 generated (de)serializers.
 """
@@ -20,7 +20,7 @@ from google.protobuf.message import DecodeError, Message
 from shoal import errors, kinds
 from shoal.api.v1 import api_pb2
 from shoal.apiserver.objects import DeleteOptions, ObjectRegistry
-from shoal.apiserver.watch import type_url, watch_objects
+from shoal.apiserver.watch import EventCache, type_url, watch_objects
 from shoal.kinds import Kind
 
 log = structlog.get_logger("apiserver")
@@ -85,6 +85,7 @@ class ObjectsService:
     def __init__(self, registry: ObjectRegistry, bookmark_interval: float = 10.0) -> None:
         self.registry = registry
         self.bookmark_interval = bookmark_interval
+        self.events = EventCache()
 
     async def Create(self, request: api_pb2.CreateRequest, context: Any) -> Any:
         return pack(await self.registry.create(unpack(request.object), dry_run=request.dry_run))
@@ -155,6 +156,7 @@ class ObjectsService:
             field_selector=request.field_selector,
             resource_version=request.resource_version,
             bookmark_interval=self.bookmark_interval if request.allow_bookmarks else 0.0,
+            cache=self.events,
         )
         try:
             async for event in events:

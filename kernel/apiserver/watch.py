@@ -6,7 +6,7 @@ one that stops matching as DELETED, as Kubernetes does; to know what matched
 before the first event, the watch lists the selection at R first.
 
 Encoding is shared: one write watched by a thousand streams is decoded and
-serialized once (``encoded_event``), not a thousand times.
+serialized once (``EventCache``), not a thousand times.
 """
 
 from __future__ import annotations
@@ -37,17 +37,15 @@ class WatchedEvent:
     kind: Kind
     kv: KeyValue | None  # None for BOOKMARK
     revision: int
-    _object: Any = field(default=None, repr=False)
+    cache: EventCache = field(repr=False)
 
     @property
     def object(self) -> Any:
-        if self._object is None and self.kv is not None:
-            self._object = _decoded(self.kind, self.kv)
-        return self._object
+        return None if self.kv is None else self.cache.decoded(self.kind, self.kv)
 
     def encoded(self) -> bytes:
         """The serialized api_pb2.WatchEvent, shared between watchers."""
-        return encoded_event(self.type, self.kind, self.kv, self.revision)
+        return self.cache.encoded(self.type, self.kind, self.kv, self.revision)
 
 
 async def watch_objects(
@@ -59,8 +57,11 @@ async def watch_objects(
     field_selector: str = "",
     resource_version: str = "",
     bookmark_interval: float = 0.0,
+    cache: EventCache | None = None,
 ) -> AsyncIterator[WatchedEvent]:
-    """Watch events for one kind; BOOKMARKs every ``bookmark_interval`` s (0: none)."""
+    """Watch events for one kind; BOOKMARKs every ``bookmark_interval`` s (0: none).
+    Watches of one store share one ``cache``."""
+    cache = cache or EventCache()
     selector = ObjectFilter(kind, label_selector, field_selector)
     prefix = codec.kind_prefix(kind, namespace)
     revision = parse_resource_version(resource_version)
@@ -70,21 +71,21 @@ async def watch_objects(
             kvs, revision = await store.list(prefix)
             matched = set()
             for kv in kvs:
-                if selector.matches(_decoded(kind, kv)):
+                if selector.matches(cache.decoded(kind, kv)):
                     matched.add(kv.key)
-                    yield WatchedEvent(ADDED, kind, kv, kv.mod_revision)
+                    yield WatchedEvent(ADDED, kind, kv, kv.mod_revision, cache)
         elif not selector.empty:
             kvs, _ = await store.list(prefix, revision)
-            matched = {kv.key for kv in kvs if selector.matches(_decoded(kind, kv))}
+            matched = {kv.key for kv in kvs if selector.matches(cache.decoded(kind, kv))}
         source = store.watch(prefix, revision)
         async for item in _with_bookmarks(source, bookmark_interval):
             if item is None:
-                yield WatchedEvent(BOOKMARK, kind, None, revision)
+                yield WatchedEvent(BOOKMARK, kind, None, revision, cache)
                 continue
             revision = item.revision
-            event_type = _classify(item, kind, selector, matched)
+            event_type = _classify(item, kind, selector, matched, cache)
             if event_type is not None:
-                yield WatchedEvent(event_type, kind, item.kv, revision)
+                yield WatchedEvent(event_type, kind, item.kv, revision, cache)
     except CompactedError as err:
         raise errors.GoneError(
             f"too old resource version: {err.revision} ({err.compact_revision})"
@@ -92,13 +93,13 @@ async def watch_objects(
 
 
 def _classify(
-    event: Event, kind: Kind, selector: ObjectFilter, matched: set[str] | None
+    event: Event, kind: Kind, selector: ObjectFilter, matched: set[str] | None, cache: EventCache
 ) -> str | None:
     if selector.empty or matched is None:
         return _PLAIN[event.type]
     key = event.kv.key
     was = key in matched
-    now = event.type != "DELETE" and selector.matches(_decoded(kind, event.kv))
+    now = event.type != "DELETE" and selector.matches(cache.decoded(kind, event.kv))
     if now:
         matched.add(key)
     else:
@@ -157,31 +158,34 @@ class _LRU(OrderedDict):  # type: ignore[type-arg]
         return value
 
 
-_objects = _LRU(4096)
-_frames = _LRU(8192)
+class EventCache:
+    """Decoded objects and encoded watch frames of one store's recent writes,
+    keyed by (key, revision): a write watched by many streams is decoded and
+    serialized once. One per store: revisions of two stores are unrelated."""
 
+    def __init__(self, objects: int = 4096, frames: int = 8192) -> None:
+        self._objects = _LRU(objects)
+        self._frames = _LRU(frames)
 
-def _decoded(kind: Kind, kv: KeyValue) -> Any:
-    """The object of a store value, decoded once however many watchers ask.
-    Callers must not change it."""
-    key = (kv.key, kv.mod_revision)
-    obj = _objects.get(key)
-    if obj is None:
-        obj = _objects.put(key, codec.decode(kind, kv))
-    return obj
+    def decoded(self, kind: Kind, kv: KeyValue) -> Any:
+        """The object of a store value; callers must not change it."""
+        key = (kv.key, kv.mod_revision)
+        obj = self._objects.get(key)
+        if obj is None:
+            obj = self._objects.put(key, codec.decode(kind, kv))
+        return obj
 
-
-def encoded_event(event_type: str, kind: Kind, kv: KeyValue | None, revision: int) -> bytes:
-    key = (event_type, kv.key if kv else "", revision)
-    frame = _frames.get(key)
-    if frame is None:
-        message = api_pb2.WatchEvent(type=event_type, resource_version=str(revision))
-        if kv is not None:
-            message.object.CopyFrom(
-                AnyProto(type_url=type_url(kind), value=codec.stamped(kind, kv))
-            )
-        frame = _frames.put(key, message.SerializeToString())
-    return frame
+    def encoded(self, event_type: str, kind: Kind, kv: KeyValue | None, revision: int) -> bytes:
+        key = (event_type, kv.key if kv else "", revision)
+        frame = self._frames.get(key)
+        if frame is None:
+            message = api_pb2.WatchEvent(type=event_type, resource_version=str(revision))
+            if kv is not None:
+                message.object.CopyFrom(
+                    AnyProto(type_url=type_url(kind), value=codec.stamped(kind, kv))
+                )
+            frame = self._frames.put(key, message.SerializeToString())
+        return frame
 
 
 def type_url(kind: Kind) -> str:
