@@ -38,6 +38,57 @@ def cli(
     ctx.obj = CtlContext(config_path, context_name, server, namespace)
 
 
+def _verbs() -> list[click.Command]:
+    """The kubectl-like verbs; each module imports its heavy parts lazily."""
+    from shoal.ctl.apply import apply_command
+    from shoal.ctl.configcmd import config_command
+    from shoal.ctl.create import create_command, expose_command, run_command
+    from shoal.ctl.delete import delete_command
+    from shoal.ctl.describe import describe_command
+    from shoal.ctl.edit import edit_command
+    from shoal.ctl.get import get_command
+    from shoal.ctl.info import (
+        api_resources_command,
+        cluster_info_command,
+        completion_command,
+        events_command,
+    )
+    from shoal.ctl.label import annotate_command, label_command
+    from shoal.ctl.nodes import cordon_command, drain_command, taint_command, uncordon_command
+    from shoal.ctl.patch import patch_command
+    from shoal.ctl.rollout import rollout_command
+    from shoal.ctl.scale import scale_command
+    from shoal.ctl.set import set_command
+    from shoal.ctl.wait import wait_command
+
+    return [
+        get_command,
+        create_command,
+        apply_command,
+        delete_command,
+        run_command,
+        expose_command,
+        api_resources_command,
+        cluster_info_command,
+        events_command,
+        completion_command,
+        describe_command,
+        edit_command,
+        label_command,
+        annotate_command,
+        scale_command,
+        set_command,
+        patch_command,
+        wait_command,
+        rollout_command,
+        cordon_command,
+        uncordon_command,
+        drain_command,
+        taint_command,
+        config_command,
+    ]
+
+
 def _register() -> None:
     from shoal.ctl.cluster import down_command, status_command, up_command
     from shoal.ctl.plugins import plugins_command
@@ -45,6 +96,7 @@ def _register() -> None:
     from shoal.ctl.version import version_command
 
     for command in (
+        *_verbs(),
         server_command,
         plugins_command,
         version_command,

@@ -1,0 +1,181 @@
+"""``shoal apply -f``: create or update objects from manifests, with a
+three-way merge against the last-applied configuration (kubectl's
+``kubectl.kubernetes.io/last-applied-configuration`` annotation), so fields
+the user dropped from the file are removed and fields others set are kept."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import click
+from shoal.ctl.context import CtlContext
+from shoal.ctl.resources import read_manifests, ref, with_client
+
+if TYPE_CHECKING:
+    from shoal.client import Client
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+Obj = dict[str, Any]
+
+
+def three_way_patch(original: Any, modified: Any, current: Any) -> Obj:
+    """The JSON merge patch taking ``current`` (live) to ``modified`` (the
+    file), deleting what ``original`` (last applied) had and ``modified`` lost.
+    Lists replace whole, as in a merge patch; one the user did not change since
+    the last apply is left alone (the server may have defaulted inside it)."""
+    patch: Obj = {}
+    original = original if isinstance(original, dict) else {}
+    current = current if isinstance(current, dict) else {}
+    for key in original:
+        if key not in modified and key in current:
+            patch[key] = None
+    for key, value in modified.items():
+        live, before = current.get(key), original.get(key)
+        if isinstance(value, dict) and isinstance(live, dict):
+            nested = three_way_patch(before, value, live)
+            if nested:
+                patch[key] = nested
+        elif value != live and not (isinstance(value, list) and value == before):
+            patch[key] = value
+    return patch
+
+
+def last_applied_text(manifest: Obj) -> str:
+    """The annotation's value: the manifest as given, without the annotation."""
+    clean = json.loads(json.dumps(manifest))
+    annotations = (clean.get("metadata") or {}).get("annotations") or {}
+    annotations.pop(LAST_APPLIED, None)
+    if not annotations and "annotations" in (clean.get("metadata") or {}):
+        del clean["metadata"]["annotations"]
+    return json.dumps(clean, sort_keys=True, separators=(",", ":"))
+
+
+def _annotated(manifest: Obj) -> Obj:
+    copy = json.loads(json.dumps(manifest))
+    copy.setdefault("metadata", {}).setdefault("annotations", {})[LAST_APPLIED] = last_applied_text(
+        manifest
+    )
+    return copy
+
+
+async def apply_one(client: Client, manifest: Obj, dry_run: bool = False) -> str:
+    """Create or patch one object; returns ``created``, ``configured`` or ``unchanged``."""
+    from shoal import errors
+    from shoal.manifest import from_dict, to_dict
+
+    desired = from_dict(_annotated(manifest))  # checks kind and fields first
+    kind, name, ns = _key(desired)
+    try:
+        live = to_dict(await client.get(kind, name, ns))
+    except errors.NotFoundError:
+        await client.create(desired, dry_run=dry_run)
+        return "created"
+    original = json.loads((live["metadata"].get("annotations") or {}).get(LAST_APPLIED, "{}"))
+    patch = three_way_patch(original, _annotated(manifest), live)
+    patch.pop("status", None)  # status belongs to controllers, as kubectl leaves it
+    if not patch:
+        return "unchanged"
+    await client.patch(kind, name, patch, ns, dry_run=dry_run)
+    return "configured"
+
+
+def _key(obj: Any) -> tuple[Any, str, str | None]:
+    """Kind, name and namespace (None: the client's namespace, "" for cluster kinds)."""
+    from shoal import kinds
+
+    kind = kinds.for_message(obj)
+    return kind, obj.metadata.name, (obj.metadata.namespace or None) if kind.namespaced else ""
+
+
+def file_options(func: Any) -> Any:
+    func = click.option("-R", "--recursive", is_flag=True, help="Read folders below too.")(func)
+    return click.option(
+        "-f", "--filename", "filenames", multiple=True, help="File, folder, URL-free path or -."
+    )(func)
+
+
+@click.command("apply")
+@file_options
+@click.option("--dry-run", type=click.Choice(["none", "server", "client"]), default="none")
+@click.option("-o", "--output", default="", help="name: print kind/name only.")
+@click.pass_obj
+def apply_command(
+    ctx: CtlContext, filenames: tuple[str, ...], recursive: bool, dry_run: str, output: str
+) -> None:
+    """Create or update objects from files, folders or stdin.
+
+    \b
+    Examples:
+      shoal apply -f deployment.yaml
+      shoal apply -f ./manifests -R
+      cat pod.json | shoal apply -f -
+    """
+    manifests = _with_namespace(ctx, read_manifests(filenames, recursive))
+    _for_each(ctx, manifests, lambda c, m: apply_one(c, m, dry_run != "none"), output, dry_run)
+
+
+def _with_namespace(ctx: CtlContext, manifests: list[Obj]) -> list[Obj]:
+    """``-n`` sets the namespace of manifests that name none (a clash is an error)."""
+    chosen = ctx.namespace
+    for manifest in manifests:
+        meta = manifest.setdefault("metadata", {}) if isinstance(manifest, dict) else {}
+        given = meta.get("namespace") if isinstance(meta, dict) else None
+        if chosen and given and given != chosen:
+            raise click.UsageError(
+                f'the namespace from the provided object "{given}" does not match '
+                f"the namespace \"{chosen}\". You must pass '--namespace={given}' to perform "
+                "this operation."
+            )
+    return manifests
+
+
+def _for_each(ctx: CtlContext, manifests: list[Obj], act: Any, output: str, dry_run: str) -> None:
+    """Act on every object; report each, then fail once if any failed (as kubectl)."""
+    suffix = f" ({dry_run} dry run)" if dry_run not in ("", "none") else ""
+
+    async def run(client: Client) -> int:
+        from shoal.ctl.errors import describe
+
+        failed = 0
+        for manifest in manifests:
+            name = _ref_of(manifest)
+            try:
+                verb = await act(client, manifest)
+            except Exception as err:
+                message = describe(err)
+                if message is None:
+                    raise
+                click.echo(message, err=True)
+                failed += 1
+                continue
+            click.echo(name if output == "name" else f"{name} {verb}{suffix}")
+        return failed
+
+    if with_client(ctx, run):
+        raise click.exceptions.Exit(1)
+
+
+def _ref_of(manifest: Obj) -> str:
+    from shoal import kinds
+
+    name = (manifest.get("metadata") or {}).get("name", "")
+    try:
+        kind = kinds.by_api_version_kind(manifest.get("apiVersion", ""), manifest.get("kind", ""))
+    except kinds.UnknownKindError:
+        return f"{str(manifest.get('kind', '')).lower()}/{name}"
+    return ref(kind, name)
+
+
+async def create_one(client: Client, manifest: Obj, dry_run: bool = False) -> str:
+    from shoal.manifest import from_dict
+
+    await client.create(from_dict(manifest), dry_run=dry_run)
+    return "created"
+
+
+def create_from_files(
+    ctx: CtlContext, filenames: tuple[str, ...], recursive: bool, output: str, dry_run: str
+) -> None:
+    manifests = _with_namespace(ctx, read_manifests(filenames, recursive))
+    _for_each(ctx, manifests, lambda c, m: create_one(c, m, dry_run != "none"), output, dry_run)

@@ -1,0 +1,150 @@
+"""``shoal config``: read and change the client config file (like a kubeconfig)."""
+
+from __future__ import annotations
+
+import click
+from shoal.ctl.context import CtlContext
+
+
+@click.group("config")
+def config_command() -> None:
+    """View and change the client config: clusters, users and contexts.
+
+    \b
+    Examples:
+      shoal config view
+      shoal config get-contexts
+      shoal config use-context staging
+      shoal config set-context --current --namespace=web
+    """
+
+
+def _path(ctx: CtlContext):  # type: ignore[no-untyped-def]
+    from shoal.config import config_path
+
+    return config_path(ctx.config_path)
+
+
+@config_command.command("view")
+@click.option("--raw", is_flag=True, help="Show credentials too.")
+@click.option("--minify", is_flag=True, help="Only what the current context uses.")
+@click.pass_obj
+def view(ctx: CtlContext, raw: bool, minify: bool) -> None:
+    """Print the config file (tokens redacted unless --raw)."""
+    import yaml
+    from shoal.config import read
+
+    data = read(_path(ctx))
+    if minify:
+        current = ctx.context_name or data.get("current-context", "")
+        data["contexts"] = [c for c in data.get("contexts") or [] if c.get("name") == current]
+        used = {(c.get("context") or {}).get("cluster") for c in data["contexts"]}
+        users = {(c.get("context") or {}).get("user") for c in data["contexts"]}
+        data["clusters"] = [c for c in data.get("clusters") or [] if c.get("name") in used]
+        data["users"] = [u for u in data.get("users") or [] if u.get("name") in users]
+    if not raw:
+        for user in data.get("users") or []:
+            for secret in ("token", "client-key-data"):
+                if (user.get("user") or {}).get(secret):
+                    user["user"][secret] = "REDACTED"
+    click.echo(yaml.safe_dump(data, sort_keys=False).rstrip())
+
+
+@config_command.command("get-contexts")
+@click.argument("name", required=False)
+@click.option("-o", "--output", type=click.Choice(["name"]), default=None)
+@click.pass_obj
+def get_contexts(ctx: CtlContext, name: str | None, output: str | None) -> None:
+    """List the contexts; * marks the current one."""
+    from shoal.config import read
+    from shoal.ctl.printers.table import render
+
+    data = read(_path(ctx))
+    contexts = [c for c in data.get("contexts") or [] if not name or c.get("name") == name]
+    if name and not contexts:
+        raise click.ClickException(f"context {name} not found")
+    if output == "name":
+        click.echo("\n".join(c.get("name", "") for c in contexts))
+        return
+    current = data.get("current-context", "")
+    rows = []
+    for c in contexts:
+        body = c.get("context") or {}
+        rows.append(
+            [
+                "*" if c.get("name") == current else "",
+                c.get("name", ""),
+                body.get("cluster", ""),
+                body.get("user", ""),
+                body.get("namespace", ""),
+            ]
+        )
+    click.echo(render(["CURRENT", "NAME", "CLUSTER", "AUTHINFO", "NAMESPACE"], rows))
+
+
+@config_command.command("current-context")
+@click.pass_obj
+def current_context(ctx: CtlContext) -> None:
+    """Print the current context's name."""
+    from shoal.config import read
+
+    current = read(_path(ctx)).get("current-context")
+    if not current:
+        raise click.ClickException("current-context is not set")
+    click.echo(current)
+
+
+@config_command.command("use-context")
+@click.argument("name")
+@click.pass_obj
+def use_context(ctx: CtlContext, name: str) -> None:
+    """Make a context the current one."""
+    from shoal.config import read, write
+
+    path = _path(ctx)
+    data = read(path)
+    if not any(c.get("name") == name for c in data.get("contexts") or []):
+        raise click.ClickException(f'no context exists with the name: "{name}"')
+    data["current-context"] = name
+    write(path, data)
+    click.echo(f'Switched to context "{name}".')
+
+
+@config_command.command("set-context")
+@click.argument("name", required=False)
+@click.option("--current", is_flag=True, help="Change the current context.")
+@click.option("--cluster", default=None)
+@click.option("--user", default=None)
+@click.option("--namespace", default=None)
+@click.pass_obj
+def set_context(
+    ctx: CtlContext,
+    name: str | None,
+    current: bool,
+    cluster: str | None,
+    user: str | None,
+    namespace: str | None,
+) -> None:
+    """Create a context or change fields of one."""
+    from shoal.config import read, write
+
+    path = _path(ctx)
+    data = read(path)
+    if current == bool(name):
+        raise click.UsageError("give a context NAME or --current (not both)")
+    chosen = name or data.get("current-context") or ""
+    if not chosen:
+        raise click.ClickException("no current context is set")
+    contexts = data.setdefault("contexts", []) or []
+    entry = next((c for c in contexts if c.get("name") == chosen), None)
+    created = entry is None
+    if entry is None:
+        entry = {"name": chosen, "context": {}}
+        contexts.append(entry)
+    data["contexts"] = contexts
+    body = entry.setdefault("context", {})
+    for key, value in (("cluster", cluster), ("user", user), ("namespace", namespace)):
+        if value is not None:
+            body[key] = value
+    write(path, data)
+    click.echo(f'Context "{chosen}" {"created" if created else "modified"}.')

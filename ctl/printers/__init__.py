@@ -1,0 +1,177 @@
+"""Printing objects for ``get`` and friends: tables (default and ``-o wide``),
+``yaml``, ``json``, ``name``, ``jsonpath=``, ``go-template=``, ``custom-columns=``.
+
+Printers take Kubernetes JSON dicts (``shoal.manifest.to_dict``), so the
+paths users write (``.metadata.name``) work as in kubectl.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+Obj = dict[str, Any]
+
+FORMATS = ("wide", "yaml", "json", "name", "jsonpath", "go-template", "custom-columns")
+
+
+@dataclass
+class Printer:
+    output: str = ""
+    show_labels: bool = False
+    all_namespaces: bool = False
+    no_headers: bool = False
+    colour: bool | None = None
+
+    def __post_init__(self) -> None:
+        kind, _, arg = self.output.partition("=")
+        if kind in ("jsonpath-as-json",):
+            kind = "jsonpath"
+        if self.output and kind not in FORMATS:
+            raise click.UsageError(
+                f'unable to match a printer suitable for the output format "{self.output}", '
+                f"allowed formats are: {','.join(FORMATS)}"
+            )
+        if kind in ("jsonpath", "go-template", "custom-columns") and not arg:
+            raise click.UsageError(f"{kind} format specified but no template given")
+        self.format, self.argument = kind, arg
+        if self.colour is None:
+            self.colour = sys.stdout.isatty()
+
+    @property
+    def is_table(self) -> bool:
+        return self.format in ("", "wide")
+
+    def text(self, objects: Sequence[Obj], *, single: bool = False) -> str:
+        """What ``get`` prints; ``single`` when one object was asked for by name."""
+        if self.format in ("yaml", "json"):
+            return _dump(self.format, _as_list(objects, single))
+        if self.format == "name":
+            return "\n".join(name_of(o) for o in objects)
+        if self.format in ("jsonpath", "go-template"):
+            return _template(self.format, self.argument, _as_list(objects, single))
+        if self.format == "custom-columns":
+            return _custom_columns(self.argument, objects, self.no_headers)
+        return self.table(objects)
+
+    def table(self, objects: Sequence[Obj], headers: bool = True) -> str:
+        """Tables grouped by kind with a blank line between, as kubectl."""
+        groups: dict[str, list[Obj]] = {}
+        for obj in objects:
+            groups.setdefault(obj.get("kind", ""), []).append(obj)
+        several = len(groups) > 1
+        parts = [
+            self._kind_table(kind, objs, several, headers and not self.no_headers)
+            for kind, objs in groups.items()
+        ]
+        return "\n\n".join(parts)
+
+    def _kind_table(self, kind: str, objects: list[Obj], prefix: bool, headers: bool) -> str:
+        from shoal.ctl.printers.columns import table_for
+        from shoal.ctl.printers.table import render
+
+        names, cells, wide_names, wide_cells = table_for(kind)
+        now = time.time()
+        named = kind != "Event"
+        spaced = self.all_namespaces and any(
+            (o.get("metadata") or {}).get("namespace") for o in objects
+        )
+        head = (["NAMESPACE"] if spaced else []) + (["NAME"] if named else [])
+        head += names + (wide_names if self.format == "wide" else [])
+        head += ["LABELS"] if self.show_labels else []
+        rows = [self._row(o, prefix, named, spaced, (cells, wide_cells), now) for o in objects]
+        return render(head if headers else None, rows, self._style if self.colour else None)
+
+    def _row(
+        self, obj: Obj, prefix: bool, named: bool, spaced: bool, columns: Any, now: float
+    ) -> list[str]:
+        cells, wide = columns
+        meta = obj.get("metadata") or {}
+        row = [meta.get("namespace", "")] if spaced else []
+        if named:
+            row.append(name_of(obj, short=True) if prefix else meta.get("name", ""))
+        row += cells(obj, now)
+        if self.format == "wide" and wide is not None:
+            row += wide(obj, now)
+        if self.show_labels:
+            labels = meta.get("labels") or {}
+            row.append(",".join(f"{k}={v}" for k, v in sorted(labels.items())) or "<none>")
+        return row
+
+    @staticmethod
+    def _style(column: int, cell: str) -> str:
+        word = cell.strip()
+        if word in ("Running", "Ready", "Active", "Healthy", "Completed"):
+            return click.style(cell, fg="green")
+        if word in ("Pending", "ContainerCreating", "Terminating", "Unknown"):
+            return click.style(cell, fg="yellow")
+        if word.endswith("BackOff") or word in ("Error", "Failed", "NotReady", "Unhealthy"):
+            return click.style(cell, fg="red")
+        return cell
+
+
+def name_of(obj: Obj, short: bool = False) -> str:
+    """``pod/web``, ``deployment.apps/web``."""
+    from shoal import kinds
+
+    name = (obj.get("metadata") or {}).get("name", "")
+    try:
+        kind = kinds.by_api_version_kind(obj.get("apiVersion", ""), obj.get("kind", ""))
+    except kinds.UnknownKindError:
+        return f"{obj.get('kind', '').lower()}/{name}"
+    qualified = f"{kind.singular}.{kind.group}" if kind.group else kind.singular
+    return f"{qualified}/{name}"
+
+
+def _as_list(objects: Sequence[Obj], single: bool) -> Any:
+    if single and len(objects) == 1:
+        return objects[0]
+    return {
+        "apiVersion": "v1",
+        "kind": "List",
+        "metadata": {"resourceVersion": ""},
+        "items": list(objects),
+    }
+
+
+def _dump(fmt: str, data: Any) -> str:
+    if fmt == "json":
+        return json.dumps(data, indent=4)
+    import yaml
+
+    return str(yaml.safe_dump(data, sort_keys=False, default_flow_style=False)).rstrip("\n")
+
+
+def _template(fmt: str, text: str, data: Any) -> str:
+    if fmt == "jsonpath":
+        from shoal.ctl.printers.jsonpath import template
+
+        return template(text, data)
+    from shoal.ctl.printers.gotemplate import template as go_template
+
+    return go_template(text, data)
+
+
+def _custom_columns(spec: str, objects: Sequence[Obj], no_headers: bool) -> str:
+    from shoal.ctl.printers.jsonpath import evaluate, parse_path, render_value
+    from shoal.ctl.printers.table import render
+
+    columns = []
+    for part in spec.split(","):
+        header, sep, path = part.partition(":")
+        if not sep or not header:
+            raise click.UsageError(
+                f'custom-columns format: expected <header>:<json-path>, got "{part}"'
+            )
+        columns.append((header, parse_path(path.strip().strip("{}"))))
+    rows = [
+        [",".join(render_value(v) for v in evaluate(p, obj)) or "<none>" for _, p in columns]
+        for obj in objects
+    ]
+    return render(None if no_headers else [h for h, _ in columns], rows)
