@@ -40,7 +40,12 @@ log = structlog.get_logger().bind(component="plugins")
 ENTRY_POINT_GROUP = "shoal"
 
 # Module names of the built-in plugins, in load order. Append yours here.
-DEFAULT_PLUGINS: tuple[str, ...] = ("shoal.plugins.stores.sqlite", "shoal.plugins.controllers.replication", "shoal.plugins.runtimes.docker", "shoal.plugins.runtimes.podman",)
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "shoal.plugins.stores.sqlite",
+    "shoal.plugins.controllers.replication",
+    "shoal.plugins.runtimes.docker",
+    "shoal.plugins.runtimes.podman",
+)
 
 Status = Literal["loaded", "failed", "disabled"]
 
