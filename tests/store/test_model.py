@@ -181,5 +181,5 @@ class StoreMachine(RuleBasedStateMachine):
         self.run(watch.aclose())
 
 
-StoreMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
+StoreMachine.TestCase.settings = settings(max_examples=100, stateful_step_count=40, deadline=None)
 TestStoreModel = StoreMachine.TestCase
