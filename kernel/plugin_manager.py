@@ -45,6 +45,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.controllers.replication",
     "shoal.plugins.runtimes.docker",
     "shoal.plugins.runtimes.podman",
+    "shoal.plugins.runtimes.fake",
 )
 
 Status = Literal["loaded", "failed", "disabled"]

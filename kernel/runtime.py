@@ -51,6 +51,14 @@ class ContainerNotFound(RuntimeFailure):
     reason = "NotFound"
 
 
+def never_pull_error(image: str) -> ImageError:
+    """What ``ensure_image`` raises for an absent image under pull policy
+    Never; every runtime words it the same, since people read it in events."""
+    return ImageError(
+        f'image "{image}" not present and pull policy is Never', reason="ErrImageNeverPull"
+    )
+
+
 @dataclass
 class PortMapping:
     container_port: int

@@ -17,6 +17,7 @@ from shoal import config, plugin_manager
 from shoal.api.v1 import api_pb2
 from shoal.apiserver.admission import AdmissionChain
 from shoal.apiserver.objects import ObjectRegistry
+from shoal.apiserver.streams import STREAMS, add_streams
 from shoal.apiserver.service import (
     DISCOVERY,
     OBJECTS,
@@ -64,9 +65,11 @@ class APIServer:
         )
         server.add_generic_rpc_handlers(generic_handlers(self.objects, self.discovery))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        self._agents = add_streams(server, self.registry)
         services = (
             OBJECTS,
             DISCOVERY,
+            STREAMS,
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
             reflection.SERVICE_NAME,
         )
@@ -87,6 +90,7 @@ class APIServer:
             await self.health.enter_graceful_shutdown()
             await self._server.stop(grace)
             self._server = None
+            await self._agents.close()
         await self.store.close()
 
     async def wait(self) -> None:

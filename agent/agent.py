@@ -1,0 +1,162 @@
+"""The agent process: one node, or many hollow nodes, sharing one API
+client, one pod informer, one Service informer and one stream server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+from shoal import plugin_manager
+from shoal.agent import hollow
+from shoal.agent.kubelet import NodeAgent, Timing
+from shoal.agent.node import NodeFacts, ensure_lease_namespace, host_address, host_capacity
+from shoal.agent.streams import StreamBackend, serve_streams
+from shoal.client import Client, Informer
+from shoal.runtime import Runtime
+
+log = structlog.get_logger("agent")
+
+
+@dataclass
+class AgentOptions:
+    server: str
+    name: str
+    runtime: str = "fake"
+    hollow_nodes: int = 0  # 0: one node called `name`
+    data_dir: Path = Path("~/.shoal/agent")
+    cpu: str = ""  # "" : the host's
+    memory: str = ""
+    max_pods: int = 110
+    node_ip: str = ""  # "": loopback for fake, else the host's address
+    stream_listen: str = "0.0.0.0:10250"
+    runtime_options: dict[str, Any] = field(default_factory=dict)
+    timing: Timing = field(default_factory=Timing)
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+class Agent:
+    def __init__(self, options: AgentOptions, *, runtimes: list[Runtime] | None = None) -> None:
+        """``runtimes``: use these instead of making them from the plugin
+        (a test restarting an agent over the same fake runtime)."""
+        self.options = options
+        self.client = Client(options.server)
+        self.nodes: dict[str, NodeAgent] = {}
+        self._given_runtimes = runtimes
+        selector = (
+            f"spec.nodeName={options.name}" if not options.hollow_nodes else "spec.nodeName!="
+        )
+        self.pod_informer = Informer(self.client, "Pod", field_selector=selector)
+        self.service_informer = Informer(self.client, "Service")
+        self._server: Any = None
+        self.stream_port = 0
+
+    def node_names(self) -> list[str]:
+        if not self.options.hollow_nodes:
+            return [self.options.name]
+        return hollow.node_names(self.options.name, self.options.hollow_nodes)
+
+    def _runtime(self, index: int) -> Runtime:
+        if self._given_runtimes is not None:
+            return self._given_runtimes[index]
+        factory = plugin_manager.runtimes().get(self.options.runtime)
+        opts = dict(self.options.runtime_options)
+        if self.options.hollow_nodes:
+            opts.setdefault("pod_cidr", hollow.pod_cidr(index))
+        return factory(opts)  # type: ignore[no-any-return]
+
+    def _facts(self, name: str) -> NodeFacts:
+        o = self.options
+        host_cpu, host_memory = host_capacity()
+        fake = o.runtime == "fake"
+        address = o.node_ip or ("127.0.0.1" if fake else host_address())
+        return NodeFacts(
+            name=name,
+            address=address,
+            cpu=o.cpu or host_cpu,
+            memory=o.memory or host_memory,
+            max_pods=o.max_pods,
+            stream_port=self.stream_port,
+            labels=dict(o.labels),
+        )
+
+    def node_handle(self, name: str) -> NodeAgent | None:
+        return self.nodes.get(name)
+
+    async def start(self) -> None:
+        data_dir = self.options.data_dir.expanduser()
+        self._server, self.stream_port = await serve_streams(
+            StreamBackend(self.node_handle), self.options.stream_listen
+        )
+        await ensure_lease_namespace(self.client)
+        for index, name in enumerate(self.node_names()):
+            node_dir = data_dir / name if self.options.hollow_nodes else data_dir
+            self.nodes[name] = NodeAgent(
+                self.client,
+                self._runtime(index),
+                self._facts(name),
+                node_dir,
+                self.options.timing,
+                self.pod_informer,
+                self.service_informer,
+            )
+        await _bounded(50, [n.register() for n in self.nodes.values()])
+        self.service_informer.start()
+        self.pod_informer.add_handler(self._added, self._updated, self._deleted)
+        self.pod_informer.start()
+        await self.service_informer.wait_synced()
+        await self.pod_informer.wait_synced()
+        for node in self.nodes.values():
+            node.pods.synced = True
+            node.start()
+        log.info("agent started", nodes=len(self.nodes), stream_port=self.stream_port)
+
+    def _manager(self, pod: Any) -> Any:
+        node = self.nodes.get(pod.spec.node_name)
+        return node.pods if node is not None else None
+
+    def _added(self, pod: Any) -> None:
+        if (manager := self._manager(pod)) is not None:
+            manager.pod_added(pod)
+
+    def _updated(self, old: Any, pod: Any) -> None:
+        if (manager := self._manager(pod)) is not None:
+            manager.pod_updated(old, pod)
+
+    def _deleted(self, pod: Any) -> None:
+        if (manager := self._manager(pod)) is not None:
+            manager.pod_deleted(pod)
+
+    async def stop(self) -> None:
+        """Stop managing; containers keep running (a restart adopts them)."""
+        await self.pod_informer.stop()
+        await self.service_informer.stop()
+        await asyncio.gather(*(n.stop() for n in self.nodes.values()))
+        if self._server is not None:
+            await self._server.stop(0)
+        await self.client.close()
+
+
+async def _bounded(limit: int, calls: list[Any]) -> None:
+    gate = asyncio.Semaphore(limit)
+
+    async def one(call: Any) -> None:
+        async with gate:
+            await call
+
+    await asyncio.gather(*(one(c) for c in calls))
+
+
+async def run_agent(options: AgentOptions, stop: asyncio.Event) -> None:
+    """Run until ``stop`` is set; retry the first registration while the
+    server is not up yet."""
+    agent = Agent(options)
+    try:
+        await agent.start()
+        await stop.wait()
+    finally:
+        with contextlib.suppress(Exception):
+            await agent.stop()

@@ -1,0 +1,353 @@
+"""One pod's sync: make the runtime match the spec (kubelet's ``SyncPod``).
+
+Each call looks at what the runtime runs for the pod, starts what is
+missing, restarts what exited (by restart policy, behind the back-off),
+kills what fails its liveness probe, and reports the status when it changed.
+``terminate`` stops everything gracefully when the pod is deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+from shoal import errors
+from shoal.agent.backoff import BackOff
+from shoal.agent.containers import container_config, sandbox_config
+from shoal.agent.env import ContainerConfigError, api_lookup
+from shoal.agent.events import NORMAL, WARNING, Recorder
+from shoal.agent.probes import ProbeManager, ProbeTarget
+from shoal.agent.status import ContainerView, pod_status
+from shoal.agent.volumes import prepare_volumes, remove_pod_dir
+from shoal.runtime import (
+    LABEL_CONTAINER_NAME,
+    LABEL_POD_UID,
+    ContainerStatus,
+    ImageError,
+    PodSandboxStatus,
+    Runtime,
+    RuntimeFailure,
+)
+
+log = structlog.get_logger("agent")
+
+
+@dataclass
+class NodeContext:
+    """What every pod worker of one node shares."""
+
+    client: Any
+    runtime: Runtime
+    runtime_name: str
+    node: str
+    host_ip: str
+    data_dir: Path
+    recorder: Recorder
+    backoff: BackOff
+    services: Callable[[str], list[Any]]  # namespace -> its Services
+    resync: float = 10.0
+    retry: float = 1.0
+
+
+def should_restart(policy: str, exit_code: int) -> bool:
+    return policy == "Always" or (policy == "OnFailure" and exit_code != 0)
+
+
+def by_name(containers: list[ContainerStatus]) -> dict[str, list[ContainerStatus]]:
+    """Each container name's runs, oldest attempt first."""
+    runs: dict[str, list[ContainerStatus]] = {}
+    for c in sorted(containers, key=lambda c: (c.attempt, c.created_at)):
+        runs.setdefault(c.labels.get(LABEL_CONTAINER_NAME, c.name), []).append(c)
+    return runs
+
+
+def grace_period(pod: Any) -> float:
+    m, spec = pod.metadata, pod.spec
+    if m.HasField("deletion_grace_period_seconds"):
+        return float(m.deletion_grace_period_seconds)
+    if spec.HasField("termination_grace_period_seconds"):
+        return float(spec.termination_grace_period_seconds)
+    return 30.0
+
+
+class PodSyncer:
+    def __init__(self, ctx: NodeContext, wake: Callable[[], None]) -> None:
+        self.ctx = ctx
+        self.pod: Any = None
+        self.waiting: dict[str, tuple[str, str]] = {}
+        self.reported: Any = None
+        self._pull_failed_at: dict[str, float] = {}
+        self.probes = ProbeManager(self._probe_failed, lambda _: wake())
+
+    def event(self, type: str, reason: str, message: str) -> None:
+        self.ctx.recorder.emit(self.pod, type, reason, message)
+
+    # -- sync -----------------------------------------------------------------
+
+    async def sync(self, pod: Any) -> float:
+        """One pass; the seconds until the pod needs another look."""
+        self.pod = pod
+        if pod.status.phase in ("Succeeded", "Failed"):
+            return self.ctx.resync  # finished pods never run again
+        sandbox = await self._sandbox(pod)
+        runs = by_name(await self.ctx.runtime.list_containers(sandbox.id))
+        next_in = self.ctx.resync
+        for spec in pod.spec.containers:
+            key = f"{pod.metadata.uid}/{spec.name}"
+            wait = await self._sync_container(pod, sandbox, spec, runs.get(spec.name, []), key)
+            next_in = min(next_in, wait)
+        runs = by_name(await self.ctx.runtime.list_containers(sandbox.id))
+        await self._report(pod, sandbox, runs)
+        return next_in
+
+    async def _sandbox(self, pod: Any) -> PodSandboxStatus:
+        uid = pod.metadata.uid
+        mine = [s for s in await self.ctx.runtime.list_pod_sandboxes() if s.uid == uid]
+        ready = [s for s in mine if s.state == "ready"]
+        if ready:
+            return max(ready, key=lambda s: s.attempt)
+        for dead in mine:
+            await self.ctx.runtime.remove_pod_sandbox(dead.id)
+        attempt = max((s.attempt + 1 for s in mine), default=0)
+        config = sandbox_config(pod, self.ctx.node, attempt)
+        sandbox_id = await self.ctx.runtime.run_pod_sandbox(config)
+        return await self.ctx.runtime.pod_sandbox_status(sandbox_id)
+
+    async def _sync_container(
+        self, pod: Any, sandbox: PodSandboxStatus, spec: Any, runs: list[ContainerStatus], key: str
+    ) -> float:
+        latest = runs[-1] if runs else None
+        if latest is not None and latest.state == "created":
+            await self._start_created(spec, latest)
+            return self.ctx.resync
+        if latest is not None and latest.state == "running":
+            if not self._liveness_failed(latest):
+                self.waiting.pop(spec.name, None)
+                self._probe(sandbox, spec, latest)
+                return self.ctx.resync
+            latest = await self._kill_unhealthy(pod, spec, latest)
+        if latest is not None and latest.state != "running":
+            if not should_restart(pod.spec.restart_policy or "Always", latest.exit_code):
+                self.waiting.pop(spec.name, None)
+                return self.ctx.resync
+            remaining = self.ctx.backoff.remaining(key, latest.finished_at or time.time())
+            if remaining > 0:
+                self._crash_loop(pod, spec, key)
+                return remaining
+            self.ctx.backoff.next(key)
+        attempt = latest.attempt + 1 if latest is not None else 0
+        return await self._start(pod, sandbox, spec, attempt, runs)
+
+    def _crash_loop(self, pod: Any, spec: Any, key: str) -> None:
+        m = pod.metadata
+        who = f"{m.name}_{m.namespace}({m.uid})"
+        delay = self.ctx.backoff.delay(key)
+        message = f"back-off {delay:g}s restarting failed container={spec.name} pod={who}"
+        if self.waiting.get(spec.name, ("",))[0] != "CrashLoopBackOff":
+            self.event(WARNING, "BackOff", f"Back-off restarting failed container {spec.name}")
+        self.waiting[spec.name] = ("CrashLoopBackOff", message)
+
+    async def _start_created(self, spec: Any, created: ContainerStatus) -> None:
+        """A container created but never started (the agent stopped between)."""
+        try:
+            await self.ctx.runtime.start_container(created.id)
+            self.event(NORMAL, "Started", f"Started container {spec.name}")
+        except RuntimeFailure as err:
+            self.event(WARNING, "Failed", f"Error: {err}")
+
+    # -- starting ---------------------------------------------------------------
+
+    async def _start(
+        self,
+        pod: Any,
+        sandbox: PodSandboxStatus,
+        spec: Any,
+        attempt: int,
+        runs: list[ContainerStatus],
+    ) -> float:
+        wait = await self._pull(spec, f"{pod.metadata.uid}/{spec.name}/image")
+        if wait is not None:
+            return wait
+        try:
+            config = await self._config(pod, spec, attempt, sandbox.ip)
+        except ContainerConfigError as err:
+            self.waiting[spec.name] = ("CreateContainerConfigError", str(err))
+            self.event(WARNING, "Failed", f"Error: {err}")
+            return self.ctx.retry
+        runtime = self.ctx.runtime
+        try:
+            box = sandbox_config(pod, self.ctx.node, sandbox.attempt)
+            container_id = await runtime.create_container(sandbox.id, config, box)
+        except RuntimeFailure as err:
+            self.waiting[spec.name] = ("CreateContainerError", str(err))
+            self.event(WARNING, "Failed", f"Error: {err}")
+            return self.ctx.retry
+        self.event(NORMAL, "Created", f"Created container {spec.name}")
+        self.waiting.pop(spec.name, None)
+        try:
+            await runtime.start_container(container_id)
+            self.event(NORMAL, "Started", f"Started container {spec.name}")
+        except RuntimeFailure as err:
+            self.event(WARNING, "Failed", f"Error: {err}")
+        for old in runs[:-1]:  # keep the previous run, for `logs --previous`
+            await self.probes.forget(old.id)
+            await runtime.remove_container(old.id)
+        return self.ctx.resync
+
+    async def _config(self, pod: Any, spec: Any, attempt: int, pod_ip: str) -> Any:
+        lookup = api_lookup(self.ctx.client, pod.metadata.namespace)
+        volumes = {}
+        if pod.spec.volumes:
+            volumes = await prepare_volumes(pod, self.ctx.data_dir, lookup)
+        links = not pod.spec.HasField("enable_service_links") or pod.spec.enable_service_links
+        return await container_config(
+            pod,
+            spec,
+            node=self.ctx.node,
+            attempt=attempt,
+            lookup=lookup,
+            services=self.ctx.services(pod.metadata.namespace) if links else [],
+            volumes=volumes,
+            pod_ip=pod_ip,
+            host_ip=self.ctx.host_ip,
+        )
+
+    async def _pull(self, spec: Any, key: str) -> float | None:
+        """Make the image present; a wait in seconds when it is not."""
+        image, policy = spec.image, spec.image_pull_policy or "IfNotPresent"
+        failed_at = self._pull_failed_at.get(spec.name)
+        if failed_at is not None:
+            remaining = self.ctx.backoff.remaining(key, failed_at)
+            if remaining > 0:
+                if self.waiting.get(spec.name, ("",))[0] == "ErrImagePull":
+                    self.waiting[spec.name] = ("ImagePullBackOff", f'Back-off pulling image "{image}"')
+                    self.event(NORMAL, "BackOff", f'Back-off pulling image "{image}"')
+                return remaining
+        if policy != "Always" and await self._image_present(image):
+            self.event(NORMAL, "Pulled", f'Container image "{image}" already present on machine')
+            self._pull_failed_at.pop(spec.name, None)
+            return None
+        if policy != "Never":
+            self.event(NORMAL, "Pulling", f'Pulling image "{image}"')
+        began = time.monotonic()
+        try:
+            await self.ctx.runtime.ensure_image(image, policy)  # type: ignore[arg-type]
+        except ImageError as err:
+            self.ctx.backoff.next(key)
+            self._pull_failed_at[spec.name] = time.time()
+            self.waiting[spec.name] = (err.reason, str(err))
+            reason = err.reason if err.reason == "ErrImageNeverPull" else "Failed"
+            self.event(WARNING, reason, str(err))
+            return self.ctx.backoff.delay(key)
+        took = time.monotonic() - began
+        self.event(NORMAL, "Pulled", f'Successfully pulled image "{image}" in {took:.3f}s')
+        self._pull_failed_at.pop(spec.name, None)
+        return None
+
+    async def _image_present(self, image: str) -> bool:
+        wanted = _tagged(image)
+        return any(
+            wanted in {_tagged(t) for t in i.tags} or image == i.id
+            for i in await self.ctx.runtime.list_images()
+        )
+
+    # -- probes -----------------------------------------------------------------
+
+    def _probe(self, sandbox: PodSandboxStatus, spec: Any, running: ContainerStatus) -> None:
+        ports = {p.name: p.container_port for p in spec.ports if p.name}
+        target = ProbeTarget(self.ctx.runtime, running.id, sandbox.ip, ports)
+        self.probes.ensure(target, spec)
+
+    def _liveness_failed(self, running: ContainerStatus) -> bool:
+        prober = self.probes.get(running.id)
+        return prober is not None and prober.results.get("liveness") is False
+
+    async def _kill_unhealthy(self, pod: Any, spec: Any, running: ContainerStatus) -> Any:
+        self.event(
+            NORMAL, "Killing", f"Container {spec.name} failed liveness probe, will be restarted"
+        )
+        await self.probes.forget(running.id)
+        await self.ctx.runtime.stop_container(running.id, grace_period(pod))
+        return await self.ctx.runtime.container_status(running.id)
+
+    def _probe_failed(self, container_id: str, kind: str, message: str) -> None:
+        if self.pod is not None:
+            self.event(WARNING, "Unhealthy", f"{kind.capitalize()} probe failed: {message}")
+
+    # -- status -----------------------------------------------------------------
+
+    def views(self, pod: Any, runs: dict[str, list[ContainerStatus]]) -> list[ContainerView]:
+        views = []
+        for spec in pod.spec.containers:
+            history = runs.get(spec.name, [])
+            latest = history[-1] if history else None
+            previous = history[-2] if len(history) > 1 else None
+            view = ContainerView(spec.name, spec.image, latest, previous)
+            view.waiting = self.waiting.get(spec.name)
+            if latest is not None and latest.state == "running":
+                prober = self.probes.get(latest.id)
+                view.started = prober is None or prober.started.is_set()
+                passing = prober is None or "readiness" not in prober.probes
+                view.ready = view.started and (passing or prober.results.get("readiness") is True)  # type: ignore[union-attr]
+            elif latest is not None:
+                view.started = False
+            views.append(view)
+        return views
+
+    async def _report(
+        self, pod: Any, sandbox: PodSandboxStatus, runs: dict[str, list[ContainerStatus]]
+    ) -> None:
+        running = {c.id for history in runs.values() for c in history if c.state == "running"}
+        await self.probes.forget_all_but(running)
+        old = self.reported if self.reported is not None else pod.status
+        status = pod_status(
+            pod,
+            self.views(pod, runs),
+            old=old,
+            pod_ip=sandbox.ip,
+            host_ip=self.ctx.host_ip,
+            runtime=self.ctx.runtime_name,
+        )
+        if status == pod.status or status == self.reported:
+            return
+        updated = type(pod)()
+        updated.CopyFrom(pod)
+        updated.status.CopyFrom(status)
+        updated.metadata.resource_version = ""
+        try:
+            await self.ctx.client.update_status(updated)
+        except errors.NotFoundError:
+            return
+        self.reported = status
+
+    # -- termination ------------------------------------------------------------
+
+    async def terminate(self, pod: Any) -> None:
+        """Stop the pod's containers (SIGTERM, the grace period, SIGKILL) and
+        remove its sandbox and files."""
+        self.pod = pod
+        runtime, uid = self.ctx.runtime, pod.metadata.uid
+        mine = [c for c in await runtime.list_containers() if c.labels.get(LABEL_POD_UID) == uid]
+        running = [c for c in mine if c.state == "running"]
+        for c in running:
+            self.event(NORMAL, "Killing", f"Stopping container {c.name}")
+        await self.probes.forget_all_but(set())
+        grace = grace_period(pod)
+        await asyncio.gather(*(runtime.stop_container(c.id, grace) for c in running))
+        for sandbox in await runtime.list_pod_sandboxes():
+            if sandbox.uid == uid:
+                await runtime.stop_pod_sandbox(sandbox.id)
+                await runtime.remove_pod_sandbox(sandbox.id)
+        self.ctx.backoff.forget(f"{uid}/")
+        if pod.spec.volumes:
+            remove_pod_dir(self.ctx.data_dir, uid)
+
+
+def _tagged(image: str) -> str:
+    last = image.rsplit("/", 1)[-1]
+    return image if ":" in last or "@" in last else f"{image}:latest"

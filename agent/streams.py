@@ -1,0 +1,227 @@
+"""The agent's side of logs, exec, port-forward and images: a small gRPC
+server (the ``Streams`` service of streams.proto) on the node, which the API
+server relays to. One server serves every node of the process (hollow nodes
+included); requests name their node.
+
+``StreamBackend`` is the logic (find the container, call the runtime);
+``AgentStreams`` only adapts it to gRPC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import grpc
+from shoal import errors
+from shoal.api.v1 import streams_pb2, streams_pb2_grpc
+from shoal.runtime import LABEL_CONTAINER_NAME, LABEL_POD_UID, Runtime, RuntimeFailure
+
+
+class NodeHandle(Protocol):
+    runtime: Runtime
+    data_dir: Path
+
+    def pod(self, namespace: str, name: str) -> Any | None: ...
+
+
+NodeLookup = Callable[[str], NodeHandle | None]
+
+
+class StreamBackend:
+    def __init__(self, nodes: NodeLookup) -> None:
+        self.nodes = nodes
+
+    def node(self, name: str) -> NodeHandle:
+        handle = self.nodes(name)
+        if handle is None:
+            raise errors.NotFoundError(f'node "{name}" is not served by this agent')
+        return handle
+
+    def _pod(self, ref: streams_pb2.ContainerRef) -> tuple[NodeHandle, Any]:
+        handle = self.node(ref.node)
+        pod = handle.pod(ref.namespace, ref.pod)
+        if pod is None:
+            raise errors.NotFoundError(f'pods "{ref.pod}" not found on node "{ref.node}"')
+        return handle, pod
+
+    async def container_id(self, ref: streams_pb2.ContainerRef, previous: bool = False) -> str:
+        handle, pod = self._pod(ref)
+        name = ref.container or (pod.spec.containers[0].name if pod.spec.containers else "")
+        uid = pod.metadata.uid
+        runs = sorted(
+            (
+                c
+                for c in await handle.runtime.list_containers()
+                if c.labels.get(LABEL_POD_UID) == uid
+                and c.labels.get(LABEL_CONTAINER_NAME, c.name) == name
+            ),
+            key=lambda c: (c.attempt, c.created_at),
+        )
+        if previous:
+            if len(runs) < 2:
+                raise errors.BadRequestError(
+                    f'previous terminated container "{name}" in pod "{ref.pod}" not found'
+                )
+            return runs[-2].id
+        if not runs:
+            raise errors.BadRequestError(
+                f'container "{name}" in pod "{ref.pod}" is waiting to start'
+            )
+        return runs[-1].id
+
+    async def logs(self, request: streams_pb2.LogsRequest) -> AsyncIterator[bytes]:
+        runtime = self.node(request.ref.node).runtime
+        container_id = await self.container_id(request.ref, request.previous)
+        tail = request.tail_lines if request.HasField("tail_lines") else -1
+        async for chunk in runtime.logs(
+            container_id, follow=request.follow, tail=tail, timestamps=request.timestamps
+        ):
+            yield chunk
+
+    async def sandbox_id(self, ref: streams_pb2.ContainerRef) -> str:
+        handle, pod = self._pod(ref)
+        for sandbox in await handle.runtime.list_pod_sandboxes():
+            if sandbox.uid == pod.metadata.uid and sandbox.state == "ready":
+                return sandbox.id
+        raise errors.BadRequestError(f'pod "{ref.pod}" has no running sandbox')
+
+    async def load_image(self, node: str, chunks: AsyncIterator[bytes]) -> list[str]:
+        handle = self.node(node)
+        handle.data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=handle.data_dir, suffix=".tar") as tmp:
+            async for data in chunks:
+                tmp.write(data)
+            tmp.flush()
+            return await handle.runtime.load_image(tmp.name)
+
+
+def _runtime_error(err: RuntimeFailure) -> errors.APIError:
+    return errors.BadRequestError(str(err))
+
+
+async def _abort(context: grpc.aio.ServicerContext, err: Exception) -> None:
+    if isinstance(err, RuntimeFailure):
+        err = _runtime_error(err)
+    if isinstance(err, errors.APIError):
+        await context.abort(err.code, err.message, errors.trailing_metadata(err))
+    await context.abort(grpc.StatusCode.UNAVAILABLE, str(err))
+
+
+class AgentStreams(streams_pb2_grpc.StreamsServicer):
+    def __init__(self, backend: StreamBackend) -> None:
+        self.backend = backend
+
+    async def Logs(self, request: Any, context: Any) -> AsyncIterator[Any]:
+        try:
+            async for data in self.backend.logs(request):
+                yield streams_pb2.LogsChunk(data=data)
+        except (errors.APIError, RuntimeFailure, OSError) as err:
+            await _abort(context, err)
+
+    async def Exec(self, request_iterator: Any, context: Any) -> AsyncIterator[Any]:
+        try:
+            first = await anext(aiter(request_iterator))
+            start = first.start
+            container_id = await self.backend.container_id(start.ref)
+            runtime = self.backend.node(start.ref.node).runtime
+            session = await runtime.exec(
+                container_id, list(start.command), stdin=start.stdin, tty=start.tty
+            )
+        except (errors.APIError, RuntimeFailure, OSError, StopAsyncIteration) as err:
+            await _abort(context, err if not isinstance(err, StopAsyncIteration) else
+                         errors.BadRequestError("exec: the first message must be start"))
+            return
+        if start.tty and start.size.width:
+            await session.resize(start.size.width, start.size.height)
+        pump = asyncio.create_task(_exec_input(request_iterator, session))
+        try:
+            async for stream, data in session.output():
+                yield streams_pb2.ExecOutput(**{stream: data})
+            yield streams_pb2.ExecOutput(exit_code=await session.wait())
+        finally:
+            pump.cancel()
+
+    async def PortForward(self, request_iterator: Any, context: Any) -> AsyncIterator[Any]:
+        try:
+            first = await anext(aiter(request_iterator))
+            sandbox_id = await self.backend.sandbox_id(first.start.ref)
+            runtime = self.backend.node(first.start.ref.node).runtime
+            reader, writer = await runtime.port_forward(sandbox_id, first.start.port)
+        except (errors.APIError, RuntimeFailure, OSError, StopAsyncIteration) as err:
+            await _abort(context, err if not isinstance(err, StopAsyncIteration) else
+                         errors.BadRequestError("port-forward: the first message must be start"))
+            return
+        pump = asyncio.create_task(_forward_input(request_iterator, writer))
+        try:
+            while data := await reader.read(65536):
+                yield streams_pb2.PortForwardFrame(data=data)
+            yield streams_pb2.PortForwardFrame(close=True)
+            await pump
+        finally:
+            pump.cancel()
+            writer.close()
+
+    async def ListImages(self, request: Any, context: Any) -> Any:
+        try:
+            images = await self.backend.node(request.node).runtime.list_images()
+        except (errors.APIError, RuntimeFailure, OSError) as err:
+            await _abort(context, err)
+        return streams_pb2.ListImagesResponse(
+            images=[streams_pb2.Image(id=i.id, tags=i.tags, size_bytes=i.size) for i in images]
+        )
+
+    async def LoadImage(self, request_iterator: Any, context: Any) -> Any:
+        try:
+            first = await anext(aiter(request_iterator))
+
+            async def data() -> AsyncIterator[bytes]:
+                yield first.data
+                async for chunk in request_iterator:
+                    yield chunk.data
+
+            tags = await self.backend.load_image(first.node, data())
+        except StopAsyncIteration:
+            await _abort(context, errors.BadRequestError("load image: no data"))
+        except (errors.APIError, RuntimeFailure, OSError) as err:
+            await _abort(context, err)
+        return streams_pb2.LoadImageResponse(tags=tags)
+
+
+async def _exec_input(requests: Any, session: Any) -> None:
+    async for message in requests:
+        which = message.WhichOneof("input")
+        if which == "stdin":
+            await session.write(message.stdin)
+        elif which == "close_stdin":
+            await session.close_stdin()
+        elif which == "resize":
+            await session.resize(message.resize.width, message.resize.height)
+    with contextlib.suppress(Exception):
+        await session.close_stdin()
+
+
+async def _forward_input(requests: Any, writer: asyncio.StreamWriter) -> None:
+    async for message in requests:
+        if message.WhichOneof("frame") == "data":
+            writer.write(message.data)
+            await writer.drain()
+        elif message.WhichOneof("frame") == "close":
+            break
+    if writer.can_write_eof():
+        writer.write_eof()
+
+
+async def serve_streams(backend: StreamBackend, listen: str) -> tuple[grpc.aio.Server, int]:
+    """Start the agent's stream server; (server, bound port)."""
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    streams_pb2_grpc.add_StreamsServicer_to_server(AgentStreams(backend), server)
+    port = server.add_insecure_port(listen)
+    if port == 0:
+        raise OSError(f"cannot listen on {listen}")
+    await server.start()
+    return server, port

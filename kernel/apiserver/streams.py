@@ -1,0 +1,168 @@
+"""The API server's side of logs, exec, port-forward and images: it finds
+the agent of the pod's node (the Node's InternalIP and
+``daemonEndpoints.kubeletEndpoint.Port``) and relays the call there, both
+ways, so clients only ever talk to the API server.
+
+The API server resolves which container is meant (the only one, or the
+``kubectl.kubernetes.io/default-container`` annotation) so the error for an
+ambiguous pod reads as kubectl's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+from shoal import errors, kinds
+from shoal.api.v1 import streams_pb2, streams_pb2_grpc
+
+DEFAULT_CONTAINER = "kubectl.kubernetes.io/default-container"
+STREAMS = "shoal.v1.Streams"
+
+
+def choose_container(pod: Any, asked: str) -> str:
+    names = [c.name for c in pod.spec.containers]
+    every = names + [c.name for c in pod.spec.init_containers]
+    name = pod.metadata.name
+    if asked:
+        if asked not in every:
+            raise errors.BadRequestError(f"container {asked} is not valid for pod {name}")
+        return asked
+    default = pod.metadata.annotations.get(DEFAULT_CONTAINER, "")
+    if default in names:
+        return default
+    if len(names) == 1:
+        return names[0]
+    raise errors.BadRequestError(
+        f"a container name must be specified for pod {name}, choose one of: [{' '.join(names)}]"
+    )
+
+
+class AgentDirectory:
+    """Pods and nodes to agent stubs; one channel per agent address."""
+
+    def __init__(self, registry: Any) -> None:
+        self.registry = registry
+        self._channels: dict[str, grpc.aio.Channel] = {}
+
+    async def node_stub(self, node_name: str) -> streams_pb2_grpc.StreamsStub:
+        node = await self.registry.get(kinds.resolve("Node"), "", node_name)
+        port = node.status.daemon_endpoints.kubelet_endpoint.port
+        address = next((a.address for a in node.status.addresses if a.type == "InternalIP"), "")
+        if not port or not address:
+            raise errors.UnavailableError(f'node "{node_name}" has no agent endpoint')
+        target = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+        if target not in self._channels:
+            self._channels[target] = grpc.aio.insecure_channel(target)
+        return streams_pb2_grpc.StreamsStub(self._channels[target])
+
+    async def route(
+        self, ref: streams_pb2.ContainerRef
+    ) -> tuple[streams_pb2_grpc.StreamsStub, streams_pb2.ContainerRef]:
+        pod = await self.registry.get(kinds.resolve("Pod"), ref.namespace or "default", ref.pod)
+        if not pod.spec.node_name:
+            raise errors.BadRequestError(f"pod {ref.pod} does not have a host assigned")
+        routed = streams_pb2.ContainerRef(
+            namespace=pod.metadata.namespace,
+            pod=pod.metadata.name,
+            container=choose_container(pod, ref.container),
+            node=pod.spec.node_name,
+        )
+        return await self.node_stub(pod.spec.node_name), routed
+
+    async def close(self) -> None:
+        for channel in self._channels.values():
+            await channel.close()
+        self._channels.clear()
+
+
+async def _abort(context: Any, err: Exception) -> None:
+    if isinstance(err, grpc.aio.AioRpcError):
+        await context.abort(err.code(), err.details() or "", err.trailing_metadata() or ())
+    if isinstance(err, errors.APIError):
+        await context.abort(err.code, err.message, errors.trailing_metadata(err))
+    raise err
+
+
+async def _relay_input(requests: Any, call: Any) -> None:
+    async for message in requests:
+        await call.write(message)
+    with contextlib.suppress(grpc.aio.UsageError, grpc.aio.AioRpcError):
+        await call.done_writing()
+
+
+class StreamsProxy(streams_pb2_grpc.StreamsServicer):
+    def __init__(self, directory: AgentDirectory) -> None:
+        self.directory = directory
+
+    async def Logs(self, request: Any, context: Any) -> AsyncIterator[Any]:
+        try:
+            stub, ref = await self.directory.route(request.ref)
+            forwarded = streams_pb2.LogsRequest()
+            forwarded.CopyFrom(request)
+            forwarded.ref.CopyFrom(ref)
+            async for chunk in stub.Logs(forwarded):
+                yield chunk
+        except (errors.APIError, grpc.aio.AioRpcError) as err:
+            await _abort(context, err)
+
+    async def Exec(self, request_iterator: Any, context: Any) -> AsyncIterator[Any]:
+        async for out in self._bidi(request_iterator, context, "Exec", "input"):
+            yield out
+
+    async def PortForward(self, request_iterator: Any, context: Any) -> AsyncIterator[Any]:
+        async for out in self._bidi(request_iterator, context, "PortForward", "frame"):
+            yield out
+
+    async def _bidi(
+        self, requests: Any, context: Any, method: str, oneof: str
+    ) -> AsyncIterator[Any]:
+        pump: asyncio.Task[None] | None = None
+        try:
+            first = await anext(aiter(requests))
+            if first.WhichOneof(oneof) != "start":
+                raise errors.BadRequestError(f"{method}: the first message must be start")
+            stub, ref = await self.directory.route(first.start.ref)
+            first.start.ref.CopyFrom(ref)
+            call = getattr(stub, method)()
+            await call.write(first)
+            pump = asyncio.create_task(_relay_input(requests, call))
+            async for out in call:
+                yield out
+        except StopAsyncIteration:
+            return
+        except (errors.APIError, grpc.aio.AioRpcError) as err:
+            await _abort(context, err)
+        finally:
+            if pump is not None:
+                pump.cancel()
+
+    async def ListImages(self, request: Any, context: Any) -> Any:
+        try:
+            stub = await self.directory.node_stub(request.node)
+            return await stub.ListImages(request)
+        except (errors.APIError, grpc.aio.AioRpcError) as err:
+            await _abort(context, err)
+
+    async def LoadImage(self, request_iterator: Any, context: Any) -> Any:
+        try:
+            first = await anext(aiter(request_iterator))
+            stub = await self.directory.node_stub(first.node)
+            call = stub.LoadImage()
+            await call.write(first)
+            await _relay_input(request_iterator, call)
+            return await call
+        except StopAsyncIteration:
+            await _abort(context, errors.BadRequestError("load image: no data"))
+        except (errors.APIError, grpc.aio.AioRpcError) as err:
+            await _abort(context, err)
+
+
+def add_streams(server: grpc.aio.Server, registry: Any) -> AgentDirectory:
+    """Serve the Streams relay on ``server``; close the returned directory on stop."""
+    directory = AgentDirectory(registry)
+    streams_pb2_grpc.add_StreamsServicer_to_server(StreamsProxy(directory), server)
+    return directory

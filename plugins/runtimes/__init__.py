@@ -1,0 +1,1 @@
+"""Built-in container runtimes: docker, podman and fake (one module each)."""

@@ -1,0 +1,188 @@
+"""The few commands a fake container understands, for exec, exec probes and
+the output a container writes when it starts.
+
+Enough of a shell for the tutorials' checks: ``cat /tmp/healthy``,
+``touch``/``rm``, ``echo $VAR``, ``env``, ``hostname``, ``ls``, ``sleep``,
+``exit N``, ``true``/``false``, ``stty size`` and ``sh -c "a; b && c"``.
+Files live in memory per container, except under a volume mount, where the
+host file the agent wrote is read and written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from shoal.runtime import Mount
+
+Write = Callable[[str, bytes], None]  # ("stdout" | "stderr", data)
+_VAR = re.compile(r"\$\{(\w+)\}|\$(\w+)")
+
+
+@dataclass
+class FakeFS:
+    """A container's files: in memory, or on the host under a mount."""
+
+    mounts: list[Mount] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    def _host(self, path: str) -> str | None:
+        for m in sorted(self.mounts, key=lambda m: -len(m.container_path)):
+            root = m.container_path.rstrip("/")
+            if path == root or path.startswith(root + "/"):
+                return m.host_path + path[len(root) :]
+        return None
+
+    def read(self, path: str) -> bytes | None:
+        host = self._host(path)
+        if host is None:
+            return self.files.get(path)
+        try:
+            with open(host, "rb") as f:
+                return f.read()
+        except OSError:
+            return None
+
+    def write(self, path: str, data: bytes) -> None:
+        host = self._host(path)
+        if host is None:
+            self.files[path] = data
+            return
+        with open(host, "wb") as f:
+            f.write(data)
+
+    def remove(self, path: str) -> bool:
+        host = self._host(path)
+        if host is None:
+            return self.files.pop(path, None) is not None
+        try:
+            os.remove(host)
+        except OSError:
+            return False
+        return True
+
+    def listdir(self, path: str) -> list[str] | None:
+        host = self._host(path)
+        if host is not None:
+            try:
+                return sorted(n for n in os.listdir(host) if not n.startswith(".."))
+            except OSError:
+                return None
+        prefix = path.rstrip("/") + "/"
+        names = {p[len(prefix) :].split("/")[0] for p in self.files if p.startswith(prefix)}
+        return sorted(names) if names else None
+
+
+@dataclass
+class Shell:
+    """One exec's view of a container."""
+
+    fs: FakeFS
+    env: dict[str, str]
+    hostname: str
+    size: tuple[int, int] = (24, 80)  # rows, cols
+
+    async def run(self, argv: list[str], write: Write, stdin: bytes = b"") -> int:
+        """Run one command line (argv as exec receives it); the exit code."""
+        if argv[:2] in (["sh", "-c"], ["/bin/sh", "-c"]) and len(argv) > 2:
+            return await self.script(argv[2], write)
+        return await self._command(argv, write, stdin)
+
+    async def script(self, text: str, write: Write) -> int:
+        code = 0
+        for line in re.split(r"[;\n]", text):
+            for part in line.split("&&"):
+                words = shlex.split(self._expand(part))
+                if not words:
+                    continue
+                if words[0] == "exit":
+                    return int(words[1]) if len(words) > 1 else code
+                code = await self._command(words, write, b"")
+                if code != 0:
+                    break
+        return code
+
+    def _expand(self, text: str) -> str:
+        return _VAR.sub(lambda m: self.env.get(m.group(1) or m.group(2), ""), text)
+
+    async def _command(self, argv: list[str], write: Write, stdin: bytes) -> int:
+        name, args = os.path.basename(argv[0]), argv[1:]
+        handler = getattr(self, f"_cmd_{name}", None)
+        if handler is None:
+            write("stderr", f"sh: {argv[0]}: not found\n".encode())
+            return 127
+        result: int = await handler(args, write, stdin)
+        return result
+
+    async def _cmd_echo(self, args: list[str], write: Write, stdin: bytes) -> int:
+        newline = not (args[:1] == ["-n"])
+        words = args[1:] if not newline else args
+        write("stdout", (" ".join(words) + ("\n" if newline else "")).encode())
+        return 0
+
+    async def _cmd_cat(self, args: list[str], write: Write, stdin: bytes) -> int:
+        if not args:
+            write("stdout", stdin)
+            return 0
+        code = 0
+        for path in args:
+            data = self.fs.read(path)
+            if data is None:
+                write("stderr", f"cat: can't open '{path}': No such file or directory\n".encode())
+                code = 1
+            else:
+                write("stdout", data)
+        return code
+
+    async def _cmd_touch(self, args: list[str], write: Write, stdin: bytes) -> int:
+        for path in args:
+            if self.fs.read(path) is None:
+                self.fs.write(path, b"")
+        return 0
+
+    async def _cmd_rm(self, args: list[str], write: Write, stdin: bytes) -> int:
+        force = "-f" in args
+        code = 0
+        for path in (a for a in args if not a.startswith("-")):
+            if not self.fs.remove(path) and not force:
+                write("stderr", f"rm: can't remove '{path}': No such file or directory\n".encode())
+                code = 1
+        return code
+
+    async def _cmd_ls(self, args: list[str], write: Write, stdin: bytes) -> int:
+        path = args[-1] if args else "/"
+        names = self.fs.listdir(path)
+        if names is None:
+            write("stderr", f"ls: {path}: No such file or directory\n".encode())
+            return 1
+        write("stdout", "".join(n + "\n" for n in names).encode())
+        return 0
+
+    async def _cmd_env(self, args: list[str], write: Write, stdin: bytes) -> int:
+        write("stdout", "".join(f"{k}={v}\n" for k, v in sorted(self.env.items())).encode())
+        return 0
+
+    async def _cmd_hostname(self, args: list[str], write: Write, stdin: bytes) -> int:
+        write("stdout", f"{self.hostname}\n".encode())
+        return 0
+
+    async def _cmd_sleep(self, args: list[str], write: Write, stdin: bytes) -> int:
+        await asyncio.sleep(float(args[0]) if args else 0)
+        return 0
+
+    async def _cmd_stty(self, args: list[str], write: Write, stdin: bytes) -> int:
+        write("stdout", f"{self.size[0]} {self.size[1]}\n".encode())
+        return 0
+
+    async def _cmd_true(self, args: list[str], write: Write, stdin: bytes) -> int:
+        return 0
+
+    async def _cmd_false(self, args: list[str], write: Write, stdin: bytes) -> int:
+        return 1
+
+    async def _cmd_exit(self, args: list[str], write: Write, stdin: bytes) -> int:
+        return int(args[0]) if args else 0
