@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 Obj = dict[str, Any]
+# Top-level fields the server consumes on write (a Secret's stringData becomes data).
+WRITE_ONLY = ("stringData",)
 
 
 def three_way_patch(original: Any, modified: Any, current: Any) -> Obj:
@@ -74,6 +76,9 @@ async def apply_one(client: Client, manifest: Obj, dry_run: bool = False) -> str
     original = json.loads((live["metadata"].get("annotations") or {}).get(LAST_APPLIED, "{}"))
     patch = three_way_patch(original, _annotated(manifest), live)
     patch.pop("status", None)  # status belongs to controllers, as kubectl leaves it
+    for field in WRITE_ONLY:  # the server folds these into other fields; never read back
+        if field in patch and manifest.get(field) == original.get(field):
+            del patch[field]
     if not patch:
         return "unchanged"
     await client.patch(kind, name, patch, ns, dry_run=dry_run)

@@ -91,7 +91,7 @@ async def _delete_all(
 
     failed = 0
     for target, ns in targets:
-        names = [target.name] if target.name else await _names(client, target, ns, opts)
+        names = [(target.name, ns)] if target.name else await _names(client, target, ns, opts)
         for name, namespace in names:
             try:
                 await _delete_one(client, target, name, namespace, options, opts)

@@ -135,8 +135,10 @@ def taint_command(ctx: CtlContext, args: tuple[str, ...], overwrite: bool) -> No
         raise click.UsageError("at least one taint update is required")
 
     async def update(client: Any) -> None:
-        obj = await client.get("Node", node, "")
-        taints = [{"key": t.key, "value": t.value, "effect": t.effect} for t in obj.spec.taints]
+        from shoal.manifest import to_dict
+
+        obj = to_dict(await client.get("Node", node, ""))
+        taints = (obj.get("spec") or {}).get("taints") or []
         taints = apply_taints(taints, changes, overwrite)
         await client.patch("Node", node, {"spec": {"taints": taints}}, "")
 
@@ -156,7 +158,7 @@ def apply_taints(
     taints: list[dict[str, str]], changes: list[Any], overwrite: bool
 ) -> list[dict[str, str]]:
     for key, value, effect, remove in changes:
-        same = [t for t in taints if t["key"] == key and (not effect or t["effect"] == effect)]
+        same = [t for t in taints if t["key"] == key and (not effect or t.get("effect") == effect)]
         if remove:
             if not same:
                 raise click.ClickException(f"taint {key!r} not found")
