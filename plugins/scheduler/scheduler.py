@@ -1,0 +1,257 @@
+"""The scheduler: informers feed the cache and the queue; one loop pops a
+pod, runs the filter/score cycle, assumes the pod onto the chosen node and
+hands the bind to a background task, so binds to the API overlap while the
+next pod is already being placed.
+
+A bind is a merge patch of ``spec.nodeName`` carrying the pod's
+``metadata.resourceVersion``: if the pod changed (or another scheduler bound
+it) since we read it, the API answers a conflict and we bind nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from shoal import errors, plugin_manager
+from shoal.client import Client, Informer, object_key
+from shoal.events import NORMAL, WARNING, EventRecorder
+from shoal.plugins.scheduler.cache import PodInfo, SchedulerCache
+from shoal.plugins.scheduler.conditions import pod_scheduled_condition, set_condition
+from shoal.plugins.scheduler.framework import FitError, Framework
+from shoal.plugins.scheduler.queue import QueuedPod, SchedulingQueue
+
+log = structlog.get_logger("scheduler")
+
+DEFAULT_SCHEDULER_NAME = "default-scheduler"
+
+
+def _node_signature(node: Any) -> tuple[Any, ...]:
+    """What about a node can change where pods fit (not its heartbeats)."""
+    ready = [(c.status) for c in node.status.conditions if c.type == "Ready"]
+    return (
+        dict(node.metadata.labels),
+        list(node.spec.taints),
+        node.spec.unschedulable,
+        dict(node.status.allocatable),
+        ready,
+    )
+
+
+def _pod_changed(old: Any, new: Any) -> bool:
+    """A change a scheduler must reconsider: not status, not resourceVersion."""
+    return (
+        old.spec != new.spec
+        or old.metadata.labels != new.metadata.labels
+        or old.metadata.annotations != new.metadata.annotations
+    )
+
+
+def _finished(pod: Any) -> bool:
+    return pod.status.phase in ("Succeeded", "Failed")
+
+
+def _version(obj: Any) -> int:
+    return int(obj.metadata.resource_version or 0)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        client: Client,
+        *,
+        plugins: Sequence[tuple[str, Any]] | None = None,
+        scheduler_name: str = DEFAULT_SCHEDULER_NAME,
+        percentage_of_nodes_to_score: int = 0,
+        bind_concurrency: int = 256,
+        identity: str = "",
+        initial_backoff: float = 1.0,
+    ) -> None:
+        self.client = client
+        self.scheduler_name = scheduler_name
+        if plugins is None:
+            plugins = plugin_manager.scheduler_plugins().items()
+        self.framework = Framework(
+            plugins, percentage_of_nodes_to_score=percentage_of_nodes_to_score
+        )
+        self.cache = SchedulerCache()
+        self.queue = SchedulingQueue(initial_backoff=initial_backoff)
+        self.recorder = EventRecorder(client, DEFAULT_SCHEDULER_NAME, host=identity)
+        self.pods = Informer(client, "Pod")
+        self.nodes = Informer(client, "Node")
+        self._binds = asyncio.Semaphore(bind_concurrency)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.bound = 0
+        self.bind_conflicts = 0
+        self.pods.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
+        self.nodes.add_handler(self._node_added, self._node_updated, self._node_deleted)
+
+    # -- informer handlers ---------------------------------------------------
+
+    def _responsible(self, pod: Any) -> bool:
+        name = pod.spec.scheduler_name or DEFAULT_SCHEDULER_NAME
+        return name == self.scheduler_name and not pod.metadata.HasField("deletion_timestamp")
+
+    def _pod_added(self, pod: Any) -> None:
+        if pod.spec.node_name:
+            self.cache.set_pod(pod)
+        elif self._responsible(pod) and not _finished(pod):
+            self.queue.add(pod)
+
+    def _pod_updated(self, old: Any, new: Any) -> None:
+        key = object_key(new)
+        if new.spec.node_name:
+            if not old.spec.node_name:
+                self.queue.delete(key)
+            self.cache.set_pod(new)
+            if _finished(new) and not _finished(old):
+                self.queue.move_all_to_active_or_backoff()  # its room is free
+        elif self._responsible(new):
+            self.queue.add(new, changed=_pod_changed(old, new))
+        else:
+            self.queue.delete(key)
+
+    def _pod_deleted(self, pod: Any) -> None:
+        key = object_key(pod)
+        if pod.spec.node_name or self.cache.is_assumed(key):
+            self.cache.remove_pod(key)
+            self.queue.move_all_to_active_or_backoff()
+        self.queue.delete(key)
+
+    def _node_added(self, node: Any) -> None:
+        self.cache.set_node(node)
+        self.queue.move_all_to_active_or_backoff()
+
+    def _node_updated(self, old: Any, new: Any) -> None:
+        self.cache.set_node(new)
+        if _node_signature(old) != _node_signature(new):
+            self.queue.move_all_to_active_or_backoff()
+
+    def _node_deleted(self, node: Any) -> None:
+        self.cache.remove_node(node.metadata.name)
+
+    # -- running -------------------------------------------------------------
+
+    async def run(self) -> None:
+        self.nodes.start()
+        self.pods.start()
+        ticker = asyncio.create_task(self._expire_assumed())
+        try:
+            await self.nodes.wait_synced()
+            await self.pods.wait_synced()
+            log.info("scheduler started", nodes=len(self.cache.nodes), pending=len(self.queue))
+            while True:
+                await self.schedule_one()
+        finally:
+            self.queue.close()
+            ticker.cancel()
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(ticker, *self._tasks, return_exceptions=True)
+            await self.pods.stop()
+            await self.nodes.stop()
+
+    async def _expire_assumed(self) -> None:
+        while True:
+            await asyncio.sleep(5.0)
+            self.cache.expire_assumed()
+
+    async def schedule_one(self) -> None:
+        queued = await self.queue.pop()
+        pod = queued.pod
+        info = PodInfo.of(pod)
+        try:
+            node = self.framework.schedule(pod, self.cache, info)
+        except FitError as err:
+            self._spawn(self._record_unschedulable(queued, str(err)))
+            self.queue.requeue_unschedulable(queued)
+            return
+        except Exception:
+            log.exception("scheduling cycle failed", pod=queued.key)
+            self.queue.requeue_backoff(queued)
+            return
+        self.cache.assume_pod(info, node)
+        await self._binds.acquire()
+        self._spawn(self._bind(queued, node))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- binding ---------------------------------------------------------------
+
+    async def _bind(self, queued: QueuedPod, node: str) -> None:
+        try:
+            bound = await self.bind_pod(queued, node)
+        finally:
+            self._binds.release()
+        if bound is not None:
+            await self._record_scheduled(bound, node)
+
+    async def bind_pod(self, queued: QueuedPod, node: str) -> Any:
+        """Set ``spec.nodeName`` once, or nothing if the pod moved on."""
+        pod, key = queued.pod, queued.key
+        patch = {
+            "metadata": {"resourceVersion": pod.metadata.resource_version},
+            "spec": {"nodeName": node},
+        }
+        try:
+            bound = await self.client.patch("Pod", pod.metadata.name, patch, pod.metadata.namespace)
+        except errors.NotFoundError:
+            self.cache.forget_pod(key)
+            self.queue.done(key)
+            return None
+        except (errors.ConflictError, errors.InvalidError) as err:
+            # Changed or bound since we read it: the informer brings the new
+            # version, which either leaves the queue (bound) or is tried again.
+            self.bind_conflicts += 1
+            log.info("bind refused; will retry", pod=key, node=node, error=str(err))
+            self.cache.forget_pod(key)
+            self.queue.requeue_backoff(queued)
+            return None
+        except (errors.APIError, OSError) as err:
+            log.warning("bind failed; will retry", pod=key, node=node, error=str(err))
+            self.cache.forget_pod(key)
+            self.queue.requeue_backoff(queued)
+            return None
+        self.cache.finish_binding(key)
+        self.queue.done(key)
+        self.bound += 1
+        return bound
+
+    async def _record_scheduled(self, pod: Any, node: Any) -> None:
+        m = pod.metadata
+        self.recorder.emit(
+            pod, NORMAL, "Scheduled", f"Successfully assigned {m.namespace}/{m.name} to {node}"
+        )
+        await self._write_condition(pod, pod_scheduled_condition(True))
+
+    async def _record_unschedulable(self, queued: QueuedPod, message: str) -> None:
+        pod = queued.pod
+        self.recorder.emit(pod, WARNING, "FailedScheduling", message)
+        written = await self._write_condition(pod, pod_scheduled_condition(False, message))
+        if written is not None and _version(queued.pod) <= _version(written):
+            queued.pod = written  # so the next bind carries the current version
+
+    async def _write_condition(self, pod: Any, condition: Any) -> Any:
+        """Set the PodScheduled condition (a few tries on conflict)."""
+        for _attempt in range(3):
+            copy = type(pod)()
+            copy.CopyFrom(pod)
+            if not set_condition(copy.status.conditions, condition):
+                return None
+            try:
+                return await self.client.update_status(copy)
+            except errors.ConflictError:
+                with contextlib.suppress(errors.APIError):
+                    pod = await self.client.get("Pod", pod.metadata.name, pod.metadata.namespace)
+                    continue
+                return None
+            except (errors.APIError, OSError) as err:
+                log.debug("could not write PodScheduled", pod=object_key(pod), error=str(err))
+                return None
+        return None

@@ -1,0 +1,136 @@
+"""The built-in scores (0..100 each, times ``weight``), one small class per
+Kubernetes score plugin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shoal.plugins.scheduler.cache import (
+    NONZERO_CPU_MILLIS,
+    NONZERO_MEMORY_BYTES,
+    NodeInfo,
+    PodInfo,
+)
+from shoal.plugins.scheduler.matching import preferred_terms, term_matches, tolerates
+
+
+def _fractions(pod: PodInfo, node: NodeInfo) -> tuple[float, float]:
+    cpu = node.nonzero_cpu + (pod.cpu or NONZERO_CPU_MILLIS)
+    memory = node.nonzero_memory + (pod.memory or NONZERO_MEMORY_BYTES)
+    cpu_f = min(cpu / node.alloc_cpu, 1.0) if node.alloc_cpu else 1.0
+    mem_f = min(memory / node.alloc_memory, 1.0) if node.alloc_memory else 1.0
+    return cpu_f, mem_f
+
+
+def _normalize(scores: dict[str, int], reverse: bool = False) -> None:
+    """Scale to 0..100 by the highest score (reverse: the highest gets 0)."""
+    top = max(scores.values(), default=0)
+    for name, value in scores.items():
+        scaled = 100 * value // top if top > 0 else 0
+        scores[name] = 100 - scaled if reverse else scaled
+
+
+class LeastAllocated:
+    """Prefer emptier nodes: the mean free fraction of cpu and memory."""
+
+    weight = 1
+
+    def score(self, pod: Any, node: NodeInfo, state: dict[str, Any]) -> int:
+        cpu_f, mem_f = _fractions(state["pod_info"], node)
+        return int((2.0 - cpu_f - mem_f) * 50)
+
+
+class BalancedAllocation:
+    """Prefer nodes whose cpu and memory would be used in equal measure."""
+
+    weight = 1
+
+    def score(self, pod: Any, node: NodeInfo, state: dict[str, Any]) -> int:
+        cpu_f, mem_f = _fractions(state["pod_info"], node)
+        return int((1.0 - abs(cpu_f - mem_f) / 2) * 100)
+
+
+class SelectorSpread:
+    """Spread pods of one owner (ReplicaSet, RC...) across nodes."""
+
+    weight = 2
+
+    def pre_score(self, pod: Any, nodes: list[NodeInfo], state: dict[str, Any]) -> bool:
+        return bool(state["pod_info"].owner_uid)
+
+    def score(self, pod: Any, node: NodeInfo, state: dict[str, Any]) -> int:
+        return node.owner_counts.get(state["pod_info"].owner_uid, 0)
+
+    def normalize_scores(self, pod: Any, scores: dict[str, int], state: dict[str, Any]) -> None:
+        _normalize(scores, reverse=True)
+
+
+class NodeAffinityPreferred:
+    """Preferred node affinity: the sum of the weights of matching terms."""
+
+    weight = 2
+
+    def pre_score(self, pod: Any, nodes: list[NodeInfo], state: dict[str, Any]) -> bool:
+        return bool(
+            pod.spec.affinity.node_affinity.preferred_during_scheduling_ignored_during_execution
+        )
+
+    def score(self, pod: Any, node: NodeInfo, state: dict[str, Any]) -> int:
+        terms = pod.spec.affinity.node_affinity.preferred_during_scheduling_ignored_during_execution
+        return sum(t.weight for t in terms if term_matches(t.preference, node))
+
+    def normalize_scores(self, pod: Any, scores: dict[str, int], state: dict[str, Any]) -> None:
+        _normalize(scores)
+
+
+class InterPodAffinityPreferred:
+    """Preferred pod affinity (+weight) and anti-affinity (-weight) for each
+    matching pod in the node's topology domain, scaled to 0..100."""
+
+    weight = 2
+
+    def pre_score(self, pod: Any, nodes: list[NodeInfo], state: dict[str, Any]) -> bool:
+        affinity, ns = pod.spec.affinity, pod.metadata.namespace
+        terms = [(t, 1) for t in preferred_terms(affinity.pod_affinity, ns)]
+        terms += [(t, -1) for t in preferred_terms(affinity.pod_anti_affinity, ns)]
+        if not terms:
+            return False
+        domains: dict[tuple[str, str], int] = {}
+        for node in state["cache"].node_list:
+            for other in node.pods.values():
+                for term, sign in terms:
+                    value = node.labels.get(term.topology_key)
+                    if value is not None and term.matches(other.pod):
+                        key = (term.topology_key, value)
+                        domains[key] = domains.get(key, 0) + sign * term.weight
+        state["interpod_scores"] = domains
+        return True
+
+    def score(self, pod: Any, node: NodeInfo, state: dict[str, Any]) -> int:
+        domains = state["interpod_scores"]
+        return sum(v for (key, value), v in domains.items() if node.labels.get(key) == value)
+
+    def normalize_scores(self, pod: Any, scores: dict[str, int], state: dict[str, Any]) -> None:
+        low, high = min(scores.values(), default=0), max(scores.values(), default=0)
+        for name, value in scores.items():
+            scores[name] = 100 * (value - low) // (high - low) if high > low else 0
+
+
+class TaintTolerationPreferred:
+    """Fewer untolerated PreferNoSchedule taints is better."""
+
+    weight = 3
+
+    def pre_score(self, pod: Any, nodes: list[NodeInfo], state: dict[str, Any]) -> bool:
+        return any(n.prefer_no_schedule for n in nodes)
+
+    def score(self, pod: Any, node: NodeInfo, state: dict[str, Any]) -> int:
+        tolerations = [t for t in pod.spec.tolerations if t.effect in ("", "PreferNoSchedule")]
+        return sum(
+            1
+            for taint in node.prefer_no_schedule
+            if not any(tolerates(t, taint) for t in tolerations)
+        )
+
+    def normalize_scores(self, pod: Any, scores: dict[str, int], state: dict[str, Any]) -> None:
+        _normalize(scores, reverse=True)
