@@ -45,6 +45,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.controllers.replication",
     "shoal.plugins.runtimes.docker",
     "shoal.plugins.runtimes.podman",
+    "shoal.plugins.scheduler.default_scheduler",
+    "shoal.plugins.controllers.nodelifecycle",
     "shoal.plugins.runtimes.fake",
 )
 
