@@ -81,7 +81,8 @@ class AgentDirectory:
 
 async def _abort(context: Any, err: Exception) -> None:
     if isinstance(err, grpc.aio.AioRpcError):
-        await context.abort(err.code(), err.details() or "", err.trailing_metadata() or ())
+        metadata = tuple(err.trailing_metadata() or ())
+        await context.abort(err.code(), err.details() or "", metadata)
     if isinstance(err, errors.APIError):
         await context.abort(err.code, err.message, errors.trailing_metadata(err))
     raise err
