@@ -17,10 +17,11 @@ import tempfile
 import time
 from typing import Any
 
-from bench.bench_store import raw_inserts_per_second
-from bench.server_process import ServerProcess
 from shoal.api.v1 import api_pb2, core_pb2
 from shoal.client import Client
+
+from bench.bench_store import raw_inserts_per_second
+from bench.server_process import ServerProcess
 
 PHASE_SECONDS = 4.0
 
@@ -54,9 +55,11 @@ async def closed_loop(workers: int, call: Any) -> dict[str, float]:
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(workers)))
     elapsed = time.perf_counter() - started
-    return {"per_second": len(latencies) / elapsed,
-            "p50_ms": statistics.median(latencies) * 1000,
-            "p99_ms": percentile(latencies, 0.99) * 1000}
+    return {
+        "per_second": len(latencies) / elapsed,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+    }
 
 
 async def clients(address: str, count: int) -> list[Client]:
@@ -67,6 +70,7 @@ async def throughput(address: str) -> dict[str, Any]:
     results: dict[str, Any] = {}
     pool = await clients(address, 4)
     for workers in (1, 100):
+
         async def create(i: int, w: int = workers) -> None:
             await pool[i % len(pool)].create(make_pod(f"c{w}-{i}"))
 
@@ -80,8 +84,14 @@ async def throughput(address: str) -> dict[str, Any]:
     return results
 
 
-async def fan_out(address: str, server: ServerProcess, streams: int,
-                  writes_per_second: float, seconds: float, spread: bool) -> dict[str, Any]:
+async def fan_out(
+    address: str,
+    server: ServerProcess,
+    streams: int,
+    writes_per_second: float,
+    seconds: float,
+    spread: bool,
+) -> dict[str, Any]:
     """``streams`` watches; each write reaches all of them (or, with
     ``spread``, the one watching its namespace). Latency: from just before
     the create call to delivery on each stream."""
@@ -102,15 +112,16 @@ async def fan_out(address: str, server: ServerProcess, streams: int,
     async def watch(i: int) -> None:
         nonlocal ready
         ns = namespaces[i % len(namespaces)] if spread else ""
-        call = pool[i % len(pool)]._objects.Watch(api_pb2.WatchRequest(
-            kind="configmaps", namespace=ns, resource_version=rv))
+        call = pool[i % len(pool)]._objects.Watch(
+            api_pb2.WatchRequest(kind="configmaps", namespace=ns, resource_version=rv)
+        )
         ready += 1
-        async for event in call:
-            name = event.object.value  # match on raw bytes: no decode on the client
+        async for response in call:
             arrived = time.perf_counter()
-            key = _name_in(name)
-            if key in sent:
-                latencies.append(arrived - sent[key])
+            for event in response.events:
+                key = _name_in(event.object.value)  # raw bytes: no decode on the client
+                if key in sent:
+                    latencies.append(arrived - sent[key])
 
     tasks = [asyncio.create_task(watch(i)) for i in range(streams)]
     while ready < streams:
@@ -118,6 +129,7 @@ async def fan_out(address: str, server: ServerProcess, streams: int,
     await asyncio.sleep(1.0)  # let every stream reach the server before writing
     rss_streams = server.rss_bytes()
     cpu_before = server.cpu_seconds()
+    writes: list[asyncio.Future[Any]] = []
     interval = 1.0 / writes_per_second
     total = int(seconds * writes_per_second)
     started = time.perf_counter()
@@ -127,29 +139,34 @@ async def fan_out(address: str, server: ServerProcess, streams: int,
         cm.metadata.name = name
         cm.metadata.namespace = namespaces[i % len(namespaces)]
         sent[name] = time.perf_counter()
-        asyncio.ensure_future(pool[i % len(pool)].create(cm))
+        writes.append(asyncio.ensure_future(pool[i % len(pool)].create(cm)))
         await asyncio.sleep(max(0.0, started + (i + 1) * interval - time.perf_counter()))
     expected = total * (1 if spread else streams)
     deadline = time.perf_counter() + 30
     while len(latencies) < expected and time.perf_counter() < deadline:
         await asyncio.sleep(0.05)
     cpu = server.cpu_seconds() - cpu_before
+    await asyncio.gather(*writes)
     for task in tasks:
         task.cancel()
     for client in pool:
         await client.close()
-    return {"streams": streams, "writes_per_second": writes_per_second,
-            "deliveries_expected": expected, "deliveries_seen": len(latencies),
-            "p50_ms": statistics.median(latencies) * 1000 if latencies else None,
-            "p99_ms": percentile(latencies, 0.99) * 1000 if latencies else None,
-            "server_memory_per_stream_kb": (rss_streams - rss_before) / streams / 1024,
-            "server_cpu_seconds": cpu}
+    return {
+        "streams": streams,
+        "writes_per_second": writes_per_second,
+        "deliveries_expected": expected,
+        "deliveries_seen": len(latencies),
+        "p50_ms": statistics.median(latencies) * 1000 if latencies else None,
+        "p99_ms": percentile(latencies, 0.99) * 1000 if latencies else None,
+        "server_memory_per_stream_kb": (rss_streams - rss_before) / streams / 1024,
+        "server_cpu_seconds": cpu,
+    }
 
 
 def _name_in(raw: bytes) -> str:
     """The ConfigMap name inside a serialized object, found without decoding."""
     at = raw.find(b"w0")
-    return raw[at:at + 7].decode(errors="replace") if at >= 0 else ""
+    return raw[at : at + 7].decode(errors="replace") if at >= 0 else ""
 
 
 def run() -> dict[str, Any]:
@@ -167,23 +184,30 @@ def run() -> dict[str, Any]:
         for workers in (1, 100):
             floor = figures[f"empty_rpc_{workers}"]
             create = figures[f"create_{workers}"]
-            print(f"{workers:3d} client(s): empty RPC {floor['per_second']:7.0f}/s "
-                  f"(p50 {floor['p50_ms']:.2f} ms)  create {create['per_second']:7.0f}/s "
-                  f"(p50 {create['p50_ms']:.2f} ms, p99 {create['p99_ms']:.2f} ms)  "
-                  f"= {create['per_second'] / raw:.0%} of raw sqlite, "
-                  f"{create['per_second'] / floor['per_second']:.0%} of the RPC floor")
+            print(
+                f"{workers:3d} client(s): empty RPC {floor['per_second']:7.0f}/s "
+                f"(p50 {floor['p50_ms']:.2f} ms)  create {create['per_second']:7.0f}/s "
+                f"(p50 {create['p50_ms']:.2f} ms, p99 {create['p99_ms']:.2f} ms)  "
+                f"= {create['per_second'] / raw:.0%} of raw sqlite, "
+                f"{create['per_second'] / floor['per_second']:.0%} of the RPC floor"
+            )
         for spread in (True, False):
             server = ServerProcess(root / f"watch-{spread}")
             try:
                 result = asyncio.run(fan_out(server.address, server, 1000, 200, 5, spread))
             finally:
                 server.stop()
-            label = "watch 1000 streams, one namespace each" if spread else \
-                "watch 1000 streams, all see every write"
+            label = (
+                "watch 1000 streams, one namespace each"
+                if spread
+                else "watch 1000 streams, all see every write"
+            )
             figures["watch_spread" if spread else "watch_all"] = result
-            print(f"{label}: {result['deliveries_seen']}/{result['deliveries_expected']} "
-                  f"delivered, p50 {result['p50_ms'] or 0:.1f} ms, "
-                  f"p99 {result['p99_ms'] or 0:.1f} ms, "
-                  f"{result['server_memory_per_stream_kb']:.1f} kB/stream on the server "
-                  "(etcd: ~18 kB)")
+            print(
+                f"{label}: {result['deliveries_seen']}/{result['deliveries_expected']} "
+                f"delivered, p50 {result['p50_ms'] or 0:.1f} ms, "
+                f"p99 {result['p99_ms'] or 0:.1f} ms, "
+                f"{result['server_memory_per_stream_kb']:.1f} kB/stream on the server "
+                "(etcd: ~18 kB)"
+            )
     return figures

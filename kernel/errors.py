@@ -87,6 +87,14 @@ class UnavailableError(APIError):
     reason = "ServiceUnavailable"
 
 
+class TooManyRequestsError(APIError):
+    """The server shed this request or stream (a watch that fell too far
+    behind); retry, a watch from the last resourceVersion it delivered."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    reason = "TooManyRequests"
+
+
 class InternalError(APIError):
     code = grpc.StatusCode.INTERNAL
     reason = "InternalError"
@@ -105,6 +113,7 @@ _CLASSES: tuple[type[APIError], ...] = (
     ForbiddenError,
     UnauthorizedError,
     UnavailableError,
+    TooManyRequestsError,
     InternalError,
 )
 _BY_CODE: dict[grpc.StatusCode, type[APIError]] = {cls.code: cls for cls in _CLASSES}

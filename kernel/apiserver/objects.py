@@ -20,6 +20,7 @@ from shoal.apiserver.admission import AdmissionChain
 from shoal.apiserver.defaults import apply_defaults
 from shoal.apiserver.lists import ListResult, list_objects
 from shoal.apiserver.manifests import from_json, to_json
+from shoal.apiserver.namespaces import NamespaceLifecycle
 from shoal.apiserver.patch import merge_patch, parse_patch
 from shoal.apiserver.updates import check_update
 from shoal.apiserver.validate import MAX_OBJECT_BYTES, validate_object
@@ -46,6 +47,15 @@ class ObjectRegistry:
     def __init__(self, store: Store, admission: AdmissionChain | None = None) -> None:
         self.store = store
         self.admission = admission or AdmissionChain(())
+        self.namespaces = NamespaceLifecycle(store)
+
+    async def start(self) -> None:
+        """Ensure the system namespaces, then follow namespace state."""
+        await self.ensure_namespaces()
+        await self.namespaces.start()
+
+    async def stop(self) -> None:
+        await self.namespaces.stop()
 
     # -- reads ---------------------------------------------------------------
 
@@ -67,7 +77,9 @@ class ObjectRegistry:
         await self.admission.admit("CREATE", kind, new, None, user)
         self._validate(kind, new)
         if kind.namespaced:
-            await self._check_namespace(kind, new)
+            await self.namespaces.admit_create(
+                kind.plural, new.metadata.name, new.metadata.namespace
+            )
         if dry_run:
             return new
         return await self._store_create(kind, new)
@@ -112,18 +124,6 @@ class ObjectRegistry:
             obj.metadata.resource_version = str(kv.mod_revision)
             return obj
         raise errors.already_exists(kind.plural, obj.metadata.name)
-
-    async def _check_namespace(self, kind: Kind, obj: Any) -> None:
-        name = obj.metadata.namespace
-        kv = await self.store.get(codec.object_key(kinds.resolve("Namespace"), "", name))
-        if kv is None:
-            raise errors.not_found("namespaces", name)
-        ns = codec.decode(kinds.resolve("Namespace"), kv)
-        if ns.metadata.HasField("deletion_timestamp"):
-            raise errors.ForbiddenError(
-                f'{kind.plural} "{obj.metadata.name}" is forbidden: unable to create new '
-                f"content in namespace {name} because it is being terminated"
-            )
 
     def _validate(self, kind: Kind, obj: Any) -> None:
         causes = validate_object(kind.kind, obj)

@@ -19,6 +19,7 @@ from google.protobuf.any_pb2 import Any as AnyProto
 from google.protobuf.message import DecodeError, Message
 from shoal import errors, kinds
 from shoal.api.v1 import api_pb2
+from shoal.apiserver.batching import batched, watch_response
 from shoal.apiserver.objects import DeleteOptions, ObjectRegistry
 from shoal.apiserver.watch import EventCache, type_url, watch_objects
 from shoal.kinds import Kind
@@ -158,11 +159,8 @@ class ObjectsService:
             bookmark_interval=self.bookmark_interval if request.allow_bookmarks else 0.0,
             cache=self.events,
         )
-        try:
-            async for event in events:
-                yield event.encoded()
-        finally:
-            await events.aclose()  # type: ignore[attr-defined]
+        async for batch in batched(events):
+            yield watch_response([event.encoded() for event in batch])
 
 
 class DiscoveryService:

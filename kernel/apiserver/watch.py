@@ -25,7 +25,7 @@ from shoal.apiserver import codec
 from shoal.apiserver.filters import ObjectFilter
 from shoal.apiserver.lists import parse_resource_version
 from shoal.kinds import Kind
-from shoal.store import CompactedError, Event, KeyValue, Store
+from shoal.store import CompactedError, Event, KeyValue, Store, WatchOverflowError
 
 ADDED, MODIFIED, DELETED, BOOKMARK = "ADDED", "MODIFIED", "DELETED", "BOOKMARK"
 _PLAIN = {"CREATE": ADDED, "UPDATE": MODIFIED, "DELETE": DELETED}
@@ -86,6 +86,11 @@ async def watch_objects(
             event_type = _classify(item, kind, selector, matched, cache)
             if event_type is not None:
                 yield WatchedEvent(event_type, kind, item.kv, revision, cache)
+    except WatchOverflowError as err:
+        raise errors.TooManyRequestsError(
+            f"the watch fell too far behind and was closed; watch again from "
+            f"resourceVersion {err.revision}"
+        ) from None
     except CompactedError as err:
         raise errors.GoneError(
             f"too old resource version: {err.revision} ({err.compact_revision})"

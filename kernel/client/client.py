@@ -205,9 +205,10 @@ class Client:
         )
         call = self._objects.Watch(request)
         try:
-            async for event in call:
-                obj = unpack(event.object) if event.HasField("object") else None
-                yield WatchEvent(event.type, obj, event.resource_version)
+            async for response in call:
+                for event in response.events:
+                    obj = unpack(event.object) if event.HasField("object") else None
+                    yield WatchEvent(event.type, obj, event.resource_version)
         except grpc.aio.AioRpcError as err:
             raise _api_error(err) from None
         finally:

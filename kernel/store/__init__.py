@@ -10,6 +10,7 @@ from shoal.store.base import (
     RevisionConflictError,
     Store,
     StoreError,
+    WatchOverflowError,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "RevisionConflictError",
     "Store",
     "StoreError",
+    "WatchOverflowError",
 ]

@@ -73,7 +73,7 @@ class ObjectsStub:
         self.Watch = channel.unary_stream(
                 '/shoal.v1.Objects/Watch',
                 request_serializer=shoal_dot_api_dot_v1_dot_api__pb2.WatchRequest.SerializeToString,
-                response_deserializer=shoal_dot_api_dot_v1_dot_api__pb2.WatchEvent.FromString,
+                response_deserializer=shoal_dot_api_dot_v1_dot_api__pb2.WatchResponse.FromString,
                 _registered_method=True)
 
 
@@ -138,6 +138,8 @@ class ObjectsServicer:
         """Watch streams every change after resource_version, exactly once and in
         order, with BOOKMARK events when asked for. OUT_OF_RANGE means the
         version was compacted away: list again and watch from the new version.
+        Like etcd's, each response carries one or more events: when a client
+        falls behind, what queued up travels in one message.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -184,7 +186,7 @@ def add_ObjectsServicer_to_server(servicer, server):
             'Watch': grpc.unary_stream_rpc_method_handler(
                     servicer.Watch,
                     request_deserializer=shoal_dot_api_dot_v1_dot_api__pb2.WatchRequest.FromString,
-                    response_serializer=shoal_dot_api_dot_v1_dot_api__pb2.WatchEvent.SerializeToString,
+                    response_serializer=shoal_dot_api_dot_v1_dot_api__pb2.WatchResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -403,7 +405,7 @@ class Objects:
             target,
             '/shoal.v1.Objects/Watch',
             shoal_dot_api_dot_v1_dot_api__pb2.WatchRequest.SerializeToString,
-            shoal_dot_api_dot_v1_dot_api__pb2.WatchEvent.FromString,
+            shoal_dot_api_dot_v1_dot_api__pb2.WatchResponse.FromString,
             options,
             channel_credentials,
             insecure,
