@@ -55,7 +55,7 @@ class APIServer:
 
     async def start(self, listen: str = "127.0.0.1:0") -> int:
         await self.store.start()
-        await self.registry.ensure_namespaces()
+        await self.registry.start()
         server = grpc.aio.server(
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
@@ -91,6 +91,7 @@ class APIServer:
             await self._server.stop(grace)
             self._server = None
             await self._agents.close()
+        await self.registry.stop()
         await self.store.close()
 
     async def wait(self) -> None:
