@@ -92,12 +92,14 @@ def _verbs() -> list[click.Command]:
 def _register() -> None:
     from shoal.ctl.cluster import down_command, status_command, up_command
     from shoal.ctl.plugins import plugins_command
+    from shoal.ctl.controllermanager import controller_manager_command
     from shoal.ctl.server import server_command
     from shoal.ctl.version import version_command
 
     for command in (
         *_verbs(),
         server_command,
+        controller_manager_command,
         plugins_command,
         version_command,
         up_command,
@@ -111,8 +113,12 @@ def _register() -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
+    from shoal import log
     from shoal.ctl.errors import run_guarded
 
+    # Until a verb says otherwise (`shoal server` logs JSON), log lines are for a
+    # person and go to stderr, so they never mix into `-o json` output.
+    log.configure("ctl", json=False, level="warning")
     _register()
     return run_guarded(lambda: cli.main(args=argv, prog_name="shoal", standalone_mode=False))
 

@@ -28,6 +28,7 @@ def configure(
             logging.getLevelNamesMapping()[level.upper()]
         ),
         logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
-        cache_logger_on_first_use=True,
+        # A process may reconfigure (the CLI, then `shoal server`): no caching.
+        cache_logger_on_first_use=False,
     )
     structlog.contextvars.bind_contextvars(component=component)
