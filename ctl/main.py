@@ -94,10 +94,12 @@ def _register() -> None:
     from shoal.ctl.plugins import plugins_command
     from shoal.ctl.controllermanager import controller_manager_command
     from shoal.ctl.server import server_command
+    from shoal.ctl.agentverbs import agent_verbs
     from shoal.ctl.version import version_command
 
     for command in (
         *_verbs(),
+        *agent_verbs(),
         server_command,
         controller_manager_command,
         plugins_command,

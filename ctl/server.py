@@ -32,8 +32,36 @@ import click
     "--log-format", type=click.Choice(["json", "console"]), default="json", show_default=True
 )
 @click.option("--log-level", default="info", show_default=True)
+@click.option(
+    "--controllers",
+    default="*",
+    show_default=True,
+    metavar="NAME,...|*|-",
+    help="Controllers to run in this process: '*' all, '-' none, '*,-name' all but one.",
+)
+@click.option(
+    "--leader-elect/--no-leader-elect",
+    default=True,
+    show_default=True,
+    help="Hold a Lease before running controllers, so several servers can stand by.",
+)
+@click.option(
+    "--node-monitor-grace-period",
+    type=click.FloatRange(min=0.1),
+    default=40.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long a node may miss its Lease before it is marked Unknown.",
+)
 def server_command(
-    data_dir: str, listen: str, store_name: str, log_format: str, log_level: str
+    data_dir: str,
+    listen: str,
+    store_name: str,
+    log_format: str,
+    log_level: str,
+    controllers: str,
+    leader_elect: bool,
+    node_monitor_grace_period: float,
 ) -> None:
     """Run the API server.
 
@@ -47,5 +75,25 @@ def server_command(
     from shoal import log
     from shoal.apiserver.server import serve
 
+    _check_controllers(controllers)
     log.configure("apiserver", json=log_format == "json", level=log_level)
-    asyncio.run(serve(pathlib.Path(data_dir).expanduser(), listen, store_name=store_name))
+    asyncio.run(
+        serve(
+            pathlib.Path(data_dir).expanduser(),
+            listen,
+            store_name=store_name,
+            controllers=controllers,
+            leader_elect=leader_elect,
+            node_monitor_grace_period=node_monitor_grace_period,
+        )
+    )
+
+
+def _check_controllers(names: str) -> None:
+    from shoal import plugin_manager
+    from shoal.controlplane import ControlPlaneError, select_controllers
+
+    try:
+        select_controllers(plugin_manager.controllers().names(), names)
+    except ControlPlaneError as err:
+        raise click.BadParameter(str(err), param_hint="'--controllers'") from None

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import inspect
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,10 +108,23 @@ async def run_controller(
         delay = min(delay * 2, 60.0)
 
 
+async def run_all(coros: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Run every coroutine until all return; when cancelled, wait for each to
+    finish its cleanup (``gather`` would return at the first one done)."""
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+
+
 async def _run_group(
     controllers: list[tuple[str, Any]], client: Any, options: ControlPlaneOptions
 ) -> None:
-    await asyncio.gather(*(run_controller(n, f, client, options) for n, f in controllers))
+    await run_all(run_controller(n, f, client, options) for n, f in controllers)
 
 
 async def _lead_group(
@@ -164,7 +177,7 @@ async def run_control_plane(
         runs = [_lead_group(lease, c, client, identity, options) for lease, c in groups.items()]
     else:
         runs = [_run_group(c, client, options) for c in groups.values()]
-    await asyncio.gather(*runs)
+    await run_all(runs)
 
 
 class ControlPlane:

@@ -122,8 +122,19 @@ async def serve(
     *,
     store_name: str = "sqlite",
     store_options: dict[str, Any] | None = None,
+    controllers: str | None = "*",
+    leader_elect: bool = True,
+    node_monitor_grace_period: float = 40.0,
 ) -> None:
-    """Run until SIGTERM or SIGINT, then drain and close the store."""
+    """Run until SIGTERM or SIGINT, then drain and close the store.
+
+    The control plane (scheduler, controllers) runs in this process too,
+    talking to the API over the loopback port like any other client;
+    ``controllers="-"`` runs none of it."""
+    from shoal.client import Client
+    from shoal.controlplane import ControlPlane, ControlPlaneOptions, select_controllers
+
+    chosen = select_controllers(plugin_manager.controllers().names(), controllers)
     data_dir.mkdir(parents=True, exist_ok=True)
     server = APIServer(
         open_store(store_name, data_dir, store_options),
@@ -136,10 +147,16 @@ async def serve(
         host = "127.0.0.1"
     admin = write_admin_config(data_dir, f"{host}:{port}")
     log.info("admin config written", path=str(admin), hint=f"export SHOAL_CONFIG={admin}")
+    client = Client(f"{host}:{port}")
+    options = ControlPlaneOptions(node_monitor_grace_period=node_monitor_grace_period)
+    control_plane = ControlPlane(client, chosen, leader_elect=leader_elect, options=options)
+    control_plane.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("stopping")
+    await control_plane.stop()  # first, so leases are released while the API still answers
+    await client.close()
     await server.stop()

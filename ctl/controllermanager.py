@@ -1,0 +1,78 @@
+"""``shoal controller-manager``: the control plane (scheduler and
+controllers) in its own process, against a running API server."""
+
+from __future__ import annotations
+
+import click
+from shoal.ctl.context import CtlContext
+from shoal.ctl.server import _check_controllers
+
+
+@click.command("controller-manager")
+@click.option(
+    "--controllers",
+    default="*",
+    show_default=True,
+    metavar="NAME,...|*|-",
+    help="Controllers to run: '*' all, '-' none, '*,-name' all but one.",
+)
+@click.option(
+    "--leader-elect/--no-leader-elect",
+    default=True,
+    show_default=True,
+    help="Hold a Lease before running controllers (one active copy).",
+)
+@click.option(
+    "--node-monitor-grace-period",
+    type=click.FloatRange(min=0.1),
+    default=40.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long a node may miss its Lease before it is marked Unknown.",
+)
+@click.option(
+    "--log-format", type=click.Choice(["json", "console"]), default="json", show_default=True
+)
+@click.option("--log-level", default="info", show_default=True)
+@click.pass_obj
+def controller_manager_command(
+    ctx: CtlContext,
+    controllers: str,
+    leader_elect: bool,
+    node_monitor_grace_period: float,
+    log_format: str,
+    log_level: str,
+) -> None:
+    """Run the scheduler and controllers against an API server.
+
+    \b
+    Examples:
+      shoal --server 127.0.0.1:6443 controller-manager
+      shoal --server 127.0.0.1:6443 controller-manager --controllers scheduler
+    """
+    import asyncio
+
+    from shoal import log
+
+    _check_controllers(controllers)
+    log.configure("controller-manager", json=log_format == "json", level=log_level)
+    asyncio.run(_run(ctx, controllers, leader_elect, node_monitor_grace_period))
+
+
+async def _run(ctx: CtlContext, controllers: str, leader_elect: bool, grace: float) -> None:
+    import asyncio
+    import signal
+
+    from shoal.controlplane import ControlPlane, ControlPlaneOptions
+
+    client = ctx.client()
+    options = ControlPlaneOptions(node_monitor_grace_period=grace)
+    control_plane = ControlPlane(client, controllers, leader_elect=leader_elect, options=options)
+    control_plane.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await control_plane.stop()
+    await client.close()
