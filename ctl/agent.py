@@ -1,0 +1,95 @@
+"""``shoal agent``: run a node (or many hollow nodes) for the cluster."""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any
+
+import click
+
+
+def _labels(pairs: tuple[str, ...]) -> dict[str, str]:
+    labels = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f'label "{pair}" is not KEY=VALUE', param_hint="--node-label")
+        labels[key] = value
+    return labels
+
+
+@click.command("agent")
+@click.option("--server", "server_address", default="", metavar="HOST:PORT",
+              help="API server (default: from the config).")
+@click.option("--config", "config_file", default=None, metavar="FILE",
+              help="Client config file to find the server in.")
+@click.option("--name", default="", help="Node name (default: this host's name).")
+@click.option("--runtime", default="docker", show_default=True,
+              help="Container runtime plugin: docker, podman or fake.")
+@click.option("--hollow-nodes", default=0, type=click.IntRange(0, 32768),
+              help="With --runtime fake: run this many nodes named NAME-0000...")
+@click.option("--data-dir", default="~/.shoal/agent", show_default=True,
+              help="Where pod volumes and loaded images live.")
+@click.option("--cpu", default="", help="CPU capacity to report (default: the host's).")
+@click.option("--memory", default="", help="Memory capacity to report (default: the host's).")
+@click.option("--max-pods", default=110, show_default=True, type=click.IntRange(1))
+@click.option("--node-ip", default="", help="Address the API server reaches this node on.")
+@click.option("--stream-listen", default="0.0.0.0:10250", show_default=True,
+              help="Where the agent serves logs/exec/port-forward to the API server.")
+@click.option("--node-label", "node_labels", multiple=True, metavar="KEY=VALUE")
+@click.option("--lease-interval", default=10.0, show_default=True, help="Lease renewal, seconds.")
+@click.option("--log-format", type=click.Choice(["json", "console"]), default="json",
+              show_default=True)
+@click.option("--log-level", default="info", show_default=True)
+@click.pass_obj
+def agent_command(ctx: Any, **o: Any) -> None:
+    """Run the node agent: register the node and run the pods bound to it.
+
+    \b
+    Examples:
+      shoal agent --server 127.0.0.1:6443 --runtime docker
+      shoal agent --runtime fake --hollow-nodes 200 --name hollow
+    """
+    import asyncio
+    import signal
+    import socket
+
+    from shoal import log
+    from shoal.agent.agent import AgentOptions, run_agent
+    from shoal.agent.kubelet import Timing
+    from shoal.config import load
+
+    if o["hollow_nodes"] and o["runtime"] != "fake":
+        raise click.UsageError("--hollow-nodes needs --runtime fake")
+    server = o["server_address"] or ctx.server or load(o["config_file"] or ctx.config_path).server
+    options = AgentOptions(
+        server=server,
+        name=o["name"] or ("hollow" if o["hollow_nodes"] else socket.gethostname().lower()),
+        runtime=o["runtime"],
+        hollow_nodes=o["hollow_nodes"],
+        data_dir=pathlib.Path(o["data_dir"]).expanduser(),
+        cpu=o["cpu"],
+        memory=o["memory"],
+        max_pods=o["max_pods"],
+        node_ip=o["node_ip"],
+        stream_listen=o["stream_listen"],
+        labels=_labels(o["node_labels"]),
+        timing=Timing(lease_interval=o["lease_interval"]),
+    )
+    from shoal import plugin_manager
+    from shoal.registry import RegistryError
+
+    try:
+        plugin_manager.runtimes().get(options.runtime)
+    except RegistryError as err:
+        raise click.BadParameter(str(err), param_hint="--runtime") from None
+    log.configure("agent", json=o["log_format"] == "json", level=o["log_level"])
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run_agent(options, stop)
+
+    asyncio.run(main())
