@@ -1,33 +1,27 @@
 """Admission: plugins that mutate or veto a write before it is stored.
 
-An admission plugin (registered through the ``register_admission`` hook) is
-any object with an optional ``mutate(request)`` and/or ``validate(request)``;
-either may be a coroutine function. Mutators run first, in registration order,
-then validators. A validator refuses by raising an :class:`shoal.errors.APIError`
-(ForbiddenError -> PERMISSION_DENIED, InvalidError -> INVALID_ARGUMENT), or
-any other exception, which becomes PERMISSION_DENIED with its text as reason.
+Plugins come from the ``register_admission`` hook (see
+:func:`shoal.hookspecs.register_admission`): objects with an optional
+``mutate(request)`` and/or ``validate(request)``, either of which may be a
+coroutine function. Every mutator runs before any validator, each in
+registration order. A plugin refuses by raising
+:class:`shoal.hookspecs.AdmissionError` (PERMISSION_DENIED, its message kept)
+or an :class:`shoal.errors.APIError` (its own status, e.g. InvalidError);
+any other exception refuses too, so a broken plugin fails closed.
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from shoal import errors
+from shoal.hookspecs import AdmissionError, AdmissionRequest
 from shoal.kinds import Kind
 
-
-@dataclass
-class AdmissionRequest:
-    operation: str  # CREATE, UPDATE or DELETE
-    kind: Kind
-    namespace: str
-    name: str
-    object: Any  # the object to be stored (mutators may change it in place)
-    old_object: Any | None
-    user: str
+log = structlog.get_logger("admission")
 
 
 class AdmissionChain:
@@ -36,24 +30,35 @@ class AdmissionChain:
         self.validators = [(n, p.validate) for n, p in plugins if hasattr(p, "validate")]
 
     async def admit(self, operation: str, kind: Kind, obj: Any, old: Any | None, user: str) -> None:
+        """``obj`` is what will be stored (for DELETE, the stored object)."""
         if not self.mutators and not self.validators:
             return
+        target: Any = obj if obj is not None else old
+        meta = target.metadata
         request = AdmissionRequest(
-            operation, kind, obj.metadata.namespace, obj.metadata.name, obj, old, user
+            operation=operation,  # type: ignore[arg-type]
+            kind=kind.kind,
+            namespace=meta.namespace,
+            name=meta.name,
+            object=None if operation == "DELETE" else obj,
+            old_object=old,
+            user=user,
         )
         for name, hook in [*self.mutators, *self.validators]:
-            await _call(name, hook, request)
+            await _call(name, hook, request, kind)
 
 
-async def _call(name: str, hook: Any, request: AdmissionRequest) -> None:
+async def _call(name: str, hook: Any, request: AdmissionRequest, kind: Kind) -> None:
     try:
         result = hook(request)
         if inspect.isawaitable(result):
             await result
     except errors.APIError:
         raise
-    except Exception as err:  # a plugin's own failure still refuses, with its reason
+    except Exception as err:
+        if not isinstance(err, AdmissionError):
+            log.exception("admission plugin failed", plugin=name)
         raise errors.ForbiddenError(
-            f'{request.kind.plural} "{request.name}" is forbidden: admission plugin '
-            f'"{name}" denied the request: {err}'
+            f'{kind.plural} "{request.name}" is forbidden: admission plugin "{name}" '
+            f"denied the request: {err}"
         ) from None
