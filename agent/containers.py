@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from shoal.agent.env import container_env, expand
+from shoal.agent.env import Lookup, container_env, expand
 from shoal.agent.volumes import container_mounts
-from shoal.agent.env import Lookup
 from shoal.quantity import cpu_millis, to_bytes
 from shoal.runtime import (
     LABEL_ATTEMPT,

@@ -90,9 +90,7 @@ def resource_ref(container: Any, resource: str, divisor: str) -> str:
     return str(math.ceil(to_bytes(value) / to_bytes(divisor or "1")))
 
 
-async def _key(
-    lookup: Lookup, what: str, namespace: str, ref: Any, decode: bool
-) -> str | None:
+async def _key(lookup: Lookup, what: str, namespace: str, ref: Any, decode: bool) -> str | None:
     obj = await lookup(what, ref.name)
     optional = ref.HasField("optional") and ref.optional
     if obj is None:
@@ -105,9 +103,7 @@ async def _key(
     if value is None:
         if optional:
             return None
-        raise ContainerConfigError(
-            f'couldn\'t find key {ref.key} in {what} {namespace}/{ref.name}'
-        )
+        raise ContainerConfigError(f"couldn't find key {ref.key} in {what} {namespace}/{ref.name}")
     return value.decode(errors="replace") if isinstance(value, bytes) else value
 
 
@@ -138,9 +134,7 @@ async def container_env(
 ) -> dict[str, str]:
     """The whole environment of ``container``; ContainerConfigError when a
     referenced ConfigMap, Secret or key is missing."""
-    enable_links = (
-        not pod.spec.HasField("enable_service_links") or pod.spec.enable_service_links
-    )
+    enable_links = not pod.spec.HasField("enable_service_links") or pod.spec.enable_service_links
     env = service_env(services) if enable_links else {}
     for source in container.env_from:
         await _env_from(lookup, source, env)

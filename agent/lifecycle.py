@@ -225,7 +225,10 @@ class PodSyncer:
             remaining = self.ctx.backoff.remaining(key, failed_at)
             if remaining > 0:
                 if self.waiting.get(spec.name, ("",))[0] == "ErrImagePull":
-                    self.waiting[spec.name] = ("ImagePullBackOff", f'Back-off pulling image "{image}"')
+                    self.waiting[spec.name] = (
+                        "ImagePullBackOff",
+                        f'Back-off pulling image "{image}"',
+                    )
                     self.event(NORMAL, "BackOff", f'Back-off pulling image "{image}"')
                 return remaining
         if policy != "Always" and await self._image_present(image):

@@ -8,6 +8,7 @@ node lifecycle controller watches, renewed every ``lease_interval``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import platform
 import socket
@@ -162,10 +163,8 @@ def new_lease(node: str, duration: int) -> coordination_pb2.Lease:
 async def ensure_lease_namespace(client: Any) -> None:
     ns = core_pb2.Namespace()
     ns.metadata.name = LEASE_NAMESPACE
-    try:
+    with contextlib.suppress(errors.AlreadyExistsError):
         await client.create(ns)
-    except errors.AlreadyExistsError:
-        pass
 
 
 async def renew_lease(client: Any, node: str, duration: int) -> None:

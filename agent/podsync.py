@@ -44,7 +44,9 @@ class PodWorker:
         self.wake()
 
     async def _run(self) -> None:
-        log_ = log.bind(node=self.ctx.node, pod=f"{self.pod.metadata.namespace}/{self.pod.metadata.name}")
+        log_ = log.bind(
+            node=self.ctx.node, pod=f"{self.pod.metadata.namespace}/{self.pod.metadata.name}"
+        )
         while True:
             self._wake.clear()
             try:

@@ -81,7 +81,7 @@ async def run_probe(probe: Any, target: ProbeTarget) -> tuple[bool, str]:
         if probe.HasField("tcp_socket"):
             return await _tcp(probe.tcp_socket, target, timeout)
         return False, "the probe has no handler (exec, httpGet or tcpSocket)"
-    except (TimeoutError, asyncio.TimeoutError):
+    except TimeoutError:
         return False, f"timeout: probe did not answer within {timeout:g}s"
     except (OSError, RuntimeFailure, ValueError) as err:
         return False, str(err)

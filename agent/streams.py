@@ -133,8 +133,12 @@ class AgentStreams(streams_pb2_grpc.StreamsServicer):
                 container_id, list(start.command), stdin=start.stdin, tty=start.tty
             )
         except (errors.APIError, RuntimeFailure, OSError, StopAsyncIteration) as err:
-            await _abort(context, err if not isinstance(err, StopAsyncIteration) else
-                         errors.BadRequestError("exec: the first message must be start"))
+            await _abort(
+                context,
+                err
+                if not isinstance(err, StopAsyncIteration)
+                else errors.BadRequestError("exec: the first message must be start"),
+            )
             return
         if start.tty and start.size.width:
             await session.resize(start.size.width, start.size.height)
@@ -153,8 +157,12 @@ class AgentStreams(streams_pb2_grpc.StreamsServicer):
             runtime = self.backend.node(first.start.ref.node).runtime
             reader, writer = await runtime.port_forward(sandbox_id, first.start.port)
         except (errors.APIError, RuntimeFailure, OSError, StopAsyncIteration) as err:
-            await _abort(context, err if not isinstance(err, StopAsyncIteration) else
-                         errors.BadRequestError("port-forward: the first message must be start"))
+            await _abort(
+                context,
+                err
+                if not isinstance(err, StopAsyncIteration)
+                else errors.BadRequestError("port-forward: the first message must be start"),
+            )
             return
         pump = asyncio.create_task(_forward_input(request_iterator, writer))
         try:

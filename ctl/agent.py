@@ -19,27 +19,54 @@ def _labels(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 @click.command("agent")
-@click.option("--server", "server_address", default="", metavar="HOST:PORT",
-              help="API server (default: from the config).")
-@click.option("--config", "config_file", default=None, metavar="FILE",
-              help="Client config file to find the server in.")
+@click.option(
+    "--server",
+    "server_address",
+    default="",
+    metavar="HOST:PORT",
+    help="API server (default: from the config).",
+)
+@click.option(
+    "--config",
+    "config_file",
+    default=None,
+    metavar="FILE",
+    help="Client config file to find the server in.",
+)
 @click.option("--name", default="", help="Node name (default: this host's name).")
-@click.option("--runtime", default="docker", show_default=True,
-              help="Container runtime plugin: docker, podman or fake.")
-@click.option("--hollow-nodes", default=0, type=click.IntRange(0, 32768),
-              help="With --runtime fake: run this many nodes named NAME-0000...")
-@click.option("--data-dir", default="~/.shoal/agent", show_default=True,
-              help="Where pod volumes and loaded images live.")
+@click.option(
+    "--runtime",
+    default="docker",
+    show_default=True,
+    help="Container runtime plugin: docker, podman or fake.",
+)
+@click.option(
+    "--hollow-nodes",
+    default=0,
+    type=click.IntRange(0, 32768),
+    help="With --runtime fake: run this many nodes named NAME-0000...",
+)
+@click.option(
+    "--data-dir",
+    default="~/.shoal/agent",
+    show_default=True,
+    help="Where pod volumes and loaded images live.",
+)
 @click.option("--cpu", default="", help="CPU capacity to report (default: the host's).")
 @click.option("--memory", default="", help="Memory capacity to report (default: the host's).")
 @click.option("--max-pods", default=110, show_default=True, type=click.IntRange(1))
 @click.option("--node-ip", default="", help="Address the API server reaches this node on.")
-@click.option("--stream-listen", default="0.0.0.0:10250", show_default=True,
-              help="Where the agent serves logs/exec/port-forward to the API server.")
+@click.option(
+    "--stream-listen",
+    default="0.0.0.0:10250",
+    show_default=True,
+    help="Where the agent serves logs/exec/port-forward to the API server.",
+)
 @click.option("--node-label", "node_labels", multiple=True, metavar="KEY=VALUE")
 @click.option("--lease-interval", default=10.0, show_default=True, help="Lease renewal, seconds.")
-@click.option("--log-format", type=click.Choice(["json", "console"]), default="json",
-              show_default=True)
+@click.option(
+    "--log-format", type=click.Choice(["json", "console"]), default="json", show_default=True
+)
 @click.option("--log-level", default="info", show_default=True)
 @click.pass_obj
 def agent_command(ctx: Any, **o: Any) -> None:

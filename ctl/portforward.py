@@ -47,8 +47,9 @@ def service_target(service: Any, port: str) -> Any:
     raise click.ClickException(f"service {service.metadata.name} does not have port {port}")
 
 
-async def resolve(client: Client, namespace: str, target: str, ports: list[tuple[int, str]]
-                  ) -> tuple[str, list[tuple[int, int]]]:
+async def resolve(
+    client: Client, namespace: str, target: str, ports: list[tuple[int, str]]
+) -> tuple[str, list[tuple[int, int]]]:
     """(pod name, [(local, pod port)]) for ``pod/x`` or ``svc/x``."""
     kind, _, name = target.rpartition("/")
     if kind in ("", "pod", "pods", "po"):
@@ -67,13 +68,18 @@ async def resolve(client: Client, namespace: str, target: str, ports: list[tuple
     remote = []
     for lp, rp in ports:
         chosen = service_target(service, rp)
-        remote.append((lp, chosen if isinstance(chosen, int)
-                       else _container_port(pod, chosen)))
+        remote.append((lp, chosen if isinstance(chosen, int) else _container_port(pod, chosen)))
     return pod.metadata.name, remote
 
 
-async def forward(client: Client, namespace: str, pod: str, port: int,
-                  reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def forward(
+    client: Client,
+    namespace: str,
+    pod: str,
+    port: int,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+) -> None:
     """Carry one local connection to ``port`` in the pod, both ways."""
     from shoal.api.v1 import streams_pb2 as s
     from shoal.api.v1 import streams_pb2_grpc
@@ -91,21 +97,33 @@ async def forward(client: Client, namespace: str, pod: str, port: int,
             if frame.WhichOneof("frame") == "data":
                 writer.write(frame.data)
                 await writer.drain()
-    except Exception as err:  # one failed connection must not stop the others
-        click.echo(f"error forwarding port {port}: {getattr(err, 'details', lambda: err)()}",
-                   err=True)
+    except Exception as failure:  # one failed connection must not stop the others
+        from shoal.ctl.streams import _rpc_error
+
+        click.echo(f"error forwarding port {port}: {_rpc_error(failure)}", err=True)
     finally:
         writer.close()
 
 
-async def serve(client: Client, namespace: str, pod: str, pairs: list[tuple[int, int]],
-                address: str, stop: asyncio.Event,
-                ready: asyncio.Future[list[int]] | None = None) -> None:
+async def serve(
+    client: Client,
+    namespace: str,
+    pod: str,
+    pairs: list[tuple[int, int]],
+    address: str,
+    stop: asyncio.Event,
+    ready: asyncio.Future[list[int]] | None = None,
+) -> None:
     """Listen until ``stop``; ``ready`` gets the bound local ports."""
     servers = []
     for local, remote in pairs:
-        async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter,
-                         remote: int = remote, local: int = local) -> None:
+
+        async def handle(
+            r: asyncio.StreamReader,
+            w: asyncio.StreamWriter,
+            remote: int = remote,
+            local: int = local,
+        ) -> None:
             click.echo(f"Handling connection for {local}")
             await forward(client, namespace, pod, remote, r, w)
 

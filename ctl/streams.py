@@ -209,8 +209,9 @@ def exec_command(ctx: Any, pod: str, command: tuple[str, ...], **options: Any) -
     """
     tty = options["tty"] and sys.stdin.isatty() and sys.stdout.isatty()
     if options["tty"] and not tty:
-        click.echo("Unable to use a TTY - input is not a terminal or the right kind of file",
-                   err=True)
+        click.echo(
+            "Unable to use a TTY - input is not a terminal or the right kind of file", err=True
+        )
     options["tty"] = tty
 
     async def work(client: Client) -> int:

@@ -119,7 +119,7 @@ class Shell:
         return result
 
     async def _cmd_echo(self, args: list[str], write: Write, stdin: bytes) -> int:
-        newline = not (args[:1] == ["-n"])
+        newline = args[:1] != ["-n"]
         words = args[1:] if not newline else args
         write("stdout", (" ".join(words) + ("\n" if newline else "")).encode())
         return 0

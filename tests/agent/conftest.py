@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
-
 from shoal.agent.agent import Agent, AgentOptions
 from shoal.agent.kubelet import Timing
 from shoal.apiserver.server import APIServer

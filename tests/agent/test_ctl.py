@@ -6,11 +6,11 @@ import asyncio
 from typing import Any
 
 import pytest
-
 from shoal.apiserver.server import APIServer
 from shoal.client import Client
 from shoal.ctl.main import main
 from shoal.ctl.portforward import parse_ports, resolve, serve
+
 from tests.agent.conftest import StartAgent
 from tests.integration.helpers import eventually, obj, pod
 
@@ -70,9 +70,7 @@ def test_parse_ports() -> None:
         parse_ports(("x:",))
 
 
-async def test_port_forward_to_a_service(
-    shoal_client: Client, start_agent: StartAgent
-) -> None:
+async def test_port_forward_to_a_service(shoal_client: Client, start_agent: StartAgent) -> None:
     async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(await reader.read(100))
         await writer.drain()
@@ -84,10 +82,19 @@ async def test_port_forward_to_a_service(
     p = pod("backend", node="node-1", labels={"app": "be"})
     p.spec.containers[0].ports.add(name="http", container_port=pod_port)
     await shoal_client.create(p)
-    await shoal_client.create(obj({
-        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "be"},
-        "spec": {"selector": {"app": "be"},
-                 "ports": [{"name": "web", "port": 80, "targetPort": "http"}]}}))
+    await shoal_client.create(
+        obj(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "be"},
+                "spec": {
+                    "selector": {"app": "be"},
+                    "ports": [{"name": "web", "port": 80, "targetPort": "http"}],
+                },
+            }
+        )
+    )
     await eventually(lambda: _running(shoal_client, "backend"))
     name, pairs = await resolve(shoal_client, "default", "svc/be", [(0, "web")])
     assert name == "backend" and pairs == [(0, pod_port)]

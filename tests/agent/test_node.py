@@ -7,6 +7,7 @@ from typing import Any
 from shoal.client import Client
 from shoal.manifest import from_dict
 from shoal.plugins.runtimes.fake import FakeRuntime
+
 from tests.agent.conftest import StartAgent
 from tests.integration.helpers import eventually, pod
 
@@ -74,39 +75,83 @@ async def test_env_and_volumes_from_configmaps_secrets_and_services(
 ) -> None:
     runtime = FakeRuntime()
     await start_agent(runtime=runtime)
-    await shoal_client.create(_obj({"apiVersion": "v1", "kind": "ConfigMap",
-                                    "metadata": {"name": "cfg"},
-                                    "data": {"mode": "fast", "app.conf": "x=1\n"}}))
-    await shoal_client.create(_obj({"apiVersion": "v1", "kind": "Secret",
-                                    "metadata": {"name": "sec"},
-                                    "stringData": {"password": "hunter2"}}))
-    svc = await shoal_client.create(_obj({
-        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "redis-primary"},
-        "spec": {"clusterIP": "10.96.0.9", "ports": [{"name": "db", "port": 6379}]}}))
+    await shoal_client.create(
+        _obj(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "cfg"},
+                "data": {"mode": "fast", "app.conf": "x=1\n"},
+            }
+        )
+    )
+    await shoal_client.create(
+        _obj(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": "sec"},
+                "stringData": {"password": "hunter2"},
+            }
+        )
+    )
+    svc = await shoal_client.create(
+        _obj(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "redis-primary"},
+                "spec": {"clusterIP": "10.96.0.9", "ports": [{"name": "db", "port": 6379}]},
+            }
+        )
+    )
     assert svc.spec.cluster_ip == "10.96.0.9"
-    p = _obj({
-        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "env", "labels": {"app": "x"}},
-        "spec": {
-            "nodeName": "node-1",
-            "containers": [{
-                "name": "main", "image": "busybox:1.36",
-                "env": [
-                    {"name": "MODE", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "mode"}}},
-                    {"name": "PASS", "valueFrom": {"secretKeyRef": {"name": "sec", "key": "password"}}},
-                    {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-                    {"name": "APP", "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['app']"}}},
-                    {"name": "GREETING", "value": "mode is $(MODE)"},
+    p = _obj(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "env", "labels": {"app": "x"}},
+            "spec": {
+                "nodeName": "node-1",
+                "containers": [
+                    {
+                        "name": "main",
+                        "image": "busybox:1.36",
+                        "env": [
+                            {
+                                "name": "MODE",
+                                "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "mode"}},
+                            },
+                            {
+                                "name": "PASS",
+                                "valueFrom": {"secretKeyRef": {"name": "sec", "key": "password"}},
+                            },
+                            {
+                                "name": "POD",
+                                "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}},
+                            },
+                            {
+                                "name": "APP",
+                                "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['app']"}},
+                            },
+                            {"name": "GREETING", "value": "mode is $(MODE)"},
+                        ],
+                        "envFrom": [{"prefix": "CFG_", "configMapRef": {"name": "cfg"}}],
+                        "volumeMounts": [
+                            {"name": "conf", "mountPath": "/etc/app"},
+                            {"name": "scratch", "mountPath": "/scratch"},
+                            {"name": "creds", "mountPath": "/creds", "readOnly": True},
+                        ],
+                    }
                 ],
-                "envFrom": [{"prefix": "CFG_", "configMapRef": {"name": "cfg"}}],
-                "volumeMounts": [{"name": "conf", "mountPath": "/etc/app"},
-                                 {"name": "scratch", "mountPath": "/scratch"},
-                                 {"name": "creds", "mountPath": "/creds", "readOnly": True}],
-            }],
-            "volumes": [{"name": "conf", "configMap": {"name": "cfg"}},
-                        {"name": "scratch", "emptyDir": {}},
-                        {"name": "creds", "secret": {"secretName": "sec"}}],
-        },
-    })
+                "volumes": [
+                    {"name": "conf", "configMap": {"name": "cfg"}},
+                    {"name": "scratch", "emptyDir": {}},
+                    {"name": "creds", "secret": {"secretName": "sec"}},
+                ],
+            },
+        }
+    )
     await shoal_client.create(p)
     await eventually(lambda: _running(shoal_client, "env"))
     ((cid, container),) = runtime.containers.items()

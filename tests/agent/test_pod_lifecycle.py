@@ -6,6 +6,7 @@ from typing import Any
 
 from shoal.client import Client
 from shoal.plugins.runtimes.fake import FakeRuntime
+
 from tests.agent.conftest import StartAgent
 from tests.integration.helpers import eventually, pod
 
@@ -81,7 +82,9 @@ async def test_crashing_container_backs_off_into_crash_loop(
 
 async def _restarts_at_least(client: Client, name: str, count: int) -> bool:
     p = await _get(client, name)
-    return bool(p.status.container_statuses) and p.status.container_statuses[0].restart_count >= count
+    return (
+        bool(p.status.container_statuses) and p.status.container_statuses[0].restart_count >= count
+    )
 
 
 async def test_restart_policy_never_and_on_failure_finish_the_pod(
@@ -110,8 +113,11 @@ async def test_failing_liveness_probe_restarts(
     shoal_client: Client, start_agent: StartAgent
 ) -> None:
     await start_agent()
-    probe = {"exec": {"command": ["cat", "/tmp/healthy"]}, "periodSeconds": 1,
-             "failureThreshold": 1}
+    probe = {
+        "exec": {"command": ["cat", "/tmp/healthy"]},
+        "periodSeconds": 1,
+        "failureThreshold": 1,
+    }
     p = pod("live", node="node-1")
     p.spec.containers[0].liveness_probe.CopyFrom(_probe(probe))
     await shoal_client.create(p)
@@ -119,27 +125,27 @@ async def test_failing_liveness_probe_restarts(
     events = (await shoal_client.list("Event", "default")).items
     reasons = {(e.reason, e.message) for e in events}
     assert ("Killing", "Container main failed liveness probe, will be restarted") in reasons
-    assert any(r == "Unhealthy" and m.startswith("Liveness probe failed: cat: can't open")
-               for r, m in reasons)
+    assert any(
+        r == "Unhealthy" and m.startswith("Liveness probe failed: cat: can't open")
+        for r, m in reasons
+    )
 
 
 def _probe(spec: dict[str, Any]) -> Any:
     from google.protobuf import json_format
-
     from shoal.api.v1 import core_pb2
 
     return json_format.ParseDict(spec, core_pb2.Probe())
 
 
-async def test_readiness_probe_gates_ready(
-    shoal_client: Client, start_agent: StartAgent
-) -> None:
+async def test_readiness_probe_gates_ready(shoal_client: Client, start_agent: StartAgent) -> None:
     runtime = FakeRuntime()
     await start_agent(runtime=runtime)
     p = pod("ready", node="node-1")
     p.spec.containers[0].readiness_probe.CopyFrom(
-        _probe({"exec": {"command": ["cat", "/tmp/ready"]}, "periodSeconds": 1,
-                "failureThreshold": 1})
+        _probe(
+            {"exec": {"command": ["cat", "/tmp/ready"]}, "periodSeconds": 1, "failureThreshold": 1}
+        )
     )
     await shoal_client.create(p)
 
@@ -193,9 +199,7 @@ async def _gone(client: Client, name: str) -> bool:
     return False
 
 
-async def test_agent_restart_adopts_its_pods(
-    shoal_client: Client, start_agent: StartAgent
-) -> None:
+async def test_agent_restart_adopts_its_pods(shoal_client: Client, start_agent: StartAgent) -> None:
     runtime = FakeRuntime()
     first = await start_agent(runtime=runtime)
     await shoal_client.create(pod("keep", node="node-1"))
@@ -204,8 +208,11 @@ async def test_agent_restart_adopts_its_pods(
     await first.stop()
     # while the agent is away its pod is deleted for good: a leftover sandbox
     await shoal_client.create(pod("orphan", node="node-1"))
-    await runtime.run_pod_sandbox(__import__("shoal.agent.containers", fromlist=["x"])
-                                  .sandbox_config(await _get(shoal_client, "orphan"), "node-1"))
+    await runtime.run_pod_sandbox(
+        __import__("shoal.agent.containers", fromlist=["x"]).sandbox_config(
+            await _get(shoal_client, "orphan"), "node-1"
+        )
+    )
     await shoal_client.delete("Pod", "orphan", grace_period_seconds=0)
     await start_agent(runtime=runtime)
     await eventually(lambda: len(runtime.sandboxes) == 1)

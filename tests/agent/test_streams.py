@@ -8,11 +8,11 @@ from typing import Any
 
 import grpc
 import pytest
-
 from shoal.api.v1 import streams_pb2 as s
 from shoal.api.v1 import streams_pb2_grpc
 from shoal.apiserver.server import APIServer
 from shoal.client import Client
+
 from tests.agent.conftest import StartAgent
 from tests.integration.helpers import eventually, pod
 
@@ -110,15 +110,25 @@ async def test_exec_with_stdin_env_and_tty(
     assert await _exec(streams, s.ExecInput(start=start)) == (b"hello\n", b"", 4)
     cat = s.ExecStart(ref=_ref("box"), command=["cat"], stdin=True)
     out = await _exec(
-        streams, s.ExecInput(start=cat), s.ExecInput(stdin=b"ping"),
+        streams,
+        s.ExecInput(start=cat),
+        s.ExecInput(stdin=b"ping"),
         s.ExecInput(close_stdin=True),
     )
     assert out == (b"ping", b"", 0)
-    shell = s.ExecStart(ref=_ref("box"), command=["sh"], stdin=True, tty=True,
-                        size=s.TerminalSize(width=80, height=24))
+    shell = s.ExecStart(
+        ref=_ref("box"),
+        command=["sh"],
+        stdin=True,
+        tty=True,
+        size=s.TerminalSize(width=80, height=24),
+    )
     out = await _exec(
-        streams, s.ExecInput(start=shell), s.ExecInput(resize=s.TerminalSize(width=100, height=30)),
-        s.ExecInput(stdin=b"stty size\r"), s.ExecInput(stdin=b"exit 2\r"),
+        streams,
+        s.ExecInput(start=shell),
+        s.ExecInput(resize=s.TerminalSize(width=100, height=30)),
+        s.ExecInput(stdin=b"stty size\r"),
+        s.ExecInput(stdin=b"exit 2\r"),
     )
     assert b"30 100\r\n" in out[0] and out[2] == 2
     missing = s.ExecStart(ref=_ref("box"), command=["nope"])
