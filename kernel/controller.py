@@ -32,6 +32,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 import structlog
+from shoal import errors
 from shoal.client import Client, Informer, object_key
 from shoal.events import EventRecorder
 from shoal.workqueue import QueueShutDown, WorkQueue
@@ -127,6 +128,12 @@ class Controller:
             after = await self.reconcile(key)
         except asyncio.CancelledError:
             raise
+        except errors.ConflictError:
+            # Someone wrote the object since our cache saw it: the watch brings
+            # the newer version and the retry works from it. Routine, not news.
+            log.debug("reconcile conflicted; retrying", controller=self.name, key=str(key))
+            self.queue.add_rate_limited(key)
+            return
         except Exception as err:
             log.warning(
                 "reconcile failed; retrying",

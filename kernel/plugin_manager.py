@@ -43,6 +43,7 @@ ENTRY_POINT_GROUP = "shoal"
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.stores.sqlite",
     "shoal.plugins.controllers.replication",
+    "shoal.plugins.controllers.deployment",
     "shoal.plugins.runtimes.docker",
     "shoal.plugins.runtimes.podman",
     "shoal.plugins.scheduler.default_scheduler",
