@@ -44,6 +44,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.stores.sqlite",
     "shoal.plugins.controllers.replication",
     "shoal.plugins.controllers.deployment",
+    "shoal.plugins.controllers.garbagecollector",
+    "shoal.plugins.controllers.namespace",
     "shoal.plugins.runtimes.docker",
     "shoal.plugins.runtimes.podman",
     "shoal.plugins.scheduler.default_scheduler",
