@@ -72,6 +72,8 @@ class PodInfo:
     requests: dict[str, int]
     cpu: int
     memory: int
+    nonzero_cpu: int
+    nonzero_memory: int
     host_ports: list[HostPort]
     owner_uid: str
     has_required_anti_affinity: bool
@@ -88,6 +90,8 @@ class PodInfo:
             requests=requests,
             cpu=requests.get("cpu", 0),
             memory=requests.get("memory", 0),
+            nonzero_cpu=requests.get("cpu", 0) or NONZERO_CPU_MILLIS,
+            nonzero_memory=requests.get("memory", 0) or NONZERO_MEMORY_BYTES,
             host_ports=host_ports(pod.spec),
             owner_uid=owner,
             has_required_anti_affinity=anti,
@@ -167,8 +171,8 @@ class NodeInfo:
         self.requested.update({r: sign * v for r, v in info.requests.items()})
         self.req_cpu += sign * info.cpu
         self.req_memory += sign * info.memory
-        self.nonzero_cpu += sign * (info.cpu or NONZERO_CPU_MILLIS)
-        self.nonzero_memory += sign * (info.memory or NONZERO_MEMORY_BYTES)
+        self.nonzero_cpu += sign * info.nonzero_cpu
+        self.nonzero_memory += sign * info.nonzero_memory
         for port in info.host_ports:
             self.used_ports[port] += sign
             if self.used_ports[port] <= 0:

@@ -95,7 +95,7 @@ class Framework:
             raise FitError(pod, len(nodes), reasons)
         if len(feasible) == 1:
             return feasible[0].name
-        return self.select(self.score(pod, feasible, state))
+        return self.select(feasible, self.score(pod, feasible, state))
 
     def find_feasible(
         self, pod: Any, nodes: Sequence[NodeInfo], state: dict[str, Any]
@@ -106,58 +106,49 @@ class Framework:
         reasons: Counter[str] = Counter()
         total, start = len(nodes), self._next_start
         checked = 0
-        for i in range(total):
-            node = nodes[(start + i) % total]
+        order = [*nodes[start:], *nodes[:start]] if start else nodes
+        for node in order:
             checked += 1
-            reason = _first_failure(filters, pod, node, state)
-            if reason is None:
+            for check in filters:  # inlined: this loop runs for every node of every pod
+                reason = check(pod, node, state)
+                if reason:
+                    if isinstance(reason, str):
+                        reasons[reason] += 1
+                    else:
+                        reasons.update(reason)
+                    break
+            else:
                 feasible.append(node)
                 if len(feasible) >= want:
                     break
-            elif isinstance(reason, str):
-                reasons[reason] += 1
-            else:
-                reasons.update(reason)
         self._next_start = (start + checked) % total if total else 0
         return feasible, reasons
 
-    def score(self, pod: Any, nodes: list[NodeInfo], state: dict[str, Any]) -> dict[str, int]:
-        totals = dict.fromkeys((n.name for n in nodes), 0)
+    def score(self, pod: Any, nodes: list[NodeInfo], state: dict[str, Any]) -> list[int]:
+        """Weighted totals, in the order of ``nodes``."""
+        totals = [0] * len(nodes)
         for plugin in self.scores:
             obj = plugin.obj
             if not _wants(obj, "pre_score", pod, nodes, state):
                 continue
-            score = obj.score
-            scores = {n.name: score(pod, n, state) for n in nodes}
+            score, weight = obj.score, plugin.weight
+            values = [score(pod, n, state) for n in nodes]
             normalize = getattr(obj, "normalize_scores", None)
             if normalize is not None:
-                normalize(pod, scores, state)
-            weight = plugin.weight
-            for name, value in scores.items():
-                totals[name] += max(0, min(int(value), 100)) * weight
+                by_name = {n.name: v for n, v in zip(nodes, values, strict=True)}
+                normalize(pod, by_name, state)
+                values = [by_name[n.name] for n in nodes]
+            for i, value in enumerate(values):
+                totals[i] += (0 if value < 0 else 100 if value > 100 else int(value)) * weight
         return totals
 
-    def select(self, totals: dict[str, int]) -> str:
+    def select(self, nodes: list[NodeInfo], totals: list[int]) -> str:
         """The highest total; ties broken at random so equal nodes share load."""
-        best, best_score, seen = "", -1, 0
-        for name, value in totals.items():
-            if value > best_score:
-                best, best_score, seen = name, value, 1
-            elif value == best_score:
-                seen += 1
-                if self.rng.randrange(seen) == 0:
-                    best = name
-        return best
+        best = max(totals)
+        tied = [i for i, value in enumerate(totals) if value == best]
+        return nodes[tied[0] if len(tied) == 1 else self.rng.choice(tied)].name
 
 
 def _wants(plugin: Any, hook: str, *args: Any) -> bool:
     pre = getattr(plugin, hook, None)
     return pre is None or pre(*args) is not False
-
-
-def _first_failure(filters: list[Any], pod: Any, node: NodeInfo, state: dict[str, Any]) -> Any:
-    for check in filters:
-        reason = check(pod, node, state)
-        if reason:
-            return reason
-    return None

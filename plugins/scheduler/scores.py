@@ -5,21 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from shoal.plugins.scheduler.cache import (
-    NONZERO_CPU_MILLIS,
-    NONZERO_MEMORY_BYTES,
-    NodeInfo,
-    PodInfo,
-)
+from shoal.plugins.scheduler.cache import NodeInfo, PodInfo
 from shoal.plugins.scheduler.matching import preferred_terms, term_matches, tolerates
 
 
 def _fractions(pod: PodInfo, node: NodeInfo) -> tuple[float, float]:
-    cpu = node.nonzero_cpu + (pod.cpu or NONZERO_CPU_MILLIS)
-    memory = node.nonzero_memory + (pod.memory or NONZERO_MEMORY_BYTES)
-    cpu_f = min(cpu / node.alloc_cpu, 1.0) if node.alloc_cpu else 1.0
-    mem_f = min(memory / node.alloc_memory, 1.0) if node.alloc_memory else 1.0
-    return cpu_f, mem_f
+    # Hot: called for every feasible node of every pod; plain arithmetic only.
+    alloc_cpu, alloc_memory = node.alloc_cpu, node.alloc_memory
+    cpu_f = (node.nonzero_cpu + pod.nonzero_cpu) / alloc_cpu if alloc_cpu else 1.0
+    mem_f = (node.nonzero_memory + pod.nonzero_memory) / alloc_memory if alloc_memory else 1.0
+    return (cpu_f if cpu_f < 1.0 else 1.0), (mem_f if mem_f < 1.0 else 1.0)
 
 
 def _normalize(scores: dict[str, int], reverse: bool = False) -> None:
