@@ -21,9 +21,10 @@ import tempfile
 import time
 from typing import Any
 
-from bench.server_process import ServerProcess
 from shoal.api.v1 import core_pb2
 from shoal.client import Client
+
+from bench.server_process import ServerProcess
 
 WINDOW = 30.0  # seconds of steady state measured (three lease renewals)
 
