@@ -148,8 +148,8 @@ def test_plugin_registered_at_runtime_shows_up(fresh: None) -> None:
     class TestPlugin:
         @hookimpl
         def register_runtimes(self, registry: Registry[Any]) -> None:
-            registry.register("fake", Fake)
-            registry.register("fake-slow", Fake)
+            registry.register("toy", Fake)
+            registry.register("toy-slow", Fake)
 
         @hookimpl
         def register_scheduler_plugins(self, registry: Registry[Any]) -> None:
@@ -157,8 +157,9 @@ def test_plugin_registered_at_runtime_shows_up(fresh: None) -> None:
 
     pm = pmod.get_plugin_manager()
     pm.register(TestPlugin(), name="test-plugin")
-    assert pmod.runtimes().names() == ["fake", "fake-slow"]
-    assert pmod.runtimes().owner("fake") == "test-plugin"
+    # beside the built-in runtimes (docker, podman, fake)
+    assert {"toy", "toy-slow"} <= set(pmod.runtimes().names())
+    assert pmod.runtimes().owner("toy") == "test-plugin"
     assert "always" in pmod.scheduler_plugins()
     info = by_name(pm)["test-plugin"]
     assert info["source"] == "runtime"
