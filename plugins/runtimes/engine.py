@@ -119,6 +119,14 @@ def nano_cpus(cpu_millis: int) -> int:
     return cpu_millis * 1_000_000
 
 
+CPU_PERIOD_US = 100_000
+
+
+def cpu_quota(cpu_millis: int) -> int:
+    """CFS quota (µs per 100 ms period) for a limit; the kernel's minimum is 1 ms."""
+    return max(cpu_millis * CPU_PERIOD_US // 1000, 1000)
+
+
 _STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?")
 
 
@@ -164,6 +172,8 @@ def container_status(inspect: dict[str, Any], image: str = "") -> ContainerStatu
         labels=labels,
     )
     if status.state == "exited":
+        # Podman may stamp a fast exit a few µs before its start.
+        status.finished_at = max(status.finished_at, status.started_at)
         status.exit_code = int(state.get("ExitCode", 0))
         status.reason = exit_reason(state)
         status.message = state.get("Error", "") or ""

@@ -145,10 +145,14 @@ class PodmanRuntime:
     async def stop_pod_sandbox(self, sandbox_id: str) -> None:
         for container in await self.list_containers(sandbox_id):
             await self.stop_container(container.id, 0)
-        await self._call(lambda c: c.pods.get(sandbox_id).stop(timeout=SANDBOX_STOP_TIMEOUT))
+        # Stopping the infra container itself: Podman 4.3's pod stop leaves it
+        # running once the pod is "Degraded" (some containers exited).
+        infra = await self._call(lambda c: c.pods.get(sandbox_id).attrs["InfraContainerID"])
+        await self.stop_container(infra, SANDBOX_STOP_TIMEOUT)
 
     async def remove_pod_sandbox(self, sandbox_id: str) -> None:
-        await self._call(_remove_pod, sandbox_id)
+        with contextlib.suppress(ContainerNotFound):  # idempotent, as in the CRI
+            await self._call(_remove_pod, sandbox_id)
 
     async def pod_sandbox_status(self, sandbox_id: str) -> PodSandboxStatus:
         return await self._call(_pod_status, sandbox_id)
@@ -246,7 +250,7 @@ def _translated(call: Any) -> Any:
 
     try:
         return call()
-    except errors.NotFound as exc:
+    except (errors.NotFound, errors.ImageNotFound) as exc:
         raise ContainerNotFound(str(exc.explanation or exc)) from None
     except errors.APIError as exc:
         raise RuntimeFailure(str(exc.explanation or exc)) from None
@@ -341,8 +345,9 @@ def _container_create_args(
         "tty": config.tty,
         "stdin_open": config.stdin,
     }
-    if config.cpu_millis:
-        kwargs["nano_cpus"] = engine.nano_cpus(config.cpu_millis)
+    if config.cpu_millis:  # podman-py ignores nano_cpus: quota per period, as the kubelet
+        kwargs["cpu_period"] = engine.CPU_PERIOD_US
+        kwargs["cpu_quota"] = engine.cpu_quota(config.cpu_millis)
     if config.memory_bytes:
         kwargs["mem_limit"] = config.memory_bytes
     return {key: value for key, value in kwargs.items() if value is not None}
