@@ -27,8 +27,19 @@ def configure(
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(stream or _Stderr()),  # type: ignore[arg-type]
         # A process may reconfigure (the CLI, then `shoal server`): no caching.
         cache_logger_on_first_use=False,
     )
     structlog.contextvars.bind_contextvars(component=component)
+
+
+class _Stderr:
+    """Whatever ``sys.stderr`` is at the time of writing: a test runner that
+    swaps it out (and closes the old one) does not strand the logger."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()

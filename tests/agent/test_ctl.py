@@ -6,7 +6,6 @@ import asyncio
 from typing import Any
 
 import pytest
-import structlog
 from shoal.apiserver.server import APIServer
 from shoal.client import Client
 from shoal.ctl.main import main
@@ -18,13 +17,10 @@ from tests.integration.helpers import eventually, obj, pod
 
 async def _shoal(server: APIServer, *args: str) -> int:
     def run() -> int:
-        saved = structlog.get_config()  # main() points logging at this test's stderr
         try:
             return int(main(["--server", f"127.0.0.1:{server.port}", *args]) or 0)
         except SystemExit as done:
             return int(done.code or 0)
-        finally:
-            structlog.configure(**saved)
 
     return await asyncio.to_thread(run)
 
