@@ -16,9 +16,22 @@ class ServerProcess:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir = data_dir
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "shoal.ctl.main", "server", "--data-dir", str(data_dir),
-             "--listen", "127.0.0.1:0", "--log-level", "warning", *extra],
-            stdout=subprocess.DEVNULL, stderr=open(data_dir / "server.log", "ab"))
+            [
+                sys.executable,
+                "-m",
+                "shoal.ctl.main",
+                "server",
+                "--data-dir",
+                str(data_dir),
+                "--listen",
+                "127.0.0.1:0",
+                "--log-level",
+                "warning",
+                *extra,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=open(data_dir / "server.log", "ab"),
+        )
         self.address = self._wait_address()
 
     def _wait_address(self, timeout: float = 30.0) -> str:

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest_asyncio
-
 from shoal.apiserver.server import APIServer
 from shoal.client import Client
 from shoal.store.sqlite import SQLiteStore
