@@ -90,11 +90,11 @@ def _verbs() -> list[click.Command]:
 
 
 def _register() -> None:
-    from shoal.ctl.cluster import down_command, status_command, up_command
-    from shoal.ctl.plugins import plugins_command
-    from shoal.ctl.controllermanager import controller_manager_command
-    from shoal.ctl.server import server_command
     from shoal.ctl.agentverbs import agent_verbs
+    from shoal.ctl.cluster import down_command, status_command, up_command
+    from shoal.ctl.controllermanager import controller_manager_command
+    from shoal.ctl.plugins import plugins_command
+    from shoal.ctl.server import server_command
     from shoal.ctl.version import version_command
 
     for command in (
@@ -121,8 +121,11 @@ def main(argv: list[str] | None = None) -> Any:
     # Until a verb says otherwise (`shoal server` logs JSON), log lines are for a
     # person and go to stderr, so they never mix into `-o json` output.
     log.configure("ctl", json=False, level="warning")
+    from shoal.ctl.globalflags import hoist_global_flags
+
     _register()
-    return run_guarded(lambda: cli.main(args=argv, prog_name="shoal", standalone_mode=False))
+    args = hoist_global_flags(list(sys.argv[1:] if argv is None else argv))
+    return run_guarded(lambda: cli.main(args=args, prog_name="shoal", standalone_mode=False))
 
 
 if __name__ == "__main__":
