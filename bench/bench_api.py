@@ -24,6 +24,7 @@ from bench.bench_store import raw_inserts_per_second
 from bench.server_process import ServerProcess
 
 PHASE_SECONDS = 4.0
+API_ONLY = ("--controllers", "-")  # the API alone: no scheduler acting on the pods
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -176,7 +177,7 @@ def run() -> dict[str, Any]:
         raw = raw_inserts_per_second(root / "raw.db", per_txn=1)
         figures["raw_sqlite_inserts_per_second"] = raw
         print(f"baseline  raw sqlite3, fsync per insert: {raw:8.0f} inserts/s")
-        server = ServerProcess(root / "server")
+        server = ServerProcess(root / "server", *API_ONLY)
         try:
             figures.update(asyncio.run(throughput(server.address)))
         finally:
@@ -192,7 +193,7 @@ def run() -> dict[str, Any]:
                 f"{create['per_second'] / floor['per_second']:.0%} of the RPC floor"
             )
         for spread in (True, False):
-            server = ServerProcess(root / f"watch-{spread}")
+            server = ServerProcess(root / f"watch-{spread}", *API_ONLY)
             try:
                 result = asyncio.run(fan_out(server.address, server, 1000, 200, 5, spread))
             finally:

@@ -15,6 +15,7 @@ class ServerProcess:
     def __init__(self, data_dir: pathlib.Path, *extra: str) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir = data_dir
+        self._log = open(data_dir / "server.log", "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -30,7 +31,7 @@ class ServerProcess:
                 *extra,
             ],
             stdout=subprocess.DEVNULL,
-            stderr=open(data_dir / "server.log", "ab"),
+            stderr=self._log,
         )
         self.address = self._wait_address()
 
@@ -64,3 +65,4 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        self._log.close()

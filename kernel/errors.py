@@ -8,6 +8,7 @@ kubectl's: ``pods "web" not found``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -146,10 +147,8 @@ def from_status(
     if cls is APIError:
         err.code = code
     if isinstance(err, InvalidError) and CAUSES_KEY in extra:
-        try:
+        with contextlib.suppress(ValueError, TypeError):
             err.causes = [(str(p), str(m)) for p, m in json.loads(extra[CAUSES_KEY])]
-        except (ValueError, TypeError):
-            pass
     return err
 
 

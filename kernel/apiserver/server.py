@@ -17,7 +17,6 @@ from shoal import config, plugin_manager
 from shoal.api.v1 import api_pb2
 from shoal.apiserver.admission import AdmissionChain
 from shoal.apiserver.objects import ObjectRegistry
-from shoal.apiserver.streams import STREAMS, add_streams
 from shoal.apiserver.service import (
     DISCOVERY,
     OBJECTS,
@@ -25,6 +24,7 @@ from shoal.apiserver.service import (
     ObjectsService,
     generic_handlers,
 )
+from shoal.apiserver.streams import STREAMS, add_streams
 from shoal.store import Store
 
 log = structlog.get_logger("apiserver")
