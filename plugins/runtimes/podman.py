@@ -259,11 +259,24 @@ def _translated(call: Any) -> Any:
 
 
 def _remove_pod(client: Any, pod_id: str) -> None:
-    client.pods.get(pod_id).remove(force=True)
+    # A forced removal in Podman stops with the 10 s grace first; the CRI's
+    # removal is immediate, so kill before removing.
+    pod = client.pods.get(pod_id)
+    _kill(pod)
+    pod.remove(force=True)
 
 
 def _remove_container(client: Any, container_id: str) -> None:
-    client.containers.get(container_id).remove(force=True, v=True)
+    container = client.containers.get(container_id)
+    _kill(container)
+    container.remove(force=True, v=True)
+
+
+def _kill(target: Any) -> None:
+    from podman import errors
+
+    with contextlib.suppress(errors.APIError):  # not running: nothing to kill
+        target.kill(signal="SIGKILL")
 
 
 def _create_container(client: Any, kwargs: dict[str, Any]) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import uuid
@@ -70,9 +71,10 @@ def node_objects(engine: str, node_name: str) -> list[str]:
 def remove_node_objects(engine: str, node_name: str) -> None:
     client = engine_client(engine)
     label = f"{LABEL_NODE}={node_name}"
-    if engine == "podman":
-        for pod in client.pods.list(filters={"label": label}):
-            pod.remove(force=True)
+    for pod in client.pods.list(filters={"label": label}) if engine == "podman" else []:
+        with contextlib.suppress(Exception):  # kill first: Podman's rm -f waits 10 s
+            pod.kill()
+        pod.remove(force=True)
     for container in client.containers.list(all=True, filters={"label": label}):
         container.remove(force=True, v=True)
 
