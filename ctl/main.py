@@ -121,10 +121,11 @@ def main(argv: list[str] | None = None) -> Any:
     # Until a verb says otherwise (`shoal server` logs JSON), log lines are for a
     # person and go to stderr, so they never mix into `-o json` output.
     log.configure("ctl", json=False, level="warning")
-    from shoal.ctl.globalflags import hoist_global_flags
+    from shoal.ctl.globalflags import hoist_global_flags, verb_flags
 
     _register()
-    args = hoist_global_flags(list(sys.argv[1:] if argv is None else argv))
+    args = list(sys.argv[1:] if argv is None else argv)
+    args = hoist_global_flags(args, verb_flags(cli, args))
     return run_guarded(lambda: cli.main(args=args, prog_name="shoal", standalone_mode=False))
 
 
