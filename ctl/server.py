@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+from typing import Any
 
 import click
 
@@ -53,6 +54,20 @@ import click
     metavar="SECONDS",
     help="How long a node may miss its Lease before it is marked Unknown.",
 )
+@click.option(
+    "--service-cluster-ip-range",
+    default="10.96.0.0/12",
+    show_default=True,
+    metavar="CIDR",
+    help="Range Service ClusterIPs are allocated from.",
+)
+@click.option(
+    "--service-node-port-range",
+    default="30000-32767",
+    show_default=True,
+    metavar="FIRST-LAST",
+    help="Range NodePort Services get their node ports from.",
+)
 def server_command(
     data_dir: str,
     listen: str,
@@ -62,6 +77,8 @@ def server_command(
     controllers: str,
     leader_elect: bool,
     node_monitor_grace_period: float,
+    service_cluster_ip_range: str,
+    service_node_port_range: str,
 ) -> None:
     """Run the API server.
 
@@ -76,6 +93,7 @@ def server_command(
     from shoal.apiserver.server import serve
 
     _check_controllers(controllers)
+    services = _service_allocator(service_cluster_ip_range, service_node_port_range)
     log.configure("apiserver", json=log_format == "json", level=log_level)
     asyncio.run(
         serve(
@@ -85,6 +103,7 @@ def server_command(
             controllers=controllers,
             leader_elect=leader_elect,
             node_monitor_grace_period=node_monitor_grace_period,
+            services=services,
         )
     )
 
@@ -97,3 +116,21 @@ def _check_controllers(names: str) -> None:
         select_controllers(plugin_manager.controllers().names(), names)
     except ControlPlaneError as err:
         raise click.BadParameter(str(err), param_hint="'--controllers'") from None
+
+
+def _service_allocator(cluster_ip_range: str, node_port_range: str) -> Any:
+    from shoal.apiserver.services import (
+        ServiceAllocator,
+        parse_cluster_ip_range,
+        parse_port_range,
+    )
+
+    for parse, value, hint in (
+        (parse_cluster_ip_range, cluster_ip_range, "'--service-cluster-ip-range'"),
+        (parse_port_range, node_port_range, "'--service-node-port-range'"),
+    ):
+        try:
+            parse(value)
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint=hint) from None
+    return ServiceAllocator(cluster_ip_range, node_port_range)

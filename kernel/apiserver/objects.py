@@ -17,11 +17,13 @@ from typing import Any
 from shoal import errors, kinds
 from shoal.apiserver import codec, meta
 from shoal.apiserver.admission import AdmissionChain
+from shoal.apiserver.binding import bind
 from shoal.apiserver.defaults import apply_defaults
 from shoal.apiserver.lists import ListResult, list_objects
 from shoal.apiserver.manifests import from_json, to_json
 from shoal.apiserver.namespaces import NamespaceLifecycle
 from shoal.apiserver.patch import merge_patch, parse_patch
+from shoal.apiserver.services import Allocation, ServiceAllocator
 from shoal.apiserver.updates import check_update
 from shoal.apiserver.validate import MAX_OBJECT_BYTES, validate_object
 from shoal.kinds import Kind
@@ -44,15 +46,23 @@ class DeleteOptions:
 
 
 class ObjectRegistry:
-    def __init__(self, store: Store, admission: AdmissionChain | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        admission: AdmissionChain | None = None,
+        services: ServiceAllocator | None = None,
+    ) -> None:
         self.store = store
         self.admission = admission or AdmissionChain(())
         self.namespaces = NamespaceLifecycle(store)
+        self.services = services or ServiceAllocator()
 
     async def start(self) -> None:
-        """Ensure the system namespaces, then follow namespace state."""
+        """Ensure the system namespaces, then follow namespace state; rebuild
+        the Service allocations from what is stored."""
         await self.ensure_namespaces()
         await self.namespaces.start()
+        self.services.restore((await self.list(kinds.resolve("Service"))).items)
 
     async def stop(self) -> None:
         await self.namespaces.stop()
@@ -72,6 +82,10 @@ class ObjectRegistry:
 
     async def create(self, obj: Any, *, dry_run: bool = False, user: str = "") -> Any:
         kind = kinds.for_message(obj)
+        if kind.kind == "Binding":
+            binding = _copy(obj)
+            binding.metadata.namespace = binding.metadata.namespace or "default"
+            return await bind(self._update, binding, dry_run=dry_run, user=user)
         new = _copy(obj)
         self._prepare_create(kind, new)
         await self.admission.admit("CREATE", kind, new, None, user)
@@ -80,9 +94,14 @@ class ObjectRegistry:
             await self.namespaces.admit_create(
                 kind.plural, new.metadata.name, new.metadata.namespace
             )
-        if dry_run:
-            return new
-        return await self._store_create(kind, new)
+        allocation = self.services.reserve_create(new) if kind.kind == "Service" else None
+        try:
+            if dry_run:
+                return new
+            return await self._store_create(kind, new)
+        finally:
+            if allocation is not None and (dry_run or not new.metadata.resource_version):
+                self.services.rollback(allocation)
 
     def _prepare_create(self, kind: Kind, obj: Any) -> None:
         obj.api_version, obj.kind = kind.api_version, kind.kind
@@ -246,24 +265,37 @@ class ObjectRegistry:
                 )
             new = mutate(_copy(old))
             new.metadata.resource_version = old.metadata.resource_version
-            await self.admission.admit("UPDATE", kind, new, old, user)
-            self._validate(kind, new)
-            check_update(kind, old, new)
-            if meta.body_of(new) != meta.body_of(old):
-                new.metadata.generation = old.metadata.generation + 1
-            if dry_run:
-                return new
+            allocation = self.services.reserve_update(old, new) if kind.kind == "Service" else None
+            stored = False
             try:
-                return await self._write(kind, key, kv, old, new)
+                await self.admission.admit("UPDATE", kind, new, old, user)
+                self._validate(kind, new)
+                check_update(kind, old, new)
+                if meta.body_of(new) != meta.body_of(old):
+                    new.metadata.generation = old.metadata.generation + 1
+                if dry_run:
+                    return new
+                written = await self._write(kind, key, kv, old, new)
+                stored = True
+                return written
             except RevisionConflictError:
                 if precondition:
                     raise errors.conflict(kind.plural, name) from None
             except KeyNotFoundError:
                 raise errors.not_found(kind.plural, name) from None
+            finally:
+                self._settle(allocation, stored)
+
+    def _settle(self, allocation: Allocation | None, stored: bool) -> None:
+        """A stored update frees what the Service gave up; any other outcome
+        frees what it had reserved."""
+        if allocation is not None:
+            (self.services.commit if stored else self.services.rollback)(allocation)
 
     async def _write(self, kind: Kind, key: str, kv: KeyValue, old: Any, new: Any) -> Any:
         if _deletion_done(kind, new):
             await self.store.delete(key, kv.mod_revision)
+            self._released(kind, old)
             return new
         data = codec.encode(new)
         if data == kv.value:  # a no-op update writes nothing, as in Kubernetes
@@ -323,6 +355,7 @@ class ObjectRegistry:
         )
         if not held:
             await self.store.delete(key, kv.mod_revision)
+            self._released(kind, old)
             return old
         if not m.HasField("deletion_timestamp") or grace < m.deletion_grace_period_seconds:
             stamp = meta.now()
@@ -332,6 +365,10 @@ class ObjectRegistry:
         if kind.kind == "Namespace":
             new.status.phase = "Terminating"
         return await self._write(kind, key, kv, old, new)
+
+    def _released(self, kind: Kind, old: Any) -> None:
+        if kind.kind == "Service":
+            self.services.release(old)
 
     async def ensure_namespaces(self, names: Sequence[str] = SYSTEM_NAMESPACES) -> None:
         namespace_kind = kinds.resolve("Namespace")

@@ -24,6 +24,7 @@ from shoal.apiserver.service import (
     ObjectsService,
     generic_handlers,
 )
+from shoal.apiserver.services import ServiceAllocator
 from shoal.apiserver.streams import STREAMS, add_streams
 from shoal.store import Store
 
@@ -44,9 +45,10 @@ class APIServer:
         store_name: str = "sqlite",
         admission: AdmissionChain | None = None,
         bookmark_interval: float = 10.0,
+        services: ServiceAllocator | None = None,
     ) -> None:
         self.store = store
-        self.registry = ObjectRegistry(store, admission)
+        self.registry = ObjectRegistry(store, admission, services)
         self.objects = ObjectsService(self.registry, bookmark_interval)
         self.discovery = DiscoveryService(store_name)
         self.health = health_async.HealthServicer()
@@ -125,6 +127,7 @@ async def serve(
     controllers: str | None = "*",
     leader_elect: bool = True,
     node_monitor_grace_period: float = 40.0,
+    services: ServiceAllocator | None = None,
 ) -> None:
     """Run until SIGTERM or SIGINT, then drain and close the store.
 
@@ -140,6 +143,7 @@ async def serve(
         open_store(store_name, data_dir, store_options),
         store_name=store_name,
         admission=admission_chain(),
+        services=services,
     )
     port = await server.start(listen)
     host = listen.rsplit(":", 1)[0] or "127.0.0.1"
