@@ -42,6 +42,7 @@ ENTRY_POINT_GROUP = "shoal"
 # Module names of the built-in plugins, in load order. Append yours here.
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.stores.sqlite",
+    "shoal.plugins.stores.etcd",
     "shoal.plugins.controllers.replication",
     "shoal.plugins.controllers.deployment",
     "shoal.plugins.controllers.garbagecollector",
