@@ -153,6 +153,8 @@ for _kind in (
     _builtin("Namespace", "v1", core_pb2.Namespace, ("ns",), namespaced=False),
     _builtin("Node", "v1", core_pb2.Node, ("no",), namespaced=False),
     _builtin("Pod", "v1", core_pb2.Pod, ("po",)),
+    # Create-only, as in Kubernetes: a Binding is applied to its pod, never stored.
+    _builtin("Binding", "v1", core_pb2.Binding, has_status=False),
     _builtin("ReplicationController", "v1", core_pb2.ReplicationController, ("rc",)),
     _builtin("Service", "v1", core_pb2.Service, ("svc",)),
     _builtin("Endpoints", "v1", core_pb2.Endpoints, ("ep",), plural="endpoints", has_status=False),

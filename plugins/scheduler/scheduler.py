@@ -17,6 +17,7 @@ from typing import Any
 
 import structlog
 from shoal import errors, plugin_manager
+from shoal.api.v1 import core_pb2
 from shoal.client import Client, Informer, object_key
 from shoal.events import NORMAL, WARNING, EventRecorder
 from shoal.plugins.scheduler.cache import PodInfo, SchedulerCache
@@ -193,14 +194,16 @@ class Scheduler:
             await self._record_scheduled(bound, node)
 
     async def bind_pod(self, queued: QueuedPod, node: str) -> Any:
-        """Set ``spec.nodeName`` once, or nothing if the pod moved on."""
+        """Bind through a Binding: nodeName and PodScheduled=True in one write,
+        refused if the pod moved on (another version, or already bound)."""
         pod, key = queued.pod, queued.key
-        patch = {
-            "metadata": {"resourceVersion": pod.metadata.resource_version},
-            "spec": {"nodeName": node},
-        }
+        binding = core_pb2.Binding()
+        m = binding.metadata
+        m.name, m.namespace = pod.metadata.name, pod.metadata.namespace
+        m.uid, m.resource_version = pod.metadata.uid, pod.metadata.resource_version
+        binding.target.kind, binding.target.name = "Node", node
         try:
-            bound = await self.client.patch("Pod", pod.metadata.name, patch, pod.metadata.namespace)
+            await self.client.create(binding)
         except errors.NotFoundError:
             self.cache.forget_pod(key)
             self.queue.done(key)
@@ -221,14 +224,13 @@ class Scheduler:
         self.cache.finish_binding(key)
         self.queue.done(key)
         self.bound += 1
-        return bound
+        return pod
 
     async def _record_scheduled(self, pod: Any, node: Any) -> None:
         m = pod.metadata
         self.recorder.emit(
             pod, NORMAL, "Scheduled", f"Successfully assigned {m.namespace}/{m.name} to {node}"
         )
-        await self._write_condition(pod, pod_scheduled_condition(True))
 
     async def _record_unschedulable(self, queued: QueuedPod, message: str) -> None:
         pod = queued.pod

@@ -167,6 +167,18 @@ class ContainerImage(_message.Message):
     size_bytes: int
     def __init__(self, names: _Optional[_Iterable[str]] = ..., size_bytes: _Optional[int] = ...) -> None: ...
 
+class Binding(_message.Message):
+    __slots__ = ("api_version", "kind", "metadata", "target")
+    API_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    api_version: str
+    kind: str
+    metadata: _meta_pb2.ObjectMeta
+    target: _meta_pb2.ObjectReference
+    def __init__(self, api_version: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[_meta_pb2.ObjectMeta, _Mapping]] = ..., target: _Optional[_Union[_meta_pb2.ObjectReference, _Mapping]] = ...) -> None: ...
+
 class Pod(_message.Message):
     __slots__ = ("api_version", "kind", "metadata", "spec", "status")
     API_VERSION_FIELD_NUMBER: _ClassVar[int]
