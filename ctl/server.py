@@ -30,6 +30,16 @@ import click
     help="Store backend (a registered store plugin).",
 )
 @click.option(
+    "--etcd-endpoints",
+    default="",
+    metavar="URL,...",
+    help="etcd client URLs, with --store etcd (several: failover between members).",
+)
+@click.option("--etcd-prefix", default="/registry/", show_default=True, help="Key prefix in etcd.")
+@click.option("--etcd-cafile", default="", metavar="FILE", help="CA bundle for etcd's TLS.")
+@click.option("--etcd-certfile", default="", metavar="FILE", help="Client certificate for etcd.")
+@click.option("--etcd-keyfile", default="", metavar="FILE", help="Client key for etcd.")
+@click.option(
     "--log-format", type=click.Choice(["json", "console"]), default="json", show_default=True
 )
 @click.option("--log-level", default="info", show_default=True)
@@ -68,10 +78,25 @@ import click
     metavar="FIRST-LAST",
     help="Range NodePort Services get their node ports from.",
 )
+@click.option(
+    "--leader-elect-lease-duration",
+    type=float,
+    default=15.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long a standby waits after the leader's last renewal before taking over.",
+)
+@click.option("--leader-elect-renew-deadline", type=float, default=10.0, show_default=True)
+@click.option("--leader-elect-retry-period", type=float, default=2.0, show_default=True)
 def server_command(
     data_dir: str,
     listen: str,
     store_name: str,
+    etcd_endpoints: str,
+    etcd_prefix: str,
+    etcd_cafile: str,
+    etcd_certfile: str,
+    etcd_keyfile: str,
     log_format: str,
     log_level: str,
     controllers: str,
@@ -79,6 +104,9 @@ def server_command(
     node_monitor_grace_period: float,
     service_cluster_ip_range: str,
     service_node_port_range: str,
+    leader_elect_lease_duration: float,
+    leader_elect_renew_deadline: float,
+    leader_elect_retry_period: float,
 ) -> None:
     """Run the API server.
 
@@ -86,26 +114,62 @@ def server_command(
     Examples:
       shoal server --data-dir ./data --listen 127.0.0.1:6443
       SHOAL_CONFIG=./data/admin.conf shoal version
+      shoal server --store etcd --etcd-endpoints http://10.0.0.1:2379,http://10.0.0.2:2379
     """
     import asyncio
 
     from shoal import log
     from shoal.apiserver.server import serve
+    from shoal.store import StoreError
 
     _check_controllers(controllers)
     services = _service_allocator(service_cluster_ip_range, service_node_port_range)
-    log.configure("apiserver", json=log_format == "json", level=log_level)
-    asyncio.run(
-        serve(
-            pathlib.Path(data_dir).expanduser(),
-            listen,
-            store_name=store_name,
-            controllers=controllers,
-            leader_elect=leader_elect,
-            node_monitor_grace_period=node_monitor_grace_period,
-            services=services,
-        )
+    etcd = (etcd_endpoints, etcd_prefix, etcd_cafile, etcd_certfile, etcd_keyfile)
+    store_options = _store_options(store_name, *etcd)
+    election = _leader_election(
+        leader_elect_lease_duration, leader_elect_renew_deadline, leader_elect_retry_period
     )
+    log.configure("apiserver", json=log_format == "json", level=log_level)
+    try:
+        asyncio.run(
+            serve(
+                pathlib.Path(data_dir).expanduser(),
+                listen,
+                store_name=store_name,
+                store_options=store_options,
+                controllers=controllers,
+                leader_elect=leader_elect,
+                node_monitor_grace_period=node_monitor_grace_period,
+                services=services,
+                **election,
+            )
+        )
+    except (StoreError, ValueError) as err:
+        raise click.ClickException(f"store {store_name}: {err}") from None
+
+
+def _store_options(
+    store: str, endpoints: str, prefix: str, cafile: str, certfile: str, keyfile: str
+) -> dict[str, str]:
+    if store != "etcd":
+        if endpoints or cafile or certfile or keyfile:
+            raise click.UsageError("--etcd-* options need --store etcd")
+        return {}
+    if not endpoints:
+        raise click.BadParameter("--store etcd needs it", param_hint="'--etcd-endpoints'")
+    if not prefix.startswith("/") or not prefix.endswith("/"):
+        raise click.BadParameter("must start and end with '/'", param_hint="'--etcd-prefix'")
+    files = {"cafile": cafile, "certfile": certfile, "keyfile": keyfile}
+    return {"endpoints": endpoints, "prefix": prefix, **files}
+
+
+def _leader_election(lease: float, renew: float, retry: float) -> dict[str, float]:
+    if not 0 < retry < renew < lease:
+        raise click.UsageError(
+            "leader election needs --leader-elect-retry-period < --leader-elect-renew-deadline"
+            " < --leader-elect-lease-duration"
+        )
+    return {"lease_duration": lease, "renew_deadline": renew, "retry_period": retry}
 
 
 def _check_controllers(names: str) -> None:

@@ -128,6 +128,9 @@ async def serve(
     leader_elect: bool = True,
     node_monitor_grace_period: float = 40.0,
     services: ServiceAllocator | None = None,
+    lease_duration: float = 15.0,
+    renew_deadline: float = 10.0,
+    retry_period: float = 2.0,
 ) -> None:
     """Run until SIGTERM or SIGINT, then drain and close the store.
 
@@ -152,7 +155,12 @@ async def serve(
     admin = write_admin_config(data_dir, f"{host}:{port}")
     log.info("admin config written", path=str(admin), hint=f"export SHOAL_CONFIG={admin}")
     client = Client(f"{host}:{port}")
-    options = ControlPlaneOptions(node_monitor_grace_period=node_monitor_grace_period)
+    options = ControlPlaneOptions(
+        lease_duration=lease_duration,
+        renew_deadline=renew_deadline,
+        retry_period=retry_period,
+        node_monitor_grace_period=node_monitor_grace_period,
+    )
     control_plane = ControlPlane(client, chosen, leader_elect=leader_elect, options=options)
     control_plane.start()
     stop = asyncio.Event()
