@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,32 @@ def unpack(any_object: AnyProto) -> Any:
     return obj
 
 
+def channel_target(servers: str) -> str:
+    """``"a:1,b:2"`` (several API servers) -> a gRPC target over that static
+    list, names resolved now; a single address passes through unchanged."""
+    addresses = [a.strip() for a in servers.split(",") if a.strip()]
+    if len(addresses) < 2:
+        return servers
+    resolved = [_resolve(address) for address in addresses]
+    if all(":" not in host for host, _ in resolved):
+        return "ipv4:" + ",".join(f"{host}:{port}" for host, port in resolved)
+    # Mixed families: IPv4 as IPv4-mapped IPv6, one list for one scheme.
+    mapped = [(host if ":" in host else f"::ffff:{host}", port) for host, port in resolved]
+    return "ipv6:" + ",".join(f"[{host}]:{port}" for host, port in mapped)
+
+
+def _resolve(address: str) -> tuple[str, str]:
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"server address {address!r} is not HOST:PORT")
+    host = host.strip("[]")
+    try:
+        info = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
+    except socket.gaierror as err:
+        raise ValueError(f"cannot resolve server {host!r}: {err}") from None
+    return str(info[0][4][0]), port
+
+
 def _kind_name(kind: str | Kind) -> str:
     return kind.kind if isinstance(kind, Kind) else kind
 
@@ -56,10 +83,14 @@ class Client:
         self.target = target
         self.namespace = namespace
         self.channel = channel or grpc.aio.insecure_channel(
-            target,
+            channel_target(target),
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                # Several servers: stay on one, move to the next when it is gone.
+                ("grpc.lb_policy_name", "pick_first"),
+                ("grpc.initial_reconnect_backoff_ms", 200),
+                ("grpc.max_reconnect_backoff_ms", 2000),
             ],
         )
         self._objects = api_pb2_grpc.ObjectsStub(self.channel)
