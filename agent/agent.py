@@ -59,11 +59,14 @@ class Agent:
             return [self.options.name]
         return hollow.node_names(self.options.name, self.options.hollow_nodes)
 
-    def _runtime(self, index: int) -> Runtime:
+    def _runtime(self, index: int, name: str) -> Runtime:
         if self._given_runtimes is not None:
             return self._given_runtimes[index]
         factory = plugin_manager.runtimes().get(self.options.runtime)
         opts = dict(self.options.runtime_options)
+        # Label and list by node, so two agents on one engine never adopt
+        # (or remove as orphans) each other's pods.
+        opts.setdefault("node_name", name)
         if self.options.hollow_nodes:
             opts.setdefault("pod_cidr", hollow.pod_cidr(index))
         return factory(opts)  # type: ignore[no-any-return]
@@ -96,7 +99,7 @@ class Agent:
             node_dir = data_dir / name if self.options.hollow_nodes else data_dir
             self.nodes[name] = NodeAgent(
                 self.client,
-                self._runtime(index),
+                self._runtime(index, name),
                 self._facts(name),
                 node_dir,
                 self.options.timing,
@@ -135,6 +138,8 @@ class Agent:
         await self.pod_informer.stop()
         await self.service_informer.stop()
         await asyncio.gather(*(n.stop() for n in self.nodes.values()))
+        if self._given_runtimes is None:  # ours to close (SDK clients, thread pools)
+            await asyncio.gather(*(n.runtime.close() for n in self.nodes.values()))
         if self._server is not None:
             await self._server.stop(0)
         await self.client.close()

@@ -266,6 +266,18 @@ class PodSyncer:
         target = ProbeTarget(self.ctx.runtime, running.id, sandbox.ip, ports)
         self.probes.ensure(target, spec)
 
+    @staticmethod
+    def _probed(spec: Any, prober: Any) -> tuple[bool, bool]:
+        """(started, ready) of a running container. A container with a
+        startup or readiness probe is neither until its prober says so
+        (which is also the case before its prober exists: just started)."""
+        started = not spec.HasField("startup_probe") or (
+            prober is not None and prober.started.is_set()
+        )
+        if not spec.HasField("readiness_probe"):
+            return started, started
+        return started, started and prober is not None and prober.results.get("readiness") is True
+
     def _liveness_failed(self, running: ContainerStatus) -> bool:
         prober = self.probes.get(running.id)
         return prober is not None and prober.results.get("liveness") is False
@@ -293,10 +305,7 @@ class PodSyncer:
             view = ContainerView(spec.name, spec.image, latest, previous)
             view.waiting = self.waiting.get(spec.name)
             if latest is not None and latest.state == "running":
-                prober = self.probes.get(latest.id)
-                view.started = prober is None or prober.started.is_set()
-                passing = prober is None or "readiness" not in prober.probes
-                view.ready = view.started and (passing or prober.results.get("readiness") is True)  # type: ignore[union-attr]
+                view.started, view.ready = self._probed(spec, self.probes.get(latest.id))
             elif latest is not None:
                 view.started = False
             views.append(view)
