@@ -52,6 +52,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.scheduler.default_scheduler",
     "shoal.plugins.controllers.nodelifecycle",
     "shoal.plugins.runtimes.fake",
+    "shoal.plugins.controllers.endpoints",
+    "shoal.plugins.proxy.serviceproxy",
 )
 
 Status = Literal["loaded", "failed", "disabled"]
