@@ -36,6 +36,8 @@ class AgentOptions:
     runtime_options: dict[str, Any] = field(default_factory=dict)
     timing: Timing = field(default_factory=Timing)
     labels: dict[str, str] = field(default_factory=dict)
+    # Service proxy plugin (userspace, iptables) or "none"; hollow nodes never proxy.
+    proxy_mode: str = "none"
 
 
 class Agent:
@@ -53,6 +55,8 @@ class Agent:
         self.service_informer = Informer(self.client, "Service")
         self._server: Any = None
         self.stream_port = 0
+        self.proxy: Any = None
+        self._proxy_task: asyncio.Task[None] | None = None
 
     def node_names(self) -> list[str]:
         if not self.options.hollow_nodes:
@@ -115,7 +119,17 @@ class Agent:
         for node in self.nodes.values():
             node.pods.synced = True
             node.start()
+        self._start_proxy()
         log.info("agent started", nodes=len(self.nodes), stream_port=self.stream_port)
+
+    def _start_proxy(self) -> None:
+        mode = self.options.proxy_mode
+        if mode in ("", "none") or self.options.hollow_nodes:
+            return
+        node = next(iter(self.nodes.values()))
+        options = {"node_ip": node.facts.address, "node_name": self.options.name}
+        self.proxy = plugin_manager.proxies().get(mode)(self.client, options)
+        self._proxy_task = asyncio.create_task(self.proxy.run())
 
     def _manager(self, pod: Any) -> Any:
         node = self.nodes.get(pod.spec.node_name)
@@ -137,6 +151,10 @@ class Agent:
         """Stop managing; containers keep running (a restart adopts them)."""
         await self.pod_informer.stop()
         await self.service_informer.stop()
+        if self._proxy_task is not None:
+            self._proxy_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._proxy_task
         await asyncio.gather(*(n.stop() for n in self.nodes.values()))
         if self._given_runtimes is None:  # ours to close (SDK clients, thread pools)
             await asyncio.gather(*(n.runtime.close() for n in self.nodes.values()))

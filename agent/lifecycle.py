@@ -19,6 +19,7 @@ import structlog
 from shoal import errors
 from shoal.agent.backoff import BackOff
 from shoal.agent.containers import container_config, sandbox_config
+from shoal.agent.discovery import service_hosts
 from shoal.agent.env import ContainerConfigError, api_lookup
 from shoal.agent.events import NORMAL, WARNING, Recorder
 from shoal.agent.probes import ProbeManager, ProbeTarget
@@ -115,6 +116,8 @@ class PodSyncer:
             await self.ctx.runtime.remove_pod_sandbox(dead.id)
         attempt = max((s.attempt + 1 for s in mine), default=0)
         config = sandbox_config(pod, self.ctx.node, attempt)
+        ns = pod.metadata.namespace
+        config.extra_hosts = {**service_hosts(self.ctx.services(ns), ns), **config.extra_hosts}
         sandbox_id = await self.ctx.runtime.run_pod_sandbox(config)
         return await self.ctx.runtime.pod_sandbox_status(sandbox_id)
 

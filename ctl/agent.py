@@ -63,6 +63,14 @@ def _labels(pairs: tuple[str, ...]) -> dict[str, str]:
     help="Where the agent serves logs/exec/port-forward to the API server.",
 )
 @click.option("--node-label", "node_labels", multiple=True, metavar="KEY=VALUE")
+@click.option(
+    "--proxy-mode",
+    type=click.Choice(["auto", "userspace", "iptables", "none"]),
+    default="auto",
+    show_default=True,
+    help="Service proxy: iptables makes ClusterIPs reachable (needs root); auto picks "
+    "iptables where it may, else userspace (NodePorts only).",
+)
 @click.option("--lease-interval", default=10.0, show_default=True, help="Lease renewal, seconds.")
 @click.option(
     "--log-format", type=click.Choice(["json", "console"]), default="json", show_default=True
@@ -102,6 +110,7 @@ def agent_command(ctx: Any, **o: Any) -> None:
         stream_listen=o["stream_listen"],
         labels=_labels(o["node_labels"]),
         timing=Timing(lease_interval=o["lease_interval"]),
+        proxy_mode=_proxy_mode(o["proxy_mode"]),
     )
     from shoal import plugin_manager
     from shoal.registry import RegistryError
@@ -120,3 +129,16 @@ def agent_command(ctx: Any, **o: Any) -> None:
         await run_agent(options, stop)
 
     asyncio.run(main())
+
+
+def _proxy_mode(mode: str) -> str:
+    from shoal.plugins.proxy.rules import unavailable_reason
+    from shoal.plugins.proxy.serviceproxy import auto_mode
+
+    if mode == "auto":
+        return auto_mode()
+    if mode == "iptables" and (reason := unavailable_reason()) is not None:
+        raise click.BadParameter(
+            f"iptables mode cannot run here: {reason}", param_hint="--proxy-mode"
+        )
+    return mode
