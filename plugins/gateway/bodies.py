@@ -1,0 +1,99 @@
+"""Request bodies in, typed objects out; typed objects in, Kubernetes JSON out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+from aiohttp import web
+from google.protobuf.message import Message
+from shoal import manifest
+from shoal.manifest import ManifestError
+from shoal.plugins.gateway.paths import Target
+from shoal.plugins.gateway.status import StatusError, bad_request
+
+
+async def read_json(request: web.Request) -> Any:
+    """The body as JSON (or YAML, when the client says so); BadRequest if it is neither."""
+    check_media_type(request)
+    raw = await request.read()
+    if not raw.strip():
+        raise bad_request("the request body is empty")
+    try:
+        if "yaml" in request.content_type:
+            return yaml.safe_load(raw)
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise bad_request(f"the body of the request was in an unknown format: {err}") from None
+
+
+def check_media_type(request: web.Request) -> None:
+    """JSON and YAML only: a protobuf or CBOR body gets 415, on which client-go
+    retries in JSON."""
+    kind = request.content_type
+    if "protobuf" in kind or "cbor" in kind:
+        raise StatusError(
+            "UnsupportedMediaType",
+            f"the body of the request was in an unknown format - accepted media types include: "
+            f'application/json, application/yaml (not "{kind}")',
+        )
+
+
+def drop_nulls(value: Any) -> Any:
+    """Kubernetes reads ``null`` in an object as "not set" (kubectl sends
+    ``creationTimestamp: null``); protobuf's JSON parser would refuse it."""
+    if isinstance(value, dict):
+        return {k: drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [drop_nulls(v) for v in value]
+    return value
+
+
+def to_message(body: Any, target: Target) -> Message:
+    """The typed object a POST or PUT body holds, checked against the path."""
+    if not isinstance(body, dict):
+        raise bad_request("the body must be a JSON object")
+    body = drop_nulls(body)
+    kind = target.kind
+    body.setdefault("apiVersion", kind.api_version)
+    body.setdefault("kind", kind.kind)
+    if (body["apiVersion"], body["kind"]) != (kind.api_version, kind.kind):
+        raise bad_request(
+            f"the API version in the data ({body['apiVersion']}) does not match the expected "
+            f"API version ({kind.api_version}) or kind ({body['kind']} is not {kind.kind})"
+        )
+    metadata = body.setdefault("metadata", {})
+    _check_namespace(metadata, target)
+    if target.name and metadata.get("name", target.name) != target.name:
+        raise bad_request("the name of the object does not match the name on the URL")
+    if target.name:
+        metadata["name"] = target.name
+    try:
+        return manifest.from_dict(body)
+    except ManifestError as err:
+        message = f'{kind.kind} in version "{kind.api_version}" cannot be handled: {err}'
+        raise StatusError("BadRequest", message) from None
+
+
+def _check_namespace(metadata: dict[str, Any], target: Target) -> None:
+    if not target.kind.namespaced:
+        return
+    given = metadata.get("namespace") or target.namespace
+    if target.namespace and given != target.namespace:
+        raise bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request"
+        )
+    if not given:
+        raise bad_request("a namespace is required for this resource")
+    metadata["namespace"] = given
+
+
+def to_json(obj: Message) -> dict[str, Any]:
+    return manifest.to_dict(obj)
+
+
+def respond(body: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        status=status, text=json.dumps(body, separators=(",", ":")), content_type="application/json"
+    )

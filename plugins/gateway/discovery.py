@@ -1,0 +1,135 @@
+"""Discovery: ``/version``, ``/api``, ``/apis`` and the resource list of each
+group/version, which kubectl reads to learn names, short names, scope and
+verbs. kubectl 1.30+ first asks for aggregated discovery; a plain
+APIGroupList answer (Content-Type without the profile) makes it fall back."""
+
+from __future__ import annotations
+
+import platform
+from typing import Any
+
+from shoal import __version__
+from shoal.kinds import Kind
+from shoal.plugins.gateway.paths import group_versions, kinds_of
+
+# The Kubernetes API level the gateway speaks; shoal's own version rides along.
+KUBERNETES_MAJOR, KUBERNETES_MINOR = "1", "32"
+
+VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+SCALABLE = {"Deployment", "ReplicaSet", "ReplicationController"}
+POD_STREAMS = {
+    "log": ("Pod", ["get"]),
+    "exec": ("PodExecOptions", ["create", "get"]),
+    "portforward": ("PodPortForwardOptions", ["create", "get"]),
+    "proxy": ("PodProxyOptions", ["create", "delete", "get", "patch", "update"]),
+}
+CATEGORIES = {
+    "Pod", "ReplicationController", "Service", "ReplicaSet", "Deployment",
+}  # fmt: skip
+
+
+def version_info(git_commit: str = "") -> dict[str, str]:
+    return {
+        "major": KUBERNETES_MAJOR,
+        "minor": KUBERNETES_MINOR,
+        "gitVersion": f"v{KUBERNETES_MAJOR}.{KUBERNETES_MINOR}.0+shoal-{__version__}",
+        "gitCommit": git_commit,
+        "gitTreeState": "clean",
+        "buildDate": "",
+        "goVersion": f"python{platform.python_version()}",
+        "compiler": "cpython",
+        "platform": f"{platform.system().lower()}/{platform.machine()}",
+    }
+
+
+def api_versions(server_address: str) -> dict[str, Any]:
+    return {
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [
+            {"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}
+        ],
+    }
+
+
+def api_groups() -> dict[str, Any]:
+    groups: dict[str, list[str]] = {}
+    for gv in group_versions():
+        group, _, version = gv.rpartition("/")
+        if group:
+            groups.setdefault(group, []).append(version)
+    return {
+        "kind": "APIGroupList",
+        "apiVersion": "v1",
+        "groups": [_group(name, versions) for name, versions in groups.items()],
+    }
+
+
+def api_group(name: str) -> dict[str, Any] | None:
+    found = [g for g in api_groups()["groups"] if g["name"] == name]
+    return found[0] if found else None
+
+
+def _group(name: str, versions: list[str]) -> dict[str, Any]:
+    listed = [{"groupVersion": f"{name}/{v}", "version": v} for v in versions]
+    return {
+        "kind": "APIGroup",
+        "apiVersion": "v1",
+        "name": name,
+        "versions": listed,
+        "preferredVersion": listed[0],
+    }
+
+
+def resource_list(group_version: str) -> dict[str, Any] | None:
+    served = kinds_of(group_version)
+    if not served:
+        return None
+    resources: list[dict[str, Any]] = []
+    for kind in served.values():
+        resources.append(_resource(kind))
+        resources.extend(_subresources(kind))
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": group_version,
+        "resources": resources,
+    }
+
+
+def _resource(kind: Kind) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": kind.plural,
+        "singularName": kind.singular,
+        "namespaced": kind.namespaced,
+        "kind": kind.kind,
+        "verbs": VERBS,
+    }
+    if kind.short_names:
+        body["shortNames"] = list(kind.short_names)
+    if kind.kind in CATEGORIES:
+        body["categories"] = ["all"]
+    return body
+
+
+def _subresources(kind: Kind) -> list[dict[str, Any]]:
+    subs: list[tuple[str, str, str, list[str]]] = []
+    if kind.has_status:
+        subs.append(("status", kind.kind, "", ["get", "patch", "update"]))
+    if kind.kind in SCALABLE:
+        subs.append(("scale", "Scale", "autoscaling", ["get", "patch", "update"]))
+    if kind.kind == "Pod":
+        subs += [(name, sub, "", verbs) for name, (sub, verbs) in POD_STREAMS.items()]
+    out = []
+    for name, sub_kind, group, verbs in subs:
+        body = {
+            "name": f"{kind.plural}/{name}",
+            "singularName": "",
+            "namespaced": kind.namespaced,
+            "kind": sub_kind,
+            "verbs": verbs,
+        }
+        if group:
+            body.update(group=group, version="v1")
+        out.append(body)
+    return out

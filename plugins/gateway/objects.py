@@ -1,0 +1,216 @@
+"""The verbs on objects: get, list, create, update, patch, delete and
+deletecollection, on an object or its ``status``, all through the client
+(the gRPC API), so the registry stays the one source of truth."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+from shoal import errors
+from shoal.apiserver.patch import merge_patch
+from shoal.client import Client
+from shoal.plugins.gateway import bodies, table
+from shoal.plugins.gateway.jsonpatch import json_patch
+from shoal.plugins.gateway.paths import Target
+from shoal.plugins.gateway.status import StatusError, bad_request
+from shoal.plugins.gateway.strategic import strategic_merge
+
+MERGE = "application/merge-patch+json"
+STRATEGIC = "application/strategic-merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+APPLY = "application/apply-patch+yaml"
+CONFLICT_RETRIES = 5
+
+
+def dry_run(request: web.Request) -> bool:
+    values = request.query.getall("dryRun", [])
+    unknown = [v for v in values if v != "All"]
+    if unknown:
+        raise bad_request(f'unsupported dryRun value "{unknown[0]}": only "All" is')
+    return bool(values)
+
+
+def _int_param(request: web.Request, name: str) -> int:
+    text = request.query.get(name, "") or "0"
+    try:
+        return int(text)
+    except ValueError:
+        raise bad_request(f'{name}: invalid value "{text}", expected an integer') from None
+
+
+class Objects:
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    async def get(self, request: web.Request, target: Target) -> web.Response:
+        obj = bodies.to_json(await self.client.get(target.kind, target.name, target.namespace))
+        if table.wants_table(request.headers.get("Accept", "")):
+            include = request.query.get("includeObject", "Metadata")
+            meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
+            return bodies.respond(table.table(target.kind.kind, [obj], meta, include))
+        return bodies.respond(obj)
+
+    async def list(self, request: web.Request, target: Target) -> web.Response:
+        q = request.query
+        listed = await self.client.list(
+            target.kind,
+            target.namespace,
+            label_selector=q.get("labelSelector", ""),
+            field_selector=q.get("fieldSelector", ""),
+            limit=_int_param(request, "limit"),
+            continue_token=q.get("continue", ""),
+            resource_version=_list_version(q.get("resourceVersion", "")),
+        )
+        items = [bodies.to_json(item) for item in listed.items]
+        meta: dict[str, Any] = {"resourceVersion": listed.resource_version}
+        if listed.continue_token:
+            meta["continue"] = listed.continue_token
+        if table.wants_table(request.headers.get("Accept", "")):
+            include = q.get("includeObject", "Metadata")
+            return bodies.respond(table.table(target.kind.kind, items, meta, include))
+        for item in items:  # items of a list carry no kind, as Kubernetes sends them
+            item.pop("apiVersion", None)
+            item.pop("kind", None)
+        kind = target.kind
+        body = {"kind": f"{kind.kind}List", "apiVersion": kind.api_version, "metadata": meta}
+        return bodies.respond({**body, "items": items})
+
+    async def create(self, request: web.Request, target: Target) -> web.Response:
+        obj = bodies.to_message(await bodies.read_json(request), target)
+        created = await self.client.create(obj, dry_run=dry_run(request))
+        return bodies.respond(bodies.to_json(created), 201)
+
+    async def update(self, request: web.Request, target: Target) -> web.Response:
+        obj = bodies.to_message(await bodies.read_json(request), target)
+        if target.subresource == "status":
+            updated = await self.client.update_status(obj, dry_run=dry_run(request))
+        else:
+            updated = await self.client.update(obj, dry_run=dry_run(request))
+        return bodies.respond(bodies.to_json(updated))
+
+    async def patch(self, request: web.Request, target: Target) -> web.Response:
+        content_type = request.content_type
+        raw = await request.read()
+        try:
+            document = json.loads(raw or b"null")
+        except (ValueError, UnicodeDecodeError) as err:
+            raise bad_request(f"the patch is not valid JSON: {err}") from None
+        status = target.subresource == "status"
+        if content_type == MERGE:
+            patched = await self.client.patch(
+                target.kind, target.name, document, target.namespace,
+                status=status, dry_run=dry_run(request),
+            )  # fmt: skip
+            return bodies.respond(bodies.to_json(patched))
+        if content_type not in (STRATEGIC, JSON_PATCH):
+            raise StatusError(
+                "UnsupportedMediaType",
+                f"the body of the request was in an unknown format - accepted media types "
+                f"include: {JSON_PATCH}, {MERGE}, {STRATEGIC}",
+            )
+        apply = strategic_merge if content_type == STRATEGIC else json_patch
+        patched = await self._read_modify_write(request, target, lambda o: apply(o, document))
+        return bodies.respond(patched)
+
+    async def _read_modify_write(self, request: web.Request, target: Target, change: Any) -> Any:
+        """Apply ``change`` to the stored object and update it, again on a
+        conflict unless the patch itself pinned a resourceVersion."""
+        for attempt in range(CONFLICT_RETRIES):
+            current = bodies.to_json(
+                await self.client.get(target.kind, target.name, target.namespace)
+            )
+            changed = change(current)
+            obj = bodies.to_message(changed, target)
+            pinned = (changed.get("metadata") or {}).get("resourceVersion") != current[
+                "metadata"
+            ].get("resourceVersion")
+            try:
+                if target.subresource == "status":
+                    updated = await self.client.update_status(obj, dry_run=dry_run(request))
+                else:
+                    updated = await self.client.update(obj, dry_run=dry_run(request))
+                return bodies.to_json(updated)
+            except errors.ConflictError:
+                if pinned or attempt == CONFLICT_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def delete(self, request: web.Request, target: Target) -> web.Response:
+        options = await _delete_options(request)
+        pre = options.get("preconditions") or {}
+        grace = options.get("gracePeriodSeconds")
+        deleted = await self.client.delete(
+            target.kind,
+            target.name,
+            target.namespace,
+            grace_period_seconds=None if grace is None else int(grace),
+            propagation_policy=_propagation(options),
+            uid=pre.get("uid") or "",
+            resource_version=pre.get("resourceVersion") or "",
+            dry_run=dry_run(request) or "All" in (options.get("dryRun") or []),
+        )
+        return bodies.respond(bodies.to_json(deleted))
+
+    async def delete_collection(self, request: web.Request, target: Target) -> web.Response:
+        q = request.query
+        listed = await self.client.list(
+            target.kind,
+            target.namespace,
+            label_selector=q.get("labelSelector", ""),
+            field_selector=q.get("fieldSelector", ""),
+        )
+        options = await _delete_options(request)
+        for item in listed.items:
+            try:
+                await self.client.delete(
+                    target.kind,
+                    item.metadata.name,
+                    item.metadata.namespace,
+                    propagation_policy=_propagation(options),
+                    dry_run=dry_run(request),
+                )
+            except errors.NotFoundError:
+                continue  # deleted by someone else meanwhile: the goal is met
+        kind = target.kind
+        items = [bodies.to_json(i) for i in listed.items]
+        body = {"kind": f"{kind.kind}List", "apiVersion": kind.api_version, "metadata": {}}
+        return bodies.respond({**body, "items": items})
+
+
+def _list_version(version: str) -> str:
+    # "0" means "any version, from the cache" to Kubernetes: the latest is one.
+    return "" if version == "0" else version
+
+
+async def _delete_options(request: web.Request) -> dict[str, Any]:
+    """DeleteOptions from the body (kubectl) or the query (curl)."""
+    options: dict[str, Any] = {}
+    if (await request.read()).strip():
+        body = await bodies.read_json(request)
+        if not isinstance(body, dict):
+            raise bad_request("DeleteOptions must be a JSON object")
+        options.update(body)
+    q = request.query
+    if "gracePeriodSeconds" in q:
+        options["gracePeriodSeconds"] = _int_param(request, "gracePeriodSeconds")
+    if "propagationPolicy" in q:
+        options["propagationPolicy"] = q["propagationPolicy"]
+    if q.get("orphanDependents") == "true":
+        options["orphanDependents"] = True
+    return options
+
+
+def _propagation(options: dict[str, Any]) -> str:
+    policy = options.get("propagationPolicy") or ""
+    if not policy and options.get("orphanDependents") is True:
+        return "Orphan"
+    if policy and policy not in ("Orphan", "Background", "Foreground"):
+        raise bad_request(f'unknown propagationPolicy "{policy}"')
+    return str(policy)
+
+
+def merge(target: Any, patch: Any) -> Any:
+    """A JSON merge patch on a plain dict (the Scale subresource uses it too)."""
+    return merge_patch(target, patch)

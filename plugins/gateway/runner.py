@@ -1,0 +1,52 @@
+"""Start and stop the gateway on an address: in ``shoal server
+--http-listen`` (talking gRPC to its own port) or in ``shoal proxy``."""
+
+from __future__ import annotations
+
+import structlog
+from aiohttp import web
+from shoal.client import Client
+from shoal.plugins.gateway.app import build_app
+
+log = structlog.get_logger("gateway")
+
+
+def split_listen(listen: str) -> tuple[str, int]:
+    """``127.0.0.1:8001`` -> ("127.0.0.1", 8001); ``[::1]:0`` -> ("::1", 0)."""
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f'invalid listen address "{listen}": want HOST:PORT')
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+class Gateway:
+    """The REST gateway over ``client``; ``start`` binds and returns the port."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.port = 0
+        self.host = ""
+        self._runner: web.AppRunner | None = None
+
+    async def start(self, listen: str = "127.0.0.1:0") -> int:
+        host, port = split_listen(listen)
+        runner = web.AppRunner(build_app(self.client), access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port, shutdown_timeout=1.0)
+        await site.start()
+        self._runner = runner
+        self.host = host
+        self.port = runner.addresses[0][1]
+        log.info("serving the Kubernetes REST API", listen=f"{host}:{self.port}")
+        return self.port
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

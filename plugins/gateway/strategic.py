@@ -1,0 +1,134 @@
+"""Strategic merge patch, the patch ``kubectl apply`` and ``kubectl patch``
+send by default: like a JSON merge patch, except that lists of named things
+(containers, ports, env, volumes...) merge item by item on their merge key
+instead of being replaced, and ``$patch`` / ``$setElementOrder`` /
+``$deleteFromPrimitiveList`` / ``$retainKeys`` directives are obeyed.
+
+Kubernetes reads the merge keys from its Go struct tags; these are the same
+keys for the fields shoal's kinds have.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from shoal.plugins.gateway.status import bad_request
+
+# field name -> the key its list items merge on
+MERGE_KEYS: dict[str, str] = {
+    "containers": "name",
+    "initContainers": "name",
+    "ephemeralContainers": "name",
+    "env": "name",
+    "volumes": "name",
+    "volumeMounts": "mountPath",
+    "volumeDevices": "devicePath",
+    "imagePullSecrets": "name",
+    "conditions": "type",
+    "ownerReferences": "uid",
+    "hostAliases": "ip",
+    "topologySpreadConstraints": "topologyKey",
+    "taints": "key",
+    "addresses": "type",
+    "resourceClaims": "name",
+}
+# primitive lists whose values merge as a set
+MERGED_PRIMITIVES = {"finalizers"}
+PATCH = "$patch"
+ORDER = "$setElementOrder/"
+DELETE_PRIMITIVE = "$deleteFromPrimitiveList/"
+RETAIN = "$retainKeys"
+
+
+def strategic_merge(target: Any, patch: Any) -> Any:
+    """``patch`` applied to ``target`` (neither is changed)."""
+    if not isinstance(patch, dict):
+        raise bad_request("a strategic merge patch must be a JSON object")
+    return _merge_map(copy.deepcopy(target) if isinstance(target, dict) else {}, patch)
+
+
+def _merge_map(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    directive = patch.get(PATCH)
+    if directive == "replace":
+        return {k: v for k, v in patch.items() if k != PATCH}
+    if directive == "delete":
+        return {}
+    if RETAIN in patch:
+        keep = set(patch[RETAIN] or []) | {k for k in patch if not k.startswith("$")}
+        target = {k: v for k, v in target.items() if k in keep}
+    for key, value in patch.items():
+        if key.startswith(DELETE_PRIMITIVE):
+            field = key[len(DELETE_PRIMITIVE) :]
+            gone = set(map(str, value or []))
+            target[field] = [v for v in target.get(field) or [] if str(v) not in gone]
+        elif not key.startswith("$"):
+            _merge_field(target, key, value)
+    for key, order in patch.items():
+        if key.startswith(ORDER) and isinstance(target.get(key[len(ORDER) :]), list):
+            field = key[len(ORDER) :]
+            target[field] = _ordered(target[field], order or [], _merge_key(field, order or []))
+    return target
+
+
+def _merge_field(target: dict[str, Any], key: str, value: Any) -> None:
+    if value is None:
+        target.pop(key, None)
+    elif isinstance(value, dict):
+        current = target.get(key)
+        target[key] = _merge_map(current if isinstance(current, dict) else {}, value)
+    elif isinstance(value, list):
+        target[key] = _merge_list(key, target.get(key), value)
+    else:
+        target[key] = value
+
+
+def _merge_key(field: str, items: list[Any]) -> str:
+    if field == "ports":  # container ports merge on containerPort, service ports on port
+        named = any(isinstance(i, dict) and "containerPort" in i for i in items)
+        return "containerPort" if named else "port"
+    return MERGE_KEYS.get(field, "")
+
+
+def _merge_list(field: str, current: Any, patch: list[Any]) -> list[Any]:
+    current = current if isinstance(current, list) else []
+    if field in MERGED_PRIMITIVES:
+        return current + [v for v in patch if v not in current]
+    key = _merge_key(field, current + patch)
+    if not key or not all(isinstance(i, dict) for i in patch):
+        return [i for i in patch if not (isinstance(i, dict) and i.get(PATCH))]
+    if any(i.get(PATCH) == "replace" for i in patch):
+        return [i for i in patch if i.get(PATCH) != "replace"]
+    merged = list(current)
+    for item in patch:
+        _merge_item(merged, key, item)
+    return merged
+
+
+def _merge_item(merged: list[Any], key: str, item: dict[str, Any]) -> None:
+    if key not in item:
+        raise bad_request(f"map: {item} does not contain declared merge key: {key}")
+    index = next(
+        (i for i, old in enumerate(merged) if isinstance(old, dict) and old.get(key) == item[key]),
+        None,
+    )
+    if item.get(PATCH) == "delete":
+        if index is not None:
+            merged.pop(index)
+    elif index is None:
+        merged.append({k: v for k, v in item.items() if k != PATCH})
+    else:
+        merged[index] = _merge_map(merged[index], item)
+
+
+def _ordered(items: list[Any], order: list[Any], key: str) -> list[Any]:
+    """Items in the order ``$setElementOrder`` gives; the rest keep their place after."""
+
+    def identity(item: Any) -> Any:
+        return item.get(key) if key and isinstance(item, dict) else item
+
+    rank = {repr(identity(o)): i for i, o in enumerate(order)}
+    ordered = sorted(
+        (i for i in items if repr(identity(i)) in rank), key=lambda i: rank[repr(identity(i))]
+    )
+    return ordered + [i for i in items if repr(identity(i)) not in rank]
