@@ -95,12 +95,14 @@ def _register() -> None:
     from shoal.ctl.controllermanager import controller_manager_command
     from shoal.ctl.plugins import plugins_command
     from shoal.ctl.server import server_command
+    from shoal.ctl.snapshot import snapshot_command
     from shoal.ctl.version import version_command
 
     for command in (
         *_verbs(),
         *agent_verbs(),
         server_command,
+        snapshot_command,
         controller_manager_command,
         plugins_command,
         version_command,
