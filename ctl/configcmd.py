@@ -28,13 +28,35 @@ def _path(ctx: CtlContext):  # type: ignore[no-untyped-def]
 @config_command.command("view")
 @click.option("--raw", is_flag=True, help="Show credentials too.")
 @click.option("--minify", is_flag=True, help="Only what the current context uses.")
+@click.option(
+    "--kubeconfig",
+    is_flag=True,
+    help="Print a kubeconfig for kubectl, pointing at the HTTP gateway (shoal proxy or "
+    "shoal server --http-listen).",
+)
+@click.option(
+    "--http-server",
+    default="",
+    metavar="URL",
+    help="With --kubeconfig: the gateway URL (default: the cluster's, else shoal proxy's).",
+)
 @click.pass_obj
-def view(ctx: CtlContext, raw: bool, minify: bool) -> None:
-    """Print the config file (tokens redacted unless --raw)."""
+def view(ctx: CtlContext, raw: bool, minify: bool, kubeconfig: bool, http_server: str) -> None:
+    """Print the config file (tokens redacted unless --raw).
+
+    \b
+    For real kubectl:
+      shoal config view --kubeconfig > ~/.kube/shoal.yaml
+      kubectl --kubeconfig ~/.kube/shoal.yaml get pods
+    """
     import yaml
     from shoal.config import read
 
     data = read(_path(ctx))
+    if kubeconfig:
+        from shoal.plugins.gateway.kubeconfig import kubeconfig as make_kubeconfig
+
+        data = make_kubeconfig(data, ctx.context_name, http_server)
     if minify:
         current = ctx.context_name or data.get("current-context", "")
         data["contexts"] = [c for c in data.get("contexts") or [] if c.get("name") == current]

@@ -94,6 +94,7 @@ def _register() -> None:
     from shoal.ctl.cluster import down_command, status_command, up_command
     from shoal.ctl.controllermanager import controller_manager_command
     from shoal.ctl.plugins import plugins_command
+    from shoal.ctl.proxy import proxy_command
     from shoal.ctl.server import server_command
     from shoal.ctl.snapshot import snapshot_command
     from shoal.ctl.version import version_command
@@ -109,6 +110,7 @@ def _register() -> None:
         up_command,
         down_command,
         status_command,
+        proxy_command,
     ):
         cli.add_command(command)
     from shoal.plugin_manager import add_ctl_commands

@@ -88,6 +88,12 @@ import click
 )
 @click.option("--leader-elect-renew-deadline", type=float, default=10.0, show_default=True)
 @click.option("--leader-elect-retry-period", type=float, default=2.0, show_default=True)
+@click.option(
+    "--http-listen",
+    default="",
+    metavar="HOST:PORT",
+    help="Also serve the Kubernetes REST API (for kubectl, curl) here; off by default.",
+)
 def server_command(
     data_dir: str,
     listen: str,
@@ -107,6 +113,7 @@ def server_command(
     leader_elect_lease_duration: float,
     leader_elect_renew_deadline: float,
     leader_elect_retry_period: float,
+    http_listen: str,
 ) -> None:
     """Run the API server.
 
@@ -123,6 +130,7 @@ def server_command(
     from shoal.store import StoreError
 
     _check_controllers(controllers)
+    _check_listen(http_listen)
     services = _service_allocator(service_cluster_ip_range, service_node_port_range)
     etcd = (etcd_endpoints, etcd_prefix, etcd_cafile, etcd_certfile, etcd_keyfile)
     store_options = _store_options(store_name, *etcd)
@@ -141,6 +149,7 @@ def server_command(
                 leader_elect=leader_elect,
                 node_monitor_grace_period=node_monitor_grace_period,
                 services=services,
+                http_listen=http_listen,
                 **election,
             )
         )
@@ -170,6 +179,17 @@ def _leader_election(lease: float, renew: float, retry: float) -> dict[str, floa
             " < --leader-elect-lease-duration"
         )
     return {"lease_duration": lease, "renew_deadline": renew, "retry_period": retry}
+
+
+def _check_listen(listen: str) -> None:
+    if not listen:
+        return
+    from shoal.plugins.gateway import split_listen
+
+    try:
+        split_listen(listen)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="'--http-listen'") from None
 
 
 def _check_controllers(names: str) -> None:

@@ -131,6 +131,7 @@ async def serve(
     lease_duration: float = 15.0,
     renew_deadline: float = 10.0,
     retry_period: float = 2.0,
+    http_listen: str = "",
 ) -> None:
     """Run until SIGTERM or SIGINT, then drain and close the store.
 
@@ -163,6 +164,7 @@ async def serve(
     )
     control_plane = ControlPlane(client, chosen, leader_elect=leader_elect, options=options)
     control_plane.start()
+    gateway = await _start_gateway(client, http_listen, admin) if http_listen else None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -170,5 +172,19 @@ async def serve(
     await stop.wait()
     log.info("stopping")
     await control_plane.stop()  # first, so leases are released while the API still answers
+    if gateway is not None:
+        await gateway.stop()
     await client.close()
     await server.stop()
+
+
+async def _start_gateway(client: Any, listen: str, admin: pathlib.Path) -> Any:
+    """The Kubernetes REST gateway (``--http-listen``), over the same client
+    the control plane uses; its URL goes into the admin config for kubectl."""
+    from shoal.plugins.gateway import Gateway
+    from shoal.plugins.gateway.kubeconfig import record_http_server
+
+    gateway = Gateway(client)
+    await gateway.start(listen)
+    record_http_server(admin, "shoal", gateway.url)
+    return gateway

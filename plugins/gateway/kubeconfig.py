@@ -1,0 +1,56 @@
+"""A kubeconfig for real kubectl from a shoal client config.
+
+shoal's config has the shape of a kubeconfig, but its ``server`` is a gRPC
+address. A cluster served by ``shoal server --http-listen`` also records the
+gateway's URL as ``http-server``; without it the kubeconfig points at
+``shoal proxy``'s default, http://127.0.0.1:8001.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any
+
+from shoal import config
+
+PROXY_URL = "http://127.0.0.1:8001"
+HTTP_SERVER_KEY = "http-server"
+
+
+def record_http_server(path: pathlib.Path, cluster: str, url: str) -> None:
+    """Remember the gateway URL of ``cluster`` in the config file at ``path``."""
+    data = config.read(path)
+    for entry in data.get("clusters") or []:
+        if entry.get("name") == cluster:
+            entry.setdefault("cluster", {})[HTTP_SERVER_KEY] = url
+    config.write(path, data)
+
+
+def kubeconfig(data: dict[str, Any], context: str = "", server: str = "") -> dict[str, Any]:
+    """The kubeconfig for one context of ``data`` (the current one by default),
+    pointing at ``server``, else the cluster's gateway URL, else the proxy."""
+    resolved = config.resolve(data, context)
+    ctx = next(c for c in data.get("contexts") or [] if c.get("name") == resolved.context)
+    body = ctx.get("context") or {}
+    cluster = next(
+        (c.get("cluster") or {} for c in data.get("clusters") or []
+         if c.get("name") == body.get("cluster")),
+        {},
+    )  # fmt: skip
+    url = server or cluster.get(HTTP_SERVER_KEY) or PROXY_URL
+    user: dict[str, Any] = {"token": resolved.token} if resolved.token else {}
+    name = resolved.context
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "preferences": {},
+        "current-context": name,
+        "clusters": [{"name": name, "cluster": {"server": url}}],
+        "users": [{"name": name, "user": user}],
+        "contexts": [
+            {
+                "name": name,
+                "context": {"cluster": name, "user": name, "namespace": resolved.namespace},
+            }
+        ],
+    }
