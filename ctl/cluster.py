@@ -1,166 +1,247 @@
 """``shoal up``, ``shoal down``, ``shoal status``: a local cluster in the
-background, like ``minikube start``. Data, logs and pid files live under
-``--data-dir`` (default ``~/.shoal``); ``up`` merges a ``shoal`` context into
-the client config so the next command reaches the cluster."""
+background, like ``minikube start``: the API server (embedded SQLite store,
+control plane in-process) and one agent on this machine with the best
+runtime found. Data, logs and pid files live under ``--data-dir`` (default
+``~/.shoal``); ``up`` merges a ``shoal`` context into the client config so
+the next command reaches the cluster; ``down --delete`` wipes the data."""
 
 from __future__ import annotations
 
-import os
-import pathlib
-import signal
-import subprocess
+import asyncio
+import shutil
 import sys
 import time
+from typing import Any
 
 import click
+from shoal.ctl import localcluster as lc
 from shoal.ctl.context import CtlContext
 
 DEFAULT_HOME = "~/.shoal"
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
-def _paths(home: str) -> dict[str, pathlib.Path]:
-    root = pathlib.Path(home).expanduser()
-    return {
-        "root": root,
-        "data": root / "server",
-        "logs": root / "logs",
-        "pid": root / "run" / "server.pid",
-        "address": root / "run" / "server.address",
-    }
+def _server_args(paths: lc.Paths, listen: str) -> list[str]:
+    return ["server", "--data-dir", str(paths.data("server")), "--listen", listen]
 
 
-def _running_pid(pid_file: pathlib.Path) -> int | None:
-    try:
-        pid = int(pid_file.read_text().strip())
-        os.kill(pid, 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError):
-        return None
-    except PermissionError:
-        return None
-    return pid
+def _agent_args(paths: lc.Paths, listen: str, runtime: str, node: str) -> list[str]:
+    return [
+        "agent",
+        "--server",
+        listen,
+        "--name",
+        node,
+        "--runtime",
+        runtime,
+        "--data-dir",
+        str(paths.data("agent")),
+        "--node-ip",
+        "127.0.0.1",  # one machine: NodePorts on loopback
+        "--stream-listen",
+        "127.0.0.1:0",
+        "--proxy-mode",
+        "auto",
+    ]
 
 
-def healthy(address: str, timeout: float = 1.0) -> bool:
-    import grpc
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
+class Progress:
+    """One line that redraws itself on a terminal, plain lines elsewhere."""
 
-    try:
-        with grpc.insecure_channel(address) as channel:
-            answer = health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(), timeout=timeout
-            )
-            return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
-    except grpc.RpcError:
-        return False
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.started = time.monotonic()
+        self._frame = 0
+        self._last = ""
+
+    def show(self, text: str) -> None:
+        elapsed = time.monotonic() - self.started
+        if self.tty:
+            self._frame += 1
+            spin = SPINNER[self._frame % len(SPINNER)]
+            click.echo(f"\r{spin} {text} ({elapsed:.1f} s)\033[K", nl=False, err=True)
+        elif text != self._last:
+            click.echo(f"… {text}", err=True)
+        self._last = text
+
+    def done(self, text: str) -> None:
+        if self.tty:
+            click.echo("\r\033[K", nl=False, err=True)
+        click.echo(f"✓ {text}")
 
 
-def _wait_healthy(
-    address: str, proc: subprocess.Popen[bytes], log: pathlib.Path, timeout: float
+async def _wait_ready(
+    paths: lc.Paths, procs: dict[str, Any], listen: str, node: str, timeout: float
 ) -> None:
+    from shoal.client import Client
+
+    progress = Progress()
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = log.read_text(errors="replace").strip().splitlines()[-5:]
-            raise click.ClickException(
-                "the server exited at start-up:\n  " + "\n  ".join(tail or ["(no output)"])
-            )
-        if healthy(address, timeout=0.5):
-            return
-        time.sleep(0.05)
+    client = Client(listen)
+    try:
+        server_ok = False
+        while time.monotonic() < deadline:
+            _check_alive(paths, procs)
+            if not server_ok and lc.healthy(listen, timeout=0.3):
+                server_ok = True
+                progress.done(
+                    f"API server ready at {listen} ({time.monotonic() - progress.started:.1f} s)"
+                )
+            if server_ok:
+                state = await lc.node_ready(client, node)
+                if state == "True":
+                    progress.done(
+                        f'node "{node}" Ready ({time.monotonic() - progress.started:.1f} s)'
+                    )
+                    return
+                progress.show(
+                    f'waiting for node "{node}" to be Ready'
+                    + (f" (Ready={state})" if state else "")
+                )
+            else:
+                progress.show("starting the API server")
+            await asyncio.sleep(0.05)
+    finally:
+        await client.close()
     raise click.ClickException(
-        f"the server did not become healthy within {timeout:.0f} s; see {log}"
+        f"the cluster was not ready within {timeout:.0f} s; see the logs in {paths.root / 'logs'}"
     )
+
+
+def _check_alive(paths: lc.Paths, procs: dict[str, Any]) -> None:
+    for component, proc in procs.items():
+        if proc.poll() is not None:
+            raise click.ClickException(
+                f"the {component} exited at start-up:\n  {lc.log_tail(paths, component)}"
+            )
 
 
 @click.command("up")
 @click.option("--data-dir", "home", default=DEFAULT_HOME, show_default=True)
 @click.option("--listen", default="127.0.0.1:6443", show_default=True, metavar="HOST:PORT")
-@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for health.")
+@click.option(
+    "--runtime",
+    type=click.Choice(["auto", "docker", "podman", "fake"]),
+    default="auto",
+    show_default=True,
+    help="auto: Docker if its daemon answers, else Podman, else fake.",
+)
+@click.option(
+    "--timeout", default=60.0, show_default=True, help="Seconds to wait for a Ready node."
+)
 @click.pass_obj
-def up_command(ctx: CtlContext, home: str, listen: str, timeout: float) -> None:
-    """Set up and start a local cluster in the background.
+def up_command(ctx: CtlContext, home: str, listen: str, runtime: str, timeout: float) -> None:
+    """Set up and start a local cluster in the background: API server,
+    control plane and one agent on this machine.
 
     \b
     Examples:
       shoal up
-      shoal up --listen 127.0.0.1:7443 --data-dir /tmp/shoal
+      shoal up --runtime podman --listen 127.0.0.1:7443 --data-dir /tmp/shoal
     """
+    paths = lc.Paths.under(home)
+    running = {c: lc.running_pid(paths, c) for c in lc.COMPONENTS}
+    if all(running.values()):
+        state = paths.read_state()
+        where = f"{state.get('server', '?')}, runtime {state.get('runtime', '?')}"
+        click.echo(f"shoal is already running ({where})")
+        return
+    for component in lc.COMPONENTS:  # a half-running cluster starts over
+        lc.stop(paths, component, timeout=10)
+    chosen, why = lc.pick_runtime(runtime)
+    click.echo(f"✓ runtime: {chosen} ({why})")
+    node = lc.node_name()
+    procs = {
+        "server": lc.spawn(paths, "server", _server_args(paths, listen)),
+        "agent": lc.spawn(paths, "agent", _agent_args(paths, listen, chosen, node)),
+    }
+    paths.write_state({"server": listen, "runtime": chosen, "node": node})
+    try:
+        lc.ensure_tutorial_images(chosen)
+    except Exception as exc:  # the cluster works without; say so and go on
+        click.echo(f"! could not build shoal.local/busybox: {exc}", err=True)
+    asyncio.run(_wait_ready(paths, procs, listen, node, timeout))
+    _merge_context(ctx, listen)
+
+
+def _merge_context(ctx: CtlContext, listen: str) -> None:
     from shoal import config
 
-    paths = _paths(home)
-    pid = _running_pid(paths["pid"])
-    if pid is not None:
-        address = paths["address"].read_text().strip()
-        click.echo(f"shoal is already running (server pid {pid}, {address})")
-        return
-    for key in ("data", "logs"):
-        paths[key].mkdir(parents=True, exist_ok=True)
-    paths["pid"].parent.mkdir(parents=True, exist_ok=True)
-    log_file = paths["logs"] / "server.log"
-    started = time.monotonic()
-    with open(log_file, "ab") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "shoal.ctl.main",
-                "server",
-                "--data-dir",
-                str(paths["data"]),
-                "--listen",
-                listen,
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    paths["pid"].write_text(f"{proc.pid}\n")
-    paths["address"].write_text(f"{listen}\n")
-    _wait_healthy(listen, proc, log_file, timeout)
     cfg_path = config.config_path(ctx.config_path)
     try:
         data = config.read(cfg_path)
     except config.ConfigError:
         data = config.empty_config()
     config.write(cfg_path, config.set_context(data, "shoal", listen))
-    click.echo(
-        f"✓ API server ready at {listen} in {time.monotonic() - started:.1f} s "
-        f"(pid {proc.pid}, logs {log_file})"
-    )
-    click.echo(f'✓ context "shoal" set in {cfg_path}; try: shoal version')
+    click.echo(f'✓ context "shoal" set in {cfg_path}; try: shoal get nodes')
 
 
 @click.command("down")
 @click.option("--data-dir", "home", default=DEFAULT_HOME, show_default=True)
 @click.option("--timeout", default=15.0, show_default=True)
-def down_command(home: str, timeout: float) -> None:
-    """Stop the local cluster started by `shoal up` (its data stays)."""
-    paths = _paths(home)
-    pid = _running_pid(paths["pid"])
-    if pid is None:
+@click.option("--delete", "wipe", is_flag=True, help="Also delete the cluster's data and logs.")
+def down_command(home: str, timeout: float, wipe: bool) -> None:
+    """Stop the local cluster started by `shoal up` (its data stays, unless --delete)."""
+    paths = lc.Paths.under(home)
+    stopped = False
+    for component in ("agent", "server"):  # the agent first, while the API answers
+        pid = lc.stop(paths, component, timeout)
+        if pid is not None:
+            stopped = True
+            click.echo(f"✓ {component} stopped (pid {pid})")
+    if not stopped:
         click.echo("shoal is not running")
-        paths["pid"].unlink(missing_ok=True)
-        return
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while _running_pid(paths["pid"]) is not None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if _running_pid(paths["pid"]) is not None:
-        os.kill(pid, signal.SIGKILL)
-    paths["pid"].unlink(missing_ok=True)
-    click.echo(f"✓ server stopped (pid {pid})")
+    if wipe:
+        _wipe(paths)
+
+
+def _wipe(paths: lc.Paths) -> None:
+    """Remove what `shoal up` made, and nothing else under --data-dir."""
+    for part in ("server", "agent", "logs", "run"):
+        shutil.rmtree(paths.root / part, ignore_errors=True)
+    click.echo(f"✓ cluster data deleted from {paths.root}")
 
 
 @click.command("status")
 @click.option("--data-dir", "home", default=DEFAULT_HOME, show_default=True)
 def status_command(home: str) -> None:
-    """Show whether the local cluster's components run and answer."""
-    paths = _paths(home)
-    pid = _running_pid(paths["pid"])
-    if pid is None:
-        click.echo("server: Stopped")
+    """Show whether each component of the local cluster runs and answers."""
+    paths = lc.Paths.under(home)
+    state = paths.read_state()
+    address, node = state.get("server", ""), state.get("node", "")
+    healthy = _component_lines(paths, address, state)
+    if healthy and node:
+        ready = asyncio.run(_node_state(address, node))
+        click.echo(f"node {node}: Ready={ready or 'not registered'}")
+        healthy = ready == "True"
+    if not healthy:
         raise SystemExit(1)
-    address = paths["address"].read_text().strip()
-    state = "Running" if healthy(address) else "Running, not answering health checks"
-    click.echo(f"server: {state} (pid {pid}, {address})")
+
+
+def _component_lines(paths: lc.Paths, address: str, state: dict[str, Any]) -> bool:
+    ok = True
+    for component in lc.COMPONENTS:
+        pid = lc.running_pid(paths, component)
+        if pid is None:
+            click.echo(f"{component}: Stopped")
+            ok = False
+            continue
+        detail = f"pid {pid}, log {paths.log(component)}"
+        if component == "server":
+            answering = lc.healthy(address)
+            ok = ok and answering
+            what = "Running" if answering else "Running, not answering health checks"
+            click.echo(f"server: {what} ({address}, {detail})")
+        else:
+            click.echo(f"agent: Running (runtime {state.get('runtime', '?')}, {detail})")
+    return ok
+
+
+async def _node_state(address: str, node: str) -> str | None:
+    from shoal.client import Client
+
+    client = Client(address)
+    try:
+        return await lc.node_ready(client, node)
+    finally:
+        await client.close()

@@ -1,0 +1,195 @@
+"""The pieces of ``shoal up``: where a local cluster keeps its files, which
+runtime it picks, how its background processes start, stop and answer."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+COMPONENTS = ("server", "agent")
+
+
+@dataclass(frozen=True)
+class Paths:
+    root: pathlib.Path
+
+    @classmethod
+    def under(cls, home: str) -> Paths:
+        return cls(pathlib.Path(home).expanduser())
+
+    def data(self, component: str) -> pathlib.Path:
+        return self.root / component
+
+    def log(self, component: str) -> pathlib.Path:
+        return self.root / "logs" / f"{component}.log"
+
+    def pid(self, component: str) -> pathlib.Path:
+        return self.root / "run" / f"{component}.pid"
+
+    @property
+    def state(self) -> pathlib.Path:
+        return self.root / "run" / "cluster.json"
+
+    def read_state(self) -> dict[str, Any]:
+        try:
+            return dict(json.loads(self.state.read_text()))
+        except (FileNotFoundError, ValueError):
+            return {}
+
+    def write_state(self, state: dict[str, Any]) -> None:
+        self.state.parent.mkdir(parents=True, exist_ok=True)
+        self.state.write_text(json.dumps(state, indent=2) + "\n")
+
+
+# -- the runtime ----------------------------------------------------------------
+
+
+def pick_runtime(wanted: str = "auto") -> tuple[str, str]:
+    """(runtime, why): Docker if its daemon answers, else Podman, else fake."""
+    if wanted != "auto":
+        return wanted, "asked for with --runtime"
+    docker_error = _docker_error()
+    if docker_error is None:
+        return "docker", "the Docker daemon answers"
+    podman_error = _podman_error()
+    if podman_error is None:
+        return "podman", f"Docker is not usable ({docker_error}); the Podman service answers"
+    return "fake", (
+        f"neither Docker ({docker_error}) nor Podman ({podman_error}) answers; "
+        "pods run as simulated containers"
+    )
+
+
+def _docker_error() -> str | None:
+    try:
+        import docker
+
+        client = docker.from_env(timeout=3)
+        client.ping()
+        client.close()
+    except Exception as exc:
+        return _short(exc)
+    return None
+
+
+def _podman_error() -> str | None:
+    try:
+        from shoal.plugins.runtimes.podman_service import connect
+
+        connect(timeout=5).close()
+    except Exception as exc:
+        return _short(exc)
+    return None
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:120]
+
+
+def ensure_tutorial_images(runtime: str) -> None:
+    """Build shoal.local/busybox (no registry is needed) where the engine lacks it."""
+    if runtime not in ("docker", "podman"):
+        return
+    from shoal.plugins.runtimes.images import BUSYBOX_IMAGE, ensure_local_images
+
+    if runtime == "docker":
+        import docker
+
+        client = docker.from_env(timeout=120)
+    else:
+        from shoal.plugins.runtimes.podman_service import connect
+
+        client = connect()
+    ensure_local_images(client, images=(BUSYBOX_IMAGE,))
+
+
+# -- processes ------------------------------------------------------------------
+
+
+def running_pid(paths: Paths, component: str) -> int | None:
+    try:
+        pid = int(paths.pid(component).read_text().strip())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+    return pid
+
+
+def spawn(paths: Paths, component: str, args: list[str]) -> subprocess.Popen[bytes]:
+    """``shoal <args>`` in its own session, output to the component's log."""
+    for path in (paths.log(component), paths.pid(component)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    with open(paths.log(component), "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "shoal.ctl.main", *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    paths.pid(component).write_text(f"{proc.pid}\n")
+    return proc
+
+
+def stop(paths: Paths, component: str, timeout: float) -> int | None:
+    """SIGTERM, then SIGKILL after ``timeout``; the pid stopped, if any."""
+    pid = running_pid(paths, component)
+    if pid is not None:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while running_pid(paths, component) is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if running_pid(paths, component) is not None:
+            os.kill(pid, signal.SIGKILL)
+    paths.pid(component).unlink(missing_ok=True)
+    return pid
+
+
+def log_tail(paths: Paths, component: str, lines: int = 5) -> str:
+    try:
+        text = paths.log(component).read_text(errors="replace").strip().splitlines()
+    except FileNotFoundError:
+        return "(no log)"
+    return "\n  ".join(text[-lines:]) or "(no output)"
+
+
+def healthy(address: str, timeout: float = 1.0) -> bool:
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    try:
+        with grpc.insecure_channel(address) as channel:
+            answer = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=timeout
+            )
+            return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
+    except grpc.RpcError:
+        return False
+
+
+def node_name() -> str:
+    return socket.gethostname().lower()
+
+
+async def node_ready(client: Any, name: str) -> str | None:
+    """The node's Ready condition status ("True", "False", "Unknown"), or
+    None when it has not registered yet (or the server does not answer)."""
+    from shoal import errors
+
+    try:
+        node = await client.get("Node", name)
+    except (errors.APIError, OSError):
+        return None
+    for condition in node.status.conditions:
+        if condition.type == "Ready":
+            return str(condition.status)
+    return "Unknown"
