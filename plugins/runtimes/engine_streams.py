@@ -110,8 +110,14 @@ class EngineExecSession:
         if self._response.writer.can_write_eof():
             self._response.writer.write_eof()
 
-    def output(self) -> AsyncIterator[tuple[Stream, bytes]]:
-        return demux(body_chunks(self._response), self.tty)
+    async def output(self) -> AsyncIterator[tuple[Stream, bytes]]:
+        try:
+            async for item in demux(body_chunks(self._response), self.tty):
+                yield item
+        finally:
+            # The stream ended (or its reader left): the hijacked connection
+            # is ours to close, else every relayed exec leaks a socket.
+            self.close()
 
     async def resize(self, width: int, height: int) -> None:
         await self.endpoint.call("POST", f"/exec/{self.exec_id}/resize", {"h": height, "w": width})
