@@ -11,6 +11,7 @@ EXPECTED = {
     "Namespace": ("v1", "namespaces", ("ns",), False, True),
     "Node": ("v1", "nodes", ("no",), False, True),
     "Pod": ("v1", "pods", ("po",), True, True),
+    "Binding": ("v1", "bindings", (), True, False),
     "ReplicationController": ("v1", "replicationcontrollers", ("rc",), True, True),
     "Service": ("v1", "services", ("svc",), True, True),
     "Endpoints": ("v1", "endpoints", ("ep",), True, False),
