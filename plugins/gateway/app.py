@@ -22,6 +22,7 @@ from shoal.plugins.gateway.watch import Watches, is_watch
 log = structlog.get_logger("gateway")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CLIENT_KEY = web.AppKey("client", Client)
+TARGET_KEY = web.RequestKey("target", paths.Target)
 
 
 @web.middleware
@@ -31,6 +32,7 @@ async def status_errors(request: web.Request, handler: Handler) -> web.StreamRes
     except StatusError as err:
         return response(err.body)
     except errors.APIError as err:
+        _qualify(err, request.get(TARGET_KEY))
         return response(from_api_error(err, _details(request)))
     except web.HTTPException as err:
         if err.status < 400:
@@ -51,8 +53,21 @@ async def status_errors(request: web.Request, handler: Handler) -> web.StreamRes
         return response(status("InternalError", f"an error on the server: {err}"))
 
 
+def _qualify(err: errors.APIError, target: paths.Target | None) -> None:
+    """``deployments "web" not found`` -> ``deployments.apps "web" not found``,
+    as Kubernetes names a resource of a named group."""
+    if target is None or not target.kind.group:
+        return
+    plural = target.kind.plural
+    qualified = f"{plural}.{target.kind.group}"
+    for before in (f'{plural} "', f'on {plural} "'):
+        if before in err.message and qualified not in err.message:
+            err.message = err.message.replace(before, before.replace(plural, qualified), 1)
+            return
+
+
 def _details(request: web.Request) -> dict[str, Any]:
-    target = request.get("target")
+    target = request.get(TARGET_KEY)
     if target is None:
         return {}
     details = {"kind": target.kind.plural}
@@ -84,7 +99,7 @@ class Router:
         self, request: web.Request, group_version: str, tail: str
     ) -> web.StreamResponse:
         target = paths.parse(group_version, tail)
-        request["target"] = target
+        request[TARGET_KEY] = target
         if target.kind.namespaced and target.name and not target.namespace:
             raise not_found()
         verb = self._verb(request.method, target, is_watch(request))

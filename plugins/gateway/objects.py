@@ -92,9 +92,14 @@ class Objects:
 
     async def patch(self, request: web.Request, target: Target) -> web.Response:
         content_type = request.content_type
-        raw = await request.read()
+        if content_type not in (MERGE, STRATEGIC, JSON_PATCH):
+            raise StatusError(
+                "UnsupportedMediaType",
+                f"the body of the request was in an unknown format - accepted media types "
+                f"include: {JSON_PATCH}, {MERGE}, {STRATEGIC}",
+            )
         try:
-            document = json.loads(raw or b"null")
+            document = json.loads(await request.read() or b"null")
         except (ValueError, UnicodeDecodeError) as err:
             raise bad_request(f"the patch is not valid JSON: {err}") from None
         status = target.subresource == "status"
@@ -104,12 +109,6 @@ class Objects:
                 status=status, dry_run=dry_run(request),
             )  # fmt: skip
             return bodies.respond(bodies.to_json(patched))
-        if content_type not in (STRATEGIC, JSON_PATCH):
-            raise StatusError(
-                "UnsupportedMediaType",
-                f"the body of the request was in an unknown format - accepted media types "
-                f"include: {JSON_PATCH}, {MERGE}, {STRATEGIC}",
-            )
         apply = strategic_merge if content_type == STRATEGIC else json_patch
         patched = await self._read_modify_write(request, target, lambda o: apply(o, document))
         return bodies.respond(patched)

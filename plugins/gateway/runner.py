@@ -30,9 +30,11 @@ class Gateway:
 
     async def start(self, listen: str = "127.0.0.1:0") -> int:
         host, port = split_listen(listen)
-        runner = web.AppRunner(build_app(self.client), access_log=None, handle_signals=False)
+        runner = web.AppRunner(
+            build_app(self.client), access_log=None, handle_signals=False, shutdown_timeout=1.0
+        )
         await runner.setup()
-        site = web.TCPSite(runner, host, port, shutdown_timeout=1.0)
+        site = web.TCPSite(runner, host, port)
         await site.start()
         self._runner = runner
         self.host = host
