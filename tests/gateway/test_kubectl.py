@@ -8,7 +8,9 @@ import json
 import re
 
 import yaml
+from shoal import config
 
+from tests.ctl.conftest import invoke
 from tests.gateway.conftest import KUBECTL, MANIFESTS, GatewayCluster, needs_kubectl
 from tests.integration.helpers import eventually
 
@@ -159,3 +161,21 @@ async def test_errors_read_as_kubernetes(gateway_cluster: GatewayCluster) -> Non
     assert (await k("create", "-f", "-", input=pod)).code == 0
     again = await k("create", "-f", "-", input=pod)
     assert "Error from server (AlreadyExists)" in again.err and "already exists" in again.err
+
+
+async def test_kubeconfig_from_shoal_config(gateway_cluster: GatewayCluster) -> None:
+    home = gateway_cluster.home
+    shoal_config = home / "shoal.conf"
+    target = gateway_cluster.cluster.client.target
+    config.write(shoal_config, config.set_context(config.empty_config(), "dev", target))
+    args = ["--config", str(shoal_config), "config", "view", "--kubeconfig"]
+    made = await asyncio.to_thread(invoke, [*args, "--http-server", gateway_cluster.url])
+    assert made.code == 0, made.err
+    (home / "kubeconfig").write_text(made.out)
+    proc = await asyncio.create_subprocess_exec(
+        str(KUBECTL), "--kubeconfig", str(home / "kubeconfig"), "get", "nodes",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    assert re.search(r"hollow-0001\s+Ready", out.decode())
