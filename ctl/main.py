@@ -13,7 +13,33 @@ import click
 from shoal.ctl.context import CtlContext
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class ShoalGroup(click.Group):
+    """Plugins' verbs (``register_ctl_commands``) load only when a verb is not
+    built in, or when every verb is listed (``--help``): importing every
+    plugin would double the start-up time of ``shoal get``."""
+
+    plugins_loaded = False
+
+    def _load_plugins(self) -> None:
+        if not self.plugins_loaded:
+            self.plugins_loaded = True
+            from shoal.plugin_manager import add_ctl_commands
+
+            add_ctl_commands(self)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            self._load_plugins()
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugins()
+        return super().list_commands(ctx)
+
+
+@click.group(cls=ShoalGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -113,9 +139,6 @@ def _register() -> None:
         proxy_command,
     ):
         cli.add_command(command)
-    from shoal.plugin_manager import add_ctl_commands
-
-    add_ctl_commands(cli)
 
 
 def main(argv: list[str] | None = None) -> Any:
