@@ -71,10 +71,13 @@ class Progress:
 
 
 async def _wait_ready(
-    paths: lc.Paths, procs: dict[str, Any], listen: str, node: str, timeout: float
+    paths: lc.Paths, procs: dict[str, Any], listen: str, agent_args: list[str], timeout: float
 ) -> None:
+    """Start the agent once the server answers (it does not wait for one),
+    then wait for its node to be Ready."""
     from shoal.client import Client
 
+    node = agent_args[agent_args.index("--name") + 1]
     progress = Progress()
     deadline = time.monotonic() + timeout
     client = Client(listen)
@@ -84,6 +87,7 @@ async def _wait_ready(
             _check_alive(paths, procs)
             if not server_ok and lc.healthy(listen, timeout=0.3):
                 server_ok = True
+                procs["agent"] = lc.spawn(paths, "agent", agent_args)
                 progress.done(
                     f"API server ready at {listen} ({time.monotonic() - progress.started:.1f} s)"
                 )
@@ -126,11 +130,14 @@ def _check_alive(paths: lc.Paths, procs: dict[str, Any]) -> None:
     show_default=True,
     help="auto: Docker if its daemon answers, else Podman, else fake.",
 )
+@click.option("--node-name", default="", help="The node's name (default: this host's name).")
 @click.option(
     "--timeout", default=60.0, show_default=True, help="Seconds to wait for a Ready node."
 )
 @click.pass_obj
-def up_command(ctx: CtlContext, home: str, listen: str, runtime: str, timeout: float) -> None:
+def up_command(
+    ctx: CtlContext, home: str, listen: str, runtime: str, node_name: str, timeout: float
+) -> None:
     """Set up and start a local cluster in the background: API server,
     control plane and one agent on this machine.
 
@@ -150,17 +157,15 @@ def up_command(ctx: CtlContext, home: str, listen: str, runtime: str, timeout: f
         lc.stop(paths, component, timeout=10)
     chosen, why = lc.pick_runtime(runtime)
     click.echo(f"✓ runtime: {chosen} ({why})")
-    node = lc.node_name()
-    procs = {
-        "server": lc.spawn(paths, "server", _server_args(paths, listen)),
-        "agent": lc.spawn(paths, "agent", _agent_args(paths, listen, chosen, node)),
-    }
+    node = node_name or lc.node_name()
+    procs = {"server": lc.spawn(paths, "server", _server_args(paths, listen))}
     paths.write_state({"server": listen, "runtime": chosen, "node": node})
     try:
         lc.ensure_tutorial_images(chosen)
     except Exception as exc:  # the cluster works without; say so and go on
         click.echo(f"! could not build shoal.local/busybox: {exc}", err=True)
-    asyncio.run(_wait_ready(paths, procs, listen, node, timeout))
+    agent_args = _agent_args(paths, listen, chosen, node)
+    asyncio.run(_wait_ready(paths, procs, listen, agent_args, timeout))
     _merge_context(ctx, listen)
 
 
@@ -196,7 +201,15 @@ def down_command(home: str, timeout: float, wipe: bool) -> None:
 
 
 def _wipe(paths: lc.Paths) -> None:
-    """Remove what `shoal up` made, and nothing else under --data-dir."""
+    """Remove what `shoal up` made (the node's containers too), and nothing
+    else under --data-dir."""
+    state = paths.read_state()
+    if state.get("runtime") in ("docker", "podman") and state.get("node"):
+        try:
+            count = asyncio.run(lc.remove_node_pods(state["runtime"], state["node"]))
+            click.echo(f"✓ {count} pod sandbox(es) of node {state['node']} removed")
+        except Exception as exc:
+            click.echo(f"! could not remove the node's containers: {exc}", err=True)
     for part in ("server", "agent", "logs", "run"):
         shutil.rmtree(paths.root / part, ignore_errors=True)
     click.echo(f"✓ cluster data deleted from {paths.root}")

@@ -193,3 +193,17 @@ async def node_ready(client: Any, name: str) -> str | None:
         if condition.type == "Ready":
             return str(condition.status)
     return "Unknown"
+
+
+async def remove_node_pods(runtime: str, node: str) -> int:
+    """Remove every pod sandbox (and its containers) the node's agent made."""
+    from shoal import plugin_manager
+
+    engine = plugin_manager.runtimes().get(runtime)({"node_name": node})
+    try:
+        sandboxes = await engine.list_pod_sandboxes()
+        for sandbox in sandboxes:
+            await engine.remove_pod_sandbox(sandbox.id)
+        return len(sandboxes)
+    finally:
+        await engine.close()
