@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-# Set up and start a local cluster (server for now; later the whole cluster).
+# Set up and start a local cluster: server, control plane and one agent.
 up: $(VENV)/.installed
 	$(VENV)/bin/shoal up
 
