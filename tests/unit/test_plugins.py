@@ -202,7 +202,7 @@ def test_failing_entry_point_is_reported_not_fatal(monkeypatch: pytest.MonkeyPat
     good = fake_plugin_module(
         monkeypatch,
         "shoal_test_good",
-        register_proxies=lambda registry: registry.register("userspace", object),
+        register_proxies=lambda registry: registry.register("third-party-proxy", object),
     )
     entries = fake_entry_points(("broken", "shoal_test_no_such_module"), ("good", good))
     monkeypatch.setattr(pmod, "iter_entry_points", entries)
@@ -213,7 +213,7 @@ def test_failing_entry_point_is_reported_not_fatal(monkeypatch: pytest.MonkeyPat
     assert "ModuleNotFoundError" in infos["broken"]["error"]
     assert infos["good"]["status"] == "loaded"
     assert infos["good"]["source"] == "shoal-good 1.2.3"
-    assert "userspace" in pmod.proxies(pm)
+    assert "third-party-proxy" in pmod.proxies(pm)
     assert infos["sqlite"]["status"] == "loaded"
 
 
