@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from google.protobuf.message import Message
-from shoal.api.v1 import apps_pb2, coordination_pb2, core_pb2
+from shoal.api.v1 import apps_pb2, coordination_pb2, core_pb2, rbac_pb2
 
 
 @dataclass(frozen=True)
@@ -149,6 +149,7 @@ def _builtin(
     )
 
 
+_RBAC = "rbac.authorization.k8s.io/v1"
 for _kind in (
     _builtin("Namespace", "v1", core_pb2.Namespace, ("ns",), namespaced=False),
     _builtin("Node", "v1", core_pb2.Node, ("no",), namespaced=False),
@@ -164,6 +165,17 @@ for _kind in (
     _builtin("ReplicaSet", "apps/v1", apps_pb2.ReplicaSet, ("rs",)),
     _builtin("Deployment", "apps/v1", apps_pb2.Deployment, ("deploy",)),
     _builtin("Lease", "coordination.k8s.io/v1", coordination_pb2.Lease, has_status=False),
+    _builtin("ServiceAccount", "v1", core_pb2.ServiceAccount, ("sa",), has_status=False),
+    _builtin("Role", _RBAC, rbac_pb2.Role, has_status=False),
+    _builtin("ClusterRole", _RBAC, rbac_pb2.ClusterRole, namespaced=False, has_status=False),
+    _builtin("RoleBinding", _RBAC, rbac_pb2.RoleBinding, has_status=False),
+    _builtin(
+        "ClusterRoleBinding",
+        _RBAC,
+        rbac_pb2.ClusterRoleBinding,
+        namespaced=False,
+        has_status=False,
+    ),
 ):
     register(_kind)
 del _kind

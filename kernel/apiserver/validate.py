@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from shoal import validation as names
+from shoal.apiserver import rbac_validation
 from shoal.quantity import QuantityError, parse_quantity
 
 Causes = list[tuple[str, str]]
@@ -302,6 +303,7 @@ SPEC_VALIDATORS: dict[str, Callable[[Any], Causes]] = {
     "ConfigMap": validate_config_map,
     "Secret": validate_secret,
     "Node": validate_node,
+    **rbac_validation.SPEC_VALIDATORS,
 }
 
 # Namespaces and services become DNS labels (hostnames), so their names must be.
@@ -312,6 +314,8 @@ def validate_object(kind: str, obj: Any) -> Causes:
     check = (
         names.validate_dns1123_label if kind in LABEL_NAMED else names.validate_dns1123_subdomain
     )
+    if kind in rbac_validation.PATH_SEGMENT_NAMED:  # "system:node" is a role's name
+        check = rbac_validation.validate_path_segment_name
     causes = validate_metadata(obj.metadata, name_check=check)
     spec_check = SPEC_VALIDATORS.get(kind)
     if spec_check is not None:

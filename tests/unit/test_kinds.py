@@ -21,6 +21,17 @@ EXPECTED = {
     "ReplicaSet": ("apps/v1", "replicasets", ("rs",), True, True),
     "Deployment": ("apps/v1", "deployments", ("deploy",), True, True),
     "Lease": ("coordination.k8s.io/v1", "leases", (), True, False),
+    "ServiceAccount": ("v1", "serviceaccounts", ("sa",), True, False),
+    "Role": ("rbac.authorization.k8s.io/v1", "roles", (), True, False),
+    "ClusterRole": ("rbac.authorization.k8s.io/v1", "clusterroles", (), False, False),
+    "RoleBinding": ("rbac.authorization.k8s.io/v1", "rolebindings", (), True, False),
+    "ClusterRoleBinding": (
+        "rbac.authorization.k8s.io/v1",
+        "clusterrolebindings",
+        (),
+        False,
+        False,
+    ),
 }
 
 
