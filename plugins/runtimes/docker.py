@@ -24,7 +24,8 @@ from shoal import hookimpl
 from shoal.plugins.runtimes import engine
 from shoal.plugins.runtimes.engine_http import Endpoint
 from shoal.plugins.runtimes.engine_streams import EngineExecSession, EngineStreams
-from shoal.plugins.runtimes.images import PAUSE_IMAGE, ensure_local_images
+from shoal.plugins.runtimes.images import PAUSE_IMAGE
+from shoal.plugins.runtimes.sdk_runtime import SDKRuntime
 from shoal.plugins.runtimes.threads import SDKPool
 from shoal.registry import Registry
 from shoal.runtime import (
@@ -32,31 +33,29 @@ from shoal.runtime import (
     ContainerNotFound,
     ContainerStatus,
     ExecResult,
-    ImageError,
-    ImageInfo,
     PodSandboxConfig,
     PodSandboxStatus,
-    PullPolicy,
     RuntimeFailure,
-    never_pull_error,
 )
 
 DEFAULT_URL = "unix:///var/run/docker.sock"
 SANDBOX_STOP_TIMEOUT = 2
 
 
-class DockerRuntime:
+class DockerRuntime(SDKRuntime):
     name = "docker"
+    _client: Any = None  # the SDK client, on first use
+
+    @staticmethod
+    def translate(call: Any) -> Any:
+        return _translated(call)
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         opts = dict(options or {})
+        super().__init__(SDKPool("docker"), str(opts.get("pause_image", PAUSE_IMAGE)))
         self.url = str(opts.get("url") or os.environ.get("DOCKER_HOST") or DEFAULT_URL)
         self.node = str(opts.get("node_name", ""))
-        self.pause_image = str(opts.get("pause_image", PAUSE_IMAGE))
-        self._pool = SDKPool("docker")
-        self._client: Any = None
         self._streams: EngineStreams | None = None
-        self._pause_ready = False
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -67,52 +66,13 @@ class DockerRuntime:
             self._client = docker.DockerClient(base_url=self.url, version="auto", timeout=120)
         return self._client
 
-    async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run ``fn(client, ...)`` in the pool, with SDK errors as the contract's."""
-        return await self._pool.run(_translated, lambda: fn(self._sdk(), *args, **kwargs))
-
     async def _engine(self) -> EngineStreams:
         if self._streams is None:
             version = await self._call(lambda c: c.api.api_version)
             self._streams = EngineStreams(Endpoint(self.url, f"/v{version}"))
         return self._streams
 
-    async def version(self) -> str:
-        return str(await self._call(lambda c: c.version()["Version"]))
-
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._call(lambda c: c.close())
-        self._pool.shutdown()
-
     # -- images -----------------------------------------------------------------
-
-    async def ensure_image(self, image: str, pull_policy: PullPolicy) -> str:
-        present = await self._image_id(image)
-        if present and pull_policy != "Always":
-            return present
-        if pull_policy == "Never":
-            raise never_pull_error(image)
-        try:
-            pulled = await self._call(lambda c: c.images.pull(image))
-        except RuntimeFailure as exc:
-            raise ImageError(f'failed to pull image "{image}": {exc}') from None
-        return str(pulled.id)
-
-    async def _image_id(self, image: str) -> str | None:
-        try:
-            return str((await self._call(lambda c: c.images.get(image))).id)
-        except ContainerNotFound:
-            return None
-        except RuntimeFailure as exc:
-            if "invalid reference format" in str(exc):
-                message = f'invalid image name "{image}": {exc}'
-                raise ImageError(message, "InvalidImageName") from None
-            raise
-
-    async def list_images(self) -> list[ImageInfo]:
-        images = await self._call(lambda c: c.images.list())
-        return [ImageInfo(i.id, list(i.tags), int(i.attrs.get("Size", 0))) for i in images]
 
     async def load_image(self, tar_path: str) -> list[str]:
         def load(client: Any) -> list[str]:
@@ -134,12 +94,6 @@ class DockerRuntime:
             message = f"starting the pause container: {exc}"
             raise RuntimeFailure(message, "RunPodSandboxError") from None
         return str(container.id)
-
-    async def _ensure_pause_image(self) -> None:
-        if not self._pause_ready:
-            if self.pause_image == PAUSE_IMAGE:
-                await self._call(lambda c: ensure_local_images(c, images=(PAUSE_IMAGE,)))
-            self._pause_ready = True
 
     async def _create_replacing(self, kwargs: dict[str, Any]) -> Any:
         """Create; a leftover container with the same name (an agent that died

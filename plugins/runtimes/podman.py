@@ -24,8 +24,9 @@ from shoal import hookimpl
 from shoal.plugins.runtimes import engine
 from shoal.plugins.runtimes.engine_http import Endpoint
 from shoal.plugins.runtimes.engine_streams import EngineExecSession, EngineStreams
-from shoal.plugins.runtimes.images import PAUSE_IMAGE, ensure_local_images
+from shoal.plugins.runtimes.images import PAUSE_IMAGE
 from shoal.plugins.runtimes.podman_service import connect, default_socket_url
+from shoal.plugins.runtimes.sdk_runtime import SDKRuntime
 from shoal.plugins.runtimes.threads import SDKPool
 from shoal.registry import Registry
 from shoal.runtime import (
@@ -34,32 +35,32 @@ from shoal.runtime import (
     ContainerNotFound,
     ContainerStatus,
     ExecResult,
-    ImageError,
-    ImageInfo,
     PodSandboxConfig,
     PodSandboxStatus,
-    PullPolicy,
     RuntimeFailure,
-    never_pull_error,
 )
 
 API_PREFIX = "/v4.0.0/libpod"
 SANDBOX_STOP_TIMEOUT = 2
 
 
-class PodmanRuntime:
+class PodmanRuntime(SDKRuntime):
     name = "podman"
+    _client: Any = None  # the SDK client, on first use
+
+    @staticmethod
+    def translate(call: Any) -> Any:
+        return _translated(call)
+
+    invalid_image_markers = ("invalid reference format", "normalizing")
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         opts = dict(options or {})
+        super().__init__(SDKPool("podman"), str(opts.get("pause_image", PAUSE_IMAGE)))
         self.url = str(opts.get("url") or default_socket_url())
         self.node = str(opts.get("node_name", ""))
-        self.pause_image = str(opts.get("pause_image", PAUSE_IMAGE))
         self.start_service = bool(opts.get("start_service", True))
-        self._pool = SDKPool("podman")
-        self._client: Any = None
         self._streams = EngineStreams(Endpoint(self.url, API_PREFIX))
-        self._pause_ready = False
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -68,46 +69,7 @@ class PodmanRuntime:
             self._client = connect(self.url, start=self.start_service)
         return self._client
 
-    async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run ``fn(client, ...)`` in the pool, with SDK errors as the contract's."""
-        return await self._pool.run(_translated, lambda: fn(self._sdk(), *args, **kwargs))
-
-    async def version(self) -> str:
-        return str(await self._call(lambda c: c.version()["Version"]))
-
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._call(lambda c: c.close())
-        self._pool.shutdown()
-
     # -- images -----------------------------------------------------------------
-
-    async def ensure_image(self, image: str, pull_policy: PullPolicy) -> str:
-        present = await self._image_id(image)
-        if present and pull_policy != "Always":
-            return present
-        if pull_policy == "Never":
-            raise never_pull_error(image)
-        try:
-            pulled = await self._call(lambda c: c.images.pull(image))
-        except RuntimeFailure as exc:
-            raise ImageError(f'failed to pull image "{image}": {exc}') from None
-        return str(pulled.id)
-
-    async def _image_id(self, image: str) -> str | None:
-        try:
-            return str((await self._call(lambda c: c.images.get(image))).id)
-        except ContainerNotFound:
-            return None
-        except RuntimeFailure as exc:
-            if "invalid reference format" in str(exc) or "normalizing" in str(exc):
-                message = f'invalid image name "{image}": {exc}'
-                raise ImageError(message, "InvalidImageName") from None
-            raise
-
-    async def list_images(self) -> list[ImageInfo]:
-        images = await self._call(lambda c: c.images.list())
-        return [ImageInfo(i.id, list(i.tags), int(i.attrs.get("Size", 0))) for i in images]
 
     async def load_image(self, tar_path: str) -> list[str]:
         def load(client: Any) -> list[str]:
@@ -128,12 +90,6 @@ class PodmanRuntime:
             message = f"starting the pod's infra container: {exc}"
             raise RuntimeFailure(message, "RunPodSandboxError") from None
         return str(pod.id)
-
-    async def _ensure_pause_image(self) -> None:
-        if not self._pause_ready:
-            if self.pause_image == PAUSE_IMAGE:
-                await self._call(lambda c: ensure_local_images(c, images=(PAUSE_IMAGE,)))
-            self._pause_ready = True
 
     async def _create_pod(self, spec: dict[str, Any]) -> Any:
         # A leftover pod of the same name (an agent that died between create
