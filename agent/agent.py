@@ -14,8 +14,9 @@ from shoal import plugin_manager
 from shoal.agent import hollow
 from shoal.agent.kubelet import NodeAgent, Timing
 from shoal.agent.node import NodeFacts, ensure_lease_namespace, host_address, host_capacity
-from shoal.agent.streams import StreamBackend, serve_streams
+from shoal.agent.streams import StreamBackend, StreamTLS, serve_streams
 from shoal.client import Client, Informer
+from shoal.config import ClientConfig
 from shoal.runtime import Runtime
 
 log = structlog.get_logger("agent")
@@ -38,6 +39,11 @@ class AgentOptions:
     labels: dict[str, str] = field(default_factory=dict)
     # Service proxy plugin (userspace, iptables) or "none"; hollow nodes never proxy.
     proxy_mode: str = "none"
+    # How to reach the API server: its CA and our credentials (None: plain,
+    # for an --insecure server). run_agent() fills it from a stored node
+    # identity or by joining with join_token (agent/join.py).
+    credentials: ClientConfig | None = None
+    join_token: str = ""
 
 
 class Agent:
@@ -45,7 +51,8 @@ class Agent:
         """``runtimes``: use these instead of making them from the plugin
         (a test restarting an agent over the same fake runtime)."""
         self.options = options
-        self.client = Client(options.server)
+        creds = options.credentials
+        self.client = Client.for_config(creds) if creds is not None else Client(options.server)
         self.nodes: dict[str, NodeAgent] = {}
         self._given_runtimes = runtimes
         selector = (
@@ -90,13 +97,21 @@ class Agent:
             labels=dict(o.labels),
         )
 
+    def _stream_tls(self) -> StreamTLS | None:
+        """The node's own certificate serves the stream port, and only the
+        API server's client certificate is let in."""
+        creds = self.options.credentials
+        if creds is None or not (creds.cert_data and creds.ca_data):
+            return None
+        return StreamTLS(creds.ca_data, creds.cert_data, creds.key_data)
+
     def node_handle(self, name: str) -> NodeAgent | None:
         return self.nodes.get(name)
 
     async def start(self) -> None:
         data_dir = self.options.data_dir.expanduser()
         self._server, self.stream_port = await serve_streams(
-            StreamBackend(self.node_handle), self.options.stream_listen
+            StreamBackend(self.node_handle), self.options.stream_listen, self._stream_tls()
         )
         await ensure_lease_namespace(self.client)
         for index, name in enumerate(self.node_names()):
@@ -176,6 +191,7 @@ async def _bounded(limit: int, calls: list[Any]) -> None:
 async def run_agent(options: AgentOptions, stop: asyncio.Event) -> None:
     """Run until ``stop`` is set; retry the first registration while the
     server is not up yet."""
+    options = await _with_identity(options)
     agent = Agent(options)
     try:
         await agent.start()
@@ -183,3 +199,26 @@ async def run_agent(options: AgentOptions, stop: asyncio.Event) -> None:
     finally:
         with contextlib.suppress(Exception):
             await agent.stop()
+
+
+async def _with_identity(options: AgentOptions) -> AgentOptions:
+    """Run as the node's own identity when there is one (stored, or joined
+    for now with the join token); else with the given credentials."""
+    import dataclasses
+
+    from shoal.agent.join import node_identity
+
+    if options.hollow_nodes:
+        return options
+    given = options.credentials
+    identity = await node_identity(
+        options.data_dir.expanduser(),
+        options.server,
+        options.name,
+        options.join_token,
+        given.ca_data if given is not None else b"",
+    )
+    if identity is None:
+        return options
+    log.info("running as the node's identity", user=f"system:node:{options.name}")
+    return dataclasses.replace(options, credentials=identity.client_config(options.server))

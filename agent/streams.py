@@ -13,11 +13,12 @@ import asyncio
 import contextlib
 import tempfile
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import grpc
-from shoal import errors
+from shoal import auth, errors
 from shoal.api.v1 import streams_pb2, streams_pb2_grpc
 from shoal.runtime import LABEL_CONTAINER_NAME, LABEL_POD_UID, Runtime, RuntimeFailure
 
@@ -145,7 +146,11 @@ class AgentStreams(streams_pb2_grpc.StreamsServicer):
         pump = asyncio.create_task(_exec_input(request_iterator, session))
         try:
             async for stream, data in session.output():
-                yield streams_pb2.ExecOutput(**{stream: data})
+                yield (
+                    streams_pb2.ExecOutput(stdout=data)
+                    if stream == "stdout"
+                    else streams_pb2.ExecOutput(stderr=data)
+                )
             yield streams_pb2.ExecOutput(exit_code=await session.wait())
         finally:
             pump.cancel()
@@ -224,11 +229,48 @@ async def _forward_input(requests: Any, writer: asyncio.StreamWriter) -> None:
         writer.write_eof()
 
 
-async def serve_streams(backend: StreamBackend, listen: str) -> tuple[grpc.aio.Server, int]:
-    """Start the agent's stream server; (server, bound port)."""
-    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+@dataclass(frozen=True)
+class StreamTLS:
+    """PEMs: the cluster CA, the node's certificate and key."""
+
+    ca_pem: bytes
+    cert_pem: bytes
+    key_pem: bytes
+
+
+# Exec into any pod of the node is as good as root on it: only the API
+# server, which authorizes each request, may call.
+API_SERVER_USER = "shoal-apiserver"
+
+
+async def _only_api_server(context: Any, method: str) -> Any:
+    names = (context.auth_context() or {}).get("x509_common_name") or []
+    if [bytes(n).decode() for n in names] != [API_SERVER_USER]:
+        await context.abort(
+            grpc.StatusCode.PERMISSION_DENIED,
+            f"only the API server ({API_SERVER_USER}) may use the agent's stream port",
+        )
+    return auth.UserInfo(API_SERVER_USER)
+
+
+async def serve_streams(
+    backend: StreamBackend, listen: str, tls: StreamTLS | None = None
+) -> tuple[grpc.aio.Server, int]:
+    """Start the agent's stream server; (server, bound port). With ``tls``:
+    mutual TLS, a client certificate from the cluster CA required, and that
+    certificate must be the API server's."""
+    from shoal.apiserver.authn import AuthenticationInterceptor
+
+    interceptors = [AuthenticationInterceptor(_only_api_server, public=())] if tls else []
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)], interceptors=interceptors)
     streams_pb2_grpc.add_StreamsServicer_to_server(AgentStreams(backend), server)
-    port = server.add_insecure_port(listen)
+    if tls is None:
+        port = server.add_insecure_port(listen)
+    else:
+        credentials = grpc.ssl_server_credentials(
+            [(tls.key_pem, tls.cert_pem)], root_certificates=tls.ca_pem, require_client_auth=True
+        )
+        port = server.add_secure_port(listen, credentials)
     if port == 0:
         raise OSError(f"cannot listen on {listen}")
     await server.start()

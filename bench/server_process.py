@@ -7,12 +7,17 @@ import pathlib
 import subprocess
 import sys
 import time
+from typing import Any
 
 import yaml
 
 
 class ServerProcess:
-    def __init__(self, data_dir: pathlib.Path, *extra: str) -> None:
+    """``secure=False`` (what the older benchmarks measure) serves plain gRPC
+    on loopback (``--insecure``); ``secure=True`` is the default server: TLS
+    and authentication, reached with ``client_config()``."""
+
+    def __init__(self, data_dir: pathlib.Path, *extra: str, secure: bool = False) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir = data_dir
         self._log = open(data_dir / "server.log", "ab")  # noqa: SIM115 - closed in stop()
@@ -28,6 +33,7 @@ class ServerProcess:
                 "127.0.0.1:0",
                 "--log-level",
                 "warning",
+                *([] if secure else ["--insecure"]),
                 *extra,
             ],
             stdout=subprocess.DEVNULL,
@@ -45,6 +51,11 @@ class ServerProcess:
                 return str(yaml.safe_load(conf.read_text())["clusters"][0]["cluster"]["server"])
             time.sleep(0.02)
         raise TimeoutError("server did not start")
+
+    def client_config(self) -> Any:
+        from shoal import config
+
+        return config.load(str(self.data_dir / "admin.conf"))
 
     def rss_bytes(self) -> int:
         for line in pathlib.Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():

@@ -33,6 +33,20 @@ def _labels(pairs: tuple[str, ...]) -> dict[str, str]:
     metavar="FILE",
     help="Client config file to find the server in.",
 )
+@click.option(
+    "--token",
+    default="",
+    envvar="SHOAL_JOIN_TOKEN",
+    metavar="TOKEN",
+    help="Join token (the server's DATA/join-token; env SHOAL_JOIN_TOKEN): the first start "
+    "gets the node its own certificate with it.",
+)
+@click.option(
+    "--token-file",
+    default="",
+    metavar="FILE",
+    help="Read the join token from this file.",
+)
 @click.option("--name", default="", help="Node name (default: this host's name).")
 @click.option(
     "--runtime",
@@ -92,13 +106,17 @@ def agent_command(ctx: Any, **o: Any) -> None:
     from shoal import log
     from shoal.agent.agent import AgentOptions, run_agent
     from shoal.agent.kubelet import Timing
-    from shoal.config import load
 
     if o["hollow_nodes"] and o["runtime"] != "fake":
         raise click.UsageError("--hollow-nodes needs --runtime fake")
-    server = o["server_address"] or ctx.server or load(o["config_file"] or ctx.config_path).server
+    credentials, token = _credentials(ctx, o)
+    server = o["server_address"] or ctx.server or (credentials.server if credentials else "")
+    if not server:
+        raise click.UsageError("no API server: give --server or --config")
     options = AgentOptions(
         server=server,
+        credentials=credentials,
+        join_token=token,
         name=o["name"] or ("hollow" if o["hollow_nodes"] else socket.gethostname().lower()),
         runtime=o["runtime"],
         hollow_nodes=o["hollow_nodes"],
@@ -128,7 +146,38 @@ def agent_command(ctx: Any, **o: Any) -> None:
             loop.add_signal_handler(sig, stop.set)
         await run_agent(options, stop)
 
-    asyncio.run(main())
+    from shoal.agent.join import JoinError
+
+    try:
+        asyncio.run(main())
+    except JoinError as err:
+        raise click.ClickException(str(err)) from None
+
+
+def _credentials(ctx: Any, o: dict[str, Any]) -> tuple[Any, str]:
+    """(client config or None, join token). A config whose user holds a join
+    token (``<id>.<secret>``) is a bootstrap config: join with it."""
+    import dataclasses
+
+    from shoal.config import ConfigError, config_path, load
+
+    token = o["token"]
+    if o["token_file"]:
+        try:
+            token = pathlib.Path(o["token_file"]).expanduser().read_text().strip()
+        except OSError as err:
+            raise click.BadParameter(str(err), param_hint="--token-file") from None
+    path = o["config_file"] or ctx.config_path
+    explicit_server = o["server_address"] or ctx.server
+    if not path and (token or explicit_server or not config_path(None).exists()):
+        return None, token
+    try:
+        cfg = load(path)
+    except ConfigError as err:
+        raise click.ClickException(str(err)) from None
+    if cfg.token and cfg.token.count(".") == 1 and not token:
+        token, cfg = cfg.token, dataclasses.replace(cfg, token="")
+    return cfg, token
 
 
 def _proxy_mode(mode: str) -> str:

@@ -30,6 +30,8 @@ def _agent_args(paths: lc.Paths, listen: str, runtime: str, node: str) -> list[s
         "agent",
         "--server",
         listen,
+        "--token-file",  # the first start joins; later ones use the node's own certificate
+        str(paths.data("server") / "join-token"),
         "--name",
         node,
         "--runtime",
@@ -80,18 +82,21 @@ async def _wait_ready(
     node = agent_args[agent_args.index("--name") + 1]
     progress = Progress()
     deadline = time.monotonic() + timeout
-    client = Client(listen)
+    client: Client | None = None
     try:
         server_ok = False
         while time.monotonic() < deadline:
             _check_alive(paths, procs)
-            if not server_ok and lc.healthy(listen, timeout=0.3):
+            # admin.conf is written once the server serves, after the join token.
+            admin = lc.admin_config(paths)
+            if not server_ok and admin.exists() and lc.healthy(listen, 0.3, lc.ca_pem(paths)):
                 server_ok = True
+                client = Client.from_config(str(admin))
                 procs["agent"] = lc.spawn(paths, "agent", agent_args)
                 progress.done(
                     f"API server ready at {listen} ({time.monotonic() - progress.started:.1f} s)"
                 )
-            if server_ok:
+            if client is not None:
                 state = await lc.node_ready(client, node)
                 if state == "True":
                     progress.done(
@@ -106,7 +111,8 @@ async def _wait_ready(
                 progress.show("starting the API server")
             await asyncio.sleep(0.05)
     finally:
-        await client.close()
+        if client is not None:
+            await client.close()
     raise click.ClickException(
         f"the cluster was not ready within {timeout:.0f} s; see the logs in {paths.root / 'logs'}"
     )
@@ -158,6 +164,7 @@ def up_command(
     chosen, why = lc.pick_runtime(runtime)
     click.echo(f"✓ runtime: {chosen} ({why})")
     node = node_name or lc.node_name()
+    lc.admin_config(paths).unlink(missing_ok=True)  # the server writes it anew once it serves
     procs = {"server": lc.spawn(paths, "server", _server_args(paths, listen))}
     paths.write_state({"server": listen, "runtime": chosen, "node": node})
     try:
@@ -166,18 +173,24 @@ def up_command(
         click.echo(f"! could not build shoal.local/busybox: {exc}", err=True)
     agent_args = _agent_args(paths, listen, chosen, node)
     asyncio.run(_wait_ready(paths, procs, listen, agent_args, timeout))
-    _merge_context(ctx, listen)
+    _merge_context(ctx, paths, listen)
 
 
-def _merge_context(ctx: CtlContext, listen: str) -> None:
+def _merge_context(ctx: CtlContext, paths: lc.Paths, listen: str) -> None:
+    """The "shoal" context: the server, its CA and the admin's credentials
+    from the server's admin.conf (the file is written 0600)."""
     from shoal import config
 
+    admin = config.read(lc.admin_config(paths))
+    cluster = dict((admin.get("clusters") or [{}])[0].get("cluster") or {})
+    user = dict((admin.get("users") or [{}])[0].get("user") or {})
+    cluster.pop("server", None)
     cfg_path = config.config_path(ctx.config_path)
     try:
         data = config.read(cfg_path)
     except config.ConfigError:
         data = config.empty_config()
-    config.write(cfg_path, config.set_context(data, "shoal", listen))
+    config.write(cfg_path, config.set_context(data, "shoal", listen, user=user, cluster=cluster))
     click.echo(f'✓ context "shoal" set in {cfg_path}; try: shoal get nodes')
 
 
@@ -224,7 +237,7 @@ def status_command(home: str) -> None:
     address, node = state.get("server", ""), state.get("node", "")
     healthy = _component_lines(paths, address, state)
     if healthy and node:
-        ready = asyncio.run(_node_state(address, node))
+        ready = asyncio.run(_node_state(paths, node))
         click.echo(f"node {node}: Ready={ready or 'not registered'}")
         healthy = ready == "True"
     if not healthy:
@@ -241,7 +254,7 @@ def _component_lines(paths: lc.Paths, address: str, state: dict[str, Any]) -> bo
             continue
         detail = f"pid {pid}, log {paths.log(component)}"
         if component == "server":
-            answering = lc.healthy(address)
+            answering = lc.healthy(address, ca=lc.ca_pem(paths))
             ok = ok and answering
             what = "Running" if answering else "Running, not answering health checks"
             click.echo(f"server: {what} ({address}, {detail})")
@@ -250,10 +263,10 @@ def _component_lines(paths: lc.Paths, address: str, state: dict[str, Any]) -> bo
     return ok
 
 
-async def _node_state(address: str, node: str) -> str | None:
+async def _node_state(paths: lc.Paths, node: str) -> str | None:
     from shoal.client import Client
 
-    client = Client(address)
+    client = Client.from_config(str(lc.admin_config(paths)))
     try:
         return await lc.node_ready(client, node)
     finally:

@@ -18,17 +18,27 @@ class CtlContext:
     namespace: str
 
     def client_config(self) -> ClientConfig:
-        from shoal.config import ClientConfig, load
+        """The context's config; ``--server`` changes only the address, the
+        context's CA and credentials stay (none without a config file)."""
+        import dataclasses
 
-        if self.server:
+        from shoal.config import ClientConfig, ConfigError, config_path, load
+
+        if self.server and not config_path(self.config_path).exists():
             return ClientConfig(server=self.server, namespace=self.namespace or "default")
-        cfg = load(self.config_path, self.context_name)
+        try:
+            cfg = load(self.config_path, self.context_name)
+        except ConfigError:
+            if not self.server:
+                raise
+            cfg = ClientConfig(server=self.server)
+        if self.server:
+            cfg = dataclasses.replace(cfg, server=self.server)
         if self.namespace:
-            cfg = ClientConfig(cfg.server, self.namespace, cfg.context, cfg.token)
+            cfg = dataclasses.replace(cfg, namespace=self.namespace)
         return cfg
 
     def client(self) -> Client:
         from shoal.client import Client
 
-        cfg = self.client_config()
-        return Client(cfg.server, namespace=cfg.namespace)
+        return Client.for_config(self.client_config())

@@ -162,12 +162,30 @@ def log_tail(paths: Paths, component: str, lines: int = 5) -> str:
     return "\n  ".join(text[-lines:]) or "(no output)"
 
 
-def healthy(address: str, timeout: float = 1.0) -> bool:
+def admin_config(paths: Paths) -> pathlib.Path:
+    return paths.data("server") / "admin.conf"
+
+
+def ca_pem(paths: Paths) -> bytes:
+    try:
+        return (paths.data("server") / "pki" / "ca.crt").read_bytes()
+    except FileNotFoundError:
+        return b""
+
+
+def healthy(address: str, timeout: float = 1.0, ca: bytes = b"") -> bool:
+    """Whether the server answers its (unauthenticated) health check, over
+    TLS verified with ``ca`` when given."""
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     try:
-        with grpc.insecure_channel(address) as channel:
+        channel = (
+            grpc.secure_channel(address, grpc.ssl_channel_credentials(ca))
+            if ca
+            else grpc.insecure_channel(address)
+        )
+        with channel:
             answer = health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(), timeout=timeout
             )

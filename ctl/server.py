@@ -94,6 +94,26 @@ import click
     metavar="HOST:PORT",
     help="Also serve the Kubernetes REST API (for kubectl, curl) here; off by default.",
 )
+@click.option(
+    "--insecure",
+    is_flag=True,
+    help="Plain gRPC, no TLS, no authentication: every request is cluster admin. "
+    "For experiments; refuses any --listen address but loopback.",
+)
+@click.option(
+    "--tls-san",
+    "tls_sans",
+    multiple=True,
+    metavar="NAME|IP",
+    help="Another name or address for the serving certificate (repeatable).",
+)
+@click.option(
+    "--pki-dir",
+    default="",
+    metavar="DIR",
+    help="The CA and certificates (default DATA_DIR/pki); API servers sharing one etcd "
+    "share one, so clients trust them all.",
+)
 def server_command(
     data_dir: str,
     listen: str,
@@ -114,8 +134,15 @@ def server_command(
     leader_elect_renew_deadline: float,
     leader_elect_retry_period: float,
     http_listen: str,
+    insecure: bool,
+    tls_sans: tuple[str, ...],
+    pki_dir: str,
 ) -> None:
     """Run the API server.
+
+    Secure by default: on first start it makes its own CA and certificates
+    under DATA_DIR/pki, writes DATA_DIR/admin.conf (the CA and an admin
+    certificate, mode 0600) and DATA_DIR/join-token (for `shoal agent --token`).
 
     \b
     Examples:
@@ -131,6 +158,7 @@ def server_command(
 
     _check_controllers(controllers)
     _check_listen(http_listen)
+    _check_insecure(insecure, listen, tls_sans, pki_dir)
     services = _service_allocator(service_cluster_ip_range, service_node_port_range)
     etcd = (etcd_endpoints, etcd_prefix, etcd_cafile, etcd_certfile, etcd_keyfile)
     store_options = _store_options(store_name, *etcd)
@@ -150,6 +178,9 @@ def server_command(
                 node_monitor_grace_period=node_monitor_grace_period,
                 services=services,
                 http_listen=http_listen,
+                insecure=insecure,
+                tls_sans=tls_sans,
+                pki_dir=pathlib.Path(pki_dir).expanduser() if pki_dir else None,
                 **election,
             )
         )
@@ -190,6 +221,19 @@ def _check_listen(listen: str) -> None:
         split_listen(listen)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="'--http-listen'") from None
+
+
+def _check_insecure(insecure: bool, listen: str, sans: tuple[str, ...], pki_dir: str) -> None:
+    if not insecure:
+        return
+    from shoal.apiserver.security import check_insecure_listen
+
+    if sans or pki_dir:
+        raise click.UsageError("--tls-san and --pki-dir have no use with --insecure")
+    try:
+        check_insecure_listen(listen)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="'--listen'") from None
 
 
 def _check_controllers(names: str) -> None:

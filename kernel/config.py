@@ -7,6 +7,8 @@ credentials (once security lands) and say where the cluster is.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import pathlib
 from dataclasses import dataclass
@@ -29,6 +31,15 @@ class ClientConfig:
     namespace: str = "default"
     context: str = ""
     token: str = ""
+    # PEM bytes: the CA to verify the server with, the client's certificate
+    # and key. No CA means a plain connection (a server run with --insecure).
+    ca_data: bytes = b""
+    cert_data: bytes = b""
+    key_data: bytes = b""
+
+    @property
+    def secure(self) -> bool:
+        return bool(self.ca_data)
 
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> pathlib.Path:
@@ -84,11 +95,13 @@ def set_context(
     *,
     namespace: str = "default",
     user: dict[str, Any] | None = None,
+    cluster: dict[str, Any] | None = None,
     make_current: bool = True,
 ) -> dict[str, Any]:
-    """Add or replace cluster, user and context ``name`` in a config."""
+    """Add or replace cluster, user and context ``name`` in a config;
+    ``cluster`` adds fields such as ``certificate-authority-data``."""
     for section, body in (
-        ("clusters", {"cluster": {"server": server}}),
+        ("clusters", {"cluster": {"server": server, **(cluster or {})}}),
         ("users", {"user": user or {}}),
         ("contexts", {"context": {"cluster": name, "user": name, "namespace": namespace}}),
     ):
@@ -111,12 +124,36 @@ def resolve(data: dict[str, Any], context: str = "") -> ClientConfig:
     if cluster is None:
         raise ConfigError(f'cluster "{body.get("cluster")}" of context "{name}" not found')
     user = (_named(data.get("users", []), body.get("user", "")) or {}).get("user") or {}
+    cluster_body = cluster.get("cluster") or {}
+    if cluster_body.get("insecure-skip-tls-verify"):
+        raise ConfigError(
+            f'cluster "{body.get("cluster")}": insecure-skip-tls-verify is not supported; '
+            "set certificate-authority-data (admin.conf of the server has it)"
+        )
     return ClientConfig(
-        server=cluster.get("cluster", {}).get("server", ""),
+        server=cluster_body.get("server", ""),
         namespace=body.get("namespace") or "default",
         context=name,
         token=user.get("token", ""),
+        ca_data=_pem(cluster_body, "certificate-authority"),
+        cert_data=_pem(user, "client-certificate"),
+        key_data=_pem(user, "client-key"),
     )
+
+
+def _pem(section: dict[str, Any], field: str) -> bytes:
+    """``<field>-data`` (base64 PEM) or ``<field>`` (a file), as kubeconfig has them."""
+    if data := section.get(f"{field}-data"):
+        try:
+            return base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            raise ConfigError(f"{field}-data is not base64") from None
+    if path := section.get(field):
+        try:
+            return pathlib.Path(path).expanduser().read_bytes()
+        except OSError as err:
+            raise ConfigError(f"cannot read {field} {path}: {err.strerror}") from None
+    return b""
 
 
 def load(explicit: str | os.PathLike[str] | None = None, context: str = "") -> ClientConfig:

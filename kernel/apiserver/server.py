@@ -16,7 +16,10 @@ from grpc_reflection.v1alpha import reflection
 from shoal import config, plugin_manager
 from shoal.api.v1 import api_pb2
 from shoal.apiserver.admission import AdmissionChain
+from shoal.apiserver.authn import AuthenticationInterceptor, login_with
+from shoal.apiserver.certificates import CERTIFICATES, TOKENS, add_certificates
 from shoal.apiserver.objects import ObjectRegistry
+from shoal.apiserver.security import ServerSecurity, check_insecure_listen, write_admin_config
 from shoal.apiserver.service import (
     DISCOVERY,
     OBJECTS,
@@ -46,8 +49,12 @@ class APIServer:
         admission: AdmissionChain | None = None,
         bookmark_interval: float = 10.0,
         services: ServiceAllocator | None = None,
+        security: ServerSecurity | None = None,
     ) -> None:
+        """Without ``security`` the listener is plain and every request runs
+        as ``auth.INSECURE_ADMIN`` (tests in-process; ``--insecure``)."""
         self.store = store
+        self.security = security
         self.registry = ObjectRegistry(store, admission, services)
         self.objects = ObjectsService(self.registry, bookmark_interval)
         self.discovery = DiscoveryService(store_name)
@@ -58,17 +65,19 @@ class APIServer:
     async def start(self, listen: str = "127.0.0.1:0") -> int:
         await self.store.start()
         await self.registry.start()
+        authenticator = self.security.authenticator() if self.security else None
         server = grpc.aio.server(
+            interceptors=[AuthenticationInterceptor(login_with(authenticator))],
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.so_reuseport", 0),
-            ]
+            ],
         )
         server.add_generic_rpc_handlers(generic_handlers(self.objects, self.discovery))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        self._agents = add_streams(server, self.registry)
-        services = (
+        self._agents = add_streams(server, self.registry, self._agent_credentials())
+        services: tuple[str, ...] = (
             OBJECTS,
             DISCOVERY,
             STREAMS,
@@ -76,8 +85,14 @@ class APIServer:
             reflection.SERVICE_NAME,
         )
         _ = api_pb2  # the descriptors reflection serves are those of this module
+        if self.security is not None:
+            add_certificates(server, self.security.pki.ca, self.security.service_accounts)
+            services += (CERTIFICATES, TOKENS)
         reflection.enable_server_reflection(services, server)
-        self.port = server.add_insecure_port(listen)
+        if self.security is not None:
+            self.port = server.add_secure_port(listen, self.security.server_credentials())
+        else:
+            self.port = server.add_insecure_port(listen)
         if self.port == 0:
             raise OSError(f"cannot listen on {listen}")
         await server.start()
@@ -86,6 +101,13 @@ class APIServer:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         log.info("serving", listen=listen, port=self.port)
         return self.port
+
+    def _agent_credentials(self) -> grpc.ChannelCredentials | None:
+        """mTLS to agents' stream servers, as ``CN=shoal-apiserver``."""
+        if self.security is None:
+            return None
+        pair = self.security.pki.ensure("apiserver-agent-client")
+        return grpc.ssl_channel_credentials(self.security.pki.ca_pem, pair.key_pem, pair.cert_pem)
 
     async def stop(self, grace: float = 1.0) -> None:
         if self._server is not None:
@@ -111,13 +133,6 @@ def admission_chain() -> AdmissionChain:
     return AdmissionChain(list(plugin_manager.admission().items()))
 
 
-def write_admin_config(data_dir: pathlib.Path, server_address: str) -> pathlib.Path:
-    path = data_dir / "admin.conf"
-    data = config.set_context(config.empty_config(), "shoal", server_address)
-    config.write(path, data)
-    return path
-
-
 async def serve(
     data_dir: pathlib.Path,
     listen: str,
@@ -132,30 +147,49 @@ async def serve(
     renew_deadline: float = 10.0,
     retry_period: float = 2.0,
     http_listen: str = "",
+    insecure: bool = False,
+    tls_sans: tuple[str, ...] = (),
+    pki_dir: pathlib.Path | None = None,
 ) -> None:
     """Run until SIGTERM or SIGINT, then drain and close the store.
+
+    Secure unless ``insecure``: TLS from the cluster's own CA (made on first
+    start in ``pki_dir``, default ``DATA/pki``), every request authenticated;
+    ``admin.conf`` carries the CA and an admin certificate, ``join-token``
+    what agents join with.
 
     The control plane (scheduler, controllers) runs in this process too,
     talking to the API over the loopback port like any other client;
     ``controllers="-"`` runs none of it."""
-    from shoal.client import Client
     from shoal.controlplane import ControlPlane, ControlPlaneOptions, select_controllers
 
     chosen = select_controllers(plugin_manager.controllers().names(), controllers)
+    if insecure:
+        check_insecure_listen(listen)
     data_dir.mkdir(parents=True, exist_ok=True)
+    listen_host = listen.rsplit(":", 1)[0]
+    security = (
+        None if insecure else _load_security(pki_dir or data_dir / "pki", listen_host, tls_sans)
+    )
     server = APIServer(
         open_store(store_name, data_dir, store_options),
         store_name=store_name,
         admission=admission_chain(),
         services=services,
+        security=security,
     )
     port = await server.start(listen)
-    host = listen.rsplit(":", 1)[0] or "127.0.0.1"
+    host = listen_host or "127.0.0.1"
     if host in ("0.0.0.0", "[::]", "::"):
         host = "127.0.0.1"
-    admin = write_admin_config(data_dir, f"{host}:{port}")
+    if security is not None:
+        join = data_dir / "join-token"
+        security.ensure_join_token(join)
+        log.info("join token written", path=str(join), hint="shoal agent --token $(cat PATH)")
+    admin = write_admin_config(data_dir / "admin.conf", f"{host}:{port}", security)
     log.info("admin config written", path=str(admin), hint=f"export SHOAL_CONFIG={admin}")
-    client = Client(f"{host}:{port}")
+    client = _controlplane_client(f"{host}:{port}", security)
+    renewal = asyncio.create_task(security.renew_periodically()) if security else None
     options = ControlPlaneOptions(
         lease_duration=lease_duration,
         renew_deadline=renew_deadline,
@@ -164,7 +198,7 @@ async def serve(
     )
     control_plane = ControlPlane(client, chosen, leader_elect=leader_elect, options=options)
     control_plane.start()
-    gateway = await _start_gateway(client, http_listen, admin) if http_listen else None
+    gateway = await _start_gateway(client, http_listen, admin, security) if http_listen else None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -172,13 +206,36 @@ async def serve(
     await stop.wait()
     log.info("stopping")
     await control_plane.stop()  # first, so leases are released while the API still answers
+    if renewal is not None:
+        renewal.cancel()
     if gateway is not None:
         await gateway.stop()
     await client.close()
     await server.stop()
 
 
-async def _start_gateway(client: Any, listen: str, admin: pathlib.Path) -> Any:
+def _load_security(pki_dir: pathlib.Path, host: str, sans: tuple[str, ...]) -> ServerSecurity:
+    from shoal import pki
+
+    return ServerSecurity.load(pki_dir, pki.serving_names(host, sans))
+
+
+def _controlplane_client(address: str, security: ServerSecurity | None) -> Any:
+    """Scheduler and controllers talk to the API as system:shoal-controlplane."""
+    from shoal.client import Client
+
+    if security is None:
+        return Client(address)
+    pair = security.pki.ensure("controlplane")
+    cfg = config.ClientConfig(
+        address, ca_data=security.pki.ca_pem, cert_data=pair.cert_pem, key_data=pair.key_pem
+    )
+    return Client.for_config(cfg)
+
+
+async def _start_gateway(
+    client: Any, listen: str, admin: pathlib.Path, security: ServerSecurity | None
+) -> Any:
     """The Kubernetes REST gateway (``--http-listen``), over the same client
     the control plane uses; its URL goes into the admin config for kubectl."""
     from shoal.plugins.gateway import Gateway

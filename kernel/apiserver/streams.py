@@ -42,11 +42,17 @@ def choose_container(pod: Any, asked: str) -> str:
 
 
 class AgentDirectory:
-    """Pods and nodes to agent stubs; one channel per agent address."""
+    """Pods and nodes to agent stubs; one channel per agent address.
 
-    def __init__(self, registry: Any) -> None:
+    With ``credentials`` (a secure server) the channel is mutual TLS: the
+    agent must present its node certificate (checked for the DNS name of the
+    node), and the API server presents ``CN=shoal-apiserver``, the only
+    client an agent's stream server accepts."""
+
+    def __init__(self, registry: Any, credentials: grpc.ChannelCredentials | None = None) -> None:
         self.registry = registry
-        self._channels: dict[str, grpc.aio.Channel] = {}
+        self.credentials = credentials
+        self._channels: dict[tuple[str, str], grpc.aio.Channel] = {}
 
     async def node_stub(self, node_name: str) -> streams_pb2_grpc.StreamsStub:
         node = await self.registry.get(kinds.resolve("Node"), "", node_name)
@@ -55,9 +61,16 @@ class AgentDirectory:
         if not port or not address:
             raise errors.UnavailableError(f'node "{node_name}" has no agent endpoint')
         target = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
-        if target not in self._channels:
-            self._channels[target] = grpc.aio.insecure_channel(target)
-        return streams_pb2_grpc.StreamsStub(self._channels[target])
+        key = (target, node_name)
+        if key not in self._channels:
+            self._channels[key] = self._open(target, node_name)
+        return streams_pb2_grpc.StreamsStub(self._channels[key])
+
+    def _open(self, target: str, node_name: str) -> grpc.aio.Channel:
+        if self.credentials is None:
+            return grpc.aio.insecure_channel(target)
+        options = [("grpc.ssl_target_name_override", node_name)]
+        return grpc.aio.secure_channel(target, self.credentials, options=options)
 
     async def route(
         self, ref: streams_pb2.ContainerRef
@@ -162,8 +175,10 @@ class StreamsProxy(streams_pb2_grpc.StreamsServicer):
             await _abort(context, err)
 
 
-def add_streams(server: grpc.aio.Server, registry: Any) -> AgentDirectory:
+def add_streams(
+    server: grpc.aio.Server, registry: Any, credentials: grpc.ChannelCredentials | None = None
+) -> AgentDirectory:
     """Serve the Streams relay on ``server``; close the returned directory on stop."""
-    directory = AgentDirectory(registry)
+    directory = AgentDirectory(registry, credentials)
     streams_pb2_grpc.add_StreamsServicer_to_server(StreamsProxy(directory), server)
     return directory

@@ -7,6 +7,7 @@ through this, never to the store.
 from __future__ import annotations
 
 import builtins
+import contextvars
 import json
 import socket
 from collections.abc import AsyncIterator
@@ -20,6 +21,12 @@ from shoal.api.v1 import api_pb2, api_pb2_grpc
 from shoal.kinds import Kind
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+# Extra metadata for the calls made in this context: the HTTP gateway sets
+# impersonation headers here for the one request it serves.
+call_metadata: contextvars.ContextVar[tuple[tuple[str, str], ...]] = contextvars.ContextVar(
+    "shoal_call_metadata", default=()
+)
 
 
 @dataclass
@@ -73,33 +80,82 @@ def _kind_name(kind: str | Kind) -> str:
     return kind.kind if isinstance(kind, Kind) else kind
 
 
+def channel_credentials(cfg: config.ClientConfig) -> grpc.ChannelCredentials | None:
+    """TLS verified against the config's CA, with its client certificate
+    and/or bearer token; None for a plain (``--insecure``) server."""
+    if not cfg.secure:
+        if cfg.token or cfg.cert_data:
+            raise config.ConfigError(
+                "credentials need TLS: the config has no certificate-authority-data "
+                "for the server (a server run with --insecure takes none)"
+            )
+        return None
+    tls = grpc.ssl_channel_credentials(
+        root_certificates=cfg.ca_data,
+        private_key=cfg.key_data or None,
+        certificate_chain=cfg.cert_data or None,
+    )
+    if cfg.token:
+        return grpc.composite_channel_credentials(
+            tls, grpc.access_token_call_credentials(cfg.token)
+        )
+    if cfg.cert_data and cfg.key_data:
+        from shoal.certauth import call_credentials
+
+        return grpc.composite_channel_credentials(
+            tls, call_credentials(cfg.cert_data, cfg.key_data)
+        )
+    return tls
+
+
+def _channel_options(target: str) -> list[tuple[str, Any]]:
+    options: list[tuple[str, Any]] = [
+        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        # Several servers: stay on one, move to the next when it is gone.
+        ("grpc.lb_policy_name", "pick_first"),
+        ("grpc.initial_reconnect_backoff_ms", 200),
+        ("grpc.max_reconnect_backoff_ms", 2000),
+    ]
+    first = target.split(",")[0].strip()
+    if "," in target:  # a list has no one authority: check the first server's name
+        options.append(("grpc.ssl_target_name_override", first.rpartition(":")[0].strip("[]")))
+    return options
+
+
+def open_channel(target: str, credentials: grpc.ChannelCredentials | None) -> grpc.aio.Channel:
+    options = _channel_options(target)
+    if credentials is None:
+        return grpc.aio.insecure_channel(channel_target(target), options=options)
+    return grpc.aio.secure_channel(channel_target(target), credentials, options=options)
+
+
 class Client:
-    """``Client("127.0.0.1:6443")`` or ``Client.from_config()``; use as an
-    async context manager or call ``close()``."""
+    """``Client("127.0.0.1:6443", credentials=...)``, ``Client.for_config(cfg)``
+    or ``Client.from_config()``; use as an async context manager or call
+    ``close()``. Without credentials the channel is plain (``--insecure``)."""
 
     def __init__(
-        self, target: str, *, namespace: str = "default", channel: grpc.aio.Channel | None = None
+        self,
+        target: str,
+        *,
+        namespace: str = "default",
+        channel: grpc.aio.Channel | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
     ) -> None:
         self.target = target
         self.namespace = namespace
-        self.channel = channel or grpc.aio.insecure_channel(
-            channel_target(target),
-            options=[
-                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-                # Several servers: stay on one, move to the next when it is gone.
-                ("grpc.lb_policy_name", "pick_first"),
-                ("grpc.initial_reconnect_backoff_ms", 200),
-                ("grpc.max_reconnect_backoff_ms", 2000),
-            ],
-        )
+        self.channel = channel or open_channel(target, credentials)
         self._objects = api_pb2_grpc.ObjectsStub(self.channel)
         self._discovery = api_pb2_grpc.DiscoveryStub(self.channel)
 
     @classmethod
+    def for_config(cls, cfg: config.ClientConfig) -> Client:
+        return cls(cfg.server, namespace=cfg.namespace, credentials=channel_credentials(cfg))
+
+    @classmethod
     def from_config(cls, path: str | None = None, context: str = "") -> Client:
-        cfg = config.load(path, context)
-        return cls(cfg.server, namespace=cfg.namespace)
+        return cls.for_config(config.load(path, context))
 
     async def __aenter__(self) -> Client:
         return self
@@ -119,7 +175,7 @@ class Client:
 
     async def _call(self, method: Any, request: Any) -> Any:
         try:
-            return await method(request)
+            return await method(request, metadata=call_metadata.get() or None)
         except grpc.aio.AioRpcError as err:
             raise _api_error(err) from None
 
@@ -234,7 +290,7 @@ class Client:
             resource_version=resource_version,
             allow_bookmarks=allow_bookmarks,
         )
-        call = self._objects.Watch(request)
+        call = self._objects.Watch(request, metadata=call_metadata.get() or None)
         try:
             async for response in call:
                 for event in response.events:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 import yaml
 
@@ -25,6 +26,16 @@ class ServerProcess:
                 stderr=log,
             )
         self.address = self._wait_address()
+
+    def client_config(self, server: str = "") -> Any:
+        """The admin's config (CA and certificate), for ``server`` if given
+        (several servers sharing one --pki-dir trust one CA)."""
+        import dataclasses
+
+        from shoal import config
+
+        cfg = config.load(str(self.data_dir / "admin.conf"))
+        return dataclasses.replace(cfg, server=server or cfg.server)
 
     def _wait_address(self, timeout: float = 30.0) -> str:
         conf = self.data_dir / "admin.conf"

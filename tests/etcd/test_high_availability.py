@@ -84,10 +84,13 @@ async def test_etcd_member_and_leader_die_under_load(
     etcd_three: LocalEtcd, tmp_path: pathlib.Path
 ) -> None:
     endpoints = ["--store", "etcd", "--etcd-endpoints", etcd_three.endpoints]
-    servers = [ServerProcess(tmp_path / f"s{i}", *endpoints, *ELECTION) for i in range(2)]
+    pki = ["--pki-dir", str(tmp_path / "pki")]  # one CA for both servers
+    servers = [
+        ServerProcess(tmp_path / f"s{i}", *endpoints, *ELECTION, *pki) for i in range(2)
+    ]
     try:
         both = ",".join(s.address for s in servers)
-        async with Client(both) as client:
+        async with Client.for_config(servers[0].client_config(both)) as client:
             await _scenario(client, etcd_three, servers)
     finally:
         for server in servers:

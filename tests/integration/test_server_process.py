@@ -18,8 +18,8 @@ import pytest
 import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from shoal import errors
-from shoal.client import Client
+from shoal import config, errors
+from shoal.client import Client, channel_credentials
 
 from tests.integration.helpers import eventually, pod
 
@@ -81,11 +81,15 @@ async def test_serves_writes_config_and_stops_on_sigterm(data_dir: Path) -> None
         )
         assert version.returncode == 0, version.stderr
         assert "Server Version: v" in version.stdout
-        with grpc.insecure_channel(address) as channel:
+        ca = (data_dir / "pki" / "ca.crt").read_bytes()
+        with grpc.secure_channel(address, grpc.ssl_channel_credentials(ca)) as channel:
             health = health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(service="shoal.v1.Objects"), timeout=5
             )
             assert health.status == health_pb2.HealthCheckResponse.SERVING
+        # Reflection, like everything but health, needs credentials.
+        admin = config.load(str(data_dir / "admin.conf"))
+        with grpc.secure_channel(address, channel_credentials(admin)) as channel:
             reflect = reflection_pb2_grpc.ServerReflectionStub(channel)
             answers = list(
                 reflect.ServerReflectionInfo(
@@ -106,7 +110,8 @@ async def test_nothing_acknowledged_is_lost_on_sigkill(data_dir: Path) -> None:
     proc = start(data_dir)
     acknowledged: list[str] = []
     try:
-        client = Client(await address_of(data_dir, proc))
+        await address_of(data_dir, proc)
+        client = Client.from_config(str(data_dir / "admin.conf"))
 
         async def writer(n: int) -> None:
             i = 0
@@ -132,7 +137,8 @@ async def test_nothing_acknowledged_is_lost_on_sigkill(data_dir: Path) -> None:
     (data_dir / "admin.conf").unlink()
     proc = start(data_dir)
     try:
-        async with Client(await address_of(data_dir, proc)) as client:
+        await address_of(data_dir, proc)
+        async with Client.from_config(str(data_dir / "admin.conf")) as client:
             stored = {p.metadata.name for p in (await client.list("pods")).items}
         missing = [name for name in acknowledged if name not in stored]
         assert not missing, f"{len(missing)} acknowledged creates lost: {missing[:5]}"

@@ -1,0 +1,259 @@
+"""Authentication: who is asking, established before any handler runs.
+
+Every RPC of the API server passes through :class:`AuthenticationInterceptor`.
+It turns the request's credentials into an :class:`auth.UserInfo` and sets
+it with :func:`auth.set_current_user` for the handler, or answers
+UNAUTHENTICATED and the handler never runs:
+
+- a bearer token (``authorization: Bearer ...`` metadata): a service-account
+  token this server signed, or a static token record (join tokens among
+  them); a token is tried first when both are presented;
+- a client certificate signed by the cluster CA: CN is the user, O the
+  groups. Python's gRPC server cannot ask for a certificate without
+  requiring one, and tokens must work on the same port, so the client
+  proves its certificate with a short signed assertion in the
+  ``authorization`` metadata (:mod:`shoal.certauth`); a certificate from
+  the TLS handshake, where there is one, is taken too. Either way the
+  certificate is checked here against the CA and its validity period.
+
+Every authenticated user also gets ``system:authenticated``. Join-token
+identities (``system:bootstrappers``) are good only for the Certificates
+service. The gateway's certificate (CN ``shoal-gateway``) and members of
+``system:masters`` may act for another user with ``shoal-impersonate-user``
+/ ``shoal-impersonate-group`` metadata.
+
+An API server without an :class:`Authenticator` (the in-process servers of
+tests and ``--insecure`` on loopback) serves every request as
+``auth.INSECURE_ADMIN``.
+
+Authorization (RBAC, the node authorizer) reads :func:`auth.current_user`
+from the handlers, after this; ``authorize_request`` below is the hook for
+checks that need only the user and the method.
+"""
+
+from __future__ import annotations
+
+import datetime
+import inspect
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+import grpc
+from cryptography import x509
+from shoal import auth, certauth, pki
+from shoal.apiserver.pkifiles import GATEWAY_USER
+from shoal.apiserver.tokens import (
+    BOOTSTRAP_GROUP,
+    ServiceAccountTokens,
+    StaticTokens,
+    TokenError,
+)
+
+IMPERSONATE_USER = "shoal-impersonate-user"
+IMPERSONATE_GROUP = "shoal-impersonate-group"
+# Health answers anyone, like /healthz: load balancers and `shoal up` probe it.
+PUBLIC_PREFIXES = ("/grpc.health.v1.Health/",)
+BOOTSTRAP_PREFIXES = ("/shoal.v1.Certificates/",)
+_CACHE_LIMIT = 4096
+
+
+class Unauthenticated(Exception):
+    """The request's credentials are missing or not acceptable."""
+
+
+class Authenticator:
+    """Credentials -> UserInfo: plain logic, no gRPC (the gateway uses it too)."""
+
+    def __init__(
+        self,
+        ca_cert: x509.Certificate,
+        static: StaticTokens | None = None,
+        service_accounts: ServiceAccountTokens | None = None,
+    ) -> None:
+        self.ca_cert = ca_cert
+        self.static = static
+        self.service_accounts = service_accounts
+        self._certs: dict[bytes, tuple[auth.UserInfo, datetime.datetime]] = {}
+        self._assertions: dict[str, tuple[auth.UserInfo, float]] = {}
+
+    def from_certificate(self, pem: bytes) -> auth.UserInfo:
+        cached = self._certs.get(pem)
+        now = pki.now()
+        if cached is not None and now <= cached[1]:
+            return cached[0]
+        cert = pki.load_cert(pem)
+        if not pki.issued_by(cert, self.ca_cert, now):
+            raise Unauthenticated("the client certificate is not valid: expired, not yet "
+                                  "valid, or not signed by the cluster's CA")  # fmt: skip
+        name, groups = pki.identity(cert)
+        if not name:
+            raise Unauthenticated("the client certificate has no common name")
+        user = auth.UserInfo(name, groups)
+        if len(self._certs) >= _CACHE_LIMIT:
+            self._certs.clear()
+        self._certs[pem] = (user, cert.not_valid_after_utc)
+        return user
+
+    def from_assertion(self, token: str) -> auth.UserInfo:
+        """A client certificate proven by a signed assertion (see shoal.certauth)."""
+        cached = self._assertions.get(token)
+        if cached is not None and time.time() <= cached[1]:
+            return cached[0]
+        try:
+            cert, expires = certauth.verify_assertion(token)
+        except certauth.AssertionError_ as err:
+            raise Unauthenticated(str(err)) from None
+        user = self.from_certificate(pki.cert_pem(cert))
+        if len(self._assertions) >= _CACHE_LIMIT:
+            self._assertions.clear()
+        self._assertions[token] = (user, min(expires, cert.not_valid_after_utc.timestamp()))
+        return user
+
+    def from_token(self, token: str) -> auth.UserInfo:
+        if certauth.is_assertion(token):
+            return self.from_assertion(token)
+        try:
+            if token.count(".") == 2 and self.service_accounts is not None:
+                return self.service_accounts.authenticate(token)
+            user = self.static.authenticate(token) if self.static is not None else None
+        except TokenError as err:
+            raise Unauthenticated(f"invalid bearer token: {err}") from None
+        if user is None:
+            raise Unauthenticated("invalid bearer token")
+        return user
+
+    def authenticate(
+        self, metadata: Sequence[tuple[str, Any]], peer_pem: bytes | None, method: str = ""
+    ) -> auth.UserInfo:
+        """The user of one request (raises Unauthenticated)."""
+        token = bearer_token(metadata)
+        if token:
+            user = self.from_token(token)
+        elif peer_pem:
+            user = self.from_certificate(peer_pem)
+        else:
+            raise Unauthenticated(
+                "no credentials: present a client certificate signed by the cluster's CA "
+                "or a bearer token (see `shoal config view`)"
+            )
+        if BOOTSTRAP_GROUP in user.groups and not method.startswith(BOOTSTRAP_PREFIXES):
+            raise Unauthenticated("a join token is only good for joining a node")
+        return with_authenticated(impersonated(user, metadata))
+
+
+def bearer_token(metadata: Sequence[tuple[str, Any]]) -> str:
+    for key, value in metadata:
+        if key == "authorization":
+            text = value.decode() if isinstance(value, bytes) else str(value)
+            scheme, _, token = text.partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+    return ""
+
+
+def impersonated(user: auth.UserInfo, metadata: Sequence[tuple[str, Any]]) -> auth.UserInfo:
+    """The user named by impersonation metadata, when ``user`` may act for others."""
+    name = next((str(v) for k, v in metadata if k == IMPERSONATE_USER), "")
+    if not name:
+        return user
+    if user.name != GATEWAY_USER and auth.ADMIN_GROUP not in user.groups:
+        raise Unauthenticated(f'user "{user.name}" may not impersonate other users')
+    groups = tuple(str(v) for k, v in metadata if k == IMPERSONATE_GROUP)
+    return auth.UserInfo(name, groups)
+
+
+def with_authenticated(user: auth.UserInfo) -> auth.UserInfo:
+    if auth.AUTHENTICATED_GROUP in user.groups:
+        return user
+    return auth.UserInfo(user.name, (*user.groups, auth.AUTHENTICATED_GROUP), user.uid)
+
+
+def peer_certificate(context: Any) -> bytes | None:
+    """The PEM of the client's certificate, when it presented one."""
+    pems = (context.auth_context() or {}).get("x509_pem_cert") or []
+    return bytes(pems[0]) if pems else None
+
+
+async def authorize_request(user: auth.UserInfo, method: str, context: Any) -> None:
+    """Checks that need only the identity and the RPC name run here (none
+    yet); object-level authorization reads ``auth.current_user()`` in the
+    handlers."""
+
+
+# -- the gRPC side --------------------------------------------------------------
+
+Login = Callable[[Any, str], Awaitable[auth.UserInfo]]
+
+
+def login_with(authenticator: Authenticator | None) -> Login:
+    """The per-request login: authenticate (or abort UNAUTHENTICATED), then authorize."""
+
+    async def login(context: Any, method: str) -> auth.UserInfo:
+        if authenticator is None:
+            return auth.INSECURE_ADMIN
+        try:
+            metadata = context.invocation_metadata() or ()
+            user = authenticator.authenticate(metadata, peer_certificate(context), method)
+        except (Unauthenticated, pki.PKIError) as err:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(err))
+            raise AssertionError("unreachable") from None
+        await authorize_request(user, method, context)
+        return user
+
+    return login
+
+
+class AuthenticationInterceptor(grpc.aio.ServerInterceptor):
+    """Wraps every handler so it runs as the authenticated user."""
+
+    def __init__(self, login: Login, public: tuple[str, ...] = PUBLIC_PREFIXES) -> None:
+        self.login, self.public = login, public
+
+    async def intercept_service(self, continuation: Any, details: Any) -> Any:
+        handler = await continuation(details)
+        if handler is None or details.method.startswith(self.public):
+            return handler
+        return wrap_handler(handler, self.login, details.method)
+
+
+def wrap_handler(handler: Any, login: Login, method: str) -> Any:
+    kinds = {
+        "unary_unary": grpc.unary_unary_rpc_method_handler,
+        "unary_stream": grpc.unary_stream_rpc_method_handler,
+        "stream_unary": grpc.stream_unary_rpc_method_handler,
+        "stream_stream": grpc.stream_stream_rpc_method_handler,
+    }
+    for attr, make in kinds.items():
+        behavior = getattr(handler, attr)
+        if behavior is not None:
+            wrapped = _streaming(behavior, login, method) if attr.endswith("stream") else (
+                _unary(behavior, login, method))  # fmt: skip
+            return make(
+                wrapped,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+    return handler
+
+
+def _unary(behavior: Any, login: Login, method: str) -> Any:
+    async def call(request: Any, context: Any) -> Any:
+        auth.set_current_user(await login(context, method))
+        result = behavior(request, context)
+        return await result if inspect.isawaitable(result) else result
+
+    return call
+
+
+def _streaming(behavior: Any, login: Login, method: str) -> Any:
+    async def call(request: Any, context: Any) -> AsyncIterator[Any]:
+        auth.set_current_user(await login(context, method))
+        result = behavior(request, context)
+        if hasattr(result, "__aiter__"):
+            async for item in result:
+                yield item
+        elif inspect.isawaitable(result):
+            await result
+
+    return call

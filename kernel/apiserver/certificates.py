@@ -1,0 +1,152 @@
+"""Node certificates and service-account tokens: the logic (``NodeSigner``,
+``TokenIssuer``) and the thin gRPC adapters of certificates.proto.
+
+Who may ask, decided here because these are not objects RBAC sees yet:
+a join token (``system:bootstrappers``) or a node renewing itself may have a
+node certificate signed; tokens are minted and revoked by ``system:masters``
+(the ``create serviceaccounts/token`` permission of Kubernetes; RBAC can
+widen ``may_manage_tokens``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from typing import Any
+
+import grpc
+from shoal import auth, errors, pki
+from shoal.api.v1 import certificates_pb2, certificates_pb2_grpc
+from shoal.apiserver.tokens import (
+    BOOTSTRAP_GROUP,
+    DEFAULT_SA_TOKEN_SECONDS,
+    MAX_SA_TOKEN_SECONDS,
+    ServiceAccountTokens,
+    TokenError,
+)
+from shoal.validation import validate_dns1123_label, validate_dns1123_subdomain
+
+CERTIFICATES = "shoal.v1.Certificates"
+TOKENS = "shoal.v1.Tokens"
+
+
+def _caller() -> auth.UserInfo:
+    return auth.current_user() or auth.ANONYMOUS
+
+
+class NodeSigner:
+    def __init__(self, ca: pki.CertificateAuthority) -> None:
+        self.ca = ca
+
+    def sign(self, user: auth.UserInfo, node_name: str, csr_pem: bytes) -> bytes:
+        if problems := validate_dns1123_subdomain(node_name):
+            raise errors.InvalidError(f"node_name: Invalid value: {node_name!r}: {problems[0]}")
+        joining = BOOTSTRAP_GROUP in user.groups
+        if not joining and user.node_name != node_name and auth.ADMIN_GROUP not in user.groups:
+            raise errors.ForbiddenError(
+                f'user "{user.name}" may not get a certificate for node "{node_name}"'
+            )
+        try:
+            csr = pki.load_csr(csr_pem)
+        except pki.PKIError as err:
+            raise errors.InvalidError(f"csr_pem: Invalid value: {err}") from None
+        cert = self.ca.issue(
+            f"{auth.NODE_USER_PREFIX}{node_name}",
+            (auth.NODES_GROUP,),
+            usage=pki.Usage(server=True, client=True),
+            sans=[node_name],
+            public_key=csr.public_key(),  # type: ignore[arg-type]
+        )
+        return pki.cert_pem(cert)
+
+
+def may_manage_tokens(user: auth.UserInfo) -> bool:
+    return auth.ADMIN_GROUP in user.groups
+
+
+class TokenIssuer:
+    def __init__(self, tokens: ServiceAccountTokens) -> None:
+        self.tokens = tokens
+
+    def create(self, namespace: str, name: str, seconds: int) -> tuple[str, str, int]:
+        """(token, id, expiry) for service account ``namespace/name``."""
+        self._check_caller("create tokens for")
+        for field, value in (("namespace", namespace), ("name", name)):
+            check = validate_dns1123_label if field == "namespace" else validate_dns1123_subdomain
+            if problems := check(value):
+                raise errors.InvalidError(f"{field}: Invalid value: {value!r}: {problems[0]}")
+        seconds = seconds or DEFAULT_SA_TOKEN_SECONDS
+        if not 600 <= seconds <= MAX_SA_TOKEN_SECONDS:
+            raise errors.InvalidError(
+                f"expiration_seconds: Invalid value: {seconds}: must be between 600 (10m) "
+                f"and {MAX_SA_TOKEN_SECONDS} (a year)"
+            )
+        token = self.tokens.issue(namespace, name, seconds)
+        return token, str(self.tokens.claims(token)["jti"]), int(time.time()) + seconds
+
+    def revoke(self, token_or_id: str) -> str:
+        self._check_caller("revoke tokens of")
+        if not token_or_id:
+            raise errors.InvalidError("token: Required value")
+        try:
+            return self.tokens.revoke(token_or_id)
+        except TokenError as err:
+            raise errors.InvalidError(f"token: Invalid value: {err}") from None
+
+    def _check_caller(self, what: str) -> None:
+        user = _caller()
+        if not may_manage_tokens(user):
+            raise errors.ForbiddenError(f'user "{user.name}" may not {what} service accounts')
+
+
+async def _abort(context: Any, err: errors.APIError) -> None:
+    await context.abort(err.code, err.message, errors.trailing_metadata(err))
+
+
+class CertificatesService(certificates_pb2_grpc.CertificatesServicer):
+    def __init__(self, signer: NodeSigner) -> None:
+        self.signer = signer
+
+    async def JoinNode(self, request: Any, context: Any) -> Any:
+        try:
+            pem = self.signer.sign(_caller(), request.node_name, request.csr_pem)
+        except errors.APIError as err:
+            await _abort(context, err)
+        return certificates_pb2.JoinNodeResponse(
+            certificate_pem=pem, ca_pem=pki.cert_pem(self.signer.ca.cert)
+        )
+
+
+class TokensService(certificates_pb2_grpc.TokensServicer):
+    def __init__(self, issuer: TokenIssuer) -> None:
+        self.issuer = issuer
+
+    async def CreateToken(self, request: Any, context: Any) -> Any:
+        try:
+            token, jti, expiry = self.issuer.create(
+                request.namespace, request.name, int(request.expiration_seconds)
+            )
+        except errors.APIError as err:
+            await _abort(context, err)
+        return certificates_pb2.CreateTokenResponse(
+            token=token, id=jti, expiration_timestamp=expiry
+        )
+
+    async def RevokeToken(self, request: Any, context: Any) -> Any:
+        try:
+            jti = self.issuer.revoke(request.token)
+        except errors.APIError as err:
+            await _abort(context, err)
+        return certificates_pb2.RevokeTokenResponse(id=jti)
+
+
+def add_certificates(
+    server: grpc.aio.Server, ca: pki.CertificateAuthority, tokens: ServiceAccountTokens
+) -> None:
+    certificates_pb2_grpc.add_CertificatesServicer_to_server(
+        CertificatesService(NodeSigner(ca)), server
+    )
+    certificates_pb2_grpc.add_TokensServicer_to_server(TokensService(TokenIssuer(tokens)), server)
+
+
+__all__ = ["CERTIFICATES", "TOKENS", "add_certificates", "datetime"]
