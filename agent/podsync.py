@@ -17,7 +17,7 @@ from typing import Any
 import structlog
 from shoal import errors
 from shoal.agent.lifecycle import NodeContext, PodSyncer
-from shoal.runtime import LABEL_NODE, LABEL_POD_UID, RuntimeFailure
+from shoal.runtime import LABEL_NODE, LABEL_POD_UID, ContainerState, RuntimeFailure
 
 log = structlog.get_logger("agent")
 
@@ -98,7 +98,7 @@ class PodManager:
         self.workers: dict[str, PodWorker] = {}
         self.relist_interval = relist_interval
         self.synced = False  # the pod informer has listed: orphans are knowable
-        self._states: dict[str, str] = {}
+        self._states: dict[str, ContainerState] = {}
         self._task: asyncio.Task[None] | None = None
 
     # informer handlers -------------------------------------------------------

@@ -16,10 +16,11 @@ import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from shoal.runtime import Mount
 
-Write = Callable[[str, bytes], None]  # ("stdout" | "stderr", data)
+Write = Callable[[Literal["stdout", "stderr"], bytes], None]
 _VAR = re.compile(r"\$\{(\w+)\}|\$(\w+)")
 
 

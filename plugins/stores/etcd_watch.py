@@ -203,8 +203,9 @@ class WatchStream:
             last = prev or KeyValue(key, b"", 0, 0)
             kv = KeyValue(key, last.value, last.create_revision, e.kv.mod_revision)
             return Event("DELETE", kv, prev)
-        kind = "CREATE" if e.kv.create_revision == e.kv.mod_revision else "UPDATE"
-        return Event(kind, _kv(key, e.kv), prev)
+        if e.kv.create_revision == e.kv.mod_revision:
+            return Event("CREATE", _kv(key, e.kv), prev)
+        return Event("UPDATE", _kv(key, e.kv), prev)
 
 
 def _kv(key: str, kv: rpc.KeyValue) -> KeyValue:
