@@ -27,23 +27,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 ROOT = Path(__file__).resolve().parents[2]
 STARTED = time.monotonic()
 CLI = (sys.executable, "-m", "shoal.ctl.main")
-RC = """
-apiVersion: v1
-kind: ReplicationController
-metadata: {name: sleepers}
-spec:
-  replicas: 1
-  selector: {app: sleepers}
-  template:
-    metadata: {labels: {app: sleepers}}
-    spec:
-      terminationGracePeriodSeconds: 0
-      containers:
-        - name: sleep
-          image: shoal.local/busybox:latest
-          imagePullPolicy: Never  # :latest would mean Always, and no registry answers
-          command: [sleep, "3600"]
-"""
+RC = (ROOT / "examples" / "sleepers-rc.yaml").read_text()
 
 
 def free_port() -> int:
