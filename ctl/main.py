@@ -67,6 +67,7 @@ def cli(
 def _verbs() -> list[click.Command]:
     """The kubectl-like verbs; each module imports its heavy parts lazily."""
     from shoal.ctl.apply import apply_command
+    from shoal.ctl.auth import auth_command
     from shoal.ctl.configcmd import config_command
     from shoal.ctl.create import create_command, expose_command, run_command
     from shoal.ctl.delete import delete_command
@@ -88,6 +89,7 @@ def _verbs() -> list[click.Command]:
     from shoal.ctl.wait import wait_command
 
     return [
+        auth_command,
         get_command,
         create_command,
         apply_command,
@@ -117,6 +119,7 @@ def _verbs() -> list[click.Command]:
 
 def _register() -> None:
     from shoal.ctl.agentverbs import agent_verbs
+    from shoal.ctl.certs import certs_command, create_token_command, revoke_token_command
     from shoal.ctl.cluster import down_command, status_command, up_command
     from shoal.ctl.controllermanager import controller_manager_command
     from shoal.ctl.plugins import plugins_command
@@ -137,8 +140,13 @@ def _register() -> None:
         down_command,
         status_command,
         proxy_command,
+        certs_command,
+        revoke_token_command,
     ):
         cli.add_command(command)
+    from shoal.ctl.create import create_command
+
+    create_command.add_command(create_token_command)  # shoal create token SA
 
 
 def main(argv: list[str] | None = None) -> Any:
