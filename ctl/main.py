@@ -89,7 +89,6 @@ def _verbs() -> list[click.Command]:
     from shoal.ctl.wait import wait_command
 
     return [
-        auth_command,
         get_command,
         create_command,
         apply_command,
@@ -114,6 +113,7 @@ def _verbs() -> list[click.Command]:
         drain_command,
         taint_command,
         config_command,
+        auth_command,
     ]
 
 

@@ -16,7 +16,10 @@ from grpc_reflection.v1alpha import reflection
 from shoal import config, plugin_manager
 from shoal.api.v1 import api_pb2
 from shoal.apiserver.admission import AdmissionChain
+from shoal.apiserver.audit import AuditSink
 from shoal.apiserver.authn import AuthenticationInterceptor, login_with
+from shoal.apiserver.authorization import Authorization
+from shoal.apiserver.authorization_service import AUTHORIZATION, add_authorization
 from shoal.apiserver.certificates import CERTIFICATES, TOKENS, add_certificates
 from shoal.apiserver.objects import ObjectRegistry
 from shoal.apiserver.security import ServerSecurity, check_insecure_listen, write_admin_config
@@ -50,12 +53,14 @@ class APIServer:
         bookmark_interval: float = 10.0,
         services: ServiceAllocator | None = None,
         security: ServerSecurity | None = None,
+        audit: AuditSink | pathlib.Path | None = None,
     ) -> None:
         """Without ``security`` the listener is plain and every request runs
         as ``auth.INSECURE_ADMIN`` (tests in-process; ``--insecure``)."""
         self.store = store
         self.security = security
         self.registry = ObjectRegistry(store, admission, services)
+        self.authorization = Authorization(self.registry, audit)
         self.objects = ObjectsService(self.registry, bookmark_interval)
         self.discovery = DiscoveryService(store_name)
         self.health = health_async.HealthServicer()
@@ -65,9 +70,13 @@ class APIServer:
     async def start(self, listen: str = "127.0.0.1:0") -> int:
         await self.store.start()
         await self.registry.start()
+        await self.authorization.start()
         authenticator = self.security.authenticator() if self.security else None
         server = grpc.aio.server(
-            interceptors=[AuthenticationInterceptor(login_with(authenticator))],
+            interceptors=[
+                AuthenticationInterceptor(login_with(authenticator)),
+                self.authorization.interceptor(),  # after authentication: it reads the user
+            ],
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -76,11 +85,13 @@ class APIServer:
         )
         server.add_generic_rpc_handlers(generic_handlers(self.objects, self.discovery))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        add_authorization(server, self.authorization.reviewer)
         self._agents = add_streams(server, self.registry, self._agent_credentials())
         services: tuple[str, ...] = (
             OBJECTS,
             DISCOVERY,
             STREAMS,
+            AUTHORIZATION,
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
             reflection.SERVICE_NAME,
         )
@@ -115,6 +126,7 @@ class APIServer:
             await self._server.stop(grace)
             self._server = None
             await self._agents.close()
+        await self.authorization.stop()
         await self.registry.stop()
         await self.store.close()
 

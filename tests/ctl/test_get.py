@@ -152,11 +152,16 @@ async def test_describe_shows_fields_and_events(shoal: Shoal, shoal_client: Clie
 
 async def test_api_resources_and_cluster_info(shoal: Shoal) -> None:
     resources = await shoal("api-resources")
-    assert "pods                     po           v1                       true         Pod" in (
-        resources.out
-    )
+    rows = [line.split() for line in resources.out.splitlines()]
+    assert ["pods", "po", "v1", "true", "Pod"] in rows
+    assert ["roles", "rbac.authorization.k8s.io/v1", "true", "Role"] in rows
     names = await shoal("api-resources", "--namespaced=false", "-o", "name")
-    assert names.out.split() == ["namespaces", "nodes"]
+    assert names.out.split() == [
+        "clusterrolebindings.rbac.authorization.k8s.io",
+        "clusterroles.rbac.authorization.k8s.io",
+        "namespaces",
+        "nodes",
+    ]
     info = await shoal("cluster-info")
     assert info.out.startswith("shoal control plane is running at 127.0.0.1:")
 
