@@ -21,6 +21,7 @@ from shoal.apiserver.authn import AuthenticationInterceptor, login_with
 from shoal.apiserver.authorization import Authorization
 from shoal.apiserver.authorization_service import AUTHORIZATION, add_authorization
 from shoal.apiserver.certificates import CERTIFICATES, TOKENS, add_certificates
+from shoal.apiserver.encryption import encrypting
 from shoal.apiserver.objects import ObjectRegistry
 from shoal.apiserver.security import ServerSecurity, check_insecure_listen, write_admin_config
 from shoal.apiserver.service import (
@@ -162,6 +163,8 @@ async def serve(
     insecure: bool = False,
     tls_sans: tuple[str, ...] = (),
     pki_dir: pathlib.Path | None = None,
+    audit_log: pathlib.Path | None = None,
+    encryption_key: pathlib.Path | None = None,
 ) -> None:
     """Run until SIGTERM or SIGINT, then drain and close the store.
 
@@ -183,8 +186,13 @@ async def serve(
     security = (
         None if insecure else _load_security(pki_dir or data_dir / "pki", listen_host, tls_sans)
     )
-    server = APIServer(
+    store = encrypting(  # Secret values are AES-GCM ciphertext in the store
         open_store(store_name, data_dir, store_options),
+        encryption_key or data_dir / "encryption.key",
+    )
+    server = APIServer(
+        store,
+        audit=audit_log or data_dir / "audit.log",
         store_name=store_name,
         admission=admission_chain(),
         services=services,
@@ -222,6 +230,8 @@ async def serve(
         renewal.cancel()
     if gateway is not None:
         await gateway.stop()
+        if gateway.client is not client:  # the secure gateway's own (shoal-gateway)
+            await gateway.client.close()
     await client.close()
     await server.stop()
 
@@ -253,7 +263,27 @@ async def _start_gateway(
     from shoal.plugins.gateway import Gateway
     from shoal.plugins.gateway.kubeconfig import record_http_server
 
-    gateway = Gateway(client)
+    if security is None:
+        gateway = Gateway(client)
+    else:
+        gateway = _secure_gateway(client.target, security)
     await gateway.start(listen)
     record_http_server(admin, "shoal", gateway.url)
     return gateway
+
+
+def _secure_gateway(address: str, security: ServerSecurity) -> Any:
+    """HTTPS with the serving certificate; calls the API as shoal-gateway,
+    impersonating each authenticated caller."""
+    from shoal.client import Client
+    from shoal.plugins.gateway import Gateway
+    from shoal.plugins.gateway.authn import server_ssl_context
+
+    pair = security.pki.ensure("gateway")
+    cfg = config.ClientConfig(
+        address, ca_data=security.pki.ca_pem, cert_data=pair.cert_pem, key_data=pair.key_pem
+    )
+    cert_file, key_file = security.pki.paths("apiserver")
+    tls = server_ssl_context(cert_file, key_file, security.pki.ca_pem)
+    client = Client.for_config(cfg, context_metadata=True)
+    return Gateway(client, ssl_context=tls, authenticator=security.authenticator())

@@ -123,11 +123,49 @@ def _channel_options(target: str) -> list[tuple[str, Any]]:
     return options
 
 
-def open_channel(target: str, credentials: grpc.ChannelCredentials | None) -> grpc.aio.Channel:
+class _ContextMetadata(
+    grpc.aio.UnaryUnaryClientInterceptor,
+    grpc.aio.UnaryStreamClientInterceptor,
+    grpc.aio.StreamUnaryClientInterceptor,
+    grpc.aio.StreamStreamClientInterceptor,
+):
+    """Adds ``call_metadata`` to every call of the channel (stubs made on
+    ``client.channel`` too)."""
+
+    def _details(self, details: Any) -> Any:
+        extra = call_metadata.get()
+        if not extra:
+            return details
+        metadata = grpc.aio.Metadata(*(details.metadata or ()), *extra)
+        return details._replace(metadata=metadata)
+
+    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(self._details(details), request)
+
+    async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(self._details(details), request)
+
+    async def intercept_stream_unary(self, continuation: Any, details: Any, requests: Any) -> Any:
+        return await continuation(self._details(details), requests)
+
+    async def intercept_stream_stream(self, continuation: Any, details: Any, requests: Any) -> Any:
+        return await continuation(self._details(details), requests)
+
+
+def open_channel(
+    target: str, credentials: grpc.ChannelCredentials | None, context_metadata: bool = False
+) -> grpc.aio.Channel:
+    """``context_metadata``: add ``call_metadata`` to each call (costs an
+    interceptor per call, so only the gateway asks for it)."""
     options = _channel_options(target)
+    interceptors = [_ContextMetadata()] if context_metadata else None
     if credentials is None:
-        return grpc.aio.insecure_channel(channel_target(target), options=options)
-    return grpc.aio.secure_channel(channel_target(target), credentials, options=options)
+        return grpc.aio.insecure_channel(
+            channel_target(target), options=options, interceptors=interceptors
+        )
+    return grpc.aio.secure_channel(
+        channel_target(target), credentials, options=options, interceptors=interceptors
+    )
 
 
 class Client:
@@ -142,16 +180,22 @@ class Client:
         namespace: str = "default",
         channel: grpc.aio.Channel | None = None,
         credentials: grpc.ChannelCredentials | None = None,
+        context_metadata: bool = False,
     ) -> None:
         self.target = target
         self.namespace = namespace
-        self.channel = channel or open_channel(target, credentials)
+        self.channel = channel or open_channel(target, credentials, context_metadata)
         self._objects = api_pb2_grpc.ObjectsStub(self.channel)
         self._discovery = api_pb2_grpc.DiscoveryStub(self.channel)
 
     @classmethod
-    def for_config(cls, cfg: config.ClientConfig) -> Client:
-        return cls(cfg.server, namespace=cfg.namespace, credentials=channel_credentials(cfg))
+    def for_config(cls, cfg: config.ClientConfig, *, context_metadata: bool = False) -> Client:
+        return cls(
+            cfg.server,
+            namespace=cfg.namespace,
+            credentials=channel_credentials(cfg),
+            context_metadata=context_metadata,
+        )
 
     @classmethod
     def from_config(cls, path: str | None = None, context: str = "") -> Client:
@@ -175,7 +219,7 @@ class Client:
 
     async def _call(self, method: Any, request: Any) -> Any:
         try:
-            return await method(request, metadata=call_metadata.get() or None)
+            return await method(request)
         except grpc.aio.AioRpcError as err:
             raise _api_error(err) from None
 
@@ -290,7 +334,7 @@ class Client:
             resource_version=resource_version,
             allow_bookmarks=allow_bookmarks,
         )
-        call = self._objects.Watch(request, metadata=call_metadata.get() or None)
+        call = self._objects.Watch(request)
         try:
             async for response in call:
                 for event in response.events:

@@ -146,9 +146,11 @@ class Router:
         raise not_found()
 
 
-def build_app(client: Client) -> web.Application:
-    """The gateway over ``client``; the caller owns (and closes) the client."""
-    app = web.Application(middlewares=[status_errors], client_max_size=4 * 1024 * 1024)
+def build_app(client: Client, authenticate: Any = None) -> web.Application:
+    """The gateway over ``client``; the caller owns (and closes) the client.
+    ``authenticate``: a middleware that establishes the caller (authn.py)."""
+    middlewares = [authenticate, status_errors] if authenticate else [status_errors]
+    app = web.Application(middlewares=middlewares, client_max_size=4 * 1024 * 1024)
     app[CLIENT_KEY] = client
     router = Router(client)
     app.router.add_get("/version", _version)

@@ -3,11 +3,15 @@
 shoal's config has the shape of a kubeconfig, but its ``server`` is a gRPC
 address. A cluster served by ``shoal server --http-listen`` also records the
 gateway's URL as ``http-server``; without it the kubeconfig points at
-``shoal proxy``'s default, http://127.0.0.1:8001.
+``shoal proxy``'s default, http://127.0.0.1:8001. For an HTTPS gateway the
+kubeconfig carries the cluster's CA and the user's own credentials (token,
+or client certificate and key), so kubectl verifies the server and the
+gateway knows who is calling.
 """
 
 from __future__ import annotations
 
+import base64
 import pathlib
 from typing import Any
 
@@ -26,6 +30,16 @@ def record_http_server(path: pathlib.Path, cluster: str, url: str) -> None:
     config.write(path, data)
 
 
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _tls(resolved: config.ClientConfig) -> dict[str, Any]:
+    if not resolved.ca_data:
+        return {}
+    return {"certificate-authority-data": _b64(resolved.ca_data), "insecure-skip-tls-verify": False}
+
+
 def kubeconfig(data: dict[str, Any], context: str = "", server: str = "") -> dict[str, Any]:
     """The kubeconfig for one context of ``data`` (the current one by default),
     pointing at ``server``, else the cluster's gateway URL, else the proxy."""
@@ -39,13 +53,21 @@ def kubeconfig(data: dict[str, Any], context: str = "", server: str = "") -> dic
     )  # fmt: skip
     url = server or cluster.get(HTTP_SERVER_KEY) or PROXY_URL
     user: dict[str, Any] = {"token": resolved.token} if resolved.token else {}
+    cluster_entry: dict[str, Any] = {"server": url}
+    if url.startswith("https://"):  # the server's gateway: TLS and the user's own credentials
+        cluster_entry.update(_tls(resolved))
+        if not resolved.token and resolved.cert_data:
+            user = {
+                "client-certificate-data": _b64(resolved.cert_data),
+                "client-key-data": _b64(resolved.key_data),
+            }
     name = resolved.context
     return {
         "apiVersion": "v1",
         "kind": "Config",
         "preferences": {},
         "current-context": name,
-        "clusters": [{"name": name, "cluster": {"server": url}}],
+        "clusters": [{"name": name, "cluster": cluster_entry}],
         "users": [{"name": name, "user": user}],
         "contexts": [
             {

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
 from aiohttp import web
 from shoal.client import Client
 from shoal.plugins.gateway.app import build_app
+from shoal.plugins.gateway.authn import authentication
 
 log = structlog.get_logger("gateway")
 
@@ -20,21 +23,31 @@ def split_listen(listen: str) -> tuple[str, int]:
 
 
 class Gateway:
-    """The REST gateway over ``client``; ``start`` binds and returns the port."""
+    """The REST gateway over ``client``; ``start`` binds and returns the port.
+    With ``ssl_context`` and ``authenticator`` (``shoal server
+    --http-listen``): HTTPS, each caller authenticated and acted for."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(
+        self, client: Client, *, ssl_context: Any = None, authenticator: Any = None
+    ) -> None:
         self.client = client
+        self.ssl_context = ssl_context
+        self.authenticator = authenticator
         self.port = 0
         self.host = ""
         self._runner: web.AppRunner | None = None
 
     async def start(self, listen: str = "127.0.0.1:0") -> int:
         host, port = split_listen(listen)
+        middleware = authentication(self.authenticator) if self.authenticator else None
         runner = web.AppRunner(
-            build_app(self.client), access_log=None, handle_signals=False, shutdown_timeout=1.0
+            build_app(self.client, middleware),
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=1.0,
         )
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
+        site = web.TCPSite(runner, host, port, ssl_context=self.ssl_context)
         await site.start()
         self._runner = runner
         self.host = host
@@ -46,7 +59,8 @@ class Gateway:
     def url(self) -> str:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
         host = f"[{host}]" if ":" in host else host
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{host}:{self.port}"
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -1,0 +1,79 @@
+"""Who is calling the gateway over HTTPS, and acting for them on the API.
+
+``shoal server --http-listen`` serves HTTPS with the API server's serving
+certificate and asks for (without requiring) a client certificate from the
+cluster CA. A request is authenticated like a gRPC one (the same
+:class:`~shoal.apiserver.authn.Authenticator`): a bearer token in
+``Authorization``, else the client certificate. The gateway then calls the
+API as ``CN=shoal-gateway`` with ``shoal-impersonate-user`` /
+``shoal-impersonate-group`` metadata, which the API server takes from that
+certificate only (and from system:masters), so every call runs as the
+caller. No credentials: 401, as Kubernetes answers.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from shoal import auth
+from shoal.apiserver.authn import (
+    IMPERSONATE_GROUP,
+    IMPERSONATE_USER,
+    Authenticator,
+    Unauthenticated,
+)
+from shoal.client import call_metadata
+from shoal.plugins.gateway.status import response, status
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PUBLIC_PATHS = ("/healthz", "/livez", "/readyz")
+
+
+def server_ssl_context(cert_file: Any, key_file: Any, ca: bytes) -> ssl.SSLContext:
+    """TLS for the gateway: the serving pair, client certificates asked for
+    and verified against ``ca`` when sent (Python's ssl can make them optional)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert_file, key_file)
+    context.load_verify_locations(cadata=ca.decode())
+    context.verify_mode = ssl.CERT_OPTIONAL
+    return context
+
+
+def _peer_pem(request: web.Request) -> bytes | None:
+    transport = request.transport
+    ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
+    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+    return ssl.DER_cert_to_PEM_cert(der).encode() if der else None
+
+
+def caller(authenticator: Authenticator, request: web.Request) -> auth.UserInfo:
+    header = request.headers.get("Authorization", "")
+    metadata = [("authorization", header)] if header else []
+    return authenticator.authenticate(metadata, _peer_pem(request), "/gateway")
+
+
+def impersonation(user: auth.UserInfo) -> tuple[tuple[str, str], ...]:
+    groups = [g for g in user.groups if g != auth.AUTHENTICATED_GROUP]
+    return ((IMPERSONATE_USER, user.name), *((IMPERSONATE_GROUP, g) for g in groups))
+
+
+def authentication(authenticator: Authenticator) -> Any:
+    @web.middleware
+    async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path in PUBLIC_PATHS:
+            return await handler(request)
+        try:
+            user = caller(authenticator, request)
+        except Unauthenticated as err:
+            return response(status("Unauthorized", f"Unauthorized: {err}", code=401))
+        token = call_metadata.set(impersonation(user))
+        try:
+            return await handler(request)
+        finally:
+            call_metadata.reset(token)
+
+    return authenticate
