@@ -114,6 +114,19 @@ import click
     help="The CA and certificates (default DATA_DIR/pki); API servers sharing one etcd "
     "share one, so clients trust them all.",
 )
+@click.option(
+    "--audit-log",
+    default="",
+    metavar="FILE",
+    help="Where the audit log's JSON lines go (default DATA_DIR/audit.log).",
+)
+@click.option(
+    "--encryption-key",
+    default="",
+    metavar="FILE",
+    help="The AES key Secrets are encrypted with in the store (default "
+    "DATA_DIR/encryption.key, made on first start); servers sharing one etcd share it.",
+)
 def server_command(
     data_dir: str,
     listen: str,
@@ -137,6 +150,8 @@ def server_command(
     insecure: bool,
     tls_sans: tuple[str, ...],
     pki_dir: str,
+    audit_log: str,
+    encryption_key: str,
 ) -> None:
     """Run the API server.
 
@@ -181,11 +196,17 @@ def server_command(
                 insecure=insecure,
                 tls_sans=tls_sans,
                 pki_dir=pathlib.Path(pki_dir).expanduser() if pki_dir else None,
+                audit_log=_path(audit_log),
+                encryption_key=_path(encryption_key),
                 **election,
             )
         )
     except (StoreError, ValueError) as err:
         raise click.ClickException(f"store {store_name}: {err}") from None
+
+
+def _path(value: str) -> pathlib.Path | None:
+    return pathlib.Path(value).expanduser() if value else None
 
 
 def _store_options(
