@@ -56,6 +56,7 @@ IMPERSONATE_GROUP = "shoal-impersonate-group"
 PUBLIC_PREFIXES = ("/grpc.health.v1.Health/",)
 BOOTSTRAP_PREFIXES = ("/shoal.v1.Certificates/",)
 _CACHE_LIMIT = 4096
+STATIC_TOKEN_CACHE_SECONDS = 5.0
 
 
 class Unauthenticated(Exception):
@@ -75,7 +76,7 @@ class Authenticator:
         self.static = static
         self.service_accounts = service_accounts
         self._certs: dict[bytes, tuple[auth.UserInfo, datetime.datetime]] = {}
-        self._assertions: dict[str, tuple[auth.UserInfo, float]] = {}
+        self._tokens: dict[str, tuple[auth.UserInfo, float, str]] = {}
 
     def from_certificate(self, pem: bytes) -> auth.UserInfo:
         cached = self._certs.get(pem)
@@ -95,33 +96,45 @@ class Authenticator:
         self._certs[pem] = (user, cert.not_valid_after_utc)
         return user
 
-    def from_assertion(self, token: str) -> auth.UserInfo:
+    def from_assertion(self, token: str) -> tuple[auth.UserInfo, float]:
         """A client certificate proven by a signed assertion (see shoal.certauth)."""
-        cached = self._assertions.get(token)
-        if cached is not None and time.time() <= cached[1]:
-            return cached[0]
         try:
             cert, expires = certauth.verify_assertion(token)
         except certauth.AssertionError_ as err:
             raise Unauthenticated(str(err)) from None
         user = self.from_certificate(pki.cert_pem(cert))
-        if len(self._assertions) >= _CACHE_LIMIT:
-            self._assertions.clear()
-        self._assertions[token] = (user, min(expires, cert.not_valid_after_utc.timestamp()))
-        return user
+        return user, min(expires, cert.not_valid_after_utc.timestamp())
 
     def from_token(self, token: str) -> auth.UserInfo:
+        """Signatures are checked once per token; the answer is kept until the
+        token expires (static records: a few seconds, as the file may change),
+        and a revocation is looked up on every use."""
+        now = time.time()
+        cached = self._tokens.get(token)
+        if cached is not None and now <= cached[1]:
+            user, _, jti = cached
+            if jti and self.service_accounts is not None and self.service_accounts.revoked_id(jti):
+                raise Unauthenticated("invalid bearer token: the token has been revoked")
+            return user
+        user, expires, jti = self._verify_token(token, now)
+        if len(self._tokens) >= _CACHE_LIMIT:
+            self._tokens.clear()
+        self._tokens[token] = (user, expires, jti)
+        return user
+
+    def _verify_token(self, token: str, now: float) -> tuple[auth.UserInfo, float, str]:
         if certauth.is_assertion(token):
-            return self.from_assertion(token)
+            return (*self.from_assertion(token), "")
         try:
             if token.count(".") == 2 and self.service_accounts is not None:
-                return self.service_accounts.authenticate(token)
-            user = self.static.authenticate(token) if self.static is not None else None
+                user = self.service_accounts.authenticate(token)
+                return user, float(self.service_accounts.claims(token)["exp"]), user.uid
+            found = self.static.authenticate(token) if self.static is not None else None
         except TokenError as err:
             raise Unauthenticated(f"invalid bearer token: {err}") from None
-        if user is None:
+        if found is None:
             raise Unauthenticated("invalid bearer token")
-        return user
+        return found, now + STATIC_TOKEN_CACHE_SECONDS, ""
 
     def authenticate(
         self, metadata: Sequence[tuple[str, Any]], peer_pem: bytes | None, method: str = ""
@@ -194,7 +207,9 @@ def login_with(authenticator: Authenticator | None) -> Login:
             return auth.INSECURE_ADMIN
         try:
             metadata = context.invocation_metadata() or ()
-            user = authenticator.authenticate(metadata, peer_certificate(context), method)
+            # The handshake's certificate only matters without a token.
+            pem = None if bearer_token(metadata) else peer_certificate(context)
+            user = authenticator.authenticate(metadata, pem, method)
         except (Unauthenticated, pki.PKIError) as err:
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(err))
             raise AssertionError("unreachable") from None

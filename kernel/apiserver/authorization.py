@@ -37,11 +37,12 @@ class Authorization:
     async def start(self) -> None:
         """Write the built-in roles (and the node lease namespace), then load
         the policy: the server answers nothing before it can authorize."""
-        await self._bootstrap()
+        await self.bootstrap()
         await self.policy.start()
         await self.graph.start()
 
-    async def _bootstrap(self) -> None:
+    async def bootstrap(self) -> None:
+        """Create the built-in roles and binding (or restore their content)."""
         objects = [*cluster_roles(), *cluster_role_bindings()]
         await asyncio.gather(*(self._ensure(obj) for obj in objects))
         with contextlib.suppress(errors.AlreadyExistsError):

@@ -78,8 +78,10 @@ def object_attributes(user: UserInfo, method: str, request: Any) -> Attributes:
         sub = "status" if method == "UpdateStatus" else ""
         name = "" if method == "Create" else meta.name  # create names no object, as a POST
         return _resource(user, verb, kind, meta.namespace, name, subresource=sub, obj=obj)
-    if method in ("List", "Watch"):
-        return _resource(user, verb, _kind(request.kind), request.namespace, "")
+    if method in ("List", "Watch"):  # no namespace: every namespace, cluster scope
+        kind = _kind(request.kind)
+        namespace = request.namespace if kind.namespaced else ""
+        return Attributes(user, verb, kind.group, kind.plural, "", namespace, "")
     key = request.key
     sub = "status" if method == "Patch" and request.status else ""
     return _resource(user, verb, _kind(key.kind), key.namespace, key.name, subresource=sub)

@@ -55,17 +55,25 @@ def digest(token: str) -> str:
 
 
 class JsonFile:
-    """A small JSON document on disk (mode 0600), re-read when it changes."""
+    """A small JSON document on disk (mode 0600), re-read when it changes
+    (looked at no more often than every ``recheck`` seconds: it sits on the
+    path of every request)."""
 
-    def __init__(self, path: pathlib.Path, empty: Any) -> None:
-        self.path, self.empty = path, empty
+    def __init__(self, path: pathlib.Path, empty: Any, recheck: float = 1.0) -> None:
+        self.path, self.empty, self.recheck = path, empty, recheck
         self._stamp: tuple[int, int] | None = None
         self._data: Any = empty
+        self._checked = 0.0
 
     def read(self) -> Any:
+        now = time.monotonic()
+        if self._stamp is not None and now - self._checked < self.recheck:
+            return self._data
+        self._checked = now
         try:
             st = self.path.stat()
         except FileNotFoundError:
+            self._stamp, self._data = None, self.empty
             return self.empty
         stamp = (st.st_mtime_ns, st.st_size)
         if stamp != self._stamp:
@@ -74,7 +82,7 @@ class JsonFile:
 
     def write(self, data: Any) -> None:
         pki.write_private(self.path, json.dumps(data, indent=1).encode())
-        self._stamp = None
+        self._stamp, self._checked = None, 0.0
 
 
 @dataclass(frozen=True)
@@ -195,6 +203,9 @@ class ServiceAccountTokens:
         if not isinstance(claims, dict) or claims.get("iss") != ISSUER:
             raise TokenError("the token was not issued by this cluster")
         return claims
+
+    def revoked_id(self, jti: str) -> bool:
+        return jti in self.revoked.read()["revoked"]
 
     def authenticate(self, token: str) -> auth.UserInfo:
         claims = self.claims(token)
