@@ -100,9 +100,16 @@ class Agent:
     def _stream_tls(self) -> StreamTLS | None:
         """The node's own certificate serves the stream port, and only the
         API server's client certificate is let in."""
+        from shoal import auth, pki
+
         creds = self.options.credentials
         if creds is None or not (creds.cert_data and creds.ca_data):
             return None
+        if (
+            pki.identity(pki.load_cert(creds.cert_data))[0]
+            != auth.NODE_USER_PREFIX + self.options.name
+        ):
+            return None  # not a node identity (hollow nodes on the config's credentials)
         return StreamTLS(creds.ca_data, creds.cert_data, creds.key_data)
 
     def node_handle(self, name: str) -> NodeAgent | None:

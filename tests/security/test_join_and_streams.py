@@ -125,3 +125,36 @@ def test_plain_config_refuses_credentials_without_tls() -> None:
 
     with pytest.raises(config.ConfigError, match="credentials need TLS"):
         channel_credentials(config.ClientConfig("127.0.0.1:1", token="a.b"))
+
+
+async def test_api_server_relays_to_a_joined_agent_over_mutual_tls(
+    secure_server: SecureServer, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from shoal.agent.agent import Agent, AgentOptions
+    from shoal.agent.kubelet import Timing
+
+    from tests.integration.helpers import eventually
+
+    token = _join_token(secure_server, tmp_path)
+    identity = await node_identity(tmp_path / "agent", secure_server.address, "node-a", token)
+    assert identity is not None
+    options = AgentOptions(
+        server=secure_server.address,
+        name="node-a",
+        runtime="fake",
+        data_dir=tmp_path / "agent",
+        node_ip="127.0.0.1",
+        stream_listen="127.0.0.1:0",
+        credentials=identity.client_config(secure_server.address),
+        timing=Timing(lease_interval=1.0),
+    )
+    agent = Agent(options)
+    await agent.start()
+    try:
+        node = await eventually(lambda: agent.nodes.get("node-a"), timeout=10)
+        assert node is not None
+        stub = streams_pb2_grpc.StreamsStub(secure_server.admin.channel)
+        answer = await stub.ListImages(streams_pb2.ListImagesRequest(node="node-a"), timeout=10)
+        assert answer is not None  # reached the agent through the relay, both sides verified
+    finally:
+        await agent.stop()
