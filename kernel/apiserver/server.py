@@ -263,10 +263,7 @@ async def _start_gateway(
     from shoal.plugins.gateway import Gateway
     from shoal.plugins.gateway.kubeconfig import record_http_server
 
-    if security is None:
-        gateway = Gateway(client)
-    else:
-        gateway = _secure_gateway(client.target, security)
+    gateway = Gateway(client) if security is None else _secure_gateway(client.target, security)
     await gateway.start(listen)
     record_http_server(admin, "shoal", gateway.url)
     return gateway
@@ -285,5 +282,5 @@ def _secure_gateway(address: str, security: ServerSecurity) -> Any:
     )
     cert_file, key_file = security.pki.paths("apiserver")
     tls = server_ssl_context(cert_file, key_file, security.pki.ca_pem)
-    client = Client.for_config(cfg, context_metadata=True)
+    client = Client.for_config(cfg)
     return Gateway(client, ssl_context=tls, authenticator=security.authenticator())

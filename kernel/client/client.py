@@ -7,10 +7,9 @@ through this, never to the store.
 from __future__ import annotations
 
 import builtins
-import contextvars
 import json
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,15 +17,16 @@ import grpc
 from google.protobuf.any_pb2 import Any as AnyProto
 from shoal import config, errors, kinds
 from shoal.api.v1 import api_pb2, api_pb2_grpc
+from shoal.client.channel import (
+    AuthChannel,
+    Metadata,
+    auth_metadata,
+    call_metadata,
+    tls_credentials,
+)
 from shoal.kinds import Kind
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-
-# Extra metadata for the calls made in this context: the HTTP gateway sets
-# impersonation headers here for the one request it serves.
-call_metadata: contextvars.ContextVar[tuple[tuple[str, str], ...]] = contextvars.ContextVar(
-    "shoal_call_metadata", default=()
-)
 
 
 @dataclass
@@ -76,25 +76,19 @@ def _resolve(address: str) -> tuple[str, str]:
     return str(info[0][4][0]), port
 
 
+__all__ = ["Client", "ObjectList", "WatchEvent", "call_metadata", "channel_credentials"]
+
+
 def _kind_name(kind: str | Kind) -> str:
     return kind.kind if isinstance(kind, Kind) else kind
 
 
 def channel_credentials(cfg: config.ClientConfig) -> grpc.ChannelCredentials | None:
-    """TLS verified against the config's CA, with its client certificate
-    and/or bearer token; None for a plain (``--insecure``) server."""
-    if not cfg.secure:
-        if cfg.token or cfg.cert_data:
-            raise config.ConfigError(
-                "credentials need TLS: the config has no certificate-authority-data "
-                "for the server (a server run with --insecure takes none)"
-            )
+    """TLS plus the config's credentials as gRPC call credentials, for a
+    channel made by hand (a ``Client`` adds them as metadata, faster)."""
+    tls = tls_credentials(cfg)
+    if tls is None:
         return None
-    tls = grpc.ssl_channel_credentials(
-        root_certificates=cfg.ca_data,
-        private_key=cfg.key_data or None,
-        certificate_chain=cfg.cert_data or None,
-    )
     if cfg.token:
         return grpc.composite_channel_credentials(
             tls, grpc.access_token_call_credentials(cfg.token)
@@ -123,49 +117,11 @@ def _channel_options(target: str) -> list[tuple[str, Any]]:
     return options
 
 
-class _ContextMetadata(
-    grpc.aio.UnaryUnaryClientInterceptor,
-    grpc.aio.UnaryStreamClientInterceptor,
-    grpc.aio.StreamUnaryClientInterceptor,
-    grpc.aio.StreamStreamClientInterceptor,
-):
-    """Adds ``call_metadata`` to every call of the channel (stubs made on
-    ``client.channel`` too)."""
-
-    def _details(self, details: Any) -> Any:
-        extra = call_metadata.get()
-        if not extra:
-            return details
-        metadata = grpc.aio.Metadata(*(details.metadata or ()), *extra)
-        return details._replace(metadata=metadata)
-
-    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
-        return await continuation(self._details(details), request)
-
-    async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
-        return await continuation(self._details(details), request)
-
-    async def intercept_stream_unary(self, continuation: Any, details: Any, requests: Any) -> Any:
-        return await continuation(self._details(details), requests)
-
-    async def intercept_stream_stream(self, continuation: Any, details: Any, requests: Any) -> Any:
-        return await continuation(self._details(details), requests)
-
-
-def open_channel(
-    target: str, credentials: grpc.ChannelCredentials | None, context_metadata: bool = False
-) -> grpc.aio.Channel:
-    """``context_metadata``: add ``call_metadata`` to each call (costs an
-    interceptor per call, so only the gateway asks for it)."""
+def open_channel(target: str, credentials: grpc.ChannelCredentials | None) -> grpc.aio.Channel:
     options = _channel_options(target)
-    interceptors = [_ContextMetadata()] if context_metadata else None
     if credentials is None:
-        return grpc.aio.insecure_channel(
-            channel_target(target), options=options, interceptors=interceptors
-        )
-    return grpc.aio.secure_channel(
-        channel_target(target), credentials, options=options, interceptors=interceptors
-    )
+        return grpc.aio.insecure_channel(channel_target(target), options=options)
+    return grpc.aio.secure_channel(channel_target(target), credentials, options=options)
 
 
 class Client:
@@ -180,21 +136,24 @@ class Client:
         namespace: str = "default",
         channel: grpc.aio.Channel | None = None,
         credentials: grpc.ChannelCredentials | None = None,
-        context_metadata: bool = False,
+        metadata: Callable[[], Metadata] | None = None,
     ) -> None:
+        """``credentials``: TLS; ``metadata``: what each call presents (see
+        shoal.client.channel); ``for_config`` fills both from a config."""
         self.target = target
         self.namespace = namespace
-        self.channel = channel or open_channel(target, credentials, context_metadata)
+        raw = channel or open_channel(target, credentials)
+        self.channel: Any = AuthChannel(raw, metadata or (lambda: ()))
         self._objects = api_pb2_grpc.ObjectsStub(self.channel)
         self._discovery = api_pb2_grpc.DiscoveryStub(self.channel)
 
     @classmethod
-    def for_config(cls, cfg: config.ClientConfig, *, context_metadata: bool = False) -> Client:
+    def for_config(cls, cfg: config.ClientConfig) -> Client:
         return cls(
             cfg.server,
             namespace=cfg.namespace,
-            credentials=channel_credentials(cfg),
-            context_metadata=context_metadata,
+            credentials=tls_credentials(cfg),
+            metadata=auth_metadata(cfg),
         )
 
     @classmethod

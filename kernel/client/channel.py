@@ -1,0 +1,94 @@
+"""The client's channel: TLS from the config, and the metadata every call
+carries (its credentials, and ``call_metadata`` of the current context).
+
+Credentials ride as per-call metadata added in this process's event loop,
+not as gRPC call credentials: Python's gRPC runs a metadata plugin on a new
+thread for every call, which costs more than the call itself.
+``AuthChannel`` wraps the channel so stubs made on ``client.channel``
+anywhere (streams, port-forward, images...) carry the same credentials.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+from shoal import config
+
+# Extra metadata for the calls made in this context: the HTTP gateway sets
+# impersonation headers here for the one request it serves.
+call_metadata: contextvars.ContextVar[tuple[tuple[str, str], ...]] = contextvars.ContextVar(
+    "shoal_call_metadata", default=()
+)
+
+Metadata = tuple[tuple[str, str], ...]
+
+
+def tls_credentials(cfg: config.ClientConfig) -> grpc.ChannelCredentials | None:
+    """TLS verified against the config's CA; None for a plain (``--insecure``) server."""
+    if not cfg.secure:
+        if cfg.token or cfg.cert_data:
+            raise config.ConfigError(
+                "credentials need TLS: the config has no certificate-authority-data "
+                "for the server (a server run with --insecure takes none)"
+            )
+        return None
+    return grpc.ssl_channel_credentials(
+        root_certificates=cfg.ca_data,
+        private_key=cfg.key_data or None,
+        certificate_chain=cfg.cert_data or None,
+    )
+
+
+def auth_metadata(cfg: config.ClientConfig) -> Callable[[], Metadata]:
+    """What each call presents: the token, else a fresh certificate assertion."""
+    if cfg.token:
+        fixed = (("authorization", f"Bearer {cfg.token}"),)
+        return lambda: fixed
+    if cfg.cert_data and cfg.key_data:
+        from shoal.certauth import CertificateCredentials
+
+        assertion = CertificateCredentials(cfg.cert_data, cfg.key_data)
+        return lambda: (("authorization", f"Bearer {assertion.token()}"),)
+    return lambda: ()
+
+
+class _Callable:
+    def __init__(self, inner: Any, metadata: Callable[[], Metadata]) -> None:
+        self._inner, self._metadata = inner, metadata
+
+    def __call__(self, *args: Any, metadata: Any = None, **kwargs: Any) -> Any:
+        extra = self._metadata() + call_metadata.get()
+        if extra:  # a pair the caller passed already is not sent twice
+            metadata = tuple(dict.fromkeys((*tuple(metadata or ()), *extra)))
+        return self._inner(*args, metadata=metadata, **kwargs)
+
+
+class AuthChannel:
+    """A grpc.aio.Channel whose every call carries ``metadata()``."""
+
+    def __init__(self, channel: grpc.aio.Channel, metadata: Callable[[], Metadata]) -> None:
+        self._channel, self._metadata = channel, metadata
+
+    def unary_unary(self, *args: Any, **kwargs: Any) -> Any:
+        return _Callable(self._channel.unary_unary(*args, **kwargs), self._metadata)
+
+    def unary_stream(self, *args: Any, **kwargs: Any) -> Any:
+        return _Callable(self._channel.unary_stream(*args, **kwargs), self._metadata)
+
+    def stream_unary(self, *args: Any, **kwargs: Any) -> Any:
+        return _Callable(self._channel.stream_unary(*args, **kwargs), self._metadata)
+
+    def stream_stream(self, *args: Any, **kwargs: Any) -> Any:
+        return _Callable(self._channel.stream_stream(*args, **kwargs), self._metadata)
+
+    def __getattr__(self, name: str) -> Any:  # close, channel_ready, get_state...
+        return getattr(self._channel, name)
+
+    async def __aenter__(self) -> AuthChannel:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._channel.close()
