@@ -65,6 +65,8 @@ class AdmissionRequest:
     object: Any = None
     old_object: Any = None
     user: str = ""
+    # The groups of the user (authentication's ``system:masters``, ...).
+    groups: tuple[str, ...] = ()
     # Plugins may leave notes here for later plugins in the same chain.
     annotations: dict[str, str] = field(default_factory=dict)
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import structlog
-from shoal import errors
+from shoal import auth, errors
 from shoal.hookspecs import AdmissionError, AdmissionRequest
 from shoal.kinds import Kind
 
@@ -35,6 +35,7 @@ class AdmissionChain:
             return
         target: Any = obj if obj is not None else old
         meta = target.metadata
+        caller = auth.current_user()  # who the API server is serving now
         request = AdmissionRequest(
             operation=operation,  # type: ignore[arg-type]
             kind=kind.kind,
@@ -42,7 +43,8 @@ class AdmissionChain:
             name=meta.name,
             object=None if operation == "DELETE" else obj,
             old_object=old,
-            user=user,
+            user=user or (caller.name if caller else ""),
+            groups=caller.groups if caller else (),
         )
         for name, hook in [*self.mutators, *self.validators]:
             await _call(name, hook, request, kind)
