@@ -26,6 +26,8 @@ def check_update(kind: Kind, old: Any, new: Any) -> None:
         and (new.spec.cluster_ip != old.spec.cluster_ip)
     ):
         causes.append(("spec.clusterIP", "Invalid value: field is immutable"))
+    elif kind.kind in ("RoleBinding", "ClusterRoleBinding") and old.role_ref != new.role_ref:
+        causes.append(("roleRef", "Invalid value: cannot change roleRef"))
     if causes:
         raise errors.invalid(kind.kind, new.metadata.name, causes)
 

@@ -4,6 +4,7 @@ system:masters can never be locked out."""
 
 from __future__ import annotations
 
+import pytest
 from shoal.manifest import from_dict
 
 from tests.security.authz_helpers import binding, refused, review, role, until_allowed
@@ -69,3 +70,16 @@ async def test_built_in_roles_are_restored_on_start(secure_server: SecureServer)
     await admin.delete("clusterrole", "system:aggregate-to-view")
     await secure_server.server.authorization.bootstrap()  # what a restart does first
     assert (await admin.get("clusterrole", "system:aggregate-to-view")).rules
+
+
+async def test_a_bindings_role_ref_cannot_change(secure_server: SecureServer) -> None:
+    from shoal import errors
+
+    admin = secure_server.admin
+    created = await admin.create(binding("b", "view", user="u", namespace="default"))
+    created.role_ref.name = "admin"
+    with pytest.raises(errors.InvalidError, match="roleRef: Invalid value: cannot change roleRef"):
+        await admin.update(created)
+    created.role_ref.name = "view"
+    created.subjects[0].name = "someone-else"  # subjects may change
+    assert (await admin.update(created)).subjects[0].name == "someone-else"
