@@ -85,9 +85,7 @@ async def test_etcd_member_and_leader_die_under_load(
 ) -> None:
     endpoints = ["--store", "etcd", "--etcd-endpoints", etcd_three.endpoints]
     pki = ["--pki-dir", str(tmp_path / "pki")]  # one CA for both servers
-    servers = [
-        ServerProcess(tmp_path / f"s{i}", *endpoints, *ELECTION, *pki) for i in range(2)
-    ]
+    servers = [ServerProcess(tmp_path / f"s{i}", *endpoints, *ELECTION, *pki) for i in range(2)]
     try:
         both = ",".join(s.address for s in servers)
         async with Client.for_config(servers[0].client_config(both)) as client:
