@@ -311,10 +311,10 @@ LABEL_NAMED = ("Namespace", "Service")
 
 
 def validate_object(kind: str, obj: Any) -> Causes:
-    check = (
-        names.validate_dns1123_label if kind in LABEL_NAMED else names.validate_dns1123_subdomain
-    )
-    if kind in rbac_validation.PATH_SEGMENT_NAMED:  # "system:node" is a role's name
+    check: Callable[[str], list[str]] = names.validate_dns1123_subdomain
+    if kind in LABEL_NAMED:
+        check = names.validate_dns1123_label
+    elif kind in rbac_validation.PATH_SEGMENT_NAMED:  # "system:node" is a role's name
         check = rbac_validation.validate_path_segment_name
     causes = validate_metadata(obj.metadata, name_check=check)
     spec_check = SPEC_VALIDATORS.get(kind)
