@@ -134,3 +134,29 @@ class Store(Protocol):
 
     async def compact(self, revision: int) -> None:
         """Forget history at or below ``revision``; current values stay."""
+
+
+# Argument checks every backend makes before a call reaches its engine, so a
+# bad key fails alone (never a batch it shares a transaction with) and both
+# backends word it the same.
+
+
+def check_key(key: str) -> str:
+    if not isinstance(key, str) or not key:
+        raise StoreError(f"key must be a non-empty string, not {key!r}")
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise StoreError(f"key {key!r} is not valid UTF-8") from exc
+    return key
+
+
+def check_value(value: bytes) -> bytes:
+    if not isinstance(value, bytes | bytearray | memoryview):
+        raise StoreError(f"value must be bytes, not {type(value).__name__}")
+    return bytes(value)
+
+
+def check_revision(revision: int) -> None:
+    if not isinstance(revision, int) or revision < 0:
+        raise StoreError(f"revision must be a non-negative integer, not {revision!r}")

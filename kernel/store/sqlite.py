@@ -26,7 +26,14 @@ from typing import Any, TypeVar
 
 import structlog
 from shoal.store import sqlite_schema as schema
-from shoal.store.base import Event, KeyValue, StoreError
+from shoal.store.base import (
+    Event,
+    KeyValue,
+    StoreError,
+    check_key,
+    check_revision,
+    check_value,
+)
 from shoal.store.sqlite_watch import Watch, WatchHub
 from shoal.store.sqlite_writer import Outcome, WriteOp, Writer, resolve
 
@@ -124,30 +131,34 @@ class SQLiteStore:
     async def list(
         self, prefix: str, revision: int = 0, limit: int = 0, start_after: str = ""
     ) -> tuple[list[KeyValue], int]:
-        _check_revision(revision)
+        check_revision(revision)
         return await self._read(schema.list_keys, prefix, revision, limit, start_after)
 
     async def create(self, key: str, value: bytes) -> KeyValue:
-        return await self._write(WriteOp("create", self._future(), _key(key), _value(value)))
+        return await self._write(
+            WriteOp("create", self._future(), check_key(key), check_value(value))
+        )
 
     async def update(self, key: str, value: bytes, expected_revision: int) -> KeyValue:
-        _check_revision(expected_revision)
-        op = WriteOp("update", self._future(), _key(key), _value(value), expected_revision)
+        check_revision(expected_revision)
+        op = WriteOp(
+            "update", self._future(), check_key(key), check_value(value), expected_revision
+        )
         return await self._write(op)
 
     async def delete(self, key: str, expected_revision: int = 0) -> KeyValue:
-        _check_revision(expected_revision)
+        check_revision(expected_revision)
         return await self._write(
-            WriteOp("delete", self._future(), _key(key), b"", expected_revision)
+            WriteOp("delete", self._future(), check_key(key), b"", expected_revision)
         )
 
     async def compact(self, revision: int) -> None:
-        _check_revision(revision)
+        check_revision(revision)
         await self._write(WriteOp("compact", self._future(), expected=revision))
 
     def watch(self, prefix: str, revision: int) -> Watch:
         self._check_open()
-        _check_revision(revision)
+        check_revision(revision)
         return self._hub.watch(prefix, revision, self._replay)
 
     # -- internals -------------------------------------------------------
@@ -206,25 +217,3 @@ class SQLiteStore:
                 log.debug("compacted", component="store", revision=target)
             except StoreError as exc:
                 log.warning("compaction failed", component="store", error=str(exc))
-
-
-def _key(key: str) -> str:
-    # Checked here, not in the writer: a bad key must fail alone, not the batch.
-    if not isinstance(key, str) or not key:
-        raise StoreError(f"key must be a non-empty string, not {key!r}")
-    try:
-        key.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise StoreError(f"key {key!r} is not valid UTF-8") from exc
-    return key
-
-
-def _value(value: bytes) -> bytes:
-    if not isinstance(value, bytes | bytearray | memoryview):
-        raise StoreError(f"value must be bytes, not {type(value).__name__}")
-    return bytes(value)
-
-
-def _check_revision(revision: int) -> None:
-    if not isinstance(revision, int) or revision < 0:
-        raise StoreError(f"revision must be a non-negative integer, not {revision!r}")

@@ -38,6 +38,9 @@ from shoal.store.base import (
     KeyValue,
     RevisionConflictError,
     StoreError,
+    check_key,
+    check_revision,
+    check_value,
 )
 
 log = structlog.get_logger("shoal.store.etcd")
@@ -125,7 +128,7 @@ class EtcdStore:
     async def list(
         self, prefix: str, revision: int = 0, limit: int = 0, start_after: str = ""
     ) -> tuple[KeyValues, int]:
-        _check_revision(revision)
+        check_revision(revision)
         first = self._raw_prefix + prefix.encode()
         start = max(first, self._etcd_key(start_after) + b"\0") if start_after else first
         request = rpc.RangeRequest(
@@ -138,16 +141,16 @@ class EtcdStore:
 
     async def create(self, key: str, value: bytes) -> KeyValue:
         raw = self._etcd_key(key)
-        put = rpc.RequestOp(request_put=rpc.PutRequest(key=raw, value=_value(value)))
+        put = rpc.RequestOp(request_put=rpc.PutRequest(key=raw, value=check_value(value)))
         response = await self._txn([_mod_is(raw, 0)], [put], [])
         if not response.succeeded:
             raise KeyExistsError(key)
         return KeyValue(key, bytes(value), response.header.revision, response.header.revision)
 
     async def update(self, key: str, value: bytes, expected_revision: int) -> KeyValue:
-        _check_revision(expected_revision)
+        check_revision(expected_revision)
         raw = self._etcd_key(key)
-        put = rpc.PutRequest(key=raw, value=_value(value), prev_kv=True)
+        put = rpc.PutRequest(key=raw, value=check_value(value), prev_kv=True)
         response = await self._conditional(
             key, raw, expected_revision, rpc.RequestOp(request_put=put)
         )
@@ -155,7 +158,7 @@ class EtcdStore:
         return KeyValue(key, bytes(value), prev.create_revision, response.header.revision)
 
     async def delete(self, key: str, expected_revision: int = 0) -> KeyValue:
-        _check_revision(expected_revision)
+        check_revision(expected_revision)
         raw = self._etcd_key(key)
         delete = rpc.DeleteRangeRequest(key=raw, prev_kv=True)
         op = rpc.RequestOp(request_delete_range=delete)
@@ -164,7 +167,7 @@ class EtcdStore:
         return KeyValue(key, prev.value, prev.create_revision, response.header.revision)
 
     async def compact(self, revision: int) -> None:
-        _check_revision(revision)
+        check_revision(revision)
         self._check_open()
         if revision <= self._compacted:
             return
@@ -178,7 +181,7 @@ class EtcdStore:
 
     def watch(self, prefix: str, revision: int) -> EtcdWatch:
         self._check_open()
-        _check_revision(revision)
+        check_revision(revision)
         assert self._stream is not None
         first = self._raw_prefix + prefix.encode()
         # From 0 means "after everything this store has seen": fixed now, not
@@ -195,12 +198,7 @@ class EtcdStore:
             raise StoreError("the store is not started")
 
     def _etcd_key(self, key: str) -> bytes:
-        if not isinstance(key, str) or not key:
-            raise StoreError(f"key must be a non-empty string, not {key!r}")
-        try:
-            return self._raw_prefix + key.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise StoreError(f"key {key!r} is not valid UTF-8") from exc
+        return self._raw_prefix + check_key(key).encode("utf-8")
 
     def _store_key(self, raw: bytes) -> str:
         return raw[len(self._raw_prefix) :].decode("utf-8", "replace")
@@ -306,14 +304,3 @@ def _mod_is(raw: bytes, revision: int) -> rpc.Compare:
 
 def _exists(raw: bytes) -> rpc.Compare:
     return rpc.Compare(key=raw, target=_MOD, result=_GREATER, mod_revision=0)
-
-
-def _value(value: bytes) -> bytes:
-    if not isinstance(value, bytes | bytearray | memoryview):
-        raise StoreError(f"value must be bytes, not {type(value).__name__}")
-    return bytes(value)
-
-
-def _check_revision(revision: int) -> None:
-    if not isinstance(revision, int) or revision < 0:
-        raise StoreError(f"revision must be a non-negative integer, not {revision!r}")
