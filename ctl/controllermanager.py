@@ -5,35 +5,12 @@ from __future__ import annotations
 
 import click
 from shoal.ctl.context import CtlContext
-from shoal.ctl.server import _check_controllers
+from shoal.ctl.daemonopts import check_controllers, control_plane_options, log_options
 
 
 @click.command("controller-manager")
-@click.option(
-    "--controllers",
-    default="*",
-    show_default=True,
-    metavar="NAME,...|*|-",
-    help="Controllers to run: '*' all, '-' none, '*,-name' all but one.",
-)
-@click.option(
-    "--leader-elect/--no-leader-elect",
-    default=True,
-    show_default=True,
-    help="Hold a Lease before running controllers (one active copy).",
-)
-@click.option(
-    "--node-monitor-grace-period",
-    type=click.FloatRange(min=0.1),
-    default=40.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="How long a node may miss its Lease before it is marked Unknown.",
-)
-@click.option(
-    "--log-format", type=click.Choice(["json", "console"]), default="json", show_default=True
-)
-@click.option("--log-level", default="info", show_default=True)
+@control_plane_options
+@log_options
 @click.pass_obj
 def controller_manager_command(
     ctx: CtlContext,
@@ -54,7 +31,7 @@ def controller_manager_command(
 
     from shoal import log
 
-    _check_controllers(controllers)
+    check_controllers(controllers)
     log.configure("controller-manager", json=log_format == "json", level=log_level)
     asyncio.run(_run(ctx, controllers, leader_elect, node_monitor_grace_period))
 

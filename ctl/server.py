@@ -6,6 +6,7 @@ import pathlib
 from typing import Any
 
 import click
+from shoal.ctl.daemonopts import check_controllers, control_plane_options, log_options
 
 
 @click.command("server")
@@ -39,31 +40,8 @@ import click
 @click.option("--etcd-cafile", default="", metavar="FILE", help="CA bundle for etcd's TLS.")
 @click.option("--etcd-certfile", default="", metavar="FILE", help="Client certificate for etcd.")
 @click.option("--etcd-keyfile", default="", metavar="FILE", help="Client key for etcd.")
-@click.option(
-    "--log-format", type=click.Choice(["json", "console"]), default="json", show_default=True
-)
-@click.option("--log-level", default="info", show_default=True)
-@click.option(
-    "--controllers",
-    default="*",
-    show_default=True,
-    metavar="NAME,...|*|-",
-    help="Controllers to run in this process: '*' all, '-' none, '*,-name' all but one.",
-)
-@click.option(
-    "--leader-elect/--no-leader-elect",
-    default=True,
-    show_default=True,
-    help="Hold a Lease before running controllers, so several servers can stand by.",
-)
-@click.option(
-    "--node-monitor-grace-period",
-    type=click.FloatRange(min=0.1),
-    default=40.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="How long a node may miss its Lease before it is marked Unknown.",
-)
+@log_options
+@control_plane_options
 @click.option(
     "--service-cluster-ip-range",
     default="10.96.0.0/12",
@@ -171,7 +149,7 @@ def server_command(
     from shoal.apiserver.server import serve
     from shoal.store import StoreError
 
-    _check_controllers(controllers)
+    check_controllers(controllers)
     _check_listen(http_listen)
     _check_insecure(insecure, listen, tls_sans, pki_dir)
     services = _service_allocator(service_cluster_ip_range, service_node_port_range)
@@ -255,16 +233,6 @@ def _check_insecure(insecure: bool, listen: str, sans: tuple[str, ...], pki_dir:
         check_insecure_listen(listen)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="'--listen'") from None
-
-
-def _check_controllers(names: str) -> None:
-    from shoal import plugin_manager
-    from shoal.controlplane import ControlPlaneError, select_controllers
-
-    try:
-        select_controllers(plugin_manager.controllers().names(), names)
-    except ControlPlaneError as err:
-        raise click.BadParameter(str(err), param_hint="'--controllers'") from None
 
 
 def _service_allocator(cluster_ip_range: str, node_port_range: str) -> Any:
