@@ -10,16 +10,22 @@ from aiohttp import web
 from google.protobuf.message import Message
 from shoal import manifest
 from shoal.manifest import ManifestError
+from shoal.plugins.gateway import protowire
 from shoal.plugins.gateway.paths import Target
 from shoal.plugins.gateway.status import StatusError, bad_request
 
+PROTOBUF = "application/vnd.kubernetes.protobuf"
+
 
 async def read_json(request: web.Request) -> Any:
-    """The body as JSON (or YAML, when the client says so); BadRequest if it is neither."""
+    """The body as JSON (or YAML, or Kubernetes protobuf, when the client says
+    so); BadRequest if it is none of them."""
     check_media_type(request)
     raw = await request.read()
     if not raw.strip():
         raise bad_request("the request body is empty")
+    if request.content_type == PROTOBUF:
+        return from_protobuf(raw)
     try:
         if "yaml" in request.content_type:
             return yaml.safe_load(raw)
@@ -29,15 +35,28 @@ async def read_json(request: web.Request) -> Any:
 
 
 def check_media_type(request: web.Request) -> None:
-    """JSON and YAML only: a protobuf or CBOR body gets 415, on which client-go
-    retries in JSON."""
+    """JSON, YAML and Kubernetes protobuf: any other protobuf or CBOR body gets 415."""
     kind = request.content_type
-    if "protobuf" in kind or "cbor" in kind:
+    if kind != PROTOBUF and ("protobuf" in kind or "cbor" in kind):
         raise StatusError(
             "UnsupportedMediaType",
             f"the body of the request was in an unknown format - accepted media types include: "
-            f'application/json, application/yaml (not "{kind}")',
+            f'application/json, application/yaml, {PROTOBUF} (not "{kind}")',
         )
+
+
+def from_protobuf(raw: bytes) -> dict[str, Any]:
+    """kubectl's typed clients (``kubectl create deployment`` and friends) send
+    protobuf and do not fall back to JSON, so the gateway decodes it."""
+    try:
+        return protowire.decode_object(raw)
+    except protowire.UnsupportedKind as err:
+        raise StatusError(
+            "UnsupportedMediaType",
+            f"the gateway does not decode {err} from {PROTOBUF}; send it as application/json",
+        ) from None
+    except protowire.ProtoError as err:
+        raise bad_request(f"the body of the request was in an unknown format: {err}") from None
 
 
 def drop_nulls(value: Any) -> Any:

@@ -32,6 +32,25 @@ class Run:
     err: str
 
 
+async def run_kubectl(
+    url: str, home: Path, *args: str, input: str | None = None, timeout: float = 60.0
+) -> Run:
+    env = {**os.environ, "HOME": str(home), "KUBECONFIG": str(home / "none")}
+    proc = await asyncio.create_subprocess_exec(
+        str(KUBECTL), "--server", url, *args,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env=env,
+    )  # fmt: skip
+    data = input.encode() if input is not None else None
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(data), timeout)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise
+    return Run(proc.returncode or 0, out.decode(), err.decode())
+
+
 @dataclass
 class GatewayCluster:
     cluster: Cluster
@@ -42,20 +61,7 @@ class GatewayCluster:
 
     async def kubectl(self, *args: str, input: str | None = None, timeout: float = 60.0) -> Run:
         """Real kubectl against the gateway (no kubeconfig of the user's is read)."""
-        env = {**os.environ, "HOME": str(self.home), "KUBECONFIG": str(self.home / "none")}
-        proc = await asyncio.create_subprocess_exec(
-            str(KUBECTL), "--server", self.url, *args,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env=env,
-        )  # fmt: skip
-        data = input.encode() if input is not None else None
-        try:
-            out, err = await asyncio.wait_for(proc.communicate(data), timeout)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
-            raise
-        return Run(proc.returncode or 0, out.decode(), err.decode())
+        return await run_kubectl(self.url, self.home, *args, input=input, timeout=timeout)
 
 
 @pytest_asyncio.fixture
@@ -79,6 +85,11 @@ class GatewayServer:
     client: Client
     url: str
     http: aiohttp.ClientSession
+    home: Path
+
+    async def kubectl(self, *args: str, input: str | None = None, timeout: float = 60.0) -> Run:
+        """Real kubectl against the gateway (no kubeconfig of the user's is read)."""
+        return await run_kubectl(self.url, self.home, *args, input=input, timeout=timeout)
 
 
 @pytest_asyncio.fixture
@@ -91,7 +102,7 @@ async def gateway_server(tmp_path: Path) -> AsyncIterator[GatewayServer]:
     await gateway.start("127.0.0.1:0")
     http = aiohttp.ClientSession(gateway.url)
     try:
-        yield GatewayServer(client, gateway.url, http)
+        yield GatewayServer(client, gateway.url, http, tmp_path)
     finally:
         await http.close()
         await gateway.stop()

@@ -131,9 +131,17 @@ async def test_status_errors(gateway_server: GatewayServer) -> None:
         "POST",
         PODS,
         b"\x00",
-        headers={"Content-Type": "application/vnd.kubernetes.protobuf"},
+        headers={"Content-Type": "application/cbor"},
     )
     assert (code, status["reason"]) == (415, "UnsupportedMediaType")
+    code, status = await call(
+        gateway_server,
+        "POST",
+        PODS,
+        b"\x00",
+        headers={"Content-Type": "application/vnd.kubernetes.protobuf"},
+    )
+    assert (code, status["reason"]) == (400, "BadRequest") and "magic" in status["message"]
 
 
 async def test_update_conflict(gateway_server: GatewayServer) -> None:

@@ -11,7 +11,13 @@ import yaml
 from shoal import config
 
 from tests.ctl.conftest import invoke
-from tests.gateway.conftest import KUBECTL, MANIFESTS, GatewayCluster, needs_kubectl
+from tests.gateway.conftest import (
+    KUBECTL,
+    MANIFESTS,
+    GatewayCluster,
+    GatewayServer,
+    needs_kubectl,
+)
 from tests.integration.helpers import eventually
 
 pytestmark = needs_kubectl
@@ -71,19 +77,45 @@ async def test_apply_scale_rollout_delete(gateway_cluster: GatewayCluster) -> No
 
 
 async def test_create_deployment(gateway_cluster: GatewayCluster) -> None:
+    """kubectl's typed generators post Kubernetes protobuf, which the gateway decodes."""
     k = gateway_cluster.kubectl
-    # kubectl 1.32's typed client posts protobuf, which the gateway refuses with 415;
-    # the generator's output through apply is the JSON path.
-    direct = await k("create", "deployment", "web", "--image=nginx")
-    assert direct.code != 0 and "application/vnd.kubernetes.protobuf" in direct.err
-    made = await k("create", "deployment", "web", "--image=nginx", "--replicas=2",
-                   "--dry-run=client", "-o", "yaml")  # fmt: skip
-    created = await k("create", "-f", "-", input=made.out)
+    created = await k("create", "deployment", "web", "--image=shoal.local/busybox:latest",
+                      "--replicas=2", "--", "sleep", "3600")  # fmt: skip
     assert created.code == 0 and "deployment.apps/web created" in created.out, created.err
+    deployment = await gateway_cluster.cluster.client.get("Deployment", "web", "default")
+    assert deployment.spec.replicas == 2
+    assert dict(deployment.spec.selector.match_labels) == {"app": "web"}
+    container = deployment.spec.template.spec.containers[0]
+    assert (container.name, container.image) == ("busybox", "shoal.local/busybox:latest")
+    assert list(container.command) == ["sleep", "3600"]
     rollout = await k("rollout", "status", "deployment/web", "--timeout=60s")
     assert rollout.code == 0, rollout.err
     listed = await k("get", "deployments")
     assert re.search(r"web\s+2/2\s+2\s+2", listed.out), listed.out
+
+
+async def test_create_generators(gateway_server: GatewayServer) -> None:
+    k, client = gateway_server.kubectl, gateway_server.client
+    made = await k("create", "namespace", "team")
+    assert made.code == 0 and "namespace/team created" in made.out, made.err
+    assert (await client.get("Namespace", "team")).metadata.name == "team"
+    made = await k("create", "configmap", "cfg", "-n", "team", "--from-literal=a=1",
+                   "--from-literal=b=two")  # fmt: skip
+    assert made.code == 0 and "configmap/cfg created" in made.out, made.err
+    assert dict((await client.get("ConfigMap", "cfg", "team")).data) == {"a": "1", "b": "two"}
+    made = await k("create", "secret", "generic", "pw", "--from-literal=password=s3cret")
+    assert made.code == 0 and "secret/pw created" in made.out, made.err
+    secret = await client.get("Secret", "pw", "default")
+    assert dict(secret.data) == {"password": b"s3cret"} and secret.type == "Opaque"
+    made = await k("create", "service", "nodeport", "web", "--tcp=80:8080", "--node-port=30080")
+    assert made.code == 0 and "service/web created" in made.out, made.err
+    service = await client.get("Service", "web", "default")
+    assert service.spec.type == "NodePort" and dict(service.spec.selector) == {"app": "web"}
+    port = service.spec.ports[0]
+    assert (port.port, port.node_port, port.protocol) == (80, 30080, "TCP")
+    assert port.target_port.number_value == 8080, port
+    again = await k("create", "namespace", "team")
+    assert "Error from server (AlreadyExists)" in again.err, again.err
 
 
 async def test_logs_and_exec(gateway_cluster: GatewayCluster) -> None:

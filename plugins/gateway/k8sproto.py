@@ -1,0 +1,261 @@
+"""The protobuf schema of the Kubernetes objects kubectl's ``create``
+generators send: per message, field number -> (JSON name, kind, shape).
+
+Field numbers are Kubernetes' public API (k8s.io/api ``generated.proto``).
+Only what the generators and plain objects use is here; a field not listed
+is refused by the decoder rather than dropped. ``pointer`` marks the Go
+pointer fields, whose zero value (``replicas: 0``) is meaningful; map fields
+name their entry message ({key = 1, value = 2})."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Field(NamedTuple):
+    name: str
+    kind: str  # "string" | "bytes" | "int" | "bool" | a message name
+    repeated: bool = False
+    map: bool = False
+    pointer: bool = False
+
+
+def _s(name: str) -> Field:
+    return Field(name, "string")
+
+
+def _i(name: str, pointer: bool = False) -> Field:
+    return Field(name, "int", pointer=pointer)
+
+
+def _b(name: str, pointer: bool = False) -> Field:
+    return Field(name, "bool", pointer=pointer)
+
+
+def _m(name: str, kind: str, pointer: bool = False) -> Field:
+    return Field(name, kind, pointer=pointer)
+
+
+def _list(name: str, kind: str = "string") -> Field:
+    return Field(name, kind, repeated=True)
+
+
+def _map(name: str, entry: str = "StringEntry") -> Field:
+    return Field(name, entry, map=True)
+
+
+META: dict[str, dict[int, Field]] = {
+    "TypeMeta": {1: _s("apiVersion"), 2: _s("kind")},
+    "StringEntry": {1: _s("key"), 2: _s("value")},
+    "BytesEntry": {1: _s("key"), 2: Field("value", "bytes")},
+    "QuantityEntry": {1: _s("key"), 2: _m("value", "Quantity")},
+    "Time": {1: _i("seconds"), 2: _i("nanos")},
+    "Quantity": {1: _s("string")},
+    "IntOrString": {1: _i("type"), 2: _i("intVal"), 3: _s("strVal")},
+    "ObjectMeta": {
+        1: _s("name"),
+        2: _s("generateName"),
+        3: _s("namespace"),
+        4: _s("selfLink"),
+        5: _s("uid"),
+        6: _s("resourceVersion"),
+        7: _i("generation"),
+        8: _m("creationTimestamp", "Time"),
+        11: _map("labels"),
+        12: _map("annotations"),
+        14: _list("finalizers"),
+    },
+    "LabelSelector": {
+        1: _map("matchLabels"),
+        2: _list("matchExpressions", "LabelSelectorRequirement"),
+    },
+    "LabelSelectorRequirement": {1: _s("key"), 2: _s("operator"), 3: _list("values")},
+}
+
+CORE: dict[str, dict[int, Field]] = {
+    "Namespace": {
+        1: _m("metadata", "ObjectMeta"),
+        2: _m("spec", "NamespaceSpec"),
+        3: _m("status", "NamespaceStatus"),
+    },
+    "NamespaceSpec": {1: _list("finalizers")},
+    "NamespaceStatus": {1: _s("phase")},
+    "ConfigMap": {
+        1: _m("metadata", "ObjectMeta"),
+        2: _map("data"),
+        3: _map("binaryData", "BytesEntry"),
+        4: _b("immutable", pointer=True),
+    },
+    "Secret": {
+        1: _m("metadata", "ObjectMeta"),
+        2: _map("data", "BytesEntry"),
+        3: _s("type"),
+        4: _map("stringData"),
+        5: _b("immutable", pointer=True),
+    },
+    "ServiceAccount": {
+        1: _m("metadata", "ObjectMeta"),
+        2: _list("secrets", "ObjectReference"),
+        3: _list("imagePullSecrets", "LocalObjectReference"),
+        4: _b("automountServiceAccountToken", pointer=True),
+    },
+    "ObjectReference": {
+        1: _s("kind"),
+        2: _s("namespace"),
+        3: _s("name"),
+        4: _s("uid"),
+        5: _s("apiVersion"),
+        6: _s("resourceVersion"),
+        7: _s("fieldPath"),
+    },
+    "LocalObjectReference": {1: _s("name")},
+    "Service": {
+        1: _m("metadata", "ObjectMeta"),
+        2: _m("spec", "ServiceSpec"),
+        3: _m("status", "ServiceStatus"),
+    },
+    "ServiceSpec": {
+        1: _list("ports", "ServicePort"),
+        2: _map("selector"),
+        3: _s("clusterIP"),
+        4: _s("type"),
+        5: _list("externalIPs"),
+        7: _s("sessionAffinity"),
+        8: _s("loadBalancerIP"),
+        10: _s("externalName"),
+        11: _s("externalTrafficPolicy"),
+        12: _i("healthCheckNodePort"),
+        13: _b("publishNotReadyAddresses"),
+        17: _s("ipFamilyPolicy"),
+        18: _list("clusterIPs"),
+        19: _list("ipFamilies"),
+        22: _s("internalTrafficPolicy"),
+    },
+    "ServicePort": {
+        1: _s("name"),
+        2: _s("protocol"),
+        3: _i("port"),
+        4: _m("targetPort", "IntOrString"),
+        5: _i("nodePort"),
+        6: Field("appProtocol", "string", pointer=True),
+    },
+    "ServiceStatus": {1: _m("loadBalancer", "LoadBalancerStatus")},
+    "LoadBalancerStatus": {},
+}
+
+POD: dict[str, dict[int, Field]] = {
+    "PodTemplateSpec": {1: _m("metadata", "ObjectMeta"), 2: _m("spec", "PodSpec")},
+    "PodSpec": {
+        2: _list("containers", "Container"),
+        3: _s("restartPolicy"),
+        4: _i("terminationGracePeriodSeconds", pointer=True),
+        5: _i("activeDeadlineSeconds", pointer=True),
+        6: _s("dnsPolicy"),
+        7: _map("nodeSelector"),
+        8: _s("serviceAccountName"),
+        9: _s("serviceAccount"),
+        10: _s("nodeName"),
+        11: _b("hostNetwork"),
+        12: _b("hostPID"),
+        13: _b("hostIPC"),
+        15: _list("imagePullSecrets", "LocalObjectReference"),
+        16: _s("hostname"),
+        17: _s("subdomain"),
+        19: _s("schedulerName"),
+        20: _list("initContainers", "Container"),
+        21: _b("automountServiceAccountToken", pointer=True),
+        24: _s("priorityClassName"),
+    },
+    "Container": {
+        1: _s("name"),
+        2: _s("image"),
+        3: _list("command"),
+        4: _list("args"),
+        5: _s("workingDir"),
+        6: _list("ports", "ContainerPort"),
+        7: _list("env", "EnvVar"),
+        8: _m("resources", "ResourceRequirements"),
+        13: _s("terminationMessagePath"),
+        14: _s("imagePullPolicy"),
+        16: _b("stdin"),
+        17: _b("stdinOnce"),
+        18: _b("tty"),
+        20: _s("terminationMessagePolicy"),
+    },
+    "ContainerPort": {
+        1: _s("name"),
+        2: _i("hostPort"),
+        3: _i("containerPort"),
+        4: _s("protocol"),
+        5: _s("hostIP"),
+    },
+    "EnvVar": {1: _s("name"), 2: _s("value")},
+    "ResourceRequirements": {
+        1: _map("limits", "QuantityEntry"),
+        2: _map("requests", "QuantityEntry"),
+    },
+}
+
+APPS: dict[str, dict[int, Field]] = {
+    "Deployment": {
+        1: _m("metadata", "ObjectMeta"),
+        2: _m("spec", "DeploymentSpec"),
+        3: _m("status", "DeploymentStatus"),
+    },
+    "DeploymentSpec": {
+        1: _i("replicas", pointer=True),
+        2: _m("selector", "LabelSelector", pointer=True),
+        3: _m("template", "PodTemplateSpec"),
+        4: _m("strategy", "DeploymentStrategy"),
+        5: _i("minReadySeconds"),
+        6: _i("revisionHistoryLimit", pointer=True),
+        7: _b("paused"),
+        9: _i("progressDeadlineSeconds", pointer=True),
+    },
+    "DeploymentStrategy": {1: _s("type"), 2: _m("rollingUpdate", "RollingUpdateDeployment")},
+    "RollingUpdateDeployment": {
+        1: _m("maxUnavailable", "IntOrString"),
+        2: _m("maxSurge", "IntOrString"),
+    },
+    # Status fields arrive at their zero values on a create; the API ignores them.
+    "DeploymentStatus": {
+        1: _i("observedGeneration"),
+        2: _i("replicas"),
+        3: _i("updatedReplicas"),
+        4: _i("availableReplicas"),
+        5: _i("unavailableReplicas"),
+        7: _i("readyReplicas"),
+    },
+}
+
+RBAC: dict[str, dict[int, Field]] = {
+    "Role": {1: _m("metadata", "ObjectMeta"), 2: _list("rules", "PolicyRule")},
+    "ClusterRole": {
+        1: _m("metadata", "ObjectMeta"),
+        2: _list("rules", "PolicyRule"),
+        3: _m("aggregationRule", "AggregationRule", pointer=True),
+    },
+    "AggregationRule": {1: _list("clusterRoleSelectors", "LabelSelector")},
+    "PolicyRule": {
+        1: _list("verbs"),
+        2: _list("apiGroups"),
+        3: _list("resources"),
+        4: _list("resourceNames"),
+        5: _list("nonResourceURLs"),
+    },
+    "RoleBinding": {
+        1: _m("metadata", "ObjectMeta"),
+        2: _list("subjects", "Subject"),
+        3: _m("roleRef", "RoleRef"),
+    },
+    "Subject": {1: _s("kind"), 2: _s("apiGroup"), 3: _s("name"), 4: _s("namespace")},
+    "RoleRef": {1: _s("apiGroup"), 2: _s("kind"), 3: _s("name")},
+}
+RBAC["ClusterRoleBinding"] = RBAC["RoleBinding"]
+
+MESSAGES: dict[str, dict[int, Field]] = {**META, **CORE, **POD, **APPS, **RBAC}
+# the kinds a request body may hold
+OBJECTS = frozenset(
+    {"Namespace", "ConfigMap", "Secret", "ServiceAccount", "Service", "Deployment",
+     "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"}
+)  # fmt: skip
