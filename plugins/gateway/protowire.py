@@ -124,7 +124,8 @@ def _store(out: dict[str, Any], field: Field, value: int | bytes, message: str) 
 
 
 def _bytes(value: int | bytes) -> bytes:
-    assert isinstance(value, bytes)
+    if not isinstance(value, bytes):
+        raise ProtoError(f"expected a length-delimited field, got the number {value}")
     return value
 
 

@@ -128,6 +128,8 @@ def test_rbac_rules_and_bindings() -> None:
         (envelope("v1", "ConfigMap", num(2, 1)), "field 2 (data) of ConfigMap has wire type 0"),
         (envelope("v1", "ConfigMap", msg(1, text(1, "x"))[:-1]), "truncated"),
         (b'{"kind": "ConfigMap"}', "magic"),
+        (b"k8s\x00" + num(1, 5), "expected a length-delimited field"),
+        (b"k8s\x00" + num(9, 5), "unknown field 9 in message Unknown"),
     ],
 )  # fmt: skip
 def test_bad_bodies_are_errors(body: bytes, message: str) -> None:
