@@ -22,6 +22,7 @@ from shoal.plugins.proxy.rules import IptablesRules, Redirect
 log = structlog.get_logger("proxy")
 
 DEFAULT_AFFINITY_SECONDS = 10800.0  # Kubernetes' default ClientIP timeout
+RETRY = 1.0  # seconds between tries of a port that could not be listened on
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,9 @@ class ServiceProxy:
             log.info("service proxy started", mode=self.mode, node_ip=self.node_ip)
             self._dirty.set()
             while True:
-                await self._dirty.wait()
+                # A port another process held a moment ago is tried again.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._dirty.wait(), RETRY if self.errors else None)
                 self._dirty.clear()
                 await self.sync()
                 self.synced.set()
@@ -131,6 +134,8 @@ class ServiceProxy:
         desired = service_ports(self.services.list())
         for key in [k for k, p in self.ports.items() if desired.get(k) != p]:
             await self._close(key)
+        for key in [k for k in self.errors if k in self.ports]:
+            await self._close(key)  # half-open after a failed listen: open it whole again
         for key, port in desired.items():
             if key not in self.ports:
                 await self._open(port)
@@ -173,6 +178,7 @@ class ServiceProxy:
         )
 
     async def _close(self, key: str) -> None:
+        self.errors.pop(key, None)
         for table in (self.portals, self.node_ports):
             listener = table.pop(key, None)
             if listener is not None:

@@ -165,7 +165,9 @@ async def test_orphans_are_adopted_and_mismatches_released(shoal_client: Client)
 
 async def test_min_ready_seconds_delays_availability(shoal_client: Client) -> None:
     async with running(ReplicaSetController(shoal_client)), fake_kubelet(shoal_client):
-        await shoal_client.create(rs("web", 2, min_ready=1))
+        # A window wide enough that a loaded machine still sees "ready but not
+        # yet available" before it closes.
+        await shoal_client.create(rs("web", 2, min_ready=4))
 
         async def ready_not_available() -> bool:
             s = (await shoal_client.get("ReplicaSet", "web")).status
@@ -177,4 +179,4 @@ async def test_min_ready_seconds_delays_availability(shoal_client: Client) -> No
             s = (await shoal_client.get("ReplicaSet", "web")).status
             return s.available_replicas == 2
 
-        await eventually(available, timeout=5)
+        await eventually(available, timeout=15)

@@ -211,3 +211,54 @@ async def test_iptables_mode_makes_the_cluster_ip_reachable_and_cleans_up(
     assert chain not in left
     backend.close()
     assert os.geteuid() == 0
+
+
+def held_node_port() -> tuple[int, Any]:
+    """A free port in the NodePort range, held open by a socket of our own."""
+    import socket
+
+    for number in range(31990, 32767):
+        holder = socket.socket()
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            holder.bind(("127.0.0.1", number))
+            holder.listen()
+            return number, holder
+        except OSError:
+            holder.close()
+    raise RuntimeError("no free port in the node port range")
+
+
+async def test_a_node_port_held_elsewhere_is_tried_again(shoal_client: Client) -> None:
+    backend = await tcp_backend("a")
+    node_port, holder = held_node_port()
+    try:
+        async with proxy(shoal_client) as p:
+            ports = [{"port": 80, "nodePort": node_port}]
+            await define(
+                shoal_client,
+                "held",
+                ports,
+                [("127.0.0.1", backend.sockets[0].getsockname()[1])],
+                type="NodePort",
+            )
+            await eventually(
+                lambda: (
+                    "default/held:" in "".join(p.errors)
+                    or any(k.startswith("default/held") for k in p.errors)
+                )
+            )
+            holder.close()
+            answer = await eventually(lambda: _try_ask("127.0.0.1", node_port), timeout=10)
+            assert answer == b"a:hi"
+            assert not p.errors
+    finally:
+        holder.close()
+        backend.close()
+
+
+async def _try_ask(host: str, port: int) -> bytes | None:
+    try:
+        return await ask(host, port)
+    except OSError:
+        return None
