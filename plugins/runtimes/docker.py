@@ -44,7 +44,6 @@ SANDBOX_STOP_TIMEOUT = 2
 
 class DockerRuntime(SDKRuntime):
     name = "docker"
-    _client: Any = None  # the SDK client, on first use
 
     @staticmethod
     def translate(call: Any) -> Any:

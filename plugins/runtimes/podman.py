@@ -46,7 +46,6 @@ SANDBOX_STOP_TIMEOUT = 2
 
 class PodmanRuntime(SDKRuntime):
     name = "podman"
-    _client: Any = None  # the SDK client, on first use
 
     @staticmethod
     def translate(call: Any) -> Any:
