@@ -75,6 +75,7 @@ def _meta(ctx: CtlContext, name: str, namespaced: bool = True, **extra: Any) -> 
 
 @create_command.command("deployment")
 @click.argument("name")
+@click.argument("command", nargs=-1)
 @click.option("--image", "images", multiple=True, required=True, help="Container image(s).")
 @click.option("--replicas", type=int, default=1, show_default=True)
 @click.option("--port", type=int, default=None, help="The port the container exposes.")
@@ -84,14 +85,24 @@ def _meta(ctx: CtlContext, name: str, namespaced: bool = True, **extra: Any) -> 
 def create_deployment(
     ctx: CtlContext,
     name: str,
+    command: tuple[str, ...],
     images: tuple[str, ...],
     replicas: int,
     port: int | None,
     dry_run: str,
     output: str,
 ) -> None:
-    """Create a deployment running IMAGE (label app=NAME)."""
+    """Create a deployment running IMAGE (label app=NAME); after `--`, the
+    command its first container runs, as kubectl takes it.
+
+    \b
+    Examples:
+      shoal create deployment web --image=nginx:1.25 --replicas=3 --port=80
+      shoal create deployment sleeper --image=shoal.local/busybox:latest -- sleep 3600
+    """
     containers = [_container(image, port if i == 0 else None) for i, image in enumerate(images)]
+    if command:
+        containers[0]["command"] = list(command)
     labels = {"app": name}
     submit(
         ctx,

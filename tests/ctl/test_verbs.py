@@ -24,6 +24,9 @@ async def test_create_generators(shoal: Shoal, shoal_client: Client, tmp_path: P
         "nginx",
         80,
     )
+    await shoal("create", "deployment", "sleeper", "--image=busybox:1.36", "--", "sleep", "60")
+    sleeper = (await shoal_client.get("deploy", "sleeper")).spec.template.spec.containers[0]
+    assert list(sleeper.command) == ["sleep", "60"]
     assert (await shoal("create", "namespace", "staging")).out == "namespace/staging created\n"
     conf = tmp_path / "app.conf"
     conf.write_text("x=1\n")
