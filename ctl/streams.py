@@ -22,11 +22,37 @@ def _stub(client: Client) -> Any:
     return streams_pb2_grpc.StreamsStub(client.channel)
 
 
-def _pod_name(arg: str) -> str:
-    kind, _, name = arg.rpartition("/")
-    if kind and kind not in ("pod", "pods", "po"):
-        raise click.UsageError(f"only pods have logs and exec, not {kind}")
-    return name
+async def resolve_pod(client: Client, namespace: str, arg: str) -> str:
+    """``web`` or ``pod/web``, or, as kubectl does, ``deploy/web`` (also rs, rc,
+    svc): one of the pods its selector picks, running ones first."""
+    from shoal import kinds
+    from shoal.selectors import label_selector_from_map, label_selector_from_proto
+
+    kind_name, _, name = arg.rpartition("/")
+    if not kind_name:
+        return name
+    try:
+        kind = kinds.resolve(kind_name)
+    except kinds.UnknownKindError as err:
+        raise click.UsageError(str(err)) from None
+    if kind.kind == "Pod":
+        return name
+    if kind.kind not in ("Deployment", "ReplicaSet", "ReplicationController", "Service"):
+        raise click.UsageError(f"cannot pick a pod of a {kind.kind}: name a pod")
+    owner = await client.get(kind, name, namespace)
+    selector = owner.spec.selector
+    picked = (
+        label_selector_from_map(selector)
+        if kind.kind in ("Service", "ReplicationController")
+        else label_selector_from_proto(selector)
+    )
+    pods = (await client.list("Pod", namespace, label_selector=str(picked))).items
+    if not pods:
+        raise click.ClickException(f"no pods found for {kind.singular}/{name}")
+    pods.sort(key=lambda p: (p.status.phase != "Running", p.metadata.name))
+    if len(pods) > 1:
+        click.echo(f"Found {len(pods)} pods, using pod/{pods[0].metadata.name}", err=True)
+    return str(pods[0].metadata.name)
 
 
 def _rpc_error(err: Exception) -> Exception:
@@ -44,7 +70,7 @@ def _rpc_error(err: Exception) -> Exception:
 
 async def _pod_names(client: Client, namespace: str, name: str, selector: str) -> list[str]:
     if not selector:
-        return [_pod_name(name)]
+        return [await resolve_pod(client, namespace, name)]
     pods = await client.list("Pod", namespace, label_selector=selector)
     return sorted(p.metadata.name for p in pods.items)
 
@@ -84,6 +110,7 @@ def logs_command(ctx: Any, pod: str, selector: str, **options: Any) -> None:
       shoal logs web
       shoal logs -f web -c sidecar --tail 20
       shoal logs -l app=web --timestamps
+      shoal logs deploy/web
     """
     if not pod and not selector:
         raise click.UsageError("give a pod name or a label selector (-l)")
@@ -216,7 +243,8 @@ def exec_command(ctx: Any, pod: str, command: tuple[str, ...], **options: Any) -
 
     async def work(client: Client) -> int:
         namespace = ctx.client_config().namespace
-        return await run_exec(client, namespace, _pod_name(pod), list(command), **options)
+        pod_name = await resolve_pod(client, namespace, pod)
+        return await run_exec(client, namespace, pod_name, list(command), **options)
 
     with _raw_terminal(tty):
         code = with_client(ctx, work)

@@ -47,6 +47,21 @@ async def test_logs_and_exec_verbs(
     assert out.out == "hi\n" and "command terminated with exit code 3" in out.err
     assert await _shoal(shoal_server, "logs", "nope") == 1
     assert 'pods "nope" not found' in capfd.readouterr().err
+    # as kubectl does: a pod of a workload or service, picked by its selector
+    await shoal_client.create(
+        obj(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "web"},
+                "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]},
+            }
+        )
+    )
+    assert await _shoal(shoal_server, "logs", "svc/web") == 0
+    assert capfd.readouterr().out == "started\n"
+    assert await _shoal(shoal_server, "logs", "configmap/web") == 2
+    assert "cannot pick a pod of a ConfigMap" in capfd.readouterr().err
 
 
 async def test_image_verbs(
