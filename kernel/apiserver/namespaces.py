@@ -1,23 +1,21 @@
 """Namespace lifecycle admission: content goes only into a namespace that
 exists and is not terminating.
 
-The state of every namespace is kept from a store watch, so a create does not
-read its namespace each time. The watch may lag a write by a moment: a name
-the cache has not seen is read from the store, and a namespace deleted a
-moment ago is swept by the namespace controller, as in Kubernetes.
+The state of every namespace is kept by a :class:`StoreCache` (list, then
+watch), so a create does not read its namespace each time. The cache may lag
+a write by a moment: a name it has not seen is read from the store, and a
+namespace deleted a moment ago is swept by the namespace controller, as in
+Kubernetes.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+from typing import Any
 
-import structlog
 from shoal import errors, kinds
 from shoal.apiserver import codec
-from shoal.store import KeyValue, Store, StoreError
-
-log = structlog.get_logger("apiserver")
+from shoal.apiserver.storecache import StoreCache
+from shoal.store import Store
 
 
 class NamespaceLifecycle:
@@ -25,42 +23,20 @@ class NamespaceLifecycle:
         self.store = store
         self.kind = kinds.resolve("Namespace")
         self._terminating: dict[str, bool] = {}  # name -> being deleted
-        self._task: asyncio.Task[None] | None = None
+        self._cache = StoreCache(store, self.kind, self._changed)
 
     async def start(self) -> None:
-        prefix = codec.kind_prefix(self.kind)
-        kvs, revision = await self.store.list(prefix)
-        for kv in kvs:
-            self._remember(kv)
-        self._task = asyncio.create_task(self._follow(prefix, revision))
+        await self._cache.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._cache.stop()
 
-    async def _follow(self, prefix: str, revision: int) -> None:
-        while True:
-            try:
-                async for event in self.store.watch(prefix, revision):
-                    revision = event.revision
-                    if event.type == "DELETE":
-                        self._terminating.pop(event.kv.key[len(prefix) :], None)
-                    else:
-                        self._remember(event.kv)
-            except StoreError as err:  # closed, compacted, overflowed: start over
-                log.info("namespace watch restarting", error=str(err))
-                self._terminating.clear()
-                kvs, revision = await self.store.list(prefix)
-                for kv in kvs:
-                    self._remember(kv)
-                await asyncio.sleep(0.1)
-
-    def _remember(self, kv: KeyValue) -> None:
-        ns = codec.decode(self.kind, kv)
-        self._terminating[ns.metadata.name] = ns.metadata.HasField("deletion_timestamp")
+    def _changed(self, key: str, ns: Any | None) -> None:
+        name = key.rsplit("/", 1)[-1]
+        if ns is None:
+            self._terminating.pop(name, None)
+        else:
+            self._terminating[name] = ns.metadata.HasField("deletion_timestamp")
 
     async def admit_create(self, plural: str, name: str, namespace: str) -> None:
         terminating = self._terminating.get(namespace)

@@ -13,7 +13,6 @@ Options: ``url`` (default ``CONTAINER_HOST`` or the well-known socket),
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import math
 import os
@@ -189,15 +188,6 @@ class PodmanRuntime(SDKRuntime):
     ) -> EngineExecSession:
         await self._call(lambda c: None)
         return await self._streams.exec(container_id, command, stdin=stdin, tty=tty)
-
-    async def port_forward(
-        self, sandbox_id: str, port: int
-    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        status = await self.pod_sandbox_status(sandbox_id)
-        if status.state != "ready":
-            raise RuntimeFailure(f"pod sandbox {sandbox_id} is not running", "ContainerNotRunning")
-        # The pod's IP is on Podman's bridge, which this host routes to.
-        return await asyncio.open_connection(status.ip or "127.0.0.1", port)
 
 
 def _translated(call: Any) -> Any:

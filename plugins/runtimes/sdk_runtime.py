@@ -4,6 +4,7 @@ The two SDKs differ in pods, containers and their errors, not here."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +14,7 @@ from shoal.runtime import (
     ContainerNotFound,
     ImageError,
     ImageInfo,
+    PodSandboxStatus,
     PullPolicy,
     RuntimeFailure,
     never_pull_error,
@@ -34,6 +36,9 @@ class SDKRuntime:
         self._pause_ready = False
 
     def _sdk(self) -> Any:
+        raise NotImplementedError
+
+    async def pod_sandbox_status(self, sandbox_id: str) -> PodSandboxStatus:
         raise NotImplementedError
 
     async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -80,3 +85,12 @@ class SDKRuntime:
             if self.pause_image == PAUSE_IMAGE:
                 await self._call(lambda c: ensure_local_images(c, images=(PAUSE_IMAGE,)))
             self._pause_ready = True
+
+    async def port_forward(
+        self, sandbox_id: str, port: int
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        status = await self.pod_sandbox_status(sandbox_id)
+        if status.state != "ready":
+            raise RuntimeFailure(f"pod sandbox {sandbox_id} is not running", "ContainerNotRunning")
+        # The pod's IP is on the engine's bridge, which this host routes to.
+        return await asyncio.open_connection(status.ip or "127.0.0.1", port)
