@@ -4,10 +4,13 @@ replication controller (optionally only if it has an expected count now)."""
 from __future__ import annotations
 
 import click
+from shoal.client import Client
 from shoal.ctl.context import CtlContext
-from shoal.ctl.resources import namespace_of, parse_targets, ref, with_client
+from shoal.ctl.resources import Target, namespace_of, parse_targets, ref, with_client
+from shoal.errors import ConflictError
 
 SCALABLE = ("Deployment", "ReplicaSet", "ReplicationController")
+CONFLICT_RETRIES = 5
 
 
 @click.command("scale")
@@ -35,16 +38,36 @@ def scale_command(
                 f"cannot scale {target.kind.plural}: name a deployment, rs or rc"
             )
 
-    async def scale(client: object) -> None:
+    async def scale(client: Client) -> None:
         for target in targets:
             ns = namespace_of(ctx, target.kind)
-            obj = await client.get(target.kind, target.name, ns)  # type: ignore[attr-defined]
-            if current_replicas >= 0 and obj.spec.replicas != current_replicas:
-                raise click.ClickException(
-                    f"expected replicas to be {current_replicas}, was {obj.spec.replicas}"
-                )
-            obj.spec.replicas = replicas
-            await client.update(obj)  # type: ignore[attr-defined]
+            if current_replicas < 0:
+                # As kubectl: a patch of the replicas alone, so a controller
+                # writing the object's status meanwhile causes no conflict.
+                await client.patch(target.kind, target.name, {"spec": {"replicas": replicas}}, ns)
+            else:
+                await _scale_if_current(client, target, ns, replicas, current_replicas)
             click.echo(f"{ref(target.kind, target.name)} scaled")
 
     with_client(ctx, scale)
+
+
+async def _scale_if_current(
+    client: Client, target: Target, ns: str, replicas: int, current: int
+) -> None:
+    """Read, check the precondition, write with that resourceVersion; a
+    conflict (someone wrote in between) reads and checks again, as kubectl's
+    scaler retries."""
+    for _ in range(CONFLICT_RETRIES):
+        obj = await client.get(target.kind, target.name, ns)
+        if obj.spec.replicas != current:
+            raise click.ClickException(
+                f"expected replicas to be {current}, was {obj.spec.replicas}"
+            )
+        obj.spec.replicas = replicas
+        try:
+            await client.update(obj)
+            return
+        except ConflictError:
+            continue
+    raise click.ClickException(f"{ref(target.kind, target.name)} kept changing; scale it again")

@@ -6,7 +6,9 @@ import asyncio
 import base64
 import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
 from shoal.client import Client
 
 from tests.ctl.conftest import Shoal
@@ -134,3 +136,30 @@ async def test_wait_for_condition_and_delete(shoal: Shoal, shoal_client: Client)
     gone = asyncio.ensure_future(shoal("wait", "--for=delete", "pod/web", "--timeout=20s"))
     await shoal_client.delete("pod", "web", grace_period_seconds=0)
     assert (await gone).out == "pod/web condition met\n"
+
+
+async def test_scale_while_a_controller_writes_status(
+    shoal: Shoal, shoal_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A status write between the command's read and its write (a controller
+    at work, as in the tutorial's `scale rc sleepers`) is no conflict."""
+    await shoal("create", "deployment", "web", "--image=nginx:1.25")
+    real_get = Client.get
+    bumped: list[str] = []
+
+    async def get_then_controller_writes(self: Client, *args: Any, **kwargs: Any) -> Any:
+        obj = await real_get(self, *args, **kwargs)
+        if not bumped:
+            bumped.append(obj.metadata.name)
+            fresh = await real_get(self, *args, **kwargs)
+            fresh.status.observed_generation += 1
+            await self.update_status(fresh)
+        return obj
+
+    monkeypatch.setattr(Client, "get", get_then_controller_writes)
+    assert (await shoal("scale", "deploy", "web", "--replicas=4")).code == 0
+    assert (await shoal_client.get("deploy", "web")).spec.replicas == 4
+    bumped.clear()
+    checked = await shoal("scale", "deploy/web", "--replicas=6", "--current-replicas=4")
+    assert checked.code == 0, checked.err
+    assert bumped and (await shoal_client.get("deploy", "web")).spec.replicas == 6
