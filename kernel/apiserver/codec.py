@@ -7,6 +7,8 @@ resourceVersion, so it is stamped on when an object is read back.
 
 from __future__ import annotations
 
+import functools
+
 from google.protobuf.message import Message
 from shoal.kinds import Kind
 from shoal.store import KeyValue
@@ -42,9 +44,70 @@ def decode(kind: Kind, kv: KeyValue) -> Message:
 
 
 def stamped(kind: Kind, kv: KeyValue) -> bytes:
-    """The stored bytes with resourceVersion set, without decoding: protobuf
-    merges concatenated messages, so appending an encoded
-    ``metadata.resourceVersion`` sets the field."""
-    suffix = kind.message()
-    suffix.metadata.resource_version = str(kv.mod_revision)  # type: ignore[attr-defined]
-    return kv.value + suffix.SerializeToString()
+    """The stored bytes with ``metadata.resourceVersion`` set, without
+    decoding the object: the encoded metadata field is rewritten in place
+    with the version added to it. Appending a second ``metadata`` would be
+    valid protobuf too, but decoders that keep only the last occurrence of a
+    message field (protobufjs) would then lose the name, labels and uid."""
+    field = _metadata_field(kind.message)
+    version = _length_delimited(_RESOURCE_VERSION_FIELD, str(kv.mod_revision).encode())
+    data = kv.value
+    pos = 0
+    while pos < len(data):
+        start = pos
+        tag, pos = _varint(data, pos)
+        if tag >> 3 == field and tag & 7 == 2:
+            length, body = _varint(data, pos)
+            end = body + length
+            meta = data[body:end] + version
+            return data[:start] + _length_delimited(field, meta) + data[end:]
+        pos = _skip(data, pos, tag & 7)
+    return data + _length_delimited(field, version)
+
+
+@functools.cache
+def _metadata_field(message: type[Message]) -> int:
+    return int(message.DESCRIPTOR.fields_by_name["metadata"].number)
+
+
+# ObjectMeta.resource_version (proto/shoal/api/v1/meta.proto).
+_RESOURCE_VERSION_FIELD = 5
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+
+
+def _encode_varint(value: int) -> bytes:
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _length_delimited(field: int, payload: bytes) -> bytes:
+    return _encode_varint(field << 3 | 2) + _encode_varint(len(payload)) + payload
+
+
+def _skip(data: bytes, pos: int, wire_type: int) -> int:
+    """The position after a field's value (the stored bytes are our own,
+    written by ``encode``: only the four wire types protobuf 3 emits)."""
+    if wire_type == 0:
+        return _varint(data, pos)[1]
+    if wire_type == 1:
+        return pos + 8
+    if wire_type == 2:
+        length, pos = _varint(data, pos)
+        return pos + length
+    if wire_type == 5:
+        return pos + 4
+    raise ValueError(f"unexpected wire type {wire_type} in a stored object")

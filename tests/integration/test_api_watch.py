@@ -190,3 +190,50 @@ async def test_list_pages_read_one_snapshot(shoal_client: Client) -> None:
     assert names == [f"p{i}" for i in range(7)]
     with pytest.raises(errors.BadRequestError, match="invalid continue token"):
         await shoal_client.list("pods", limit=3, continue_token="garbage")
+
+
+def _top_level_fields(data: bytes) -> list[int]:
+    """The field numbers of a message's top-level fields, in wire order."""
+    from google.protobuf.internal.decoder import _DecodeVarint  # type: ignore[attr-defined]
+
+    numbers, pos = [], 0
+    while pos < len(data):
+        tag, pos = _DecodeVarint(data, pos)
+        numbers.append(tag >> 3)
+        wire = tag & 7
+        if wire == 0:
+            pos = _DecodeVarint(data, pos)[1]
+        elif wire == 2:
+            length, pos = _DecodeVarint(data, pos)
+            pos += length
+        else:
+            pos += 8 if wire == 1 else 4
+    return numbers
+
+
+async def test_watch_events_carry_each_object_as_one_well_formed_message(
+    shoal_client: Client,
+) -> None:
+    """Decoders that keep only the last occurrence of a message field
+    (protobufjs, which grpc-js clients use) must still see the whole
+    metadata: the object holds ``metadata`` once, resourceVersion in it."""
+    from shoal.api.v1 import api_pb2, core_pb2
+
+    first = await shoal_client.create(pod("a", labels={"app": "web"}))
+    call = shoal_client._objects.Watch(
+        api_pb2.WatchRequest(kind="Pod", resource_version=first.metadata.resource_version)
+    )
+    await shoal_client.patch("pods", "a", {"metadata": {"labels": {"tier": "x"}}})
+    try:
+        async for response in call:
+            event = response.events[0]
+            break
+    finally:
+        call.cancel()
+    metadata_field = core_pb2.Pod.DESCRIPTOR.fields_by_name["metadata"].number
+    assert _top_level_fields(event.object.value).count(metadata_field) == 1
+    last_only = core_pb2.Pod()
+    last_only.ParseFromString(event.object.value)
+    assert last_only.metadata.name == "a" and last_only.metadata.uid == first.metadata.uid
+    assert dict(last_only.metadata.labels) == {"app": "web", "tier": "x"}
+    assert last_only.metadata.resource_version == event.resource_version
