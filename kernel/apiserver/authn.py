@@ -52,8 +52,9 @@ from shoal.apiserver.tokens import (
 
 IMPERSONATE_USER = "shoal-impersonate-user"
 IMPERSONATE_GROUP = "shoal-impersonate-group"
-# Health answers anyone, like /healthz: load balancers and `shoal up` probe it.
-PUBLIC_PREFIXES = ("/grpc.health.v1.Health/",)
+# Health answers anyone, like /healthz: load balancers and `shoal up` probe
+# it; the version too, as Kubernetes serves /version to anonymous callers.
+PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/shoal.v1.Discovery/Version")
 BOOTSTRAP_PREFIXES = ("/shoal.v1.Certificates/",)
 _CACHE_LIMIT = 4096
 STATIC_TOKEN_CACHE_SECONDS = 5.0

@@ -12,7 +12,6 @@ import grpc
 import structlog
 from grpc_health.v1 import _async as health_async
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 from shoal import config, plugin_manager
 from shoal.api.v1 import api_pb2
 from shoal.apiserver.admission import AdmissionChain
@@ -23,6 +22,7 @@ from shoal.apiserver.authorization_service import AUTHORIZATION, add_authorizati
 from shoal.apiserver.certificates import CERTIFICATES, TOKENS, add_certificates
 from shoal.apiserver.encryption import encrypting
 from shoal.apiserver.objects import ObjectRegistry
+from shoal.apiserver.reflection import enable_reflection
 from shoal.apiserver.security import ServerSecurity, check_insecure_listen, write_admin_config
 from shoal.apiserver.service import (
     DISCOVERY,
@@ -94,13 +94,12 @@ class APIServer:
             STREAMS,
             AUTHORIZATION,
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-            reflection.SERVICE_NAME,
         )
         _ = api_pb2  # the descriptors reflection serves are those of this module
         if self.security is not None:
             add_certificates(server, self.security.pki.ca, self.security.service_accounts)
             services += (CERTIFICATES, TOKENS)
-        reflection.enable_server_reflection(services, server)
+        enable_reflection(services, server)
         if self.security is not None:
             self.port = server.add_secure_port(listen, self.security.server_credentials())
         else:

@@ -98,6 +98,18 @@ async def test_serves_writes_config_and_stops_on_sigterm(data_dir: Path) -> None
             )
             names = {s.name for s in answers[0].list_services_response.service}
             assert {"shoal.v1.Objects", "shoal.v1.Discovery", "grpc.health.v1.Health"} <= names
+            # Reflection v1 (what grpcurl and grpc-js ask for first) answers too;
+            # its messages are v1alpha's under another package name.
+            v1 = channel.stream_stream(
+                "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+                request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+                response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+            )
+            symbol = reflection_pb2.ServerReflectionRequest(
+                file_containing_symbol="shoal.v1.Objects"
+            )
+            (found,) = list(v1(iter([symbol]), timeout=5))
+            assert found.file_descriptor_response.file_descriptor_proto
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
     finally:

@@ -42,6 +42,14 @@ async def test_no_credentials_is_unauthenticated(secure_server: SecureServer) ->
     assert await _pods(secure_server) == []
 
 
+async def test_the_version_answers_anyone(secure_server: SecureServer) -> None:
+    """As Kubernetes serves /version to anonymous callers (docs/security.md)."""
+    async with secure_server.client() as anonymous:
+        assert (await anonymous.version()).version.startswith("v")
+        with pytest.raises(errors.UnauthorizedError):
+            await anonymous.kinds()
+
+
 async def test_plain_connection_to_the_tls_port_fails(secure_server: SecureServer) -> None:
     async with Client(secure_server.address) as plain:
         with pytest.raises(errors.APIError):
