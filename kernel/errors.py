@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -126,15 +127,47 @@ _BY_REASON: dict[tuple[str, grpc.StatusCode], type[APIError]] = {
 
 REASON_KEY = "shoal-reason"
 CAUSES_KEY = "shoal-causes-bin"
+# gRPC's rich error model: a google.rpc.Status with typed details, which the
+# grpc libraries of most languages decode (grpc-status in Python, Go's
+# status.FromError, grpc-js' @grpc/grpc-js + google-protobuf).
+STATUS_DETAILS_KEY = "grpc-status-details-bin"
+ERROR_DOMAIN = "shoal.io"
 
 
 def trailing_metadata(err: APIError) -> tuple[tuple[str, str | bytes], ...]:
     """What the server sends beside the status, so the client rebuilds the
-    same error: its reason word and, for InvalidError, the field causes."""
+    same error: its reason word and, for InvalidError, the field causes,
+    both also as the standard ``google.rpc.Status`` details."""
     pairs: list[tuple[str, str | bytes]] = [(REASON_KEY, err.reason)]
     if isinstance(err, InvalidError) and err.causes:
         pairs.append((CAUSES_KEY, json.dumps(err.causes).encode()))
+    pairs.append((STATUS_DETAILS_KEY, rich_status(err).SerializeToString()))
     return tuple(pairs)
+
+
+def rich_status(err: APIError) -> Any:
+    """The google.rpc.Status of an error: ErrorInfo carries Kubernetes'
+    reason (in AIP-193's UPPER_SNAKE form, the CamelCase word in its
+    metadata), BadRequest the field causes of an InvalidError."""
+    # Imported when first needed: the command line imports this module on
+    # every start and never sends an error.
+    from google.rpc import error_details_pb2, status_pb2
+
+    status = status_pb2.Status(code=err.code.value[0], message=err.message)
+    info = error_details_pb2.ErrorInfo(
+        reason=_upper_snake(err.reason), domain=ERROR_DOMAIN, metadata={"reason": err.reason}
+    )
+    status.details.add().Pack(info)
+    if isinstance(err, InvalidError) and err.causes:
+        bad = error_details_pb2.BadRequest()
+        for field, description in err.causes:
+            bad.field_violations.add(field=field, description=description)
+        status.details.add().Pack(bad)
+    return status
+
+
+def _upper_snake(word: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", word).upper() or "UNKNOWN"
 
 
 def from_status(

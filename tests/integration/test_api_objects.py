@@ -3,6 +3,7 @@ with the server's defaults, validation and errors."""
 
 from __future__ import annotations
 
+import grpc
 import pytest
 from shoal import errors
 from shoal.client import Client
@@ -90,6 +91,34 @@ async def test_errors_have_codes_and_kubectl_wording(shoal_client: Client) -> No
         await shoal_client.list("pods", label_selector="app in web")
     with pytest.raises(errors.BadRequestError, match=r"field label not supported: spec\.foo"):
         await shoal_client.list("pods", field_selector="spec.foo=bar")
+
+
+async def test_errors_carry_the_standard_rich_status(shoal_client: Client) -> None:
+    """grpc-status-details-bin: a google.rpc.Status with ErrorInfo (the
+    Kubernetes reason) and BadRequest (the field causes), which gRPC
+    libraries in other languages decode without knowing shoal."""
+    from google.rpc import error_details_pb2, status_pb2
+    from shoal.api.v1 import api_pb2
+
+    await shoal_client.create(pod("web"))
+    bad = obj({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "Bad_Name"}})
+    for request, code, reason in (
+        (pod("web"), grpc.StatusCode.ALREADY_EXISTS, "ALREADY_EXISTS"),
+        (bad, grpc.StatusCode.INVALID_ARGUMENT, "INVALID"),
+    ):
+        message = api_pb2.CreateRequest()
+        message.object.Pack(request)
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await shoal_client._objects.Create(message)
+        details = dict(caught.value.trailing_metadata() or ())["grpc-status-details-bin"]
+        status = status_pb2.Status.FromString(details)
+        assert (status.code, status.message) == (code.value[0], caught.value.details())
+        info = error_details_pb2.ErrorInfo()
+        assert status.details[0].Unpack(info)
+        assert (info.reason, info.domain) == (reason, "shoal.io")
+    violations = error_details_pb2.BadRequest()
+    assert status.details[1].Unpack(violations)
+    assert {v.field for v in violations.field_violations} >= {"metadata.name"}
 
 
 async def test_stale_update_conflicts_and_changes_nothing(shoal_client: Client) -> None:
