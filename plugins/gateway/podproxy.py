@@ -18,13 +18,13 @@ import contextlib
 from typing import Any
 
 import grpc
-from aiohttp import WSMsgType, web
+from aiohttp import web
 from shoal.api.v1 import streams_pb2 as s
 from shoal.api.v1 import streams_pb2_grpc
 from shoal.client import Client
 from shoal.plugins.gateway.httpwire import parse_response, request_bytes
 from shoal.plugins.gateway.paths import Target
-from shoal.plugins.gateway.podstreams import rpc_error
+from shoal.plugins.gateway.podstreams import channel_frame, rpc_error
 from shoal.plugins.gateway.status import StatusError, bad_request
 
 PORT_FORWARD_PROTOCOLS = ("v4.channel.k8s.io", "portforward.k8s.io")
@@ -161,8 +161,9 @@ def _ports(values: list[str]) -> list[int]:
 
 async def _read_ports(ws: web.WebSocketResponse, queues: list[asyncio.Queue[bytes | None]]) -> None:
     async for message in ws:
-        if message.type != WSMsgType.BINARY or not message.data:
+        frame = channel_frame(message)
+        if not frame:
             continue
-        channel, data = message.data[0], message.data[1:]
+        channel, data = frame[0], frame[1:]
         if channel % 2 == 0 and channel // 2 < len(queues) and data:
             await queues[channel // 2].put(data)

@@ -171,14 +171,27 @@ def _exit_status(code: int, failure: BaseException | None) -> dict[str, Any]:
     return body
 
 
+def channel_frame(message: Any) -> bytes:
+    """A channel frame's bytes: kubectl sends BINARY frames; the official
+    Python client sends a ``str`` as a TEXT frame whose first character is
+    the channel number (Kubernetes' server takes both)."""
+    if message.type == WSMsgType.BINARY:
+        return bytes(message.data)
+    if message.type == WSMsgType.TEXT and message.data:
+        channel = ord(message.data[0])
+        return bytes([channel]) + message.data[1:].encode() if channel < 256 else b""
+    return b""
+
+
 async def _read_channels(
     ws: web.WebSocketResponse, inputs: asyncio.Queue[s.ExecInput | None], stdin: bool
 ) -> None:
     """stdin, resizes and v5's close from the client, as Exec inputs."""
     async for message in ws:
-        if message.type != WSMsgType.BINARY or not message.data:
+        frame = channel_frame(message)
+        if not frame:
             continue
-        channel, data = message.data[0], message.data[1:]
+        channel, data = frame[0], frame[1:]
         if channel == STDIN and stdin and data:
             await inputs.put(s.ExecInput(stdin=data))
         elif channel == RESIZE:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -113,6 +114,42 @@ async def test_port_forward_over_websocket(gateway_cluster: GatewayCluster, app_
             assert frame[0] == 0
             received += frame[1:]
     assert received.startswith(b"HTTP/1.1 200")
+
+
+async def test_exec_takes_stdin_in_text_and_binary_frames(
+    gateway_cluster: GatewayCluster,
+) -> None:
+    """The official Python client writes a ``str`` as a TEXT frame whose
+    first character is the channel; kubectl writes BINARY frames. v5's
+    close signal (channel 255) ends stdin."""
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "cat"},
+        "spec": {"containers": [{"name": "c", "image": "busybox", "command": ["sleep", "3600"]}]},
+    }
+    async with gateway_cluster.http.post("/api/v1/namespaces/default/pods", json=pod) as made:
+        assert made.status == 201, await made.text()
+
+    async def running() -> bool:
+        got = await gateway_cluster.cluster.client.get("Pod", "cat", "default")
+        return got.status.phase == "Running"
+
+    await eventually(running, timeout=30)
+    path = "/api/v1/namespaces/default/pods/cat/exec?command=cat&stdin=true&stdout=true"
+    async with gateway_cluster.http.ws_connect(path, protocols=("v5.channel.k8s.io",)) as ws:
+        await ws.send_str("\x00typed as text\n")
+        await ws.send_bytes(b"\x00sent as bytes\n")
+        await ws.send_bytes(b"\xff\x00")  # v5: close stdin
+        out, status = b"", None
+        while status is None:
+            frame = await ws.receive_bytes(timeout=10)
+            if frame[0] == 1:
+                out += frame[1:]
+            elif frame[0] == 3:
+                status = json.loads(frame[1:])
+    assert out == b"typed as text\nsent as bytes\n"
+    assert status["status"] == "Success"
 
 
 async def test_exec_needs_a_websocket(gateway_cluster: GatewayCluster) -> None:
