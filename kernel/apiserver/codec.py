@@ -7,8 +7,6 @@ resourceVersion, so it is stamped on when an object is read back.
 
 from __future__ import annotations
 
-import functools
-
 from google.protobuf.message import Message
 from shoal.kinds import Kind
 from shoal.store import KeyValue
@@ -65,9 +63,16 @@ def stamped(kind: Kind, kv: KeyValue) -> bytes:
     return data + _length_delimited(field, version)
 
 
-@functools.cache
+_METADATA_FIELDS: dict[str, int] = {}
+
+
 def _metadata_field(message: type[Message]) -> int:
-    return int(message.DESCRIPTOR.fields_by_name["metadata"].number)
+    """The field number of ``metadata`` in a kind's message (3 for every
+    built-in kind, but a plugin's kind may differ)."""
+    name = message.DESCRIPTOR.full_name
+    if name not in _METADATA_FIELDS:
+        _METADATA_FIELDS[name] = int(message.DESCRIPTOR.fields_by_name["metadata"].number)
+    return _METADATA_FIELDS[name]
 
 
 # ObjectMeta.resource_version (proto/shoal/api/v1/meta.proto).

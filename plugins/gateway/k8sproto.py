@@ -253,9 +253,69 @@ RBAC: dict[str, dict[int, Field]] = {
 }
 RBAC["ClusterRoleBinding"] = RBAC["RoleBinding"]
 
-MESSAGES: dict[str, dict[int, Field]] = {**META, **CORE, **POD, **APPS, **RBAC}
+# authorization.k8s.io/v1: what `kubectl auth can-i` sends.
+_REVIEW = {
+    1: _m("metadata", "ObjectMeta"),
+    2: _m("spec", "SubjectAccessReviewSpec"),
+    3: _m("status", "SubjectAccessReviewStatus"),
+}
+AUTHORIZATION: dict[str, dict[int, Field]] = {
+    "SelfSubjectAccessReview": {**_REVIEW, 2: _m("spec", "SelfSubjectAccessReviewSpec")},
+    "SubjectAccessReview": _REVIEW,
+    "LocalSubjectAccessReview": _REVIEW,
+    "SelfSubjectRulesReview": {
+        1: _m("metadata", "ObjectMeta"),
+        2: _m("spec", "SelfSubjectRulesReviewSpec"),
+        3: _m("status", "SubjectRulesReviewStatus"),
+    },
+    # Statuses arrive empty on a create; the answer replaces them.
+    "SubjectAccessReviewStatus": {
+        1: _b("allowed"),
+        2: _s("reason"),
+        3: _s("evaluationError"),
+        4: _b("denied"),
+    },
+    "SubjectRulesReviewStatus": {
+        1: _list("resourceRules", "ResourceRule"),
+        2: _list("nonResourceRules", "NonResourceRule"),
+        3: _b("incomplete"),
+        4: _s("evaluationError"),
+    },
+    "SelfSubjectAccessReviewSpec": {
+        1: _m("resourceAttributes", "ResourceAttributes", pointer=True),
+        2: _m("nonResourceAttributes", "NonResourceAttributes", pointer=True),
+    },
+    "SubjectAccessReviewSpec": {
+        1: _m("resourceAttributes", "ResourceAttributes", pointer=True),
+        2: _m("nonResourceAttributes", "NonResourceAttributes", pointer=True),
+        3: _s("user"),
+        4: _list("groups"),
+        6: _s("uid"),
+    },
+    "SelfSubjectRulesReviewSpec": {1: _s("namespace")},
+    "ResourceAttributes": {
+        1: _s("namespace"),
+        2: _s("verb"),
+        3: _s("group"),
+        4: _s("version"),
+        5: _s("resource"),
+        6: _s("subresource"),
+        7: _s("name"),
+    },
+    "NonResourceAttributes": {1: _s("path"), 2: _s("verb")},
+    "ResourceRule": {
+        1: _list("verbs"),
+        2: _list("apiGroups"),
+        3: _list("resources"),
+        4: _list("resourceNames"),
+    },
+    "NonResourceRule": {1: _list("verbs"), 2: _list("nonResourceURLs")},
+}
+
+MESSAGES: dict[str, dict[int, Field]] = {**META, **CORE, **POD, **APPS, **RBAC, **AUTHORIZATION}
 # the kinds a request body may hold
 OBJECTS = frozenset(
     {"Namespace", "ConfigMap", "Secret", "ServiceAccount", "Service", "Deployment",
-     "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"}
+     "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "SelfSubjectAccessReview",
+     "SubjectAccessReview", "LocalSubjectAccessReview", "SelfSubjectRulesReview"}
 )  # fmt: skip

@@ -211,3 +211,16 @@ async def test_kubeconfig_from_shoal_config(gateway_cluster: GatewayCluster) -> 
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, err.decode()
     assert re.search(r"hollow-0001\s+Ready", out.decode())
+
+
+async def test_auth_can_i(gateway_cluster: GatewayCluster) -> None:
+    """kubectl posts SelfSubjectAccessReview / SelfSubjectRulesReview in
+    Kubernetes protobuf."""
+    k = gateway_cluster.kubectl
+    can = await k("auth", "can-i", "create", "deployments")
+    assert (can.code, can.out) == (0, "yes\n"), can.err
+    listed = await k("auth", "can-i", "--list")
+    assert listed.code == 0, listed.err
+    assert re.match(r"Resources\s+Non-Resource URLs\s+Resource Names\s+Verbs\n", listed.out)
+    resources = await k("api-resources", "--api-group=authorization.k8s.io")
+    assert "selfsubjectaccessreviews" in resources.out, resources.err
