@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -13,13 +12,6 @@ from shoal.ctl.resources import parse_targets, with_client
 if TYPE_CHECKING:
     from shoal.client import Client
     from shoal.ctl.printers import Printer
-
-# The control-plane components that prove they live by renewing a Lease.
-LEASE_NAMESPACE = "shoal-system"
-COMPONENT_LEASES = (
-    ("scheduler", "shoal-scheduler"),
-    ("controller-manager", "shoal-controller-manager"),
-)
 
 
 @click.command("api-resources")
@@ -117,58 +109,12 @@ def event_time(event: dict[str, Any]) -> str:
 
 
 def print_component_statuses(ctx: CtlContext, printer: Printer) -> None:
+    from shoal.client.componentstatus import component_statuses, healthy
+
     statuses = with_client(ctx, component_statuses)
     click.echo(printer.text(statuses))
-    if any(s["conditions"][0]["status"] != "True" for s in statuses):
+    if not all(healthy(s) for s in statuses):
         raise click.exceptions.Exit(1)
-
-
-async def component_statuses(client: Client) -> list[dict[str, Any]]:
-    """The store (a List must succeed) and each control-plane component (its
-    Lease must have been renewed within its duration)."""
-    found = [await _store_status(client)]
-    for component, lease in COMPONENT_LEASES:
-        healthy, message = await _lease_health(client, lease)
-        found.append(_status(component, healthy, message))
-    return found
-
-
-async def _store_status(client: Client) -> dict[str, Any]:
-    from shoal import errors
-
-    try:
-        await client.list("Namespace", "", limit=1)
-    except errors.APIError as err:
-        return _status("store", False, f"a list from the store failed: {err.message}")
-    return _status("store", True, "ok")
-
-
-async def _lease_health(client: Client, name: str) -> tuple[bool, str]:
-    from shoal import errors
-
-    try:
-        lease = await client.get("Lease", name, LEASE_NAMESPACE)
-    except errors.NotFoundError:
-        return False, f"no lease {LEASE_NAMESPACE}/{name}: the component has never reported"
-    spec = lease.spec
-    if not spec.HasField("renew_time"):
-        return False, f"lease {LEASE_NAMESPACE}/{name} was never renewed"
-    duration = spec.lease_duration_seconds or 15
-    silent = time.time() - spec.renew_time.ToSeconds()
-    if silent > duration:
-        return False, f"lease {name} not renewed for {int(silent)}s (duration {duration}s)"
-    return True, "ok"
-
-
-def _status(name: str, healthy: bool, message: str) -> dict[str, Any]:
-    condition = {"type": "Healthy", "status": "True" if healthy else "False"}
-    condition["message" if healthy else "error"] = message
-    return {
-        "apiVersion": "v1",
-        "kind": "ComponentStatus",
-        "metadata": {"name": name},
-        "conditions": [condition],
-    }
 
 
 @click.command("completion")

@@ -10,7 +10,7 @@ import structlog
 from aiohttp import web
 from shoal import errors
 from shoal.client import Client
-from shoal.plugins.gateway import accessreview, discovery, openapi, paths
+from shoal.plugins.gateway import accessreview, componentstatus, discovery, openapi, paths
 from shoal.plugins.gateway.bodies import respond
 from shoal.plugins.gateway.objects import Objects
 from shoal.plugins.gateway.podproxy import PodProxy
@@ -164,6 +164,7 @@ def build_app(client: Client, authenticate: Any = None) -> web.Application:
     app.router.add_get("/apis/{group}/{version}", _group_resources)
     openapi.add_routes(app)
     accessreview.add_routes(app, client)
+    componentstatus.add_routes(app, client)
     app.router.add_route("*", "/api/v1/{tail:.+}", router.core)
     app.router.add_route("*", "/apis/{group}/{version}/{tail:.+}", router.grouped)
     return app

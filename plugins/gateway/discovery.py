@@ -10,7 +10,7 @@ from typing import Any
 
 from shoal import __version__
 from shoal.kinds import Kind
-from shoal.plugins.gateway import accessreview
+from shoal.plugins.gateway import accessreview, componentstatus
 from shoal.plugins.gateway.paths import group_versions, kinds_of
 
 # The Kubernetes API level the gateway speaks; shoal's own version rides along.
@@ -54,12 +54,15 @@ def api_versions(server_address: str) -> dict[str, Any]:
 
 
 # Groups served by the gateway itself rather than by stored kinds.
-VIRTUAL = {accessreview.GROUP_VERSION: accessreview.discovery_resources}
+VIRTUAL = {
+    "v1": componentstatus.discovery_resources,
+    accessreview.GROUP_VERSION: accessreview.discovery_resources,
+}
 
 
 def api_groups() -> dict[str, Any]:
     groups: dict[str, list[str]] = {}
-    for gv in [*group_versions(), *VIRTUAL]:
+    for gv in dict.fromkeys([*group_versions(), *VIRTUAL]):
         group, _, version = gv.rpartition("/")
         if group:
             groups.setdefault(group, []).append(version)
@@ -90,7 +93,8 @@ def resource_list(group_version: str) -> dict[str, Any] | None:
     served = kinds_of(group_version)
     if not served and group_version not in VIRTUAL:
         return None
-    resources: list[dict[str, Any]] = VIRTUAL[group_version]() if not served else []
+    virtual = VIRTUAL.get(group_version)
+    resources: list[dict[str, Any]] = virtual() if virtual else []
     for kind in served.values():
         resources.append(_resource(kind))
         resources.extend(_subresources(kind))

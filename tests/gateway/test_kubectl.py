@@ -224,3 +224,16 @@ async def test_auth_can_i(gateway_cluster: GatewayCluster) -> None:
     assert re.match(r"Resources\s+Non-Resource URLs\s+Resource Names\s+Verbs\n", listed.out)
     resources = await k("api-resources", "--api-group=authorization.k8s.io")
     assert "selfsubjectaccessreviews" in resources.out, resources.err
+
+
+async def test_get_componentstatuses(gateway_cluster: GatewayCluster) -> None:
+    """kubectl get cs: the same health checks as shoal get cs, as a Table."""
+    k = gateway_cluster.kubectl
+    listed = await k("get", "cs")
+    assert listed.code == 0, listed.err
+    assert re.match(r"NAME\s+STATUS\s+MESSAGE\s+ERROR\n", listed.out)
+    assert re.search(r"^store\s+Healthy\s+ok", listed.out, re.M)
+    one = yaml.safe_load((await k("get", "componentstatus", "store", "-o", "yaml")).out)
+    assert one["conditions"][0] == {"type": "Healthy", "status": "True", "message": "ok"}
+    missing = await k("get", "cs", "nope")
+    assert 'componentstatuses "nope" not found' in missing.err
