@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from shoal.store import Store, StoreError
+from shoal.store.lock import StoreLock
 
 SQLITE_MAGIC = b"SQLite format 3\0"
 DUMP_FORMAT = "shoal-store-dump/v1"
@@ -143,12 +144,16 @@ def _dump_items(path: pathlib.Path) -> Iterator[tuple[str, bytes]]:
 
 
 def restore_sqlite_file(snapshot: pathlib.Path, db: pathlib.Path) -> SnapshotInfo:
-    """A SQLite snapshot becomes the store file of a fresh data dir."""
-    if db.exists():
-        raise SnapshotError(f"{db} exists: restore into an empty data dir")
+    """A SQLite snapshot becomes the store file of a fresh data dir.
+
+    Under the store's lock, so a server on that data dir refuses to start
+    meanwhile and a running one makes the restore refuse (naming its pid)."""
     db.parent.mkdir(parents=True, exist_ok=True)
-    info = _sqlite_info(snapshot, db)
-    save_sqlite(snapshot, db)
+    with StoreLock(db):
+        if db.exists():
+            raise SnapshotError(f"{db} exists: restore into an empty data dir")
+        info = _sqlite_info(snapshot, db)
+        save_sqlite(snapshot, db)
     return info
 
 

@@ -7,6 +7,8 @@ How the pieces fit:
 - ``sqlite_writer``: the one writer thread; group commit, so concurrent
   writes share one transaction and one fsync.
 - ``sqlite_watch``: fan-out of committed batches to watchers, in memory.
+- ``lock``: an exclusive lock on ``<file>.lock`` from start to close, so a
+  second process on the same file is refused instead of corrupting the log.
 
 Reads run on a small thread pool, each thread with its own connection; WAL
 lets them proceed while the writer commits. Nothing here blocks the event
@@ -34,6 +36,7 @@ from shoal.store.base import (
     check_revision,
     check_value,
 )
+from shoal.store.lock import StoreLock
 from shoal.store.sqlite_watch import Watch, WatchHub
 from shoal.store.sqlite_writer import Outcome, WriteOp, Writer, resolve
 
@@ -68,6 +71,7 @@ class SQLiteStore:
         self._reader_count = readers
         self._max_batch = max_batch
         self._hub = WatchHub(watch_queue_size)
+        self._lock = StoreLock(path)
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
@@ -89,9 +93,15 @@ class SQLiteStore:
         return self._writer.writes if self._writer else 0
 
     async def start(self) -> None:
+        # First, so a second process is refused before it reads a revision.
+        self._lock.acquire()
         self._loop = asyncio.get_running_loop()
         self._writer = Writer(self.path, self._loop, self._deliver, self._max_batch)
-        rev, compact_rev = await self._writer.start()
+        try:
+            rev, compact_rev = await self._writer.start()
+        except BaseException:
+            self._lock.release()
+            raise
         self._hub.publish([], rev, compact_rev)
         self._readers = ThreadPoolExecutor(
             self._reader_count, "shoal-store-read", initializer=self._open_reader
@@ -116,6 +126,7 @@ class SQLiteStore:
             for conn in self._conns:
                 conn.close()
             self._conns.clear()
+        self._lock.release()  # last: every write has landed
 
     async def current_revision(self) -> int:
         self._check_open()

@@ -64,7 +64,12 @@ def _answers(client: Any) -> bool:
 
 def start_service(url: str) -> subprocess.Popen[bytes]:
     """Start ``podman system service --time=0 URL`` detached, logging next
-    to the socket."""
+    to the socket.
+
+    It runs in the socket's directory, never the caller's: Podman 4.3 starts
+    each container's ``conmon`` in the service's working directory, and conmon
+    writes its ``oom`` marker there (so it would land in whatever checkout or
+    home the agent was started from)."""
     binary = shutil.which("podman")
     if binary is None:
         raise PodmanUnavailable("podman is not installed (Debian: apt-get install podman)")
@@ -75,6 +80,7 @@ def start_service(url: str) -> subprocess.Popen[bytes]:
     with open(log_path, "ab") as log_file:
         return subprocess.Popen(
             [binary, "system", "service", "--time=0", url],
+            cwd=socket_path.parent,
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=log_file,

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from tests.e2e.engines import ENGINES, make_runtime, remove_node_objects, require
+from tests.e2e.engines import ENGINES, make_runtime, remove_node_objects, require_engine
 
 
 @pytest.fixture(params=ENGINES)
 def engine(request: pytest.FixtureRequest) -> Iterator[str]:
-    require(request.param)
+    require_engine(request.param)
     yield request.param
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import uuid
 from typing import Any
 
-import pytest
 from shoal.plugins.runtimes.images import BUSYBOX_IMAGE, PAUSE_IMAGE, ensure_local_images
 from shoal.runtime import LABEL_NODE, PodSandboxConfig
+
+from tests.requirements import require
 
 ENGINES = ("docker", "podman")
 
@@ -38,12 +38,10 @@ def _images_ready(engine: str) -> bool:
     return True
 
 
-def require(engine: str) -> Any:
+def require_engine(engine: str) -> Any:
+    """A connected client; without one the test skips or fails (tests.requirements)."""
     client = engine_client(engine)
-    if isinstance(client, str):
-        if os.environ.get("SHOAL_E2E_REQUIRE_ENGINES") == "1":
-            pytest.fail(client)
-        pytest.skip(client)
+    require(engine, client if isinstance(client, str) else None)
     _images_ready(engine)
     return client
 

@@ -22,6 +22,8 @@ from typing import Any
 import pytest
 from shoal.plugins.proxy.rules import unavailable_reason
 
+from tests.requirements import require
+
 # Two engines, each a whole tutorial: well over pytest's default 120 s cap.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -166,8 +168,8 @@ def _replication_controller(shoal: Shoal) -> None:
 
 def _guestbook(shoal: Shoal) -> None:
     reason = unavailable_reason()
-    if reason is not None:
-        pytest.skip(f"the guestbook needs ClusterIPs (iptables proxy mode): {reason}")
+    why = f"the guestbook needs ClusterIPs (iptables proxy mode): {reason}"
+    require("iptables", why if reason else None)
     shoal("apply", "-f", str(ROOT / "examples" / "guestbook.yaml"))
     rollout(shoal, "redis")
     rollout(shoal, "web")

@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 from shoal.apiserver.server import APIServer, admission_chain
-from shoal.plugins.stores.etcd_local import EtcdNotFoundError, LocalEtcd, etcd_binary
+from shoal.plugins.stores.etcd_local import LocalEtcd
 from shoal.plugins.stores.etcd_store import EtcdStore
+
+from tests.requirements import require_etcd
 
 _prefixes = itertools.count()
 StartServer = Callable[[], Awaitable[APIServer]]
@@ -18,10 +20,7 @@ StartServer = Callable[[], Awaitable[APIServer]]
 
 @pytest.fixture(scope="session")
 def etcd_one(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEtcd]:
-    try:
-        etcd_binary()
-    except EtcdNotFoundError as err:
-        pytest.skip(str(err))
+    require_etcd()
     cluster = LocalEtcd(tmp_path_factory.mktemp("etcd-one"))
     cluster.start()
     try:
@@ -32,10 +31,7 @@ def etcd_one(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEtcd]:
 
 @pytest.fixture
 def etcd_three(tmp_path: pathlib.Path) -> Iterator[LocalEtcd]:
-    try:
-        etcd_binary()
-    except EtcdNotFoundError as err:
-        pytest.skip(str(err))
+    require_etcd()
     cluster = LocalEtcd(tmp_path / "etcd", members=3)
     (tmp_path / "etcd").mkdir()
     cluster.start()

@@ -20,9 +20,16 @@ from shoal.client import Client
 from shoal.plugins.gateway import Gateway
 from shoal.testing import Cluster, start_cluster, start_server, stop_cluster
 
+from tests.requirements import require_binary
+
 MANIFESTS = Path(__file__).parent.parent / "manifests"
 KUBECTL = shutil.which("kubectl")
-needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
+
+
+@pytest.fixture
+def needs_kubectl() -> str:
+    """kubectl's path; without it the test skips, or fails in CI (tests.requirements)."""
+    return require_binary("kubectl")
 
 
 @dataclass

@@ -7,6 +7,7 @@ import asyncio
 import json
 import re
 
+import pytest
 import yaml
 from shoal import config
 
@@ -16,11 +17,10 @@ from tests.gateway.conftest import (
     MANIFESTS,
     GatewayCluster,
     GatewayServer,
-    needs_kubectl,
 )
 from tests.integration.helpers import eventually
 
-pytestmark = needs_kubectl
+pytestmark = pytest.mark.usefixtures("needs_kubectl")
 
 
 async def test_get_table_yaml_and_describe(gateway_cluster: GatewayCluster) -> None:

@@ -8,11 +8,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
-
 from tests.gateway.conftest import GatewayServer
+from tests.requirements import require_module
 
-kubernetes = pytest.importorskip("kubernetes")
+kubernetes = require_module("kubernetes")
 
 
 def _api(url: str) -> Any:

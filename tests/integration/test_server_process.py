@@ -157,3 +157,37 @@ async def test_nothing_acknowledged_is_lost_on_sigkill(data_dir: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
+
+
+def shoal(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "shoal.ctl.main", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+async def test_second_server_on_one_data_dir_is_refused(data_dir: Path, tmp_path: Path) -> None:
+    first = start(data_dir)
+    try:
+        await address_of(data_dir, first)
+        async with Client.from_config(str(data_dir / "admin.conf")) as client:
+            await client.create(pod("before"))
+            second = shoal("server", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0")
+            assert second.returncode != 0
+            message = second.stderr.strip()
+            assert "\n" not in message and "Traceback" not in message
+            assert f"in use by pid {first.pid} " in message
+            # Restoring into it is refused the same way (saving is not: it only reads).
+            backup = tmp_path / "backup.db"
+            saved = shoal("snapshot", "save", str(backup), "--data-dir", str(data_dir))
+            assert saved.returncode == 0, saved.stderr
+            restore = shoal("snapshot", "restore", str(backup), "--data-dir", str(data_dir))
+            assert restore.returncode != 0
+            assert f"in use by pid {first.pid} " in restore.stderr.strip()
+            # The first server never noticed: its writes still land.
+            await client.create(pod("after"))
+            names = {p.metadata.name for p in (await client.list("pods")).items}
+            assert {"before", "after"} <= names
+        assert first.poll() is None
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=20)

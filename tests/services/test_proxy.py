@@ -19,6 +19,7 @@ from shoal.plugins.proxy.proxier import ServiceProxy
 from shoal.plugins.proxy.rules import chain_name, unavailable_reason
 
 from tests.integration.helpers import eventually
+from tests.requirements import require
 
 
 async def tcp_backend(name: str) -> asyncio.Server:
@@ -189,10 +190,10 @@ async def test_udp_through_the_portal(shoal_client: Client) -> None:
     transport.close()
 
 
-@pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))
 async def test_iptables_mode_makes_the_cluster_ip_reachable_and_cleans_up(
     shoal_client: Client,
 ) -> None:
+    require("iptables", unavailable_reason())
     backend = await tcp_backend("k")
     end = ("127.0.0.1", backend.sockets[0].getsockname()[1])
     svc = await define(shoal_client, "kern", [{"port": 8080}], [end])

@@ -13,6 +13,8 @@ from shoal.plugins.stores.etcd_store import EtcdStore
 from shoal.store.base import Store
 from shoal.store.sqlite import SQLiteStore
 
+from tests.requirements import require_etcd
+
 
 def _sqlite(tmp_path: pathlib.Path) -> Store:
     # Periodic compaction off: the tests compact when they mean to.
@@ -26,7 +28,8 @@ _prefixes = itertools.count()
 def _etcd_store(tmp_path: pathlib.Path) -> Store:
     # One etcd for the session; each test gets a key prefix of its own.
     if _etcd is None:
-        pytest.skip("etcd is not installed")
+        require_etcd()  # skips, or fails in CI: the session fixture found no etcd
+        raise AssertionError("etcd is installed, yet the session's etcd was not started")
     return EtcdStore(_etcd.endpoints, prefix=f"/t{next(_prefixes)}/", compact_keep=0)
 
 

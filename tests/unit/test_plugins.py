@@ -255,9 +255,10 @@ def test_sqlite_factory_needs_a_path(fresh: None) -> None:
 
 
 def test_sqlite_factory_builds_the_store(fresh: None, tmp_path: Any) -> None:
-    sqlite = pytest.importorskip("shoal.store.sqlite")
+    from shoal.store.sqlite import SQLiteStore
+
     store = pmod.stores().get("sqlite")({"path": str(tmp_path / "db"), "compact_keep": 5})
-    assert isinstance(store, sqlite.SQLiteStore)
+    assert isinstance(store, SQLiteStore)
 
 
 def test_plugins_command_table_and_json(fresh: None) -> None:
