@@ -37,10 +37,16 @@ def _serve(ready: threading.Event, stop: threading.Event, port: list[int], data:
 
         async with Client(f"127.0.0.1:{server.port}") as client:
             for i in range(PODS):
-                await client.create(from_dict({
-                    "apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"pod-{i:03d}"},
-                    "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}]},
-                }))
+                await client.create(
+                    from_dict(
+                        {
+                            "apiVersion": "v1",
+                            "kind": "Pod",
+                            "metadata": {"name": f"pod-{i:03d}"},
+                            "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}]},
+                        }
+                    )
+                )
         port.append(server.port)
         ready.set()
         while not stop.is_set():
