@@ -22,6 +22,7 @@ Examples:
   shoal get deploy,rs,svc -l app=web      # several kinds, by label
   shoal get pod/web -o yaml               # one object as YAML
   shoal get pods -o jsonpath='{.items[*].metadata.name}'
+  shoal get pods -o go-template --template '{{range .items}}{{.metadata.name}}{{"\\n"}}{{end}}'
   shoal get pods --sort-by=.metadata.creationTimestamp
   shoal get pods -w                       # and then every change
   shoal get cs                            # health of the control plane
@@ -29,16 +30,12 @@ Examples:
 
 
 def output_options(func: Any) -> Any:
-    """-o, --show-labels, --no-headers: shared by verbs that print objects."""
+    """-o, --template, --show-labels, --no-headers: shared by verbs that list objects."""
+    from shoal.ctl.printers.flags import FORMATS_HELP, printer_options
+
     func = click.option("--no-headers", is_flag=True, help="Tables without the header row.")(func)
     func = click.option("--show-labels", is_flag=True, help="Add a LABELS column.")(func)
-    return click.option(
-        "-o",
-        "--output",
-        default="",
-        metavar="FORMAT",
-        help="wide|yaml|json|name|jsonpath=...|go-template=...|custom-columns=...",
-    )(func)
+    return printer_options("wide|" + FORMATS_HELP)(func)
 
 
 @click.command("get", epilog=EXAMPLES)
@@ -60,7 +57,11 @@ def get_command(ctx: CtlContext, resources: tuple[str, ...], **opts: Any) -> Non
     from shoal.ctl.printers import Printer
 
     printer = Printer(
-        opts["output"], opts["show_labels"], opts["all_namespaces"], opts["no_headers"]
+        opts["output"],
+        opts["show_labels"],
+        opts["all_namespaces"],
+        opts["no_headers"],
+        template=opts["template"],
     )
     if resources and resources[0].lower() in COMPONENT_STATUSES:
         from shoal.ctl.info import print_component_statuses
@@ -144,9 +145,7 @@ def _print(
         if not any(t.name for t in targets):
             click.echo(_nothing(ctx, targets, opts["all_namespaces"]), err=True)
         return
-    text = printer.text(objects, single=single)
-    if text:
-        click.echo(text)
+    printer.echo(printer.text(objects, single=single))
 
 
 def _nothing(ctx: CtlContext, targets: list[Target], all_namespaces: bool) -> str:
@@ -198,9 +197,10 @@ async def _follow(
         if event.object is None:
             continue
         obj = to_dict(event.object)
-        click.echo(
-            printer.table([obj], headers=headers) if printer.is_table else _one(printer, obj)
-        )
+        if printer.is_table:
+            click.echo(printer.table([obj], headers=headers))
+        else:
+            printer.echo(_one(printer, obj))
         headers = False
 
 
