@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from shoal.ctl.context import CtlContext
+from shoal.ctl.duration import Duration
 from shoal.ctl.resources import Target, namespace_of, parse_targets, with_client
 
 if TYPE_CHECKING:
@@ -49,7 +50,10 @@ def output_options(func: Any) -> Any:
 @click.option("--sort-by", default="", metavar="JSONPATH", help="Sort by a field.")
 @click.option("--ignore-not-found", is_flag=True, help="A missing name is not an error.")
 @click.option(
-    "--request-timeout", type=float, default=0, help="Stop watching after this many seconds."
+    "--request-timeout",
+    type=Duration(),
+    default="0",
+    help="Stop watching after this long (e.g. 30s, 1m; 0: never).",
 )
 @click.pass_obj
 def get_command(ctx: CtlContext, resources: tuple[str, ...], **opts: Any) -> None:
