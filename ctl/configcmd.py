@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 from shoal.ctl.context import CtlContext
+from shoal.ctl.printers.flags import printer_options
 
 
 @click.group("config")
@@ -42,8 +43,17 @@ def _path(ctx: CtlContext):  # type: ignore[no-untyped-def]
     metavar="URL",
     help="With --kubeconfig: the gateway URL (default: the cluster's, else shoal proxy's).",
 )
+@printer_options("yaml (the default)|json|jsonpath|go-template|…, with =TEMPLATE or --template")
 @click.pass_obj
-def view(ctx: CtlContext, raw: bool, minify: bool, kubeconfig: bool, http_server: str) -> None:
+def view(
+    ctx: CtlContext,
+    raw: bool,
+    minify: bool,
+    kubeconfig: bool,
+    http_server: str,
+    output: str,
+    template: str,
+) -> None:
     """Print the config file (credentials and certificates hidden unless
     --raw, as kubectl). With --kubeconfig, a kubeconfig for real kubectl
     holding your own credentials in full, ready to use.
@@ -52,9 +62,12 @@ def view(ctx: CtlContext, raw: bool, minify: bool, kubeconfig: bool, http_server
     For real kubectl:
       shoal config view --kubeconfig > ~/.kube/shoal.yaml
       kubectl --kubeconfig ~/.kube/shoal.yaml get pods
+      shoal config view -o jsonpath='{.contexts[*].name}'
     """
-    import yaml
     from shoal.config import read
+    from shoal.ctl.printers import Printer
+
+    printer = Printer(output or ("" if template else "yaml"), template=template)
 
     data = read(_path(ctx))
     if kubeconfig:
@@ -70,7 +83,7 @@ def view(ctx: CtlContext, raw: bool, minify: bool, kubeconfig: bool, http_server
         data["users"] = [u for u in data.get("users") or [] if u.get("name") in users]
     if not raw and not kubeconfig:  # a kubeconfig is made to be used: the real credential
         _redact(data)
-    click.echo(yaml.safe_dump(data, sort_keys=False).rstrip())
+    printer.echo(printer.text([data], single=True))
 
 
 # What kubectl config view hides without --raw, and the word it puts instead.

@@ -79,3 +79,24 @@ async def test_templates_on_the_other_printing_verbs(
     assert (created.code, created.out) == (0, "ConfigMap/cfg"), created.err
     events = await shoal("events", "-o", "go-template", "--template", "{{.kind}}")
     assert events.code == 0 and events.out in ("List", ""), events.err
+
+
+async def test_config_view_prints_with_templates(shoal: Shoal, tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: a\n"
+        "clusters: [{name: a, cluster: {server: '127.0.0.1:1'}}]\n"
+        "users: [{name: a, user: {token: secret}}]\n"
+        "contexts: [{name: a, context: {cluster: a, user: a}}]\n"
+    )
+    view = ("--config", str(config), "config", "view")
+    path = await shoal(*view, "-o", "jsonpath={.users[0].name}", server=False)
+    assert (path.code, path.out) == (0, "a"), path.err
+    tmpl = await shoal(*view, "-o", "go-template", "--template", '{{index . "current-context"}}',
+                       server=False)  # fmt: skip
+    assert (tmpl.code, tmpl.out) == (0, "a"), tmpl.err
+    token = await shoal(*view, "--raw", "--template", "{{range .users}}{{.user.token}}{{end}}",
+                        server=False)  # fmt: skip
+    assert token.out == "secret", token.err
+    as_json = await shoal(*view, "-o", "json", server=False)
+    assert '"token": "REDACTED"' in as_json.out
