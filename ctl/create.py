@@ -77,7 +77,7 @@ def submit(ctx: CtlContext, manifest: Obj, dry_run: str, output: str, template: 
     click.echo(name if printer.format == "name" else f"{name} created{suffix}")
 
 
-def _meta(ctx: CtlContext, name: str, namespaced: bool = True, **extra: Any) -> Obj:
+def object_meta(ctx: CtlContext, name: str, namespaced: bool = True, **extra: Any) -> Obj:
     meta: Obj = {"name": name, **extra}
     if namespaced and ctx.namespace:
         meta["namespace"] = ctx.namespace
@@ -115,7 +115,7 @@ def create_deployment(
     """
     if command and len(images) > 1:
         raise ValueError("cannot specify multiple --image options and command")
-    containers = [_container(image, port if i == 0 else None) for i, image in enumerate(images)]
+    containers = [new_container(image, port if i == 0 else None) for i, image in enumerate(images)]
     if command:
         containers[0]["command"] = list(command)
     labels = {"app": name}
@@ -124,7 +124,7 @@ def create_deployment(
         {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
-            "metadata": _meta(ctx, name, labels=labels),
+            "metadata": object_meta(ctx, name, labels=labels),
             "spec": {
                 "replicas": replicas,
                 "selector": {"matchLabels": labels},
@@ -137,14 +137,14 @@ def create_deployment(
     )
 
 
-def _container(image: str, port: int | None, name: str = "") -> Obj:
-    container: Obj = {"name": name or _container_name(image), "image": image}
+def new_container(image: str, port: int | None, name: str = "") -> Obj:
+    container: Obj = {"name": name or container_name(image), "image": image}
     if port is not None:
         container["ports"] = [{"containerPort": port}]
     return container
 
 
-def _container_name(image: str) -> str:
+def container_name(image: str) -> str:
     """kubectl's name for a container of IMAGE: "reg/nginx:1.25" -> "nginx";
     "my_app" is no DNS label, so "my-app-" and five random characters."""
     base = image.rsplit("/", 1)[-1].split(":")[0].split("@")[0]
@@ -203,7 +203,7 @@ def create_configmap(
     template: str,
 ) -> None:
     """Create a config map from literals and files."""
-    manifest = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(ctx, name)}
+    manifest = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": object_meta(ctx, name)}
     data = _data(literals, files)
     if data:
         manifest["data"] = data
@@ -240,7 +240,7 @@ def create_secret_generic(
     manifest = {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": _meta(ctx, name),
+        "metadata": object_meta(ctx, name),
         "type": secret_type,
     }
     if data:
@@ -299,7 +299,7 @@ def expose_command(
         {
             "apiVersion": "v1",
             "kind": "Service",
-            "metadata": _meta(
+            "metadata": object_meta(
                 ctx,
                 service_name or target.name,
                 labels=(source.get("metadata") or {}).get("labels") or {},

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 from shoal.ctl.context import CtlContext
-from shoal.ctl.create import DRY_RUN, OUTPUT, _container, _meta, submit
+from shoal.ctl.create import DRY_RUN, OUTPUT, new_container, object_meta, submit
 
 Obj = dict[str, Any]
 PULL_POLICIES = ["Always", "IfNotPresent", "Never"]
@@ -72,7 +72,7 @@ def pod_manifest(
     ctx: CtlContext, name: str, command: tuple[str, ...], image: str, opts: dict[str, Any]
 ) -> Obj:
     """The pod kubectl run generates for these flags."""
-    container = _container(image, opts["port"], name)
+    container = new_container(image, opts["port"], name)
     if command:
         container["command" if opts["as_command"] else "args"] = list(command)
     if opts["env"]:
@@ -85,7 +85,7 @@ def pod_manifest(
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": _meta(ctx, name, **extra),
+        "metadata": object_meta(ctx, name, **extra),
         "spec": {
             "containers": [container],
             "dnsPolicy": "ClusterFirst",
