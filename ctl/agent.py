@@ -6,6 +6,7 @@ import pathlib
 from typing import Any
 
 import click
+from shoal.ctl.duration import Duration
 
 
 def _labels(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -85,7 +86,13 @@ def _labels(pairs: tuple[str, ...]) -> dict[str, str]:
     help="Service proxy: iptables makes ClusterIPs reachable (needs root); auto picks "
     "iptables where it may, else userspace (NodePorts only).",
 )
-@click.option("--lease-interval", default=10.0, show_default=True, help="Lease renewal, seconds.")
+@click.option(
+    "--lease-interval",
+    type=Duration(minimum=0.01),
+    default="10s",
+    show_default=True,
+    help="How often the node renews its Lease (e.g. 10s, 500ms).",
+)
 @click.option(
     "--log-format", type=click.Choice(["json", "console"]), default="json", show_default=True
 )

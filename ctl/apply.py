@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from shoal.ctl.context import CtlContext
+from shoal.ctl.printers.flags import FORMATS_HELP, printer_options
 from shoal.ctl.resources import read_manifests, ref, with_client
 
 if TYPE_CHECKING:
     from shoal.client import Client
+    from shoal.ctl.printers import Printer
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 Obj = dict[str, Any]
@@ -61,18 +63,19 @@ def _annotated(manifest: Obj) -> Obj:
     return copy
 
 
-async def apply_one(client: Client, manifest: Obj, dry_run: bool = False) -> str:
-    """Create or patch one object; returns ``created``, ``configured`` or ``unchanged``."""
+async def apply_one(client: Client, manifest: Obj, dry_run: bool = False) -> tuple[str, Any]:
+    """Create or patch one object; returns ``created``, ``configured`` or
+    ``unchanged``, and the object as the server has it."""
     from shoal import errors
     from shoal.manifest import from_dict, to_dict
 
     desired = from_dict(_annotated(manifest))  # checks kind and fields first
     kind, name, ns = _key(desired)
     try:
-        live = to_dict(await client.get(kind, name, ns))
+        current = await client.get(kind, name, ns)
     except errors.NotFoundError:
-        await client.create(desired, dry_run=dry_run)
-        return "created"
+        return "created", await client.create(desired, dry_run=dry_run)
+    live = to_dict(current)
     original = json.loads((live["metadata"].get("annotations") or {}).get(LAST_APPLIED, "{}"))
     patch = three_way_patch(original, _annotated(manifest), live)
     patch.pop("status", None)  # status belongs to controllers, as kubectl leaves it
@@ -80,9 +83,8 @@ async def apply_one(client: Client, manifest: Obj, dry_run: bool = False) -> str
         if field in patch and manifest.get(field) == original.get(field):
             del patch[field]
     if not patch:
-        return "unchanged"
-    await client.patch(kind, name, patch, ns, dry_run=dry_run)
-    return "configured"
+        return "unchanged", current
+    return "configured", await client.patch(kind, name, patch, ns, dry_run=dry_run)
 
 
 def _key(obj: Any) -> tuple[Any, str, str | None]:
@@ -103,10 +105,15 @@ def file_options(func: Any) -> Any:
 @click.command("apply")
 @file_options
 @click.option("--dry-run", type=click.Choice(["none", "server", "client"]), default="none")
-@click.option("-o", "--output", default="", help="name: print kind/name only.")
+@printer_options(FORMATS_HELP + "; default: kind/name and what was done")
 @click.pass_obj
 def apply_command(
-    ctx: CtlContext, filenames: tuple[str, ...], recursive: bool, dry_run: str, output: str
+    ctx: CtlContext,
+    filenames: tuple[str, ...],
+    recursive: bool,
+    dry_run: str,
+    output: str,
+    template: str,
 ) -> None:
     """Create or update objects from files, folders or stdin.
 
@@ -115,9 +122,13 @@ def apply_command(
       shoal apply -f deployment.yaml
       shoal apply -f ./manifests -R
       cat pod.json | shoal apply -f -
+      shoal apply -f web.yaml -o jsonpath='{.metadata.uid}'
     """
+    from shoal.ctl.printers import Printer
+
+    printer = Printer(output, template=template)
     manifests = _with_namespace(ctx, read_manifests(filenames, recursive))
-    _for_each(ctx, manifests, lambda c, m: apply_one(c, m, dry_run != "none"), output, dry_run)
+    _for_each(ctx, manifests, lambda c, m: apply_one(c, m, dry_run != "none"), printer, dry_run)
 
 
 def _with_namespace(ctx: CtlContext, manifests: list[Obj]) -> list[Obj]:
@@ -135,9 +146,13 @@ def _with_namespace(ctx: CtlContext, manifests: list[Obj]) -> list[Obj]:
     return manifests
 
 
-def _for_each(ctx: CtlContext, manifests: list[Obj], act: Any, output: str, dry_run: str) -> None:
+def _for_each(
+    ctx: CtlContext, manifests: list[Obj], act: Any, printer: Printer, dry_run: str
+) -> None:
     """Act on every object; report each, then fail once if any failed (as kubectl)."""
-    suffix = f" ({dry_run} dry run)" if dry_run not in ("", "none") else ""
+    from shoal.ctl.create import DRY_RUN_SUFFIX
+
+    suffix = DRY_RUN_SUFFIX.get(dry_run, "")
 
     async def run(client: Client) -> int:
         from shoal.ctl.errors import describe
@@ -146,7 +161,7 @@ def _for_each(ctx: CtlContext, manifests: list[Obj], act: Any, output: str, dry_
         for manifest in manifests:
             name = _ref_of(manifest)
             try:
-                verb = await act(client, manifest)
+                verb, obj = await act(client, manifest)
             except Exception as err:
                 message = describe(err)
                 if message is None:
@@ -154,11 +169,22 @@ def _for_each(ctx: CtlContext, manifests: list[Obj], act: Any, output: str, dry_
                 click.echo(message, err=True)
                 failed += 1
                 continue
-            click.echo(name if output == "name" else f"{name} {verb}{suffix}")
+            _report(printer, name, f"{verb}{suffix}", obj)
         return failed
 
     if with_client(ctx, run):
         raise click.exceptions.Exit(1)
+
+
+def _report(printer: Printer, name: str, done: str, obj: Any) -> None:
+    if printer.format == "name":
+        click.echo(name)
+    elif printer.format:
+        from shoal.manifest import to_dict
+
+        printer.print_object(to_dict(obj))
+    else:
+        click.echo(f"{name} {done}")
 
 
 def _ref_of(manifest: Obj) -> str:
@@ -172,15 +198,14 @@ def _ref_of(manifest: Obj) -> str:
     return ref(kind, name)
 
 
-async def create_one(client: Client, manifest: Obj, dry_run: bool = False) -> str:
+async def create_one(client: Client, manifest: Obj, dry_run: bool = False) -> tuple[str, Any]:
     from shoal.manifest import from_dict
 
-    await client.create(from_dict(manifest), dry_run=dry_run)
-    return "created"
+    return "created", await client.create(from_dict(manifest), dry_run=dry_run)
 
 
 def create_from_files(
-    ctx: CtlContext, filenames: tuple[str, ...], recursive: bool, output: str, dry_run: str
+    ctx: CtlContext, filenames: tuple[str, ...], recursive: bool, printer: Printer, dry_run: str
 ) -> None:
     manifests = _with_namespace(ctx, read_manifests(filenames, recursive))
-    _for_each(ctx, manifests, lambda c, m: create_one(c, m, dry_run != "none"), output, dry_run)
+    _for_each(ctx, manifests, lambda c, m: create_one(c, m, dry_run != "none"), printer, dry_run)

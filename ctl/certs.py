@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 from shoal.ctl.context import CtlContext
+from shoal.ctl.duration import Duration
 
 DATA_DIR = "~/.shoal/server"
 
@@ -120,9 +121,12 @@ def _refresh_admin_config(path: pathlib.Path, server_pki: Any) -> None:
 
 @click.command("token")
 @click.argument("service_account")
-@click.option("--duration", default="1h", show_default=True, help="Lifetime: 10m, 1h, 30d...")
+@click.option(
+    "--duration", type=Duration(minimum=1), default="1h", show_default=True,
+    help="Lifetime: 10m, 1h, 24h (30d also reads).",
+)  # fmt: skip
 @click.pass_obj
-def create_token_command(ctx: CtlContext, service_account: str, duration: str) -> None:
+def create_token_command(ctx: CtlContext, service_account: str, duration: float) -> None:
     """Mint a token for a service account (prints it).
 
     \b
@@ -133,7 +137,7 @@ def create_token_command(ctx: CtlContext, service_account: str, duration: str) -
 
     namespace = ctx.client_config().namespace
     request = certificates_pb2.CreateTokenRequest(
-        namespace=namespace, name=service_account, expiration_seconds=_seconds(duration)
+        namespace=namespace, name=service_account, expiration_seconds=int(duration)
     )
     answer = asyncio.run(_tokens_call(ctx, "CreateToken", request))
     click.echo(answer.token)
@@ -149,14 +153,6 @@ def revoke_token_command(ctx: CtlContext, token_or_id: str) -> None:
     request = certificates_pb2.RevokeTokenRequest(token=token_or_id)
     answer = asyncio.run(_tokens_call(ctx, "RevokeToken", request))
     click.echo(f"token {answer.id} revoked")
-
-
-def _seconds(text: str) -> int:
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    number, unit = text[:-1], text[-1:]
-    if unit not in units or not number.isdigit():
-        raise click.BadParameter(f"{text!r} is not like 10m, 1h, 30d", param_hint="--duration")
-    return int(number) * units[unit]
 
 
 async def _tokens_call(ctx: CtlContext, method: str, request: Any) -> Any:

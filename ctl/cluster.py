@@ -16,6 +16,7 @@ from typing import Any
 import click
 from shoal.ctl import localcluster as lc
 from shoal.ctl.context import CtlContext
+from shoal.ctl.duration import Duration
 
 DEFAULT_HOME = "~/.shoal"
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -138,7 +139,11 @@ def _check_alive(paths: lc.Paths, procs: dict[str, Any]) -> None:
 )
 @click.option("--node-name", default="", help="The node's name (default: this host's name).")
 @click.option(
-    "--timeout", default=60.0, show_default=True, help="Seconds to wait for a Ready node."
+    "--timeout",
+    type=Duration(),
+    default="60s",
+    show_default=True,
+    help="How long to wait for a Ready node.",
 )
 @click.pass_obj
 def up_command(
@@ -196,7 +201,13 @@ def _merge_context(ctx: CtlContext, paths: lc.Paths, listen: str) -> None:
 
 @click.command("down")
 @click.option("--data-dir", "home", default=DEFAULT_HOME, show_default=True)
-@click.option("--timeout", default=15.0, show_default=True)
+@click.option(
+    "--timeout",
+    type=Duration(),
+    default="15s",
+    show_default=True,
+    help="How long each component gets to stop before it is killed.",
+)
 @click.option("--delete", "wipe", is_flag=True, help="Also delete the cluster's data and logs.")
 def down_command(home: str, timeout: float, wipe: bool) -> None:
     """Stop the local cluster started by `shoal up` (its data stays, unless --delete)."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from shoal.ctl.context import CtlContext
+from shoal.ctl.printers.flags import printer_options
 
 
 @click.group("config")
@@ -26,13 +29,13 @@ def _path(ctx: CtlContext):  # type: ignore[no-untyped-def]
 
 
 @config_command.command("view")
-@click.option("--raw", is_flag=True, help="Show credentials too.")
+@click.option("--raw", is_flag=True, help="Show credentials and certificates too.")
 @click.option("--minify", is_flag=True, help="Only what the current context uses.")
 @click.option(
     "--kubeconfig",
     is_flag=True,
     help="Print a kubeconfig for kubectl, pointing at the HTTP gateway (shoal proxy or "
-    "shoal server --http-listen).",
+    "shoal server --http-listen), with your credentials in full (keep it private).",
 )
 @click.option(
     "--http-server",
@@ -40,17 +43,31 @@ def _path(ctx: CtlContext):  # type: ignore[no-untyped-def]
     metavar="URL",
     help="With --kubeconfig: the gateway URL (default: the cluster's, else shoal proxy's).",
 )
+@printer_options("yaml (the default)|json|jsonpath|go-template|…, with =TEMPLATE or --template")
 @click.pass_obj
-def view(ctx: CtlContext, raw: bool, minify: bool, kubeconfig: bool, http_server: str) -> None:
-    """Print the config file (tokens redacted unless --raw).
+def view(
+    ctx: CtlContext,
+    raw: bool,
+    minify: bool,
+    kubeconfig: bool,
+    http_server: str,
+    output: str,
+    template: str,
+) -> None:
+    """Print the config file (credentials and certificates hidden unless
+    --raw, as kubectl). With --kubeconfig, a kubeconfig for real kubectl
+    holding your own credentials in full, ready to use.
 
     \b
     For real kubectl:
       shoal config view --kubeconfig > ~/.kube/shoal.yaml
       kubectl --kubeconfig ~/.kube/shoal.yaml get pods
+      shoal config view -o jsonpath='{.contexts[*].name}'
     """
-    import yaml
     from shoal.config import read
+    from shoal.ctl.printers import Printer
+
+    printer = Printer(output or ("" if template else "yaml"), template=template)
 
     data = read(_path(ctx))
     if kubeconfig:
@@ -64,12 +81,29 @@ def view(ctx: CtlContext, raw: bool, minify: bool, kubeconfig: bool, http_server
         users = {(c.get("context") or {}).get("user") for c in data["contexts"]}
         data["clusters"] = [c for c in data.get("clusters") or [] if c.get("name") in used]
         data["users"] = [u for u in data.get("users") or [] if u.get("name") in users]
-    if not raw:
-        for user in data.get("users") or []:
-            for secret in ("token", "client-key-data"):
-                if (user.get("user") or {}).get(secret):
-                    user["user"][secret] = "REDACTED"
-    click.echo(yaml.safe_dump(data, sort_keys=False).rstrip())
+    if not raw and not kubeconfig:  # a kubeconfig is made to be used: the real credential
+        _redact(data)
+    printer.echo(printer.text([data], single=True))
+
+
+# What kubectl config view hides without --raw, and the word it puts instead.
+HIDDEN = {
+    "token": "REDACTED",
+    "password": "REDACTED",
+    "client-key-data": "DATA+OMITTED",
+    "client-certificate-data": "DATA+OMITTED",
+    "certificate-authority-data": "DATA+OMITTED",
+}
+
+
+def _redact(data: dict[str, Any]) -> None:
+    entries = [(u, "user") for u in data.get("users") or []]
+    entries += [(c, "cluster") for c in data.get("clusters") or []]
+    for entry, body in entries:
+        fields = entry.get(body) or {}
+        for name, word in HIDDEN.items():
+            if fields.get(name):
+                fields[name] = word
 
 
 @config_command.command("get-contexts")

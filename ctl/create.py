@@ -1,5 +1,5 @@
 """``shoal create -f`` and the generators: ``create deployment|namespace|
-configmap|secret generic``, ``run`` (a pod) and ``expose`` (a service)."""
+configmap|secret generic`` and ``expose`` (a service); ``run`` is in run.py."""
 
 from __future__ import annotations
 
@@ -8,11 +8,19 @@ from typing import Any
 
 import click
 from shoal.ctl.context import CtlContext
+from shoal.ctl.printers.flags import FORMATS_HELP, printer_options
 from shoal.ctl.resources import one_target, ref, with_client
 
 Obj = dict[str, Any]
-DRY_RUN = click.option("--dry-run", type=click.Choice(["none", "server", "client"]), default="none")
-OUTPUT = click.option("-o", "--output", default="", help="name|yaml|json: print the object.")
+DRY_RUN = click.option(
+    "--dry-run",
+    type=click.Choice(["none", "server", "client"]),
+    default="none",
+    help="client: only print the object; server: have it checked, keep nothing.",
+)
+OUTPUT = printer_options(FORMATS_HELP + "; default: kind/name created")
+# what kubectl adds to "created" for each --dry-run
+DRY_RUN_SUFFIX = {"client": " (dry run)", "server": " (server dry run)"}
 
 
 @click.group("create", invoke_without_command=True)
@@ -27,6 +35,7 @@ def create_command(
     recursive: bool,
     dry_run: str,
     output: str,
+    template: str,
 ) -> None:
     """Create objects from files (-f) or with a generator below.
 
@@ -43,30 +52,32 @@ def create_command(
     if not filenames:
         raise click.UsageError("must specify -f FILENAME or a generator (e.g. deployment)")
     from shoal.ctl.apply import create_from_files
+    from shoal.ctl.printers import Printer
 
-    create_from_files(click_ctx.obj, filenames, recursive, output, dry_run)
+    printer = Printer(output, template=template)
+    create_from_files(click_ctx.obj, filenames, recursive, printer, dry_run)
 
 
-def submit(ctx: CtlContext, manifest: Obj, dry_run: str, output: str) -> None:
+def submit(ctx: CtlContext, manifest: Obj, dry_run: str, output: str, template: str = "") -> None:
     """Create one generated object (or just print it with --dry-run=client)."""
+    from shoal.ctl.printers import Printer
     from shoal.manifest import from_dict, to_dict
 
+    printer = Printer(output, template=template)  # a bad -o fails before anything is made
     obj = from_dict(manifest)
     if dry_run != "client":
         obj = with_client(ctx, lambda client: client.create(obj, dry_run=dry_run == "server"))
-    if output in ("yaml", "json"):
-        from shoal.ctl.printers import Printer
-
-        click.echo(Printer(output).text([to_dict(obj)], single=True))
+    if printer.format not in ("", "name"):
+        printer.echo(printer.text([to_dict(obj)], single=True))
         return
     from shoal import kinds
 
     name = ref(kinds.for_message(obj), obj.metadata.name)
-    suffix = f" ({dry_run} dry run)" if dry_run != "none" else ""
-    click.echo(name if output == "name" else f"{name} created{suffix}")
+    suffix = DRY_RUN_SUFFIX.get(dry_run, "")
+    click.echo(name if printer.format == "name" else f"{name} created{suffix}")
 
 
-def _meta(ctx: CtlContext, name: str, namespaced: bool = True, **extra: Any) -> Obj:
+def object_meta(ctx: CtlContext, name: str, namespaced: bool = True, **extra: Any) -> Obj:
     meta: Obj = {"name": name, **extra}
     if namespaced and ctx.namespace:
         meta["namespace"] = ctx.namespace
@@ -91,16 +102,20 @@ def create_deployment(
     port: int | None,
     dry_run: str,
     output: str,
+    template: str,
 ) -> None:
-    """Create a deployment running IMAGE (label app=NAME); after `--`, the
-    command its first container runs, as kubectl takes it.
+    """Create a deployment running IMAGE (label app=NAME), a container per
+    --image; after `--`, the command its one container runs, as kubectl takes it.
 
     \b
     Examples:
       shoal create deployment web --image=nginx:1.25 --replicas=3 --port=80
       shoal create deployment sleeper --image=shoal.local/busybox:latest -- sleep 3600
+      shoal create deployment web --image=nginx --dry-run=client -o yaml
     """
-    containers = [_container(image, port if i == 0 else None) for i, image in enumerate(images)]
+    if command and len(images) > 1:
+        raise ValueError("cannot specify multiple --image options and command")
+    containers = [new_container(image, port if i == 0 else None) for i, image in enumerate(images)]
     if command:
         containers[0]["command"] = list(command)
     labels = {"app": name}
@@ -109,7 +124,7 @@ def create_deployment(
         {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
-            "metadata": _meta(ctx, name, labels=labels),
+            "metadata": object_meta(ctx, name, labels=labels),
             "spec": {
                 "replicas": replicas,
                 "selector": {"matchLabels": labels},
@@ -118,16 +133,28 @@ def create_deployment(
         },
         dry_run,
         output,
+        template,
     )
 
 
-def _container(image: str, port: int | None, name: str = "") -> Obj:
-    # kubectl names a container after its image: "nginx:1.25" -> "nginx".
-    base = name or image.rsplit("/", 1)[-1].split(":")[0].split("@")[0]
-    container: Obj = {"name": base, "image": image}
+def new_container(image: str, port: int | None, name: str = "") -> Obj:
+    container: Obj = {"name": name or container_name(image), "image": image}
     if port is not None:
         container["ports"] = [{"containerPort": port}]
     return container
+
+
+def container_name(image: str) -> str:
+    """kubectl's name for a container of IMAGE: "reg/nginx:1.25" -> "nginx";
+    "my_app" is no DNS label, so "my-app-" and five random characters."""
+    base = image.rsplit("/", 1)[-1].split(":")[0].split("@")[0]
+    if "_" not in base:
+        return base
+    import secrets
+
+    # the alphabet of Kubernetes' utilrand.String: no vowels, no look-alikes
+    alphabet = "bcdfghjklmnpqrstvwxz2456789"
+    return base.replace("_", "-") + "-" + "".join(secrets.choice(alphabet) for _ in range(5))
 
 
 @create_command.command("namespace")
@@ -135,10 +162,10 @@ def _container(image: str, port: int | None, name: str = "") -> Obj:
 @DRY_RUN
 @OUTPUT
 @click.pass_obj
-def create_namespace(ctx: CtlContext, name: str, dry_run: str, output: str) -> None:
+def create_namespace(ctx: CtlContext, name: str, dry_run: str, output: str, template: str) -> None:
     """Create a namespace."""
     manifest = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-    submit(ctx, manifest, dry_run, output)
+    submit(ctx, manifest, dry_run, output, template)
 
 
 def _data(literals: tuple[str, ...], files: tuple[str, ...]) -> dict[str, str]:
@@ -173,13 +200,14 @@ def create_configmap(
     files: tuple[str, ...],
     dry_run: str,
     output: str,
+    template: str,
 ) -> None:
     """Create a config map from literals and files."""
-    manifest = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(ctx, name)}
+    manifest = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": object_meta(ctx, name)}
     data = _data(literals, files)
     if data:
         manifest["data"] = data
-    submit(ctx, manifest, dry_run, output)
+    submit(ctx, manifest, dry_run, output, template)
 
 
 @create_command.group("secret")
@@ -203,6 +231,7 @@ def create_secret_generic(
     secret_type: str,
     dry_run: str,
     output: str,
+    template: str,
 ) -> None:
     """Create a secret from literals and files (stored base64-encoded, as Kubernetes)."""
     import base64
@@ -211,72 +240,12 @@ def create_secret_generic(
     manifest = {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": _meta(ctx, name),
+        "metadata": object_meta(ctx, name),
         "type": secret_type,
     }
     if data:
         manifest["data"] = data
-    submit(ctx, manifest, dry_run, output)
-
-
-@click.command("run")
-@click.argument("name")
-@click.argument("command", nargs=-1)
-@click.option("--image", required=True, help="The container image.")
-@click.option("--port", type=int, default=None, help="The port the container exposes.")
-@click.option("-l", "--labels", default="", help="Labels, a=b,c=d (default run=NAME).")
-@click.option("--env", multiple=True, metavar="KEY=VALUE", help="Environment variables.")
-@click.option("--restart", type=click.Choice(["Always", "OnFailure", "Never"]), default="Always")
-@click.option("--command", "as_command", is_flag=True, help="Arguments are the command, not args.")
-@DRY_RUN
-@OUTPUT
-@click.pass_obj
-def run_command(
-    ctx: CtlContext,
-    name: str,
-    command: tuple[str, ...],
-    image: str,
-    port: int | None,
-    labels: str,
-    env: tuple[str, ...],
-    restart: str,
-    as_command: bool,
-    dry_run: str,
-    output: str,
-) -> None:
-    """Run a pod with one container.
-
-    \b
-    Examples:
-      shoal run web --image=nginx:1.25 --port=80
-      shoal run once --image=busybox --restart=Never -- echo hello
-    """
-    container = _container(image, port, name)
-    if command:
-        container["command" if as_command else "args"] = list(command)
-    if env:
-        container["env"] = [
-            dict(zip(("name", "value"), e.split("=", 1), strict=False)) for e in env
-        ]
-    chosen = _labels(labels) if labels else {"run": name}
-    submit(
-        ctx,
-        {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": _meta(ctx, name, labels=chosen),
-            "spec": {"containers": [container], "restartPolicy": restart},
-        },
-        dry_run,
-        output,
-    )
-
-
-def _labels(text: str) -> dict[str, str]:
-    pairs = [part.partition("=") for part in text.split(",") if part]
-    if any(not sep or not key for key, sep, _ in pairs):
-        raise click.UsageError(f"invalid labels {text!r}: expected key=value,key=value")
-    return {key: value for key, _, value in pairs}
+    submit(ctx, manifest, dry_run, output, template)
 
 
 @click.command("expose")
@@ -301,6 +270,7 @@ def expose_command(
     protocol: str,
     dry_run: str,
     output: str,
+    template: str,
 ) -> None:
     """Make a service for a deployment, replica set, replication controller or pod.
 
@@ -329,7 +299,7 @@ def expose_command(
         {
             "apiVersion": "v1",
             "kind": "Service",
-            "metadata": _meta(
+            "metadata": object_meta(
                 ctx,
                 service_name or target.name,
                 labels=(source.get("metadata") or {}).get("labels") or {},
@@ -338,6 +308,7 @@ def expose_command(
         },
         dry_run,
         output,
+        template,
     )
 
 

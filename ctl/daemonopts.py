@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+from shoal.ctl.duration import Duration
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,11 +27,10 @@ def control_plane_options(func: F) -> F:
     """--controllers, --leader-elect and --node-monitor-grace-period."""
     func = click.option(
         "--node-monitor-grace-period",
-        type=click.FloatRange(min=0.1),
-        default=40.0,
+        type=Duration(minimum=0.1),
+        default="40s",
         show_default=True,
-        metavar="SECONDS",
-        help="How long a node may miss its Lease before it is marked Unknown.",
+        help="How long a node may miss its Lease before it is marked Unknown (e.g. 40s, 1m).",
     )(func)
     func = click.option(
         "--leader-elect/--no-leader-elect",

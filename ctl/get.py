@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from shoal.ctl.context import CtlContext
+from shoal.ctl.duration import Duration
 from shoal.ctl.resources import Target, namespace_of, parse_targets, with_client
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ Examples:
   shoal get deploy,rs,svc -l app=web      # several kinds, by label
   shoal get pod/web -o yaml               # one object as YAML
   shoal get pods -o jsonpath='{.items[*].metadata.name}'
+  shoal get pods -o go-template --template '{{range .items}}{{.metadata.name}}{{"\\n"}}{{end}}'
   shoal get pods --sort-by=.metadata.creationTimestamp
   shoal get pods -w                       # and then every change
   shoal get cs                            # health of the control plane
@@ -29,16 +31,12 @@ Examples:
 
 
 def output_options(func: Any) -> Any:
-    """-o, --show-labels, --no-headers: shared by verbs that print objects."""
+    """-o, --template, --show-labels, --no-headers: shared by verbs that list objects."""
+    from shoal.ctl.printers.flags import FORMATS_HELP, printer_options
+
     func = click.option("--no-headers", is_flag=True, help="Tables without the header row.")(func)
     func = click.option("--show-labels", is_flag=True, help="Add a LABELS column.")(func)
-    return click.option(
-        "-o",
-        "--output",
-        default="",
-        metavar="FORMAT",
-        help="wide|yaml|json|name|jsonpath=...|go-template=...|custom-columns=...",
-    )(func)
+    return printer_options("wide|" + FORMATS_HELP)(func)
 
 
 @click.command("get", epilog=EXAMPLES)
@@ -52,7 +50,10 @@ def output_options(func: Any) -> Any:
 @click.option("--sort-by", default="", metavar="JSONPATH", help="Sort by a field.")
 @click.option("--ignore-not-found", is_flag=True, help="A missing name is not an error.")
 @click.option(
-    "--request-timeout", type=float, default=0, help="Stop watching after this many seconds."
+    "--request-timeout",
+    type=Duration(),
+    default="0",
+    help="Stop watching after this long (e.g. 30s, 1m; 0: never).",
 )
 @click.pass_obj
 def get_command(ctx: CtlContext, resources: tuple[str, ...], **opts: Any) -> None:
@@ -60,7 +61,11 @@ def get_command(ctx: CtlContext, resources: tuple[str, ...], **opts: Any) -> Non
     from shoal.ctl.printers import Printer
 
     printer = Printer(
-        opts["output"], opts["show_labels"], opts["all_namespaces"], opts["no_headers"]
+        opts["output"],
+        opts["show_labels"],
+        opts["all_namespaces"],
+        opts["no_headers"],
+        template=opts["template"],
     )
     if resources and resources[0].lower() in COMPONENT_STATUSES:
         from shoal.ctl.info import print_component_statuses
@@ -144,9 +149,7 @@ def _print(
         if not any(t.name for t in targets):
             click.echo(_nothing(ctx, targets, opts["all_namespaces"]), err=True)
         return
-    text = printer.text(objects, single=single)
-    if text:
-        click.echo(text)
+    printer.echo(printer.text(objects, single=single))
 
 
 def _nothing(ctx: CtlContext, targets: list[Target], all_namespaces: bool) -> str:
@@ -198,9 +201,10 @@ async def _follow(
         if event.object is None:
             continue
         obj = to_dict(event.object)
-        click.echo(
-            printer.table([obj], headers=headers) if printer.is_table else _one(printer, obj)
-        )
+        if printer.is_table:
+            click.echo(printer.table([obj], headers=headers))
+        else:
+            printer.echo(_one(printer, obj))
         headers = False
 
 

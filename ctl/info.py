@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from shoal.ctl.context import CtlContext
+from shoal.ctl.printers.flags import printer_options
 from shoal.ctl.resources import parse_targets, with_client
 
 if TYPE_CHECKING:
@@ -62,10 +63,10 @@ def cluster_info_command(ctx: CtlContext) -> None:
 @click.option("-A", "--all-namespaces", is_flag=True, help="Events of every namespace.")
 @click.option("--for", "for_object", default="", metavar="KIND/NAME", help="Of one object.")
 @click.option("--types", default="", help="Comma-separated event types (Normal,Warning).")
-@click.option("-o", "--output", default="", help="yaml|json|name|jsonpath=...")
+@printer_options()
 @click.pass_obj
 def events_command(
-    ctx: CtlContext, all_namespaces: bool, for_object: str, types: str, output: str
+    ctx: CtlContext, all_namespaces: bool, for_object: str, types: str, output: str, template: str
 ) -> None:
     """List events, oldest first.
 
@@ -76,7 +77,7 @@ def events_command(
     """
     from shoal.ctl.printers import Printer
 
-    printer = Printer(output, all_namespaces=all_namespaces)
+    printer = Printer(output, all_namespaces=all_namespaces, template=template)
     selector = ""
     if for_object:
         target = parse_targets((for_object,))[0]
@@ -89,7 +90,7 @@ def events_command(
         where = "" if all_namespaces else f" in {ns} namespace"
         click.echo(f"No events found{where}.", err=True)
         return
-    click.echo(printer.text(found))
+    printer.echo(printer.text(found))
 
 
 async def _events(client: Client, namespace: str, selector: str) -> list[dict[str, Any]]:
@@ -112,7 +113,7 @@ def print_component_statuses(ctx: CtlContext, printer: Printer) -> None:
     from shoal.client.componentstatus import component_statuses, healthy
 
     statuses = with_client(ctx, component_statuses)
-    click.echo(printer.text(statuses))
+    printer.echo(printer.text(statuses))
     if not all(healthy(s) for s in statuses):
         raise click.exceptions.Exit(1)
 

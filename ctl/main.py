@@ -69,7 +69,7 @@ def _verbs() -> list[click.Command]:
     from shoal.ctl.apply import apply_command
     from shoal.ctl.auth import auth_command
     from shoal.ctl.configcmd import config_command
-    from shoal.ctl.create import create_command, expose_command, run_command
+    from shoal.ctl.create import create_command, expose_command
     from shoal.ctl.delete import delete_command
     from shoal.ctl.describe import describe_command
     from shoal.ctl.edit import edit_command
@@ -84,6 +84,7 @@ def _verbs() -> list[click.Command]:
     from shoal.ctl.nodes import cordon_command, drain_command, taint_command, uncordon_command
     from shoal.ctl.patch import patch_command
     from shoal.ctl.rollout import rollout_command
+    from shoal.ctl.run import run_command
     from shoal.ctl.scale import scale_command
     from shoal.ctl.set import set_command
     from shoal.ctl.wait import wait_command

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 from shoal.ctl.context import CtlContext
+from shoal.ctl.printers.flags import FORMATS_HELP, printer_options
 from shoal.ctl.resources import namespace_of, one_target, ref, with_client
 
 
@@ -23,7 +24,7 @@ from shoal.ctl.resources import namespace_of, one_target, ref, with_client
     help="merge (strategic is read as merge: lists replace whole).",
 )
 @click.option("--subresource", type=click.Choice(["status"]), default=None)
-@click.option("-o", "--output", default="", help="yaml|json|name")
+@printer_options(FORMATS_HELP + "; default: kind/name patched")
 @click.pass_obj
 def patch_command(
     ctx: CtlContext,
@@ -33,6 +34,7 @@ def patch_command(
     patch_type: str,
     subresource: str | None,
     output: str,
+    template: str,
 ) -> None:
     """Change fields of an object with a merge patch.
 
@@ -42,6 +44,9 @@ def patch_command(
       shoal patch node/node-1 -p '{"spec":{"unschedulable":true}}'
       shoal patch pod web --type=merge -p '{"metadata":{"labels":{"tier":null}}}'
     """
+    from shoal.ctl.printers import Printer
+
+    printer = Printer(output, template=template)
     target = one_target(resource)
     body = _read_patch(patch_text, patch_file)
     ns = namespace_of(ctx, target.kind)
@@ -54,11 +59,10 @@ def patch_command(
         return before, after
 
     before, after = with_client(ctx, patch)
-    if output:
-        from shoal.ctl.printers import Printer
+    if printer.format:
         from shoal.manifest import to_dict
 
-        click.echo(Printer(output).text([to_dict(after)], single=True))
+        printer.print_object(to_dict(after))
         return
     same = before.metadata.resource_version == after.metadata.resource_version
     click.echo(f"{ref(target.kind, target.name)} {'patched (no change)' if same else 'patched'}")

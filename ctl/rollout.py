@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 from shoal.ctl.context import CtlContext
+from shoal.ctl.duration import Duration
 from shoal.ctl.resources import Target, namespace_of, one_target, ref, with_client
 
 REVISION = "deployment.kubernetes.io/revision"
@@ -222,14 +223,17 @@ def rollout_state(deploy: Any) -> tuple[bool, str]:
 @click.option(
     "-w", "--watch", type=bool, default=True, help="Keep watching until done (--watch=false: once)."
 )
-@click.option("--timeout", default="0", help="Give up after this long (e.g. 5m; 0: never).")
+@click.option(
+    "--timeout",
+    type=Duration(),
+    default="0",
+    help="Give up after this long (e.g. 5m, 1m30s; 0: never).",
+)
 @click.pass_obj
-def status(ctx: CtlContext, resource: tuple[str, ...], watch: bool, timeout: str) -> None:
+def status(ctx: CtlContext, resource: tuple[str, ...], watch: bool, timeout: float) -> None:
     """Watch a deployment until its rollout is complete (or failed)."""
-    from shoal.ctl.wait import parse_duration
-
     target = _deployment(resource)
-    seconds = parse_duration(timeout) or None
+    seconds = timeout or None
 
     async def follow(client: Any) -> bool:
         ns = namespace_of(ctx, target.kind)

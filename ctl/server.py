@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 from shoal.ctl.daemonopts import check_controllers, control_plane_options, log_options
+from shoal.ctl.duration import Duration
 
 
 @click.command("server")
@@ -58,14 +59,25 @@ from shoal.ctl.daemonopts import check_controllers, control_plane_options, log_o
 )
 @click.option(
     "--leader-elect-lease-duration",
-    type=float,
-    default=15.0,
+    type=Duration(),
+    default="15s",
     show_default=True,
-    metavar="SECONDS",
     help="How long a standby waits after the leader's last renewal before taking over.",
 )
-@click.option("--leader-elect-renew-deadline", type=float, default=10.0, show_default=True)
-@click.option("--leader-elect-retry-period", type=float, default=2.0, show_default=True)
+@click.option(
+    "--leader-elect-renew-deadline",
+    type=Duration(),
+    default="10s",
+    show_default=True,
+    help="How long the leader keeps trying to renew before it gives up leading.",
+)
+@click.option(
+    "--leader-elect-retry-period",
+    type=Duration(),
+    default="2s",
+    show_default=True,
+    help="How often candidates try to acquire or renew the Lease.",
+)
 @click.option(
     "--http-listen",
     default="",

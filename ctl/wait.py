@@ -8,18 +8,8 @@ from typing import Any
 
 import click
 from shoal.ctl.context import CtlContext
+from shoal.ctl.duration import Duration
 from shoal.ctl.resources import Target, namespace_of, parse_targets, ref, with_client
-
-
-def parse_duration(text: str) -> float:
-    """``30s``, ``5m``, ``1h``, ``90`` (seconds), as kubectl's --timeout."""
-    units = {"s": 1, "m": 60, "h": 3600}
-    try:
-        if text and text[-1] in units:
-            return float(text[:-1]) * units[text[-1]]
-        return float(text)
-    except ValueError:
-        raise click.BadParameter(f"invalid duration {text!r} (e.g. 30s, 5m)") from None
 
 
 def condition_met(obj: dict[str, Any], spec: str) -> bool:
@@ -45,7 +35,9 @@ def condition_met(obj: dict[str, Any], spec: str) -> bool:
 @click.command("wait")
 @click.argument("resources", nargs=-1, required=True)
 @click.option("--for", "for_", required=True, help="delete, condition=NAME[=value], jsonpath=...")
-@click.option("--timeout", default="30s", show_default=True, help="How long to wait.")
+@click.option(
+    "--timeout", type=Duration(), default="30s", show_default=True, help="How long to wait."
+)
 @click.option("-l", "--selector", default="", help="Objects with these labels.")
 @click.option("--all", "all_objects", is_flag=True, help="Every object of the kind.")
 @click.pass_obj
@@ -53,7 +45,7 @@ def wait_command(
     ctx: CtlContext,
     resources: tuple[str, ...],
     for_: str,
-    timeout: str,
+    timeout: float,
     selector: str,
     all_objects: bool,
 ) -> None:
@@ -69,11 +61,10 @@ def wait_command(
     if not (for_ == "delete" or for_.startswith(("condition=", "jsonpath="))):
         raise click.UsageError(f"unrecognized condition: {for_!r}")
     targets = parse_targets(resources)
-    seconds = parse_duration(timeout)
 
     async def wait(client: Any) -> None:
         names = await _expand(ctx, client, targets, selector, all_objects)
-        await asyncio.wait_for(_wait_all(client, names, for_), seconds)
+        await asyncio.wait_for(_wait_all(client, names, for_), timeout)
 
     try:
         with_client(ctx, wait)

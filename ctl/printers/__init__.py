@@ -1,5 +1,8 @@
 """Printing objects for ``get`` and friends: tables (default and ``-o wide``),
-``yaml``, ``json``, ``name``, ``jsonpath=``, ``go-template=``, ``custom-columns=``.
+``yaml``, ``json``, ``name``, ``jsonpath=``, ``go-template=``, ``custom-columns=``,
+and kubectl's other spellings of templates: ``-o go-template --template T``,
+``-o go-template-file=FILE``, ``-o jsonpath-file=FILE`` (``template`` and
+``templatefile`` are go-template's old names; ``--template`` alone means go-template).
 
 Printers take Kubernetes JSON dicts (``shoal.manifest.to_dict``), so the
 paths users write (``.metadata.name``) work as in kubectl.
@@ -11,14 +14,34 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import click
 
 Obj = dict[str, Any]
 
-FORMATS = ("wide", "yaml", "json", "name", "jsonpath", "go-template", "custom-columns")
+# kubectl's names for the formats, the spelling given -> the printer that prints it
+FORMATS = {
+    "custom-columns": "custom-columns",
+    "go-template": "go-template",
+    "go-template-file": "go-template",
+    "json": "json",
+    "jsonpath": "jsonpath",
+    "jsonpath-as-json": "jsonpath",
+    "jsonpath-file": "jsonpath",
+    "name": "name",
+    "template": "go-template",
+    "templatefile": "go-template",
+    "wide": "wide",
+    "yaml": "yaml",
+}
+TEMPLATE_FILES = ("go-template-file", "templatefile", "jsonpath-file")
+WITH_ARGUMENT = ("jsonpath", "go-template", "custom-columns")
+
+
+class PrinterError(ValueError):
+    """A bad -o or --template; printed as kubectl prints it (``error: ...``)."""
 
 
 @dataclass
@@ -28,18 +51,26 @@ class Printer:
     all_namespaces: bool = False
     no_headers: bool = False
     colour: bool | None = None
+    template: str = ""  # --template: the template, or its file for the -file formats
+    printed: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
-        kind, _, arg = self.output.partition("=")
-        if kind in ("jsonpath-as-json",):
-            kind = "jsonpath"
-        if self.output and kind not in FORMATS:
-            raise click.UsageError(
+        # click reads kubectl's "-o=json" as -o "=json"
+        self.output = self.output.removeprefix("=")
+        given, sep, arg = self.output.partition("=")
+        if not given and self.template:  # kubectl: --template without -o is a go-template
+            given = "go-template"
+        if given and given not in FORMATS:
+            raise PrinterError(
                 f'unable to match a printer suitable for the output format "{self.output}", '
                 f"allowed formats are: {','.join(FORMATS)}"
             )
-        if kind in ("jsonpath", "go-template", "custom-columns") and not arg:
-            raise click.UsageError(f"{kind} format specified but no template given")
+        arg = arg if sep else self.template
+        if given in TEMPLATE_FILES and arg:
+            arg = _read_template(arg)
+        kind = FORMATS.get(given, "")
+        if kind in WITH_ARGUMENT and not arg:
+            raise PrinterError("template format specified but no template given")
         self.format, self.argument = kind, arg
         if self.colour is None:
             self.colour = sys.stdout.isatty()
@@ -47,6 +78,23 @@ class Printer:
     @property
     def is_table(self) -> bool:
         return self.format in ("", "wide")
+
+    @property
+    def is_template(self) -> bool:
+        return self.format in ("jsonpath", "go-template")
+
+    def echo(self, text: str) -> None:
+        """Print what :meth:`text` made: a template's output exactly as it
+        came out (no newline added, as kubectl), the rest as lines."""
+        if text:
+            click.echo(text, nl=not self.is_template)
+
+    def print_object(self, obj: Obj) -> None:
+        """Print objects one at a time (``apply``, ``create -f``): YAML documents
+        after the first get a ``---`` line, as kubectl's YAML printer does."""
+        text = self.text([obj], single=True)
+        self.echo("---\n" + text if self.printed and self.format == "yaml" else text)
+        self.printed += 1
 
     def text(self, objects: Sequence[Obj], *, single: bool = False) -> str:
         """What ``get`` prints; ``single`` when one object was asked for by name."""
@@ -158,6 +206,15 @@ def _template(fmt: str, text: str, data: Any) -> str:
     return go_template(text, data)
 
 
+def _read_template(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as file:
+            return file.read()
+    except OSError as err:
+        reason = (err.strerror or str(err)).lower()
+        raise PrinterError(f"error reading --template {path}, open {path}: {reason}") from None
+
+
 def _custom_columns(spec: str, objects: Sequence[Obj], no_headers: bool) -> str:
     from shoal.ctl.printers.jsonpath import evaluate, parse_path, render_value
     from shoal.ctl.printers.table import render
@@ -166,7 +223,7 @@ def _custom_columns(spec: str, objects: Sequence[Obj], no_headers: bool) -> str:
     for part in spec.split(","):
         header, sep, path = part.partition(":")
         if not sep or not header:
-            raise click.UsageError(
+            raise PrinterError(
                 f'custom-columns format: expected <header>:<json-path>, got "{part}"'
             )
         columns.append((header, parse_path(path.strip().strip("{}"))))
