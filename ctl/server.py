@@ -146,6 +146,7 @@ def server_command(
     import asyncio
 
     from shoal import log
+    from shoal.apiserver.listen import ListenError
     from shoal.apiserver.server import serve
     from shoal.store import StoreError
 
@@ -179,6 +180,8 @@ def server_command(
                 **election,
             )
         )
+    except ListenError as err:
+        raise click.ClickException(f"{err} (pick another address with --listen)") from None
     except (StoreError, ValueError) as err:
         raise click.ClickException(f"store {store_name}: {err}") from None
 
