@@ -3,7 +3,9 @@ background, like ``minikube start``: the API server (embedded SQLite store,
 control plane in-process) and one agent on this machine with the best
 runtime found. Data, logs and pid files live under ``--data-dir`` (default
 ``~/.shoal``); ``up`` merges a ``shoal`` context into the client config so
-the next command reaches the cluster; ``down --delete`` wipes the data."""
+the next command reaches the cluster, and ``status`` and ``down`` find the
+data dir in it; ``down --delete`` wipes the data. A failed ``up`` stops what
+it started."""
 
 from __future__ import annotations
 
@@ -15,10 +17,14 @@ from typing import Any
 
 import click
 from shoal.ctl import localcluster as lc
+from shoal.ctl import localcontext
 from shoal.ctl.context import CtlContext
 from shoal.ctl.duration import Duration
 
-DEFAULT_HOME = "~/.shoal"
+DEFAULT_HOME = localcontext.DEFAULT_HOME
+CONTEXT_HOME_HELP = (
+    "The cluster's data dir (default: the one `shoal up` set the context up for, else ~/.shoal)."
+)
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
@@ -68,9 +74,12 @@ class Progress:
         self._last = text
 
     def done(self, text: str) -> None:
+        self.clear()
+        click.echo(f"✓ {text}")
+
+    def clear(self) -> None:
         if self.tty:
             click.echo("\r\033[K", nl=False, err=True)
-        click.echo(f"✓ {text}")
 
 
 async def _wait_ready(
@@ -112,6 +121,7 @@ async def _wait_ready(
                 progress.show("starting the API server")
             await asyncio.sleep(0.05)
     finally:
+        progress.clear()
         if client is not None:
             await client.close()
     raise click.ClickException(
@@ -123,8 +133,24 @@ def _check_alive(paths: lc.Paths, procs: dict[str, Any]) -> None:
     for component, proc in procs.items():
         if proc.poll() is not None:
             raise click.ClickException(
-                f"the {component} exited at start-up:\n  {lc.log_tail(paths, component)}"
+                f"the {component} exited at start-up: {lc.last_words(paths, component)} "
+                f"(see {paths.log(component)})"
             )
+
+
+def _check_listen(listen: str) -> None:
+    """Before starting anything: a taken port is the usual reason `up` fails."""
+    import errno
+
+    from shoal.apiserver.listen import ListenError, check_free
+
+    try:
+        check_free(listen)
+    except ListenError as err:
+        hint = " (is another cluster running?)" if err.errno == errno.EADDRINUSE else ""
+        raise click.ClickException(
+            f"{err}{hint}; pick another address with --listen HOST:PORT"
+        ) from None
 
 
 @click.command("up")
@@ -163,44 +189,51 @@ def up_command(
         state = paths.read_state()
         where = f"{state.get('server', '?')}, runtime {state.get('runtime', '?')}"
         click.echo(f"shoal is already running ({where})")
+        if lc.admin_config(paths).exists():  # the context again, maybe into another config
+            localcontext.merge(ctx, paths, state.get("server") or listen)
         return
     for component in lc.COMPONENTS:  # a half-running cluster starts over
         lc.stop(paths, component, timeout=10)
+    _check_listen(listen)
     chosen, why = lc.pick_runtime(runtime)
     click.echo(f"✓ runtime: {chosen} ({why})")
     node = node_name or lc.node_name()
     lc.admin_config(paths).unlink(missing_ok=True)  # the server writes it anew once it serves
-    procs = {"server": lc.spawn(paths, "server", _server_args(paths, listen))}
-    paths.write_state({"server": listen, "runtime": chosen, "node": node})
+    procs: dict[str, Any] = {}
     try:
-        lc.ensure_tutorial_images(chosen)
-    except Exception as exc:  # the cluster works without; say so and go on
-        click.echo(f"! could not build shoal.local/busybox: {exc}", err=True)
-    agent_args = _agent_args(paths, listen, chosen, node)
-    asyncio.run(_wait_ready(paths, procs, listen, agent_args, timeout))
-    _merge_context(ctx, paths, listen)
+        procs["server"] = lc.spawn(paths, "server", _server_args(paths, listen))
+        paths.write_state({"server": listen, "runtime": chosen, "node": node})
+        try:
+            lc.ensure_tutorial_images(chosen)
+        except Exception as exc:  # the cluster works without; say so and go on
+            click.echo(f"! could not build shoal.local/busybox: {exc}", err=True)
+        agent_args = _agent_args(paths, listen, chosen, node)
+        asyncio.run(_wait_ready(paths, procs, listen, agent_args, timeout))
+        localcontext.merge(ctx, paths, listen)
+    except click.ClickException as err:
+        stopped = _undo(paths, procs)
+        undone = f"; stopped the {' and '.join(stopped)} it started" if stopped else ""
+        raise click.ClickException(err.message + undone) from None
+    except BaseException:
+        _undo(paths, procs)
+        raise
 
 
-def _merge_context(ctx: CtlContext, paths: lc.Paths, listen: str) -> None:
-    """The "shoal" context: the server, its CA and the admin's credentials
-    from the server's admin.conf (the file is written 0600)."""
-    from shoal import config
-
-    admin = config.read(lc.admin_config(paths))
-    cluster = dict((admin.get("clusters") or [{}])[0].get("cluster") or {})
-    user = dict((admin.get("users") or [{}])[0].get("user") or {})
-    cluster.pop("server", None)
-    cfg_path = config.config_path(ctx.config_path)
-    try:
-        data = config.read(cfg_path)
-    except config.ConfigError:
-        data = config.empty_config()
-    config.write(cfg_path, config.set_context(data, "shoal", listen, user=user, cluster=cluster))
-    click.echo(f'✓ context "shoal" set in {cfg_path}; try: shoal get nodes')
+def _undo(paths: lc.Paths, procs: dict[str, Any]) -> list[str]:
+    """A failed (or interrupted) `up` stops what it started, so nothing is
+    left holding the port where `status` and `down` may not look; the
+    components that were still running."""
+    stopped: list[str] = []
+    for component in ("agent", "server"):  # the agent first, while the API answers
+        if component in procs:
+            if procs[component].poll() is None:
+                stopped.append(component)
+            lc.stop_child(paths, component, procs[component], timeout=10)
+    return stopped
 
 
 @click.command("down")
-@click.option("--data-dir", "home", default=DEFAULT_HOME, show_default=True)
+@click.option("--data-dir", "home", default=None, help=CONTEXT_HOME_HELP)
 @click.option(
     "--timeout",
     type=Duration(),
@@ -209,9 +242,11 @@ def _merge_context(ctx: CtlContext, paths: lc.Paths, listen: str) -> None:
     help="How long each component gets to stop before it is killed.",
 )
 @click.option("--delete", "wipe", is_flag=True, help="Also delete the cluster's data and logs.")
-def down_command(home: str, timeout: float, wipe: bool) -> None:
-    """Stop the local cluster started by `shoal up` (its data stays, unless --delete)."""
-    paths = lc.Paths.under(home)
+@click.pass_obj
+def down_command(ctx: CtlContext, home: str | None, timeout: float, wipe: bool) -> None:
+    """Stop the local cluster started by `shoal up` (its data stays, unless
+    --delete, which also removes its context from the config)."""
+    paths = lc.Paths.under(localcontext.cluster_home(ctx, home))
     stopped = False
     for component in ("agent", "server"):  # the agent first, while the API answers
         pid = lc.stop(paths, component, timeout)
@@ -222,6 +257,7 @@ def down_command(home: str, timeout: float, wipe: bool) -> None:
         click.echo("shoal is not running")
     if wipe:
         _wipe(paths)
+        localcontext.forget(ctx, paths)
 
 
 def _wipe(paths: lc.Paths) -> None:
@@ -240,10 +276,11 @@ def _wipe(paths: lc.Paths) -> None:
 
 
 @click.command("status")
-@click.option("--data-dir", "home", default=DEFAULT_HOME, show_default=True)
-def status_command(home: str) -> None:
+@click.option("--data-dir", "home", default=None, help=CONTEXT_HOME_HELP)
+@click.pass_obj
+def status_command(ctx: CtlContext, home: str | None) -> None:
     """Show whether each component of the local cluster runs and answers."""
-    paths = lc.Paths.under(home)
+    paths = lc.Paths.under(localcontext.cluster_home(ctx, home))
     state = paths.read_state()
     address, node = state.get("server", ""), state.get("node", "")
     healthy = _component_lines(paths, address, state)

@@ -23,7 +23,8 @@ class Paths:
 
     @classmethod
     def under(cls, home: str) -> Paths:
-        return cls(pathlib.Path(home).expanduser())
+        # Absolute: the context remembers it for commands run from elsewhere.
+        return cls(pathlib.Path(home).expanduser().absolute())
 
     def data(self, component: str) -> pathlib.Path:
         return self.root / component
@@ -135,9 +136,29 @@ def spawn(paths: Paths, component: str, args: list[str]) -> subprocess.Popen[byt
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            env=_child_env(),
         )
     paths.pid(component).write_text(f"{proc.pid}\n")
     return proc
+
+
+def _child_env() -> dict[str, str]:
+    """Without SHOAL_CONFIG: it names the file `up` writes its context into
+    (it may not exist yet, or hold another cluster), while the server and
+    agent it starts find everything in their own flags and data dirs."""
+    return {k: v for k, v in os.environ.items() if k != "SHOAL_CONFIG"}
+
+
+def stop_child(paths: Paths, component: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    """Stop a process this one started (``stop`` would wait on its zombie)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    paths.pid(component).unlink(missing_ok=True)
 
 
 def stop(paths: Paths, component: str, timeout: float) -> int | None:
@@ -152,6 +173,14 @@ def stop(paths: Paths, component: str, timeout: float) -> int | None:
             os.kill(pid, signal.SIGKILL)
     paths.pid(component).unlink(missing_ok=True)
     return pid
+
+
+def last_words(paths: Paths, component: str) -> str:
+    """The last line of a component's log: what it said as it exited."""
+    tail = log_tail(paths, component, lines=1)
+    for prefix in ("Error: ", "error: "):
+        tail = tail.removeprefix(prefix)
+    return tail
 
 
 def log_tail(paths: Paths, component: str, lines: int = 5) -> str:

@@ -158,6 +158,7 @@ def server_command(
     import asyncio
 
     from shoal import log
+    from shoal.apiserver.listen import ListenError
     from shoal.apiserver.server import serve
     from shoal.store import StoreError
 
@@ -191,6 +192,8 @@ def server_command(
                 **election,
             )
         )
+    except ListenError as err:
+        raise click.ClickException(f"{err} (pick another address with --listen)") from None
     except (StoreError, ValueError) as err:
         raise click.ClickException(f"store {store_name}: {err}") from None
 

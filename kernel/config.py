@@ -97,19 +97,47 @@ def set_context(
     user: dict[str, Any] | None = None,
     cluster: dict[str, Any] | None = None,
     make_current: bool = True,
+    extensions: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Add or replace cluster, user and context ``name`` in a config;
-    ``cluster`` adds fields such as ``certificate-authority-data``."""
+    ``cluster`` adds fields such as ``certificate-authority-data``;
+    ``extensions`` (name: body) go in the context, as kubeconfig has them."""
+    context: dict[str, Any] = {"cluster": name, "user": name, "namespace": namespace}
+    if extensions:
+        context["extensions"] = [{"name": k, "extension": v} for k, v in extensions.items()]
     for section, body in (
         ("clusters", {"cluster": {"server": server, **(cluster or {})}}),
         ("users", {"user": user or {}}),
-        ("contexts", {"context": {"cluster": name, "user": name, "namespace": namespace}}),
+        ("contexts", {"context": context}),
     ):
         items = [i for i in data.get(section) or [] if i.get("name") != name]
         data[section] = [*items, {"name": name, **body}]
     if make_current or not data.get("current-context"):
         data["current-context"] = name
     return data
+
+
+def delete_context(data: dict[str, Any], name: str) -> dict[str, Any]:
+    """Remove context ``name`` and the cluster and user of that name, as
+    ``minikube delete`` does; the current context is unset if it was this."""
+    for section in ("clusters", "users", "contexts"):
+        data[section] = [i for i in data.get(section) or [] if i.get("name") != name]
+    if data.get("current-context") == name:
+        data["current-context"] = ""
+    return data
+
+
+def context_extension(data: dict[str, Any], extension: str, context: str = "") -> dict[str, Any]:
+    """The body of a context's named extension ({} when it has none); the
+    current context unless ``context`` names one."""
+    name = context or data.get("current-context") or ""
+    ctx = _named(data.get("contexts", []), name)
+    if ctx is None:
+        if context:
+            raise ConfigError(f'context "{name}" not found in the config')
+        return {}
+    found = _named((ctx.get("context") or {}).get("extensions") or [], extension)
+    return dict((found or {}).get("extension") or {})
 
 
 def resolve(data: dict[str, Any], context: str = "") -> ClientConfig:

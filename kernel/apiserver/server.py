@@ -14,6 +14,7 @@ from grpc_health.v1 import _async as health_async
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from shoal import config, plugin_manager
 from shoal.api.v1 import api_pb2
+from shoal.apiserver import listen as listening
 from shoal.apiserver.admission import AdmissionChain
 from shoal.apiserver.audit import AuditSink
 from shoal.apiserver.authn import AuthenticationInterceptor, login_with
@@ -100,12 +101,13 @@ class APIServer:
             add_certificates(server, self.security.pki.ca, self.security.service_accounts)
             services += (CERTIFICATES, TOKENS)
         enable_reflection(services, server)
-        if self.security is not None:
-            self.port = server.add_secure_port(listen, self.security.server_credentials())
-        else:
-            self.port = server.add_insecure_port(listen)
-        if self.port == 0:
-            raise OSError(f"cannot listen on {listen}")
+        security = self.security
+        self.port = listening.bind(
+            (lambda a: server.add_secure_port(a, security.server_credentials()))
+            if security is not None
+            else server.add_insecure_port,
+            listen,
+        )
         await server.start()
         self._server = server
         for name in ("", OBJECTS, DISCOVERY):

@@ -1,12 +1,19 @@
 """`shoal up / status / down --delete` with the fake runtime (no engine
-needed), and `shoal server`'s service range flags."""
+needed), and `shoal server`'s service range and listen flags."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import pytest
+from shoal import config
 
 CLI = [sys.executable, "-m", "shoal.ctl.main"]
 
@@ -17,13 +24,48 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _shoal(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _shoal(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    config_flag = [] if env and "SHOAL_CONFIG" in env else ["--config", str(tmp_path / "config")]
     return subprocess.run(
-        [*CLI, "--config", str(tmp_path / "config"), *args],
+        [*CLI, *config_flag, *args],
         capture_output=True,
         text=True,
         timeout=60,
+        env={**os.environ, **(env or {})},
     )
+
+
+def _user_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A HOME of the test's own, so a default ~/.shoal is never the real one."""
+    return {"HOME": str(tmp_path / "user"), **extra}
+
+
+def _up(tmp_path: Path, home: Path, listen: str, env: dict[str, str]) -> Any:
+    args = ["up", "--data-dir", str(home), "--listen", listen, "--runtime", "fake"]
+    return _shoal(tmp_path, *args, "--node-name", "solo", env=env)
+
+
+@contextmanager
+def _held(port: int) -> Iterator[None]:
+    """Another program listening on the port."""
+    with socket.socket() as other:
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        other.bind(("127.0.0.1", port))
+        other.listen()
+        yield
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        probe.listen()
+        return True
 
 
 def test_up_status_down_delete_with_the_fake_runtime(tmp_path: Path) -> None:
@@ -70,3 +112,110 @@ def test_server_refuses_bad_service_ranges(tmp_path: Path) -> None:
     assert "Traceback" not in bad_cidr.stderr
     bad_ports = _shoal(tmp_path, "server", "--service-node-port-range", "32767-30000")
     assert bad_ports.returncode == 2 and "--service-node-port-range" in bad_ports.stderr
+
+
+def test_status_and_down_follow_the_context_up_wrote(tmp_path: Path) -> None:
+    """`up --data-dir X` remembers X in its context: status, down and
+    down --delete without --data-dir act on X, not on ~/.shoal."""
+    env = _user_env(tmp_path)
+    home = tmp_path / "elsewhere"
+    try:
+        up = _up(tmp_path, home, f"127.0.0.1:{_free_port()}", env)
+        assert up.returncode == 0, up.stderr
+        status = _shoal(tmp_path, "status", env=env)
+        assert status.returncode == 0, status.stdout
+        assert "server: Running" in status.stdout and str(home / "logs") in status.stdout
+        other = _shoal(tmp_path, "status", "--data-dir", str(tmp_path / "other"), env=env)
+        assert other.returncode == 1 and "server: Stopped" in other.stdout  # explicit wins
+        down = _shoal(tmp_path, "down", env=env)
+        assert "agent stopped" in down.stdout and "server stopped" in down.stdout
+        assert (home / "server").is_dir()  # stopped, not deleted
+        deleted = _shoal(tmp_path, "down", "--delete", env=env)
+        assert deleted.returncode == 0, deleted.stderr
+        assert f"cluster data deleted from {home}" in deleted.stdout
+        assert not (home / "server").exists()
+        assert not (tmp_path / "user" / ".shoal").exists()
+        contexts = config.read(tmp_path / "config")["contexts"]
+        assert [c["name"] for c in contexts] == []  # as minikube delete drops its context
+    finally:
+        _shoal(tmp_path, "down", "--data-dir", str(home), env=env)
+
+
+def test_up_writes_its_context_where_shoal_config_points(tmp_path: Path) -> None:
+    cfg = tmp_path / "some" / "file"
+    env = _user_env(tmp_path, SHOAL_CONFIG=str(cfg))
+    home = tmp_path / "home"
+    try:
+        up = _up(tmp_path, home, f"127.0.0.1:{_free_port()}", env)
+        assert up.returncode == 0, up.stderr
+        assert f'context "shoal" set in {cfg}' in up.stdout
+        nodes = _shoal(tmp_path, "get", "nodes", env=env)
+        assert nodes.returncode == 0 and "solo" in nodes.stdout, nodes.stderr
+        assert not (tmp_path / "user" / ".shoal").exists()
+    finally:
+        _shoal(tmp_path, "down", "--data-dir", str(home), env=env)
+
+
+def test_a_failed_up_stops_the_server_it_started(tmp_path: Path) -> None:
+    env = _user_env(tmp_path)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "agent").write_text("a file where the agent's data directory goes\n")
+    port = _free_port()
+    try:
+        up = _up(tmp_path, home, f"127.0.0.1:{port}", env)
+        assert up.returncode == 1, up.stdout
+        error = up.stderr.strip().splitlines()[-1]
+        assert "agent exited at start-up" in error and str(home / "logs" / "agent.log") in error
+        assert "Traceback" not in up.stderr
+        assert _bindable(port), "the server of the failed up still holds its port"
+        status = _shoal(tmp_path, "status", "--data-dir", str(home), env=env)
+        assert "server: Stopped" in status.stdout and "agent: Stopped" in status.stdout
+    finally:
+        _shoal(tmp_path, "down", "--data-dir", str(home), env=env)
+
+
+def test_up_says_which_address_is_in_use(tmp_path: Path) -> None:
+    port = _free_port()
+    listen = f"127.0.0.1:{port}"
+    with _held(port):
+        up = _up(tmp_path, tmp_path / "home", listen, _user_env(tmp_path))
+    assert up.returncode == 1
+    assert up.stderr.strip().splitlines() == [
+        f"Error: cannot listen on {listen}: address already in use "
+        "(is another cluster running?); pick another address with --listen HOST:PORT"
+    ]
+    assert not (tmp_path / "home" / "run" / "server.pid").exists()  # nothing was started
+
+
+def test_server_says_which_address_is_in_use(tmp_path: Path) -> None:
+    port = _free_port()
+    listen = f"127.0.0.1:{port}"
+    with _held(port):
+        server = _shoal(
+            tmp_path, "server", "--data-dir", str(tmp_path / "data"), "--listen", listen
+        )
+    assert server.returncode == 1
+    assert server.stderr.strip().splitlines()[-1:] == [
+        f"Error: cannot listen on {listen}: address already in use "
+        "(pick another address with --listen)"
+    ]
+    assert "add_port" not in server.stderr and "Traceback" not in server.stderr
+
+
+async def test_a_lost_race_for_the_port_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Free when checked, taken by the time gRPC binds: the same clear
+    error, and gRPC's own log line does not reach stderr."""
+    from shoal.apiserver import listen as listening
+    from shoal.apiserver.server import APIServer
+    from shoal.store.sqlite import SQLiteStore
+
+    monkeypatch.setattr(listening, "check_free", lambda address: None)
+    port = _free_port()
+    server = APIServer(SQLiteStore(tmp_path / "db.sqlite"))
+    with _held(port), pytest.raises(listening.ListenError, match="address already in use"):
+        await server.start(f"127.0.0.1:{port}")
+    await server.stop()
+    assert "add_port" not in capfd.readouterr().err
