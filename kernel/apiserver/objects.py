@@ -24,7 +24,7 @@ from shoal.apiserver.manifests import from_json, to_json
 from shoal.apiserver.namespaces import NamespaceLifecycle
 from shoal.apiserver.patch import merge_patch, parse_patch
 from shoal.apiserver.services import Allocation, ServiceAllocator
-from shoal.apiserver.updates import check_update
+from shoal.apiserver.updates import check_identity, check_update
 from shoal.apiserver.validate import MAX_OBJECT_BYTES, validate_object
 from shoal.kinds import Kind
 from shoal.store import KeyExistsError, KeyNotFoundError, KeyValue, RevisionConflictError, Store
@@ -220,6 +220,7 @@ class ObjectRegistry:
 
         def apply(old: Any) -> Any:
             patched = from_json(kind, merge_patch(to_json(old), document))
+            check_identity(kind, old.metadata.namespace, name, patched, old)
             if status:
                 new = _copy(old)
                 new.status.CopyFrom(patched.status)
