@@ -13,7 +13,6 @@ from typing import Any
 
 import aiohttp
 import multidict
-
 import pytest_asyncio
 from shoal import auth, config, pki
 from shoal.apiserver.security import ServerSecurity

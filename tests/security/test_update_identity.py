@@ -126,7 +126,9 @@ async def test_grpc_update_of_a_renamed_copy_touches_no_other_object(
 PATCHES = {
     "application/merge-patch+json": {"metadata": {"name": "renamed"}},
     "application/strategic-merge-patch+json": {"metadata": {"name": "renamed"}},
-    "application/json-patch+json": [{"op": "replace", "path": "/metadata/name", "value": "renamed"}],
+    "application/json-patch+json": [
+        {"op": "replace", "path": "/metadata/name", "value": "renamed"}
+    ],
 }
 
 
