@@ -20,6 +20,7 @@ from shoal.apiserver.impersonation import Impersonator
 from shoal.apiserver.node_authorizer import LEASE_NAMESPACE, NodeAuthorizer, NodeGraph
 from shoal.apiserver.policy import PolicyCache
 from shoal.apiserver.rbac import RBACAuthorizer
+from shoal.apiserver.rbac_escalation import EscalationCheck
 
 
 class Authorization:
@@ -34,6 +35,8 @@ class Authorization:
         self.audit = AuditLog(audit) if isinstance(audit, pathlib.Path) else audit
         self.impersonator = Impersonator(self.authorizer, lambda: self.audit)
         self.reviewer = AccessReviewer(self.authorizer, self.rbac, self.impersonator)
+        # Nobody grants through RBAC what they do not hold (bind/escalate aside).
+        registry.guards.append(EscalationCheck(self.authorizer, self.rbac, registry))
         self._interceptor = AuthorizationInterceptor(self.authorizer, self.audit)
 
     async def start(self) -> None:
