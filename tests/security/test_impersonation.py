@@ -7,6 +7,7 @@ impersonated user, else 403 / PERMISSION_DENIED and nothing runs."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,10 +23,12 @@ from shoal.apiserver.audit import MemoryAudit
 from shoal.client import Client, call_metadata
 from shoal.manifest import from_dict
 
+from tests.ctl.conftest import invoke
 from tests.gateway.conftest import needs_kubectl, run_kubectl
 from tests.integration.helpers import eventually
 from tests.security.authz_helpers import RBAC, binding, refused, review, until_allowed
 from tests.security.conftest import SecureGateway, SecureServer
+from tests.security.test_authz_can_i import user_config
 
 SECRET = "/api/v1/namespaces/default/secrets/db"
 
@@ -307,4 +310,25 @@ async def test_kubectl_as(setup: Setup, tmp_path: Path) -> None:
         "get", "secret", "db",
     )  # fmt: skip
     assert as_dave.code != 0
+    assert 'User "dave" cannot get resource "secrets"' in as_dave.err
+
+
+async def test_shoal_as(setup: Setup, tmp_path: Path) -> None:
+    """``shoal --as`` sends the same metadata over gRPC."""
+    alice = user_config(setup.server, tmp_path / "alice.yaml", "alice")
+    own = await asyncio.to_thread(invoke, ["--config", str(alice), "get", "secret", "db"])
+    assert own.code == 0, own.err
+    run = await asyncio.to_thread(
+        invoke, ["--config", str(alice), "get", "secret", "db", "--as", "nobody"]
+    )
+    assert run.code != 0
+    assert (
+        'Error from server (Forbidden): users "nobody" is forbidden: User "alice" cannot '
+        'impersonate resource "users"' in run.err
+    )
+    carol = user_config(setup.server, tmp_path / "carol.yaml", "carol")
+    args = ["--config", str(carol), "--as", "dave", "--as-group", "readers", "get", "secret", "db"]
+    as_reader = await asyncio.to_thread(invoke, args)
+    assert as_reader.code == 0, as_reader.err
+    as_dave = await asyncio.to_thread(invoke, [*args[:4], "get", "secret", "db"])
     assert 'User "dave" cannot get resource "secrets"' in as_dave.err

@@ -15,7 +15,7 @@ import grpc
 import pytest
 import pytest_asyncio
 from shoal import errors
-from shoal.client import Client
+from shoal.client import Client, call_metadata
 from shoal.manifest import from_dict, to_dict
 
 from tests.integration.helpers import eventually
@@ -259,3 +259,22 @@ async def test_bind_lets_a_binding_grant_that_role_only(setup: Setup) -> None:
 async def test_masters_may_always(setup: Setup) -> None:
     await setup.server.admin.create(role("god", NS, EVERYTHING))
     await setup.server.admin.create(_self_binding("alice-god", "god", kind="Role"))
+
+
+async def test_an_impersonated_request_grants_only_the_impersonated_users_rights(
+    setup: Setup,
+) -> None:
+    """The escalation check sees whom the request runs as: the cluster admin
+    acting --as alice cannot make what alice cannot."""
+    token = call_metadata.set((("impersonate-user", "alice"),))
+    try:
+        err = await refused(setup.server.admin.create(role("god", NS, EVERYTHING)))
+    finally:
+        call_metadata.reset(token)
+    assert err.message == f'roles.{RBAC} "god" is forbidden: {GRANT_PREFIX}{STAR}'
+    answer = await setup.gateway.call(
+        "POST", ROLES, body=to_dict(role("god", NS, EVERYTHING)),
+        headers={"Impersonate-User": "alice"},
+    )  # fmt: skip
+    assert (answer.code, answer.body["reason"]) == (403, "Forbidden"), answer.body
+    await _absent(setup.server, "Role", "god")
