@@ -74,8 +74,17 @@ class ImpersonationRequest:
     def checks(self, requestor: auth.UserInfo) -> list[Attributes]:
         """One ``impersonate`` authorization per thing asked, in Kubernetes' order."""
 
-        def may(resource: str, name: str, **more: str) -> Attributes:
-            return Attributes(requestor, "impersonate", resource=resource, name=name, **more)
+        def may(
+            resource: str,
+            name: str,
+            *,
+            namespace: str = "",
+            api_group: str = "",
+            subresource: str = "",
+        ) -> Attributes:
+            return Attributes(
+                requestor, "impersonate", api_group, resource, subresource, namespace, name
+            )
 
         account = service_account(self.user)
         if account is not None:
