@@ -219,3 +219,20 @@ async def test_creation_timestamp_is_kept_as_kubernetes_keeps_it(
     now = await secure_server.admin.get("ConfigMap", "orig", "default")
     assert now.metadata.creation_timestamp == before.metadata.creation_timestamp
     assert now.data["k"] == "w"
+
+
+async def test_rest_status_patch_and_put_cannot_rename(secure_gateway: SecureGateway) -> None:
+    server = secure_gateway.server
+    before = await _create(server, "Node")
+    answer = await secure_gateway.call(
+        "PATCH",
+        "/api/v1/nodes/orig/status",
+        body={"metadata": {"name": "renamed"}},
+        content_type="application/merge-patch+json",
+    )
+    assert (answer.code, answer.body["message"]) == (400, RENAME_MESSAGE), answer.body
+    body = (await secure_gateway.call("GET", "/api/v1/nodes/orig/status")).body
+    body["metadata"]["name"] = "renamed"
+    answer = await secure_gateway.call("PUT", "/api/v1/nodes/orig/status", body=body)
+    assert (answer.code, answer.body["message"]) == (400, RENAME_MESSAGE), answer.body
+    await _unchanged(server, "Node", before)
