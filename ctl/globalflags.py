@@ -9,7 +9,16 @@ from __future__ import annotations
 import click
 
 # Every one of them takes a value.
-GLOBAL_FLAGS = ("-n", "--namespace", "--context", "--server", "--config")
+GLOBAL_FLAGS = (
+    "-n",
+    "--namespace",
+    "--context",
+    "--server",
+    "--config",
+    "--as",
+    "--as-group",
+    "--as-uid",
+)
 
 
 def hoist_global_flags(argv: list[str], owned: frozenset[str] = frozenset()) -> list[str]:

@@ -50,9 +50,19 @@ class ShoalGroup(click.Group):
 @click.option("--context", "context_name", default="", help="Config context to use.")
 @click.option("--server", default="", metavar="HOST:PORT", help="API server address.")
 @click.option("-n", "--namespace", default="", help="Namespace for this request.")
+@click.option("--as", "as_user", default="", help="Act as this user (impersonation).")
+@click.option("--as-group", multiple=True, help="Act in this group too (repeatable).")
+@click.option("--as-uid", default="", help="Act with this uid.")
 @click.pass_context
 def cli(
-    ctx: click.Context, config_path: str | None, context_name: str, server: str, namespace: str
+    ctx: click.Context,
+    config_path: str | None,
+    context_name: str,
+    server: str,
+    namespace: str,
+    as_user: str,
+    as_group: tuple[str, ...],
+    as_uid: str,
 ) -> None:
     """shoal: a small, real container orchestrator shaped like Kubernetes.
 
@@ -62,6 +72,19 @@ def cli(
     See what is plugged in:  shoal plugins
     """
     ctx.obj = CtlContext(config_path, context_name, server, namespace)
+    if as_user or as_group or as_uid:
+        _impersonate(as_user, as_group, as_uid)
+
+
+def _impersonate(user: str, groups: tuple[str, ...], uid: str) -> None:
+    """kubectl's --as: every call carries the impersonation metadata (the
+    server checks the impersonate verb, docs/security.md)."""
+    from shoal.client import call_metadata
+
+    pairs = [("impersonate-user", user)] if user else []
+    pairs += [("impersonate-group", g) for g in groups]
+    pairs += [("impersonate-uid", uid)] if uid else []
+    call_metadata.set(tuple(pairs))
 
 
 def _verbs() -> list[click.Command]:

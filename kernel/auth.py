@@ -26,6 +26,10 @@ class UserInfo:
     name: str
     groups: tuple[str, ...] = ()
     uid: str = ""
+    # Kubernetes' user "extra" fields: (key, values) pairs, sorted by key.
+    extra: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Who asked to act as this user (impersonation), for the audit log.
+    impersonated_by: str = ""
 
     @property
     def node_name(self) -> str:

@@ -1,4 +1,5 @@
-"""The audit log: one JSON line per request — when, who (user and groups),
+"""The audit log: one JSON line per request — when, who (user and groups,
+and ``impersonatedBy`` when the request impersonated them),
 what (verb, group, resource, namespace, name), and the answer (a gRPC status
 code name) — refusals included. Only attributes are written, never a body,
 so no Secret data can reach it. ``DATA/audit.log`` by default, mode 0600."""
@@ -26,6 +27,8 @@ def audit_event(attrs: Attributes, code: str, reason: str = "", method: str = ""
         "groups": list(attrs.user.groups),
         "verb": attrs.verb,
     }
+    if attrs.user.impersonated_by:  # kubectl --as: who asked to act as this user
+        event["impersonatedBy"] = attrs.user.impersonated_by
     if attrs.resource_request:
         event.update(
             apiGroup=attrs.api_group,

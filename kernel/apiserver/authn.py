@@ -20,7 +20,10 @@ Every authenticated user also gets ``system:authenticated``. Join-token
 identities (``system:bootstrappers``) are good only for the Certificates
 service. The gateway's certificate (CN ``shoal-gateway``) and members of
 ``system:masters`` may act for another user with ``shoal-impersonate-user``
-/ ``shoal-impersonate-group`` metadata.
+/ ``shoal-impersonate-group`` metadata: the gateway passes on the caller it
+authenticated. Kubernetes' impersonation (``impersonate-user`` and friends,
+``kubectl --as``) is open to anyone RBAC allows, checked after this by
+:mod:`shoal.apiserver.impersonation`.
 
 An API server without an :class:`Authenticator` (the in-process servers of
 tests and ``--insecure`` on loopback) serves every request as
@@ -41,7 +44,8 @@ from typing import Any
 
 import grpc
 from cryptography import x509
-from shoal import auth, certauth, pki
+from shoal import auth, certauth, errors, pki
+from shoal.apiserver.impersonation import Impersonator
 from shoal.apiserver.pkifiles import GATEWAY_USER
 from shoal.apiserver.tokens import (
     BOOTSTRAP_GROUP,
@@ -200,20 +204,31 @@ async def authorize_request(user: auth.UserInfo, method: str, context: Any) -> N
 Login = Callable[[Any, str], Awaitable[auth.UserInfo]]
 
 
-def login_with(authenticator: Authenticator | None) -> Login:
-    """The per-request login: authenticate (or abort UNAUTHENTICATED), then authorize."""
+def login_with(
+    authenticator: Authenticator | None, impersonator: Impersonator | None = None
+) -> Login:
+    """The per-request login: authenticate (or abort UNAUTHENTICATED), take
+    on the identity the request impersonates if the caller may (or abort
+    PERMISSION_DENIED), then authorize."""
 
     async def login(context: Any, method: str) -> auth.UserInfo:
+        metadata = context.invocation_metadata() or ()
         if authenticator is None:
-            return auth.INSECURE_ADMIN
-        try:
-            metadata = context.invocation_metadata() or ()
-            # The handshake's certificate only matters without a token.
-            pem = None if bearer_token(metadata) else peer_certificate(context)
-            user = authenticator.authenticate(metadata, pem, method)
-        except (Unauthenticated, pki.PKIError) as err:
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(err))
-            raise AssertionError("unreachable") from None
+            user = auth.INSECURE_ADMIN
+        else:
+            try:
+                # The handshake's certificate only matters without a token.
+                pem = None if bearer_token(metadata) else peer_certificate(context)
+                user = authenticator.authenticate(metadata, pem, method)
+            except (Unauthenticated, pki.PKIError) as err:
+                await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(err))
+                raise AssertionError("unreachable") from None
+        if impersonator is not None:
+            try:
+                user = await impersonator.resolve(user, metadata, method)
+            except errors.APIError as err:
+                await context.abort(err.code, err.message, errors.trailing_metadata(err))
+                raise AssertionError("unreachable") from None
         await authorize_request(user, method, context)
         return user
 

@@ -16,9 +16,11 @@ from shoal.apiserver.authorization_service import AccessReviewer
 from shoal.apiserver.authz import MastersAuthorizer, UnionAuthorizer
 from shoal.apiserver.authz_interceptor import AuthorizationInterceptor
 from shoal.apiserver.bootstrap_policy import cluster_role_bindings, cluster_roles, reconcile
+from shoal.apiserver.impersonation import Impersonator
 from shoal.apiserver.node_authorizer import LEASE_NAMESPACE, NodeAuthorizer, NodeGraph
 from shoal.apiserver.policy import PolicyCache
 from shoal.apiserver.rbac import RBACAuthorizer
+from shoal.apiserver.rbac_escalation import EscalationCheck
 
 
 class Authorization:
@@ -30,8 +32,11 @@ class Authorization:
         self.authorizer = UnionAuthorizer(
             MastersAuthorizer(), NodeAuthorizer(self.graph), self.rbac
         )
-        self.reviewer = AccessReviewer(self.authorizer, self.rbac)
         self.audit = AuditLog(audit) if isinstance(audit, pathlib.Path) else audit
+        self.impersonator = Impersonator(self.authorizer, lambda: self.audit)
+        self.reviewer = AccessReviewer(self.authorizer, self.rbac, self.impersonator)
+        # Nobody grants through RBAC what they do not hold (bind/escalate aside).
+        registry.guards.append(EscalationCheck(self.authorizer, self.rbac, registry))
         self._interceptor = AuthorizationInterceptor(self.authorizer, self.audit)
 
     async def start(self) -> None:

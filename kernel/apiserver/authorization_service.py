@@ -11,7 +11,8 @@ import grpc
 from shoal import auth, errors
 from shoal.api.v1 import authorization_pb2 as pb
 from shoal.api.v1 import authorization_pb2_grpc
-from shoal.apiserver.authz import Attributes, Authorizer, forbidden
+from shoal.apiserver.authz import Attributes, Authorizer
+from shoal.apiserver.impersonation import ImpersonationRequest, Impersonator
 from shoal.apiserver.rbac import RBACAuthorizer
 
 AUTHORIZATION = "shoal.v1.Authorization"
@@ -22,20 +23,20 @@ EVERY_PATH = pb.ReviewRule(verbs=["*"], non_resource_urls=["*"])
 class AccessReviewer:
     """The plain logic; the gRPC servicer below only adapts it."""
 
-    def __init__(self, authorizer: Authorizer, rbac: RBACAuthorizer) -> None:
+    def __init__(
+        self, authorizer: Authorizer, rbac: RBACAuthorizer, impersonator: Impersonator
+    ) -> None:
         self.authorizer = authorizer
         self.rbac = rbac
+        self.impersonator = impersonator
 
     async def subject(self, caller: auth.UserInfo, impersonate: Any) -> auth.UserInfo:
-        """The caller, or the user it may impersonate."""
+        """The caller, or the user it may impersonate (the same check as a
+        request's impersonation metadata)."""
         if not impersonate.user:
             return caller
-        checks = [("users", impersonate.user)] + [("groups", g) for g in impersonate.groups]
-        for resource, name in checks:
-            attrs = Attributes(caller, "impersonate", "", resource, name=name)
-            if not (await self.authorizer.authorize(attrs)).allowed:
-                raise forbidden(attrs)
-        return auth.UserInfo(impersonate.user, (*impersonate.groups, auth.AUTHENTICATED_GROUP))
+        request = ImpersonationRequest(impersonate.user, tuple(impersonate.groups))
+        return await self.impersonator.impersonate(caller, request)
 
     async def review(self, caller: auth.UserInfo, request: Any) -> pb.AccessReviewResponse:
         user = await self.subject(caller, request.impersonate)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from shoal import errors, kinds
 from shoal.apiserver import codec, meta
@@ -24,7 +24,7 @@ from shoal.apiserver.manifests import from_json, to_json
 from shoal.apiserver.namespaces import NamespaceLifecycle
 from shoal.apiserver.patch import merge_patch, parse_patch
 from shoal.apiserver.services import Allocation, ServiceAllocator
-from shoal.apiserver.updates import check_update
+from shoal.apiserver.updates import check_identity, check_update
 from shoal.apiserver.validate import MAX_OBJECT_BYTES, validate_object
 from shoal.kinds import Kind
 from shoal.store import KeyExistsError, KeyNotFoundError, KeyValue, RevisionConflictError, Store
@@ -34,6 +34,10 @@ SYSTEM_NAMESPACES = ("default", "shoal-system")
 STATUS_RESET_ON_CREATE = ("Pod", "ReplicationController", "ReplicaSet", "Deployment", "Service")
 FOREGROUND = "foregroundDeletion"
 ORPHAN = "orphan"
+
+
+class Guard(Protocol):
+    async def check(self, operation: str, kind: Kind, obj: Any, old: Any | None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,9 @@ class ObjectRegistry:
         self.admission = admission or AdmissionChain(())
         self.namespaces = NamespaceLifecycle(store)
         self.services = services or ServiceAllocator()
+        # Checks that need the caller and the final object, after admission
+        # and validation (RBAC's escalation check): ``await g.check(op, kind, new, old)``.
+        self.guards: list[Guard] = []
 
     async def start(self) -> None:
         """Ensure the system namespaces, then follow namespace state; rebuild
@@ -90,6 +97,7 @@ class ObjectRegistry:
         self._prepare_create(kind, new)
         await self.admission.admit("CREATE", kind, new, None, user)
         self._validate(kind, new)
+        await self._guard("CREATE", kind, new, None)
         if kind.namespaced:
             await self.namespaces.admit_create(
                 kind.plural, new.metadata.name, new.metadata.namespace
@@ -154,6 +162,10 @@ class ObjectRegistry:
                 f'{kind.kind} "{obj.metadata.name}" is too large: {size} bytes, '
                 f"limit is {MAX_OBJECT_BYTES}"
             )
+
+    async def _guard(self, operation: str, kind: Kind, new: Any, old: Any | None) -> None:
+        for guard in self.guards:
+            await guard.check(operation, kind, new, old)
 
     # -- update --------------------------------------------------------------
 
@@ -220,6 +232,7 @@ class ObjectRegistry:
 
         def apply(old: Any) -> Any:
             patched = from_json(kind, merge_patch(to_json(old), document))
+            check_identity(kind, old.metadata.namespace, name, patched, old)
             if status:
                 new = _copy(old)
                 new.status.CopyFrom(patched.status)
@@ -271,6 +284,7 @@ class ObjectRegistry:
                 await self.admission.admit("UPDATE", kind, new, old, user)
                 self._validate(kind, new)
                 check_update(kind, old, new)
+                await self._guard("UPDATE", kind, new, old)
                 if meta.body_of(new) != meta.body_of(old):
                     new.metadata.generation = old.metadata.generation + 1
                 if dry_run:

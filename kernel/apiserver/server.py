@@ -76,7 +76,9 @@ class APIServer:
         authenticator = self.security.authenticator() if self.security else None
         server = grpc.aio.server(
             interceptors=[
-                AuthenticationInterceptor(login_with(authenticator)),
+                AuthenticationInterceptor(
+                    login_with(authenticator, self.authorization.impersonator)
+                ),
                 self.authorization.interceptor(),  # after authentication: it reads the user
             ],
             options=[

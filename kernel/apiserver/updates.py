@@ -1,4 +1,6 @@
-"""What an update may not change, per kind (Kubernetes' ValidateUpdate)."""
+"""What an update may not change: an object's identity (every kind, as
+Kubernetes' checkName and ValidateObjectMetaUpdate) and, per kind, fields
+Kubernetes' ValidateUpdate keeps fixed."""
 
 from __future__ import annotations
 
@@ -6,6 +8,26 @@ from typing import Any
 
 from shoal import errors
 from shoal.kinds import Kind
+
+
+def check_identity(kind: Kind, namespace: str, name: str, new: Any, old: Any) -> None:
+    """A patch names its object in the request: the patched object must keep
+    that name and namespace (else it would be stored under one key while
+    saying another), and its uid. Kubernetes' words and codes: 400 for the
+    name and namespace, 422 for the uid; an empty uid keeps the stored one."""
+    m = new.metadata
+    if m.name != name:
+        raise errors.BadRequestError(
+            f"the name of the object ({m.name}) does not match the name on the URL ({name})"
+        )
+    if kind.namespaced and m.namespace and m.namespace != namespace:
+        raise errors.BadRequestError(
+            f"the namespace of the object ({m.namespace}) does not match the namespace on "
+            f"the URL ({namespace})"
+        )
+    if m.uid and m.uid != old.metadata.uid:
+        causes = [("metadata.uid", f'Invalid value: "{m.uid}": field is immutable')]
+        raise errors.invalid(kind.kind, name, causes)
 
 
 def check_update(kind: Kind, old: Any, new: Any) -> None:

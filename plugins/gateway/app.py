@@ -11,6 +11,7 @@ from aiohttp import web
 from shoal import errors
 from shoal.client import Client
 from shoal.plugins.gateway import accessreview, componentstatus, discovery, openapi, paths
+from shoal.plugins.gateway.authn import impersonation_headers
 from shoal.plugins.gateway.bodies import respond
 from shoal.plugins.gateway.objects import Objects
 from shoal.plugins.gateway.podproxy import PodProxy
@@ -149,7 +150,9 @@ class Router:
 def build_app(client: Client, authenticate: Any = None) -> web.Application:
     """The gateway over ``client``; the caller owns (and closes) the client.
     ``authenticate``: a middleware that establishes the caller (authn.py)."""
-    middlewares = [authenticate, status_errors] if authenticate else [status_errors]
+    middlewares = [impersonation_headers, status_errors]
+    if authenticate:  # first: impersonation is the authenticated caller's to ask
+        middlewares.insert(0, authenticate)
     app = web.Application(middlewares=middlewares, client_max_size=4 * 1024 * 1024)
     app[CLIENT_KEY] = client
     router = Router(client)

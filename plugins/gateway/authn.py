@@ -9,10 +9,18 @@ API as ``CN=shoal-gateway`` with ``shoal-impersonate-user`` /
 ``shoal-impersonate-group`` metadata, which the API server takes from that
 certificate only (and from system:masters), so every call runs as the
 caller. No credentials: 401, as Kubernetes answers.
+
+Kubernetes' impersonation headers (``Impersonate-User``, ``-Group``,
+``-Uid``, ``-Extra-<key>``; ``kubectl --as``) are passed on as gRPC
+metadata of the same names, in every mode (``shoal proxy`` too): the API
+server checks the caller's ``impersonate`` rights and runs the call as the
+impersonated user (:mod:`shoal.apiserver.impersonation`), exactly as for a
+gRPC client that sends them.
 """
 
 from __future__ import annotations
 
+import re
 import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -27,6 +35,10 @@ from shoal.apiserver.authn import (
 )
 from shoal.client import call_metadata
 from shoal.plugins.gateway.status import response, status
+
+# What gRPC metadata allows in a key, and (printable ASCII) in a value.
+_METADATA_KEY = re.compile(r"[0-9a-z_.-]+")
+_METADATA_VALUE = re.compile(r"[\x20-\x7e]*")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PUBLIC_PATHS = ("/healthz", "/livez", "/readyz")
@@ -77,3 +89,36 @@ def authentication(authenticator: Authenticator) -> Any:
             call_metadata.reset(token)
 
     return authenticate
+
+
+def forwarded_impersonation(headers: Any) -> tuple[tuple[str, str], ...]:
+    """The request's Impersonate-* headers as gRPC metadata (lower-case
+    names, values as sent); ValueError for what metadata cannot carry."""
+    pairs = []
+    for name, value in headers.items():
+        key = name.lower()
+        if not key.startswith("impersonate-"):
+            continue
+        if not _METADATA_KEY.fullmatch(key):
+            raise ValueError(f"the impersonation header {name} has characters shoal cannot pass on")
+        if not _METADATA_VALUE.fullmatch(value):
+            raise ValueError(f"the value of the impersonation header {name} is not printable ASCII")
+        pairs.append((key, value))
+    return tuple(pairs)
+
+
+@web.middleware
+async def impersonation_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Pass kubectl's impersonation headers on to the API server (after the
+    gateway's own metadata, when it authenticated the caller)."""
+    try:
+        forwarded = forwarded_impersonation(request.headers)
+    except ValueError as err:
+        return response(status("BadRequest", str(err)))
+    if not forwarded:
+        return await handler(request)
+    token = call_metadata.set(call_metadata.get() + forwarded)
+    try:
+        return await handler(request)
+    finally:
+        call_metadata.reset(token)

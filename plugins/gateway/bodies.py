@@ -85,7 +85,10 @@ def to_message(body: Any, target: Target) -> Message:
     metadata = body.setdefault("metadata", {})
     _check_namespace(metadata, target)
     if target.name and metadata.get("name", target.name) != target.name:
-        raise bad_request("the name of the object does not match the name on the URL")
+        raise bad_request(
+            f"the name of the object ({metadata.get('name')}) does not match the name on "
+            f"the URL ({target.name})"
+        )
     if target.name:
         metadata["name"] = target.name
     try:

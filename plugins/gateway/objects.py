@@ -121,6 +121,7 @@ class Objects:
                 await self.client.get(target.kind, target.name, target.namespace)
             )
             changed = change(current)
+            _keep_uid(target, changed, current)
             obj = bodies.to_message(changed, target)
             pinned = (changed.get("metadata") or {}).get("resourceVersion") != current[
                 "metadata"
@@ -176,6 +177,15 @@ class Objects:
         items = [bodies.to_json(i) for i in listed.items]
         body = {"kind": f"{kind.kind}List", "apiVersion": kind.api_version, "metadata": {}}
         return bodies.respond({**body, "items": items})
+
+
+def _keep_uid(target: Target, changed: Any, current: dict[str, Any]) -> None:
+    """A patch may not change the uid (Kubernetes: 422, field is immutable);
+    sent on as an update it would read as a uid precondition instead."""
+    uid = (changed.get("metadata") or {}).get("uid") if isinstance(changed, dict) else None
+    if uid and uid != current["metadata"].get("uid"):
+        causes = [("metadata.uid", f'Invalid value: "{uid}": field is immutable')]
+        raise errors.invalid(target.kind.kind, target.name, causes)
 
 
 def _list_version(version: str) -> str:

@@ -4,12 +4,17 @@ various credentials."""
 from __future__ import annotations
 
 import dataclasses
+import json
+import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import aiohttp
+import multidict
 import pytest_asyncio
-from shoal import config, pki
+from shoal import auth, config, pki
 from shoal.apiserver.security import ServerSecurity
 from shoal.apiserver.server import APIServer
 from shoal.client import Client
@@ -61,3 +66,71 @@ async def secure_server(tmp_path: Path) -> AsyncIterator[SecureServer]:
     finally:
         await admin.close()
         await server.stop(grace=0)
+
+
+@dataclass
+class Answer:
+    code: int
+    body: Any
+
+
+@dataclass
+class SecureGateway:
+    """The HTTPS gateway in front of ``server``, called with a certificate
+    from the cluster CA for any user (and any headers, e.g. Impersonate-*)."""
+
+    server: SecureServer
+    url: str
+    tmp_path: Path
+
+    def tls(self, user: str, groups: tuple[str, ...] = ()) -> ssl.SSLContext:
+        context = ssl.create_default_context(cadata=self.server.security.pki.ca_pem.decode())
+        key = pki.new_key()
+        cert = self.server.security.pki.ca.issue(
+            user, groups, usage=pki.Usage(client=True), public_key=key.public_key()
+        )
+        crt, pem = self.tmp_path / f"{user}.crt", self.tmp_path / f"{user}.key"
+        crt.write_bytes(pki.cert_pem(cert))
+        pem.write_bytes(pki.key_pem(key))
+        context.load_cert_chain(crt, pem)
+        return context
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        user: str = "admin",
+        groups: tuple[str, ...] = (auth.ADMIN_GROUP,),
+        body: Any = None,
+        content_type: str = "application/json",
+        headers: Any = (),
+    ) -> Answer:
+        sent = multidict.CIMultiDict(headers)
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            sent["Content-Type"] = content_type
+        async with (
+            aiohttp.ClientSession() as http,
+            http.request(
+                method, self.url + path, ssl=self.tls(user, groups), data=data, headers=sent
+            ) as answer,
+        ):
+            text = await answer.text()
+            return Answer(answer.status, json.loads(text) if text.startswith("{") else text)
+
+
+@pytest_asyncio.fixture
+async def secure_gateway(
+    secure_server: SecureServer, tmp_path: Path
+) -> AsyncIterator[SecureGateway]:
+    from shoal.apiserver.server import _secure_gateway
+
+    gateway = _secure_gateway(secure_server.address, secure_server.security)
+    await gateway.start("127.0.0.1:0")
+    try:
+        yield SecureGateway(secure_server, gateway.url, tmp_path)
+    finally:
+        await gateway.stop()
+        await gateway.client.close()
