@@ -25,12 +25,12 @@ from shoal.manifest import from_dict
 
 from tests.ctl.conftest import invoke
 from tests.gateway.conftest import needs_kubectl, run_kubectl
-
-__all__ = ["needs_kubectl"]  # the fixture, for test_kubectl_as
 from tests.integration.helpers import eventually
 from tests.security.authz_helpers import RBAC, binding, refused, review, until_allowed
 from tests.security.conftest import SecureGateway, SecureServer
 from tests.security.test_authz_can_i import user_config
+
+__all__ = ["needs_kubectl"]  # the fixture, for test_kubectl_as
 
 SECRET = "/api/v1/namespaces/default/secrets/db"
 
