@@ -3,9 +3,10 @@ the agent of the pod's node (the Node's InternalIP and
 ``daemonEndpoints.kubeletEndpoint.Port``) and relays the call there, both
 ways, so clients only ever talk to the API server.
 
-The API server resolves which container is meant (the only one, or the
-``kubectl.kubernetes.io/default-container`` annotation) so the error for an
-ambiguous pod reads as kubectl's.
+The API server resolves which container logs and exec mean (the only one,
+or the ``kubectl.kubernetes.io/default-container`` annotation) so the error
+for an ambiguous pod reads as kubectl's. Port-forward names no container: a
+port belongs to the pod's network namespace, which its containers share.
 """
 
 from __future__ import annotations
@@ -73,15 +74,17 @@ class AgentDirectory:
         return grpc.aio.secure_channel(target, self.credentials, options=options)
 
     async def route(
-        self, ref: streams_pb2.ContainerRef
+        self, ref: streams_pb2.ContainerRef, *, container: bool = True
     ) -> tuple[streams_pb2_grpc.StreamsStub, streams_pb2.ContainerRef]:
+        """The agent of the pod's node, and ``ref`` completed: its node and,
+        with ``container`` (logs, exec; not port-forward), the container."""
         pod = await self.registry.get(kinds.resolve("Pod"), ref.namespace or "default", ref.pod)
         if not pod.spec.node_name:
             raise errors.BadRequestError(f"pod {ref.pod} does not have a host assigned")
         routed = streams_pb2.ContainerRef(
             namespace=pod.metadata.namespace,
             pod=pod.metadata.name,
-            container=choose_container(pod, ref.container),
+            container=choose_container(pod, ref.container) if container else "",
             node=pod.spec.node_name,
         )
         return await self.node_stub(pod.spec.node_name), routed
@@ -139,7 +142,7 @@ class StreamsProxy(streams_pb2_grpc.StreamsServicer):
             first = await anext(aiter(requests))
             if first.WhichOneof(oneof) != "start":
                 raise errors.BadRequestError(f"{method}: the first message must be start")
-            stub, ref = await self.directory.route(first.start.ref)
+            stub, ref = await self.directory.route(first.start.ref, container=method == "Exec")
             first.start.ref.CopyFrom(ref)
             call = getattr(stub, method)()
             await call.write(first)
