@@ -198,7 +198,7 @@ async def _bounded(limit: int, calls: list[Any]) -> None:
 async def run_agent(options: AgentOptions, stop: asyncio.Event) -> None:
     """Run until ``stop`` is set; retry the first registration while the
     server is not up yet."""
-    options = await _with_identity(options)
+    options = await with_node_identity(options)
     agent = Agent(options)
     try:
         await agent.start()
@@ -208,23 +208,26 @@ async def run_agent(options: AgentOptions, stop: asyncio.Event) -> None:
             await agent.stop()
 
 
-async def _with_identity(options: AgentOptions) -> AgentOptions:
-    """Run as the node's own identity when there is one (stored, or joined
-    for now with the join token); else with the given credentials."""
+async def with_node_identity(options: AgentOptions) -> AgentOptions:
+    """The options with the node's own identity as credentials: stored, or
+    got now with the join token, or with the credentials the agent was given
+    (an admin's). A node talks to the API server, and serves its stream port,
+    as ``system:node:NAME``; without that identity the API server could not
+    relay logs, exec or port-forward to it. Raises JoinError when none can be
+    had. An --insecure cluster (no CA) and hollow nodes keep what they have."""
     import dataclasses
 
-    from shoal.agent.join import node_identity
+    from shoal.agent.join import is_node_identity, issue_with, node_identity, store_identity
 
-    if options.hollow_nodes:
-        return options
     given = options.credentials
-    identity = await node_identity(
-        options.data_dir.expanduser(),
-        options.server,
-        options.name,
-        options.join_token,
-        given.ca_data if given is not None else b"",
-    )
+    if options.hollow_nodes or (given is not None and is_node_identity(given, options.name)):
+        return options
+    data_dir = options.data_dir.expanduser()
+    ca = given.ca_data if given is not None else b""
+    identity = await node_identity(data_dir, options.server, options.name, options.join_token, ca)
+    if identity is None and given is not None and given.secure:
+        identity = await issue_with(options.server, options.name, given)
+        store_identity(data_dir, identity)
     if identity is None:
         return options
     log.info("running as the node's identity", user=f"system:node:{options.name}")

@@ -108,9 +108,11 @@ def _runtime_error(err: RuntimeFailure) -> errors.APIError:
 async def _abort(context: grpc.aio.ServicerContext, err: Exception) -> None:
     if isinstance(err, RuntimeFailure):
         err = _runtime_error(err)
-    if isinstance(err, errors.APIError):
-        await context.abort(err.code, err.message, errors.trailing_metadata(err))
-    await context.abort(grpc.StatusCode.UNAVAILABLE, str(err))
+    if not isinstance(err, errors.APIError):  # OSError: the pod's port, the disk
+        err = errors.UnavailableError(str(err))
+    # Always with its reason word: the relay tells the agent's own answers
+    # from a failure to reach the agent by it.
+    await context.abort(err.code, err.message, errors.trailing_metadata(err))
 
 
 class AgentStreams(streams_pb2_grpc.StreamsServicer):
@@ -161,7 +163,12 @@ class AgentStreams(streams_pb2_grpc.StreamsServicer):
             sandbox_id = await self.backend.sandbox_id(first.start.ref)
             runtime = self.backend.node(first.start.ref.node).runtime
             reader, writer = await runtime.port_forward(sandbox_id, first.start.port)
-        except (errors.APIError, RuntimeFailure, OSError, StopAsyncIteration) as err:
+        except OSError as err:
+            ref = first.start.ref
+            message = f"error forwarding port {first.start.port} to pod {ref.pod}: {err}"
+            await _abort(context, errors.UnavailableError(message))
+            return
+        except (errors.APIError, RuntimeFailure, StopAsyncIteration) as err:
             await _abort(
                 context,
                 err

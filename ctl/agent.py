@@ -31,7 +31,8 @@ def _labels(pairs: tuple[str, ...]) -> dict[str, str]:
     "config_file",
     default=None,
     metavar="FILE",
-    help="Client config file to find the server in.",
+    help="Client config to find the server in; with an admin's credentials (admin.conf) "
+    "the agent gets its node certificate with them.",
 )
 @click.option(
     "--token",

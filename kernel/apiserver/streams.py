@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -42,6 +43,36 @@ def choose_container(pod: Any, asked: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class AgentLink:
+    """The stream server of one node's agent, and how to name it in errors."""
+
+    stub: streams_pb2_grpc.StreamsStub
+    node: str
+    target: str
+
+    def failure(self, err: grpc.aio.AioRpcError) -> errors.APIError:
+        """What the caller gets for a call to this agent that failed: the
+        agent's own errors as they are, a failure to reach it (connection
+        refused, a port that does not speak TLS) naming the node and its
+        stream port, not the API server, as kubectl's "error dialing
+        backend" does."""
+        metadata = tuple(err.trailing_metadata() or ())
+        details = err.details() or ""
+        if any(key == errors.REASON_KEY for key, _ in metadata):
+            return errors.from_status(err.code(), details, metadata)
+        where = f'node "{self.node}" at {self.target}'
+        if "handshake" in details.lower() or "WRONG_VERSION_NUMBER" in details:
+            return errors.UnavailableError(
+                f"error dialing backend: the stream port of {where} does not speak TLS "
+                "(an agent without a node identity? start it with the join token)"
+            )
+        code = err.code()
+        if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNKNOWN):
+            return errors.UnavailableError(f"error dialing backend: {where}: {details}")
+        return errors.from_status(code, f"error dialing backend: {where}: {details}")
+
+
 class AgentDirectory:
     """Pods and nodes to agent stubs; one channel per agent address.
 
@@ -55,7 +86,7 @@ class AgentDirectory:
         self.credentials = credentials
         self._channels: dict[tuple[str, str], grpc.aio.Channel] = {}
 
-    async def node_stub(self, node_name: str) -> streams_pb2_grpc.StreamsStub:
+    async def node_stub(self, node_name: str) -> AgentLink:
         node = await self.registry.get(kinds.resolve("Node"), "", node_name)
         port = node.status.daemon_endpoints.kubelet_endpoint.port
         address = next((a.address for a in node.status.addresses if a.type == "InternalIP"), "")
@@ -65,7 +96,7 @@ class AgentDirectory:
         key = (target, node_name)
         if key not in self._channels:
             self._channels[key] = self._open(target, node_name)
-        return streams_pb2_grpc.StreamsStub(self._channels[key])
+        return AgentLink(streams_pb2_grpc.StreamsStub(self._channels[key]), node_name, target)
 
     def _open(self, target: str, node_name: str) -> grpc.aio.Channel:
         if self.credentials is None:
@@ -75,7 +106,7 @@ class AgentDirectory:
 
     async def route(
         self, ref: streams_pb2.ContainerRef, *, container: bool = True
-    ) -> tuple[streams_pb2_grpc.StreamsStub, streams_pb2.ContainerRef]:
+    ) -> tuple[AgentLink, streams_pb2.ContainerRef]:
         """The agent of the pod's node, and ``ref`` completed: its node and,
         with ``container`` (logs, exec; not port-forward), the container."""
         pod = await self.registry.get(kinds.resolve("Pod"), ref.namespace or "default", ref.pod)
@@ -95,10 +126,12 @@ class AgentDirectory:
         self._channels.clear()
 
 
-async def _abort(context: Any, err: Exception) -> None:
+async def _abort(context: Any, err: Exception, link: AgentLink | None = None) -> None:
     if isinstance(err, grpc.aio.AioRpcError):
-        metadata = tuple(err.trailing_metadata() or ())
-        await context.abort(err.code(), err.details() or "", metadata)
+        if link is None:
+            metadata = tuple(err.trailing_metadata() or ())
+            await context.abort(err.code(), err.details() or "", metadata)
+        err = link.failure(err)
     if isinstance(err, errors.APIError):
         await context.abort(err.code, err.message, errors.trailing_metadata(err))
     raise err
@@ -116,15 +149,16 @@ class StreamsProxy(streams_pb2_grpc.StreamsServicer):
         self.directory = directory
 
     async def Logs(self, request: Any, context: Any) -> AsyncIterator[Any]:
+        link = None
         try:
-            stub, ref = await self.directory.route(request.ref)
+            link, ref = await self.directory.route(request.ref)
             forwarded = streams_pb2.LogsRequest()
             forwarded.CopyFrom(request)
             forwarded.ref.CopyFrom(ref)
-            async for chunk in stub.Logs(forwarded):
+            async for chunk in link.stub.Logs(forwarded):
                 yield chunk
         except (errors.APIError, grpc.aio.AioRpcError) as err:
-            await _abort(context, err)
+            await _abort(context, err, link)
 
     async def Exec(self, request_iterator: Any, context: Any) -> AsyncIterator[Any]:
         async for out in self._bidi(request_iterator, context, "Exec", "input"):
@@ -138,13 +172,14 @@ class StreamsProxy(streams_pb2_grpc.StreamsServicer):
         self, requests: Any, context: Any, method: str, oneof: str
     ) -> AsyncIterator[Any]:
         pump: asyncio.Task[None] | None = None
+        link = None
         try:
             first = await anext(aiter(requests))
             if first.WhichOneof(oneof) != "start":
                 raise errors.BadRequestError(f"{method}: the first message must be start")
-            stub, ref = await self.directory.route(first.start.ref, container=method == "Exec")
+            link, ref = await self.directory.route(first.start.ref, container=method == "Exec")
             first.start.ref.CopyFrom(ref)
-            call = getattr(stub, method)()
+            call = getattr(link.stub, method)()
             await call.write(first)
             pump = asyncio.create_task(_relay_input(requests, call))
             async for out in call:
@@ -152,30 +187,32 @@ class StreamsProxy(streams_pb2_grpc.StreamsServicer):
         except StopAsyncIteration:
             return
         except (errors.APIError, grpc.aio.AioRpcError) as err:
-            await _abort(context, err)
+            await _abort(context, err, link)
         finally:
             if pump is not None:
                 pump.cancel()
 
     async def ListImages(self, request: Any, context: Any) -> Any:
+        link = None
         try:
-            stub = await self.directory.node_stub(request.node)
-            return await stub.ListImages(request)
+            link = await self.directory.node_stub(request.node)
+            return await link.stub.ListImages(request)
         except (errors.APIError, grpc.aio.AioRpcError) as err:
-            await _abort(context, err)
+            await _abort(context, err, link)
 
     async def LoadImage(self, request_iterator: Any, context: Any) -> Any:
+        link = None
         try:
             first = await anext(aiter(request_iterator))
-            stub = await self.directory.node_stub(first.node)
-            call = stub.LoadImage()
+            link = await self.directory.node_stub(first.node)
+            call = link.stub.LoadImage()
             await call.write(first)
             await _relay_input(request_iterator, call)
             return await call
         except StopAsyncIteration:
             await _abort(context, errors.BadRequestError("load image: no data"))
         except (errors.APIError, grpc.aio.AioRpcError) as err:
-            await _abort(context, err)
+            await _abort(context, err, link)
 
 
 def add_streams(
