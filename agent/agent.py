@@ -21,6 +21,8 @@ from shoal.runtime import Runtime
 
 log = structlog.get_logger("agent")
 
+DEFAULT_STREAM_LISTEN = "0.0.0.0:10250"  # the kubelet's port
+
 
 @dataclass
 class AgentOptions:
@@ -33,7 +35,10 @@ class AgentOptions:
     memory: str = ""
     max_pods: int = 110
     node_ip: str = ""  # "": loopback for fake, else the host's address
-    stream_listen: str = "0.0.0.0:10250"
+    # "": 0.0.0.0:10250 for a real runtime (the kubelet's port), and a free
+    # port on the node's address for the fake one, so several hollow-node
+    # agents share a host; the Node reports the port it got.
+    stream_listen: str = ""
     runtime_options: dict[str, Any] = field(default_factory=dict)
     timing: Timing = field(default_factory=Timing)
     labels: dict[str, str] = field(default_factory=dict)
@@ -85,17 +90,31 @@ class Agent:
     def _facts(self, name: str) -> NodeFacts:
         o = self.options
         host_cpu, host_memory = host_capacity()
-        fake = o.runtime == "fake"
-        address = o.node_ip or ("127.0.0.1" if fake else host_address())
         return NodeFacts(
             name=name,
-            address=address,
+            address=self.node_address(),
             cpu=o.cpu or host_cpu,
             memory=o.memory or host_memory,
             max_pods=o.max_pods,
             stream_port=self.stream_port,
             labels=dict(o.labels),
         )
+
+    def node_address(self) -> str:
+        """Where the API server reaches this node: ``--node-ip``, else the
+        host's address (loopback for the fake runtime)."""
+        o = self.options
+        return o.node_ip or ("127.0.0.1" if o.runtime == "fake" else host_address())
+
+    def stream_listen(self) -> str:
+        """Where the stream server listens (see ``AgentOptions.stream_listen``)."""
+        o = self.options
+        if o.stream_listen:
+            return o.stream_listen
+        if o.runtime != "fake":
+            return DEFAULT_STREAM_LISTEN
+        address = self.node_address()  # where the API server will call
+        return f"[{address}]:0" if ":" in address else f"{address}:0"
 
     def _stream_tls(self) -> StreamTLS | None:
         """The node's own certificate serves the stream port, and only the
@@ -118,7 +137,7 @@ class Agent:
     async def start(self) -> None:
         data_dir = self.options.data_dir.expanduser()
         self._server, self.stream_port = await serve_streams(
-            StreamBackend(self.node_handle), self.options.stream_listen, self._stream_tls()
+            StreamBackend(self.node_handle), self.stream_listen(), self._stream_tls()
         )
         await ensure_lease_namespace(self.client)
         for index, name in enumerate(self.node_names()):
