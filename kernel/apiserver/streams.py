@@ -131,7 +131,8 @@ async def _abort(context: Any, err: Exception, link: AgentLink | None = None) ->
         if link is None:
             metadata = tuple(err.trailing_metadata() or ())
             await context.abort(err.code(), err.details() or "", metadata)
-        err = link.failure(err)
+        else:
+            err = link.failure(err)
     if isinstance(err, errors.APIError):
         await context.abort(err.code, err.message, errors.trailing_metadata(err))
     raise err

@@ -116,7 +116,7 @@ class FakeRuntime:
         return await self.images.ensure(image, pull_policy)
 
     async def list_images(self) -> list[ImageInfo]:
-        return self.images.list()
+        return self.images.all()
 
     async def load_image(self, tar_path: str) -> list[str]:
         return self.images.load(tar_path)

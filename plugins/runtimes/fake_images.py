@@ -79,7 +79,7 @@ class FakeImages:
         self.pulls += 1
         return (present or self.add([tagged(image)])).id
 
-    def list(self) -> list[ImageInfo]:
+    def all(self) -> list[ImageInfo]:
         return list({id(i): i for i in self.by_tag.values()}.values())
 
     def load(self, tar_path: str) -> list[str]:
