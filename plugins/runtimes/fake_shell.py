@@ -124,13 +124,17 @@ class Shell:
         code = 0
         for line in re.split(r"[;\n]", text):
             for part in line.split("&&"):
-                words = shlex.split(self._expand(part))
+                try:
+                    words = shlex.split(self._expand(part))
+                except ValueError:
+                    write("stderr", b"sh: syntax error: unterminated quoted string\n")
+                    return 2
                 if words[:1] == ["exec"]:
                     words = words[1:]
                 if not words:
                     continue
                 if words[0] == "exit":
-                    return int(words[1]) if len(words) > 1 else code
+                    return _exit_code(words[1:], code, write)
                 code = await self._command(words, write, b"")
                 if code != 0:
                     break
@@ -224,4 +228,15 @@ class Shell:
         return 1
 
     async def _cmd_exit(self, args: list[str], write: Write, stdin: bytes) -> int:
-        return int(args[0]) if args else 0
+        return _exit_code(args, 0, write)
+
+
+def _exit_code(args: list[str], last: int, write: Write) -> int:
+    """``exit [N]``: N modulo 256, or the last command's code."""
+    if not args:
+        return last
+    try:
+        return int(args[0]) & 0xFF
+    except ValueError:
+        write("stderr", f"sh: exit: Illegal number: {args[0]}\n".encode())
+        return 2

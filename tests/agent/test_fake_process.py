@@ -62,6 +62,9 @@ async def _log(runtime: FakeRuntime, container_id: str) -> bytes:
         (["sh", "-c", "echo a && sleep 0.01 && echo b; exit 2"], 2, "Error", b"a\nb\n"),
         (["sleep", "0.01"], 0, "Completed", b""),
         (["sh", "-c", "false && echo never"], 1, "Error", b""),
+        (["sh", "-c", "exit 257"], 1, "Error", b""),
+        (["sh", "-c", "exit nope"], 2, "Error", b"sh: exit: Illegal number: nope\n"),
+        (["sh", "-c", "echo 'open"], 2, "Error", b"sh: syntax error: unterminated quoted string\n"),
     ],
 )
 async def test_main_process_exits_with_its_code(
