@@ -59,7 +59,8 @@ class AgentLink:
         backend" does."""
         metadata = tuple(err.trailing_metadata() or ())
         details = err.details() or ""
-        if any(key == errors.REASON_KEY for key, _ in metadata):
+        passed_on = (grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED)
+        if err.code() in passed_on or any(key == errors.REASON_KEY for key, _ in metadata):
             return errors.from_status(err.code(), details, metadata)
         where = f'node "{self.node}" at {self.target}'
         if "handshake" in details.lower() or "WRONG_VERSION_NUMBER" in details:
