@@ -21,6 +21,8 @@ from shoal.runtime import Runtime
 
 log = structlog.get_logger("agent")
 
+DEFAULT_STREAM_LISTEN = "0.0.0.0:10250"  # the kubelet's port
+
 
 @dataclass
 class AgentOptions:
@@ -33,7 +35,10 @@ class AgentOptions:
     memory: str = ""
     max_pods: int = 110
     node_ip: str = ""  # "": loopback for fake, else the host's address
-    stream_listen: str = "0.0.0.0:10250"
+    # "": 0.0.0.0:10250 for a real runtime (the kubelet's port), and a free
+    # port on the node's address for the fake one, so several hollow-node
+    # agents share a host; the Node reports the port it got.
+    stream_listen: str = ""
     runtime_options: dict[str, Any] = field(default_factory=dict)
     timing: Timing = field(default_factory=Timing)
     labels: dict[str, str] = field(default_factory=dict)
@@ -85,17 +90,31 @@ class Agent:
     def _facts(self, name: str) -> NodeFacts:
         o = self.options
         host_cpu, host_memory = host_capacity()
-        fake = o.runtime == "fake"
-        address = o.node_ip or ("127.0.0.1" if fake else host_address())
         return NodeFacts(
             name=name,
-            address=address,
+            address=self.node_address(),
             cpu=o.cpu or host_cpu,
             memory=o.memory or host_memory,
             max_pods=o.max_pods,
             stream_port=self.stream_port,
             labels=dict(o.labels),
         )
+
+    def node_address(self) -> str:
+        """Where the API server reaches this node: ``--node-ip``, else the
+        host's address (loopback for the fake runtime)."""
+        o = self.options
+        return o.node_ip or ("127.0.0.1" if o.runtime == "fake" else host_address())
+
+    def stream_listen(self) -> str:
+        """Where the stream server listens (see ``AgentOptions.stream_listen``)."""
+        o = self.options
+        if o.stream_listen:
+            return o.stream_listen
+        if o.runtime != "fake":
+            return DEFAULT_STREAM_LISTEN
+        address = self.node_address()  # where the API server will call
+        return f"[{address}]:0" if ":" in address else f"{address}:0"
 
     def _stream_tls(self) -> StreamTLS | None:
         """The node's own certificate serves the stream port, and only the
@@ -118,7 +137,7 @@ class Agent:
     async def start(self) -> None:
         data_dir = self.options.data_dir.expanduser()
         self._server, self.stream_port = await serve_streams(
-            StreamBackend(self.node_handle), self.options.stream_listen, self._stream_tls()
+            StreamBackend(self.node_handle), self.stream_listen(), self._stream_tls()
         )
         await ensure_lease_namespace(self.client)
         for index, name in enumerate(self.node_names()):
@@ -198,7 +217,7 @@ async def _bounded(limit: int, calls: list[Any]) -> None:
 async def run_agent(options: AgentOptions, stop: asyncio.Event) -> None:
     """Run until ``stop`` is set; retry the first registration while the
     server is not up yet."""
-    options = await _with_identity(options)
+    options = await with_node_identity(options)
     agent = Agent(options)
     try:
         await agent.start()
@@ -208,23 +227,26 @@ async def run_agent(options: AgentOptions, stop: asyncio.Event) -> None:
             await agent.stop()
 
 
-async def _with_identity(options: AgentOptions) -> AgentOptions:
-    """Run as the node's own identity when there is one (stored, or joined
-    for now with the join token); else with the given credentials."""
+async def with_node_identity(options: AgentOptions) -> AgentOptions:
+    """The options with the node's own identity as credentials: stored, or
+    got now with the join token, or with the credentials the agent was given
+    (an admin's). A node talks to the API server, and serves its stream port,
+    as ``system:node:NAME``; without that identity the API server could not
+    relay logs, exec or port-forward to it. Raises JoinError when none can be
+    had. An --insecure cluster (no CA) and hollow nodes keep what they have."""
     import dataclasses
 
-    from shoal.agent.join import node_identity
+    from shoal.agent.join import is_node_identity, issue_with, node_identity, store_identity
 
-    if options.hollow_nodes:
-        return options
     given = options.credentials
-    identity = await node_identity(
-        options.data_dir.expanduser(),
-        options.server,
-        options.name,
-        options.join_token,
-        given.ca_data if given is not None else b"",
-    )
+    if options.hollow_nodes or (given is not None and is_node_identity(given, options.name)):
+        return options
+    data_dir = options.data_dir.expanduser()
+    ca = given.ca_data if given is not None else b""
+    identity = await node_identity(data_dir, options.server, options.name, options.join_token, ca)
+    if identity is None and given is not None and given.secure:
+        identity = await issue_with(options.server, options.name, given)
+        store_identity(data_dir, identity)
     if identity is None:
         return options
     log.info("running as the node's identity", user=f"system:node:{options.name}")

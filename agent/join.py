@@ -12,6 +12,12 @@
    ``DATA/pki`` and from then on talks as ``system:node:<name>`` (group
    ``system:nodes``); the token is not needed again. A certificate past two
    thirds of its life is renewed at start, with the certificate itself.
+
+An agent started with other credentials (``--config admin.conf``) asks the
+same service for its node certificate with them: the signer lets
+``system:masters`` ask for any node, as a cluster admin approves a kubelet's
+CSR in Kubernetes. Anyone else is refused, and the agent says to use the
+join token.
 """
 
 from __future__ import annotations
@@ -149,11 +155,41 @@ async def renew(server: str, node: str, identity: NodeIdentity) -> NodeIdentity:
     return await request_certificate(server, node, identity.ca_pem, call)
 
 
+JOIN_HINT = "start the agent with the server's join token (--token-file SERVER_DATA/join-token)"
+
+
+async def issue_with(server: str, node: str, given: config.ClientConfig) -> NodeIdentity:
+    """A node certificate asked for with the credentials the agent was
+    started with (an admin's), over TLS verified by their CA."""
+    from shoal.certauth import call_credentials
+
+    if given.token:
+        call = grpc.access_token_call_credentials(given.token)
+    elif given.cert_data and given.key_data:
+        call = call_credentials(given.cert_data, given.key_data)
+    else:
+        raise JoinError(f"the config holds no credentials to get a node certificate; {JOIN_HINT}")
+    try:
+        return await request_certificate(server, node, given.ca_data, call)
+    except JoinError as err:
+        raise JoinError(f"{err}; {JOIN_HINT}") from None
+
+
+def is_node_identity(given: config.ClientConfig, node: str) -> bool:
+    """Whether ``given`` already holds ``node``'s own certificate."""
+    if not given.cert_data:
+        return False
+    try:
+        return pki.identity(pki.load_cert(given.cert_data))[0] == auth.NODE_USER_PREFIX + node
+    except pki.PKIError:
+        return False
+
+
 async def node_identity(
     data_dir: pathlib.Path, server: str, node: str, token: str, ca_pem: bytes = b""
 ) -> NodeIdentity | None:
     """The identity to run as: stored (renewed when due), else joined with
-    ``token``; None when there is neither (an --insecure cluster)."""
+    ``token``; None when there is neither."""
     identity = load_identity(data_dir, node)
     if identity is not None:
         if pki.needs_renewal(pki.load_cert(identity.cert_pem)):

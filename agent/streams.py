@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -108,9 +109,11 @@ def _runtime_error(err: RuntimeFailure) -> errors.APIError:
 async def _abort(context: grpc.aio.ServicerContext, err: Exception) -> None:
     if isinstance(err, RuntimeFailure):
         err = _runtime_error(err)
-    if isinstance(err, errors.APIError):
-        await context.abort(err.code, err.message, errors.trailing_metadata(err))
-    await context.abort(grpc.StatusCode.UNAVAILABLE, str(err))
+    if not isinstance(err, errors.APIError):  # OSError: the pod's port, the disk
+        err = errors.UnavailableError(str(err))
+    # Always with its reason word: the relay tells the agent's own answers
+    # from a failure to reach the agent by it.
+    await context.abort(err.code, err.message, errors.trailing_metadata(err))
 
 
 class AgentStreams(streams_pb2_grpc.StreamsServicer):
@@ -161,7 +164,12 @@ class AgentStreams(streams_pb2_grpc.StreamsServicer):
             sandbox_id = await self.backend.sandbox_id(first.start.ref)
             runtime = self.backend.node(first.start.ref.node).runtime
             reader, writer = await runtime.port_forward(sandbox_id, first.start.port)
-        except (errors.APIError, RuntimeFailure, OSError, StopAsyncIteration) as err:
+        except OSError as err:
+            ref = first.start.ref
+            message = f"error forwarding port {first.start.port} to pod {ref.pod}: {err}"
+            await _abort(context, errors.UnavailableError(message))
+            return
+        except (errors.APIError, RuntimeFailure, StopAsyncIteration) as err:
             await _abort(
                 context,
                 err
@@ -253,25 +261,52 @@ async def _only_api_server(context: Any, method: str) -> Any:
     return auth.UserInfo(API_SERVER_USER)
 
 
+class StreamListenError(Exception):
+    """The stream port cannot be had; the message is one line for a person."""
+
+
 async def serve_streams(
     backend: StreamBackend, listen: str, tls: StreamTLS | None = None
 ) -> tuple[grpc.aio.Server, int]:
     """Start the agent's stream server; (server, bound port). With ``tls``:
     mutual TLS, a client certificate from the cluster CA required, and that
-    certificate must be the API server's."""
+    certificate must be the API server's. Raises StreamListenError when
+    ``listen`` cannot be bound (another agent on this host has the port)."""
     from shoal.apiserver.authn import AuthenticationInterceptor
 
     interceptors = [AuthenticationInterceptor(_only_api_server, public=())] if tls else []
     server = grpc.aio.server(options=[("grpc.so_reuseport", 0)], interceptors=interceptors)
     streams_pb2_grpc.add_StreamsServicer_to_server(AgentStreams(backend), server)
-    if tls is None:
-        port = server.add_insecure_port(listen)
-    else:
-        credentials = grpc.ssl_server_credentials(
-            [(tls.key_pem, tls.cert_pem)], root_certificates=tls.ca_pem, require_client_auth=True
-        )
-        port = server.add_secure_port(listen, credentials)
+    try:
+        if tls is None:
+            port = server.add_insecure_port(listen)
+        else:
+            credentials = grpc.ssl_server_credentials(
+                [(tls.key_pem, tls.cert_pem)],
+                root_certificates=tls.ca_pem,
+                require_client_auth=True,
+            )
+            port = server.add_secure_port(listen, credentials)
+    except RuntimeError:  # grpc's "Failed to bind to address": say why, and what to do
+        port = 0
     if port == 0:
-        raise OSError(f"cannot listen on {listen}")
+        raise StreamListenError(
+            f"cannot serve logs/exec/port-forward on {listen}: {_bind_problem(listen)} "
+            "(another agent on this host?); choose another address or port with "
+            "--stream-listen HOST:PORT (port 0: any free port)"
+        )
     await server.start()
     return server, port
+
+
+def _bind_problem(listen: str) -> str:
+    """Why ``listen`` cannot be bound, in the system's words."""
+    host, _, port = listen.rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.bind((host, int(port)))
+    except (OSError, ValueError) as err:
+        return getattr(err, "strerror", None) or str(err)
+    return "the address cannot be bound"

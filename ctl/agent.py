@@ -32,7 +32,8 @@ def _labels(pairs: tuple[str, ...]) -> dict[str, str]:
     "config_file",
     default=None,
     metavar="FILE",
-    help="Client config file to find the server in.",
+    help="Client config to find the server in; with an admin's credentials (admin.conf) "
+    "the agent gets its node certificate with them.",
 )
 @click.option(
     "--token",
@@ -73,9 +74,10 @@ def _labels(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--node-ip", default="", help="Address the API server reaches this node on.")
 @click.option(
     "--stream-listen",
-    default="0.0.0.0:10250",
-    show_default=True,
-    help="Where the agent serves logs/exec/port-forward to the API server.",
+    default="",
+    metavar="HOST:PORT",
+    help="Where the agent serves logs/exec/port-forward to the API server "
+    "(default: 0.0.0.0:10250; with --runtime fake a free port on --node-ip).",
 )
 @click.option("--node-label", "node_labels", multiple=True, metavar="KEY=VALUE")
 @click.option(
@@ -154,10 +156,11 @@ def agent_command(ctx: Any, **o: Any) -> None:
         await run_agent(options, stop)
 
     from shoal.agent.join import JoinError
+    from shoal.agent.streams import StreamListenError
 
     try:
         asyncio.run(main())
-    except JoinError as err:
+    except (JoinError, StreamListenError) as err:
         raise click.ClickException(str(err)) from None
 
 

@@ -14,8 +14,8 @@ def describe(err: BaseException) -> str | None:
     from shoal import errors
     from shoal.config import ConfigError
 
-    if isinstance(err, errors.UnavailableError):
-        return f"error: the server is not answering ({err.message}); is it running?"
+    if isinstance(err, errors.UnavailableError) and not err.from_server:
+        return f"error: the API server is not answering ({err.message}); is it running?"
     if isinstance(err, errors.APIError):
         return f"Error from server ({err.reason}): {err.message}"
     if isinstance(err, ConfigError):

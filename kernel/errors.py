@@ -22,6 +22,9 @@ class APIError(Exception):
 
     code: grpc.StatusCode = grpc.StatusCode.UNKNOWN
     reason: str = "Unknown"  # Kubernetes' StatusReason, for `Error from server (Reason)`
+    # False for a failure the client met on its own (no server answered it):
+    # "the API server is not answering" rather than "Error from server".
+    from_server: bool = True
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -177,6 +180,7 @@ def from_status(
     extra = dict(metadata or ())
     cls = _BY_REASON.get((str(extra.get(REASON_KEY, "")), code)) or _BY_CODE.get(code, APIError)
     err = cls(message)
+    err.from_server = REASON_KEY in extra  # every answer of the server carries it
     if cls is APIError:
         err.code = code
     if isinstance(err, InvalidError) and CAUSES_KEY in extra:

@@ -3,7 +3,9 @@ objects (``Scaled up replica set web-7d4b9 to 3``), shown by ``describe``.
 
 Like client-go's recorder, repeats aggregate: the same object, type, reason
 and message from the same component bump ``count`` and ``lastTimestamp`` of
-the Event already written instead of writing a new one. Recording never
+the Event already written instead of writing a new one. The bump is a patch
+from the count the recorder remembers, never a read: a node may create and
+patch Events but not get them (Kubernetes' ``system:node``). Recording never
 raises into the caller: an Event is a courtesy, and a controller must not
 fail its work because the Event could not be written.
 """
@@ -56,8 +58,8 @@ class EventRecorder:
     def __init__(self, client: Any, component: str, host: str = "") -> None:
         self.client = client
         self.source = core_pb2.EventSource(component=component, host=host)
-        # aggregate key -> (namespace, event name) of the Event we wrote
-        self._written: OrderedDict[AggregateKey, tuple[str, str]] = OrderedDict()
+        # aggregate key -> (namespace, event name, count) of the Event we wrote
+        self._written: OrderedDict[AggregateKey, tuple[str, str, int]] = OrderedDict()
         # one lock per aggregate key, so a repeat never races its own first write
         self._locks: dict[AggregateKey, tuple[asyncio.Lock, int]] = {}
         self._pending: set[asyncio.Task[None]] = set()
@@ -106,21 +108,18 @@ class EventRecorder:
         written = self._written.get(key)
         if written is None:
             return False
-        namespace, name = written
-        for _attempt in range(3):
-            try:
-                event = await self.client.get("Event", name, namespace)
-                event.count = max(event.count, 1) + 1
-                event.last_timestamp.CopyFrom(_now())
-                await self.client.update(event)
-                self._written.move_to_end(key)
-                return True
-            except errors.ConflictError:
-                continue
-            except errors.NotFoundError:
-                break
-        self._written.pop(key, None)
-        return False
+        namespace, name, count = written
+        stamp = _now().ToJsonString()
+        try:
+            await self.client.patch(
+                "Event", name, {"count": count + 1, "lastTimestamp": stamp}, namespace
+            )
+        except errors.NotFoundError:  # deleted (or expired) meanwhile: write a new one
+            self._written.pop(key, None)
+            return False
+        self._written[key] = (namespace, name, count + 1)
+        self._written.move_to_end(key)
+        return True
 
     async def _create(
         self, key: AggregateKey, ref: meta_pb2.ObjectReference, type: str, reason: str, message: str
@@ -143,6 +142,6 @@ class EventRecorder:
         # Kubernetes names Events "<object>.<unix nanoseconds in hex>".
         event.metadata.name = f"{ref.name}.{time.time_ns():x}"
         created = await self.client.create(event)
-        self._written[key] = (namespace, created.metadata.name)
+        self._written[key] = (namespace, created.metadata.name, 1)
         if len(self._written) > _CACHE_SIZE:
             self._written.popitem(last=False)

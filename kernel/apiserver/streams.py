@@ -3,9 +3,10 @@ the agent of the pod's node (the Node's InternalIP and
 ``daemonEndpoints.kubeletEndpoint.Port``) and relays the call there, both
 ways, so clients only ever talk to the API server.
 
-The API server resolves which container is meant (the only one, or the
-``kubectl.kubernetes.io/default-container`` annotation) so the error for an
-ambiguous pod reads as kubectl's.
+The API server resolves which container logs and exec mean (the only one,
+or the ``kubectl.kubernetes.io/default-container`` annotation) so the error
+for an ambiguous pod reads as kubectl's. Port-forward names no container: a
+port belongs to the pod's network namespace, which its containers share.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -41,6 +43,37 @@ def choose_container(pod: Any, asked: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class AgentLink:
+    """The stream server of one node's agent, and how to name it in errors."""
+
+    stub: streams_pb2_grpc.StreamsStub
+    node: str
+    target: str
+
+    def failure(self, err: grpc.aio.AioRpcError) -> errors.APIError:
+        """What the caller gets for a call to this agent that failed: the
+        agent's own errors as they are, a failure to reach it (connection
+        refused, a port that does not speak TLS) naming the node and its
+        stream port, not the API server, as kubectl's "error dialing
+        backend" does."""
+        metadata = tuple(err.trailing_metadata() or ())
+        details = err.details() or ""
+        passed_on = (grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED)
+        if err.code() in passed_on or any(key == errors.REASON_KEY for key, _ in metadata):
+            return errors.from_status(err.code(), details, metadata)
+        where = f'node "{self.node}" at {self.target}'
+        if "handshake" in details.lower() or "WRONG_VERSION_NUMBER" in details:
+            return errors.UnavailableError(
+                f"error dialing backend: the stream port of {where} does not speak TLS "
+                "(an agent without a node identity? start it with the join token)"
+            )
+        code = err.code()
+        if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNKNOWN):
+            return errors.UnavailableError(f"error dialing backend: {where}: {details}")
+        return errors.from_status(code, f"error dialing backend: {where}: {details}")
+
+
 class AgentDirectory:
     """Pods and nodes to agent stubs; one channel per agent address.
 
@@ -54,7 +87,7 @@ class AgentDirectory:
         self.credentials = credentials
         self._channels: dict[tuple[str, str], grpc.aio.Channel] = {}
 
-    async def node_stub(self, node_name: str) -> streams_pb2_grpc.StreamsStub:
+    async def node_stub(self, node_name: str) -> AgentLink:
         node = await self.registry.get(kinds.resolve("Node"), "", node_name)
         port = node.status.daemon_endpoints.kubelet_endpoint.port
         address = next((a.address for a in node.status.addresses if a.type == "InternalIP"), "")
@@ -64,7 +97,7 @@ class AgentDirectory:
         key = (target, node_name)
         if key not in self._channels:
             self._channels[key] = self._open(target, node_name)
-        return streams_pb2_grpc.StreamsStub(self._channels[key])
+        return AgentLink(streams_pb2_grpc.StreamsStub(self._channels[key]), node_name, target)
 
     def _open(self, target: str, node_name: str) -> grpc.aio.Channel:
         if self.credentials is None:
@@ -73,15 +106,17 @@ class AgentDirectory:
         return grpc.aio.secure_channel(target, self.credentials, options=options)
 
     async def route(
-        self, ref: streams_pb2.ContainerRef
-    ) -> tuple[streams_pb2_grpc.StreamsStub, streams_pb2.ContainerRef]:
+        self, ref: streams_pb2.ContainerRef, *, container: bool = True
+    ) -> tuple[AgentLink, streams_pb2.ContainerRef]:
+        """The agent of the pod's node, and ``ref`` completed: its node and,
+        with ``container`` (logs, exec; not port-forward), the container."""
         pod = await self.registry.get(kinds.resolve("Pod"), ref.namespace or "default", ref.pod)
         if not pod.spec.node_name:
             raise errors.BadRequestError(f"pod {ref.pod} does not have a host assigned")
         routed = streams_pb2.ContainerRef(
             namespace=pod.metadata.namespace,
             pod=pod.metadata.name,
-            container=choose_container(pod, ref.container),
+            container=choose_container(pod, ref.container) if container else "",
             node=pod.spec.node_name,
         )
         return await self.node_stub(pod.spec.node_name), routed
@@ -92,10 +127,13 @@ class AgentDirectory:
         self._channels.clear()
 
 
-async def _abort(context: Any, err: Exception) -> None:
+async def _abort(context: Any, err: Exception, link: AgentLink | None = None) -> None:
     if isinstance(err, grpc.aio.AioRpcError):
-        metadata = tuple(err.trailing_metadata() or ())
-        await context.abort(err.code(), err.details() or "", metadata)
+        if link is None:
+            metadata = tuple(err.trailing_metadata() or ())
+            await context.abort(err.code(), err.details() or "", metadata)
+        else:
+            err = link.failure(err)
     if isinstance(err, errors.APIError):
         await context.abort(err.code, err.message, errors.trailing_metadata(err))
     raise err
@@ -113,15 +151,16 @@ class StreamsProxy(streams_pb2_grpc.StreamsServicer):
         self.directory = directory
 
     async def Logs(self, request: Any, context: Any) -> AsyncIterator[Any]:
+        link = None
         try:
-            stub, ref = await self.directory.route(request.ref)
+            link, ref = await self.directory.route(request.ref)
             forwarded = streams_pb2.LogsRequest()
             forwarded.CopyFrom(request)
             forwarded.ref.CopyFrom(ref)
-            async for chunk in stub.Logs(forwarded):
+            async for chunk in link.stub.Logs(forwarded):
                 yield chunk
         except (errors.APIError, grpc.aio.AioRpcError) as err:
-            await _abort(context, err)
+            await _abort(context, err, link)
 
     async def Exec(self, request_iterator: Any, context: Any) -> AsyncIterator[Any]:
         async for out in self._bidi(request_iterator, context, "Exec", "input"):
@@ -135,13 +174,14 @@ class StreamsProxy(streams_pb2_grpc.StreamsServicer):
         self, requests: Any, context: Any, method: str, oneof: str
     ) -> AsyncIterator[Any]:
         pump: asyncio.Task[None] | None = None
+        link = None
         try:
             first = await anext(aiter(requests))
             if first.WhichOneof(oneof) != "start":
                 raise errors.BadRequestError(f"{method}: the first message must be start")
-            stub, ref = await self.directory.route(first.start.ref)
+            link, ref = await self.directory.route(first.start.ref, container=method == "Exec")
             first.start.ref.CopyFrom(ref)
-            call = getattr(stub, method)()
+            call = getattr(link.stub, method)()
             await call.write(first)
             pump = asyncio.create_task(_relay_input(requests, call))
             async for out in call:
@@ -149,30 +189,32 @@ class StreamsProxy(streams_pb2_grpc.StreamsServicer):
         except StopAsyncIteration:
             return
         except (errors.APIError, grpc.aio.AioRpcError) as err:
-            await _abort(context, err)
+            await _abort(context, err, link)
         finally:
             if pump is not None:
                 pump.cancel()
 
     async def ListImages(self, request: Any, context: Any) -> Any:
+        link = None
         try:
-            stub = await self.directory.node_stub(request.node)
-            return await stub.ListImages(request)
+            link = await self.directory.node_stub(request.node)
+            return await link.stub.ListImages(request)
         except (errors.APIError, grpc.aio.AioRpcError) as err:
-            await _abort(context, err)
+            await _abort(context, err, link)
 
     async def LoadImage(self, request_iterator: Any, context: Any) -> Any:
+        link = None
         try:
             first = await anext(aiter(request_iterator))
-            stub = await self.directory.node_stub(first.node)
-            call = stub.LoadImage()
+            link = await self.directory.node_stub(first.node)
+            call = link.stub.LoadImage()
             await call.write(first)
             await _relay_input(request_iterator, call)
             return await call
         except StopAsyncIteration:
             await _abort(context, errors.BadRequestError("load image: no data"))
         except (errors.APIError, grpc.aio.AioRpcError) as err:
-            await _abort(context, err)
+            await _abort(context, err, link)
 
 
 def add_streams(

@@ -2,25 +2,31 @@
 
 For tests and hollow nodes: nothing runs, but every container goes through
 created -> running -> exited as a real one would, so the agent's sync loop,
-back-off, probes, status and streams are exercised for real. A fake
-container's behaviour comes from its pod's annotations (a ``.<container>``
-suffix targets one container, e.g. ``fake.shoal.io/exit-code.sidecar``):
+back-off, probes, status and streams are exercised for real.
+
+A container's main process is its command (after the image's ENTRYPOINT and
+CMD, as Docker makes it) run through the fake shell (``fake_shell``): the
+container exits with its exit code when it ends (``sh -c "sleep 5; exit
+1"``), and runs until stopped for ``sleep infinity`` or a command the shell
+does not know (``httpd -f``). Pod annotations script a container instead (a
+``.<container>`` suffix targets one container, e.g.
+``fake.shoal.io/exit-code.sidecar``); with any of the first three set, the
+command only writes the log:
 
 ``fake.shoal.io/exit-code``      the code it exits with (default 0)
 ``fake.shoal.io/run-seconds``    how long it runs before exiting (default: until
                                  stopped; with only an exit code set: 0)
+``fake.shoal.io/log-every``      it logs ``tick N`` every this many seconds
 ``fake.shoal.io/start-error``    starting it fails with this message
 ``fake.shoal.io/start-latency``  seconds ``start_container`` takes
 ``fake.shoal.io/ignore-sigterm`` "true": it ignores SIGTERM, so stopping waits
                                  the whole grace period and kills it (137)
-``fake.shoal.io/log-every``      it logs ``tick N`` every this many seconds
 
-When it starts, a container "runs" its command and args through the fake
-shell (see ``fake_shell``), so ``["sh", "-c", "echo hello"]`` logs ``hello``.
-Exec understands the same shell. Pulling succeeds for any image except
-those under ``fake.invalid/``; ``load_image`` reads a ``docker save`` tarball.
-Pod IPs come from ``pod_cidr``; port-forward connects to
-``port_forward_host`` (loopback), where a test can run the "pod's" server.
+Exec understands the same shell. Images are ``fake_images``: pulling
+succeeds for any image except those under ``fake.invalid/``; ``load_image``
+reads a ``docker save`` tarball. Pod IPs come from ``pod_cidr``;
+port-forward connects to ``port_forward_host`` (loopback), where a test can
+run the "pod's" server.
 """
 
 from __future__ import annotations
@@ -29,8 +35,6 @@ import asyncio
 import contextlib
 import ipaddress
 import itertools
-import json
-import tarfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -38,28 +42,25 @@ from typing import Any
 
 from shoal import __version__, hookimpl
 from shoal.plugins.runtimes.fake_exec import FakeExecSession
-from shoal.plugins.runtimes.fake_shell import FakeFS, Shell
+from shoal.plugins.runtimes.fake_images import FakeImages, new_id
+from shoal.plugins.runtimes.fake_shell import FakeFS, Shell, forever
 from shoal.registry import Registry
 from shoal.runtime import (
     ContainerConfig,
     ContainerNotFound,
     ContainerStatus,
     ExecResult,
-    ImageError,
     ImageInfo,
     PodSandboxConfig,
     PodSandboxStatus,
     PullPolicy,
     RuntimeFailure,
-    never_pull_error,
 )
 
 PREFIX = "fake.shoal.io/"
-_ids = itertools.count(1)
-
-
-def _new_id(kind: str) -> str:
-    return f"{kind}{next(_ids):012x}"
+# Annotations that script a container's life instead of its command.
+_SCRIPTED = ("exit-code", "run-seconds", "log-every")
+_new_id = new_id
 
 
 @dataclass
@@ -98,12 +99,9 @@ class FakeRuntime:
         self.port_forward_host = str(opts.get("port_forward_host", "127.0.0.1"))
         network = ipaddress.ip_network(opts.get("pod_cidr", "10.244.0.0/16"))
         self._addresses = network.hosts()
-        self.images: dict[str, ImageInfo] = {}
-        for tag in opts.get("images", ()):
-            self.images[tag] = ImageInfo(id=f"sha256:{_new_id('img')}", tags=[tag])
+        self.images = FakeImages(opts.get("images", ()), self.pull_latency)
         self.sandboxes: dict[str, tuple[PodSandboxStatus, PodSandboxConfig]] = {}
         self.containers: dict[str, FakeContainer] = {}
-        self.pulls = 0
 
     async def version(self) -> str:
         return __version__
@@ -115,35 +113,17 @@ class FakeRuntime:
     # -- images ---------------------------------------------------------------
 
     async def ensure_image(self, image: str, pull_policy: PullPolicy) -> str:
-        present = self.images.get(_tagged(image))
-        if present and pull_policy != "Always":
-            return present.id
-        if pull_policy == "Never":
-            raise never_pull_error(image)
-        if image.startswith("fake.invalid/"):
-            raise ImageError(f'failed to pull image "{image}": repository does not exist')
-        if self.pull_latency:
-            await asyncio.sleep(self.pull_latency)
-        self.pulls += 1
-        info = present or ImageInfo(id=f"sha256:{_new_id('img')}", tags=[_tagged(image)])
-        self.images[_tagged(image)] = info
-        return info.id
+        return await self.images.ensure(image, pull_policy)
 
     async def list_images(self) -> list[ImageInfo]:
-        return list({id(i): i for i in self.images.values()}.values())
+        return self.images.all()
 
     async def load_image(self, tar_path: str) -> list[str]:
-        try:
-            with tarfile.open(tar_path) as tar:
-                member = tar.extractfile("manifest.json")
-                manifest = json.load(member) if member else []
-        except (OSError, KeyError, tarfile.TarError, ValueError) as err:
-            raise RuntimeFailure(f"not an image archive (docker save format): {err}") from None
-        tags = [tag for entry in manifest for tag in entry.get("RepoTags") or ()]
-        image_id = f"sha256:{_new_id('img')}"
-        for tag in tags:
-            self.images[tag] = ImageInfo(id=image_id, tags=tags)
-        return tags
+        return self.images.load(tar_path)
+
+    @property
+    def pulls(self) -> int:
+        return self.images.pulls
 
     # -- sandboxes ------------------------------------------------------------
 
@@ -197,7 +177,7 @@ class FakeRuntime:
         status, sandbox_config = self._sandbox(sandbox_id)
         if status.state != "ready":
             raise RuntimeFailure(f"pod sandbox {sandbox_id} is not ready", "CreateContainerError")
-        image = self.images.get(_tagged(config.image))
+        image = self.images.get(config.image)
         container_id = _new_id("ctr")
         self.containers[container_id] = FakeContainer(
             status=ContainerStatus(
@@ -231,10 +211,22 @@ class FakeRuntime:
         container.tasks.append(asyncio.create_task(self._main(container)))
 
     async def _main(self, container: FakeContainer) -> None:
-        """What the container does: its command's output, ticks, its exit."""
-        argv = container.config.command + container.config.args
-        if argv:
-            await self._shell(container).run(argv, lambda _, data: container.append(data))
+        """What the container does. Unless annotations say otherwise, its main
+        process is its command (after the image's ENTRYPOINT/CMD), and the
+        container exits when that does, with its exit code."""
+        argv = self.images.argv(container.config)
+
+        def write(_stream: str, data: bytes) -> None:
+            container.append(data)
+
+        if not any(container.behaviour(key) is not None for key in _SCRIPTED):
+            # No command at all (an image whose CMD we do not know): a server, say.
+            main = self._shell(container, main=True)
+            code = await main.run(argv, write) if argv else await forever()
+            self._exit(container, code & 0xFF, "Completed" if code == 0 else "Error")
+            return
+        if argv:  # annotations decide the exit; the command only writes the log
+            await self._shell(container).run(argv, write)
         exit_code = int(container.behaviour("exit-code") or 0)
         run = container.behaviour("run-seconds")
         if run is None and container.behaviour("exit-code") is None:
@@ -338,14 +330,10 @@ class FakeRuntime:
             raise RuntimeFailure(f"container {container_id} is not running", "ContainerNotRunning")
         return container
 
-    def _shell(self, container: FakeContainer) -> Shell:
+    def _shell(self, container: FakeContainer, main: bool = False) -> Shell:
         hostname = container.sandbox.hostname or container.sandbox.name
-        return Shell(container.fs, dict(container.config.env), hostname)
-
-
-def _tagged(image: str) -> str:
-    last = image.rsplit("/", 1)[-1]
-    return image if ":" in last or "@" in last else f"{image}:latest"
+        env = dict(container.config.env)
+        return Shell(container.fs, env, hostname, main=main, stdin_open=container.config.stdin)
 
 
 def _rfc3339(stamp: float) -> str:

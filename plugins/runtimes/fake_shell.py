@@ -6,6 +6,12 @@ Enough of a shell for the tutorials' checks: ``cat /tmp/healthy``,
 ``exit N``, ``true``/``false``, ``stty size`` and ``sh -c "a; b && c"``.
 Files live in memory per container, except under a volume mount, where the
 host file the agent wrote is read and written.
+
+The same shell runs a container's main process (``main=True``): its exit
+code is the container's, and a command it does not know (``httpd -f``,
+``nginx``, ``python app.py``), ``sleep infinity`` or a bare ``sh`` with stdin
+open run until the container is stopped, as a server would. Sleeping is an
+event-loop timer, so a ``sleep 3600`` costs no thread.
 """
 
 from __future__ import annotations
@@ -22,6 +28,22 @@ from shoal.runtime import Mount
 
 Write = Callable[[Literal["stdout", "stderr"], bytes], None]
 _VAR = re.compile(r"\$\{(\w+)\}|\$(\w+)")
+_SHELLS = ("sh", "ash", "bash", "dash")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+async def forever() -> int:
+    """A process that never ends by itself (cancelled when stopped)."""
+    await asyncio.get_running_loop().create_future()
+    raise AssertionError("unreachable")
+
+
+def sleep_seconds(word: str) -> float:
+    """busybox ``sleep``'s argument: ``5``, ``0.5``, ``2m``, ``infinity``."""
+    if word in ("inf", "infinity"):
+        return float("inf")
+    unit = _SECONDS.get(word[-1:], 0)
+    return float(word[:-1]) * unit if unit else float(word)
 
 
 @dataclass
@@ -86,22 +108,33 @@ class Shell:
     env: dict[str, str]
     hostname: str
     size: tuple[int, int] = (24, 80)  # rows, cols
+    main: bool = False  # the container's main process (see the module's doc)
+    stdin_open: bool = False  # the container's stdin is attached (``stdin: true``)
 
     async def run(self, argv: list[str], write: Write, stdin: bytes = b"") -> int:
         """Run one command line (argv as exec receives it); the exit code."""
-        if argv[:2] in (["sh", "-c"], ["/bin/sh", "-c"]) and len(argv) > 2:
-            return await self.script(argv[2], write)
+        if argv and os.path.basename(argv[0]) in _SHELLS:
+            if argv[1:2] == ["-c"] and len(argv) > 2:
+                return await self.script(argv[2], write)
+            if self.main:  # an interactive shell: waits on its stdin, if it has one
+                return await forever() if self.stdin_open else 0
         return await self._command(argv, write, stdin)
 
     async def script(self, text: str, write: Write) -> int:
         code = 0
         for line in re.split(r"[;\n]", text):
             for part in line.split("&&"):
-                words = shlex.split(self._expand(part))
+                try:
+                    words = shlex.split(self._expand(part))
+                except ValueError:
+                    write("stderr", b"sh: syntax error: unterminated quoted string\n")
+                    return 2
+                if words[:1] == ["exec"]:
+                    words = words[1:]
                 if not words:
                     continue
                 if words[0] == "exit":
-                    return int(words[1]) if len(words) > 1 else code
+                    return _exit_code(words[1:], code, write)
                 code = await self._command(words, write, b"")
                 if code != 0:
                     break
@@ -113,6 +146,8 @@ class Shell:
     async def _command(self, argv: list[str], write: Write, stdin: bytes) -> int:
         name, args = os.path.basename(argv[0]), argv[1:]
         handler = getattr(self, f"_cmd_{name}", None)
+        if handler is None and self.main:
+            return await forever()
         if handler is None:
             write("stderr", f"sh: {argv[0]}: not found\n".encode())
             return 127
@@ -172,7 +207,14 @@ class Shell:
         return 0
 
     async def _cmd_sleep(self, args: list[str], write: Write, stdin: bytes) -> int:
-        await asyncio.sleep(float(args[0]) if args else 0)
+        try:
+            seconds = sum(sleep_seconds(a) for a in args)
+        except ValueError:
+            write("stderr", f"sleep: invalid number '{' '.join(args)}'\n".encode())
+            return 1
+        if seconds == float("inf"):
+            return await forever()
+        await asyncio.sleep(seconds)
         return 0
 
     async def _cmd_stty(self, args: list[str], write: Write, stdin: bytes) -> int:
@@ -186,4 +228,15 @@ class Shell:
         return 1
 
     async def _cmd_exit(self, args: list[str], write: Write, stdin: bytes) -> int:
-        return int(args[0]) if args else 0
+        return _exit_code(args, 0, write)
+
+
+def _exit_code(args: list[str], last: int, write: Write) -> int:
+    """``exit [N]``: N modulo 256, or the last command's code."""
+    if not args:
+        return last
+    try:
+        return int(args[0]) & 0xFF
+    except ValueError:
+        write("stderr", f"sh: exit: Illegal number: {args[0]}\n".encode())
+        return 2

@@ -34,7 +34,7 @@ async def test_logs_and_exec_verbs(
 ) -> None:
     await start_agent()
     p = pod("web", node="node-1", labels={"app": "web"})
-    p.spec.containers[0].command.extend(["sh", "-c", "echo started"])
+    p.spec.containers[0].command.extend(["sh", "-c", "echo started; exec sleep infinity"])
     await shoal_client.create(p)
     await eventually(lambda: _running(shoal_client, "web"))
     capfd.readouterr()  # the servers' own log lines

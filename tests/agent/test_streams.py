@@ -189,3 +189,29 @@ async def test_images_list_and_load(
     p.spec.containers[0].image_pull_policy = "Never"
     await shoal_client.create(p)
     await eventually(lambda: _running(shoal_client, "local"))
+
+
+async def test_port_forward_needs_no_container_in_a_pod_of_two(
+    shoal_client: Client, start_agent: StartAgent, streams: Any
+) -> None:
+    """A port belongs to the pod's network namespace, not to a container
+    (kubectl port-forward has no -c)."""
+
+    async def hello(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"from the pod")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(hello, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    await start_agent()
+    p = pod("duo", node="node-1")
+    p.spec.containers.add(name="client", image="busybox:1.36")
+    await shoal_client.create(p)
+    await eventually(lambda: _running(shoal_client, "duo"))
+    call = streams.PortForward()
+    await call.write(s.PortForwardFrame(start=s.PortForwardStart(ref=_ref("duo"), port=port)))
+    await call.done_writing()
+    frames = [frame async for frame in call]
+    assert b"".join(f.data for f in frames) == b"from the pod" and frames[-1].close
+    server.close()

@@ -173,3 +173,19 @@ async def exec_in(
         if message.HasField("exit_code"):
             code = message.exit_code
     return code, out, err
+
+
+async def port_forward(stub: Any, pod: str, port: int, send: bytes) -> bytes:
+    """One connection to ``port`` in the pod through the relay: write
+    ``send``, read until the pod closes it."""
+
+    async def frames() -> Any:
+        yield s.PortForwardFrame(start=s.PortForwardStart(ref=ref(pod), port=port))
+        yield s.PortForwardFrame(data=send)
+
+    received = b""
+    async for frame in stub.PortForward(frames()):
+        received += frame.data
+        if frame.close:
+            break
+    return received
