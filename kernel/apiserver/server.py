@@ -14,6 +14,7 @@ from grpc_health.v1 import _async as health_async
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from shoal import config, plugin_manager
+from shoal.hardening import private_data_dir, raise_open_files_limit
 from shoal.api.v1 import api_pb2
 from shoal.apiserver.admission import AdmissionChain
 from shoal.apiserver.audit import AuditSink
@@ -181,7 +182,10 @@ async def serve(
     chosen = select_controllers(plugin_manager.controllers().names(), controllers)
     if insecure:
         check_insecure_listen(listen)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    raise_open_files_limit()  # every connection is a descriptor
+    private_data_dir(data_dir)  # umask 077, and a data dir only this user reads
+    if pki_dir is not None:
+        private_data_dir(pki_dir)
     listen_host = listen.rsplit(":", 1)[0]
     security = (
         None if insecure else _load_security(pki_dir or data_dir / "pki", listen_host, tls_sans)

@@ -1,0 +1,75 @@
+"""What a long-running shoal process (``shoal server``, ``shoal agent``)
+does to itself at start, before it opens any file or socket.
+
+- ``private_data_dir``: the data dir holds every object of the cluster
+  (ConfigMaps, env values, RBAC), keys and the audit log, so it is 0700 and
+  every file in it 0600; the umask makes every later file (SQLite's -wal
+  and -shm among them) private from its first byte, and files an older
+  version left readable are fixed, with a warning.
+- ``raise_open_files_limit``: every connection is a descriptor; the soft
+  RLIMIT_NOFILE (1024 by default on most systems) is raised to the hard
+  limit, as etcd, containerd and the kubelet run.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import stat
+
+import structlog
+
+log = structlog.get_logger("shoal")
+PRIVATE_UMASK = 0o077
+
+
+def private_data_dir(path: pathlib.Path) -> list[pathlib.Path]:
+    """Make ``path`` (and the process's later files) private; returns the
+    paths whose mode had to be narrowed."""
+    os.umask(PRIVATE_UMASK)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fixed = [p for p in [path, *_walk(path)] if _narrow(p)]
+    for p in fixed:
+        log.warning(
+            "file was readable by other users; made private",
+            path=str(p),
+            hint="every file in the data dir holds cluster state or keys",
+        )
+    return fixed
+
+
+def _walk(root: pathlib.Path) -> list[pathlib.Path]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        base = pathlib.Path(dirpath)
+        found += [base / n for n in dirnames] + [base / n for n in filenames]
+    return found
+
+
+def _narrow(path: pathlib.Path) -> bool:
+    """Drop group and other bits (symlinks and sockets are left alone)."""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return False
+    mode = stat.S_IMODE(st.st_mode)
+    if not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)) or not mode & 0o077:
+        return False
+    os.chmod(path, mode & 0o700)
+    return True
+
+
+def raise_open_files_limit() -> tuple[int, int]:
+    """Soft RLIMIT_NOFILE up to the hard limit; returns (soft, hard) after."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError) as err:
+            log.warning("cannot raise the open files limit", soft=soft, hard=hard, error=str(err))
+    log.debug("open files limit", soft=soft, hard=hard)
+    return soft, hard
