@@ -12,7 +12,7 @@ import ipaddress
 import pathlib
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
@@ -51,6 +51,7 @@ class ServerSecurity:
     pki: ServerPKI
     static_tokens: StaticTokens
     service_accounts: ServiceAccountTokens
+    _authenticator: Authenticator | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def load(cls, pki_dir: pathlib.Path, sans: Iterable[str] = ()) -> ServerSecurity:
@@ -59,7 +60,14 @@ class ServerSecurity:
         return cls(server_pki, StaticTokens(pki_dir / "tokens.json"), ServiceAccountTokens(pki_dir))
 
     def authenticator(self) -> Authenticator:
-        return Authenticator(self.pki.ca.cert, self.static_tokens, self.service_accounts)
+        """One for the process: the gRPC listener and the gateway share its
+        caches, the replay cache of certificate assertions above all (an
+        assertion used on a gRPC connection is a replay on an HTTPS one)."""
+        if self._authenticator is None:
+            self._authenticator = Authenticator(
+                self.pki.ca.cert, self.static_tokens, self.service_accounts
+            )
+        return self._authenticator
 
     def server_credentials(self) -> grpc.ServerCredentials:
         """TLS with a client certificate asked for, not required (tokens work
