@@ -105,6 +105,14 @@ from shoal.ctl.daemonopts import check_controllers, control_plane_options, log_o
     help="The AES key Secrets are encrypted with in the store (default "
     "DATA_DIR/encryption.key, made on first start); servers sharing one etcd share it.",
 )
+@click.option(
+    "--join-token-ttl",
+    default="24h",
+    show_default=True,
+    metavar="DURATION",
+    help="Lifetime of the join token written to DATA_DIR/join-token (0: never expires); "
+    "a new one is written at start when it has expired. More: `shoal token create`.",
+)
 def server_command(
     data_dir: str,
     listen: str,
@@ -130,6 +138,7 @@ def server_command(
     pki_dir: str,
     audit_log: str,
     encryption_key: str,
+    join_token_ttl: str,
 ) -> None:
     """Run the API server.
 
@@ -176,11 +185,19 @@ def server_command(
                 pki_dir=pathlib.Path(pki_dir).expanduser() if pki_dir else None,
                 audit_log=_path(audit_log),
                 encryption_key=_path(encryption_key),
+                join_token_ttl=_join_token_ttl(join_token_ttl),
                 **election,
             )
         )
     except (StoreError, ValueError) as err:
         raise click.ClickException(f"store {store_name}: {err}") from None
+
+
+def _join_token_ttl(text: str) -> float | None:
+    from shoal.ctl.tokens import ttl_seconds
+
+    seconds = ttl_seconds(text, "--join-token-ttl")
+    return None if seconds < 0 else float(seconds)
 
 
 def _path(value: str) -> pathlib.Path | None:

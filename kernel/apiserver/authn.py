@@ -153,7 +153,10 @@ class Authenticator:
             raise Unauthenticated(f"invalid bearer token: {err}") from None
         if found is None:
             raise Unauthenticated("invalid bearer token")
-        return found, now + STATIC_TOKEN_CACHE_SECONDS, "", ""
+        # A join token is not kept: joins are rare, and a deleted one must
+        # stop working at once.
+        keep = 0.0 if BOOTSTRAP_GROUP in found.groups else STATIC_TOKEN_CACHE_SECONDS
+        return found, now + keep, "", ""
 
     def authenticate(
         self,

@@ -23,6 +23,7 @@ from shoal.apiserver.authorization import Authorization
 from shoal.apiserver.authorization_service import AUTHORIZATION, add_authorization
 from shoal.apiserver.certificates import CERTIFICATES, TOKENS, add_certificates
 from shoal.apiserver.encryption import encrypting
+from shoal.apiserver.jointokens import DEFAULT_JOIN_TOKEN_SECONDS
 from shoal.apiserver.objects import ObjectRegistry
 from shoal.apiserver.security import ServerSecurity, check_insecure_listen, write_admin_config
 from shoal.apiserver.service import (
@@ -99,7 +100,7 @@ class APIServer:
         )
         _ = api_pb2  # the descriptors reflection serves are those of this module
         if self.security is not None:
-            add_certificates(server, self.security.pki.ca, self.security.service_accounts)
+            add_certificates(server, self.security, self._node_exists)
             services += (CERTIFICATES, TOKENS)
         reflection.enable_server_reflection(services, server)
         if self.security is not None:
@@ -114,6 +115,15 @@ class APIServer:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         log.info("serving", listen=listen, port=self.port)
         return self.port
+
+    async def _node_exists(self, name: str) -> bool:
+        from shoal import errors, kinds
+
+        try:
+            await self.registry.get(kinds.resolve("nodes"), "", name)
+        except errors.NotFoundError:
+            return False
+        return True
 
     def _agent_credentials(self) -> grpc.ChannelCredentials | None:
         """mTLS to agents' stream servers, as ``CN=shoal-apiserver``."""
@@ -166,6 +176,7 @@ async def serve(
     pki_dir: pathlib.Path | None = None,
     audit_log: pathlib.Path | None = None,
     encryption_key: pathlib.Path | None = None,
+    join_token_ttl: float | None = DEFAULT_JOIN_TOKEN_SECONDS,
 ) -> None:
     """Run until SIGTERM or SIGINT, then drain and close the store.
 
@@ -208,7 +219,7 @@ async def serve(
         host = "127.0.0.1"
     if security is not None:
         join = data_dir / "join-token"
-        security.ensure_join_token(join)
+        security.ensure_join_token(join, join_token_ttl)
         log.info("join token written", path=str(join), hint="shoal agent --token $(cat PATH)")
     admin = write_admin_config(data_dir / "admin.conf", f"{host}:{port}", security)
     log.info("admin config written", path=str(admin), hint=f"export SHOAL_CONFIG={admin}")
