@@ -9,6 +9,7 @@ from shoal.store.base import (
     KeyValue,
     RevisionConflictError,
     Store,
+    StorageFullError,
     StoreError,
     WatchOverflowError,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "KeyValue",
     "RevisionConflictError",
     "Store",
+    "StorageFullError",
     "StoreError",
     "WatchOverflowError",
 ]

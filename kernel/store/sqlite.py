@@ -34,6 +34,7 @@ from shoal.store.base import (
     check_revision,
     check_value,
 )
+from shoal.store.sqlite_reserve import DEFAULT_RESERVE_BYTES
 from shoal.store.sqlite_watch import Watch, WatchHub
 from shoal.store.sqlite_writer import Outcome, WriteOp, Writer, resolve
 
@@ -50,6 +51,8 @@ class SQLiteStore:
     ``compact_interval`` seconds apart, history older than the newest
     ``compact_keep`` revisions is compacted (0 for either disables it).
     ``watch_queue_size`` bounds each watcher's backlog (see ``sqlite_watch``).
+    ``reserve_bytes`` of disk are kept for deletes on a full disk (see
+    ``sqlite_reserve``; 0: none).
     """
 
     def __init__(
@@ -61,8 +64,10 @@ class SQLiteStore:
         readers: int = 4,
         watch_queue_size: int = 10000,
         max_batch: int = 1000,
+        reserve_bytes: int = DEFAULT_RESERVE_BYTES,
     ) -> None:
         self.path = path
+        self._reserve_bytes = reserve_bytes
         self._compact_interval = compact_interval
         self._compact_keep = compact_keep
         self._reader_count = readers
@@ -90,7 +95,9 @@ class SQLiteStore:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._writer = Writer(self.path, self._loop, self._deliver, self._max_batch)
+        self._writer = Writer(
+            self.path, self._loop, self._deliver, self._max_batch, self._reserve_bytes
+        )
         rev, compact_rev = await self._writer.start()
         self._hub.publish([], rev, compact_rev)
         self._readers = ThreadPoolExecutor(
