@@ -122,7 +122,9 @@ def _refresh_admin_config(path: pathlib.Path, server_pki: Any) -> None:
 @click.argument("service_account", required=False)
 @click.option("--duration", default="1h", show_default=True, help="Lifetime: 10m, 1h, 30d...")
 @click.option("--join", is_flag=True, help="A join token for `shoal agent --token` instead.")
-@click.option("--ttl", default="24h", show_default=True, help="With --join: its lifetime; 0 never expires.")
+@click.option(
+    "--ttl", default="24h", show_default=True, help="With --join: its lifetime; 0 never expires."
+)
 @click.pass_obj
 def create_token_command(
     ctx: CtlContext, service_account: str | None, duration: str, join: bool, ttl: str

@@ -113,6 +113,23 @@ from shoal.ctl.daemonopts import check_controllers, control_plane_options, log_o
     help="Lifetime of the join token written to DATA_DIR/join-token (0: never expires); "
     "a new one is written at start when it has expired. More: `shoal token create`.",
 )
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Open connections each listener (gRPC, --http-listen) takes; beyond, new "
+    "ones are closed at once. Lowered to fit the open files limit.",
+)
+@click.option(
+    "--request-header-timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="A new connection must finish TLS and send its request headers (HTTP) or "
+    "HTTP/2 preface (gRPC) this soon, or it is closed.",
+)
 def server_command(
     data_dir: str,
     listen: str,
@@ -139,6 +156,8 @@ def server_command(
     audit_log: str,
     encryption_key: str,
     join_token_ttl: str,
+    max_connections: int,
+    request_header_timeout: float,
 ) -> None:
     """Run the API server.
 
@@ -155,6 +174,7 @@ def server_command(
     import asyncio
 
     from shoal import log
+    from shoal.apiserver.connlimits import ConnectionLimits
     from shoal.apiserver.server import serve
     from shoal.store import StoreError
 
@@ -186,6 +206,7 @@ def server_command(
                 audit_log=_path(audit_log),
                 encryption_key=_path(encryption_key),
                 join_token_ttl=_join_token_ttl(join_token_ttl),
+                limits=ConnectionLimits(max_connections, request_header_timeout),
                 **election,
             )
         )

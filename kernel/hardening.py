@@ -8,14 +8,21 @@ does to itself at start, before it opens any file or socket.
   version left readable are fixed, with a warning.
 - ``raise_open_files_limit``: every connection is a descriptor; the soft
   RLIMIT_NOFILE (1024 by default on most systems) is raised to the hard
-  limit, as etcd, containerd and the kubelet run.
+  limit, as etcd, containerd and the kubelet run;
+- ``quiet_accept_errors``: should descriptors run out all the same, the
+  event loop's "socket.accept() out of system resource" is logged once a
+  minute with a count, not once per attempt (that was 100,000 lines in
+  seconds).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pathlib
 import stat
+import time
+from typing import Any
 
 import structlog
 
@@ -73,3 +80,34 @@ def raise_open_files_limit() -> tuple[int, int]:
             log.warning("cannot raise the open files limit", soft=soft, hard=hard, error=str(err))
     log.debug("open files limit", soft=soft, hard=hard)
     return soft, hard
+
+
+ACCEPT_ERROR = "socket.accept() out of system resource"
+
+
+def quiet_accept_errors(loop: asyncio.AbstractEventLoop, every: float = 60.0) -> None:
+    """Log the loop's accept failures (EMFILE, ENFILE...) once per ``every``
+    seconds; everything else goes to the handler there was."""
+    previous = loop.get_exception_handler()
+    state = {"last": -every, "suppressed": 0}
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if not str(context.get("message", "")).startswith(ACCEPT_ERROR):
+            if previous is not None:
+                previous(loop, context)
+            else:
+                loop.default_exception_handler(context)
+            return
+        now = time.monotonic()
+        if now - state["last"] < every:
+            state["suppressed"] += 1
+            return
+        log.error(
+            "cannot accept connections: out of descriptors",
+            error=str(context.get("exception", "")),
+            suppressed_since_last=state["suppressed"],
+            hint="raise the open files limit (ulimit -n) or lower --max-connections",
+        )
+        state["last"], state["suppressed"] = now, 0
+
+    loop.set_exception_handler(handler)

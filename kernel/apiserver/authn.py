@@ -127,15 +127,17 @@ class Authenticator:
             user, until, kind, token_id = cached
             if kind == ASSERTION:
                 self._bind(token_id, peer, until)
-            elif kind == SERVICE_ACCOUNT and self.service_accounts is not None:
-                if self.service_accounts.revoked_id(token_id):
-                    raise Unauthenticated("invalid bearer token: the token has been revoked")
+            elif kind == SERVICE_ACCOUNT and self._revoked(token_id):
+                raise Unauthenticated("invalid bearer token: the token has been revoked")
             return user
         user, expires, kind, token_id = self._verify_token(token, now, peer)
         if len(self._tokens) >= _CACHE_LIMIT:
             self._tokens.clear()
         self._tokens[token] = (user, expires, kind, token_id)
         return user
+
+    def _revoked(self, jti: str) -> bool:
+        return self.service_accounts is not None and self.service_accounts.revoked_id(jti)
 
     def _verify_token(
         self, token: str, now: float, peer: str

@@ -17,13 +17,6 @@ from typing import Any
 import grpc
 from shoal import auth, errors, pki
 from shoal.api.v1 import certificates_pb2, certificates_pb2_grpc
-from shoal.apiserver.tokens import (
-    BOOTSTRAP_GROUP,
-    DEFAULT_SA_TOKEN_SECONDS,
-    MAX_SA_TOKEN_SECONDS,
-    ServiceAccountTokens,
-    TokenError,
-)
 from shoal.apiserver.jointokens import (
     DEFAULT_JOIN_TOKEN_SECONDS,
     IssuedNodes,
@@ -32,6 +25,13 @@ from shoal.apiserver.jointokens import (
     check_may_join,
 )
 from shoal.apiserver.security import ServerSecurity
+from shoal.apiserver.tokens import (
+    BOOTSTRAP_GROUP,
+    DEFAULT_SA_TOKEN_SECONDS,
+    MAX_SA_TOKEN_SECONDS,
+    ServiceAccountTokens,
+    TokenError,
+)
 from shoal.validation import validate_dns1123_label, validate_dns1123_subdomain
 
 CERTIFICATES = "shoal.v1.Certificates"

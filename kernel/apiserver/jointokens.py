@@ -34,7 +34,9 @@ class JoinTokens:
     def __init__(self, static: StaticTokens, ca_hash: str) -> None:
         self.static, self.ca_hash = static, ca_hash
 
-    def create(self, ttl: float | None = DEFAULT_JOIN_TOKEN_SECONDS, description: str = "") -> tuple[JoinToken, str, float]:
+    def create(
+        self, ttl: float | None = DEFAULT_JOIN_TOKEN_SECONDS, description: str = ""
+    ) -> tuple[JoinToken, str, float]:
         """(the token, its id, its expiry or 0); ``ttl`` None: never expires."""
         if ttl is not None and not 0 < ttl <= MAX_JOIN_TOKEN_SECONDS:
             raise errors.InvalidError(
@@ -84,8 +86,10 @@ async def check_may_join(
     exists = node_exists is not None and await node_exists(node)
     if not exists and not until:
         return
-    why = "a Node object" if exists else "a certificate valid until " + time.strftime(
-        "%Y-%m-%d %H:%M UTC", time.gmtime(until)
+    why = (
+        "a Node object"
+        if exists
+        else "a certificate valid until " + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(until))
     )
     raise errors.ForbiddenError(
         f'node "{node}" has joined already ({why}): a join token cannot take over an '

@@ -19,8 +19,8 @@ import grpc
 import structlog
 from shoal import config, pki
 from shoal.apiserver.authn import Authenticator
-from shoal.apiserver.pkifiles import KeyPair, ServerPKI
 from shoal.apiserver.jointokens import DEFAULT_JOIN_TOKEN_SECONDS, IssuedNodes, JoinTokens
+from shoal.apiserver.pkifiles import KeyPair, ServerPKI
 from shoal.apiserver.tokens import JoinToken, ServiceAccountTokens, StaticTokens, TokenError
 
 log = structlog.get_logger("apiserver")

@@ -14,7 +14,6 @@ from grpc_health.v1 import _async as health_async
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from shoal import config, plugin_manager
-from shoal.hardening import private_data_dir, raise_open_files_limit
 from shoal.api.v1 import api_pb2
 from shoal.apiserver.admission import AdmissionChain
 from shoal.apiserver.audit import AuditSink
@@ -22,6 +21,7 @@ from shoal.apiserver.authn import AuthenticationInterceptor, login_with
 from shoal.apiserver.authorization import Authorization
 from shoal.apiserver.authorization_service import AUTHORIZATION, add_authorization
 from shoal.apiserver.certificates import CERTIFICATES, TOKENS, add_certificates
+from shoal.apiserver.connlimits import ConnectionLimits
 from shoal.apiserver.encryption import encrypting
 from shoal.apiserver.jointokens import DEFAULT_JOIN_TOKEN_SECONDS
 from shoal.apiserver.objects import ObjectRegistry
@@ -35,6 +35,7 @@ from shoal.apiserver.service import (
 )
 from shoal.apiserver.services import ServiceAllocator
 from shoal.apiserver.streams import STREAMS, add_streams
+from shoal.hardening import private_data_dir, quiet_accept_errors, raise_open_files_limit
 from shoal.store import Store
 
 log = structlog.get_logger("apiserver")
@@ -57,10 +58,12 @@ class APIServer:
         services: ServiceAllocator | None = None,
         security: ServerSecurity | None = None,
         audit: AuditSink | pathlib.Path | None = None,
+        limits: ConnectionLimits | None = None,
     ) -> None:
         """Without ``security`` the listener is plain and every request runs
         as ``auth.INSECURE_ADMIN`` (tests in-process; ``--insecure``)."""
         self.store = store
+        self.limits = limits or ConnectionLimits()
         self.security = security
         self.registry = ObjectRegistry(store, admission, services)
         self.authorization = Authorization(self.registry, audit)
@@ -84,6 +87,7 @@ class APIServer:
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.so_reuseport", 0),
+                *self.limits.grpc_options(),
             ],
         )
         server.add_generic_rpc_handlers(generic_handlers(self.objects, self.discovery))
@@ -177,6 +181,7 @@ async def serve(
     audit_log: pathlib.Path | None = None,
     encryption_key: pathlib.Path | None = None,
     join_token_ttl: float | None = DEFAULT_JOIN_TOKEN_SECONDS,
+    limits: ConnectionLimits | None = None,
 ) -> None:
     """Run until SIGTERM or SIGINT, then drain and close the store.
 
@@ -193,7 +198,9 @@ async def serve(
     chosen = select_controllers(plugin_manager.controllers().names(), controllers)
     if insecure:
         check_insecure_listen(listen)
-    raise_open_files_limit()  # every connection is a descriptor
+    open_files, _ = raise_open_files_limit()  # every connection is a descriptor
+    limits = (limits or ConnectionLimits()).within(open_files)
+    quiet_accept_errors(asyncio.get_running_loop())
     private_data_dir(data_dir)  # umask 077, and a data dir only this user reads
     if pki_dir is not None:
         private_data_dir(pki_dir)
@@ -212,6 +219,7 @@ async def serve(
         admission=admission_chain(),
         services=services,
         security=security,
+        limits=limits,
     )
     port = await server.start(listen)
     host = listen_host or "127.0.0.1"
@@ -233,7 +241,9 @@ async def serve(
     )
     control_plane = ControlPlane(client, chosen, leader_elect=leader_elect, options=options)
     control_plane.start()
-    gateway = await _start_gateway(client, http_listen, admin, security) if http_listen else None
+    gateway = (
+        await _start_gateway(client, http_listen, admin, security, limits) if http_listen else None
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -271,20 +281,30 @@ def _controlplane_client(address: str, security: ServerSecurity | None) -> Any:
 
 
 async def _start_gateway(
-    client: Any, listen: str, admin: pathlib.Path, security: ServerSecurity | None
+    client: Any,
+    listen: str,
+    admin: pathlib.Path,
+    security: ServerSecurity | None,
+    limits: ConnectionLimits | None = None,
 ) -> Any:
     """The Kubernetes REST gateway (``--http-listen``), over the same client
     the control plane uses; its URL goes into the admin config for kubectl."""
     from shoal.plugins.gateway import Gateway
     from shoal.plugins.gateway.kubeconfig import record_http_server
 
-    gateway = Gateway(client) if security is None else _secure_gateway(client.target, security)
+    gateway = (
+        Gateway(client, limits=limits)
+        if security is None
+        else _secure_gateway(client.target, security, limits)
+    )
     await gateway.start(listen)
     record_http_server(admin, "shoal", gateway.url)
     return gateway
 
 
-def _secure_gateway(address: str, security: ServerSecurity) -> Any:
+def _secure_gateway(
+    address: str, security: ServerSecurity, limits: ConnectionLimits | None = None
+) -> Any:
     """HTTPS with the serving certificate; calls the API as shoal-gateway,
     impersonating each authenticated caller."""
     from shoal.client import Client
@@ -298,4 +318,4 @@ def _secure_gateway(address: str, security: ServerSecurity) -> Any:
     cert_file, key_file = security.pki.paths("apiserver")
     tls = server_ssl_context(cert_file, key_file, security.pki.ca_pem)
     client = Client.for_config(cfg)
-    return Gateway(client, ssl_context=tls, authenticator=security.authenticator())
+    return Gateway(client, ssl_context=tls, authenticator=security.authenticator(), limits=limits)

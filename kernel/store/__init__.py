@@ -8,8 +8,8 @@ from shoal.store.base import (
     KeyNotFoundError,
     KeyValue,
     RevisionConflictError,
-    Store,
     StorageFullError,
+    Store,
     StoreError,
     WatchOverflowError,
 )
@@ -22,8 +22,8 @@ __all__ = [
     "KeyNotFoundError",
     "KeyValue",
     "RevisionConflictError",
-    "Store",
     "StorageFullError",
+    "Store",
     "StoreError",
     "WatchOverflowError",
 ]

@@ -118,7 +118,7 @@ async def test_admin_creates_lists_and_deletes_join_tokens(
     code, out = await _shoal(secure_server, tmp_path, "token", "delete", token_id)
     assert code == 0, out
     code, message = await _join(secure_server, token, "node-c")
-    assert code == grpc.StatusCode.UNAUTHENTICATED
+    assert code == grpc.StatusCode.UNAUTHENTICATED, message
     assert _issued(secure_server) == {}
     code, out = await _shoal(secure_server, tmp_path, "token", "delete", token_id)
     assert code != 0 and "not found" in out

@@ -136,9 +136,7 @@ async def test_full_disk_refuses_writes_keeps_reads_and_deletes(
     # Deletes still work on the full disk, over gRPC and REST.
     await client.delete("ConfigMap", "before", "default")
     victim = "before-2"
-    code, _ = await _rest(
-        cluster.url, "DELETE", f"/api/v1/namespaces/default/configmaps/{victim}"
-    )
+    code, _ = await _rest(cluster.url, "DELETE", f"/api/v1/namespaces/default/configmaps/{victim}")
     assert code == 200
     assert await _names(client) == sorted(set(stored) - {"before", victim})
     with pytest.raises(errors.InsufficientStorageError):  # still full for writes
@@ -147,4 +145,3 @@ async def test_full_disk_refuses_writes_keeps_reads_and_deletes(
     filler.unlink()  # room again: writes resume
     created = await client.create(_config_map("after"))
     assert created.metadata.name == "after"
-
