@@ -199,8 +199,8 @@ def _unary(method: Callable[[Any, Any], Awaitable[Any]], name: str) -> Callable[
         except errors.APIError as err:
             await context.abort(err.code, err.message, errors.trailing_metadata(err))
         except StorageFullError as full:
-            err = errors.InsufficientStorageError(str(full))
-            await context.abort(err.code, err.message, errors.trailing_metadata(err))
+            refusal = errors.InsufficientStorageError(str(full))
+            await context.abort(refusal.code, refusal.message, errors.trailing_metadata(refusal))
         except Exception:
             log.exception("request failed", method=name)
             await context.abort(

@@ -93,9 +93,13 @@ class GuardedSite(web.TCPSite):
         if self._ssl_context is None:
             counted = _Counted(handler, self)
         else:
+            # What loop.create_server(ssl=...) makes, made here so that the
+            # connection is counted (and refused) before TLS. No waiter: an
+            # unawaited one would log every failed handshake.
             tls = sslproto.SSLProtocol(
-                loop, handler, self._ssl_context, None, server_side=True,
-                ssl_handshake_timeout=self.limits.header_timeout,
+                loop, handler, self._ssl_context, None,  # type: ignore[arg-type]
+                server_side=True,
+                ssl_handshake_timeout=self.limits.header_timeout,  # type: ignore[arg-type]
             )  # fmt: skip
             counted = _CountedBuffered(tls, self)
         self.open += 1
