@@ -45,6 +45,21 @@ def private_data_dir(path: pathlib.Path) -> list[pathlib.Path]:
     return fixed
 
 
+def private_agent_dir(path: pathlib.Path) -> list[pathlib.Path]:
+    """The agent's data dir 0700 and its ``pki/`` private. No umask, and pod
+    volumes keep their modes: containers' own users read ConfigMap and
+    Secret files (``defaultMode``) through their bind mounts, which do not
+    pass through the 0700 directory above them; other local users do."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    pki = path / "pki"
+    fixed = [p for p in [path, *(_walk(pki) if pki.is_dir() else [])] if _narrow(p)]
+    if pki.is_dir() and _narrow(pki):
+        fixed.append(pki)
+    for p in fixed:
+        log.warning("file was readable by other users; made private", path=str(p))
+    return fixed
+
+
 def _walk(root: pathlib.Path) -> list[pathlib.Path]:
     found = []
     for dirpath, dirnames, filenames in os.walk(root):

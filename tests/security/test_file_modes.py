@@ -85,3 +85,22 @@ async def test_loose_files_of_an_older_server_are_fixed_at_start(tmp_path: Path)
         assert "state.db" in server.log() and "was readable by other users" in server.log()
     finally:
         server.stop()
+
+
+def test_agent_data_dir_is_private_and_pod_volumes_keep_their_modes(tmp_path: Path) -> None:
+    from shoal.hardening import private_agent_dir
+
+    agent = tmp_path / "agent"
+    (agent / "pki").mkdir(parents=True)
+    (agent / "pki" / "node.key").write_text("key")
+    volume = agent / "pods" / "uid" / "volumes" / "config"
+    volume.mkdir(parents=True)
+    (volume / "app.conf").write_text("x")
+    for path, mode in ((agent, 0o755), (agent / "pki", 0o755), (agent / "pki" / "node.key", 0o644),
+                       (volume, 0o755), (volume / "app.conf", 0o644)):  # fmt: skip
+        os.chmod(path, mode)
+    private_agent_dir(agent)
+    assert stat.S_IMODE(agent.stat().st_mode) == 0o700  # no other user gets past it
+    assert _loose(agent / "pki") == []
+    # A container running as another user reads its ConfigMap through its mount.
+    assert stat.S_IMODE((volume / "app.conf").stat().st_mode) == 0o644
