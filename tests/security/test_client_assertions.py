@@ -9,15 +9,22 @@ import json
 import ssl
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import grpc
 import pytest
 from shoal import auth, certauth, errors, pki
+from shoal.apiserver.connlimits import ConnectionLimits
+from shoal.apiserver.security import ServerSecurity
+from shoal.apiserver.server import APIServer
+from shoal.client import Client
 from shoal.client.channel import AuthChannel, auth_metadata
 from shoal.config import ClientConfig
+from shoal.store.sqlite import SQLiteStore
 
+from tests.integration.helpers import eventually
 from tests.security.conftest import SecureServer
 
 
@@ -139,3 +146,28 @@ async def test_the_client_signs_a_new_assertion_when_it_reconnects(
     first, same, after_reconnect = call(b""), call(b""), call(b"")
     assert first == same  # one connection, one assertion: no signature per call
     assert after_reconnect != first
+
+
+async def test_client_keeps_working_across_reconnects(tmp_path: Path) -> None:
+    """The server drops idle connections (GOAWAY); the client's next call
+    goes on a new connection with a new assertion, not the bound one."""
+    security = ServerSecurity.load(tmp_path / "pki", pki.serving_names("127.0.0.1"))
+    limits = ConnectionLimits(grpc_idle_timeout=0.3)
+    server = APIServer(
+        SQLiteStore(tmp_path / "state.db", compact_interval=0), security=security, limits=limits
+    )
+    port = await server.start("127.0.0.1:0")
+    pair = security.pki.ensure("admin")
+    cfg = ClientConfig(f"127.0.0.1:{port}", ca_data=security.pki.ca_pem,
+                       cert_data=pair.cert_pem, key_data=pair.key_pem)  # fmt: skip
+    try:
+        async with Client.for_config(cfg) as client:
+            for i in range(3):
+                await client.create(_config_map(f"cm-{i}"))
+                raw = client.channel._channel
+                await eventually(
+                    lambda raw=raw: raw.get_state() != grpc.ChannelConnectivity.READY, timeout=10
+                )
+            assert len((await client.list("ConfigMap", "default")).items) == 3
+    finally:
+        await server.stop(grace=0)
