@@ -20,7 +20,7 @@ from pathlib import Path
 import structlog
 
 log = structlog.get_logger("shoal.store.sqlite")
-DEFAULT_RESERVE_BYTES = 1 << 20
+DEFAULT_RESERVE_BYTES = 4 << 20  # room for deletes of a few of the largest objects (1.5 MiB)
 _CHUNK = 1 << 16
 
 

@@ -26,7 +26,7 @@ from shoal.manifest import from_dict
 from shoal.plugins.gateway import Gateway
 from shoal.store.sqlite import SQLiteStore
 
-SIZE = "8m"
+SIZE = "12m"
 VALUE = "x" * 60_000  # each ConfigMap takes a good share of a MiB with its history
 
 
@@ -53,7 +53,9 @@ class Cluster:
 
 @pytest_asyncio.fixture
 async def cluster(small_disk: Path) -> AsyncIterator[Cluster]:
-    server = APIServer(SQLiteStore(small_disk / "state.db", compact_interval=0))
+    # The audit log on the same disk, as `shoal server` keeps it.
+    store = SQLiteStore(small_disk / "state.db", compact_interval=0)
+    server = APIServer(store, audit=small_disk / "audit.log")
     port = await server.start("127.0.0.1:0")
     client = Client(f"127.0.0.1:{port}")
     gateway = Gateway(client)
@@ -77,9 +79,9 @@ def _config_map(name: str) -> Any:
     )
 
 
-def _fill(directory: Path) -> Path:
+def _fill(directory: Path, name: str = "filler") -> Path:
     """A file taking every free byte of the filesystem."""
-    filler = directory / "filler"
+    filler = directory / name
     with open(filler, "wb") as out:
         chunk = b"\0" * 65536
         with contextlib.suppress(OSError):
@@ -142,6 +144,14 @@ async def test_full_disk_refuses_writes_keeps_reads_and_deletes(
     with pytest.raises(errors.InsufficientStorageError):  # still full for writes
         await client.create(_config_map(f"again-{uuid.uuid4().hex[:6]}"))
 
+    # Not a byte left, not even for the audit log: reads still answer.
+    second = _fill(small_disk, "filler-2")
+    for _ in range(50):  # more lines than the audit log's last page holds
+        await _names(client)
+    code, _ = await _rest(cluster.url, "GET", "/api/v1/namespaces/default/configmaps")
+    assert code == 200
+
     filler.unlink()  # room again: writes resume
+    second.unlink()
     created = await client.create(_config_map("after"))
     assert created.metadata.name == "after"
