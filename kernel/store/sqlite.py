@@ -34,7 +34,6 @@ from shoal.store.base import (
     check_revision,
     check_value,
 )
-from shoal.store.sqlite_reserve import DEFAULT_RESERVE_BYTES
 from shoal.store.sqlite_watch import Watch, WatchHub
 from shoal.store.sqlite_writer import Outcome, WriteOp, Writer, resolve
 
@@ -52,7 +51,8 @@ class SQLiteStore:
     ``compact_keep`` revisions is compacted (0 for either disables it).
     ``watch_queue_size`` bounds each watcher's backlog (see ``sqlite_watch``).
     ``reserve_bytes`` of disk are kept for deletes on a full disk (see
-    ``sqlite_reserve``; 0: none).
+    ``sqlite_reserve``; the store plugin ``shoal server`` opens asks for
+    ``DEFAULT_RESERVE_BYTES``; 0, the default here: none).
     """
 
     def __init__(
@@ -64,7 +64,7 @@ class SQLiteStore:
         readers: int = 4,
         watch_queue_size: int = 10000,
         max_batch: int = 1000,
-        reserve_bytes: int = DEFAULT_RESERVE_BYTES,
+        reserve_bytes: int = 0,
     ) -> None:
         self.path = path
         self._reserve_bytes = reserve_bytes

@@ -35,7 +35,7 @@ from shoal.store.base import (
     StorageFullError,
     StoreError,
 )
-from shoal.store.sqlite_reserve import DEFAULT_RESERVE_BYTES, Reserve, is_disk_full
+from shoal.store.sqlite_reserve import Reserve, is_disk_full
 
 
 @dataclass(slots=True)
@@ -64,7 +64,7 @@ class Writer:
         loop: asyncio.AbstractEventLoop,
         deliver: Deliver,
         max_batch: int = 1000,
-        reserve_bytes: int = DEFAULT_RESERVE_BYTES,
+        reserve_bytes: int = 0,
     ) -> None:
         self._path = path
         self.reserve = Reserve(Path(f"{os.fspath(path)}-reserve"), reserve_bytes)

@@ -20,11 +20,10 @@ import grpc
 import pytest
 import pytest_asyncio
 from shoal import errors
-from shoal.apiserver.server import APIServer
+from shoal.apiserver.server import APIServer, open_store
 from shoal.client import Client
 from shoal.manifest import from_dict
 from shoal.plugins.gateway import Gateway
-from shoal.store.sqlite import SQLiteStore
 
 SIZE = "12m"
 VALUE = "x" * 60_000  # each ConfigMap takes a good share of a MiB with its history
@@ -54,7 +53,7 @@ class Cluster:
 @pytest_asyncio.fixture
 async def cluster(small_disk: Path) -> AsyncIterator[Cluster]:
     # The audit log on the same disk, as `shoal server` keeps it.
-    store = SQLiteStore(small_disk / "state.db", compact_interval=0)
+    store = open_store("sqlite", small_disk, {"compact_interval": 0})  # as `shoal server` does
     server = APIServer(store, audit=small_disk / "audit.log")
     port = await server.start("127.0.0.1:0")
     client = Client(f"127.0.0.1:{port}")
