@@ -12,6 +12,11 @@ certificate against the cluster CA (and its validity period) and the
 signature against the certificate, then takes CN as the user and O as the
 groups, exactly as it would from the TLS handshake. The assertion travels
 only inside TLS to the server it names, like any bearer token.
+
+An assertion lives at most LIFETIME seconds and carries a unique ``jti``;
+the server binds each jti to the connection that first presents it
+(``shoal.apiserver.replay``), so a copy is worth nothing elsewhere, and a
+client signs a new assertion for each new connection.
 """
 
 from __future__ import annotations
