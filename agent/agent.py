@@ -217,6 +217,10 @@ async def _bounded(limit: int, calls: list[Any]) -> None:
 async def run_agent(options: AgentOptions, stop: asyncio.Event) -> None:
     """Run until ``stop`` is set; retry the first registration while the
     server is not up yet."""
+    from shoal.hardening import private_agent_dir, raise_open_files_limit
+
+    raise_open_files_limit()
+    private_agent_dir(options.data_dir.expanduser())  # the node's key, pods' volumes
     options = await with_node_identity(options)
     agent = Agent(options)
     try:

@@ -120,20 +120,38 @@ def _refresh_admin_config(path: pathlib.Path, server_pki: Any) -> None:
 
 
 @click.command("token")
-@click.argument("service_account")
+@click.argument("service_account", required=False)
 @click.option(
     "--duration", type=Duration(minimum=1), default="1h", show_default=True,
     help="Lifetime: 10m, 1h, 24h (30d also reads).",
 )  # fmt: skip
+@click.option("--join", is_flag=True, help="A join token for `shoal agent --token` instead.")
+@click.option(
+    "--ttl", type=Duration(), default="24h", show_default=True,
+    help="With --join: its lifetime; 0 never expires.",
+)  # fmt: skip
 @click.pass_obj
-def create_token_command(ctx: CtlContext, service_account: str, duration: float) -> None:
-    """Mint a token for a service account (prints it).
+def create_token_command(
+    ctx: CtlContext, service_account: str | None, duration: float, join: bool, ttl: float
+) -> None:
+    """Mint a token for a service account, or with --join a join token (prints it).
 
     \b
     Examples:
       shoal create token builder -n ci --duration 24h
+      shoal create token --join --ttl 2h
     """
     from shoal.api.v1 import certificates_pb2
+
+    if join:
+        from shoal.ctl.tokens import create_join_token
+
+        if service_account:
+            raise click.UsageError("a join token is for no service account: drop the name")
+        create_join_token(ctx, ttl, "")
+        return
+    if not service_account:
+        raise click.UsageError("name the service account (or give --join for a join token)")
 
     namespace = ctx.client_config().namespace
     request = certificates_pb2.CreateTokenRequest(

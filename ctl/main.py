@@ -150,6 +150,7 @@ def _register() -> None:
     from shoal.ctl.proxy import proxy_command
     from shoal.ctl.server import server_command
     from shoal.ctl.snapshot import snapshot_command
+    from shoal.ctl.tokens import token_command
     from shoal.ctl.version import version_command
 
     for command in (
@@ -166,6 +167,7 @@ def _register() -> None:
         proxy_command,
         certs_command,
         revoke_token_command,
+        token_command,
     ):
         cli.add_command(command)
     from shoal.ctl.create import create_command

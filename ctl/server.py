@@ -117,6 +117,31 @@ from shoal.ctl.duration import Duration
     help="The AES key Secrets are encrypted with in the store (default "
     "DATA_DIR/encryption.key, made on first start); servers sharing one etcd share it.",
 )
+@click.option(
+    "--join-token-ttl",
+    type=Duration(),
+    default="24h",
+    show_default=True,
+    help="Lifetime of the join token written to DATA_DIR/join-token (0: never expires); "
+    "a new one is written at start when it has expired. More: `shoal token create`.",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Open connections each listener (gRPC, --http-listen) takes; beyond, new "
+    "ones are closed at once. Lowered to fit the open files limit.",
+)
+@click.option(
+    "--request-header-timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="A new connection must finish TLS and send its request headers (HTTP) or "
+    "HTTP/2 preface (gRPC) this soon, or it is closed.",
+)
 def server_command(
     data_dir: str,
     listen: str,
@@ -142,6 +167,9 @@ def server_command(
     pki_dir: str,
     audit_log: str,
     encryption_key: str,
+    join_token_ttl: float,
+    max_connections: int,
+    request_header_timeout: float,
 ) -> None:
     """Run the API server.
 
@@ -158,6 +186,7 @@ def server_command(
     import asyncio
 
     from shoal import log
+    from shoal.apiserver.connlimits import ConnectionLimits
     from shoal.apiserver.listen import ListenError
     from shoal.apiserver.server import serve
     from shoal.store import StoreError
@@ -189,6 +218,8 @@ def server_command(
                 pki_dir=pathlib.Path(pki_dir).expanduser() if pki_dir else None,
                 audit_log=_path(audit_log),
                 encryption_key=_path(encryption_key),
+                join_token_ttl=_join_token_ttl(join_token_ttl),
+                limits=ConnectionLimits(max_connections, request_header_timeout),
                 **election,
             )
         )
@@ -196,6 +227,10 @@ def server_command(
         raise click.ClickException(f"{err} (pick another address with --listen)") from None
     except (StoreError, ValueError) as err:
         raise click.ClickException(f"store {store_name}: {err}") from None
+
+
+def _join_token_ttl(seconds: float) -> float | None:
+    return None if seconds == 0 else seconds
 
 
 def _path(value: str) -> pathlib.Path | None:

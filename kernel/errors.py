@@ -92,6 +92,14 @@ class UnavailableError(APIError):
     reason = "ServiceUnavailable"
 
 
+class InsufficientStorageError(APIError):
+    """The store's disk is full: writes are refused (HTTP 507); reads and
+    deletes still work."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    reason = "InsufficientStorage"
+
+
 class TooManyRequestsError(APIError):
     """The server shed this request or stream (a watch that fell too far
     behind); retry, a watch from the last resourceVersion it delivered."""
@@ -118,6 +126,7 @@ _CLASSES: tuple[type[APIError], ...] = (
     ForbiddenError,
     UnauthorizedError,
     UnavailableError,
+    InsufficientStorageError,  # before its RESOURCE_EXHAUSTED twin: that one is the default
     TooManyRequestsError,
     InternalError,
 )

@@ -54,6 +54,7 @@ def save_sqlite(db: pathlib.Path, out: pathlib.Path) -> SnapshotInfo:
     try:
         source = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         try:
+            _private(tmp)
             target = sqlite3.connect(tmp)
             with target:
                 source.backup(target)
@@ -66,6 +67,12 @@ def save_sqlite(db: pathlib.Path, out: pathlib.Path) -> SnapshotInfo:
         tmp.unlink(missing_ok=True)
         raise SnapshotError(f"cannot back up {db}: {err}") from None
     return info
+
+
+def _private(path: pathlib.Path) -> None:
+    """A snapshot holds every object: readable by its owner only, from the first byte."""
+    path.unlink(missing_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _sqlite_info(db: pathlib.Path, named: pathlib.Path) -> SnapshotInfo:
@@ -83,6 +90,7 @@ async def save_dump(store: Store, out: pathlib.Path) -> SnapshotInfo:
     revision = await store.current_revision()
     tmp = out.with_name(out.name + ".partial")
     count = 0
+    _private(tmp)
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(json.dumps({"format": DUMP_FORMAT, "revision": revision}) + "\n")
         after = ""

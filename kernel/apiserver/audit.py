@@ -10,9 +10,13 @@ import datetime
 import json
 import os
 import pathlib
+import time
 from typing import Any, Protocol
 
+import structlog
 from shoal.apiserver.authz import Attributes
+
+log = structlog.get_logger("apiserver")
 
 
 class AuditSink(Protocol):
@@ -48,20 +52,32 @@ def audit_event(attrs: Attributes, code: str, reason: str = "", method: str = ""
 
 class AuditLog:
     """Appends JSON lines to a file; each line is one write, so a crash
-    loses at most the line being written."""
+    loses at most the line being written. A line that cannot be written (a
+    full disk) is dropped and counted, and the request goes on, as
+    Kubernetes' log backend does; the error is logged once a minute."""
 
     def __init__(self, path: pathlib.Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        self._file = os.fdopen(fd, "a", buffering=1, encoding="utf-8")
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self.dropped = 0
+        self._warned = -60.0
 
     def record(self, attrs: Attributes, code: str, reason: str = "", method: str = "") -> None:
         line = json.dumps(audit_event(attrs, code, reason, method), separators=(",", ":"))
-        self._file.write(line + "\n")
+        try:
+            os.write(self._fd, (line + "\n").encode())
+        except OSError as err:
+            self.dropped += 1
+            if time.monotonic() - self._warned >= 60.0:
+                self._warned = time.monotonic()
+                log.error("cannot write the audit log; events are dropped", path=str(self.path),
+                          error=str(err), dropped=self.dropped)  # fmt: skip
 
     def close(self) -> None:
-        self._file.close()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
 
 class MemoryAudit:

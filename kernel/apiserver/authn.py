@@ -47,6 +47,7 @@ from cryptography import x509
 from shoal import auth, certauth, errors, pki
 from shoal.apiserver.impersonation import Impersonator
 from shoal.apiserver.pkifiles import GATEWAY_USER
+from shoal.apiserver.replay import ReplayCache, ReplayError
 from shoal.apiserver.tokens import (
     BOOTSTRAP_GROUP,
     ServiceAccountTokens,
@@ -61,6 +62,7 @@ IMPERSONATE_GROUP = "shoal-impersonate-group"
 PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/shoal.v1.Discovery/Version")
 BOOTSTRAP_PREFIXES = ("/shoal.v1.Certificates/",)
 _CACHE_LIMIT = 4096
+ASSERTION, SERVICE_ACCOUNT = "assertion", "serviceaccount"
 STATIC_TOKEN_CACHE_SECONDS = 5.0
 
 
@@ -81,7 +83,9 @@ class Authenticator:
         self.static = static
         self.service_accounts = service_accounts
         self._certs: dict[bytes, tuple[auth.UserInfo, datetime.datetime]] = {}
-        self._tokens: dict[str, tuple[auth.UserInfo, float, str]] = {}
+        # token -> (user, good until, kind, its id: a jti to check on every use)
+        self._tokens: dict[str, tuple[auth.UserInfo, float, str, str]] = {}
+        self.replays = ReplayCache()
 
     def from_certificate(self, pem: bytes) -> auth.UserInfo:
         cached = self._certs.get(pem)
@@ -101,53 +105,78 @@ class Authenticator:
         self._certs[pem] = (user, cert.not_valid_after_utc)
         return user
 
-    def from_assertion(self, token: str) -> tuple[auth.UserInfo, float]:
-        """A client certificate proven by a signed assertion (see shoal.certauth)."""
+    def from_assertion(self, token: str, peer: str = "") -> tuple[auth.UserInfo, float, str]:
+        """A client certificate proven by a signed assertion (see shoal.certauth):
+        (user, accepted until, jti)."""
         try:
-            cert, expires = certauth.verify_assertion(token)
+            cert, expires, jti = certauth.verify_assertion(token)
         except certauth.AssertionError_ as err:
             raise Unauthenticated(str(err)) from None
         user = self.from_certificate(pki.cert_pem(cert))
-        return user, min(expires, cert.not_valid_after_utc.timestamp())
+        self._bind(jti, peer, expires)
+        return user, min(expires, cert.not_valid_after_utc.timestamp()), jti
 
-    def from_token(self, token: str) -> auth.UserInfo:
+    def _bind(self, jti: str, peer: str, until: float) -> None:
+        try:
+            self.replays.bind(jti, peer, until)
+        except ReplayError as err:
+            raise Unauthenticated(str(err)) from None
+
+    def from_token(self, token: str, peer: str = "") -> auth.UserInfo:
         """Signatures are checked once per token; the answer is kept until the
         token expires (static records: a few seconds, as the file may change),
-        and a revocation is looked up on every use."""
+        and a revocation (a replay, for an assertion) is looked up on every use."""
         now = time.time()
         cached = self._tokens.get(token)
         if cached is not None and now <= cached[1]:
-            user, _, jti = cached
-            if jti and self.service_accounts is not None and self.service_accounts.revoked_id(jti):
+            user, until, kind, token_id = cached
+            if kind == ASSERTION:
+                self._bind(token_id, peer, until)
+            elif kind == SERVICE_ACCOUNT and self._revoked(token_id):
                 raise Unauthenticated("invalid bearer token: the token has been revoked")
             return user
-        user, expires, jti = self._verify_token(token, now)
+        user, expires, kind, token_id = self._verify_token(token, now, peer)
         if len(self._tokens) >= _CACHE_LIMIT:
             self._tokens.clear()
-        self._tokens[token] = (user, expires, jti)
+        self._tokens[token] = (user, expires, kind, token_id)
         return user
 
-    def _verify_token(self, token: str, now: float) -> tuple[auth.UserInfo, float, str]:
+    def _revoked(self, jti: str) -> bool:
+        return self.service_accounts is not None and self.service_accounts.revoked_id(jti)
+
+    def _verify_token(
+        self, token: str, now: float, peer: str
+    ) -> tuple[auth.UserInfo, float, str, str]:
         if certauth.is_assertion(token):
-            return (*self.from_assertion(token), "")
+            user, until, jti = self.from_assertion(token, peer)
+            return user, until, ASSERTION, jti
         try:
             if token.count(".") == 2 and self.service_accounts is not None:
                 user = self.service_accounts.authenticate(token)
-                return user, float(self.service_accounts.claims(token)["exp"]), user.uid
+                exp = float(self.service_accounts.claims(token)["exp"])
+                return user, exp, SERVICE_ACCOUNT, user.uid
             found = self.static.authenticate(token) if self.static is not None else None
         except TokenError as err:
             raise Unauthenticated(f"invalid bearer token: {err}") from None
         if found is None:
             raise Unauthenticated("invalid bearer token")
-        return found, now + STATIC_TOKEN_CACHE_SECONDS, ""
+        # A join token is not kept: joins are rare, and a deleted one must
+        # stop working at once.
+        keep = 0.0 if BOOTSTRAP_GROUP in found.groups else STATIC_TOKEN_CACHE_SECONDS
+        return found, now + keep, "", ""
 
     def authenticate(
-        self, metadata: Sequence[tuple[str, Any]], peer_pem: bytes | None, method: str = ""
+        self,
+        metadata: Sequence[tuple[str, Any]],
+        peer_pem: bytes | None,
+        method: str = "",
+        peer: str = "",
     ) -> auth.UserInfo:
-        """The user of one request (raises Unauthenticated)."""
+        """The user of one request (raises Unauthenticated); ``peer`` names
+        the connection (address and port) it came on."""
         token = bearer_token(metadata)
         if token:
-            user = self.from_token(token)
+            user = self.from_token(token, peer)
         elif peer_pem:
             user = self.from_certificate(peer_pem)
         else:
@@ -219,7 +248,7 @@ def login_with(
             try:
                 # The handshake's certificate only matters without a token.
                 pem = None if bearer_token(metadata) else peer_certificate(context)
-                user = authenticator.authenticate(metadata, pem, method)
+                user = authenticator.authenticate(metadata, pem, method, context.peer() or "")
             except (Unauthenticated, pki.PKIError) as err:
                 await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(err))
                 raise AssertionError("unreachable") from None

@@ -17,6 +17,14 @@ from typing import Any
 import grpc
 from shoal import auth, errors, pki
 from shoal.api.v1 import certificates_pb2, certificates_pb2_grpc
+from shoal.apiserver.jointokens import (
+    DEFAULT_JOIN_TOKEN_SECONDS,
+    IssuedNodes,
+    JoinTokens,
+    NodeExists,
+    check_may_join,
+)
+from shoal.apiserver.security import ServerSecurity
 from shoal.apiserver.tokens import (
     BOOTSTRAP_GROUP,
     DEFAULT_SA_TOKEN_SECONDS,
@@ -35,12 +43,26 @@ def _caller() -> auth.UserInfo:
 
 
 class NodeSigner:
-    def __init__(self, ca: pki.CertificateAuthority) -> None:
-        self.ca = ca
+    def __init__(
+        self,
+        ca: pki.CertificateAuthority,
+        issued: IssuedNodes,
+        node_exists: NodeExists | None = None,
+    ) -> None:
+        self.ca, self.issued, self.node_exists = ca, issued, node_exists
 
-    def sign(self, user: auth.UserInfo, node_name: str, csr_pem: bytes) -> bytes:
+    async def join(self, user: auth.UserInfo, node_name: str, csr_pem: bytes) -> bytes:
+        """``sign``, after checking a join token does not claim an existing node."""
+        self._check_name(node_name)
+        await check_may_join(user, node_name, self.issued, self.node_exists)
+        return self.sign(user, node_name, csr_pem)
+
+    def _check_name(self, node_name: str) -> None:
         if problems := validate_dns1123_subdomain(node_name):
             raise errors.InvalidError(f"node_name: Invalid value: {node_name!r}: {problems[0]}")
+
+    def sign(self, user: auth.UserInfo, node_name: str, csr_pem: bytes) -> bytes:
+        self._check_name(node_name)
         joining = BOOTSTRAP_GROUP in user.groups
         if not joining and user.node_name != node_name and auth.ADMIN_GROUP not in user.groups:
             raise errors.ForbiddenError(
@@ -57,6 +79,7 @@ class NodeSigner:
             sans=[node_name],
             public_key=csr.public_key(),  # type: ignore[arg-type]
         )
+        self.issued.record(node_name, cert.not_valid_after_utc.timestamp())
         return pki.cert_pem(cert)
 
 
@@ -65,12 +88,12 @@ def may_manage_tokens(user: auth.UserInfo) -> bool:
 
 
 class TokenIssuer:
-    def __init__(self, tokens: ServiceAccountTokens) -> None:
-        self.tokens = tokens
+    def __init__(self, tokens: ServiceAccountTokens, join_tokens: JoinTokens) -> None:
+        self.tokens, self.join_tokens = tokens, join_tokens
 
     def create(self, namespace: str, name: str, seconds: int) -> tuple[str, str, int]:
         """(token, id, expiry) for service account ``namespace/name``."""
-        self._check_caller("create tokens for")
+        self._check_caller("create tokens for service accounts")
         for field, value in (("namespace", namespace), ("name", name)):
             check = validate_dns1123_label if field == "namespace" else validate_dns1123_subdomain
             if problems := check(value):
@@ -85,7 +108,7 @@ class TokenIssuer:
         return token, str(self.tokens.claims(token)["jti"]), int(time.time()) + seconds
 
     def revoke(self, token_or_id: str) -> str:
-        self._check_caller("revoke tokens of")
+        self._check_caller("revoke tokens of service accounts")
         if not token_or_id:
             raise errors.InvalidError("token: Required value")
         try:
@@ -93,10 +116,28 @@ class TokenIssuer:
         except TokenError as err:
             raise errors.InvalidError(f"token: Invalid value: {err}") from None
 
+    def create_join(self, ttl_seconds: int, description: str) -> tuple[str, str, int]:
+        """(whole token, id, expiry or 0): 0 seconds the default, < 0 never expires."""
+        self._check_caller("create join tokens")
+        ttl = None if ttl_seconds < 0 else (ttl_seconds or DEFAULT_JOIN_TOKEN_SECONDS)
+        token, token_id, expires = self.join_tokens.create(ttl, description)
+        return str(token), token_id, int(expires)
+
+    def list_join(self) -> list[dict[str, Any]]:
+        self._check_caller("list join tokens")
+        return self.join_tokens.list()
+
+    def delete_join(self, token_id: str) -> str:
+        self._check_caller("delete join tokens")
+        if not token_id:
+            raise errors.InvalidError("id: Required value")
+        self.join_tokens.delete(token_id)
+        return token_id
+
     def _check_caller(self, what: str) -> None:
         user = _caller()
         if not may_manage_tokens(user):
-            raise errors.ForbiddenError(f'user "{user.name}" may not {what} service accounts')
+            raise errors.ForbiddenError(f'user "{user.name}" may not {what}')
 
 
 async def _abort(context: Any, err: errors.APIError) -> None:
@@ -109,7 +150,7 @@ class CertificatesService(certificates_pb2_grpc.CertificatesServicer):
 
     async def JoinNode(self, request: Any, context: Any) -> Any:
         try:
-            pem = self.signer.sign(_caller(), request.node_name, request.csr_pem)
+            pem = await self.signer.join(_caller(), request.node_name, request.csr_pem)
         except errors.APIError as err:
             await _abort(context, err)
         return certificates_pb2.JoinNodeResponse(
@@ -139,14 +180,48 @@ class TokensService(certificates_pb2_grpc.TokensServicer):
             await _abort(context, err)
         return certificates_pb2.RevokeTokenResponse(id=jti)
 
+    async def CreateJoinToken(self, request: Any, context: Any) -> Any:
+        try:
+            token, token_id, expiry = self.issuer.create_join(
+                int(request.ttl_seconds), request.description
+            )
+        except errors.APIError as err:
+            await _abort(context, err)
+        return certificates_pb2.CreateJoinTokenResponse(
+            token=token, id=token_id, expiration_timestamp=expiry
+        )
+
+    async def ListJoinTokens(self, request: Any, context: Any) -> Any:
+        try:
+            records = self.issuer.list_join()
+        except errors.APIError as err:
+            await _abort(context, err)
+        return certificates_pb2.ListJoinTokensResponse(
+            tokens=[
+                certificates_pb2.JoinTokenInfo(
+                    id=r["id"],
+                    expiration_timestamp=int(r.get("expires") or 0),
+                    description=r.get("description", ""),
+                )
+                for r in records
+            ]
+        )
+
+    async def DeleteJoinToken(self, request: Any, context: Any) -> Any:
+        try:
+            token_id = self.issuer.delete_join(request.id)
+        except errors.APIError as err:
+            await _abort(context, err)
+        return certificates_pb2.DeleteJoinTokenResponse(id=token_id)
+
 
 def add_certificates(
-    server: grpc.aio.Server, ca: pki.CertificateAuthority, tokens: ServiceAccountTokens
+    server: grpc.aio.Server, security: ServerSecurity, node_exists: NodeExists | None = None
 ) -> None:
-    certificates_pb2_grpc.add_CertificatesServicer_to_server(
-        CertificatesService(NodeSigner(ca)), server
-    )
-    certificates_pb2_grpc.add_TokensServicer_to_server(TokensService(TokenIssuer(tokens)), server)
+    signer = NodeSigner(security.pki.ca, security.issued_nodes, node_exists)
+    certificates_pb2_grpc.add_CertificatesServicer_to_server(CertificatesService(signer), server)
+    issuer = TokenIssuer(security.service_accounts, security.join_tokens)
+    certificates_pb2_grpc.add_TokensServicer_to_server(TokensService(issuer), server)
 
 
 __all__ = ["CERTIFICATES", "TOKENS", "add_certificates", "datetime"]

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import ipaddress
 import pathlib
-import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
 import structlog
 from shoal import config, pki
 from shoal.apiserver.authn import Authenticator
+from shoal.apiserver.jointokens import DEFAULT_JOIN_TOKEN_SECONDS, IssuedNodes, JoinTokens
 from shoal.apiserver.pkifiles import KeyPair, ServerPKI
-from shoal.apiserver.tokens import JoinToken, ServiceAccountTokens, StaticTokens, join_user
+from shoal.apiserver.tokens import JoinToken, ServiceAccountTokens, StaticTokens, TokenError
 
 log = structlog.get_logger("apiserver")
 RENEW_CHECK_SECONDS = 3600.0
@@ -51,6 +52,7 @@ class ServerSecurity:
     pki: ServerPKI
     static_tokens: StaticTokens
     service_accounts: ServiceAccountTokens
+    _authenticator: Authenticator | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def load(cls, pki_dir: pathlib.Path, sans: Iterable[str] = ()) -> ServerSecurity:
@@ -59,7 +61,14 @@ class ServerSecurity:
         return cls(server_pki, StaticTokens(pki_dir / "tokens.json"), ServiceAccountTokens(pki_dir))
 
     def authenticator(self) -> Authenticator:
-        return Authenticator(self.pki.ca.cert, self.static_tokens, self.service_accounts)
+        """One for the process: the gRPC listener and the gateway share its
+        caches, the replay cache of certificate assertions above all (an
+        assertion used on a gRPC connection is a replay on an HTTPS one)."""
+        if self._authenticator is None:
+            self._authenticator = Authenticator(
+                self.pki.ca.cert, self.static_tokens, self.service_accounts
+            )
+        return self._authenticator
 
     def server_credentials(self) -> grpc.ServerCredentials:
         """TLS with a client certificate asked for, not required (tokens work
@@ -69,17 +78,29 @@ class ServerSecurity:
             watcher.configuration(), watcher.fetch, require_client_authentication=False
         )
 
-    def ensure_join_token(self, path: pathlib.Path) -> JoinToken:
-        """The join token in ``path`` (0600), made on first start."""
-        ca_hash = pki.ca_hash(self.pki.ca.cert)
+    @property
+    def join_tokens(self) -> JoinTokens:
+        return JoinTokens(self.static_tokens, pki.ca_hash(self.pki.ca.cert))
+
+    @property
+    def issued_nodes(self) -> IssuedNodes:
+        return IssuedNodes(self.pki.dir / "node-certificates.json")
+
+    def ensure_join_token(
+        self, path: pathlib.Path, ttl: float | None = DEFAULT_JOIN_TOKEN_SECONDS
+    ) -> JoinToken:
+        """The join token in ``path`` (0600): kept while it is good, else a
+        new one good for ``ttl`` seconds (None: never expires)."""
+        old = None
         if path.exists():
-            token = JoinToken.parse(path.read_text())
-            known = self.static_tokens.authenticate(token.bearer) is not None
-            if known and token.ca_hash == ca_hash:
-                return token
-        token_id = secrets.token_hex(3)
-        bearer = self.static_tokens.add(join_user(token_id), token_id=token_id)
-        token = JoinToken(ca_hash, bearer)
+            with contextlib.suppress(TokenError):
+                old = JoinToken.parse(path.read_text())
+                known = self.static_tokens.authenticate(old.bearer) is not None
+                if known and old.ca_hash == pki.ca_hash(self.pki.ca.cert):
+                    return old
+        token, _, _ = self.join_tokens.create(ttl, "made by shoal server at start")
+        if old is not None:  # an expired one goes when its file is replaced
+            self.static_tokens.remove(old.bearer.partition(".")[0])
         pki.write_private(path, f"{token}\n".encode())
         return token
 

@@ -21,7 +21,9 @@ from shoal.apiserver.authn import AuthenticationInterceptor, login_with
 from shoal.apiserver.authorization import Authorization
 from shoal.apiserver.authorization_service import AUTHORIZATION, add_authorization
 from shoal.apiserver.certificates import CERTIFICATES, TOKENS, add_certificates
+from shoal.apiserver.connlimits import ConnectionLimits
 from shoal.apiserver.encryption import encrypting
+from shoal.apiserver.jointokens import DEFAULT_JOIN_TOKEN_SECONDS
 from shoal.apiserver.objects import ObjectRegistry
 from shoal.apiserver.reflection import enable_reflection
 from shoal.apiserver.security import ServerSecurity, check_insecure_listen, write_admin_config
@@ -34,6 +36,7 @@ from shoal.apiserver.service import (
 )
 from shoal.apiserver.services import ServiceAllocator
 from shoal.apiserver.streams import STREAMS, add_streams
+from shoal.hardening import private_data_dir, quiet_accept_errors, raise_open_files_limit
 from shoal.store import Store
 
 log = structlog.get_logger("apiserver")
@@ -56,10 +59,12 @@ class APIServer:
         services: ServiceAllocator | None = None,
         security: ServerSecurity | None = None,
         audit: AuditSink | pathlib.Path | None = None,
+        limits: ConnectionLimits | None = None,
     ) -> None:
         """Without ``security`` the listener is plain and every request runs
         as ``auth.INSECURE_ADMIN`` (tests in-process; ``--insecure``)."""
         self.store = store
+        self.limits = limits or ConnectionLimits()
         self.security = security
         self.registry = ObjectRegistry(store, admission, services)
         self.authorization = Authorization(self.registry, audit)
@@ -85,6 +90,7 @@ class APIServer:
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.so_reuseport", 0),
+                *self.limits.grpc_options(),
             ],
         )
         server.add_generic_rpc_handlers(generic_handlers(self.objects, self.discovery))
@@ -100,7 +106,7 @@ class APIServer:
         )
         _ = api_pb2  # the descriptors reflection serves are those of this module
         if self.security is not None:
-            add_certificates(server, self.security.pki.ca, self.security.service_accounts)
+            add_certificates(server, self.security, self._node_exists)
             services += (CERTIFICATES, TOKENS)
         enable_reflection(services, server)
         security = self.security
@@ -116,6 +122,15 @@ class APIServer:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         log.info("serving", listen=listen, port=self.port)
         return self.port
+
+    async def _node_exists(self, name: str) -> bool:
+        from shoal import errors, kinds
+
+        try:
+            await self.registry.get(kinds.resolve("nodes"), "", name)
+        except errors.NotFoundError:
+            return False
+        return True
 
     def _agent_credentials(self) -> grpc.ChannelCredentials | None:
         """mTLS to agents' stream servers, as ``CN=shoal-apiserver``."""
@@ -168,6 +183,8 @@ async def serve(
     pki_dir: pathlib.Path | None = None,
     audit_log: pathlib.Path | None = None,
     encryption_key: pathlib.Path | None = None,
+    join_token_ttl: float | None = DEFAULT_JOIN_TOKEN_SECONDS,
+    limits: ConnectionLimits | None = None,
 ) -> None:
     """Run until SIGTERM or SIGINT, then drain and close the store.
 
@@ -184,7 +201,12 @@ async def serve(
     chosen = select_controllers(plugin_manager.controllers().names(), controllers)
     if insecure:
         check_insecure_listen(listen)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    open_files, _ = raise_open_files_limit()  # every connection is a descriptor
+    limits = (limits or ConnectionLimits()).within(open_files)
+    quiet_accept_errors(asyncio.get_running_loop())
+    private_data_dir(data_dir)  # umask 077, and a data dir only this user reads
+    if pki_dir is not None:
+        private_data_dir(pki_dir)
     listen_host = listen.rsplit(":", 1)[0]
     security = (
         None if insecure else _load_security(pki_dir or data_dir / "pki", listen_host, tls_sans)
@@ -200,6 +222,7 @@ async def serve(
         admission=admission_chain(),
         services=services,
         security=security,
+        limits=limits,
     )
     port = await server.start(listen)
     host = listen_host or "127.0.0.1"
@@ -207,7 +230,7 @@ async def serve(
         host = "127.0.0.1"
     if security is not None:
         join = data_dir / "join-token"
-        security.ensure_join_token(join)
+        security.ensure_join_token(join, join_token_ttl)
         log.info("join token written", path=str(join), hint="shoal agent --token $(cat PATH)")
     admin = write_admin_config(data_dir / "admin.conf", f"{host}:{port}", security)
     log.info("admin config written", path=str(admin), hint=f"export SHOAL_CONFIG={admin}")
@@ -221,7 +244,9 @@ async def serve(
     )
     control_plane = ControlPlane(client, chosen, leader_elect=leader_elect, options=options)
     control_plane.start()
-    gateway = await _start_gateway(client, http_listen, admin, security) if http_listen else None
+    gateway = (
+        await _start_gateway(client, http_listen, admin, security, limits) if http_listen else None
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -259,20 +284,30 @@ def _controlplane_client(address: str, security: ServerSecurity | None) -> Any:
 
 
 async def _start_gateway(
-    client: Any, listen: str, admin: pathlib.Path, security: ServerSecurity | None
+    client: Any,
+    listen: str,
+    admin: pathlib.Path,
+    security: ServerSecurity | None,
+    limits: ConnectionLimits | None = None,
 ) -> Any:
     """The Kubernetes REST gateway (``--http-listen``), over the same client
     the control plane uses; its URL goes into the admin config for kubectl."""
     from shoal.plugins.gateway import Gateway
     from shoal.plugins.gateway.kubeconfig import record_http_server
 
-    gateway = Gateway(client) if security is None else _secure_gateway(client.target, security)
+    gateway = (
+        Gateway(client, limits=limits)
+        if security is None
+        else _secure_gateway(client.target, security, limits)
+    )
     await gateway.start(listen)
     record_http_server(admin, "shoal", gateway.url)
     return gateway
 
 
-def _secure_gateway(address: str, security: ServerSecurity) -> Any:
+def _secure_gateway(
+    address: str, security: ServerSecurity, limits: ConnectionLimits | None = None
+) -> Any:
     """HTTPS with the serving certificate; calls the API as shoal-gateway,
     impersonating each authenticated caller."""
     from shoal.client import Client
@@ -286,4 +321,4 @@ def _secure_gateway(address: str, security: ServerSecurity) -> Any:
     cert_file, key_file = security.pki.paths("apiserver")
     tls = server_ssl_context(cert_file, key_file, security.pki.ca_pem)
     client = Client.for_config(cfg)
-    return Gateway(client, ssl_context=tls, authenticator=security.authenticator())
+    return Gateway(client, ssl_context=tls, authenticator=security.authenticator(), limits=limits)

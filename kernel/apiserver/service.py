@@ -23,6 +23,7 @@ from shoal.apiserver.batching import batched, watch_response
 from shoal.apiserver.objects import DeleteOptions, ObjectRegistry
 from shoal.apiserver.watch import EventCache, type_url, watch_objects
 from shoal.kinds import Kind
+from shoal.store import StorageFullError
 
 log = structlog.get_logger("apiserver")
 
@@ -197,6 +198,9 @@ def _unary(method: Callable[[Any, Any], Awaitable[Any]], name: str) -> Callable[
             return await method(request, context)
         except errors.APIError as err:
             await context.abort(err.code, err.message, errors.trailing_metadata(err))
+        except StorageFullError as full:
+            refusal = errors.InsufficientStorageError(str(full))
+            await context.abort(refusal.code, refusal.message, errors.trailing_metadata(refusal))
         except Exception:
             log.exception("request failed", method=name)
             await context.abort(

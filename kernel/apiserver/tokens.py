@@ -113,7 +113,14 @@ class StaticTokens:
     def __init__(self, path: pathlib.Path) -> None:
         self.file = JsonFile(path, {"tokens": []})
 
-    def add(self, user: auth.UserInfo, *, ttl: float | None = None, token_id: str = "") -> str:
+    def add(
+        self,
+        user: auth.UserInfo,
+        *,
+        ttl: float | None = None,
+        token_id: str = "",
+        description: str = "",
+    ) -> str:
         token_id = token_id or secrets.token_hex(3)
         token = f"{token_id}.{secrets.token_hex(16)}"
         record = {
@@ -123,6 +130,7 @@ class StaticTokens:
             "groups": list(user.groups),
             "uid": user.uid,
             "expires": time.time() + ttl if ttl else 0,
+            "description": description,
         }
         records = [r for r in self.file.read()["tokens"] if r["id"] != token_id]
         self.file.write({"tokens": [*records, record]})
@@ -134,6 +142,10 @@ class StaticTokens:
         self.file.write({"tokens": kept})
         return len(kept) != len(records)
 
+    def records(self) -> list[dict[str, Any]]:
+        """Every record (hashes, never secrets)."""
+        return [dict(r) for r in self.file.read()["tokens"]]
+
     def authenticate(self, token: str) -> auth.UserInfo | None:
         token_id, sep, _ = token.partition(".")
         if not sep:
@@ -141,6 +153,11 @@ class StaticTokens:
         for record in self.file.read()["tokens"]:
             if record["id"] == token_id and hmac.compare_digest(record["sha256"], digest(token)):
                 if record["expires"] and record["expires"] < time.time():
+                    if BOOTSTRAP_GROUP in record["groups"]:
+                        raise TokenError(
+                            "the join token has expired; make a new one on the server "
+                            "with `shoal token create`"
+                        )
                     raise TokenError("the token has expired")
                 return auth.UserInfo(record["user"], tuple(record["groups"]), record["uid"])
         return None

@@ -50,9 +50,28 @@ def auth_metadata(cfg: config.ClientConfig) -> Callable[[], Metadata]:
     if cfg.cert_data and cfg.key_data:
         from shoal.certauth import CertificateCredentials
 
-        assertion = CertificateCredentials(cfg.cert_data, cfg.key_data)
-        return lambda: (("authorization", f"Bearer {assertion.token()}"),)
+        return _AssertionMetadata(CertificateCredentials(cfg.cert_data, cfg.key_data))
     return lambda: ()
+
+
+class _AssertionMetadata:
+    """A certificate assertion, made anew for each new connection: the
+    server binds an assertion to the connection that first presents it."""
+
+    def __init__(self, credentials: Any) -> None:
+        self.credentials = credentials
+
+    def __call__(self) -> Metadata:
+        return (("authorization", f"Bearer {self.credentials.token()}"),)
+
+    def for_channel(self, channel: Any) -> Callable[[], Metadata]:
+        def metadata() -> Metadata:
+            # Not READY: this call opens (or waits for) a new connection.
+            if channel.get_state(try_to_connect=False) != grpc.ChannelConnectivity.READY:
+                self.credentials.renew()
+            return self()
+
+        return metadata
 
 
 class _Callable:
@@ -70,6 +89,8 @@ class AuthChannel:
     """A grpc.aio.Channel whose every call carries ``metadata()``."""
 
     def __init__(self, channel: grpc.aio.Channel, metadata: Callable[[], Metadata]) -> None:
+        if isinstance(metadata, _AssertionMetadata):
+            metadata = metadata.for_channel(channel)
         self._channel, self._metadata = channel, metadata
 
     def unary_unary(self, *args: Any, **kwargs: Any) -> Any:

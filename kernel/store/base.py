@@ -62,6 +62,18 @@ class WatchOverflowError(StoreError):
         self.revision = revision
 
 
+class StorageFullError(StoreError):
+    """The store's disk (or database quota) is full: creates and updates are
+    refused until there is room; reads and deletes keep working."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(
+            "the store's disk is full: free space where the store keeps its data "
+            "(deletes still work); writes resume once there is room"
+            + (f" ({detail})" if detail else "")
+        )
+
+
 class FutureRevisionError(StoreError):
     """The revision asked for is newer than the store's current revision."""
 

@@ -53,6 +53,9 @@ class SQLiteStore:
     ``compact_interval`` seconds apart, history older than the newest
     ``compact_keep`` revisions is compacted (0 for either disables it).
     ``watch_queue_size`` bounds each watcher's backlog (see ``sqlite_watch``).
+    ``reserve_bytes`` of disk are kept for deletes on a full disk (see
+    ``sqlite_reserve``; the store plugin ``shoal server`` opens asks for
+    ``DEFAULT_RESERVE_BYTES``; 0, the default here: none).
     """
 
     def __init__(
@@ -64,8 +67,10 @@ class SQLiteStore:
         readers: int = 4,
         watch_queue_size: int = 10000,
         max_batch: int = 1000,
+        reserve_bytes: int = 0,
     ) -> None:
         self.path = path
+        self._reserve_bytes = reserve_bytes
         self._compact_interval = compact_interval
         self._compact_keep = compact_keep
         self._reader_count = readers
@@ -96,7 +101,9 @@ class SQLiteStore:
         # First, so a second process is refused before it reads a revision.
         self._lock.acquire()
         self._loop = asyncio.get_running_loop()
-        self._writer = Writer(self.path, self._loop, self._deliver, self._max_batch)
+        self._writer = Writer(
+            self.path, self._loop, self._deliver, self._max_batch, self._reserve_bytes
+        )
         try:
             rev, compact_rev = await self._writer.start()
         except BaseException:

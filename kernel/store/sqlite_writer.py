@@ -21,6 +21,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from shoal.store import sqlite_schema as schema
@@ -31,8 +32,10 @@ from shoal.store.base import (
     KeyNotFoundError,
     KeyValue,
     RevisionConflictError,
+    StorageFullError,
     StoreError,
 )
+from shoal.store.sqlite_reserve import Reserve, is_disk_full
 
 
 @dataclass(slots=True)
@@ -61,8 +64,10 @@ class Writer:
         loop: asyncio.AbstractEventLoop,
         deliver: Deliver,
         max_batch: int = 1000,
+        reserve_bytes: int = 0,
     ) -> None:
         self._path = path
+        self.reserve = Reserve(Path(f"{os.fspath(path)}-reserve"), reserve_bytes)
         self._loop = loop
         self._deliver = deliver
         self._max_batch = max_batch
@@ -93,6 +98,10 @@ class Writer:
         try:
             conn = schema.connect(self._path, writer=True)
             self.rev, self.compact_rev = schema.read_meta(conn)
+            if os.fspath(self._path) != ":memory:":
+                self.reserve.ensure()
+            else:
+                self.reserve.size = 0
         except BaseException as exc:
             self._ready.set_exception(exc)
             self._done.set_result(None)
@@ -119,9 +128,30 @@ class Writer:
                 return
 
     def _commit(self, conn: sqlite3.Connection, ops: list[WriteOp]) -> None:
-        start_rev, start_compact = self.rev, self.compact_rev
         outcomes: list[Outcome] = []
         events: list[Event] = []
+        if self.reserve.released and not self.reserve.ensure():
+            # The disk was full and still has no room: only what frees space.
+            outcomes = [(op.future, None, StorageFullError()) for op in ops if not _frees(op)]
+            ops = [op for op in ops if _frees(op)]
+        if ops:
+            try:
+                outcomes += self._transaction(conn, ops, events)
+            except Exception as exc:
+                outcomes += self._failed(conn, ops, events, exc)
+        # RuntimeError: the loop is closed, nobody is waiting any more.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(
+                self._deliver, outcomes, events, self.rev, self.compact_rev
+            )
+
+    def _transaction(
+        self, conn: sqlite3.Connection, ops: list[WriteOp], events: list[Event]
+    ) -> list[Outcome]:
+        """Apply ``ops`` in one transaction; on any error nothing of it is
+        durable: roll back, reuse the revisions, raise."""
+        start_rev, start_compact, first_event = self.rev, self.compact_rev, len(events)
+        outcomes: list[Outcome] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
             for op in ops:
@@ -133,23 +163,38 @@ class Writer:
             if self.rev != start_rev:
                 conn.execute("UPDATE meta SET value = ? WHERE name = 'rev'", (self.rev,))
             conn.execute("COMMIT")
-            self.commits += 1
-            self.writes += len(events)
-        except Exception as exc:
-            # Disk full, I/O error...: nothing of the batch is durable, so fail
-            # all of it and reuse the revisions.
+        except BaseException:
             if conn.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
             self.rev, self.compact_rev = start_rev, start_compact
-            error = StoreError(f"write failed: {exc}")
-            outcomes = [(op.future, None, error) for op in ops]
-            events = []
-        # RuntimeError: the loop is closed, nobody is waiting any more.
-        with contextlib.suppress(RuntimeError):
-            self._loop.call_soon_threadsafe(
-                self._deliver, outcomes, events, self.rev, self.compact_rev
-            )
+            del events[first_event:]
+            raise
+        self.commits += 1
+        self.writes += len(events) - first_event
+        return outcomes
+
+    def _failed(
+        self, conn: sqlite3.Connection, ops: list[WriteOp], events: list[Event], exc: Exception
+    ) -> list[Outcome]:
+        """Outcomes of a batch whose transaction failed. A full disk releases
+        the reserve and lets the batch's deletes and compaction through."""
+        if not is_disk_full(exc):
+            error = StoreError(f"write failed: {exc}")  # I/O error...: fail the batch
+            return [(op.future, None, error) for op in ops]
+        self.reserve.release()
+        outcomes: list[Outcome] = [
+            (op.future, None, StorageFullError(str(exc))) for op in ops if not _frees(op)
+        ]
+        frees = [op for op in ops if _frees(op)]
+        if not frees:
+            return outcomes
+        try:
+            return outcomes + self._transaction(conn, frees, events)
+        except Exception as again:
+            error = StorageFullError(str(again)) if is_disk_full(again) else StoreError(
+                f"write failed: {again}")  # fmt: skip
+            return outcomes + [(op.future, None, error) for op in frees]
 
     def _apply(self, conn: sqlite3.Connection, op: WriteOp, events: list[Event]) -> Any:
         if op.kind == "compact":
@@ -208,6 +253,11 @@ class Writer:
         conn.execute(f"DELETE FROM log WHERE rev > ? AND rev <= ? AND kind = {schema.DELETE}", span)
         conn.execute("UPDATE meta SET value = ? WHERE name = 'compact_rev'", (revision,))
         self.compact_rev = revision
+
+
+def _frees(op: WriteOp) -> bool:
+    """Deletes and compaction make room (after the reserve lets them write)."""
+    return op.kind in ("delete", "compact")
 
 
 def resolve(outcomes: list[Outcome]) -> None:

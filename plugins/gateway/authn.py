@@ -62,10 +62,17 @@ def _peer_pem(request: web.Request) -> bytes | None:
     return ssl.DER_cert_to_PEM_cert(der).encode() if der else None
 
 
+def _peer(request: web.Request) -> str:
+    """The connection a request came on (a certificate assertion is bound to one)."""
+    transport = request.transport
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    return f"https:{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else ""
+
+
 def caller(authenticator: Authenticator, request: web.Request) -> auth.UserInfo:
     header = request.headers.get("Authorization", "")
     metadata = [("authorization", header)] if header else []
-    return authenticator.authenticate(metadata, _peer_pem(request), "/gateway")
+    return authenticator.authenticate(metadata, _peer_pem(request), "/gateway", _peer(request))
 
 
 def impersonation(user: auth.UserInfo) -> tuple[tuple[str, str], ...]:

@@ -7,9 +7,11 @@ from typing import Any
 
 import structlog
 from aiohttp import web
+from shoal.apiserver.connlimits import ConnectionLimits
 from shoal.client import Client
 from shoal.plugins.gateway.app import build_app
 from shoal.plugins.gateway.authn import authentication
+from shoal.plugins.gateway.connections import GuardedSite
 
 log = structlog.get_logger("gateway")
 
@@ -28,11 +30,17 @@ class Gateway:
     --http-listen``): HTTPS, each caller authenticated and acted for."""
 
     def __init__(
-        self, client: Client, *, ssl_context: Any = None, authenticator: Any = None
+        self,
+        client: Client,
+        *,
+        ssl_context: Any = None,
+        authenticator: Any = None,
+        limits: ConnectionLimits | None = None,
     ) -> None:
         self.client = client
         self.ssl_context = ssl_context
         self.authenticator = authenticator
+        self.limits = limits or ConnectionLimits()
         self.port = 0
         self.host = ""
         self._runner: web.AppRunner | None = None
@@ -45,9 +53,10 @@ class Gateway:
             access_log=None,
             handle_signals=False,
             shutdown_timeout=1.0,
+            keepalive_timeout=self.limits.http_idle_timeout,
         )
         await runner.setup()
-        site = web.TCPSite(runner, host, port, ssl_context=self.ssl_context)
+        site = GuardedSite(runner, host, port, ssl_context=self.ssl_context, limits=self.limits)
         await site.start()
         self._runner = runner
         self.host = host

@@ -27,6 +27,7 @@ HTTP_CODES: dict[str, int] = {
     "TooManyRequests": 429,
     "InternalError": 500,
     "ServiceUnavailable": 503,
+    "InsufficientStorage": 507,  # the store's disk is full
 }
 
 

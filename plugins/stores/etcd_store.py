@@ -37,6 +37,7 @@ from shoal.store.base import (
     KeyNotFoundError,
     KeyValue,
     RevisionConflictError,
+    StorageFullError,
     StoreError,
     check_key,
     check_revision,
@@ -257,6 +258,8 @@ class EtcdStore:
             return CompactedError(revision, self._compacted)
         if "future revision" in details:
             return FutureRevisionError(f"revision {revision} is newer than the store's")
+        if "database space exceeded" in details:  # etcd's quota (NOSPACE alarm)
+            return StorageFullError(f"etcd: {details}; compact and defragment etcd")
         return StoreError(f"etcd: {err.code().name}: {details}")
 
     async def _find_compact_revision(self, failed: int) -> None:

@@ -68,6 +68,20 @@ async def secure_server(tmp_path: Path) -> AsyncIterator[SecureServer]:
         await server.stop(grace=0)
 
 
+@pytest_asyncio.fixture
+async def gateway_url(secure_server: SecureServer) -> AsyncIterator[str]:
+    """The secure HTTPS gateway in front of ``secure_server``."""
+    from shoal.apiserver.server import _secure_gateway
+
+    gateway = _secure_gateway(secure_server.address, secure_server.security)
+    await gateway.start("127.0.0.1:0")
+    try:
+        yield gateway.url
+    finally:
+        await gateway.stop()
+        await gateway.client.close()
+
+
 @dataclass
 class Answer:
     code: int

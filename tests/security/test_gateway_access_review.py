@@ -12,9 +12,8 @@ from typing import Any
 import aiohttp
 
 from tests.security.conftest import SecureServer
-from tests.security.test_gateway_tls import _tls, gateway_url
+from tests.security.test_gateway_tls import _tls
 
-__all__ = ["gateway_url"]  # the fixture, shared with the TLS tests
 API = "/apis/authorization.k8s.io/v1"
 
 

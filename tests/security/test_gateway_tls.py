@@ -4,28 +4,14 @@ from __future__ import annotations
 
 import json
 import ssl
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest_asyncio
 from shoal import auth, config, pki
-from shoal.apiserver.server import _secure_gateway
 from shoal.plugins.gateway.kubeconfig import kubeconfig
 
 from tests.security.conftest import SecureServer
-
-
-@pytest_asyncio.fixture
-async def gateway_url(secure_server: SecureServer) -> AsyncIterator[str]:
-    gateway = _secure_gateway(secure_server.address, secure_server.security)
-    await gateway.start("127.0.0.1:0")
-    try:
-        yield gateway.url
-    finally:
-        await gateway.stop()
-        await gateway.client.close()
 
 
 def _tls(server: SecureServer, tmp_path: Path, user: str = "") -> ssl.SSLContext:

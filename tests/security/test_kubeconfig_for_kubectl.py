@@ -7,16 +7,13 @@ import asyncio
 import base64
 import os
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 import yaml
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from shoal import config
 from shoal.apiserver.security import user_entry
-from shoal.apiserver.server import _secure_gateway
 from shoal.plugins.gateway.kubeconfig import record_http_server
 
 from tests.ctl.conftest import invoke
@@ -24,17 +21,6 @@ from tests.integration.helpers import pod
 from tests.security.conftest import SecureServer
 
 KUBECTL = shutil.which("kubectl")
-
-
-@pytest_asyncio.fixture
-async def gateway_url(secure_server: SecureServer) -> AsyncIterator[str]:
-    gateway = _secure_gateway(secure_server.address, secure_server.security)
-    await gateway.start("127.0.0.1:0")
-    try:
-        yield gateway.url
-    finally:
-        await gateway.stop()
-        await gateway.client.close()
 
 
 def _shoal_config(server: SecureServer, gateway_url: str, path: Path) -> str:

@@ -123,6 +123,21 @@ class TokensStub:
                 request_serializer=shoal_dot_api_dot_v1_dot_certificates__pb2.RevokeTokenRequest.SerializeToString,
                 response_deserializer=shoal_dot_api_dot_v1_dot_certificates__pb2.RevokeTokenResponse.FromString,
                 _registered_method=True)
+        self.CreateJoinToken = channel.unary_unary(
+                '/shoal.v1.Tokens/CreateJoinToken',
+                request_serializer=shoal_dot_api_dot_v1_dot_certificates__pb2.CreateJoinTokenRequest.SerializeToString,
+                response_deserializer=shoal_dot_api_dot_v1_dot_certificates__pb2.CreateJoinTokenResponse.FromString,
+                _registered_method=True)
+        self.ListJoinTokens = channel.unary_unary(
+                '/shoal.v1.Tokens/ListJoinTokens',
+                request_serializer=shoal_dot_api_dot_v1_dot_certificates__pb2.ListJoinTokensRequest.SerializeToString,
+                response_deserializer=shoal_dot_api_dot_v1_dot_certificates__pb2.ListJoinTokensResponse.FromString,
+                _registered_method=True)
+        self.DeleteJoinToken = channel.unary_unary(
+                '/shoal.v1.Tokens/DeleteJoinToken',
+                request_serializer=shoal_dot_api_dot_v1_dot_certificates__pb2.DeleteJoinTokenRequest.SerializeToString,
+                response_deserializer=shoal_dot_api_dot_v1_dot_certificates__pb2.DeleteJoinTokenResponse.FromString,
+                _registered_method=True)
 
 
 class TokensServicer:
@@ -144,6 +159,28 @@ class TokensServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateJoinToken(self, request, context):
+        """A new join token (like `kubeadm token create`), for system:masters.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListJoinTokens(self, request, context):
+        """The join tokens the server accepts, expired ones included until
+        deleted (like `kubeadm token list`); never their secrets.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteJoinToken(self, request, context):
+        """Refuse a join token from now on (like `kubeadm token delete`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TokensServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -156,6 +193,21 @@ def add_TokensServicer_to_server(servicer, server):
                     servicer.RevokeToken,
                     request_deserializer=shoal_dot_api_dot_v1_dot_certificates__pb2.RevokeTokenRequest.FromString,
                     response_serializer=shoal_dot_api_dot_v1_dot_certificates__pb2.RevokeTokenResponse.SerializeToString,
+            ),
+            'CreateJoinToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateJoinToken,
+                    request_deserializer=shoal_dot_api_dot_v1_dot_certificates__pb2.CreateJoinTokenRequest.FromString,
+                    response_serializer=shoal_dot_api_dot_v1_dot_certificates__pb2.CreateJoinTokenResponse.SerializeToString,
+            ),
+            'ListJoinTokens': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListJoinTokens,
+                    request_deserializer=shoal_dot_api_dot_v1_dot_certificates__pb2.ListJoinTokensRequest.FromString,
+                    response_serializer=shoal_dot_api_dot_v1_dot_certificates__pb2.ListJoinTokensResponse.SerializeToString,
+            ),
+            'DeleteJoinToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteJoinToken,
+                    request_deserializer=shoal_dot_api_dot_v1_dot_certificates__pb2.DeleteJoinTokenRequest.FromString,
+                    response_serializer=shoal_dot_api_dot_v1_dot_certificates__pb2.DeleteJoinTokenResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -212,6 +264,87 @@ class Tokens:
             '/shoal.v1.Tokens/RevokeToken',
             shoal_dot_api_dot_v1_dot_certificates__pb2.RevokeTokenRequest.SerializeToString,
             shoal_dot_api_dot_v1_dot_certificates__pb2.RevokeTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateJoinToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shoal.v1.Tokens/CreateJoinToken',
+            shoal_dot_api_dot_v1_dot_certificates__pb2.CreateJoinTokenRequest.SerializeToString,
+            shoal_dot_api_dot_v1_dot_certificates__pb2.CreateJoinTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListJoinTokens(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shoal.v1.Tokens/ListJoinTokens',
+            shoal_dot_api_dot_v1_dot_certificates__pb2.ListJoinTokensRequest.SerializeToString,
+            shoal_dot_api_dot_v1_dot_certificates__pb2.ListJoinTokensResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteJoinToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shoal.v1.Tokens/DeleteJoinToken',
+            shoal_dot_api_dot_v1_dot_certificates__pb2.DeleteJoinTokenRequest.SerializeToString,
+            shoal_dot_api_dot_v1_dot_certificates__pb2.DeleteJoinTokenResponse.FromString,
             options,
             channel_credentials,
             insecure,
