@@ -135,10 +135,9 @@ from shoal.ctl.duration import Duration
 )
 @click.option(
     "--request-header-timeout",
-    type=click.FloatRange(min=0.1),
-    default=10.0,
+    type=Duration(minimum=0.1),
+    default="10s",
     show_default=True,
-    metavar="SECONDS",
     help="A new connection must finish TLS and send its request headers (HTTP) or "
     "HTTP/2 preface (gRPC) this soon, or it is closed.",
 )

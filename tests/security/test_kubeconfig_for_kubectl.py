@@ -9,7 +9,6 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
 import yaml
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from shoal import config
@@ -18,6 +17,7 @@ from shoal.plugins.gateway.kubeconfig import record_http_server
 
 from tests.ctl.conftest import invoke
 from tests.integration.helpers import pod
+from tests.requirements import require_binary
 from tests.security.conftest import SecureServer
 
 KUBECTL = shutil.which("kubectl")
@@ -57,8 +57,7 @@ async def test_kubeconfig_carries_the_real_key(
     user = yaml.safe_load(made.out)["users"][0]["user"]
     key = load_pem_private_key(base64.b64decode(user["client-key-data"]), password=None)
     assert key.key_size >= 256
-    if KUBECTL is None:
-        pytest.skip("kubectl is not installed")
+    require_binary("kubectl")
     (tmp_path / "shoal.kubeconfig").write_text(made.out)
     await secure_server.admin.create(pod("web"))
     code, out, err = await _kubectl(
