@@ -18,14 +18,27 @@ import grpc
 
 
 class APIError(Exception):
-    """An error the API answers with; ``code`` is its gRPC status code."""
+    """An error the API answers with; ``code`` is its gRPC status code.
+
+    ``name``, ``group`` and ``kind`` are Kubernetes' StatusDetails of the
+    error, empty when unknown: the object's name, its API group, and (as
+    Kubernetes fills them) the resource's plural ("pods") for NotFound,
+    AlreadyExists, Conflict and Forbidden, the Kind ("Pod") for Invalid.
+    They travel to clients in the trailing metadata, so the HTTP gateway
+    answers with the same Status body kube-apiserver does."""
 
     code: grpc.StatusCode = grpc.StatusCode.UNKNOWN
     reason: str = "Unknown"  # Kubernetes' StatusReason, for `Error from server (Reason)`
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, name: str = "", group: str = "", kind: str = "") -> None:
         super().__init__(message)
         self.message = message
+        self.name, self.group, self.kind = name, group, kind
+
+    def details(self) -> dict[str, str]:
+        """The StatusDetails fields that are set."""
+        found = {"name": self.name, "group": self.group, "kind": self.kind}
+        return {key: value for key, value in found.items() if value}
 
 
 class NotFoundError(APIError):
@@ -52,8 +65,16 @@ class InvalidError(APIError):
     code = grpc.StatusCode.INVALID_ARGUMENT
     reason = "Invalid"
 
-    def __init__(self, message: str, causes: list[tuple[str, str]] | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        causes: list[tuple[str, str]] | None = None,
+        *,
+        name: str = "",
+        group: str = "",
+        kind: str = "",
+    ) -> None:
+        super().__init__(message, name=name, group=group, kind=kind)
         self.causes = causes or []
 
 
@@ -127,6 +148,7 @@ _BY_REASON: dict[tuple[str, grpc.StatusCode], type[APIError]] = {
 
 REASON_KEY = "shoal-reason"
 CAUSES_KEY = "shoal-causes-bin"
+DETAILS_KEY = "shoal-details-bin"  # JSON {"name", "group", "kind"}: StatusDetails
 # gRPC's rich error model: a google.rpc.Status with typed details, which the
 # grpc libraries of most languages decode (grpc-status in Python, Go's
 # status.FromError, grpc-js' @grpc/grpc-js + google-protobuf).
@@ -141,6 +163,8 @@ def trailing_metadata(err: APIError) -> tuple[tuple[str, str | bytes], ...]:
     pairs: list[tuple[str, str | bytes]] = [(REASON_KEY, err.reason)]
     if isinstance(err, InvalidError) and err.causes:
         pairs.append((CAUSES_KEY, json.dumps(err.causes).encode()))
+    if err.details():
+        pairs.append((DETAILS_KEY, json.dumps(err.details()).encode()))
     pairs.append((STATUS_DETAILS_KEY, rich_status(err).SerializeToString()))
     return tuple(pairs)
 
@@ -148,14 +172,17 @@ def trailing_metadata(err: APIError) -> tuple[tuple[str, str | bytes], ...]:
 def rich_status(err: APIError) -> Any:
     """The google.rpc.Status of an error: ErrorInfo carries Kubernetes'
     reason (in AIP-193's UPPER_SNAKE form, the CamelCase word in its
-    metadata), BadRequest the field causes of an InvalidError."""
+    metadata, beside the name, group and kind of the details), BadRequest
+    the field causes of an InvalidError."""
     # Imported when first needed: the command line imports this module on
     # every start and never sends an error.
     from google.rpc import error_details_pb2, status_pb2
 
     status = status_pb2.Status(code=err.code.value[0], message=err.message)
     info = error_details_pb2.ErrorInfo(
-        reason=_upper_snake(err.reason), domain=ERROR_DOMAIN, metadata={"reason": err.reason}
+        reason=_upper_snake(err.reason),
+        domain=ERROR_DOMAIN,
+        metadata={"reason": err.reason, **err.details()},
     )
     status.details.add().Pack(info)
     if isinstance(err, InvalidError) and err.causes:
@@ -182,24 +209,37 @@ def from_status(
     if isinstance(err, InvalidError) and CAUSES_KEY in extra:
         with contextlib.suppress(ValueError, TypeError):
             err.causes = [(str(p), str(m)) for p, m in json.loads(extra[CAUSES_KEY])]
+    if DETAILS_KEY in extra:
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            details = json.loads(extra[DETAILS_KEY])
+            err.name, err.group, err.kind = (
+                str(details.get(k, "")) for k in ("name", "group", "kind")
+            )
     return err
 
 
-def not_found(plural: str, name: str) -> NotFoundError:
-    return NotFoundError(f'{plural} "{name}" not found')
+def not_found(plural: str, name: str, group: str = "") -> NotFoundError:
+    return NotFoundError(f'{plural} "{name}" not found', name=name, group=group, kind=plural)
 
 
-def already_exists(plural: str, name: str) -> AlreadyExistsError:
-    return AlreadyExistsError(f'{plural} "{name}" already exists')
-
-
-def conflict(plural: str, name: str) -> ConflictError:
-    return ConflictError(
-        f'Operation cannot be fulfilled on {plural} "{name}": the object has been modified; '
-        "please apply your changes to the latest version and try again"
+def already_exists(plural: str, name: str, group: str = "") -> AlreadyExistsError:
+    return AlreadyExistsError(
+        f'{plural} "{name}" already exists', name=name, group=group, kind=plural
     )
 
 
-def invalid(kind: str, name: str, causes: list[tuple[str, str]]) -> InvalidError:
+def conflict(plural: str, name: str, group: str = "") -> ConflictError:
+    return ConflictError(
+        f'Operation cannot be fulfilled on {plural} "{name}": the object has been modified; '
+        "please apply your changes to the latest version and try again",
+        name=name,
+        group=group,
+        kind=plural,
+    )
+
+
+def invalid(kind: str, name: str, causes: list[tuple[str, str]], group: str = "") -> InvalidError:
     detail = ", ".join(f"{path}: {msg}" if path else msg for path, msg in causes)
-    return InvalidError(f'{kind} "{name}" is invalid: {detail}', causes)
+    return InvalidError(
+        f'{kind} "{name}" is invalid: {detail}', causes, name=name, group=group, kind=kind
+    )

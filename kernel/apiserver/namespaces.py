@@ -48,5 +48,7 @@ class NamespaceLifecycle:
         if terminating:
             raise errors.ForbiddenError(
                 f'{plural} "{name}" is forbidden: unable to create new content in namespace '
-                f"{namespace} because it is being terminated"
+                f"{namespace} because it is being terminated",
+                name=name,
+                kind=plural,
             )
