@@ -156,38 +156,84 @@ STATUS_DETAILS_KEY = "grpc-status-details-bin"
 ERROR_DOMAIN = "shoal.io"
 
 
+# The receiving gRPC library refuses trailing metadata past 8 KiB, its soft
+# limit, counting each header as name + value + 32 bytes (-bin values
+# base64-encoded), grpc-status and grpc-message included. An invalid object's
+# causes travel four times (in grpc-message, shoal-causes-bin, the rich
+# status's message and its BadRequest), so when they would not fit, the rich
+# status goes without a message and only the first causes travel separately:
+# grpc-message still lists them all.
+METADATA_BUDGET = 7 * 1024
+_HEADER_OVERHEAD = 32
+_FIXED_HEADERS = 256  # :status, content-type, grpc-status
+
+
 def trailing_metadata(err: APIError) -> tuple[tuple[str, str | bytes], ...]:
     """What the server sends beside the status, so the client rebuilds the
-    same error: its reason word and, for InvalidError, the field causes,
-    both also as the standard ``google.rpc.Status`` details."""
+    same error: its reason word, its details (name, group, kind) and, for
+    InvalidError, the field causes, also as the standard ``google.rpc.Status``
+    details; within METADATA_BUDGET."""
+    causes = err.causes if isinstance(err, InvalidError) else []
+    pairs = _metadata(err, causes, with_message=True)
+    keep = len(causes)
+    # Over budget: first leave the message (grpc-message has it) out of the
+    # rich status, then halve the causes sent separately.
+    while metadata_size(pairs, err.message) > METADATA_BUDGET:
+        pairs = _metadata(err, causes[:keep], with_message=False)
+        if keep == 0:
+            break
+        keep //= 2
+    return pairs
+
+
+def metadata_size(pairs: Iterable[tuple[str, str | bytes]], message: str = "") -> int:
+    """Bytes the trailing metadata counts against gRPC's limit, as HTTP/2
+    does (RFC 7541, 4.1), with grpc-message carrying `message`."""
+    size = _FIXED_HEADERS + len("grpc-message") + len(message.encode()) + _HEADER_OVERHEAD
+    for key, value in pairs:
+        length = len(value.encode() if isinstance(value, str) else value)
+        if key.endswith("-bin"):
+            length = (length + 2) // 3 * 4
+        size += len(key) + length + _HEADER_OVERHEAD
+    return size
+
+
+def _metadata(
+    err: APIError, causes: list[tuple[str, str]], *, with_message: bool
+) -> tuple[tuple[str, str | bytes], ...]:
     pairs: list[tuple[str, str | bytes]] = [(REASON_KEY, err.reason)]
-    if isinstance(err, InvalidError) and err.causes:
-        pairs.append((CAUSES_KEY, json.dumps(err.causes).encode()))
+    if causes:
+        pairs.append((CAUSES_KEY, json.dumps(causes).encode()))
     if err.details():
         pairs.append((DETAILS_KEY, json.dumps(err.details()).encode()))
-    pairs.append((STATUS_DETAILS_KEY, rich_status(err).SerializeToString()))
+    status = rich_status(err, causes, with_message=with_message)
+    pairs.append((STATUS_DETAILS_KEY, status.SerializeToString()))
     return tuple(pairs)
 
 
-def rich_status(err: APIError) -> Any:
+def rich_status(
+    err: APIError, causes: list[tuple[str, str]] | None = None, *, with_message: bool = True
+) -> Any:
     """The google.rpc.Status of an error: ErrorInfo carries Kubernetes'
     reason (in AIP-193's UPPER_SNAKE form, the CamelCase word in its
     metadata, beside the name, group and kind of the details), BadRequest
-    the field causes of an InvalidError."""
+    the field causes of an InvalidError (``causes``, when given, instead)."""
     # Imported when first needed: the command line imports this module on
     # every start and never sends an error.
     from google.rpc import error_details_pb2, status_pb2
 
-    status = status_pb2.Status(code=err.code.value[0], message=err.message)
+    if causes is None:
+        causes = err.causes if isinstance(err, InvalidError) else []
+    status = status_pb2.Status(code=err.code.value[0], message=err.message if with_message else "")
     info = error_details_pb2.ErrorInfo(
         reason=_upper_snake(err.reason),
         domain=ERROR_DOMAIN,
         metadata={"reason": err.reason, **err.details()},
     )
     status.details.add().Pack(info)
-    if isinstance(err, InvalidError) and err.causes:
+    if causes:
         bad = error_details_pb2.BadRequest()
-        for field, description in err.causes:
+        for field, description in causes:
             bad.field_violations.add(field=field, description=description)
         status.details.add().Pack(bad)
     return status

@@ -185,3 +185,20 @@ def _sent(err: errors.APIError) -> tuple[Any, str, Any]:
     return err.code, err.message, errors.trailing_metadata(err)
     assert from_api_error(errors.ConflictError("c"))["code"] == 409
     assert from_api_error(errors.ForbiddenError("no"))["code"] == 403
+
+
+def test_many_long_causes_fit_grpc_metadata_limit() -> None:
+    """gRPC refuses trailing metadata past 8 KiB; an invalid object with many
+    long causes still sends its reason, details and the first causes."""
+    causes = [(f"spec.containers[{i}].image", "Invalid value: " + "x" * 300) for i in range(12)]
+    err = errors.invalid("Pod", "p" * 60, causes)
+    metadata = errors.trailing_metadata(err)
+    assert errors.metadata_size(metadata, err.message) <= errors.METADATA_BUDGET
+    got = errors.from_status(err.code, err.message, metadata)
+    assert got.details() == {"name": "p" * 60, "kind": "Pod"}
+    assert isinstance(got, errors.InvalidError) and got.causes == causes[: len(got.causes)]
+    few = errors.invalid("Pod", "p", causes[:2])
+    assert (
+        errors.from_status(few.code, few.message, errors.trailing_metadata(few)).causes
+        == (causes[:2])
+    )
