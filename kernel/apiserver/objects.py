@@ -92,7 +92,7 @@ class ObjectRegistry:
         self._validate(kind, new)
         if kind.namespaced:
             await self.namespaces.admit_create(
-                kind.plural, new.metadata.name, new.metadata.namespace
+                kind.plural, new.metadata.name, new.metadata.namespace, kind.group
             )
         allocation = self.services.reserve_create(new) if kind.kind == "Service" else None
         try:

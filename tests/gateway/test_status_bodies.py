@@ -109,6 +109,11 @@ async def test_forbidden_names_the_object(gateway_server: GatewayServer) -> None
     await call(gateway_server, "DELETE", "/api/v1/namespaces/gone")
     code, status = await call(gateway_server, "POST", "/api/v1/namespaces/gone/pods", POD)
     assert code == 403 and status["details"] == {"name": "web", "kind": "pods"}
+    code, status = await call(
+        gateway_server, "POST", "/apis/apps/v1/namespaces/gone/deployments", DEPLOYMENT
+    )
+    assert code == 403
+    assert status["details"] == {"name": "web", "group": "apps", "kind": "deployments"}
 
 
 async def test_bad_request_and_method_not_allowed(gateway_server: GatewayServer) -> None:

@@ -202,3 +202,17 @@ def test_many_long_causes_fit_grpc_metadata_limit() -> None:
         errors.from_status(few.code, few.message, errors.trailing_metadata(few)).causes
         == (causes[:2])
     )
+
+
+def test_rbac_forbidden_names_the_resource() -> None:
+    """kube-apiserver's authorization failure: NewForbidden(GroupResource,
+    name), the resource without its subresource."""
+    from shoal.apiserver.authz import Attributes, forbidden
+    from shoal.auth import UserInfo
+
+    attrs = Attributes(UserInfo("alice"), "get", "apps", "deployments", "scale", "default", "web")
+    err = forbidden(attrs)
+    assert err.details() == {"name": "web", "group": "apps", "kind": "deployments"}
+    body = from_api_error(errors.from_status(*_sent(err)))
+    assert body["details"] == err.details() and body["code"] == 403
+    assert body["message"].startswith('deployments.apps "web" is forbidden: User "alice"')
