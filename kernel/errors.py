@@ -18,7 +18,14 @@ import grpc
 
 
 class APIError(Exception):
-    """An error the API answers with; ``code`` is its gRPC status code."""
+    """An error the API answers with; ``code`` is its gRPC status code.
+
+    ``name``, ``group`` and ``kind`` are Kubernetes' StatusDetails of the
+    error, empty when unknown: the object's name, its API group, and (as
+    Kubernetes fills them) the resource's plural ("pods") for NotFound,
+    AlreadyExists, Conflict and Forbidden, the Kind ("Pod") for Invalid.
+    They travel to clients in the trailing metadata, so the HTTP gateway
+    answers with the same Status body kube-apiserver does."""
 
     code: grpc.StatusCode = grpc.StatusCode.UNKNOWN
     reason: str = "Unknown"  # Kubernetes' StatusReason, for `Error from server (Reason)`
@@ -26,9 +33,15 @@ class APIError(Exception):
     # "the API server is not answering" rather than "Error from server".
     from_server: bool = True
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, name: str = "", group: str = "", kind: str = "") -> None:
         super().__init__(message)
         self.message = message
+        self.name, self.group, self.kind = name, group, kind
+
+    def details(self) -> dict[str, str]:
+        """The StatusDetails fields that are set."""
+        found = {"name": self.name, "group": self.group, "kind": self.kind}
+        return {key: value for key, value in found.items() if value}
 
 
 class NotFoundError(APIError):
@@ -55,8 +68,16 @@ class InvalidError(APIError):
     code = grpc.StatusCode.INVALID_ARGUMENT
     reason = "Invalid"
 
-    def __init__(self, message: str, causes: list[tuple[str, str]] | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        causes: list[tuple[str, str]] | None = None,
+        *,
+        name: str = "",
+        group: str = "",
+        kind: str = "",
+    ) -> None:
+        super().__init__(message, name=name, group=group, kind=kind)
         self.causes = causes or []
 
 
@@ -139,6 +160,7 @@ _BY_REASON: dict[tuple[str, grpc.StatusCode], type[APIError]] = {
 
 REASON_KEY = "shoal-reason"
 CAUSES_KEY = "shoal-causes-bin"
+DETAILS_KEY = "shoal-details-bin"  # JSON {"name", "group", "kind"}: StatusDetails
 # gRPC's rich error model: a google.rpc.Status with typed details, which the
 # grpc libraries of most languages decode (grpc-status in Python, Go's
 # status.FromError, grpc-js' @grpc/grpc-js + google-protobuf).
@@ -146,33 +168,84 @@ STATUS_DETAILS_KEY = "grpc-status-details-bin"
 ERROR_DOMAIN = "shoal.io"
 
 
+# The receiving gRPC library refuses trailing metadata past 8 KiB, its soft
+# limit, counting each header as name + value + 32 bytes (-bin values
+# base64-encoded), grpc-status and grpc-message included. An invalid object's
+# causes travel four times (in grpc-message, shoal-causes-bin, the rich
+# status's message and its BadRequest), so when they would not fit, the rich
+# status goes without a message and only the first causes travel separately:
+# grpc-message still lists them all.
+METADATA_BUDGET = 7 * 1024
+_HEADER_OVERHEAD = 32
+_FIXED_HEADERS = 256  # :status, content-type, grpc-status
+
+
 def trailing_metadata(err: APIError) -> tuple[tuple[str, str | bytes], ...]:
     """What the server sends beside the status, so the client rebuilds the
-    same error: its reason word and, for InvalidError, the field causes,
-    both also as the standard ``google.rpc.Status`` details."""
+    same error: its reason word, its details (name, group, kind) and, for
+    InvalidError, the field causes, also as the standard ``google.rpc.Status``
+    details; within METADATA_BUDGET."""
+    causes = err.causes if isinstance(err, InvalidError) else []
+    pairs = _metadata(err, causes, with_message=True)
+    keep = len(causes)
+    # Over budget: first leave the message (grpc-message has it) out of the
+    # rich status, then halve the causes sent separately.
+    while metadata_size(pairs, err.message) > METADATA_BUDGET:
+        pairs = _metadata(err, causes[:keep], with_message=False)
+        if keep == 0:
+            break
+        keep //= 2
+    return pairs
+
+
+def metadata_size(pairs: Iterable[tuple[str, str | bytes]], message: str = "") -> int:
+    """Bytes the trailing metadata counts against gRPC's limit, as HTTP/2
+    does (RFC 7541, 4.1), with grpc-message carrying `message`."""
+    size = _FIXED_HEADERS + len("grpc-message") + len(message.encode()) + _HEADER_OVERHEAD
+    for key, value in pairs:
+        length = len(value.encode() if isinstance(value, str) else value)
+        if key.endswith("-bin"):
+            length = (length + 2) // 3 * 4
+        size += len(key) + length + _HEADER_OVERHEAD
+    return size
+
+
+def _metadata(
+    err: APIError, causes: list[tuple[str, str]], *, with_message: bool
+) -> tuple[tuple[str, str | bytes], ...]:
     pairs: list[tuple[str, str | bytes]] = [(REASON_KEY, err.reason)]
-    if isinstance(err, InvalidError) and err.causes:
-        pairs.append((CAUSES_KEY, json.dumps(err.causes).encode()))
-    pairs.append((STATUS_DETAILS_KEY, rich_status(err).SerializeToString()))
+    if causes:
+        pairs.append((CAUSES_KEY, json.dumps(causes).encode()))
+    if err.details():
+        pairs.append((DETAILS_KEY, json.dumps(err.details()).encode()))
+    status = rich_status(err, causes, with_message=with_message)
+    pairs.append((STATUS_DETAILS_KEY, status.SerializeToString()))
     return tuple(pairs)
 
 
-def rich_status(err: APIError) -> Any:
+def rich_status(
+    err: APIError, causes: list[tuple[str, str]] | None = None, *, with_message: bool = True
+) -> Any:
     """The google.rpc.Status of an error: ErrorInfo carries Kubernetes'
     reason (in AIP-193's UPPER_SNAKE form, the CamelCase word in its
-    metadata), BadRequest the field causes of an InvalidError."""
+    metadata, beside the name, group and kind of the details), BadRequest
+    the field causes of an InvalidError (``causes``, when given, instead)."""
     # Imported when first needed: the command line imports this module on
     # every start and never sends an error.
     from google.rpc import error_details_pb2, status_pb2
 
-    status = status_pb2.Status(code=err.code.value[0], message=err.message)
+    if causes is None:
+        causes = err.causes if isinstance(err, InvalidError) else []
+    status = status_pb2.Status(code=err.code.value[0], message=err.message if with_message else "")
     info = error_details_pb2.ErrorInfo(
-        reason=_upper_snake(err.reason), domain=ERROR_DOMAIN, metadata={"reason": err.reason}
+        reason=_upper_snake(err.reason),
+        domain=ERROR_DOMAIN,
+        metadata={"reason": err.reason, **err.details()},
     )
     status.details.add().Pack(info)
-    if isinstance(err, InvalidError) and err.causes:
+    if causes:
         bad = error_details_pb2.BadRequest()
-        for field, description in err.causes:
+        for field, description in causes:
             bad.field_violations.add(field=field, description=description)
         status.details.add().Pack(bad)
     return status
@@ -195,24 +268,37 @@ def from_status(
     if isinstance(err, InvalidError) and CAUSES_KEY in extra:
         with contextlib.suppress(ValueError, TypeError):
             err.causes = [(str(p), str(m)) for p, m in json.loads(extra[CAUSES_KEY])]
+    if DETAILS_KEY in extra:
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            details = json.loads(extra[DETAILS_KEY])
+            err.name, err.group, err.kind = (
+                str(details.get(k, "")) for k in ("name", "group", "kind")
+            )
     return err
 
 
-def not_found(plural: str, name: str) -> NotFoundError:
-    return NotFoundError(f'{plural} "{name}" not found')
+def not_found(plural: str, name: str, group: str = "") -> NotFoundError:
+    return NotFoundError(f'{plural} "{name}" not found', name=name, group=group, kind=plural)
 
 
-def already_exists(plural: str, name: str) -> AlreadyExistsError:
-    return AlreadyExistsError(f'{plural} "{name}" already exists')
-
-
-def conflict(plural: str, name: str) -> ConflictError:
-    return ConflictError(
-        f'Operation cannot be fulfilled on {plural} "{name}": the object has been modified; '
-        "please apply your changes to the latest version and try again"
+def already_exists(plural: str, name: str, group: str = "") -> AlreadyExistsError:
+    return AlreadyExistsError(
+        f'{plural} "{name}" already exists', name=name, group=group, kind=plural
     )
 
 
-def invalid(kind: str, name: str, causes: list[tuple[str, str]]) -> InvalidError:
+def conflict(plural: str, name: str, group: str = "") -> ConflictError:
+    return ConflictError(
+        f'Operation cannot be fulfilled on {plural} "{name}": the object has been modified; '
+        "please apply your changes to the latest version and try again",
+        name=name,
+        group=group,
+        kind=plural,
+    )
+
+
+def invalid(kind: str, name: str, causes: list[tuple[str, str]], group: str = "") -> InvalidError:
     detail = ", ".join(f"{path}: {msg}" if path else msg for path, msg in causes)
-    return InvalidError(f'{kind} "{name}" is invalid: {detail}', causes)
+    return InvalidError(
+        f'{kind} "{name}" is invalid: {detail}', causes, name=name, group=group, kind=kind
+    )

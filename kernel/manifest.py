@@ -15,7 +15,8 @@ import yaml
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from shoal import kinds
-from shoal.manifest_schema import ManifestError, check_object, describe, restore_numbers
+from shoal.manifest_always import canonicalize, finish
+from shoal.manifest_schema import ManifestError, check_object, describe
 
 __all__ = ["ManifestError", "from_dict", "load_documents", "to_dict"]
 
@@ -130,15 +131,17 @@ def from_dict(data: dict[str, Any]) -> Message:
         json_format.ParseDict(checked, message)
     except json_format.ParseError as err:  # what the check does not foresee
         raise ManifestError(f"invalid {kind.kind}: {err}") from None
+    canonicalize(message)  # the zeros to_dict writes read as unset
     return message
 
 
 def to_dict(msg: Message) -> dict[str, Any]:
     """The Kubernetes JSON of a message: apiVersion and kind first (for
-    registered kinds), fields that hold their default omitted, 64-bit integers
+    registered kinds), a field that holds its default omitted unless
+    Kubernetes always writes it (options.proto's `always`), 64-bit integers
     as JSON numbers."""
     body = json_format.MessageToDict(msg, preserving_proto_field_name=False)
-    restore_numbers(body, msg.DESCRIPTOR)
+    finish(body, msg.DESCRIPTOR)
     try:
         kind = kinds.for_message(msg)
     except kinds.UnknownKindError:

@@ -235,34 +235,3 @@ def _base64(value: Any, path: str) -> None:
         base64.b64decode(padded, validate=True)
     except (binascii.Error, ValueError):
         raise ManifestError(f"{path}: illegal base64 data", path) from None
-
-
-def restore_numbers(body: dict[str, Any], desc: Descriptor) -> None:
-    """Undo two habits of MessageToDict that Kubernetes JSON does not share, in
-    place: 64-bit integers written as strings, IntOrString numbers as floats."""
-    fields = _fields(desc)
-    for key, value in body.items():
-        field = fields.get(key)
-        if field is None:
-            continue
-        if _is_map(field):
-            value_field = field.message_type.fields_by_name["value"]
-            for k, v in value.items():
-                value[k] = _restore(value_field, v)
-        elif field.is_repeated:
-            body[key] = [_restore(field, v) for v in value]
-        else:
-            body[key] = _restore(field, value)
-
-
-def _restore(field: FieldDescriptor, value: Any) -> Any:
-    if field.message_type is not None:
-        name = field.message_type.full_name
-        if name == "google.protobuf.Value" and isinstance(value, float) and value.is_integer():
-            return int(value)
-        if not name.startswith("google.protobuf.") and isinstance(value, dict):
-            restore_numbers(value, field.message_type)
-        return value
-    if _INT_TYPES.get(field.type, (0,))[0] == 64 and isinstance(value, str):
-        return int(value)
-    return value

@@ -62,5 +62,8 @@ async def _call(name: str, hook: Any, request: AdmissionRequest, kind: Kind) -> 
             log.exception("admission plugin failed", plugin=name)
         raise errors.ForbiddenError(
             f'{kind.plural} "{request.name}" is forbidden: admission plugin "{name}" '
-            f"denied the request: {err}"
+            f"denied the request: {err}",
+            name=request.name,
+            group=kind.group,
+            kind=kind.plural,
         ) from None

@@ -107,4 +107,9 @@ def forbidden_message(attrs: Attributes, reason: str = "") -> str:
 
 
 def forbidden(attrs: Attributes, reason: str = "") -> errors.ForbiddenError:
-    return errors.ForbiddenError(forbidden_message(attrs, reason))
+    return errors.ForbiddenError(
+        forbidden_message(attrs, reason),
+        name=attrs.name,
+        group=attrs.api_group,
+        kind=attrs.resource if attrs.resource_request else "",
+    )

@@ -44,12 +44,16 @@ async def bind(update: Update, binding: Any, *, dry_run: bool, user: str) -> Any
         if pod.spec.node_name:
             raise errors.ConflictError(
                 f'Operation cannot be fulfilled on pods/binding "{name}": pod {name} is '
-                f'already assigned to node "{pod.spec.node_name}"'
+                f'already assigned to node "{pod.spec.node_name}"',
+                name=name,
+                kind="pods/binding",
             )
         if binding.metadata.uid and binding.metadata.uid != pod.metadata.uid:
-            raise errors.ConflictError(f'pods "{name}": the uid in the binding does not match')
+            raise errors.ConflictError(
+                f'pods "{name}": the uid in the binding does not match', name=name, kind="pods"
+            )
         if pod.metadata.HasField("deletion_timestamp"):
-            raise errors.ConflictError(f'pods "{name}" is being deleted')
+            raise errors.ConflictError(f'pods "{name}" is being deleted', name=name, kind="pods")
         pod.spec.node_name = node
         _scheduled(pod)
         return pod

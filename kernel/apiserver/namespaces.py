@@ -38,7 +38,7 @@ class NamespaceLifecycle:
         else:
             self._terminating[name] = ns.metadata.HasField("deletion_timestamp")
 
-    async def admit_create(self, plural: str, name: str, namespace: str) -> None:
+    async def admit_create(self, plural: str, name: str, namespace: str, group: str = "") -> None:
         terminating = self._terminating.get(namespace)
         if terminating is None:
             kv = await self.store.get(codec.object_key(self.kind, "", namespace))
@@ -48,5 +48,8 @@ class NamespaceLifecycle:
         if terminating:
             raise errors.ForbiddenError(
                 f'{plural} "{name}" is forbidden: unable to create new content in namespace '
-                f"{namespace} because it is being terminated"
+                f"{namespace} because it is being terminated",
+                name=name,
+                group=group,
+                kind=plural,
             )

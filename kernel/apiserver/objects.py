@@ -79,7 +79,7 @@ class ObjectRegistry:
     async def get(self, kind: Kind, namespace: str, name: str) -> Any:
         kv = await self.store.get(codec.object_key(kind, _ns(kind, namespace), name))
         if kv is None:
-            raise errors.not_found(kind.plural, name)
+            raise errors.not_found(kind.plural, name, kind.group)
         return codec.decode(kind, kv)
 
     async def list(self, kind: Kind, namespace: str = "", **options: Any) -> ListResult:
@@ -100,7 +100,7 @@ class ObjectRegistry:
         await self._guard("CREATE", kind, new, None)
         if kind.namespaced:
             await self.namespaces.admit_create(
-                kind.plural, new.metadata.name, new.metadata.namespace
+                kind.plural, new.metadata.name, new.metadata.namespace, kind.group
             )
         allocation = self.services.reserve_create(new) if kind.kind == "Service" else None
         try:
@@ -119,6 +119,7 @@ class ObjectRegistry:
                 kind.kind,
                 m.name,
                 [("metadata.resourceVersion", "Invalid value: must not be set on create")],
+                kind.group,
             )
         m.namespace = (m.namespace or "default") if kind.namespaced else ""
         if not m.name and m.generate_name:
@@ -147,15 +148,15 @@ class ObjectRegistry:
                 if obj.metadata.generate_name:  # a clash of generated names: draw again
                     obj.metadata.name = meta.generated_name(obj.metadata.generate_name)
                     continue
-                raise errors.already_exists(kind.plural, obj.metadata.name) from None
+                raise errors.already_exists(kind.plural, obj.metadata.name, kind.group) from None
             obj.metadata.resource_version = str(kv.mod_revision)
             return obj
-        raise errors.already_exists(kind.plural, obj.metadata.name)
+        raise errors.already_exists(kind.plural, obj.metadata.name, kind.group)
 
     def _validate(self, kind: Kind, obj: Any) -> None:
         causes = validate_object(kind.kind, obj)
         if causes:
-            raise errors.invalid(kind.kind, obj.metadata.name, causes)
+            raise errors.invalid(kind.kind, obj.metadata.name, causes, kind.group)
         size = obj.ByteSize()
         if size > MAX_OBJECT_BYTES:
             raise errors.InvalidError(
@@ -267,9 +268,9 @@ class ObjectRegistry:
         while True:
             kv = await self.store.get(key)
             if kv is None:
-                raise errors.not_found(kind.plural, name)
+                raise errors.not_found(kind.plural, name, kind.group)
             if precondition and precondition != str(kv.mod_revision):
-                raise errors.conflict(kind.plural, name)
+                raise errors.conflict(kind.plural, name, kind.group)
             old = codec.decode(kind, kv)
             if uid and uid != old.metadata.uid:
                 raise errors.ConflictError(
@@ -294,9 +295,9 @@ class ObjectRegistry:
                 return written
             except RevisionConflictError:
                 if precondition:
-                    raise errors.conflict(kind.plural, name) from None
+                    raise errors.conflict(kind.plural, name, kind.group) from None
             except KeyNotFoundError:
-                raise errors.not_found(kind.plural, name) from None
+                raise errors.not_found(kind.plural, name, kind.group) from None
             finally:
                 self._settle(allocation, stored)
 
@@ -333,13 +334,15 @@ class ObjectRegistry:
         namespace = _ns(kind, namespace)
         if kind.kind == "Namespace" and name in SYSTEM_NAMESPACES:
             raise errors.ForbiddenError(
-                f'namespaces "{name}" is forbidden: this namespace may not be deleted'
+                f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                name=name,
+                kind="namespaces",
             )
         key = codec.object_key(kind, namespace, name)
         while True:
             kv = await self.store.get(key)
             if kv is None:
-                raise errors.not_found(kind.plural, name)
+                raise errors.not_found(kind.plural, name, kind.group)
             old = codec.decode(kind, kv)
             _check_delete_preconditions(kind, old, opts)
             await self.admission.admit("DELETE", kind, old, old, user)
@@ -349,9 +352,9 @@ class ObjectRegistry:
                 return await self._delete_or_mark(kind, key, kv, old, opts)
             except RevisionConflictError:
                 if opts.resource_version:
-                    raise errors.conflict(kind.plural, name) from None
+                    raise errors.conflict(kind.plural, name, kind.group) from None
             except KeyNotFoundError:
-                raise errors.not_found(kind.plural, name) from None
+                raise errors.not_found(kind.plural, name, kind.group) from None
 
     async def _delete_or_mark(
         self, kind: Kind, key: str, kv: KeyValue, old: Any, opts: DeleteOptions
@@ -453,7 +456,7 @@ def _check_delete_preconditions(kind: Kind, obj: Any, opts: DeleteOptions) -> No
             f"Precondition failed: UID in precondition: {opts.uid}, UID in object meta: {m.uid}"
         )
     if opts.resource_version and opts.resource_version != m.resource_version:
-        raise errors.conflict(kind.plural, m.name)
+        raise errors.conflict(kind.plural, m.name, kind.group)
 
 
 __all__ = ["DeleteOptions", "ListResult", "ObjectRegistry"]

@@ -51,7 +51,7 @@ def check_update(kind: Kind, old: Any, new: Any) -> None:
     elif kind.kind in ("RoleBinding", "ClusterRoleBinding") and old.role_ref != new.role_ref:
         causes.append(("roleRef", "Invalid value: cannot change roleRef"))
     if causes:
-        raise errors.invalid(kind.kind, new.metadata.name, causes)
+        raise errors.invalid(kind.kind, new.metadata.name, causes, kind.group)
 
 
 def _pod_spec_update(old: Any, new: Any) -> list[tuple[str, str]]:

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from aiohttp import web
-from shoal import errors
+from shoal import errors, kinds
 from shoal.manifest import ManifestError
 
 # reason word -> HTTP code, as the Kubernetes API server answers them
@@ -31,6 +31,14 @@ HTTP_CODES: dict[str, int] = {
 }
 
 
+# Reasons whose Status names the object in its details (kube-apiserver's
+# NewNotFound, NewAlreadyExists, NewConflict, NewForbidden, NewInvalid,
+# NewMethodNotSupported); BadRequest, Gone, Expired and the rest have none.
+_NAMED_REASONS = frozenset(
+    {"NotFound", "AlreadyExists", "Conflict", "Forbidden", "Invalid", "MethodNotAllowed"}
+)
+
+
 def status(
     reason: str, message: str, *, details: dict[str, Any] | None = None, code: int = 0
 ) -> dict[str, Any]:
@@ -44,8 +52,10 @@ def status(
         "reason": reason,
         "code": code or HTTP_CODES.get(reason, 500),
     }
-    if details:
-        body["details"] = details
+    # Kubernetes' constructors for these reasons always set details (empty
+    # for a path no resource matched: NewGenericServerResponse's {}).
+    if details or reason in _NAMED_REASONS:
+        body["details"] = details or {}
     return body
 
 
@@ -53,15 +63,68 @@ def success() -> dict[str, Any]:
     return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
 
 
+# The word a field error's message starts with -> Kubernetes' CauseType
+# (field.ErrorType), as field.Error.ErrorBody writes it.
+_CAUSE_TYPES = (
+    ("Required value", "FieldValueRequired"),
+    ("Invalid value", "FieldValueInvalid"),
+    ("Unsupported value", "FieldValueNotSupported"),
+    ("Duplicate value", "FieldValueDuplicate"),
+    ("Not found", "FieldValueNotFound"),
+    ("Forbidden", "FieldValueForbidden"),
+    ("Too long", "FieldValueTooLong"),
+    ("Too many", "FieldValueTooMany"),
+    ("Internal error", "InternalError"),
+)
+
+
+def cause_type(message: str) -> str:
+    """The CauseType of a field error from its message; FieldValueInvalid
+    when the message does not start with one of Kubernetes' words."""
+    for word, cause in _CAUSE_TYPES:
+        if message.startswith(word):
+            return cause
+    return "FieldValueInvalid"
+
+
 def from_api_error(err: errors.APIError, details: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The Status for an error the API answered with."""
-    details = dict(details or {})
-    if isinstance(err, errors.InvalidError) and err.causes:
-        details["causes"] = [
-            {"reason": "FieldValueInvalid", "message": message, "field": path}
-            for path, message in err.causes
-        ]
-    return status(err.reason, err.message, details=details)
+    """The Status for an error the API answered with. ``details`` is what the
+    request names (resource plural as kind, group, name), for an error that
+    does not carry its own (an older server's), for the reasons whose Status
+    has details."""
+    if err.reason not in _NAMED_REASONS:
+        return status(err.reason, err.message)
+    found: dict[str, Any] = err.details() or dict(details or {})
+    if isinstance(err, errors.InvalidError):
+        if not err.kind and found.get("kind"):
+            found["kind"] = _kind_of(found["kind"])  # Invalid names the Kind, not the resource
+        if err.causes:
+            found["causes"] = [
+                {"reason": cause_type(message), "message": message, "field": path}
+                for path, message in err.causes
+            ]
+        return status(err.reason, _invalid_message(err), details=found)
+    return status(err.reason, err.message, details=found)
+
+
+def _invalid_message(err: errors.InvalidError) -> str:
+    """Kubernetes' NewInvalid wording: the Kind qualified by its group
+    (`Deployment.apps "web" is invalid: ...`), several causes in brackets."""
+    head = f'{err.kind} "{err.name}" is invalid: '
+    if not err.kind or not err.message.startswith(head):
+        return err.message
+    detail = err.message.removeprefix(head)
+    if len(err.causes) > 1:
+        detail = f"[{detail}]"
+    qualified = f"{err.kind}.{err.group}" if err.group else err.kind
+    return f'{qualified} "{err.name}" is invalid: {detail}'
+
+
+def _kind_of(resource: str) -> str:
+    try:
+        return kinds.resolve(resource).kind
+    except kinds.UnknownKindError:
+        return resource
 
 
 def from_manifest_error(err: ManifestError, details: dict[str, Any] | None = None) -> dict:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from shoal.api.v1 import core_pb2
+
 from tests.gateway.conftest import GatewayServer
 from tests.requirements import require_module
 
@@ -96,3 +98,48 @@ def _errors(url: str) -> tuple[int, str]:
 async def test_not_found_is_an_api_exception(gateway_server: GatewayServer) -> None:
     status, reason = await asyncio.to_thread(_errors, gateway_server.url)
     assert (status, reason) == (404, "Not Found")
+
+
+def _pod_with_agent_status(name: str) -> Any:
+    """A pod as the agent reports a container that just started: Kubernetes
+    writes restartCount 0 and ready false, the client requires them."""
+    pod = core_pb2.Pod()
+    pod.metadata.name, pod.metadata.namespace = name, "default"
+    pod.metadata.labels["app"] = "agent"
+    pod.spec.containers.add(name="main", image="nginx")
+    return pod
+
+
+def _read_list_watch(url: str, version: str) -> tuple[Any, Any, list[Any]]:
+    with _api(url) as api:
+        core = kubernetes.client.CoreV1Api(api)
+        read = core.read_namespaced_pod("agent", "default")
+        listed = core.list_namespaced_pod("default", label_selector="app=agent")
+        stream = kubernetes.watch.Watch().stream(
+            core.list_namespaced_pod, "default",
+            resource_version=version, timeout_seconds=10,
+        )  # fmt: skip
+        watched = []
+        for event in stream:
+            watched.append(event["object"])
+            if event["type"] == "MODIFIED":
+                break
+        return read, listed, watched
+
+
+async def test_pod_status_with_zero_values_deserializes(gateway_server: GatewayServer) -> None:
+    client = gateway_server.client
+    before = await client.list("Pod", "default")
+    created = await client.create(_pod_with_agent_status("agent"))
+    created.status.phase = "Running"
+    status = created.status.container_statuses.add(name="main", image="nginx")
+    status.state.running.started_at.GetCurrentTime()
+    status.started = True  # ready false, restartCount 0, imageID "": all zero
+    await client.update_status(created)
+    read, listed, watched = await asyncio.to_thread(
+        _read_list_watch, gateway_server.url, before.resource_version
+    )
+    for pod in (read, listed.items[0], watched[-1]):
+        container = pod.status.container_statuses[0]
+        assert (container.restart_count, container.ready, container.image_id) == (0, False, "")
+    assert [p.metadata.name for p in watched] == ["agent", "agent"]

@@ -3,6 +3,8 @@ pod proxy's HTTP framing, tables and Status codes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from shoal import errors
 from shoal.plugins.gateway import paths, table
@@ -147,5 +149,70 @@ def test_status_from_errors() -> None:
     invalid = from_api_error(errors.InvalidError("bad", [("spec.x", "required")]))
     assert invalid["code"] == 422 and invalid["details"]["causes"][0]["field"] == "spec.x"
     assert from_api_error(errors.GoneError("old"))["code"] == 410
+    # Expired, Gone and BadRequest have no details, whatever the request named.
+    request = {"kind": "pods", "name": "web"}
+    for err in (errors.GoneError("old"), errors.BadRequestError("bad")):
+        assert "details" not in from_api_error(err, request)
+
+
+def test_status_details_cross_grpc() -> None:
+    """The server's error carries Kubernetes' StatusDetails in its trailing
+    metadata; the client rebuilds them, and the gateway answers with them."""
+    sent = errors.invalid("Deployment", "web", [("spec.replicas", "Invalid value: -1")], "apps")
+    metadata = errors.trailing_metadata(sent)
+    got = errors.from_status(sent.code, sent.message, metadata)
+    assert isinstance(got, errors.InvalidError) and got.causes == sent.causes
+    assert got.details() == {"name": "web", "group": "apps", "kind": "Deployment"}
+    body = from_api_error(got, {"kind": "deployments", "group": "apps"})
+    assert body["details"] == {
+        "name": "web",
+        "group": "apps",
+        "kind": "Deployment",
+        "causes": [
+            {
+                "reason": "FieldValueInvalid",
+                "message": "Invalid value: -1",
+                "field": "spec.replicas",
+            }
+        ],
+    }
+    assert body["message"] == 'Deployment.apps "web" is invalid: spec.replicas: Invalid value: -1'
+    missing = errors.from_status(*_sent(errors.not_found("pods", "web")))
+    assert missing.details() == {"name": "web", "kind": "pods"}
+
+
+def _sent(err: errors.APIError) -> tuple[Any, str, Any]:
+    return err.code, err.message, errors.trailing_metadata(err)
     assert from_api_error(errors.ConflictError("c"))["code"] == 409
     assert from_api_error(errors.ForbiddenError("no"))["code"] == 403
+
+
+def test_many_long_causes_fit_grpc_metadata_limit() -> None:
+    """gRPC refuses trailing metadata past 8 KiB; an invalid object with many
+    long causes still sends its reason, details and the first causes."""
+    causes = [(f"spec.containers[{i}].image", "Invalid value: " + "x" * 300) for i in range(12)]
+    err = errors.invalid("Pod", "p" * 60, causes)
+    metadata = errors.trailing_metadata(err)
+    assert errors.metadata_size(metadata, err.message) <= errors.METADATA_BUDGET
+    got = errors.from_status(err.code, err.message, metadata)
+    assert got.details() == {"name": "p" * 60, "kind": "Pod"}
+    assert isinstance(got, errors.InvalidError) and got.causes == causes[: len(got.causes)]
+    few = errors.invalid("Pod", "p", causes[:2])
+    assert (
+        errors.from_status(few.code, few.message, errors.trailing_metadata(few)).causes
+        == (causes[:2])
+    )
+
+
+def test_rbac_forbidden_names_the_resource() -> None:
+    """kube-apiserver's authorization failure: NewForbidden(GroupResource,
+    name), the resource without its subresource."""
+    from shoal.apiserver.authz import Attributes, forbidden
+    from shoal.auth import UserInfo
+
+    attrs = Attributes(UserInfo("alice"), "get", "apps", "deployments", "scale", "default", "web")
+    err = forbidden(attrs)
+    assert err.details() == {"name": "web", "group": "apps", "kind": "deployments"}
+    body = from_api_error(errors.from_status(*_sent(err)))
+    assert body["details"] == err.details() and body["code"] == 403
+    assert body["message"].startswith('deployments.apps "web" is forbidden: User "alice"')

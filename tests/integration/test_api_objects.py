@@ -102,9 +102,9 @@ async def test_errors_carry_the_standard_rich_status(shoal_client: Client) -> No
 
     await shoal_client.create(pod("web"))
     bad = obj({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "Bad_Name"}})
-    for request, code, reason in (
-        (pod("web"), grpc.StatusCode.ALREADY_EXISTS, "ALREADY_EXISTS"),
-        (bad, grpc.StatusCode.INVALID_ARGUMENT, "INVALID"),
+    for request, code, reason, named in (
+        (pod("web"), grpc.StatusCode.ALREADY_EXISTS, "ALREADY_EXISTS", ("web", "pods")),
+        (bad, grpc.StatusCode.INVALID_ARGUMENT, "INVALID", ("Bad_Name", "Pod")),
     ):
         message = api_pb2.CreateRequest()
         message.object.Pack(request)
@@ -116,6 +116,8 @@ async def test_errors_carry_the_standard_rich_status(shoal_client: Client) -> No
         info = error_details_pb2.ErrorInfo()
         assert status.details[0].Unpack(info)
         assert (info.reason, info.domain) == (reason, "shoal.io")
+        # Kubernetes' StatusDetails: the object's name and (resource or) kind.
+        assert (info.metadata["name"], info.metadata["kind"]) == named
     violations = error_details_pb2.BadRequest()
     assert status.details[1].Unpack(violations)
     assert {v.field for v in violations.field_violations} >= {"metadata.name"}

@@ -25,9 +25,10 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from shoal.api.v1 import core_pb2 as shoal_dot_api_dot_v1_dot_core__pb2
 from shoal.api.v1 import meta_pb2 as shoal_dot_api_dot_v1_dot_meta__pb2
+from shoal.api.v1 import options_pb2 as shoal_dot_api_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17shoal/api/v1/apps.proto\x12\x08shoal.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x17shoal/api/v1/core.proto\x1a\x17shoal/api/v1/meta.proto\"\xab\x01\n\nReplicaSet\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12&\n\x08metadata\x18\x03 \x01(\x0b\x32\x14.shoal.v1.ObjectMeta\x12&\n\x04spec\x18\x04 \x01(\x0b\x32\x18.shoal.v1.ReplicaSetSpec\x12*\n\x06status\x18\x05 \x01(\x0b\x32\x1a.shoal.v1.ReplicaSetStatus\"\xa7\x01\n\x0eReplicaSetSpec\x12\x15\n\x08replicas\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12\x19\n\x11min_ready_seconds\x18\x02 \x01(\x05\x12)\n\x08selector\x18\x03 \x01(\x0b\x32\x17.shoal.v1.LabelSelector\x12+\n\x08template\x18\x04 \x01(\x0b\x32\x19.shoal.v1.PodTemplateSpecB\x0b\n\t_replicas\"\xfa\x01\n\x10ReplicaSetStatus\x12\x10\n\x08replicas\x18\x01 \x01(\x05\x12\x1e\n\x16\x66ully_labeled_replicas\x18\x02 \x01(\x05\x12\x16\n\x0eready_replicas\x18\x03 \x01(\x05\x12\x1a\n\x12\x61vailable_replicas\x18\x04 \x01(\x05\x12\x1b\n\x13observed_generation\x18\x05 \x01(\x03\x12\'\n\nconditions\x18\x06 \x03(\x0b\x32\x13.shoal.v1.Condition\x12!\n\x14terminating_replicas\x18\x07 \x01(\x05H\x00\x88\x01\x01\x42\x17\n\x15_terminating_replicas\"\xab\x01\n\nDeployment\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12&\n\x08metadata\x18\x03 \x01(\x0b\x32\x14.shoal.v1.ObjectMeta\x12&\n\x04spec\x18\x04 \x01(\x0b\x32\x18.shoal.v1.DeploymentSpec\x12*\n\x06status\x18\x05 \x01(\x0b\x32\x1a.shoal.v1.DeploymentStatus\"\xed\x02\n\x0e\x44\x65ploymentSpec\x12\x15\n\x08replicas\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12)\n\x08selector\x18\x02 \x01(\x0b\x32\x17.shoal.v1.LabelSelector\x12+\n\x08template\x18\x03 \x01(\x0b\x32\x19.shoal.v1.PodTemplateSpec\x12.\n\x08strategy\x18\x04 \x01(\x0b\x32\x1c.shoal.v1.DeploymentStrategy\x12\x19\n\x11min_ready_seconds\x18\x05 \x01(\x05\x12#\n\x16revision_history_limit\x18\x06 \x01(\x05H\x01\x88\x01\x01\x12\x0e\n\x06paused\x18\x07 \x01(\x08\x12&\n\x19progress_deadline_seconds\x18\x08 \x01(\x05H\x02\x88\x01\x01\x42\x0b\n\t_replicasB\x19\n\x17_revision_history_limitB\x1c\n\x1a_progress_deadline_seconds\"]\n\x12\x44\x65ploymentStrategy\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x39\n\x0erolling_update\x18\x02 \x01(\x0b\x32!.shoal.v1.RollingUpdateDeployment\"u\n\x17RollingUpdateDeployment\x12/\n\x0fmax_unavailable\x18\x01 \x01(\x0b\x32\x16.google.protobuf.Value\x12)\n\tmax_surge\x18\x02 \x01(\x0b\x32\x16.google.protobuf.Value\"\xc4\x02\n\x10\x44\x65ploymentStatus\x12\x1b\n\x13observed_generation\x18\x01 \x01(\x03\x12\x10\n\x08replicas\x18\x02 \x01(\x05\x12\x18\n\x10updated_replicas\x18\x03 \x01(\x05\x12\x16\n\x0eready_replicas\x18\x04 \x01(\x05\x12\x1a\n\x12\x61vailable_replicas\x18\x05 \x01(\x05\x12\x1c\n\x14unavailable_replicas\x18\x06 \x01(\x05\x12\'\n\nconditions\x18\x07 \x03(\x0b\x32\x13.shoal.v1.Condition\x12\x1c\n\x0f\x63ollision_count\x18\x08 \x01(\x05H\x00\x88\x01\x01\x12!\n\x14terminating_replicas\x18\t \x01(\x05H\x01\x88\x01\x01\x42\x12\n\x10_collision_countB\x17\n\x15_terminating_replicasB\'Z%github.com/shoal/shoal/api/v1;shoalv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17shoal/api/v1/apps.proto\x12\x08shoal.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x17shoal/api/v1/core.proto\x1a\x17shoal/api/v1/meta.proto\x1a\x1ashoal/api/v1/options.proto\"\xbd\x01\n\nReplicaSet\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12,\n\x08metadata\x18\x03 \x01(\x0b\x32\x14.shoal.v1.ObjectMetaB\x04\x88\xb5\x18\x01\x12,\n\x04spec\x18\x04 \x01(\x0b\x32\x18.shoal.v1.ReplicaSetSpecB\x04\x88\xb5\x18\x01\x12\x30\n\x06status\x18\x05 \x01(\x0b\x32\x1a.shoal.v1.ReplicaSetStatusB\x04\x88\xb5\x18\x01\"\xb7\x01\n\x0eReplicaSetSpec\x12\x15\n\x08replicas\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12\x19\n\x11min_ready_seconds\x18\x02 \x01(\x05\x12\x33\n\x08selector\x18\x03 \x01(\x0b\x32\x17.shoal.v1.LabelSelectorB\x08\x88\xb5\x18\x01\x90\xb5\x18\x01\x12\x31\n\x08template\x18\x04 \x01(\x0b\x32\x19.shoal.v1.PodTemplateSpecB\x04\x88\xb5\x18\x01\x42\x0b\n\t_replicas\"\x80\x02\n\x10ReplicaSetStatus\x12\x16\n\x08replicas\x18\x01 \x01(\x05\x42\x04\x88\xb5\x18\x01\x12\x1e\n\x16\x66ully_labeled_replicas\x18\x02 \x01(\x05\x12\x16\n\x0eready_replicas\x18\x03 \x01(\x05\x12\x1a\n\x12\x61vailable_replicas\x18\x04 \x01(\x05\x12\x1b\n\x13observed_generation\x18\x05 \x01(\x03\x12\'\n\nconditions\x18\x06 \x03(\x0b\x32\x13.shoal.v1.Condition\x12!\n\x14terminating_replicas\x18\x07 \x01(\x05H\x00\x88\x01\x01\x42\x17\n\x15_terminating_replicas\"\xbd\x01\n\nDeployment\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12,\n\x08metadata\x18\x03 \x01(\x0b\x32\x14.shoal.v1.ObjectMetaB\x04\x88\xb5\x18\x01\x12,\n\x04spec\x18\x04 \x01(\x0b\x32\x18.shoal.v1.DeploymentSpecB\x04\x88\xb5\x18\x01\x12\x30\n\x06status\x18\x05 \x01(\x0b\x32\x1a.shoal.v1.DeploymentStatusB\x04\x88\xb5\x18\x01\"\x83\x03\n\x0e\x44\x65ploymentSpec\x12\x15\n\x08replicas\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12\x33\n\x08selector\x18\x02 \x01(\x0b\x32\x17.shoal.v1.LabelSelectorB\x08\x88\xb5\x18\x01\x90\xb5\x18\x01\x12\x31\n\x08template\x18\x03 \x01(\x0b\x32\x19.shoal.v1.PodTemplateSpecB\x04\x88\xb5\x18\x01\x12\x34\n\x08strategy\x18\x04 \x01(\x0b\x32\x1c.shoal.v1.DeploymentStrategyB\x04\x88\xb5\x18\x01\x12\x19\n\x11min_ready_seconds\x18\x05 \x01(\x05\x12#\n\x16revision_history_limit\x18\x06 \x01(\x05H\x01\x88\x01\x01\x12\x0e\n\x06paused\x18\x07 \x01(\x08\x12&\n\x19progress_deadline_seconds\x18\x08 \x01(\x05H\x02\x88\x01\x01\x42\x0b\n\t_replicasB\x19\n\x17_revision_history_limitB\x1c\n\x1a_progress_deadline_seconds\"]\n\x12\x44\x65ploymentStrategy\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x39\n\x0erolling_update\x18\x02 \x01(\x0b\x32!.shoal.v1.RollingUpdateDeployment\"u\n\x17RollingUpdateDeployment\x12/\n\x0fmax_unavailable\x18\x01 \x01(\x0b\x32\x16.google.protobuf.Value\x12)\n\tmax_surge\x18\x02 \x01(\x0b\x32\x16.google.protobuf.Value\"\xc4\x02\n\x10\x44\x65ploymentStatus\x12\x1b\n\x13observed_generation\x18\x01 \x01(\x03\x12\x10\n\x08replicas\x18\x02 \x01(\x05\x12\x18\n\x10updated_replicas\x18\x03 \x01(\x05\x12\x16\n\x0eready_replicas\x18\x04 \x01(\x05\x12\x1a\n\x12\x61vailable_replicas\x18\x05 \x01(\x05\x12\x1c\n\x14unavailable_replicas\x18\x06 \x01(\x05\x12\'\n\nconditions\x18\x07 \x03(\x0b\x32\x13.shoal.v1.Condition\x12\x1c\n\x0f\x63ollision_count\x18\x08 \x01(\x05H\x00\x88\x01\x01\x12!\n\x14terminating_replicas\x18\t \x01(\x05H\x01\x88\x01\x01\x42\x12\n\x10_collision_countB\x17\n\x15_terminating_replicasB\'Z%github.com/shoal/shoal/api/v1;shoalv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,20 +36,44 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'shoal.api.v1.apps_pb2', _gl
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z%github.com/shoal/shoal/api/v1;shoalv1'
-  _globals['_REPLICASET']._serialized_start=118
-  _globals['_REPLICASET']._serialized_end=289
-  _globals['_REPLICASETSPEC']._serialized_start=292
-  _globals['_REPLICASETSPEC']._serialized_end=459
-  _globals['_REPLICASETSTATUS']._serialized_start=462
-  _globals['_REPLICASETSTATUS']._serialized_end=712
-  _globals['_DEPLOYMENT']._serialized_start=715
-  _globals['_DEPLOYMENT']._serialized_end=886
-  _globals['_DEPLOYMENTSPEC']._serialized_start=889
-  _globals['_DEPLOYMENTSPEC']._serialized_end=1254
-  _globals['_DEPLOYMENTSTRATEGY']._serialized_start=1256
-  _globals['_DEPLOYMENTSTRATEGY']._serialized_end=1349
-  _globals['_ROLLINGUPDATEDEPLOYMENT']._serialized_start=1351
-  _globals['_ROLLINGUPDATEDEPLOYMENT']._serialized_end=1468
-  _globals['_DEPLOYMENTSTATUS']._serialized_start=1471
-  _globals['_DEPLOYMENTSTATUS']._serialized_end=1795
+  _globals['_REPLICASET'].fields_by_name['metadata']._loaded_options = None
+  _globals['_REPLICASET'].fields_by_name['metadata']._serialized_options = b'\210\265\030\001'
+  _globals['_REPLICASET'].fields_by_name['spec']._loaded_options = None
+  _globals['_REPLICASET'].fields_by_name['spec']._serialized_options = b'\210\265\030\001'
+  _globals['_REPLICASET'].fields_by_name['status']._loaded_options = None
+  _globals['_REPLICASET'].fields_by_name['status']._serialized_options = b'\210\265\030\001'
+  _globals['_REPLICASETSPEC'].fields_by_name['selector']._loaded_options = None
+  _globals['_REPLICASETSPEC'].fields_by_name['selector']._serialized_options = b'\210\265\030\001\220\265\030\001'
+  _globals['_REPLICASETSPEC'].fields_by_name['template']._loaded_options = None
+  _globals['_REPLICASETSPEC'].fields_by_name['template']._serialized_options = b'\210\265\030\001'
+  _globals['_REPLICASETSTATUS'].fields_by_name['replicas']._loaded_options = None
+  _globals['_REPLICASETSTATUS'].fields_by_name['replicas']._serialized_options = b'\210\265\030\001'
+  _globals['_DEPLOYMENT'].fields_by_name['metadata']._loaded_options = None
+  _globals['_DEPLOYMENT'].fields_by_name['metadata']._serialized_options = b'\210\265\030\001'
+  _globals['_DEPLOYMENT'].fields_by_name['spec']._loaded_options = None
+  _globals['_DEPLOYMENT'].fields_by_name['spec']._serialized_options = b'\210\265\030\001'
+  _globals['_DEPLOYMENT'].fields_by_name['status']._loaded_options = None
+  _globals['_DEPLOYMENT'].fields_by_name['status']._serialized_options = b'\210\265\030\001'
+  _globals['_DEPLOYMENTSPEC'].fields_by_name['selector']._loaded_options = None
+  _globals['_DEPLOYMENTSPEC'].fields_by_name['selector']._serialized_options = b'\210\265\030\001\220\265\030\001'
+  _globals['_DEPLOYMENTSPEC'].fields_by_name['template']._loaded_options = None
+  _globals['_DEPLOYMENTSPEC'].fields_by_name['template']._serialized_options = b'\210\265\030\001'
+  _globals['_DEPLOYMENTSPEC'].fields_by_name['strategy']._loaded_options = None
+  _globals['_DEPLOYMENTSPEC'].fields_by_name['strategy']._serialized_options = b'\210\265\030\001'
+  _globals['_REPLICASET']._serialized_start=146
+  _globals['_REPLICASET']._serialized_end=335
+  _globals['_REPLICASETSPEC']._serialized_start=338
+  _globals['_REPLICASETSPEC']._serialized_end=521
+  _globals['_REPLICASETSTATUS']._serialized_start=524
+  _globals['_REPLICASETSTATUS']._serialized_end=780
+  _globals['_DEPLOYMENT']._serialized_start=783
+  _globals['_DEPLOYMENT']._serialized_end=972
+  _globals['_DEPLOYMENTSPEC']._serialized_start=975
+  _globals['_DEPLOYMENTSPEC']._serialized_end=1362
+  _globals['_DEPLOYMENTSTRATEGY']._serialized_start=1364
+  _globals['_DEPLOYMENTSTRATEGY']._serialized_end=1457
+  _globals['_ROLLINGUPDATEDEPLOYMENT']._serialized_start=1459
+  _globals['_ROLLINGUPDATEDEPLOYMENT']._serialized_end=1576
+  _globals['_DEPLOYMENTSTATUS']._serialized_start=1579
+  _globals['_DEPLOYMENTSTATUS']._serialized_end=1903
 # @@protoc_insertion_point(module_scope)

@@ -24,9 +24,10 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from shoal.api.v1 import meta_pb2 as shoal_dot_api_dot_v1_dot_meta__pb2
+from shoal.api.v1 import options_pb2 as shoal_dot_api_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fshoal/api/v1/coordination.proto\x12\x08shoal.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17shoal/api/v1/meta.proto\"u\n\x05Lease\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12&\n\x08metadata\x18\x03 \x01(\x0b\x32\x14.shoal.v1.ObjectMeta\x12!\n\x04spec\x18\x04 \x01(\x0b\x32\x13.shoal.v1.LeaseSpec\"\xed\x02\n\tLeaseSpec\x12\x1c\n\x0fholder_identity\x18\x01 \x01(\tH\x00\x88\x01\x01\x12#\n\x16lease_duration_seconds\x18\x02 \x01(\x05H\x01\x88\x01\x01\x12\x30\n\x0c\x61\x63quire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrenew_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1e\n\x11lease_transitions\x18\x05 \x01(\x05H\x02\x88\x01\x01\x12\x15\n\x08strategy\x18\x06 \x01(\tH\x03\x88\x01\x01\x12\x1d\n\x10preferred_holder\x18\x07 \x01(\tH\x04\x88\x01\x01\x42\x12\n\x10_holder_identityB\x19\n\x17_lease_duration_secondsB\x14\n\x12_lease_transitionsB\x0b\n\t_strategyB\x13\n\x11_preferred_holderB\'Z%github.com/shoal/shoal/api/v1;shoalv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fshoal/api/v1/coordination.proto\x12\x08shoal.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17shoal/api/v1/meta.proto\x1a\x1ashoal/api/v1/options.proto\"\x81\x01\n\x05Lease\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12,\n\x08metadata\x18\x03 \x01(\x0b\x32\x14.shoal.v1.ObjectMetaB\x04\x88\xb5\x18\x01\x12\'\n\x04spec\x18\x04 \x01(\x0b\x32\x13.shoal.v1.LeaseSpecB\x04\x88\xb5\x18\x01\"\xed\x02\n\tLeaseSpec\x12\x1c\n\x0fholder_identity\x18\x01 \x01(\tH\x00\x88\x01\x01\x12#\n\x16lease_duration_seconds\x18\x02 \x01(\x05H\x01\x88\x01\x01\x12\x30\n\x0c\x61\x63quire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrenew_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1e\n\x11lease_transitions\x18\x05 \x01(\x05H\x02\x88\x01\x01\x12\x15\n\x08strategy\x18\x06 \x01(\tH\x03\x88\x01\x01\x12\x1d\n\x10preferred_holder\x18\x07 \x01(\tH\x04\x88\x01\x01\x42\x12\n\x10_holder_identityB\x19\n\x17_lease_duration_secondsB\x14\n\x12_lease_transitionsB\x0b\n\t_strategyB\x13\n\x11_preferred_holderB\'Z%github.com/shoal/shoal/api/v1;shoalv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,8 +35,12 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'shoal.api.v1.coordination_p
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z%github.com/shoal/shoal/api/v1;shoalv1'
-  _globals['_LEASE']._serialized_start=103
-  _globals['_LEASE']._serialized_end=220
-  _globals['_LEASESPEC']._serialized_start=223
-  _globals['_LEASESPEC']._serialized_end=588
+  _globals['_LEASE'].fields_by_name['metadata']._loaded_options = None
+  _globals['_LEASE'].fields_by_name['metadata']._serialized_options = b'\210\265\030\001'
+  _globals['_LEASE'].fields_by_name['spec']._loaded_options = None
+  _globals['_LEASE'].fields_by_name['spec']._serialized_options = b'\210\265\030\001'
+  _globals['_LEASE']._serialized_start=132
+  _globals['_LEASE']._serialized_end=261
+  _globals['_LEASESPEC']._serialized_start=264
+  _globals['_LEASESPEC']._serialized_end=629
 # @@protoc_insertion_point(module_scope)

@@ -23,9 +23,10 @@ _sym_db = _symbol_database.Default()
 
 
 from shoal.api.v1 import meta_pb2 as shoal_dot_api_dot_v1_dot_meta__pb2
+from shoal.api.v1 import options_pb2 as shoal_dot_api_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17shoal/api/v1/rbac.proto\x12\x08shoal.v1\x1a\x17shoal/api/v1/meta.proto\"\x86\x01\n\nPolicyRule\x12\r\n\x05verbs\x18\x01 \x03(\t\x12\x12\n\napi_groups\x18\x02 \x03(\t\x12\x11\n\tresources\x18\x03 \x03(\t\x12\x16\n\x0eresource_names\x18\x04 \x03(\t\x12*\n\x11non_resource_urls\x18\x05 \x03(\tR\x0fnonResourceURLs\"J\n\x0f\x41ggregationRule\x12\x37\n\x16\x63luster_role_selectors\x18\x01 \x03(\x0b\x32\x17.shoal.v1.LabelSelector\"v\n\x04Role\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12&\n\x08metadata\x18\x03 \x01(\x0b\x32\x14.shoal.v1.ObjectMeta\x12#\n\x05rules\x18\x04 \x03(\x0b\x32\x14.shoal.v1.PolicyRule\"\xb2\x01\n\x0b\x43lusterRole\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12&\n\x08metadata\x18\x03 \x01(\x0b\x32\x14.shoal.v1.ObjectMeta\x12#\n\x05rules\x18\x04 \x03(\x0b\x32\x14.shoal.v1.PolicyRule\x12\x33\n\x10\x61ggregation_rule\x18\x05 \x01(\x0b\x32\x19.shoal.v1.AggregationRule\"8\n\x07RoleRef\x12\x11\n\tapi_group\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"K\n\x07Subject\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x11\n\tapi_group\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x11\n\tnamespace\x18\x04 \x01(\t\"\xa2\x01\n\x0bRoleBinding\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12&\n\x08metadata\x18\x03 \x01(\x0b\x32\x14.shoal.v1.ObjectMeta\x12#\n\x08subjects\x18\x04 \x03(\x0b\x32\x11.shoal.v1.Subject\x12#\n\x08role_ref\x18\x05 \x01(\x0b\x32\x11.shoal.v1.RoleRef\"\xa9\x01\n\x12\x43lusterRoleBinding\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12&\n\x08metadata\x18\x03 \x01(\x0b\x32\x14.shoal.v1.ObjectMeta\x12#\n\x08subjects\x18\x04 \x03(\x0b\x32\x11.shoal.v1.Subject\x12#\n\x08role_ref\x18\x05 \x01(\x0b\x32\x11.shoal.v1.RoleRefB\'Z%github.com/shoal/shoal/api/v1;shoalv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17shoal/api/v1/rbac.proto\x12\x08shoal.v1\x1a\x17shoal/api/v1/meta.proto\x1a\x1ashoal/api/v1/options.proto\"\x8c\x01\n\nPolicyRule\x12\x13\n\x05verbs\x18\x01 \x03(\tB\x04\x88\xb5\x18\x01\x12\x12\n\napi_groups\x18\x02 \x03(\t\x12\x11\n\tresources\x18\x03 \x03(\t\x12\x16\n\x0eresource_names\x18\x04 \x03(\t\x12*\n\x11non_resource_urls\x18\x05 \x03(\tR\x0fnonResourceURLs\"J\n\x0f\x41ggregationRule\x12\x37\n\x16\x63luster_role_selectors\x18\x01 \x03(\x0b\x32\x17.shoal.v1.LabelSelector\"\x82\x01\n\x04Role\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12,\n\x08metadata\x18\x03 \x01(\x0b\x32\x14.shoal.v1.ObjectMetaB\x04\x88\xb5\x18\x01\x12)\n\x05rules\x18\x04 \x03(\x0b\x32\x14.shoal.v1.PolicyRuleB\x04\x88\xb5\x18\x01\"\xbe\x01\n\x0b\x43lusterRole\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12,\n\x08metadata\x18\x03 \x01(\x0b\x32\x14.shoal.v1.ObjectMetaB\x04\x88\xb5\x18\x01\x12)\n\x05rules\x18\x04 \x03(\x0b\x32\x14.shoal.v1.PolicyRuleB\x04\x88\xb5\x18\x01\x12\x33\n\x10\x61ggregation_rule\x18\x05 \x01(\x0b\x32\x19.shoal.v1.AggregationRule\"J\n\x07RoleRef\x12\x17\n\tapi_group\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12\x12\n\x04kind\x18\x02 \x01(\tB\x04\x88\xb5\x18\x01\x12\x12\n\x04name\x18\x03 \x01(\tB\x04\x88\xb5\x18\x01\"W\n\x07Subject\x12\x12\n\x04kind\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12\x11\n\tapi_group\x18\x02 \x01(\t\x12\x12\n\x04name\x18\x03 \x01(\tB\x04\x88\xb5\x18\x01\x12\x11\n\tnamespace\x18\x04 \x01(\t\"\xae\x01\n\x0bRoleBinding\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12,\n\x08metadata\x18\x03 \x01(\x0b\x32\x14.shoal.v1.ObjectMetaB\x04\x88\xb5\x18\x01\x12#\n\x08subjects\x18\x04 \x03(\x0b\x32\x11.shoal.v1.Subject\x12)\n\x08role_ref\x18\x05 \x01(\x0b\x32\x11.shoal.v1.RoleRefB\x04\x88\xb5\x18\x01\"\xb5\x01\n\x12\x43lusterRoleBinding\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12,\n\x08metadata\x18\x03 \x01(\x0b\x32\x14.shoal.v1.ObjectMetaB\x04\x88\xb5\x18\x01\x12#\n\x08subjects\x18\x04 \x03(\x0b\x32\x11.shoal.v1.Subject\x12)\n\x08role_ref\x18\x05 \x01(\x0b\x32\x11.shoal.v1.RoleRefB\x04\x88\xb5\x18\x01\x42\'Z%github.com/shoal/shoal/api/v1;shoalv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,20 +34,48 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'shoal.api.v1.rbac_pb2', _gl
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z%github.com/shoal/shoal/api/v1;shoalv1'
-  _globals['_POLICYRULE']._serialized_start=63
-  _globals['_POLICYRULE']._serialized_end=197
-  _globals['_AGGREGATIONRULE']._serialized_start=199
-  _globals['_AGGREGATIONRULE']._serialized_end=273
-  _globals['_ROLE']._serialized_start=275
-  _globals['_ROLE']._serialized_end=393
-  _globals['_CLUSTERROLE']._serialized_start=396
-  _globals['_CLUSTERROLE']._serialized_end=574
-  _globals['_ROLEREF']._serialized_start=576
-  _globals['_ROLEREF']._serialized_end=632
-  _globals['_SUBJECT']._serialized_start=634
-  _globals['_SUBJECT']._serialized_end=709
-  _globals['_ROLEBINDING']._serialized_start=712
-  _globals['_ROLEBINDING']._serialized_end=874
-  _globals['_CLUSTERROLEBINDING']._serialized_start=877
-  _globals['_CLUSTERROLEBINDING']._serialized_end=1046
+  _globals['_POLICYRULE'].fields_by_name['verbs']._loaded_options = None
+  _globals['_POLICYRULE'].fields_by_name['verbs']._serialized_options = b'\210\265\030\001'
+  _globals['_ROLE'].fields_by_name['metadata']._loaded_options = None
+  _globals['_ROLE'].fields_by_name['metadata']._serialized_options = b'\210\265\030\001'
+  _globals['_ROLE'].fields_by_name['rules']._loaded_options = None
+  _globals['_ROLE'].fields_by_name['rules']._serialized_options = b'\210\265\030\001'
+  _globals['_CLUSTERROLE'].fields_by_name['metadata']._loaded_options = None
+  _globals['_CLUSTERROLE'].fields_by_name['metadata']._serialized_options = b'\210\265\030\001'
+  _globals['_CLUSTERROLE'].fields_by_name['rules']._loaded_options = None
+  _globals['_CLUSTERROLE'].fields_by_name['rules']._serialized_options = b'\210\265\030\001'
+  _globals['_ROLEREF'].fields_by_name['api_group']._loaded_options = None
+  _globals['_ROLEREF'].fields_by_name['api_group']._serialized_options = b'\210\265\030\001'
+  _globals['_ROLEREF'].fields_by_name['kind']._loaded_options = None
+  _globals['_ROLEREF'].fields_by_name['kind']._serialized_options = b'\210\265\030\001'
+  _globals['_ROLEREF'].fields_by_name['name']._loaded_options = None
+  _globals['_ROLEREF'].fields_by_name['name']._serialized_options = b'\210\265\030\001'
+  _globals['_SUBJECT'].fields_by_name['kind']._loaded_options = None
+  _globals['_SUBJECT'].fields_by_name['kind']._serialized_options = b'\210\265\030\001'
+  _globals['_SUBJECT'].fields_by_name['name']._loaded_options = None
+  _globals['_SUBJECT'].fields_by_name['name']._serialized_options = b'\210\265\030\001'
+  _globals['_ROLEBINDING'].fields_by_name['metadata']._loaded_options = None
+  _globals['_ROLEBINDING'].fields_by_name['metadata']._serialized_options = b'\210\265\030\001'
+  _globals['_ROLEBINDING'].fields_by_name['role_ref']._loaded_options = None
+  _globals['_ROLEBINDING'].fields_by_name['role_ref']._serialized_options = b'\210\265\030\001'
+  _globals['_CLUSTERROLEBINDING'].fields_by_name['metadata']._loaded_options = None
+  _globals['_CLUSTERROLEBINDING'].fields_by_name['metadata']._serialized_options = b'\210\265\030\001'
+  _globals['_CLUSTERROLEBINDING'].fields_by_name['role_ref']._loaded_options = None
+  _globals['_CLUSTERROLEBINDING'].fields_by_name['role_ref']._serialized_options = b'\210\265\030\001'
+  _globals['_POLICYRULE']._serialized_start=91
+  _globals['_POLICYRULE']._serialized_end=231
+  _globals['_AGGREGATIONRULE']._serialized_start=233
+  _globals['_AGGREGATIONRULE']._serialized_end=307
+  _globals['_ROLE']._serialized_start=310
+  _globals['_ROLE']._serialized_end=440
+  _globals['_CLUSTERROLE']._serialized_start=443
+  _globals['_CLUSTERROLE']._serialized_end=633
+  _globals['_ROLEREF']._serialized_start=635
+  _globals['_ROLEREF']._serialized_end=709
+  _globals['_SUBJECT']._serialized_start=711
+  _globals['_SUBJECT']._serialized_end=798
+  _globals['_ROLEBINDING']._serialized_start=801
+  _globals['_ROLEBINDING']._serialized_end=975
+  _globals['_CLUSTERROLEBINDING']._serialized_start=978
+  _globals['_CLUSTERROLEBINDING']._serialized_end=1159
 # @@protoc_insertion_point(module_scope)
