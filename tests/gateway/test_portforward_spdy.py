@@ -76,6 +76,12 @@ async def test_kubectl_port_forward(
     async with port_forward(gateway_cluster, *args, env=env) as (local, proc):
         for i in range(3):  # each connection is a new pair of streams on the one SPDY session
             assert await _get(local, f"/through/{i}") == (200, f"hello from GET /through/{i}")
+        big = b"a" * (1 << 20)  # far past SPDY's 64 KiB window, both ways
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(f"http://127.0.0.1:{local}/big", data=big) as r,
+        ):
+            assert await r.read() == b"hello from POST /big " + big
         assert proc.returncode is None
     assert proc.stderr is not None
     log = (await proc.stderr.read()).decode()
