@@ -136,6 +136,7 @@ class Session:
         self.initial_send_window = spdy.DEFAULT_WINDOW
         self.session_send_window = spdy.DEFAULT_WINDOW
         self._window = asyncio.Condition()
+        self._finished = asyncio.Event()
         self.broken = False
 
     async def send(self, frame: spdy.Frame) -> None:
@@ -165,7 +166,23 @@ class Session:
             self.session_send_window -= size
             return max(size, 0)
 
+    async def finish(self) -> None:
+        """Our side is done (an exec's command ended): GOAWAY, and ``serve``
+        returns, which closes the connection."""
+        await self.send(spdy.GoAway(self.last_stream_id, 0))
+        self._finished.set()
+
     async def serve(self, chunks: AsyncIterable[bytes]) -> None:
+        reading = asyncio.create_task(self._read(chunks))
+        finished = asyncio.create_task(self._finished.wait())
+        try:
+            await asyncio.wait({reading, finished}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (reading, finished):
+                task.cancel()
+            await asyncio.gather(reading, finished, return_exceptions=True)
+
+    async def _read(self, chunks: AsyncIterable[bytes]) -> None:
         try:
             async for chunk in chunks:
                 for frame in self._decoder.feed(chunk):

@@ -6,7 +6,7 @@ piece of the SPDY byte stream), as kubectl 1.31+ tries first."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import WSMsgType, web
 from shoal.plugins.gateway.spdysession import Session, StreamHandler
@@ -16,6 +16,8 @@ SPDY31 = "SPDY/3.1"
 TUNNEL_PREFIX = "SPDY/3.1+"
 PROTOCOL_VERSION = "X-Stream-Protocol-Version"
 READ_LIMIT = 1024 * 1024  # bytes read ahead before the connection stops being read
+# Called once upgraded, with the negotiated protocol and the session, before it is served.
+Upgraded = Callable[[str, Session], Awaitable[None]]
 
 
 def offered_tunnel(request: web.Request) -> list[str]:
@@ -50,14 +52,15 @@ def negotiate(request: web.Request, supported: tuple[str, ...]) -> str:
 
 
 async def serve(
-    request: web.Request, supported: tuple[str, ...], opened: StreamHandler
-) -> tuple[web.StreamResponse, str]:
+    request: web.Request, supported: tuple[str, ...], opened: StreamHandler,
+    upgraded: Upgraded | None = None,
+) -> tuple[web.StreamResponse, str]:  # fmt: skip
     """Upgrade ``request`` (either way), then run a SPDY session whose new
     streams go to ``opened``; returns when the client goes. Errors before the
     upgrade are Status responses."""
     tunnel = offered_tunnel(request)
     if tunnel:
-        return await _serve_tunnel(request, supported, tunnel, opened)
+        return await _serve_tunnel(request, supported, tunnel, opened, upgraded)
     connection = request.headers.get("Connection", "").lower()
     if "upgrade" not in connection:
         raise bad_request("unable to upgrade: missing upgrade headers in request")
@@ -70,13 +73,17 @@ async def serve(
     reader = _UpgradedReader(request)
     request.protocol.set_parser(reader)  # type: ignore[union-attr, arg-type]
     await response.prepare(request)
-    await Session(response.write, opened).serve(reader)
+    session = Session(response.write, opened)
+    if upgraded is not None:
+        await upgraded(protocol, session)
+    await session.serve(reader)
     return response, protocol
 
 
 async def _serve_tunnel(
-    request: web.Request, supported: tuple[str, ...], offered: list[str], opened: StreamHandler
-) -> tuple[web.StreamResponse, str]:
+    request: web.Request, supported: tuple[str, ...], offered: list[str], opened: StreamHandler,
+    upgraded: Upgraded | None,
+) -> tuple[web.StreamResponse, str]:  # fmt: skip
     protocol = next((p for p in offered if p in supported), None)
     if protocol is None:
         raise StatusError(
@@ -88,8 +95,11 @@ async def _serve_tunnel(
     if not ws.can_prepare(request).ok:
         raise bad_request("unable to upgrade: not a WebSocket request")
     await ws.prepare(request)
+    session = Session(ws.send_bytes, opened)
     try:
-        await Session(ws.send_bytes, opened).serve(_messages(ws))
+        if upgraded is not None:
+            await upgraded(protocol, session)
+        await session.serve(_messages(ws))
     finally:
         await ws.close()
     return ws, protocol

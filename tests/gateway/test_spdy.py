@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import zlib
+from typing import Any
 
 import pytest
+from shoal.api.v1 import streams_pb2 as s
 from shoal.plugins.gateway import spdy
+from shoal.plugins.gateway.spdyexec import ExecSession, _resizes, expected_streams
 from shoal.plugins.gateway.spdyforward import check_headers, request_id
 from shoal.plugins.gateway.spdysession import Session, Stream
 
@@ -240,3 +243,75 @@ def test_port_forward_stream_headers() -> None:
     old = {"port": "80"}
     assert request_id(_stream({**old, "streamtype": "error"}, 5)) == "5"
     assert request_id(_stream({**old, "streamtype": "data"}, 7)) == "5"
+
+
+def test_exec_streams_the_client_must_open() -> None:
+    start = s.ExecStart(stdin=True, tty=True)
+    assert expected_streams(start, True, True, "v4.channel.k8s.io") == {
+        "error",
+        "stdin",
+        "stdout",
+        "resize",
+    }  # fmt: skip  (a tty has no separate stderr)
+    assert expected_streams(start, True, True, "v2.channel.k8s.io") == {"error", "stdin", "stdout"}
+    plain = s.ExecStart()
+    assert expected_streams(plain, True, True, "v4.channel.k8s.io") == {"error", "stdout", "stderr"}
+
+
+async def test_exec_resizes_arrive_as_json_objects_one_after_another() -> None:
+    c = Client()
+    session = Session(c.send_to_client, c.accept)
+    serving = asyncio.create_task(session.serve(c.chunks()))
+    c.send(spdy.SynStream(1, {"streamtype": ["resize"]}))
+    assert await c.next() == spdy.SynReply(1, {})
+    inputs: asyncio.Queue[s.ExecInput | None] = asyncio.Queue()
+    reading = asyncio.create_task(_resizes(c.opened[0], inputs))
+    c.send(
+        spdy.Data(1, b'{"Width":80,"Height":24}\n{"Width":1'), spdy.Data(1, b'00,"Height":50}\n')
+    )
+    c.send(spdy.Data(1, b"", spdy.FLAG_FIN))
+    await asyncio.wait_for(reading, 5)
+    sizes = [inputs.get_nowait().resize for _ in range(inputs.qsize())]  # type: ignore[union-attr]
+    assert [(z.width, z.height) for z in sizes] == [(80, 24), (100, 50)]
+    c.incoming.put_nowait(b"")
+    await asyncio.wait_for(serving, 5)
+
+
+class ExitingStub:
+    """Streams.Exec that prints and exits 3."""
+
+    def Exec(self, requests: Any) -> Any:
+        async def replies() -> Any:
+            await anext(aiter(requests))
+            yield s.ExecOutput(stdout=b"out\n")
+            yield s.ExecOutput(exit_code=3)
+
+        return replies()
+
+
+@pytest.mark.parametrize(
+    ("protocol", "error_text"),
+    [
+        ("v4.channel.k8s.io", '"reason": "NonZeroExitCode"'),  # a JSON Status with the code
+        ("v2.channel.k8s.io", "command terminated with non-zero exit code: 3"),  # plain text
+    ],
+)
+async def test_exec_reports_on_the_error_stream(protocol: str, error_text: str) -> None:
+    c = Client()
+    start = s.ExecStart(command=["x"])
+    ex = ExecSession(ExitingStub(), start, expected_streams(start, True, False, protocol))
+    ex.protocol = protocol
+    session = Session(c.send_to_client, ex.opened)
+    serving = asyncio.create_task(session.serve(c.chunks()))
+    c.send(
+        spdy.SynStream(1, {"streamtype": ["error"]}), spdy.SynStream(3, {"streamtype": ["stdout"]})
+    )
+    await asyncio.wait_for(ex.run(), 5)
+    frames = [await c.next() for _ in range(6)]
+    assert frames[:2] == [spdy.SynReply(1, {}), spdy.SynReply(3, {})]
+    assert frames[2] == spdy.Data(3, b"out\n")
+    assert isinstance(frames[3], spdy.Data) and frames[3].stream_id == 1
+    assert error_text in frames[3].data.decode()
+    assert frames[4:] == [spdy.Data(1, b"", spdy.FLAG_FIN), spdy.Data(3, b"", spdy.FLAG_FIN)]
+    c.incoming.put_nowait(b"")
+    await asyncio.wait_for(serving, 5)
