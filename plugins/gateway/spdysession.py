@@ -16,7 +16,6 @@ stream holds more than STREAM_BUFFER bytes its handler has not taken.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterable, Awaitable, Callable
 
 import structlog
@@ -256,9 +255,3 @@ class Session:
             elif (stream := self.streams.get(frame.stream_id)) is not None:
                 stream.send_window += frame.delta
             self._window.notify_all()
-
-
-async def close_all(streams: list[Stream]) -> None:
-    for stream in streams:
-        with contextlib.suppress(Exception):
-            await stream.close()
