@@ -8,7 +8,7 @@ else 80) and answers with the pod's reply, as ``kubectl proxy`` users expect.
 ``portforward`` serves the Kubernetes WebSocket port-forward protocol
 (``v4.channel.k8s.io``, ``?ports=80,443``): port i uses data channel 2i and
 error channel 2i+1, and each channel opens with its port as two
-little-endian bytes.
+little-endian bytes. kubectl's SPDY (plain or tunnelled) is spdyforward.py.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from aiohttp import web
 from shoal.api.v1 import streams_pb2 as s
 from shoal.api.v1 import streams_pb2_grpc
 from shoal.client import Client
+from shoal.plugins.gateway import spdyforward, spdyupgrade
 from shoal.plugins.gateway.httpwire import parse_response, request_bytes
 from shoal.plugins.gateway.paths import Target
 from shoal.plugins.gateway.podstreams import channel_frame, rpc_error
@@ -104,11 +105,14 @@ class PodProxy:
         return bytes(received)
 
     async def port_forward(self, request: web.Request, target: Target) -> web.StreamResponse:
+        if spdyupgrade.wants_spdy(request):  # kubectl: SPDY, plain or tunnelled in a WebSocket
+            pod = await self.client.get("Pod", target.name, target.namespace)
+            return await spdyforward.serve(self.stub, pod, request)
         ws = web.WebSocketResponse(protocols=PORT_FORWARD_PROTOCOLS)
         if not ws.can_prepare(request).ok:
             raise bad_request(
-                "portforward needs a WebSocket upgrade with protocol v4.channel.k8s.io "
-                "(SPDY is not served; see docs/http-api.md)"
+                "portforward needs a WebSocket upgrade (v4.channel.k8s.io, or SPDY/3.1 "
+                "tunnelled as SPDY/3.1+portforward.k8s.io) or an Upgrade: SPDY/3.1"
             )
         ports = _ports(request.query.getall("ports", []))
         await self.client.get("Pod", target.name, target.namespace)  # 404 before the upgrade

@@ -4,7 +4,8 @@ node through the API server's Streams service.
 ``exec`` speaks the Kubernetes WebSocket channel protocol
 (``v5.channel.k8s.io``/``v4.channel.k8s.io``): every binary message starts
 with its channel byte: 0 stdin, 1 stdout, 2 stderr, 3 the final Status,
-4 terminal resizes, 255 (v5) "close this channel"."""
+4 terminal resizes, 255 (v5) "close this channel". kubectl's SPDY is
+spdyexec.py."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from shoal import errors
 from shoal.api.v1 import streams_pb2 as s
 from shoal.api.v1 import streams_pb2_grpc
 from shoal.client import Client
+from shoal.plugins.gateway import spdyupgrade
 from shoal.plugins.gateway.paths import Target
 from shoal.plugins.gateway.status import bad_request, status, success
 
@@ -85,11 +87,16 @@ class PodStreams:
         return response
 
     async def exec(self, request: web.Request, target: Target) -> web.StreamResponse:
+        if spdyupgrade.wants_spdy(request):  # older kubectl, or WebSockets turned off
+            from shoal.plugins.gateway import spdyexec  # it builds on this module
+
+            await self.client.get("Pod", target.name, target.namespace)  # 404 before the upgrade
+            return await spdyexec.serve(self.stub, request, self._ref(request, target))
         ws = web.WebSocketResponse(protocols=CHANNEL_PROTOCOLS)
         if not ws.can_prepare(request).ok:
             raise bad_request(
                 "exec needs a WebSocket upgrade with protocol v5.channel.k8s.io or "
-                "v4.channel.k8s.io (SPDY is not served)"
+                "v4.channel.k8s.io, or an Upgrade: SPDY/3.1"
             )
         commands = request.query.getall("command", [])
         if not commands:
@@ -155,11 +162,11 @@ async def _run_exec(stub: Any, ws: web.WebSocketResponse, start: s.ExecStart) ->
         failure = rpc_error(err)
     finally:
         reader.cancel()
-    await ws.send_bytes(bytes([ERROR]) + json.dumps(_exit_status(code, failure)).encode())
+    await ws.send_bytes(bytes([ERROR]) + json.dumps(exit_status(code, failure)).encode())
     await ws.close()
 
 
-def _exit_status(code: int, failure: BaseException | None) -> dict[str, Any]:
+def exit_status(code: int, failure: BaseException | None) -> dict[str, Any]:
     if isinstance(failure, errors.APIError):
         return status(failure.reason, failure.message)
     if failure is not None:
