@@ -46,7 +46,7 @@ async def test_run_command_overrides_and_dry_run(shoal: Shoal, shoal_client: Cli
     dry = await shoal("run", "ghost", "--image=nginx", "--dry-run=client", "-o", "yaml")
     printed = yaml.safe_load(dry.out)
     assert (printed["kind"], printed["metadata"]["labels"]) == ("Pod", {"run": "ghost"})
-    assert printed["spec"]["containers"][0] == {"name": "ghost", "image": "nginx"}
+    assert printed["spec"]["containers"][0] == {"name": "ghost", "image": "nginx", "resources": {}}
     with pytest.raises(errors.NotFoundError):
         await shoal_client.get("pod", "ghost")
     told = await shoal("run", "ghost", "--image=nginx", "--dry-run=client")
@@ -73,8 +73,8 @@ async def test_create_deployment_like_kubectl(shoal: Shoal, shoal_client: Client
     containers = printed["spec"]["template"]["spec"]["containers"]
     # a container per image, the port on the first, as kubectl
     assert containers == [
-        {"name": "nginx", "image": "nginx:1.25", "ports": [{"containerPort": 80}]},
-        {"name": "redis", "image": "redis"},
+        {"name": "nginx", "image": "nginx:1.25", "ports": [{"containerPort": 80}], "resources": {}},
+        {"name": "redis", "image": "redis", "resources": {}},
     ]
     assert printed["spec"]["replicas"] == 2
     with pytest.raises(errors.NotFoundError):
