@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from tests.ctl.conftest import invoke
-from tests.gateway.conftest import GatewayServer, needs_kubectl
+from tests.gateway.conftest import GatewayServer
 
-pytestmark = needs_kubectl
+pytestmark = pytest.mark.usefixtures("needs_kubectl")
 
 GENERATORS = [
     ("run", "web", "--image=nginx:1.25"),
