@@ -136,6 +136,7 @@ class Builder:
             default = FIELD_DEFAULTS.get(field.json_name, "")
             description = default.replace("{kind}", kind.kind)
         value_type = _map_value(field)
+        schema: dict[str, Any]
         if value_type is not None:
             schema = {"type": "object", "additionalProperties": self._single(value_type)}
         elif field.is_repeated:
