@@ -13,8 +13,10 @@ import functools
 from collections.abc import Iterator, Sequence
 from importlib import resources
 
+import structlog
 from google.protobuf import descriptor_pb2
 
+log = structlog.get_logger("gateway")
 DESCRIPTORS = "descriptors.binpb"
 # field numbers in descriptor.proto, the steps of a SourceCodeInfo location path
 FILE_MESSAGE = 4
@@ -28,7 +30,11 @@ ENUM_VALUE = 2
 @functools.cache
 def comments() -> dict[str, str]:
     """Full name -> description, for every commented element of proto/."""
-    data = resources.files("shoal.api.v1").joinpath(DESCRIPTORS).read_bytes()
+    try:
+        data = resources.files("shoal.api.v1").joinpath(DESCRIPTORS).read_bytes()
+    except FileNotFoundError:  # a broken install: schemas without descriptions beat none
+        log.warning("no descriptor set: OpenAPI schemas go without descriptions", file=DESCRIPTORS)
+        return {}
     found: dict[str, str] = {}
     for file in descriptor_pb2.FileDescriptorSet.FromString(data).file:
         names = dict(_names(file))
