@@ -94,3 +94,29 @@ async def test_apply_and_strict_create_of_every_manifest(gateway_server: Gateway
         applied = await k("apply", "--validate=strict", "-f", str(manifest))
         assert applied.code == 0, f"{manifest.name}: {applied.err}"
         assert "Warning" not in applied.err, applied.err
+
+
+BAD_LIST = """
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: two}
+  spec:
+    containers:
+    - image: busybox
+      ports: [{containerPort: http}]
+"""
+
+
+async def test_a_list_is_validated_against_the_schemas(gateway_server: GatewayServer) -> None:
+    """kubectl checks the items of a ``kind: List`` itself, against the v2
+    schemas, and says what is wrong in Kubernetes' words."""
+    run = await gateway_server.kubectl("create", "--validate=strict", "-f", "-", input=BAD_LIST)
+    assert run.code == 1
+    assert (
+        "invalid type for io.k8s.api.core.v1.ContainerPort.containerPort: "
+        'got "string", expected "integer"'
+    ) in run.err, run.err
+    assert 'missing required field "name" in io.k8s.api.core.v1.Container' in run.err
