@@ -8,8 +8,10 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from google.protobuf.descriptor import Descriptor
 from shoal import kinds
+from shoal.api.v1 import meta_pb2
 from shoal.plugins.gateway import openapi, protodocs, schemas
 from shoal.plugins.gateway.openapiv2pb import CONTENT_TYPE, encode_schema
 from shoal.plugins.gateway.schemafacts import REQUIRED, WELL_KNOWN
@@ -147,3 +149,21 @@ async def test_served_cached_with_etag(gateway_server: GatewayServer) -> None:
         assert v2["swagger"] == "2.0" and "io.k8s.api.core.v1.Pod" in v2["definitions"]
     fingerprint = openapi._fingerprint()
     assert openapi._v3_documents(fingerprint) is openapi._v3_documents(fingerprint)
+
+
+def test_a_kind_registered_later_gets_its_documents(monkeypatch: pytest.MonkeyPatch) -> None:
+    for attr in ("_kinds", "_by_name", "_by_message", "_by_api_version_kind"):
+        monkeypatch.setattr(kinds, attr, getattr(kinds, attr).copy())  # register() mutates
+    before = openapi._v3_root(openapi._fingerprint())
+    widget = kinds.Kind(
+        "Widget", "example.com/v1", "widgets", "widget", (), True,
+        meta_pb2.LocalObjectReference, False,
+    )  # fmt: skip
+    kinds.register(widget)
+    index = json.loads(openapi._v3_root(openapi._fingerprint()).body)
+    assert "apis/example.com/v1" in index["paths"]
+    assert openapi._v3_root(openapi._fingerprint()) is not before
+    found = openapi.gv_document("example.com/v1")["components"]["schemas"]
+    schema = found["io.k8s.api.core.v1.LocalObjectReference"]
+    gvk = {"group": "example.com", "kind": "Widget", "version": "v1"}
+    assert schema["x-kubernetes-group-version-kind"] == [gvk]
