@@ -4,6 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PROTOS := $(wildcard proto/shoal/api/v1/*.proto)
 GEN := kernel/api/v1
+DESCRIPTORS := descriptors.binpb
 
 .PHONY: up down test test-fast lint typecheck proto proto-check bench clean
 
@@ -40,20 +41,25 @@ typecheck: $(VENV)/.installed
 	for d in plugins agent ctl; do ln -s "$(CURDIR)/$$d" build/mypy/shoal/$$d; done
 	cd build/mypy && MYPYPATH=. $(CURDIR)/$(PY) -m mypy --config-file $(CURDIR)/pyproject.toml -p shoal
 
-# Regenerate the protobuf and gRPC code from proto/ (committed).
+# Regenerate the protobuf and gRPC code from proto/ (committed), and a
+# descriptor set with the comments (source info), which the REST gateway turns
+# into the descriptions of its OpenAPI documents (kubectl explain).
 proto: $(VENV)/.installed
 	rm -rf build/proto && mkdir -p build/proto
 	$(PY) -m grpc_tools.protoc -Iproto --python_out=build/proto --pyi_out=build/proto \
-	    --grpc_python_out=build/proto $(PROTOS)
+	    --grpc_python_out=build/proto --include_source_info \
+	    --descriptor_set_out=build/proto/shoal/api/v1/$(DESCRIPTORS) $(PROTOS)
 	rm -f $(GEN)/*_pb2*.py $(GEN)/*_pb2*.pyi
-	cp build/proto/shoal/api/v1/*_pb2*.py build/proto/shoal/api/v1/*_pb2*.pyi $(GEN)/
+	cp build/proto/shoal/api/v1/*_pb2*.py build/proto/shoal/api/v1/*_pb2*.pyi \
+	    build/proto/shoal/api/v1/$(DESCRIPTORS) $(GEN)/
 
 # Fails when the committed generated code differs from what proto/ gives.
 proto-check: $(VENV)/.installed
 	rm -rf build/proto-check && mkdir -p build/proto-check
 	$(PY) -m grpc_tools.protoc -Iproto --python_out=build/proto-check \
-	    --pyi_out=build/proto-check --grpc_python_out=build/proto-check $(PROTOS)
-	@for f in build/proto-check/shoal/api/v1/*_pb2*; do \
+	    --pyi_out=build/proto-check --grpc_python_out=build/proto-check --include_source_info \
+	    --descriptor_set_out=build/proto-check/shoal/api/v1/$(DESCRIPTORS) $(PROTOS)
+	@for f in build/proto-check/shoal/api/v1/*_pb2* build/proto-check/shoal/api/v1/$(DESCRIPTORS); do \
 	  cmp -s $$f $(GEN)/$$(basename $$f) || { echo "stale generated code: $(GEN)/$$(basename $$f); run 'make proto'"; exit 1; }; \
 	done
 	@for f in $(GEN)/*_pb2*; do \
