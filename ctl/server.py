@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 from shoal.ctl.daemonopts import check_controllers, control_plane_options, log_options
+from shoal.ctl.limitopts import request_limit_options
 
 
 @click.command("server")
@@ -105,6 +106,7 @@ from shoal.ctl.daemonopts import check_controllers, control_plane_options, log_o
     help="The AES key Secrets are encrypted with in the store (default "
     "DATA_DIR/encryption.key, made on first start); servers sharing one etcd share it.",
 )
+@request_limit_options
 def server_command(
     data_dir: str,
     listen: str,
@@ -130,6 +132,7 @@ def server_command(
     pki_dir: str,
     audit_log: str,
     encryption_key: str,
+    request_limits: Any,
 ) -> None:
     """Run the API server.
 
@@ -176,6 +179,7 @@ def server_command(
                 pki_dir=pathlib.Path(pki_dir).expanduser() if pki_dir else None,
                 audit_log=_path(audit_log),
                 encryption_key=_path(encryption_key),
+                limits=request_limits,
                 **election,
             )
         )

@@ -89,11 +89,36 @@ class UnavailableError(APIError):
 
 
 class TooManyRequestsError(APIError):
-    """The server shed this request or stream (a watch that fell too far
-    behind); retry, a watch from the last resourceVersion it delivered."""
+    """The server shed this request or stream (a user over their share of
+    the server, a watch that fell too far behind); retry after
+    ``retry_after_seconds``, a watch from the last resourceVersion it delivered."""
 
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
     reason = "TooManyRequests"
+
+    def __init__(self, message: str, retry_after_seconds: int = 0) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class RequestEntityTooLargeError(APIError):
+    """A request body (or what a patch would make of it) over a limit: HTTP 413."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    reason = "RequestEntityTooLarge"
+
+
+class ServerTimeoutError(APIError):
+    """Kubernetes' 504 Timeout: e.g. a list at a resourceVersion the server
+    has not reached ("Too large resource version"); retry after
+    ``retry_after_seconds``."""
+
+    code = grpc.StatusCode.DEADLINE_EXCEEDED
+    reason = "Timeout"
+
+    def __init__(self, message: str, retry_after_seconds: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
 
 
 class InternalError(APIError):
@@ -114,7 +139,9 @@ _CLASSES: tuple[type[APIError], ...] = (
     ForbiddenError,
     UnauthorizedError,
     UnavailableError,
+    RequestEntityTooLargeError,  # before its RESOURCE_EXHAUSTED twin, the code's default
     TooManyRequestsError,
+    ServerTimeoutError,
     InternalError,
 )
 _BY_CODE: dict[grpc.StatusCode, type[APIError]] = {cls.code: cls for cls in _CLASSES}
@@ -126,6 +153,7 @@ _BY_REASON: dict[tuple[str, grpc.StatusCode], type[APIError]] = {
 
 REASON_KEY = "shoal-reason"
 CAUSES_KEY = "shoal-causes-bin"
+RETRY_AFTER_KEY = "shoal-retry-after"  # seconds, as HTTP's Retry-After
 
 
 def trailing_metadata(err: APIError) -> tuple[tuple[str, str | bytes], ...]:
@@ -134,6 +162,9 @@ def trailing_metadata(err: APIError) -> tuple[tuple[str, str | bytes], ...]:
     pairs: list[tuple[str, str | bytes]] = [(REASON_KEY, err.reason)]
     if isinstance(err, InvalidError) and err.causes:
         pairs.append((CAUSES_KEY, json.dumps(err.causes).encode()))
+    retry = getattr(err, "retry_after_seconds", 0)
+    if retry:
+        pairs.append((RETRY_AFTER_KEY, str(retry)))
     return tuple(pairs)
 
 
@@ -149,6 +180,9 @@ def from_status(
     if isinstance(err, InvalidError) and CAUSES_KEY in extra:
         with contextlib.suppress(ValueError, TypeError):
             err.causes = [(str(p), str(m)) for p, m in json.loads(extra[CAUSES_KEY])]
+    if hasattr(err, "retry_after_seconds"):
+        with contextlib.suppress(ValueError, TypeError):
+            err.retry_after_seconds = int(extra.get(RETRY_AFTER_KEY, 0))
     return err
 
 

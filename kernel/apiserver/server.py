@@ -17,11 +17,13 @@ from shoal import config, plugin_manager
 from shoal.api.v1 import api_pb2
 from shoal.apiserver.admission import AdmissionChain
 from shoal.apiserver.audit import AuditSink
-from shoal.apiserver.authn import AuthenticationInterceptor, login_with
+from shoal.apiserver.authn import PUBLIC_PREFIXES, AuthenticationInterceptor, login_with
 from shoal.apiserver.authorization import Authorization
 from shoal.apiserver.authorization_service import AUTHORIZATION, add_authorization
 from shoal.apiserver.certificates import CERTIFICATES, TOKENS, add_certificates
 from shoal.apiserver.encryption import encrypting
+from shoal.apiserver.malformed import MalformedRequestInterceptor
+from shoal.apiserver.fairness import FairnessInterceptor, FairQueues, RequestLimits
 from shoal.apiserver.objects import ObjectRegistry
 from shoal.apiserver.security import ServerSecurity, check_insecure_listen, write_admin_config
 from shoal.apiserver.service import (
@@ -38,8 +40,10 @@ from shoal.store import Store
 log = structlog.get_logger("apiserver")
 
 # gRPC's default 4 MiB cap would refuse a list of many objects; objects
-# themselves are capped at 1.5 MiB by validation.
+# themselves are capped at 1.5 MiB by validation. What the server receives
+# is capped by RequestLimits.max_request_bytes (Kubernetes' 3 MiB).
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+RECEIVE_OVERHEAD_BYTES = 64 * 1024  # the request's own fields around a body
 
 
 class APIServer:
@@ -55,10 +59,14 @@ class APIServer:
         services: ServiceAllocator | None = None,
         security: ServerSecurity | None = None,
         audit: AuditSink | pathlib.Path | None = None,
+        limits: RequestLimits | None = None,
     ) -> None:
         """Without ``security`` the listener is plain and every request runs
-        as ``auth.INSECURE_ADMIN`` (tests in-process; ``--insecure``)."""
+        as ``auth.INSECURE_ADMIN`` (tests in-process; ``--insecure``).
+        ``limits``: per-user fairness and the request size cap."""
         self.store = store
+        self.limits = limits or RequestLimits()
+        self.fairness = FairQueues(self.limits)
         self.security = security
         self.registry = ObjectRegistry(store, admission, services)
         self.authorization = Authorization(self.registry, audit)
@@ -76,10 +84,16 @@ class APIServer:
         server = grpc.aio.server(
             interceptors=[
                 AuthenticationInterceptor(login_with(authenticator)),
-                self.authorization.interceptor(),  # after authentication: it reads the user
+                MalformedRequestInterceptor(),
+                # after authentication (it reads the user), before authorization, as APF
+                FairnessInterceptor(self.fairness, PUBLIC_PREFIXES),
+                self.authorization.interceptor(),
             ],
             options=[
-                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                (
+                    "grpc.max_receive_message_length",
+                    self.limits.max_request_bytes + RECEIVE_OVERHEAD_BYTES,
+                ),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.so_reuseport", 0),
             ],
@@ -165,6 +179,7 @@ async def serve(
     pki_dir: pathlib.Path | None = None,
     audit_log: pathlib.Path | None = None,
     encryption_key: pathlib.Path | None = None,
+    limits: RequestLimits | None = None,
 ) -> None:
     """Run until SIGTERM or SIGINT, then drain and close the store.
 
@@ -197,6 +212,7 @@ async def serve(
         admission=admission_chain(),
         services=services,
         security=security,
+        limits=limits,
     )
     port = await server.start(listen)
     host = listen_host or "127.0.0.1"
@@ -218,7 +234,11 @@ async def serve(
     )
     control_plane = ControlPlane(client, chosen, leader_elect=leader_elect, options=options)
     control_plane.start()
-    gateway = await _start_gateway(client, http_listen, admin, security) if http_listen else None
+    gateway = (
+        await _start_gateway(client, http_listen, admin, security, server.limits)
+        if http_listen
+        else None
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -256,20 +276,30 @@ def _controlplane_client(address: str, security: ServerSecurity | None) -> Any:
 
 
 async def _start_gateway(
-    client: Any, listen: str, admin: pathlib.Path, security: ServerSecurity | None
+    client: Any,
+    listen: str,
+    admin: pathlib.Path,
+    security: ServerSecurity | None,
+    limits: RequestLimits | None = None,
 ) -> Any:
     """The Kubernetes REST gateway (``--http-listen``), over the same client
     the control plane uses; its URL goes into the admin config for kubectl."""
     from shoal.plugins.gateway import Gateway
     from shoal.plugins.gateway.kubeconfig import record_http_server
 
-    gateway = Gateway(client) if security is None else _secure_gateway(client.target, security)
+    gateway = (
+        Gateway(client, limits=limits)
+        if security is None
+        else _secure_gateway(client.target, security, limits)
+    )
     await gateway.start(listen)
     record_http_server(admin, "shoal", gateway.url)
     return gateway
 
 
-def _secure_gateway(address: str, security: ServerSecurity) -> Any:
+def _secure_gateway(
+    address: str, security: ServerSecurity, limits: RequestLimits | None = None
+) -> Any:
     """HTTPS with the serving certificate; calls the API as shoal-gateway,
     impersonating each authenticated caller."""
     from shoal.client import Client
@@ -283,4 +313,6 @@ def _secure_gateway(address: str, security: ServerSecurity) -> Any:
     cert_file, key_file = security.pki.paths("apiserver")
     tls = server_ssl_context(cert_file, key_file, security.pki.ca_pem)
     client = Client.for_config(cfg)
-    return Gateway(client, ssl_context=tls, authenticator=security.authenticator())
+    return Gateway(
+        client, ssl_context=tls, authenticator=security.authenticator(), limits=limits
+    )

@@ -7,6 +7,7 @@ from typing import Any
 
 import structlog
 from aiohttp import web
+from shoal.apiserver.fairness import RequestLimits
 from shoal.client import Client
 from shoal.plugins.gateway.app import build_app
 from shoal.plugins.gateway.authn import authentication
@@ -28,9 +29,15 @@ class Gateway:
     --http-listen``): HTTPS, each caller authenticated and acted for."""
 
     def __init__(
-        self, client: Client, *, ssl_context: Any = None, authenticator: Any = None
+        self,
+        client: Client,
+        *,
+        ssl_context: Any = None,
+        authenticator: Any = None,
+        limits: RequestLimits | None = None,
     ) -> None:
         self.client = client
+        self.limits = limits
         self.ssl_context = ssl_context
         self.authenticator = authenticator
         self.port = 0
@@ -41,7 +48,7 @@ class Gateway:
         host, port = split_listen(listen)
         middleware = authentication(self.authenticator) if self.authenticator else None
         runner = web.AppRunner(
-            build_app(self.client, middleware),
+            build_app(self.client, middleware, self.limits),
             access_log=None,
             handle_signals=False,
             shutdown_timeout=1.0,

@@ -22,11 +22,13 @@ HTTP_CODES: dict[str, int] = {
     "Conflict": 409,
     "Gone": 410,
     "Expired": 410,
+    "RequestEntityTooLarge": 413,
     "UnsupportedMediaType": 415,
     "Invalid": 422,
     "TooManyRequests": 429,
     "InternalError": 500,
     "ServiceUnavailable": 503,
+    "Timeout": 504,
 }
 
 
@@ -55,6 +57,13 @@ def success() -> dict[str, Any]:
 def from_api_error(err: errors.APIError, details: dict[str, Any] | None = None) -> dict[str, Any]:
     """The Status for an error the API answered with."""
     details = dict(details or {})
+    retry = getattr(err, "retry_after_seconds", 0)
+    if retry:
+        details["retryAfterSeconds"] = retry
+    if isinstance(err, errors.ServerTimeoutError) and err.message.startswith("Too large"):
+        details["causes"] = [
+            {"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}
+        ]
     if isinstance(err, errors.InvalidError) and err.causes:
         details["causes"] = [
             {"reason": "FieldValueInvalid", "message": message, "field": path}
@@ -69,10 +78,13 @@ def from_manifest_error(err: ManifestError, details: dict[str, Any] | None = Non
 
 
 def response(body: dict[str, Any]) -> web.Response:
+    """The Status as an HTTP answer; a retry hint also as ``Retry-After``."""
+    retry = (body.get("details") or {}).get("retryAfterSeconds")
     return web.Response(
         status=int(body.get("code") or 500),
         text=json.dumps(body),
         content_type="application/json",
+        headers={"Retry-After": str(retry)} if retry else None,
     )
 
 
