@@ -28,10 +28,16 @@ async def read_json(request: web.Request) -> Any:
     raw = await request.read()
     if not raw.strip():
         raise bad_request("the request body is empty")
+    return await decoding.off_loop(len(raw), decode, kind, raw)
+
+
+def decode(kind: str, raw: bytes) -> Any:
+    """A body of media type ``kind`` (one ``media_type`` accepted) as JSON data."""
     if kind == PROTOBUF:
-        return await decoding.off_loop(len(raw), from_protobuf, raw)
-    decode = decoding.decode_yaml if kind in YAML else decoding.decode_json
-    return await decoding.off_loop(len(raw), decode, raw)
+        return from_protobuf(raw)
+    if kind in YAML:
+        return decoding.decode_yaml(raw)
+    return decoding.decode_json(raw)
 
 
 def media_type(request: web.Request) -> str:
