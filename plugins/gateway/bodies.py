@@ -128,7 +128,14 @@ def to_json(obj: Message) -> dict[str, Any]:
     return manifest.to_dict(obj)
 
 
+def encode(body: Any) -> str:
+    return json.dumps(body, separators=(",", ":"))
+
+
 def respond(body: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        status=status, text=json.dumps(body, separators=(",", ":")), content_type="application/json"
-    )
+    return respond_encoded(encode(body), status)
+
+
+def respond_encoded(text: str, status: int = 200) -> web.Response:
+    """A body already encoded (a large one, on a worker thread)."""
+    return web.Response(status=status, text=text, content_type="application/json")

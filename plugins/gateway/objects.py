@@ -63,19 +63,13 @@ class Objects:
             continue_token=q.get("continue", ""),
             resource_version=_list_version(q.get("resourceVersion", "")),
         )
-        items = [bodies.to_json(item) for item in listed.items]
-        meta: dict[str, Any] = {"resourceVersion": listed.resource_version}
-        if listed.continue_token:
-            meta["continue"] = listed.continue_token
-        if table.wants_table(request.headers.get("Accept", "")):
-            include = q.get("includeObject", "Metadata")
-            return bodies.respond(table.table(target.kind.kind, items, meta, include))
-        for item in items:  # items of a list carry no kind, as Kubernetes sends them
-            item.pop("apiVersion", None)
-            item.pop("kind", None)
-        kind = target.kind
-        body = {"kind": f"{kind.kind}List", "apiVersion": kind.api_version, "metadata": meta}
-        return bodies.respond({**body, "items": items})
+        as_table = table.wants_table(request.headers.get("Accept", ""))
+        include = q.get("includeObject", "Metadata")
+        # Turning many objects into JSON is the gateway's heaviest work: a
+        # large list is encoded on a worker thread, off the event loop.
+        size = sum(item.ByteSize() for item in listed.items)
+        text = await decoding.off_loop(size, _list_body, target, listed, as_table, include)
+        return bodies.respond_encoded(text)
 
     async def create(self, request: web.Request, target: Target) -> web.Response:
         obj = bodies.to_message(await bodies.read_json(request), target)
@@ -181,6 +175,21 @@ class Objects:
         items = [bodies.to_json(i) for i in listed.items]
         body = {"kind": f"{kind.kind}List", "apiVersion": kind.api_version, "metadata": {}}
         return bodies.respond({**body, "items": items})
+
+
+def _list_body(target: Target, listed: Any, as_table: bool, include: str) -> str:
+    items = [bodies.to_json(item) for item in listed.items]
+    meta: dict[str, Any] = {"resourceVersion": listed.resource_version}
+    if listed.continue_token:
+        meta["continue"] = listed.continue_token
+    if as_table:
+        return bodies.encode(table.table(target.kind.kind, items, meta, include))
+    for item in items:  # items of a list carry no kind, as Kubernetes sends them
+        item.pop("apiVersion", None)
+        item.pop("kind", None)
+    kind = target.kind
+    body = {"kind": f"{kind.kind}List", "apiVersion": kind.api_version, "metadata": meta}
+    return bodies.encode({**body, "items": items})
 
 
 def _list_version(version: str) -> str:
