@@ -25,6 +25,7 @@ import grpc
 from shoal import auth, errors
 
 NODES_GROUP = "system:nodes"
+SEAT_BYTES = 64 * 1024  # a request takes one more seat per this much body
 
 
 @dataclass(frozen=True)
@@ -44,17 +45,19 @@ class RequestLimits:
 
 
 class _Queue:
-    """One user's seats and waiters."""
+    """One user's seats in use and waiters (each with the seats it needs)."""
 
     __slots__ = ("inflight", "waiters")
 
     def __init__(self) -> None:
         self.inflight = 0
-        self.waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self.waiters: collections.deque[tuple[int, asyncio.Future[None]]] = collections.deque()
 
 
 class FairQueues:
-    """Seats per user. ``async with queues.seat(user):`` around a request."""
+    """Seats per user. ``async with queues.seat(user, width):`` around a
+    request; ``width`` is how many seats it takes (a large body takes more,
+    as APF gives a wide LIST more), at most the user's whole share."""
 
     def __init__(self, limits: RequestLimits | None = None) -> None:
         self.limits = limits or RequestLimits()
@@ -69,50 +72,60 @@ class FairQueues:
         factor = limits.node_factor if NODES_GROUP in user.groups else 1
         return limits.max_inflight_per_user * factor
 
+    def width(self, body_bytes: int) -> int:
+        """Seats for a request with a body of ``body_bytes``: one, and one
+        more per ``SEAT_BYTES``, so a flood of large bodies runs few at once."""
+        return 1 + max(body_bytes, 0) // SEAT_BYTES
+
     @contextlib.asynccontextmanager
-    async def seat(self, user: auth.UserInfo) -> AsyncIterator[None]:
+    async def seat(self, user: auth.UserInfo, width: int = 1) -> AsyncIterator[None]:
         share = self._share(user)
         if share == 0:
             yield
             return
+        width = min(max(width, 1), share)
         queue = self._queues.setdefault(user.name, _Queue())
-        await self._take(queue, share, user.name)
+        await self._take(queue, share, width, user.name)
         try:
             yield
         finally:
-            self._give_back(queue, user.name)
+            queue.inflight -= width
+            self._admit(queue, share, user.name)
 
-    async def _take(self, queue: _Queue, share: int, name: str) -> None:
-        if queue.inflight < share:
-            queue.inflight += 1
+    async def _take(self, queue: _Queue, share: int, width: int, name: str) -> None:
+        if not queue.waiters and queue.inflight + width <= share:
+            queue.inflight += width
             return
         if len(queue.waiters) >= self.limits.queue_length_per_user:
             raise self._refuse(name)
         waiter = asyncio.get_running_loop().create_future()
-        queue.waiters.append(waiter)
+        entry = (width, waiter)
+        queue.waiters.append(entry)
         try:
-            # The seat is handed over by _give_back: inflight stays counted.
+            # _admit counts the seats in when it wakes this waiter.
             await asyncio.wait_for(asyncio.shield(waiter), self.limits.queue_wait_seconds)
-        except TimeoutError:
-            if waiter.done() and not waiter.cancelled():  # handed over just now: keep it
-                return
+        except (TimeoutError, asyncio.CancelledError) as err:
+            if waiter.done() and not waiter.cancelled():  # admitted just now
+                if isinstance(err, TimeoutError):
+                    return
+                queue.inflight -= width
+                self._admit(queue, share, name)
+                raise
             waiter.cancel()
             with contextlib.suppress(ValueError):
-                queue.waiters.remove(waiter)
-            raise self._refuse(name) from None
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                self._give_back(queue, name)
-            waiter.cancel()
+                queue.waiters.remove(entry)
+            self._admit(queue, share, name)  # a wide waiter leaving may unblock others
+            if isinstance(err, TimeoutError):
+                raise self._refuse(name) from None
             raise
 
-    def _give_back(self, queue: _Queue, name: str) -> None:
-        while queue.waiters:
-            waiter = queue.waiters.popleft()
+    def _admit(self, queue: _Queue, share: int, name: str) -> None:
+        """Wake waiters, first come first served, while their seats are free."""
+        while queue.waiters and queue.inflight + queue.waiters[0][0] <= share:
+            width, waiter = queue.waiters.popleft()
             if not waiter.done():
-                waiter.set_result(None)  # the seat passes to the next waiter
-                return
-        queue.inflight -= 1
+                queue.inflight += width
+                waiter.set_result(None)
         if queue.inflight == 0 and not queue.waiters:
             self._queues.pop(name, None)
 
@@ -155,8 +168,9 @@ class FairnessInterceptor(grpc.aio.ServerInterceptor):
 
         async def call(request: Any, context: Any) -> Any:
             user = auth.current_user() or auth.INSECURE_ADMIN
+            size = request.ByteSize() if hasattr(request, "ByteSize") else 0
             try:
-                async with queues.seat(user):
+                async with queues.seat(user, queues.width(size)):
                     result = behavior(request, context)
                     return await result if inspect.isawaitable(result) else result
             except errors.TooManyRequestsError as err:

@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 from shoal import auth, errors
 from shoal.apiserver.authn import IMPERSONATE_GROUP, IMPERSONATE_USER
+from shoal.apiserver.decoding import MAX_REQUEST_BYTES
 from shoal.apiserver.fairness import FairQueues
 from shoal.client import call_metadata
 from shoal.plugins.gateway.status import from_api_error, response
@@ -36,6 +37,14 @@ def long_running(request: web.Request) -> bool:
     return LONG_RUNNING.search(request.path) is not None
 
 
+def _body_bytes(request: web.Request) -> int:
+    """The body's size as announced; a body of unannounced size (chunked)
+    counts as the largest, so it cannot slip through as a narrow request."""
+    if request.content_length is not None:
+        return request.content_length
+    return MAX_REQUEST_BYTES if request.body_exists else 0
+
+
 def fairness(queues: FairQueues) -> Any:
     @web.middleware
     async def fair(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -43,7 +52,7 @@ def fairness(queues: FairQueues) -> Any:
         if user is None or long_running(request):
             return await handler(request)
         try:
-            async with queues.seat(user):
+            async with queues.seat(user, queues.width(_body_bytes(request))):
                 return await handler(request)
         except errors.TooManyRequestsError as err:
             return response(from_api_error(err))
