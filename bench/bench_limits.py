@@ -100,8 +100,8 @@ async def _accounts(cfg: Any) -> dict[str, str]:
 
 
 def _configmap_dict(name: str, size: int) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": name, "namespace": "default"}, "data": {"d": "x" * size}}  # fmt: skip
+    meta = {"name": name, "namespace": "default"}
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"d": "x" * size}}
 
 
 def _configmap(name: str, size: int) -> Any:

@@ -22,8 +22,8 @@ from shoal.apiserver.authorization import Authorization
 from shoal.apiserver.authorization_service import AUTHORIZATION, add_authorization
 from shoal.apiserver.certificates import CERTIFICATES, TOKENS, add_certificates
 from shoal.apiserver.encryption import encrypting
-from shoal.apiserver.malformed import MalformedRequestInterceptor
 from shoal.apiserver.fairness import FairnessInterceptor, FairQueues, RequestLimits
+from shoal.apiserver.malformed import MalformedRequestInterceptor
 from shoal.apiserver.objects import ObjectRegistry
 from shoal.apiserver.security import ServerSecurity, check_insecure_listen, write_admin_config
 from shoal.apiserver.service import (
@@ -313,6 +313,4 @@ def _secure_gateway(
     cert_file, key_file = security.pki.paths("apiserver")
     tls = server_ssl_context(cert_file, key_file, security.pki.ca_pem)
     client = Client.for_config(cfg)
-    return Gateway(
-        client, ssl_context=tls, authenticator=security.authenticator(), limits=limits
-    )
+    return Gateway(client, ssl_context=tls, authenticator=security.authenticator(), limits=limits)

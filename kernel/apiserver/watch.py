@@ -25,7 +25,14 @@ from shoal.apiserver import codec
 from shoal.apiserver.filters import ObjectFilter
 from shoal.apiserver.lists import parse_resource_version, too_large
 from shoal.kinds import Kind
-from shoal.store import CompactedError, Event, FutureRevisionError, KeyValue, Store, WatchOverflowError
+from shoal.store import (
+    CompactedError,
+    Event,
+    FutureRevisionError,
+    KeyValue,
+    Store,
+    WatchOverflowError,
+)
 
 ADDED, MODIFIED, DELETED, BOOKMARK = "ADDED", "MODIFIED", "DELETED", "BOOKMARK"
 _PLAIN = {"CREATE": ADDED, "UPDATE": MODIFIED, "DELETE": DELETED}

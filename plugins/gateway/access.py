@@ -32,9 +32,7 @@ NODES_GROUP = "system:nodes"
 
 
 def _carries_body(request: web.Request) -> bool:
-    return request.method in BODY_METHODS or (
-        request.method == "DELETE" and request.can_read_body
-    )
+    return request.method in BODY_METHODS or (request.method == "DELETE" and request.can_read_body)
 
 
 class AccessCheck:
@@ -51,18 +49,31 @@ class AccessCheck:
         attrs = requestinfo.http_attributes(
             _NOBODY, request.method, request.path, dict(request.query)
         )
-        key = (caller, attrs.verb, attrs.api_group, attrs.resource, attrs.subresource,
-               attrs.namespace, attrs.name)  # fmt: skip
+        key = (
+            caller,
+            attrs.verb,
+            attrs.api_group,
+            attrs.resource,
+            attrs.subresource,
+            attrs.namespace,
+            attrs.name,
+        )
         now = time.monotonic()
         if self._allowed.get(key, 0.0) > now:
             return
         answer = await self._review(attrs)
         if not answer.allowed:
             who = Attributes(
-                auth.UserInfo(answer.user), attrs.verb, attrs.api_group, attrs.resource,
-                attrs.subresource, attrs.namespace, attrs.name,
-                path=attrs.path, resource_request=attrs.resource_request,
-            )  # fmt: skip
+                auth.UserInfo(answer.user),
+                attrs.verb,
+                attrs.api_group,
+                attrs.resource,
+                attrs.subresource,
+                attrs.namespace,
+                attrs.name,
+                path=attrs.path,
+                resource_request=attrs.resource_request,
+            )
             raise forbidden(who, answer.reason)
         if len(self._allowed) >= _CACHE_LIMIT:
             self._allowed.clear()
@@ -73,9 +84,13 @@ class AccessCheck:
         if attrs.resource_request:
             request = pb.AccessReviewRequest(
                 resource_attributes=pb.ResourceAttributes(
-                    verb=attrs.verb, group=attrs.api_group, resource=attrs.resource,
-                    subresource=attrs.subresource, namespace=attrs.namespace, name=attrs.name,
-                )  # fmt: skip
+                    verb=attrs.verb,
+                    group=attrs.api_group,
+                    resource=attrs.resource,
+                    subresource=attrs.subresource,
+                    namespace=attrs.namespace,
+                    name=attrs.name,
+                )
             )
         else:
             request = pb.AccessReviewRequest(

@@ -9,8 +9,8 @@ from typing import Any
 import structlog
 from aiohttp import web
 from shoal import errors
-from shoal.client import Client
 from shoal.apiserver.fairness import FairQueues, RequestLimits
+from shoal.client import Client
 from shoal.plugins.gateway import discovery, openapi, paths
 from shoal.plugins.gateway.access import AccessCheck
 from shoal.plugins.gateway.bodies import respond

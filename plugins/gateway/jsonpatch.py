@@ -36,8 +36,10 @@ def json_patch(target: Any, operations: Any) -> Any:
     budget = [MAX_COPIED_BYTES]
     document = copy.deepcopy(target)
     for op in check_operations(operations):
-        if not isinstance(op, dict) or not isinstance(op.get("op"), str) or not isinstance(
-            op.get("path"), str
+        if (
+            not isinstance(op, dict)
+            or not isinstance(op.get("op"), str)
+            or not isinstance(op.get("path"), str)
         ):
             raise bad_request(f"invalid JSON patch operation: {str(op)[:200]}")
         document = _apply(document, op, budget)

@@ -11,7 +11,7 @@ from shoal.client import Client
 from shoal.plugins.gateway import bodies
 from shoal.plugins.gateway.objects import MERGE, STRATEGIC, dry_run, merge
 from shoal.plugins.gateway.paths import Target
-from shoal.plugins.gateway.status import StatusError, bad_request, not_found
+from shoal.plugins.gateway.status import StatusError, not_found
 from shoal.plugins.gateway.strategic import strategic_merge
 
 SCALABLE = {"Deployment", "ReplicaSet", "ReplicationController"}

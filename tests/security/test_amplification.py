@@ -15,14 +15,15 @@ from shoal import errors
 from shoal.api.v1 import api_pb2, api_pb2_grpc
 from shoal.manifest import from_dict
 
-from tests.security.boundary import CONFIGMAPS, NOBODY, Boundary, boundary  # noqa: F401
+from tests.security.boundary import CONFIGMAPS, NOBODY, Boundary
 
 # 432 bytes that expand to 9**9 (387 million) strings: "billion laughs".
 BILLION_LAUGHS = (
     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lol}\n"
     'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
     + "".join(
-        f"{c}: &{c} [{','.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi")
+        f"{c}: &{c} [{','.join(['*' + p] * 9)}]\n"
+        for p, c in zip("abcdefgh", "bcdefghi", strict=True)
     )
 )
 DEADLINE = 30.0  # generous: completion, not speed, is what is asserted
@@ -131,8 +132,8 @@ async def test_too_many_patch_operations(boundary: Boundary) -> None:
 
 
 def _big_configmap(size: int) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": "big", "namespace": "default"}, "data": {"a": "x" * size}}  # fmt: skip
+    meta = {"name": "big", "namespace": "default"}
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"a": "x" * size}}
 
 
 async def test_a_body_over_the_limit_is_refused_on_both_apis(boundary: Boundary) -> None:

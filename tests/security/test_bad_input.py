@@ -12,7 +12,7 @@ import pytest
 from shoal import errors
 from shoal.api.v1 import api_pb2
 
-from tests.security.boundary import CONFIGMAPS, Boundary, boundary  # noqa: F401
+from tests.security.boundary import CONFIGMAPS, Boundary
 
 RANDOM = bytes.fromhex("0f8b5c1ee7a96dff00c3")  # field 1 with wire type 7: no protobuf
 
@@ -70,7 +70,9 @@ async def test_a_wrong_content_type_is_unsupported(boundary: Boundary) -> None:
 
 async def test_a_list_at_a_version_not_reached_yet(boundary: Boundary) -> None:
     with pytest.raises(errors.ServerTimeoutError) as err:
-        await boundary.clients["viewer"].list("configmaps", "default", resource_version="99999999999")
+        await boundary.clients["viewer"].list(
+            "configmaps", "default", resource_version="99999999999"
+        )
     assert err.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
     assert err.value.message.startswith("Too large resource version: 99999999999, current: ")
     assert err.value.retry_after_seconds == 1

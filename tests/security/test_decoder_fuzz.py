@@ -28,12 +28,18 @@ from tests.gateway.test_protobuf import entry, envelope, object_meta
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 CLIENT_CODES = {400, 404, 409, 413, 415, 422}
-CLIENT_STATUSES = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.RESOURCE_EXHAUSTED,
-                   grpc.StatusCode.NOT_FOUND}  # fmt: skip
+CLIENT_STATUSES = {
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.NOT_FOUND,
+}
 
-CONFIGMAP = {"apiVersion": "v1", "kind": "ConfigMap",
-             "metadata": {"name": "c", "namespace": "default", "labels": {"a": "b"}},
-             "data": {"k": "v"}}  # fmt: skip
+CONFIGMAP = {
+    "apiVersion": "v1",
+    "kind": "ConfigMap",
+    "metadata": {"name": "c", "namespace": "default", "labels": {"a": "b"}},
+    "data": {"k": "v"},
+}
 SEEDS = {
     "application/json": json.dumps(CONFIGMAP).encode(),
     "application/yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
@@ -109,16 +115,34 @@ def test_protobuf_bodies(raw: bytes) -> None:
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
     max_leaves=12,
 )
 OPERATIONS = st.lists(
     st.fixed_dictionaries(
-        {"op": st.sampled_from(["add", "remove", "replace", "move", "copy", "test", "x"]),
-         "path": st.sampled_from(["", "/", "/data", "/data/k", "/data/-", "/metadata/labels/a",
-                                  "/x/0", "/data/k/0", "a", 5])},  # fmt: skip
-        optional={"from": st.sampled_from(["/data", "/metadata", "", "/nope", 3]),
-                  "value": JSON_VALUES},  # fmt: skip
+        {
+            "op": st.sampled_from(["add", "remove", "replace", "move", "copy", "test", "x"]),
+            "path": st.sampled_from(
+                [
+                    "",
+                    "/",
+                    "/data",
+                    "/data/k",
+                    "/data/-",
+                    "/metadata/labels/a",
+                    "/x/0",
+                    "/data/k/0",
+                    "a",
+                    5,
+                ]
+            ),
+        },
+        optional={
+            "from": st.sampled_from(["/data", "/metadata", "", "/nope", 3]),
+            "value": JSON_VALUES,
+        },
     ),
     max_size=6,
 )
@@ -160,8 +184,15 @@ def test_grpc_requests_and_their_objects(raw: bytes) -> None:
 
 @FUZZ
 @given(
-    type_url=st.sampled_from(["", "type.googleapis.com/shoal.v1.Pod", "x/shoal.v1.Nope",
-                              "type.googleapis.com/google.protobuf.Any", "/"]),  # fmt: skip
+    type_url=st.sampled_from(
+        [
+            "",
+            "type.googleapis.com/shoal.v1.Pod",
+            "x/shoal.v1.Nope",
+            "type.googleapis.com/google.protobuf.Any",
+            "/",
+        ]
+    ),
     value=st.binary(max_size=300),
 )
 def test_grpc_any_objects(type_url: str, value: bytes) -> None:
