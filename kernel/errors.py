@@ -174,6 +174,8 @@ def from_status(
     """The APIError for a gRPC status (and trailing metadata) a client received."""
     extra = dict(metadata or ())
     cls = _BY_REASON.get((str(extra.get(REASON_KEY, "")), code)) or _BY_CODE.get(code, APIError)
+    if cls is TooManyRequestsError and REASON_KEY not in extra and "larger than max" in message:
+        cls = RequestEntityTooLargeError  # gRPC's own message size check, not a shed request
     err = cls(message)
     if cls is APIError:
         err.code = code

@@ -165,3 +165,16 @@ async def test_deep_nesting_is_a_bad_request_on_both_apis(boundary: Boundary) ->
         await stub.Patch(request)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "nested too deeply" in (err.value.details() or "")
+
+
+async def test_a_patch_that_makes_an_object_over_the_limit(boundary: Boundary) -> None:
+    before = await _configmap(boundary)
+    chunk = "x" * (900 * 1024)
+    adds = [{"op": "add", "path": f"/data/k{i}", "value": chunk} for i in range(3)]
+    answer = await boundary.rest(
+        "editor", "PATCH", f"{CONFIGMAPS}/target", adds, "application/json-patch+json"
+    )
+    assert answer.code in (413, 422), answer.body
+    assert answer.body["reason"] in ("RequestEntityTooLarge", "Invalid")
+    after = await boundary.admin.get("configmaps", "target", "default")
+    assert after.metadata.resource_version == before.metadata.resource_version
