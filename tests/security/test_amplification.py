@@ -178,3 +178,25 @@ async def test_a_patch_that_makes_an_object_over_the_limit(boundary: Boundary) -
     assert answer.body["reason"] in ("RequestEntityTooLarge", "Invalid")
     after = await boundary.admin.get("configmaps", "target", "default")
     assert after.metadata.resource_version == before.metadata.resource_version
+
+
+async def test_a_long_strategic_merge_list_costs_linear_time(boundary: Boundary) -> None:
+    """80,000 named items merged into a list: a scan per item would be 3e9 steps."""
+    template = {
+        "metadata": {"labels": {"app": "web"}},
+        "spec": {"containers": [{"name": "main", "image": "nginx"}]},
+    }
+    spec = {"selector": {"matchLabels": {"app": "web"}}, "template": template}
+    meta = {"name": "web", "namespace": "default"}
+    await boundary.admin.create(
+        from_dict({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": spec})
+    )
+    env = [{"name": f"e{i}", "value": "x"} for i in range(80_000)]
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": "main", "env": env}]}}}}
+    path = "/apis/apps/v1/namespaces/default/deployments/web"
+    smp = "application/strategic-merge-patch+json"
+    attack = boundary.rest("editor", "PATCH", path, patch, smp, timeout=DEADLINE)
+    answer, _ = await asyncio.gather(attack, _victim_reads(boundary))
+    assert answer.code == 200, answer.body  # 1.4 MiB: a large object, still a legal one
+    after = await boundary.admin.get("deployments", "web", "default")
+    assert len(after.spec.template.spec.containers[0].env) == 80_000
