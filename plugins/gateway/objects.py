@@ -120,6 +120,7 @@ class Objects:
             changed = await change(current, stored.ByteSize())
             if not isinstance(changed, dict):
                 raise bad_request("the patched object must be a JSON object")
+            decoding.check_depth(changed)  # patches can nest deeper than any one body
             obj = bodies.to_message(changed, target)
             pinned = (changed.get("metadata") or {}).get("resourceVersion") != current[
                 "metadata"

@@ -200,3 +200,19 @@ async def test_a_long_strategic_merge_list_costs_linear_time(boundary: Boundary)
     assert answer.code == 200, answer.body  # 1.4 MiB: a large object, still a legal one
     after = await boundary.admin.get("deployments", "web", "default")
     assert len(after.spec.template.spec.containers[0].env) == 80_000
+
+
+async def test_a_patch_that_nests_too_deeply(boundary: Boundary) -> None:
+    """Each add goes one level deeper: the result, not just the body, is bounded."""
+    before = await _configmap(boundary)
+    adds = [{"op": "add", "path": "/metadata/annotations", "value": {}}] + [
+        {"op": "add", "path": "/metadata/annotations" + "/a" * i, "value": {}}
+        for i in range(1, 1200)
+    ]
+    answer = await boundary.rest(
+        "editor", "PATCH", f"{CONFIGMAPS}/target", adds, "application/json-patch+json"
+    )
+    assert (answer.code, answer.body["reason"]) == (400, "BadRequest")
+    assert "nested too deeply" in answer.body["message"]
+    after = await boundary.admin.get("configmaps", "target", "default")
+    assert after.metadata.resource_version == before.metadata.resource_version
