@@ -8,6 +8,7 @@ from typing import Any
 import click
 from shoal.ctl.daemonopts import check_controllers, control_plane_options, log_options
 from shoal.ctl.duration import Duration
+from shoal.ctl.limitopts import request_limit_options
 
 
 @click.command("server")
@@ -141,6 +142,7 @@ from shoal.ctl.duration import Duration
     help="A new connection must finish TLS and send its request headers (HTTP) or "
     "HTTP/2 preface (gRPC) this soon, or it is closed.",
 )
+@request_limit_options
 def server_command(
     data_dir: str,
     listen: str,
@@ -169,6 +171,7 @@ def server_command(
     join_token_ttl: float,
     max_connections: int,
     request_header_timeout: float,
+    request_limits: Any,
 ) -> None:
     """Run the API server.
 
@@ -218,7 +221,8 @@ def server_command(
                 audit_log=_path(audit_log),
                 encryption_key=_path(encryption_key),
                 join_token_ttl=_join_token_ttl(join_token_ttl),
-                limits=ConnectionLimits(max_connections, request_header_timeout),
+                limits=request_limits,
+                connections=ConnectionLimits(max_connections, request_header_timeout),
                 **election,
             )
         )

@@ -122,11 +122,36 @@ class InsufficientStorageError(APIError):
 
 
 class TooManyRequestsError(APIError):
-    """The server shed this request or stream (a watch that fell too far
-    behind); retry, a watch from the last resourceVersion it delivered."""
+    """The server shed this request or stream (a user over their share of
+    the server, a watch that fell too far behind); retry after
+    ``retry_after_seconds``, a watch from the last resourceVersion it delivered."""
 
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
     reason = "TooManyRequests"
+
+    def __init__(self, message: str, retry_after_seconds: int = 0) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class RequestEntityTooLargeError(APIError):
+    """A request body (or what a patch would make of it) over a limit: HTTP 413."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    reason = "RequestEntityTooLarge"
+
+
+class ServerTimeoutError(APIError):
+    """Kubernetes' 504 Timeout: e.g. a list at a resourceVersion the server
+    has not reached ("Too large resource version"); retry after
+    ``retry_after_seconds``."""
+
+    code = grpc.StatusCode.DEADLINE_EXCEEDED
+    reason = "Timeout"
+
+    def __init__(self, message: str, retry_after_seconds: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
 
 
 class InternalError(APIError):
@@ -147,8 +172,10 @@ _CLASSES: tuple[type[APIError], ...] = (
     ForbiddenError,
     UnauthorizedError,
     UnavailableError,
-    InsufficientStorageError,  # before its RESOURCE_EXHAUSTED twin: that one is the default
+    InsufficientStorageError,  # these two before their RESOURCE_EXHAUSTED twin,
+    RequestEntityTooLargeError,  # TooManyRequestsError, the code's default
     TooManyRequestsError,
+    ServerTimeoutError,
     InternalError,
 )
 _BY_CODE: dict[grpc.StatusCode, type[APIError]] = {cls.code: cls for cls in _CLASSES}
@@ -178,6 +205,7 @@ ERROR_DOMAIN = "shoal.io"
 METADATA_BUDGET = 7 * 1024
 _HEADER_OVERHEAD = 32
 _FIXED_HEADERS = 256  # :status, content-type, grpc-status
+RETRY_AFTER_KEY = "shoal-retry-after"  # seconds, as HTTP's Retry-After
 
 
 def trailing_metadata(err: APIError) -> tuple[tuple[str, str | bytes], ...]:
@@ -220,6 +248,9 @@ def _metadata(
         pairs.append((DETAILS_KEY, json.dumps(err.details()).encode()))
     status = rich_status(err, causes, with_message=with_message)
     pairs.append((STATUS_DETAILS_KEY, status.SerializeToString()))
+    retry = getattr(err, "retry_after_seconds", 0)
+    if retry:
+        pairs.append((RETRY_AFTER_KEY, str(retry)))
     return tuple(pairs)
 
 
@@ -261,6 +292,8 @@ def from_status(
     """The APIError for a gRPC status (and trailing metadata) a client received."""
     extra = dict(metadata or ())
     cls = _BY_REASON.get((str(extra.get(REASON_KEY, "")), code)) or _BY_CODE.get(code, APIError)
+    if cls is TooManyRequestsError and REASON_KEY not in extra and "larger than max" in message:
+        cls = RequestEntityTooLargeError  # gRPC's own message size check, not a shed request
     err = cls(message)
     err.from_server = REASON_KEY in extra  # every answer of the server carries it
     if cls is APIError:
@@ -274,6 +307,9 @@ def from_status(
             err.name, err.group, err.kind = (
                 str(details.get(k, "")) for k in ("name", "group", "kind")
             )
+    if hasattr(err, "retry_after_seconds"):
+        with contextlib.suppress(ValueError, TypeError):
+            err.retry_after_seconds = int(extra.get(RETRY_AFTER_KEY, 0))
     return err
 
 

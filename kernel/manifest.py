@@ -21,6 +21,24 @@ from shoal.manifest_schema import ManifestError, check_object, describe
 __all__ = ["ManifestError", "from_dict", "load_documents", "to_dict"]
 
 
+class _SurrogateCheck:
+    """protobuf's JSON parser scans every string with a regex for unpaired
+    surrogates: 45 ms for a 1 MiB ConfigMap value, holding the GIL, so one
+    large body would stall the API server's event loop. An ASCII string (a
+    C-speed test) has no surrogates; only others take the regex."""
+
+    def __init__(self, pattern: Any) -> None:
+        self.pattern = pattern
+
+    def search(self, text: str) -> Any:
+        return None if text.isascii() else self.pattern.search(text)
+
+
+_pattern = getattr(json_format, "_UNPAIRED_SURROGATE_PATTERN", None)
+if _pattern is not None and not isinstance(_pattern, _SurrogateCheck):
+    json_format._UNPAIRED_SURROGATE_PATTERN = _SurrogateCheck(_pattern)  # type: ignore[attr-defined]
+
+
 class _Loader(yaml.SafeLoader):
     """SafeLoader that keeps timestamps as strings (as Kubernetes' YAML to JSON
     conversion does) and rejects duplicate keys (as kubectl does)."""

@@ -12,9 +12,10 @@ from shoal import errors
 from shoal.apiserver import codec
 from shoal.apiserver.filters import ObjectFilter
 from shoal.kinds import Kind
-from shoal.store import CompactedError, Store
+from shoal.store import CompactedError, FutureRevisionError, Store
 
 _CHUNK = 500
+MAX_REVISION = 2**63 - 1  # revisions are int64, in etcd as in SQLite
 
 
 @dataclass
@@ -29,12 +30,22 @@ def parse_resource_version(value: str) -> int:
     if value in ("", "0"):
         return 0
     try:
-        revision = int(value)
+        revision = int(value) if value.isascii() and value.isdigit() else -1
     except ValueError:
         revision = -1
-    if revision < 0:
-        raise errors.BadRequestError(f'invalid resource version "{value}"')
+    if not 0 <= revision <= MAX_REVISION:
+        raise errors.BadRequestError(
+            f'invalid resource version "{value[:64]}": want a non-negative integer'
+        )
     return revision
+
+
+def too_large(revision: int, current: int | None = None) -> errors.ServerTimeoutError:
+    """Kubernetes' answer to a version it has not reached: 504, retry in 1 s."""
+    now = f", current: {current}" if current is not None else ""
+    return errors.ServerTimeoutError(
+        f"Too large resource version: {revision}{now}", retry_after_seconds=1
+    )
 
 
 def encode_continue(revision: int, last_key: str) -> str:
@@ -42,12 +53,22 @@ def encode_continue(revision: int, last_key: str) -> str:
     return base64.urlsafe_b64encode(raw).decode()
 
 
-def decode_continue(token: str) -> tuple[int, str]:
+def decode_continue(token: str, prefix: str = "") -> tuple[int, str]:
+    """The revision and last key of a token this server made; anything else
+    (another prefix's key, a version that is not a positive int64) is a
+    BadRequest, as Kubernetes' "continue key is not valid"."""
     try:
         data = json.loads(base64.urlsafe_b64decode(token.encode()))
-        return int(data["rv"]), str(data["start"])
-    except (ValueError, KeyError, TypeError):
-        raise errors.BadRequestError("invalid continue token") from None
+        revision, start = data["rv"], data["start"]
+    except (ValueError, KeyError, TypeError, RecursionError):
+        raise errors.BadRequestError("invalid continue token: it does not decode") from None
+    if type(revision) is not int or not 0 < revision <= MAX_REVISION:
+        raise errors.BadRequestError(
+            "invalid continue token: incorrect encoded start resourceVersion"
+        )
+    if not isinstance(start, str) or not start.startswith(prefix):
+        raise errors.BadRequestError("invalid continue token: the continue key is not valid")
+    return revision, start
 
 
 async def list_objects(
@@ -64,9 +85,13 @@ async def list_objects(
     selector = ObjectFilter(kind, label_selector, field_selector)
     revision = parse_resource_version(resource_version)
     start = ""
-    if continue_token:
-        revision, start = decode_continue(continue_token)
     prefix = codec.kind_prefix(kind, namespace)
+    if continue_token:
+        revision, start = decode_continue(continue_token, prefix)
+    if revision:
+        current = await store.current_revision()
+        if revision > current:
+            raise too_large(revision, current)
     result = ListResult()
     try:
         while True:
@@ -87,6 +112,8 @@ async def list_objects(
                     start = kvs[-1].key
                     continue
             break
+    except FutureRevisionError:
+        raise too_large(revision, await store.current_revision()) from None
     except CompactedError as err:
         what = "continue parameter" if continue_token else "resourceVersion"
         raise errors.GoneError(

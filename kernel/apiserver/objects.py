@@ -18,6 +18,7 @@ from shoal import errors, kinds
 from shoal.apiserver import codec, meta
 from shoal.apiserver.admission import AdmissionChain
 from shoal.apiserver.binding import bind
+from shoal.apiserver.decoding import off_loop
 from shoal.apiserver.defaults import apply_defaults
 from shoal.apiserver.lists import ListResult, list_objects
 from shoal.apiserver.manifests import from_json, to_json
@@ -228,7 +229,7 @@ class ObjectRegistry:
         dry_run: bool = False,
         user: str = "",
     ) -> Any:
-        document = parse_patch(patch_type, body)
+        document = await off_loop(len(body), parse_patch, patch_type, body)
         precondition = str(document.get("metadata", {}).get("resourceVersion") or "")
 
         def apply(old: Any) -> Any:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from shoal.apiserver.decoding import decode_json
 from shoal.errors import BadRequestError
 
 
@@ -25,10 +25,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
 def parse_patch(patch_type: str, body: bytes) -> dict[str, Any]:
     if patch_type not in ("", "merge"):
         raise BadRequestError(f'unsupported patch type "{patch_type}": supported: "merge"')
-    try:
-        document = json.loads(body or b"{}")
-    except (ValueError, UnicodeDecodeError) as err:
-        raise BadRequestError(f"the patch is not valid JSON: {err}") from None
+    document = decode_json(body or b"{}", "the patch")
     if not isinstance(document, dict):
         raise BadRequestError("a merge patch must be a JSON object")
     return document

@@ -17,13 +17,15 @@ from shoal.api.v1 import api_pb2
 from shoal.apiserver import listen as listening
 from shoal.apiserver.admission import AdmissionChain
 from shoal.apiserver.audit import AuditSink
-from shoal.apiserver.authn import AuthenticationInterceptor, login_with
+from shoal.apiserver.authn import PUBLIC_PREFIXES, AuthenticationInterceptor, login_with
 from shoal.apiserver.authorization import Authorization
 from shoal.apiserver.authorization_service import AUTHORIZATION, add_authorization
 from shoal.apiserver.certificates import CERTIFICATES, TOKENS, add_certificates
 from shoal.apiserver.connlimits import ConnectionLimits
 from shoal.apiserver.encryption import encrypting
+from shoal.apiserver.fairness import FairnessInterceptor, FairQueues, RequestLimits
 from shoal.apiserver.jointokens import DEFAULT_JOIN_TOKEN_SECONDS
+from shoal.apiserver.malformed import MalformedRequestInterceptor
 from shoal.apiserver.objects import ObjectRegistry
 from shoal.apiserver.reflection import enable_reflection
 from shoal.apiserver.security import ServerSecurity, check_insecure_listen, write_admin_config
@@ -42,8 +44,10 @@ from shoal.store import Store
 log = structlog.get_logger("apiserver")
 
 # gRPC's default 4 MiB cap would refuse a list of many objects; objects
-# themselves are capped at 1.5 MiB by validation.
+# themselves are capped at 1.5 MiB by validation. What the server receives
+# is capped by RequestLimits.max_request_bytes (Kubernetes' 3 MiB).
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+RECEIVE_OVERHEAD_BYTES = 64 * 1024  # the request's own fields around a body
 
 
 class APIServer:
@@ -59,12 +63,16 @@ class APIServer:
         services: ServiceAllocator | None = None,
         security: ServerSecurity | None = None,
         audit: AuditSink | pathlib.Path | None = None,
-        limits: ConnectionLimits | None = None,
+        limits: RequestLimits | None = None,
+        connections: ConnectionLimits | None = None,
     ) -> None:
         """Without ``security`` the listener is plain and every request runs
-        as ``auth.INSECURE_ADMIN`` (tests in-process; ``--insecure``)."""
+        as ``auth.INSECURE_ADMIN`` (tests in-process; ``--insecure``).
+        ``limits``: per-user fairness and the request size cap."""
         self.store = store
-        self.limits = limits or ConnectionLimits()
+        self.limits = limits or RequestLimits()
+        self.fairness = FairQueues(self.limits)
+        self.connections = connections or ConnectionLimits()
         self.security = security
         self.registry = ObjectRegistry(store, admission, services)
         self.authorization = Authorization(self.registry, audit)
@@ -84,13 +92,19 @@ class APIServer:
                 AuthenticationInterceptor(
                     login_with(authenticator, self.authorization.impersonator)
                 ),
-                self.authorization.interceptor(),  # after authentication: it reads the user
+                MalformedRequestInterceptor(),
+                # after authentication (it reads the user), before authorization, as APF
+                FairnessInterceptor(self.fairness, PUBLIC_PREFIXES),
+                self.authorization.interceptor(),
             ],
             options=[
-                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                (
+                    "grpc.max_receive_message_length",
+                    self.limits.max_request_bytes + RECEIVE_OVERHEAD_BYTES,
+                ),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.so_reuseport", 0),
-                *self.limits.grpc_options(),
+                *self.connections.grpc_options(),
             ],
         )
         server.add_generic_rpc_handlers(generic_handlers(self.objects, self.discovery))
@@ -184,7 +198,8 @@ async def serve(
     audit_log: pathlib.Path | None = None,
     encryption_key: pathlib.Path | None = None,
     join_token_ttl: float | None = DEFAULT_JOIN_TOKEN_SECONDS,
-    limits: ConnectionLimits | None = None,
+    limits: RequestLimits | None = None,
+    connections: ConnectionLimits | None = None,
 ) -> None:
     """Run until SIGTERM or SIGINT, then drain and close the store.
 
@@ -202,7 +217,7 @@ async def serve(
     if insecure:
         check_insecure_listen(listen)
     open_files, _ = raise_open_files_limit()  # every connection is a descriptor
-    limits = (limits or ConnectionLimits()).within(open_files)
+    connections = (connections or ConnectionLimits()).within(open_files)
     quiet_accept_errors(asyncio.get_running_loop())
     private_data_dir(data_dir)  # umask 077, and a data dir only this user reads
     if pki_dir is not None:
@@ -223,6 +238,7 @@ async def serve(
         services=services,
         security=security,
         limits=limits,
+        connections=connections,
     )
     port = await server.start(listen)
     host = listen_host or "127.0.0.1"
@@ -245,7 +261,11 @@ async def serve(
     control_plane = ControlPlane(client, chosen, leader_elect=leader_elect, options=options)
     control_plane.start()
     gateway = (
-        await _start_gateway(client, http_listen, admin, security, limits) if http_listen else None
+        await _start_gateway(
+            client, http_listen, admin, security, server.limits, server.connections
+        )
+        if http_listen
+        else None
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -288,7 +308,8 @@ async def _start_gateway(
     listen: str,
     admin: pathlib.Path,
     security: ServerSecurity | None,
-    limits: ConnectionLimits | None = None,
+    limits: RequestLimits | None = None,
+    connections: ConnectionLimits | None = None,
 ) -> Any:
     """The Kubernetes REST gateway (``--http-listen``), over the same client
     the control plane uses; its URL goes into the admin config for kubectl."""
@@ -296,9 +317,9 @@ async def _start_gateway(
     from shoal.plugins.gateway.kubeconfig import record_http_server
 
     gateway = (
-        Gateway(client, limits=limits)
+        Gateway(client, limits=limits, connections=connections)
         if security is None
-        else _secure_gateway(client.target, security, limits)
+        else _secure_gateway(client.target, security, limits, connections)
     )
     await gateway.start(listen)
     record_http_server(admin, "shoal", gateway.url)
@@ -306,7 +327,10 @@ async def _start_gateway(
 
 
 def _secure_gateway(
-    address: str, security: ServerSecurity, limits: ConnectionLimits | None = None
+    address: str,
+    security: ServerSecurity,
+    limits: RequestLimits | None = None,
+    connections: ConnectionLimits | None = None,
 ) -> Any:
     """HTTPS with the serving certificate; calls the API as shoal-gateway,
     impersonating each authenticated caller."""
@@ -321,4 +345,10 @@ def _secure_gateway(
     cert_file, key_file = security.pki.paths("apiserver")
     tls = server_ssl_context(cert_file, key_file, security.pki.ca_pem)
     client = Client.for_config(cfg)
-    return Gateway(client, ssl_context=tls, authenticator=security.authenticator(), limits=limits)
+    return Gateway(
+        client,
+        ssl_context=tls,
+        authenticator=security.authenticator(),
+        limits=limits,
+        connections=connections,
+    )

@@ -50,7 +50,7 @@ def unpack(any_object: AnyProto) -> Any:
     obj = kind.message()
     try:
         obj.ParseFromString(any_object.value)
-    except DecodeError as err:
+    except (DecodeError, RecursionError) as err:
         raise errors.BadRequestError(f"malformed {kind.kind} object: {err}") from None
     unknown = unknown_field_paths(obj, kind.kind)
     if unknown:

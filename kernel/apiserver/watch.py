@@ -23,9 +23,16 @@ from shoal import errors
 from shoal.api.v1 import api_pb2
 from shoal.apiserver import codec
 from shoal.apiserver.filters import ObjectFilter
-from shoal.apiserver.lists import parse_resource_version
+from shoal.apiserver.lists import parse_resource_version, too_large
 from shoal.kinds import Kind
-from shoal.store import CompactedError, Event, KeyValue, Store, WatchOverflowError
+from shoal.store import (
+    CompactedError,
+    Event,
+    FutureRevisionError,
+    KeyValue,
+    Store,
+    WatchOverflowError,
+)
 
 ADDED, MODIFIED, DELETED, BOOKMARK = "ADDED", "MODIFIED", "DELETED", "BOOKMARK"
 _PLAIN = {"CREATE": ADDED, "UPDATE": MODIFIED, "DELETE": DELETED}
@@ -86,6 +93,8 @@ async def watch_objects(
             event_type = _classify(item, kind, selector, matched, cache)
             if event_type is not None:
                 yield WatchedEvent(event_type, kind, item.kv, revision, cache)
+    except FutureRevisionError:
+        raise too_large(revision) from None
     except WatchOverflowError as err:
         raise errors.TooManyRequestsError(
             f"the watch fell too far behind and was closed; watch again from "

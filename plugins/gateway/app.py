@@ -9,10 +9,13 @@ from typing import Any
 import structlog
 from aiohttp import web
 from shoal import errors
+from shoal.apiserver.fairness import FairQueues, RequestLimits
 from shoal.client import Client
 from shoal.plugins.gateway import accessreview, componentstatus, discovery, openapi, paths
+from shoal.plugins.gateway.access import AccessCheck
 from shoal.plugins.gateway.authn import impersonation_headers
 from shoal.plugins.gateway.bodies import respond
+from shoal.plugins.gateway.fairness import fairness
 from shoal.plugins.gateway.objects import Objects
 from shoal.plugins.gateway.podproxy import PodProxy
 from shoal.plugins.gateway.podstreams import PodStreams
@@ -22,6 +25,7 @@ from shoal.plugins.gateway.watch import Watches, is_watch
 
 log = structlog.get_logger("gateway")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+HTTP_REASONS = {404: "NotFound", 405: "MethodNotAllowed", 413: "RequestEntityTooLarge"}
 CLIENT_KEY = web.AppKey("client", Client)
 TARGET_KEY = web.RequestKey("target", paths.Target)
 
@@ -38,16 +42,12 @@ async def status_errors(request: web.Request, handler: Handler) -> web.StreamRes
     except web.HTTPException as err:
         if err.status < 400:
             raise
-        reason = (
-            "NotFound"
-            if err.status == 404
-            else "MethodNotAllowed"
-            if err.status == 405
-            else "BadRequest"
-        )
+        reason = HTTP_REASONS.get(err.status, "BadRequest")
         message = (
             "the server could not find the requested resource" if err.status == 404 else err.reason
         )
+        if err.status == 413:
+            message = f"the request body is too large: {err.text}"
         return response(status(reason, message, code=err.status))
     except Exception as err:  # a bug must still answer as Kubernetes would, and be logged
         log.exception("request failed", path=request.path, method=request.method)
@@ -83,6 +83,7 @@ class Router:
     """Finds the verb for a request on a resource path."""
 
     def __init__(self, client: Client) -> None:
+        self.access = AccessCheck(client)
         self.objects = Objects(client)
         self.watches = Watches(client)
         self.scales = Scales(client)
@@ -104,6 +105,7 @@ class Router:
         if target.kind.namespaced and target.name and not target.namespace:
             raise not_found()
         verb = self._verb(request.method, target, is_watch(request))
+        await self.access.require(request)  # before the body is read
         return await verb(request, target)
 
     def _verb(self, method: str, target: paths.Target, watch: bool) -> Any:
@@ -147,13 +149,18 @@ class Router:
         raise not_found()
 
 
-def build_app(client: Client, authenticate: Any = None) -> web.Application:
+def build_app(
+    client: Client, authenticate: Any = None, limits: RequestLimits | None = None
+) -> web.Application:
     """The gateway over ``client``; the caller owns (and closes) the client.
-    ``authenticate``: a middleware that establishes the caller (authn.py)."""
-    middlewares = [impersonation_headers, status_errors]
+    ``authenticate``: a middleware that establishes the caller (authn.py);
+    ``limits``: the body cap, and per-user fairness for authenticated callers."""
+    limits = limits or RequestLimits()
+    middlewares: list[Any] = [impersonation_headers, status_errors]
     if authenticate:  # first: impersonation is the authenticated caller's to ask
-        middlewares.insert(0, authenticate)
-    app = web.Application(middlewares=middlewares, client_max_size=4 * 1024 * 1024)
+        fair = [fairness(FairQueues(limits))] if limits.enabled else []
+        middlewares = [authenticate, impersonation_headers, *fair, status_errors]
+    app = web.Application(middlewares=middlewares, client_max_size=limits.max_request_bytes)
     app[CLIENT_KEY] = client
     router = Router(client)
     app.router.add_get("/version", _version)

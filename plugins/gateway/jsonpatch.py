@@ -1,26 +1,65 @@
-"""JSON patch (RFC 6902), ``kubectl patch --type json``."""
+"""JSON patch (RFC 6902), ``kubectl patch --type json``.
+
+Bounded as Kubernetes bounds it: at most ``MAX_OPERATIONS`` operations
+(413), and what ``copy`` operations add up to at most ``MAX_COPIED_BYTES``
+(422): each copy can double the document, so a kilobyte of copies would
+otherwise make gigabytes."""
 
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
+from shoal import errors
+from shoal.apiserver.decoding import MAX_REQUEST_BYTES
 from shoal.plugins.gateway.status import StatusError, bad_request
+
+MAX_OPERATIONS = 10_000  # Kubernetes' maxJSONPatchOperations
+MAX_COPIED_BYTES = MAX_REQUEST_BYTES  # Kubernetes' AccumulatedCopySizeLimit
+
+
+def check_operations(operations: Any) -> list[Any]:
+    """The operations of a patch document, before any is applied."""
+    if not isinstance(operations, list):
+        raise bad_request("a JSON patch must be a list of operations")
+    if len(operations) > MAX_OPERATIONS:
+        raise errors.RequestEntityTooLargeError(
+            f"The allowed maximum operations in a JSON patch is {MAX_OPERATIONS}, "
+            f"got {len(operations)}"
+        )
+    return operations
 
 
 def json_patch(target: Any, operations: Any) -> Any:
     """``operations`` applied in order to a copy of ``target``."""
-    if not isinstance(operations, list):
-        raise bad_request("a JSON patch must be a list of operations")
+    budget = [MAX_COPIED_BYTES]
     document = copy.deepcopy(target)
-    for op in operations:
-        if not isinstance(op, dict) or "op" not in op or "path" not in op:
-            raise bad_request(f"invalid JSON patch operation: {op}")
-        document = _apply(document, op)
+    for op in check_operations(operations):
+        if (
+            not isinstance(op, dict)
+            or not isinstance(op.get("op"), str)
+            or not isinstance(op.get("path"), str)
+        ):
+            raise bad_request(f"invalid JSON patch operation: {str(op)[:200]}")
+        document = _apply(document, op, budget)
     return document
 
 
-def _apply(doc: Any, op: dict[str, Any]) -> Any:
+def _copied(value: Any, budget: list[int]) -> Any:
+    """A copy of ``value``, charged to the patch's copy budget first."""
+    size = len(json.dumps(value, separators=(",", ":")))
+    budget[0] -= size
+    if budget[0] < 0:
+        raise StatusError(
+            "Invalid",
+            f"Unable to complete the copy, the accumulated size increase of copy exceeds the "
+            f"limit {MAX_COPIED_BYTES} bytes",
+        )
+    return copy.deepcopy(value)
+
+
+def _apply(doc: Any, op: dict[str, Any], budget: list[int]) -> Any:
     kind, path = op["op"], _pointer(op["path"])
     if kind == "test":
         if _get(doc, path) != op.get("value"):
@@ -28,7 +67,8 @@ def _apply(doc: Any, op: dict[str, Any]) -> Any:
         return doc
     if kind in ("move", "copy"):
         source = _pointer(op.get("from", ""))
-        value = copy.deepcopy(_get(doc, source))
+        found = _get(doc, source)
+        value = _copied(found, budget) if kind == "copy" else found
         if kind == "move":
             doc = _remove(doc, source)
         return _add(doc, path, value)
@@ -42,7 +82,9 @@ def _apply(doc: Any, op: dict[str, Any]) -> Any:
     raise bad_request(f'unknown JSON patch operation "{kind}"')
 
 
-def _pointer(text: str) -> list[str]:
+def _pointer(text: Any) -> list[str]:
+    if not isinstance(text, str):
+        raise bad_request(f"invalid JSON pointer {str(text)[:100]}: not a string")
     if text == "":
         return []
     if not text.startswith("/"):

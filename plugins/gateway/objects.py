@@ -4,15 +4,15 @@ deletecollection, on an object or its ``status``, all through the client
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
 from shoal import errors
+from shoal.apiserver import decoding
 from shoal.apiserver.patch import merge_patch
 from shoal.client import Client
 from shoal.plugins.gateway import bodies, table
-from shoal.plugins.gateway.jsonpatch import json_patch
+from shoal.plugins.gateway.jsonpatch import check_operations, json_patch
 from shoal.plugins.gateway.paths import Target
 from shoal.plugins.gateway.status import StatusError, bad_request
 from shoal.plugins.gateway.strategic import strategic_merge
@@ -63,19 +63,13 @@ class Objects:
             continue_token=q.get("continue", ""),
             resource_version=_list_version(q.get("resourceVersion", "")),
         )
-        items = [bodies.to_json(item) for item in listed.items]
-        meta: dict[str, Any] = {"resourceVersion": listed.resource_version}
-        if listed.continue_token:
-            meta["continue"] = listed.continue_token
-        if table.wants_table(request.headers.get("Accept", "")):
-            include = q.get("includeObject", "Metadata")
-            return bodies.respond(table.table(target.kind.kind, items, meta, include))
-        for item in items:  # items of a list carry no kind, as Kubernetes sends them
-            item.pop("apiVersion", None)
-            item.pop("kind", None)
-        kind = target.kind
-        body = {"kind": f"{kind.kind}List", "apiVersion": kind.api_version, "metadata": meta}
-        return bodies.respond({**body, "items": items})
+        as_table = table.wants_table(request.headers.get("Accept", ""))
+        include = q.get("includeObject", "Metadata")
+        # Turning many objects into JSON is the gateway's heaviest work: a
+        # large list is encoded on a worker thread, off the event loop.
+        size = sum(item.ByteSize() for item in listed.items)
+        text = await decoding.off_loop(size, _list_body, target, listed, as_table, include)
+        return bodies.respond_encoded(text)
 
     async def create(self, request: web.Request, target: Target) -> web.Response:
         obj = bodies.to_message(await bodies.read_json(request), target)
@@ -98,10 +92,10 @@ class Objects:
                 f"the body of the request was in an unknown format - accepted media types "
                 f"include: {JSON_PATCH}, {MERGE}, {STRATEGIC}",
             )
-        try:
-            document = json.loads(await request.read() or b"null")
-        except (ValueError, UnicodeDecodeError) as err:
-            raise bad_request(f"the patch is not valid JSON: {err}") from None
+        raw = await request.read() or b"null"
+        document = await decoding.off_loop(len(raw), decoding.decode_json, raw, "the patch")
+        if content_type == JSON_PATCH:
+            check_operations(document)  # before the object is even read
         status = target.subresource == "status"
         if content_type == MERGE:
             patched = await self.client.patch(
@@ -110,17 +104,23 @@ class Objects:
             )  # fmt: skip
             return bodies.respond(bodies.to_json(patched))
         apply = strategic_merge if content_type == STRATEGIC else json_patch
-        patched = await self._read_modify_write(request, target, lambda o: apply(o, document))
+
+        async def change(current: Any, size: int) -> Any:
+            return await decoding.off_loop(size + len(raw), apply, current, document)
+
+        patched = await self._read_modify_write(request, target, change)
         return bodies.respond(patched)
 
     async def _read_modify_write(self, request: web.Request, target: Target, change: Any) -> Any:
         """Apply ``change`` to the stored object and update it, again on a
         conflict unless the patch itself pinned a resourceVersion."""
         for attempt in range(CONFLICT_RETRIES):
-            current = bodies.to_json(
-                await self.client.get(target.kind, target.name, target.namespace)
-            )
-            changed = change(current)
+            stored = await self.client.get(target.kind, target.name, target.namespace)
+            current = bodies.to_json(stored)
+            changed = await change(current, stored.ByteSize())
+            if not isinstance(changed, dict):
+                raise bad_request("the patched object must be a JSON object")
+            decoding.check_depth(changed)  # patches can nest deeper than any one body
             _keep_uid(target, changed, current)
             obj = bodies.to_message(changed, target)
             pinned = (changed.get("metadata") or {}).get("resourceVersion") != current[
@@ -186,6 +186,21 @@ def _keep_uid(target: Target, changed: Any, current: dict[str, Any]) -> None:
     if uid and uid != current["metadata"].get("uid"):
         causes = [("metadata.uid", f'Invalid value: "{uid}": field is immutable')]
         raise errors.invalid(target.kind.kind, target.name, causes)
+
+
+def _list_body(target: Target, listed: Any, as_table: bool, include: str) -> str:
+    items = [bodies.to_json(item) for item in listed.items]
+    meta: dict[str, Any] = {"resourceVersion": listed.resource_version}
+    if listed.continue_token:
+        meta["continue"] = listed.continue_token
+    if as_table:
+        return bodies.encode(table.table(target.kind.kind, items, meta, include))
+    for item in items:  # items of a list carry no kind, as Kubernetes sends them
+        item.pop("apiVersion", None)
+        item.pop("kind", None)
+    kind = target.kind
+    body = {"kind": f"{kind.kind}List", "apiVersion": kind.api_version, "metadata": meta}
+    return bodies.encode({**body, "items": items})
 
 
 def _list_version(version: str) -> str:

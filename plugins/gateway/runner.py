@@ -8,6 +8,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 from shoal.apiserver.connlimits import ConnectionLimits
+from shoal.apiserver.fairness import RequestLimits
 from shoal.client import Client
 from shoal.plugins.gateway.app import build_app
 from shoal.plugins.gateway.authn import authentication
@@ -35,12 +36,14 @@ class Gateway:
         *,
         ssl_context: Any = None,
         authenticator: Any = None,
-        limits: ConnectionLimits | None = None,
+        limits: RequestLimits | None = None,
+        connections: ConnectionLimits | None = None,
     ) -> None:
         self.client = client
+        self.limits = limits
         self.ssl_context = ssl_context
         self.authenticator = authenticator
-        self.limits = limits or ConnectionLimits()
+        self.connections = connections or ConnectionLimits()
         self.port = 0
         self.host = ""
         self._runner: web.AppRunner | None = None
@@ -49,14 +52,16 @@ class Gateway:
         host, port = split_listen(listen)
         middleware = authentication(self.authenticator) if self.authenticator else None
         runner = web.AppRunner(
-            build_app(self.client, middleware),
+            build_app(self.client, middleware, self.limits),
             access_log=None,
             handle_signals=False,
             shutdown_timeout=1.0,
-            keepalive_timeout=self.limits.http_idle_timeout,
+            keepalive_timeout=self.connections.http_idle_timeout,
         )
         await runner.setup()
-        site = GuardedSite(runner, host, port, ssl_context=self.ssl_context, limits=self.limits)
+        site = GuardedSite(
+            runner, host, port, ssl_context=self.ssl_context, limits=self.connections
+        )
         await site.start()
         self._runner = runner
         self.host = host

@@ -3,15 +3,15 @@ sets and replication controllers: what ``kubectl scale`` reads and patches."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
+from shoal.apiserver import decoding
 from shoal.client import Client
 from shoal.plugins.gateway import bodies
 from shoal.plugins.gateway.objects import MERGE, STRATEGIC, dry_run, merge
 from shoal.plugins.gateway.paths import Target
-from shoal.plugins.gateway.status import StatusError, bad_request, not_found
+from shoal.plugins.gateway.status import StatusError, not_found
 from shoal.plugins.gateway.strategic import strategic_merge
 
 SCALABLE = {"Deployment", "ReplicaSet", "ReplicationController"}
@@ -58,14 +58,11 @@ class Scales:
         return await self._set(request, target, scale, pin=True)
 
     async def patch(self, request: web.Request, target: Target) -> web.Response:
-        try:
-            document = json.loads(await request.read())
-        except (ValueError, UnicodeDecodeError) as err:
-            raise bad_request(f"the patch is not valid JSON: {err}") from None
         if request.content_type not in (MERGE, STRATEGIC):
             raise StatusError(
-                "UnsupportedMediaType", f"unsupported patch type {request.content_type}"
+                "UnsupportedMediaType", f"unsupported patch type {request.content_type[:100]}"
             )
+        document = decoding.decode_json(await request.read(), "the patch")
         scale = scale_of(await self._current(target))
         patched = (
             merge(scale, document)

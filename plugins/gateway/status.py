@@ -22,12 +22,14 @@ HTTP_CODES: dict[str, int] = {
     "Conflict": 409,
     "Gone": 410,
     "Expired": 410,
+    "RequestEntityTooLarge": 413,
     "UnsupportedMediaType": 415,
     "Invalid": 422,
     "TooManyRequests": 429,
     "InternalError": 500,
     "ServiceUnavailable": 503,
     "InsufficientStorage": 507,  # the store's disk is full
+    "Timeout": 504,
 }
 
 
@@ -93,7 +95,7 @@ def from_api_error(err: errors.APIError, details: dict[str, Any] | None = None) 
     does not carry its own (an older server's), for the reasons whose Status
     has details."""
     if err.reason not in _NAMED_REASONS:
-        return status(err.reason, err.message)
+        return status(err.reason, err.message, details=_retry_details(err))
     found: dict[str, Any] = err.details() or dict(details or {})
     if isinstance(err, errors.InvalidError):
         if not err.kind and found.get("kind"):
@@ -127,16 +129,32 @@ def _kind_of(resource: str) -> str:
         return resource
 
 
+def _retry_details(err: errors.APIError) -> dict[str, Any] | None:
+    """What a 429 or a 504 tells the client: when to come back, and why."""
+    details: dict[str, Any] = {}
+    retry = getattr(err, "retry_after_seconds", 0)
+    if retry:
+        details["retryAfterSeconds"] = retry
+    if isinstance(err, errors.ServerTimeoutError) and err.message.startswith("Too large"):
+        details["causes"] = [
+            {"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}
+        ]
+    return details or None
+
+
 def from_manifest_error(err: ManifestError, details: dict[str, Any] | None = None) -> dict:
     """A body that does not decode is a BadRequest, as Kubernetes' strict decoding says."""
     return status("BadRequest", str(err), details=details)
 
 
 def response(body: dict[str, Any]) -> web.Response:
+    """The Status as an HTTP answer; a retry hint also as ``Retry-After``."""
+    retry = (body.get("details") or {}).get("retryAfterSeconds")
     return web.Response(
         status=int(body.get("code") or 500),
         text=json.dumps(body),
         content_type="application/json",
+        headers={"Retry-After": str(retry)} if retry else None,
     )
 
 

@@ -93,32 +93,50 @@ def _merge_key(field: str, items: list[Any]) -> str:
 def _merge_list(field: str, current: Any, patch: list[Any]) -> list[Any]:
     current = current if isinstance(current, list) else []
     if field in MERGED_PRIMITIVES:
-        return current + [v for v in patch if v not in current]
+        present = {_identity(v) for v in current}
+        return current + [v for v in patch if _identity(v) not in present]
     key = _merge_key(field, current + patch)
     if not key or not all(isinstance(i, dict) for i in patch):
         return [i for i in patch if not (isinstance(i, dict) and i.get(PATCH))]
     if any(i.get(PATCH) == "replace" for i in patch):
         return [i for i in patch if i.get(PATCH) != "replace"]
-    merged = list(current)
+    return _merge_items(list(current), key, patch)
+
+
+_GONE = object()
+
+
+def _identity(value: Any) -> Any:
+    """A dict key equal where the values are equal (``==``), for unhashable ones too:
+    items are found by index, not by a scan per item, so a long list costs
+    linear time, not quadratic."""
+    try:
+        hash(value)
+    except TypeError:
+        return ("unhashable", repr(value))
+    return value
+
+
+def _merge_items(merged: list[Any], key: str, patch: list[dict[str, Any]]) -> list[Any]:
+    where: dict[Any, int] = {}
+    for i, old in enumerate(merged):
+        if isinstance(old, dict):
+            where.setdefault(_identity(old.get(key)), i)
     for item in patch:
-        _merge_item(merged, key, item)
-    return merged
-
-
-def _merge_item(merged: list[Any], key: str, item: dict[str, Any]) -> None:
-    if key not in item:
-        raise bad_request(f"map: {item} does not contain declared merge key: {key}")
-    index = next(
-        (i for i, old in enumerate(merged) if isinstance(old, dict) and old.get(key) == item[key]),
-        None,
-    )
-    if item.get(PATCH) == "delete":
-        if index is not None:
-            merged.pop(index)
-    elif index is None:
-        merged.append({k: v for k, v in item.items() if k != PATCH})
-    else:
-        merged[index] = _merge_map(merged[index], item)
+        if key not in item:
+            raise bad_request(f"map: {str(item)[:200]} does not contain declared merge key: {key}")
+        ident = _identity(item[key])
+        index = where.get(ident)
+        if item.get(PATCH) == "delete":
+            if index is not None:
+                merged[index] = _GONE
+                del where[ident]
+        elif index is None:
+            where[ident] = len(merged)
+            merged.append({k: v for k, v in item.items() if k != PATCH})
+        else:
+            merged[index] = _merge_map(merged[index], item)
+    return [i for i in merged if i is not _GONE]
 
 
 def _ordered(items: list[Any], order: list[Any], key: str) -> list[Any]:

@@ -29,9 +29,12 @@ def _timeout(request: web.Request) -> float | None:
     if not text:
         return None
     try:
-        return max(float(text), 0.0)
+        seconds = int(text)  # an integer, as Kubernetes parses it
     except ValueError:
-        raise bad_request(f'timeoutSeconds: invalid value "{text}"') from None
+        raise bad_request(
+            f'timeoutSeconds: Invalid value: "{text[:64]}": must be an integer'
+        ) from None
+    return float(min(max(seconds, 0), 2**31))
 
 
 class Watches:
@@ -40,6 +43,7 @@ class Watches:
 
     async def watch(self, request: web.Request, target: Target) -> web.StreamResponse:
         q = request.query
+        timeout = _timeout(request)  # a bad value is a 400 before any stream starts
         field_selector = q.get("fieldSelector", "")
         if target.name:  # a watch on one object: GET .../pods/NAME?watch=true
             field_selector = ",".join(
@@ -60,14 +64,15 @@ class Watches:
         # A bad selector fails at once: answer it as a plain Status, not a stream.
         await asyncio.wait({first}, timeout=FIRST_EVENT_WAIT)
         if first.done() and isinstance(
-            first.exception(), errors.BadRequestError | errors.InvalidError
+            first.exception(),
+            errors.BadRequestError | errors.InvalidError | errors.ServerTimeoutError,
         ):
             raise first.exception()  # type: ignore[misc]
         response = web.StreamResponse(headers={"Content-Type": "application/json"})
         response.enable_chunked_encoding()
         await response.prepare(request)
         with contextlib.suppress(asyncio.TimeoutError, ConnectionResetError):
-            await asyncio.wait_for(_pump(first, events, encode, response), _timeout(request))
+            await asyncio.wait_for(_pump(first, events, encode, response), timeout)
         with contextlib.suppress(ConnectionResetError):
             await response.write_eof()
         return response

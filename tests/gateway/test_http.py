@@ -36,6 +36,8 @@ TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 async def call(gw: GatewayServer, method: str, path: str, body: Any = None, **kw: Any) -> Any:
     data = body if isinstance(body, (bytes, str)) or body is None else json.dumps(body)
     headers = kw.pop("headers", {})
+    if not isinstance(body, (bytes, str)) and body is not None:
+        headers.setdefault("Content-Type", "application/json")  # not aiohttp's text/plain
     async with gw.http.request(method, path, data=data, headers=headers, **kw) as response:
         payload = await response.json(content_type=None)
         return response.status, payload
@@ -110,7 +112,8 @@ async def test_table(gateway_server: GatewayServer) -> None:
 async def test_status_errors(gateway_server: GatewayServer) -> None:
     code, status = await call(gateway_server, "GET", "/api/v1/namespaces/default/widgets")
     assert (code, status["reason"], status["kind"]) == (404, "NotFound", "Status")
-    code, status = await call(gateway_server, "POST", PODS, b"{not json")
+    json_type = {"Content-Type": "application/json"}
+    code, status = await call(gateway_server, "POST", PODS, b"{not json", headers=json_type)
     assert (code, status["reason"]) == (400, "BadRequest")
     code, status = await call(gateway_server, "POST", PODS, {**POD, "spec": {"containerz": []}})
     assert code == 400 and "containerz" in status["message"]

@@ -20,6 +20,8 @@ from shoal.apiserver.server import APIServer
 from shoal.client import Client
 from shoal.store.sqlite import SQLiteStore
 
+from tests.security.boundary import boundary  # noqa: F401 - the API boundary tests' fixture
+
 
 @dataclass
 class SecureServer:
