@@ -154,7 +154,7 @@ async def test_client_keeps_working_across_reconnects(tmp_path: Path) -> None:
     security = ServerSecurity.load(tmp_path / "pki", pki.serving_names("127.0.0.1"))
     limits = ConnectionLimits(grpc_idle_timeout=0.3)
     server = APIServer(
-        SQLiteStore(tmp_path / "state.db", compact_interval=0), security=security, limits=limits
+        SQLiteStore(tmp_path / "state.db", compact_interval=0), security=security, connections=limits
     )
     port = await server.start("127.0.0.1:0")
     pair = security.pki.ensure("admin")
