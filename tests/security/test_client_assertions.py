@@ -152,10 +152,9 @@ async def test_client_keeps_working_across_reconnects(tmp_path: Path) -> None:
     """The server drops idle connections (GOAWAY); the client's next call
     goes on a new connection with a new assertion, not the bound one."""
     security = ServerSecurity.load(tmp_path / "pki", pki.serving_names("127.0.0.1"))
-    limits = ConnectionLimits(grpc_idle_timeout=0.3)
-    server = APIServer(
-        SQLiteStore(tmp_path / "state.db", compact_interval=0), security=security, connections=limits
-    )
+    idle = ConnectionLimits(grpc_idle_timeout=0.3)
+    store = SQLiteStore(tmp_path / "state.db", compact_interval=0)
+    server = APIServer(store, security=security, connections=idle)
     port = await server.start("127.0.0.1:0")
     pair = security.pki.ensure("admin")
     cfg = ClientConfig(f"127.0.0.1:{port}", ca_data=security.pki.ca_pem,
