@@ -237,3 +237,43 @@ async def test_get_componentstatuses(gateway_cluster: GatewayCluster) -> None:
     assert one["conditions"][0] == {"type": "Healthy", "status": "True", "message": "ok"}
     missing = await k("get", "cs", "nope")
     assert 'componentstatuses "nope" not found' in missing.err
+
+
+async def test_get_flags_events_and_debug(gateway_cluster: GatewayCluster) -> None:
+    """The next things kubectl users type after `get pods`."""
+    k = gateway_cluster.kubectl
+    for name, tier in (("b-pod", "back"), ("a-pod", "front")):
+        made = await k("run", name, "--image=busybox", f"--labels=app=demo,tier={tier}")
+        assert made.code == 0, made.err
+    labels = await k("get", "pods", "--show-labels")
+    assert re.search(r"a-pod\s.*app=demo,tier=front", labels.out), labels.out
+    column = await k("get", "pods", "-L", "tier")
+    assert re.search(r"TIER\n", column.out) and re.search(r"b-pod\s.*back", column.out)
+    by_name = await k("get", "pods", "--sort-by=.metadata.name", "-o", "name")
+    assert by_name.out.splitlines()[:2] == ["pod/a-pod", "pod/b-pod"], by_name.err
+    chunks = await k("get", "pods", "--chunk-size=1", "-o", "name")
+    assert sorted(chunks.out.split()) == ["pod/a-pod", "pod/b-pod"], chunks.err
+    events = await k("events")
+    assert events.code == 0 and "LAST SEEN" in events.out, events.err
+    debug = await k("debug", "a-pod", "--image=busybox", "--profile=general")
+    assert debug.code != 0
+    assert "ephemeral containers are disabled for this cluster" in debug.err, debug.err
+
+
+async def test_get_watch_only(gateway_cluster: GatewayCluster) -> None:
+    env_home = gateway_cluster.home
+    proc = await asyncio.create_subprocess_exec(
+        str(KUBECTL), "--server", gateway_cluster.url, "get", "pods", "--watch-only",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={"HOME": str(env_home), "KUBECONFIG": str(env_home / "none"), "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert proc.stdout is not None
+    try:
+        run = await gateway_cluster.kubectl("run", "later", "--image=busybox")
+        assert run.code == 0, run.err
+        line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+        while "later" not in line:
+            line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+    finally:
+        proc.kill()
+        await proc.wait()
