@@ -118,7 +118,8 @@ async def test_forbidden_names_the_object(gateway_server: GatewayServer) -> None
 
 
 async def test_bad_request_and_method_not_allowed(gateway_server: GatewayServer) -> None:
-    code, status = await call(gateway_server, "POST", PODS, b"{not json")
+    json_type = {"Content-Type": "application/json"}
+    code, status = await call(gateway_server, "POST", PODS, b"{not json", headers=json_type)
     assert code == 400 and status["reason"] == "BadRequest" and "details" not in status
     code, status = await call(gateway_server, "PUT", PODS, POD)
     assert (code, status) == (
