@@ -9,7 +9,8 @@ Baselines measured in the same run:
   Watch stream, the same number of streams (``etcd_watches``).
 
 Watch fan-out: STREAMS watches, each confirmed live (it delivered a sentinel
-write) before the timed writes start and before the server's memory is read.
+write, replayed from the version it started at) before the timed writes
+start and before the server's memory is read.
 The server runs in its own process; the load comes from this one.
 """
 
@@ -113,6 +114,7 @@ async def fan_out(
             obj.metadata.name = ns
             await admin.create(obj)
     rv = (await admin.list("configmaps")).resource_version
+    await _write_sentinels(admin, namespaces)  # after rv: each watch replays its own
     rss_before = server.rss_bytes()
     sent: dict[str, float] = {}
     latencies: list[float] = []
@@ -135,7 +137,7 @@ async def fan_out(
                     latencies.append(arrived - sent[key])
 
     tasks = [asyncio.create_task(watch(i)) for i in range(streams)]
-    await _until_established(admin, namespaces, established)
+    await _until_established(established)
     rss_streams = server.rss_bytes()
     cpu_before = server.cpu_seconds()
     writes: list[asyncio.Future[Any]] = []
@@ -172,16 +174,18 @@ async def fan_out(
     }
 
 
-async def _until_established(
-    admin: Client, namespaces: list[str], established: list[asyncio.Event], timeout: float = 120
-) -> None:
-    """One sentinel write in each watched namespace; a stream that delivered
-    it is registered on the server and caught up, so every timed write goes
-    to live streams."""
+async def _write_sentinels(admin: Client, namespaces: list[str]) -> None:
+    """One sentinel write in each watched namespace, after the version the
+    watches start from: a stream that delivered it is registered on the
+    server and caught up, so every timed write goes to live streams. Written
+    before the server's memory is first read, so it is not counted per stream."""
     for ns in namespaces:
         cm = core_pb2.ConfigMap()
         cm.metadata.name, cm.metadata.namespace = SENTINEL.decode(), ns
         await admin.create(cm)
+
+
+async def _until_established(established: list[asyncio.Event], timeout: float = 120) -> None:
     try:
         await asyncio.wait_for(asyncio.gather(*(e.wait() for e in established)), timeout)
     except TimeoutError:
