@@ -1,7 +1,9 @@
 """The agent at scale, on hollow nodes (the fake runtime):
 
-* density: memory and CPU of one agent process carrying 100 and 500 hollow
-  nodes with 10 s lease renewals, beside a bare interpreter's memory;
+* density: memory and CPU of one agent process carrying 1, 100 and 500
+  hollow nodes with 10 s lease renewals. The cost of a node is marginal:
+  (RSS with N nodes - RSS with 1 node) / (N - 1), printed beside the whole
+  process's RSS and a bare interpreter's;
 * pod startup: 100 hollow nodes x 30 pods, created already bound
   (spec.nodeName, round-robin; no scheduler or controller in the path),
   create -> Running observed through a watch, p50/p99, beside the API's
@@ -27,6 +29,7 @@ from shoal.client import Client
 from bench.server_process import ServerProcess
 
 WINDOW = 30.0  # seconds of steady state measured (three lease renewals)
+DENSITY = (1, 100, 500)  # hollow nodes per run; the first is the baseline
 
 
 def _rss(pid: int) -> int:
@@ -73,7 +76,7 @@ async def wait_leases(address: str, count: int, timeout: float = 300) -> float:
     raise TimeoutError(f"{count} hollow nodes did not register")
 
 
-def density(address: str, work: pathlib.Path, nodes: int, bare: int) -> dict[str, Any]:
+def density(address: str, work: pathlib.Path, nodes: int) -> dict[str, Any]:
     agent = start_agent(address, work / f"agent-{nodes}", nodes)
     try:
         registered = asyncio.run(wait_leases(address, nodes))
@@ -85,21 +88,36 @@ def density(address: str, work: pathlib.Path, nodes: int, bare: int) -> dict[str
     finally:
         agent.terminate()
         agent.wait(timeout=30)
-    per_node = (rss - bare) / nodes
-    print(
-        f"   {nodes:4d} hollow nodes: registered in {registered:5.1f} s, "
-        f"RSS {rss / 2**20:6.1f} MiB ({per_node / 2**10:6.1f} KiB/node over a bare "
-        f"interpreter's {bare / 2**20:.1f} MiB), CPU {cores * 100:5.1f}% of a core "
-        f"({cores / nodes * 1e3:.2f} ms/s per node)"
-    )
     return {
         "nodes": nodes,
         "registration_s": round(registered, 2),
         "rss_mib": round(rss / 2**20, 1),
-        "per_node_kib": round(per_node / 2**10, 1),
+        "rss_bytes": rss,
         "cpu_cores": round(cores, 3),
-        "bare_interpreter_mib": round(bare / 2**20, 1),
     }
+
+
+def marginal(run: dict[str, Any], base: dict[str, Any]) -> None:
+    """Add the cost of one more node over the ``base`` run (fewer nodes)."""
+    extra = run["nodes"] - base["nodes"]
+    run["marginal_kib_per_node"] = round((run["rss_bytes"] - base["rss_bytes"]) / extra / 2**10, 1)
+    run["marginal_cpu_ms_per_s_per_node"] = round(
+        (run["cpu_cores"] - base["cpu_cores"]) / extra * 1e3, 3
+    )
+
+
+def print_density(run: dict[str, Any], bare: int) -> None:
+    cost = (
+        f"; per extra node over 1 node: {run['marginal_kib_per_node']:5.1f} KiB, "
+        f"{run['marginal_cpu_ms_per_s_per_node']:.3f} ms/s CPU"
+        if "marginal_kib_per_node" in run
+        else " (the baseline)"
+    )
+    print(
+        f"   {run['nodes']:4d} hollow node(s): registered in {run['registration_s']:5.2f} s, "
+        f"whole process RSS {run['rss_mib']:5.1f} MiB (bare interpreter "
+        f"{bare / 2**20:.1f} MiB), CPU {run['cpu_cores'] * 100:4.1f}% of a core{cost}"
+    )
 
 
 def _pod(name: str, node: str = "") -> core_pb2.Pod:
@@ -196,15 +214,20 @@ def pod_startup(address: str, work: pathlib.Path, nodes: int, per_node: int) -> 
 
 def run() -> dict[str, Any]:
     bare = bare_interpreter_rss()
-    figures: dict[str, Any] = {"density": []}
+    figures: dict[str, Any] = {"bare_interpreter_mib": round(bare / 2**20, 1), "density": []}
     with tempfile.TemporaryDirectory() as tmp:
         work = pathlib.Path(tmp)
-        for nodes in (100, 500):
+        for nodes in DENSITY:
             server = ServerProcess(work / f"server-{nodes}", "--controllers", "-")
             try:
-                figures["density"].append(density(server.address, work, nodes, bare))
+                figures["density"].append(density(server.address, work, nodes))
             finally:
                 server.stop()
+        base = figures["density"][0]
+        for result in figures["density"]:
+            if result is not base:
+                marginal(result, base)
+            print_density(result, bare)
         server = ServerProcess(work / "server-startup", "--controllers", "-")
         try:
             figures["pod_startup"] = pod_startup(server.address, work, 100, 30)

@@ -4,7 +4,13 @@ Baselines measured in the same run:
 - raw sqlite3 inserts at the store's durability (WAL, synchronous=FULL, one
   transaction and fsync per insert): what a create costs at the bottom;
 - an empty gRPC call (Discovery.Version) through the same server stack: what
-  any RPC costs at the top.
+  any RPC costs at the top;
+- for the watch streams' memory on the server: a real etcd member's RSS per
+  Watch stream, the same number of streams (``etcd_watches``).
+
+Watch fan-out: STREAMS watches, each confirmed live (it delivered a sentinel
+write, replayed from the version it started at) before the timed writes
+start and before the server's memory is read.
 The server runs in its own process; the load comes from this one.
 """
 
@@ -21,9 +27,12 @@ from shoal.api.v1 import api_pb2, core_pb2
 from shoal.client import Client
 
 from bench.bench_store import raw_inserts_per_second
+from bench.etcd_watches import etcd_memory_per_stream_kb
 from bench.server_process import ServerProcess
 
 PHASE_SECONDS = 4.0
+STREAMS = 1000
+SENTINEL = b"sentinel"  # the name of the write that shows a watch stream is live
 API_ONLY = ("--controllers", "-")  # the API alone: no scheduler acting on the pods
 
 
@@ -105,29 +114,30 @@ async def fan_out(
             obj.metadata.name = ns
             await admin.create(obj)
     rv = (await admin.list("configmaps")).resource_version
+    await _write_sentinels(admin, namespaces)  # after rv: each watch replays its own
     rss_before = server.rss_bytes()
     sent: dict[str, float] = {}
     latencies: list[float] = []
-    ready = 0
+    established = [asyncio.Event() for _ in range(streams)]
 
     async def watch(i: int) -> None:
-        nonlocal ready
         ns = namespaces[i % len(namespaces)] if spread else ""
         call = pool[i % len(pool)]._objects.Watch(
             api_pb2.WatchRequest(kind="configmaps", namespace=ns, resource_version=rv)
         )
-        ready += 1
         async for response in call:
             arrived = time.perf_counter()
             for event in response.events:
-                key = _name_in(event.object.value)  # raw bytes: no decode on the client
+                raw = event.object.value  # raw bytes: no decode on the client
+                if SENTINEL in raw:
+                    established[i].set()
+                    continue
+                key = _name_in(raw)
                 if key in sent:
                     latencies.append(arrived - sent[key])
 
     tasks = [asyncio.create_task(watch(i)) for i in range(streams)]
-    while ready < streams:
-        await asyncio.sleep(0.01)
-    await asyncio.sleep(1.0)  # let every stream reach the server before writing
+    await _until_established(established)
     rss_streams = server.rss_bytes()
     cpu_before = server.cpu_seconds()
     writes: list[asyncio.Future[Any]] = []
@@ -164,6 +174,25 @@ async def fan_out(
     }
 
 
+async def _write_sentinels(admin: Client, namespaces: list[str]) -> None:
+    """One sentinel write in each watched namespace, after the version the
+    watches start from: a stream that delivered it is registered on the
+    server and caught up, so every timed write goes to live streams. Written
+    before the server's memory is first read, so it is not counted per stream."""
+    for ns in namespaces:
+        cm = core_pb2.ConfigMap()
+        cm.metadata.name, cm.metadata.namespace = SENTINEL.decode(), ns
+        await admin.create(cm)
+
+
+async def _until_established(established: list[asyncio.Event], timeout: float = 120) -> None:
+    try:
+        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in established)), timeout)
+    except TimeoutError:
+        done = sum(e.is_set() for e in established)
+        raise TimeoutError(f"{done} of {len(established)} watches established") from None
+
+
 def _name_in(raw: bytes) -> str:
     """The ConfigMap name inside a serialized object, found without decoding."""
     at = raw.find(b"w0")
@@ -195,20 +224,20 @@ def run() -> dict[str, Any]:
         for spread in (True, False):
             server = ServerProcess(root / f"watch-{spread}", *API_ONLY)
             try:
-                result = asyncio.run(fan_out(server.address, server, 1000, 200, 5, spread))
+                result = asyncio.run(fan_out(server.address, server, STREAMS, 200, 5, spread))
             finally:
                 server.stop()
-            label = (
-                "watch 1000 streams, one namespace each"
-                if spread
-                else "watch 1000 streams, all see every write"
-            )
             figures["watch_spread" if spread else "watch_all"] = result
+        etcd_kb = etcd_memory_per_stream_kb(root / "etcd", STREAMS)
+        figures["etcd_memory_per_watch_stream_kb"] = etcd_kb
+        for spread in (True, False):
+            result = figures["watch_spread" if spread else "watch_all"]
+            label = "one namespace each" if spread else "all see every write"
             print(
-                f"{label}: {result['deliveries_seen']}/{result['deliveries_expected']} "
-                f"delivered, p50 {result['p50_ms'] or 0:.1f} ms, "
+                f"watch {STREAMS} streams, {label}: {result['deliveries_seen']}/"
+                f"{result['deliveries_expected']} delivered, p50 {result['p50_ms'] or 0:.1f} ms, "
                 f"p99 {result['p99_ms'] or 0:.1f} ms, "
-                f"{result['server_memory_per_stream_kb']:.1f} kB/stream on the server "
-                "(etcd: ~18 kB)"
+                f"{result['server_memory_per_stream_kb']:.1f} kB/stream on the server"
             )
+        print(f"baseline  etcd, {STREAMS} Watch streams on one member: {etcd_kb:.1f} kB/stream")
     return figures

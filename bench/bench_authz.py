@@ -45,12 +45,12 @@ def _binding(i: int) -> Any:
 
 async def _decisions(server: APIServer, attrs: Attributes, seconds: float = 1.0) -> float:
     authorizer = server.authorization.authorizer
-    count, deadline = 0, time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
         for _ in range(100):
             await authorizer.authorize(attrs)
         count += 100
-    return count / seconds
+    return count / (time.perf_counter() - started)  # the batches overrun `seconds`
 
 
 async def _until_allowed(server: APIServer, attrs: Attributes) -> None:

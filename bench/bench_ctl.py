@@ -74,6 +74,7 @@ def run() -> dict[str, float]:
         finally:
             stop.set()
             thread.join(10)
+    print(f"   median wall time of {RUNS} runs (after one warm-up):")
     for name, value in figures.items():
         print(f"   {name:<32} {value:>8.1f} ms")
     return figures

@@ -112,6 +112,10 @@ def run() -> dict[str, float]:
             figures.update(asyncio.run(_per_request(server.address, url)))
         finally:
             server.stop()
+    print(
+        f"   median of {RUNS} runs (commands, after one warm-up) "
+        f"or of {REQUESTS} requests (grpc_/http_ lists):"
+    )
     for name, value in figures.items():
         print(f"   {name:<32} {value:>8.1f} ms")
     return figures

@@ -3,9 +3,10 @@ pod, runs the filter/score cycle, assumes the pod onto the chosen node and
 hands the bind to a background task, so binds to the API overlap while the
 next pod is already being placed.
 
-A bind is a merge patch of ``spec.nodeName`` carrying the pod's
-``metadata.resourceVersion``: if the pod changed (or another scheduler bound
-it) since we read it, the API answers a conflict and we bind nothing.
+A bind is a Binding (the pod's ``binding`` subresource) carrying the pod's
+uid and ``metadata.resourceVersion``; it sets ``spec.nodeName`` and the
+PodScheduled condition in one write. If the pod changed (or another
+scheduler bound it) since we read it, the API refuses it and we bind nothing.
 """
 
 from __future__ import annotations
