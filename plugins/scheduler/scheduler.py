@@ -18,7 +18,7 @@ from typing import Any
 import structlog
 from shoal import errors, plugin_manager
 from shoal.api.v1 import core_pb2
-from shoal.client import Client, Informer, object_key
+from shoal.client import Client, SharedInformerFactory, object_key, shared_informers
 from shoal.events import NORMAL, WARNING, EventRecorder
 from shoal.plugins.scheduler.cache import PodInfo, SchedulerCache
 from shoal.plugins.scheduler.conditions import pod_scheduled_condition, set_condition
@@ -70,6 +70,7 @@ class Scheduler:
         bind_concurrency: int = 256,
         identity: str = "",
         initial_backoff: float = 1.0,
+        informers: SharedInformerFactory | None = None,
     ) -> None:
         self.client = client
         self.scheduler_name = scheduler_name
@@ -81,14 +82,17 @@ class Scheduler:
         self.cache = SchedulerCache()
         self.queue = SchedulingQueue(initial_backoff=initial_backoff)
         self.recorder = EventRecorder(client, DEFAULT_SCHEDULER_NAME, host=identity)
-        self.pods = Informer(client, "Pod")
-        self.nodes = Informer(client, "Node")
+        factory = informers or shared_informers(client)
+        self.pods = factory.for_kind("Pod")
+        self.nodes = factory.for_kind("Node")
         self._binds = asyncio.Semaphore(bind_concurrency)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.bound = 0
         self.bind_conflicts = 0
-        self.pods.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
-        self.nodes.add_handler(self._node_added, self._node_updated, self._node_deleted)
+        self._registrations = [
+            self.nodes.add_handler(self._node_added, self._node_updated, self._node_deleted),
+            self.pods.add_handler(self._pod_added, self._pod_updated, self._pod_deleted),
+        ]
 
     # -- informer handlers ---------------------------------------------------
 
@@ -141,8 +145,10 @@ class Scheduler:
         self.pods.start()
         ticker = asyncio.create_task(self._expire_assumed())
         try:
-            await self.nodes.wait_synced()
-            await self.pods.wait_synced()
+            # Synced handlers, not just caches: our cache and queue are fed
+            # through the handlers' buffers.
+            for registration in self._registrations:
+                await registration.wait_for_sync()
             log.info("scheduler started", nodes=len(self.cache.nodes), pending=len(self.queue))
             while True:
                 await self.schedule_one()
@@ -152,6 +158,8 @@ class Scheduler:
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(ticker, *self._tasks, return_exceptions=True)
+            for registration in self._registrations:
+                registration.remove()
             await self.pods.stop()
             await self.nodes.stop()
 
