@@ -6,7 +6,12 @@ import pathlib
 from typing import Any
 
 import click
-from shoal.ctl.daemonopts import check_controllers, control_plane_options, log_options
+from shoal.ctl.daemonopts import (
+    check_controllers,
+    check_scheduler_config,
+    control_plane_options,
+    log_options,
+)
 from shoal.ctl.duration import Duration
 
 
@@ -155,6 +160,7 @@ def server_command(
     controllers: str,
     leader_elect: bool,
     node_monitor_grace_period: float,
+    scheduler_config: str,
     service_cluster_ip_range: str,
     service_node_port_range: str,
     leader_elect_lease_duration: float,
@@ -191,6 +197,7 @@ def server_command(
     from shoal.store import StoreError
 
     check_controllers(controllers)
+    scheduler_profiles = check_scheduler_config(scheduler_config)
     _check_listen(http_listen)
     _check_insecure(insecure, listen, tls_sans, pki_dir)
     services = _service_allocator(service_cluster_ip_range, service_node_port_range)
@@ -210,6 +217,7 @@ def server_command(
                 controllers=controllers,
                 leader_elect=leader_elect,
                 node_monitor_grace_period=node_monitor_grace_period,
+                scheduler_config=scheduler_profiles,
                 services=services,
                 http_listen=http_listen,
                 insecure=insecure,

@@ -101,9 +101,7 @@ class SharedInformerFactory:
         self._started.clear()
 
 
-_factories: weakref.WeakKeyDictionary[Client, SharedInformerFactory] = (
-    weakref.WeakKeyDictionary()
-)
+_factories: weakref.WeakKeyDictionary[Client, SharedInformerFactory] = weakref.WeakKeyDictionary()
 
 
 def shared_informers(client: Client) -> SharedInformerFactory:

@@ -1,7 +1,9 @@
 """The scheduler: informers feed the cache and the queue; one loop pops a
-pod, runs the filter/score cycle, assumes the pod onto the chosen node and
-hands the bind to a background task, so binds to the API overlap while the
-next pod is already being placed.
+pod, runs the scheduling cycle of its profile's framework (filter, score,
+reserve), assumes the pod onto the chosen node and hands the binding cycle
+(permit, pre-bind, bind, post-bind) to a background task, so binds to the
+API overlap while the next pod is already being placed. Each profile serves
+the pods whose ``spec.schedulerName`` is its name.
 
 A bind is a merge patch of ``spec.nodeName`` carrying the pod's
 ``metadata.resourceVersion``: if the pod changed (or another scheduler bound
@@ -23,11 +25,13 @@ from shoal.events import NORMAL, WARNING, EventRecorder
 from shoal.plugins.scheduler.cache import PodInfo, SchedulerCache
 from shoal.plugins.scheduler.conditions import pod_scheduled_condition, set_condition
 from shoal.plugins.scheduler.framework import FitError, Framework
+from shoal.plugins.scheduler.profile import DEFAULT_SCHEDULER_NAME, SchedulerProfile
 from shoal.plugins.scheduler.queue import QueuedPod, SchedulingQueue
+from shoal.scheduling import CycleState, Status
 
 log = structlog.get_logger("scheduler")
 
-DEFAULT_SCHEDULER_NAME = "default-scheduler"
+__all__ = ["DEFAULT_SCHEDULER_NAME", "Scheduler"]
 
 
 def _node_signature(node: Any) -> tuple[Any, ...]:
@@ -71,14 +75,24 @@ class Scheduler:
         identity: str = "",
         initial_backoff: float = 1.0,
         informers: SharedInformerFactory | None = None,
+        profiles: Sequence[SchedulerProfile] | None = None,
     ) -> None:
+        """``profiles`` (from ``--scheduler-config``): one framework per
+        schedulerName; by default one profile, ``scheduler_name``, running
+        every registered plugin in registration order."""
         self.client = client
-        self.scheduler_name = scheduler_name
         if plugins is None:
             plugins = plugin_manager.scheduler_plugins().items()
-        self.framework = Framework(
-            plugins, percentage_of_nodes_to_score=percentage_of_nodes_to_score
-        )
+        plugins = list(plugins)
+        profiles = profiles or [SchedulerProfile(scheduler_name)]
+        self.frameworks = {
+            p.scheduler_name: Framework(
+                plugins, profile=p, percentage_of_nodes_to_score=percentage_of_nodes_to_score
+            )
+            for p in profiles
+        }
+        self.scheduler_name = profiles[0].scheduler_name
+        self.framework = self.frameworks[self.scheduler_name]
         self.cache = SchedulerCache()
         self.queue = SchedulingQueue(initial_backoff=initial_backoff)
         self.recorder = EventRecorder(client, DEFAULT_SCHEDULER_NAME, host=identity)
@@ -97,8 +111,12 @@ class Scheduler:
     # -- informer handlers ---------------------------------------------------
 
     def _responsible(self, pod: Any) -> bool:
-        name = pod.spec.scheduler_name or DEFAULT_SCHEDULER_NAME
-        return name == self.scheduler_name and not pod.metadata.HasField("deletion_timestamp")
+        return self._framework_of(pod) is not None and not pod.metadata.HasField(
+            "deletion_timestamp"
+        )
+
+    def _framework_of(self, pod: Any) -> Framework | None:
+        return self.frameworks.get(pod.spec.scheduler_name or DEFAULT_SCHEDULER_NAME)
 
     def _pod_added(self, pod: Any) -> None:
         if pod.spec.node_name:
@@ -171,9 +189,11 @@ class Scheduler:
     async def schedule_one(self) -> None:
         queued = await self.queue.pop()
         pod = queued.pod
+        framework = self._framework_of(pod) or self.framework
         info = PodInfo.of(pod)
+        state: CycleState = {}
         try:
-            node = self.framework.schedule(pod, self.cache, info)
+            node = framework.schedule(pod, self.cache, info, state)
         except FitError as err:
             self._spawn(self._record_unschedulable(queued, str(err)))
             self.queue.requeue_unschedulable(queued)
@@ -183,8 +203,23 @@ class Scheduler:
             self.queue.requeue_backoff(queued)
             return
         self.cache.assume_pod(info, node)
+        reserved = framework.run_reserve(pod, node, state)
+        if not reserved.is_success():
+            self._cycle_failed(queued, reserved)
+            return
         await self._binds.acquire()
-        self._spawn(self._bind(queued, node))
+        self._spawn(self._bind(queued, node, framework, state))
+
+    def _cycle_failed(self, queued: QueuedPod, status: Status) -> None:
+        """A plugin refused the pod after a node was chosen: it is tried again."""
+        self.cache.forget_pod(queued.key)
+        message = f"{status.plugin or 'plugin'}: {status.message or status.code.value}"
+        if status.is_rejected():
+            self._spawn(self._record_unschedulable(queued, message))
+            self.queue.requeue_unschedulable(queued)
+        else:
+            log.warning("scheduling failed", pod=queued.key, error=message)
+            self.queue.requeue_backoff(queued)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -193,13 +228,38 @@ class Scheduler:
 
     # -- binding ---------------------------------------------------------------
 
-    async def _bind(self, queued: QueuedPod, node: str) -> None:
+    async def _bind(
+        self, queued: QueuedPod, node: str, framework: Framework, state: CycleState
+    ) -> None:
         try:
-            bound = await self.bind_pod(queued, node)
+            bound = await self._binding_cycle(queued, node, framework, state)
         finally:
             self._binds.release()
-        if bound is not None:
-            await self._record_scheduled(bound, node)
+        if bound is None:
+            framework.run_unreserve(queued.pod, node, state)
+            return
+        framework.run_post_bind(bound, node, state)
+        await self._record_scheduled(bound, node)
+
+    async def _binding_cycle(
+        self, queued: QueuedPod, node: str, framework: Framework, state: CycleState
+    ) -> Any:
+        """Permit, pre-bind, bind: the bound pod, or None (already requeued)."""
+        pod = queued.pod
+        for step in (framework.run_permit, framework.run_pre_bind, framework.run_bind):
+            status = await step(pod, node, state)
+            if status.is_success() and step == framework.run_bind:
+                return self._bound(queued)  # a bind plugin bound it
+            if not (status.is_success() or status.is_skip()):
+                self._cycle_failed(queued, status)
+                return None
+        return await self.bind_pod(queued, node)  # no bind plugin took it: our own binder
+
+    def _bound(self, queued: QueuedPod) -> Any:
+        self.cache.finish_binding(queued.key)
+        self.queue.done(queued.key)
+        self.bound += 1
+        return queued.pod
 
     async def bind_pod(self, queued: QueuedPod, node: str) -> Any:
         """Bind through a Binding: nodeName and PodScheduled=True in one write,
@@ -229,10 +289,7 @@ class Scheduler:
             self.cache.forget_pod(key)
             self.queue.requeue_backoff(queued)
             return None
-        self.cache.finish_binding(key)
-        self.queue.done(key)
-        self.bound += 1
-        return pod
+        return self._bound(queued)
 
     async def _record_scheduled(self, pod: Any, node: Any) -> None:
         m = pod.metadata
