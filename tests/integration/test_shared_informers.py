@@ -223,9 +223,7 @@ async def test_a_restarted_controller_leaves_no_stale_handlers(shoal_client: Cli
     registry: Registry[Any] = Registry("controller")
     registry.register("crashing", Crashing)
     options = ControlPlaneOptions(restart_backoff=0.01)
-    plane = ControlPlane(
-        shoal_client, "*", leader_elect=False, registry=registry, options=options
-    )
+    plane = ControlPlane(shoal_client, "*", leader_elect=False, registry=registry, options=options)
     plane.start()
     try:
         await eventually(lambda: len(runs) == 3)
