@@ -4,6 +4,7 @@ through its own buffer, a reflector that survives every failure."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
@@ -234,3 +235,28 @@ async def test_a_restarted_controller_leaves_no_stale_handlers(shoal_client: Cli
         await plane.stop()
     assert pods.handler_count == 0
     assert not pods.running
+
+
+async def test_a_controller_starts_although_its_first_list_fails(shoal_client: Client) -> None:
+    failures: list[int] = []
+    shoal_client.list = _failing_once(shoal_client.list, failures)  # type: ignore[method-assign]
+
+    class Quiet(Controller):
+        name = "quiet"
+
+        def __init__(self, client: Client) -> None:
+            super().__init__(client)
+            self.watch("Pod")
+
+        async def reconcile(self, key: Any) -> float | None:
+            return None
+
+    controller = Quiet(shoal_client)
+    task = asyncio.create_task(controller.run())
+    try:
+        await asyncio.wait_for(controller.ready.wait(), 10)
+        assert failures == [1, 1]
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
