@@ -15,7 +15,7 @@ from shoal.agent import hollow
 from shoal.agent.kubelet import NodeAgent, Timing
 from shoal.agent.node import NodeFacts, ensure_lease_namespace, host_address, host_capacity
 from shoal.agent.streams import StreamBackend, StreamTLS, serve_streams
-from shoal.client import Client, Informer
+from shoal.client import Client, shared_informers
 from shoal.config import ClientConfig
 from shoal.runtime import Runtime
 
@@ -63,8 +63,10 @@ class Agent:
         selector = (
             f"spec.nodeName={options.name}" if not options.hollow_nodes else "spec.nodeName!="
         )
-        self.pod_informer = Informer(self.client, "Pod", field_selector=selector)
-        self.service_informer = Informer(self.client, "Service")
+        # Shared with the service proxy in this process (one Service watch).
+        informers = shared_informers(self.client)
+        self.pod_informer = informers.for_kind("Pod", field_selector=selector)
+        self.service_informer = informers.for_kind("Service")
         self._server: Any = None
         self.stream_port = 0
         self.proxy: Any = None

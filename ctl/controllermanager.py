@@ -3,9 +3,16 @@ controllers) in its own process, against a running API server."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from shoal.ctl.context import CtlContext
-from shoal.ctl.daemonopts import check_controllers, control_plane_options, log_options
+from shoal.ctl.daemonopts import (
+    check_controllers,
+    check_scheduler_config,
+    control_plane_options,
+    log_options,
+)
 
 
 @click.command("controller-manager")
@@ -17,6 +24,7 @@ def controller_manager_command(
     controllers: str,
     leader_elect: bool,
     node_monitor_grace_period: float,
+    scheduler_config: str,
     log_format: str,
     log_level: str,
 ) -> None:
@@ -32,11 +40,14 @@ def controller_manager_command(
     from shoal import log
 
     check_controllers(controllers)
+    config = check_scheduler_config(scheduler_config)
     log.configure("controller-manager", json=log_format == "json", level=log_level)
-    asyncio.run(_run(ctx, controllers, leader_elect, node_monitor_grace_period))
+    asyncio.run(_run(ctx, controllers, leader_elect, node_monitor_grace_period, config))
 
 
-async def _run(ctx: CtlContext, controllers: str, leader_elect: bool, grace: float) -> None:
+async def _run(
+    ctx: CtlContext, controllers: str, leader_elect: bool, grace: float, config: Any
+) -> None:
     import asyncio
     import signal
 
@@ -44,6 +55,8 @@ async def _run(ctx: CtlContext, controllers: str, leader_elect: bool, grace: flo
 
     client = ctx.client()
     options = ControlPlaneOptions(node_monitor_grace_period=grace)
+    if config is not None:
+        options.extra["scheduler_config"] = config
     control_plane = ControlPlane(client, controllers, leader_elect=leader_elect, options=options)
     control_plane.start()
     stop = asyncio.Event()

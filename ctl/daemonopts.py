@@ -24,7 +24,16 @@ def log_options(func: F) -> F:
 
 
 def control_plane_options(func: F) -> F:
-    """--controllers, --leader-elect and --node-monitor-grace-period."""
+    """--controllers, --leader-elect, --node-monitor-grace-period and
+    --scheduler-config."""
+    func = click.option(
+        "--scheduler-config",
+        type=click.Path(dir_okay=False),
+        default="",
+        metavar="FILE",
+        help="A KubeSchedulerConfiguration (YAML): scheduler profiles, plugin order "
+        "per extension point, score weights (docs/scheduler.md).",
+    )(func)
     func = click.option(
         "--node-monitor-grace-period",
         type=Duration(minimum=0.1),
@@ -55,3 +64,22 @@ def check_controllers(names: str) -> None:
         select_controllers(plugin_manager.controllers().names(), names)
     except ControlPlaneError as err:
         raise click.BadParameter(str(err), param_hint="'--controllers'") from None
+
+
+def check_scheduler_config(path: str) -> dict[str, Any] | None:
+    """The parsed --scheduler-config file, checked against the registered
+    scheduler plugins (a bad file fails here, before anything starts)."""
+    if not path:
+        return None
+    import yaml
+    from shoal import plugin_manager
+    from shoal.plugins.scheduler.profile import SchedulerConfigError, load_scheduler_config
+
+    try:
+        with open(path) as f:
+            doc = yaml.safe_load(f) or {}
+        load_scheduler_config(doc, plugin_manager.scheduler_plugins().items())
+    except (OSError, yaml.YAMLError, SchedulerConfigError) as err:
+        message = str(err).replace("\n", " ")
+        raise click.BadParameter(message, param_hint="'--scheduler-config'") from None
+    return doc  # type: ignore[no-any-return]

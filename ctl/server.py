@@ -6,7 +6,12 @@ import pathlib
 from typing import Any
 
 import click
-from shoal.ctl.daemonopts import check_controllers, control_plane_options, log_options
+from shoal.ctl.daemonopts import (
+    check_controllers,
+    check_scheduler_config,
+    control_plane_options,
+    log_options,
+)
 from shoal.ctl.duration import Duration
 from shoal.ctl.limitopts import request_limit_options
 
@@ -157,6 +162,7 @@ def server_command(
     controllers: str,
     leader_elect: bool,
     node_monitor_grace_period: float,
+    scheduler_config: str,
     service_cluster_ip_range: str,
     service_node_port_range: str,
     leader_elect_lease_duration: float,
@@ -194,6 +200,7 @@ def server_command(
     from shoal.store import StoreError
 
     check_controllers(controllers)
+    scheduler_profiles = check_scheduler_config(scheduler_config)
     _check_listen(http_listen)
     _check_insecure(insecure, listen, tls_sans, pki_dir)
     services = _service_allocator(service_cluster_ip_range, service_node_port_range)
@@ -213,6 +220,7 @@ def server_command(
                 controllers=controllers,
                 leader_elect=leader_elect,
                 node_monitor_grace_period=node_monitor_grace_period,
+                scheduler_config=scheduler_profiles,
                 services=services,
                 http_listen=http_listen,
                 insecure=insecure,

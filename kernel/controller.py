@@ -10,7 +10,11 @@ per-key exponential backoff; a returned number of seconds requeues it after
 that long (for time-based state such as minReadySeconds).
 
 A subclass sets ``name`` and, in ``__init__``, calls :meth:`watch` for its
-primary kind and :meth:`informer` (plus handlers) for the kinds it owns::
+primary kind and :meth:`informer` (plus handlers) for the kinds it owns.
+Informers come from the process's :class:`~shoal.client.SharedInformerFactory`
+(one per client unless ``informers=`` says otherwise), so every controller
+reading pods shares one watch and one cache; handlers must treat the
+objects they get as read-only::
 
     class ReplicaSetController(Controller):
         name = "replicaset"
@@ -33,7 +37,14 @@ from typing import Any
 
 import structlog
 from shoal import errors
-from shoal.client import Client, Informer, object_key
+from shoal.client import (
+    Client,
+    HandlerRegistration,
+    Informer,
+    SharedInformerFactory,
+    object_key,
+    shared_informers,
+)
 from shoal.events import EventRecorder
 from shoal.workqueue import QueueShutDown, WorkQueue
 
@@ -49,32 +60,41 @@ class Controller:
     # change (0: never), to repair anything a missed event left behind.
     resync_period = 0.0
 
-    def __init__(self, client: Client, *, workers: int | None = None) -> None:
+    def __init__(
+        self,
+        client: Client,
+        *,
+        workers: int | None = None,
+        informers: SharedInformerFactory | None = None,
+    ) -> None:
         self.client = client
+        self.informer_factory = informers or shared_informers(client)
         if workers is not None:
             self.workers = workers
         self.queue = WorkQueue(self.name)
         self.recorder = EventRecorder(client, f"{self.name}-controller")
         self.informers: dict[str, Informer] = {}
         self._primary: Informer | None = None
+        self._registrations: list[HandlerRegistration] = []
         self.ready = asyncio.Event()  # set once every informer has synced
 
     # -- wiring --------------------------------------------------------------
 
     def informer(self, kind: str, namespace: str = "", **options: Any) -> Informer:
-        """The controller's informer for ``kind``, made on first use."""
+        """The shared informer for ``kind``; ``options`` are its selectors."""
         if kind not in self.informers:
-            self.informers[kind] = Informer(self.client, kind, namespace, **options)
+            self.informers[kind] = self.informer_factory.for_kind(kind, namespace, **options)
         return self.informers[kind]
 
     def watch(self, kind: str, key: Callable[[Any], Hashable] = object_key) -> Informer:
         """The primary kind: every add, update and delete enqueues ``key(obj)``."""
         informer = self.informer(kind)
-        informer.add_handler(
+        registration = informer.add_handler(
             lambda obj: self.queue.add(key(obj)),
             lambda old, new: self.queue.add(key(new)),
             lambda obj: self.queue.add(key(obj)),
         )
+        self._registrations.append(registration)
         self._primary = self._primary or informer
         return informer
 
@@ -108,6 +128,8 @@ class Controller:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            for registration in self._registrations:
+                registration.remove()
             for informer in self.informers.values():
                 await informer.stop()
             await self.recorder.flush()

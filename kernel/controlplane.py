@@ -10,6 +10,12 @@ Controllers share one Lease per group, as in Kubernetes: the scheduler holds
 A factory says which group it belongs to with a ``lease_name`` attribute.
 A factory that accepts an ``options`` keyword receives the control plane's
 options (``node_monitor_grace_period``...), others are called ``factory(client)``.
+
+Every controller gets its informers from ``shared_informers(client)``, so
+the whole control plane in one process holds one informer (one watch, one
+cache) per kind. The handlers a controller adds while it is built are
+removed when it ends, so a controller restarted after a crash or a lost
+election does not leave its predecessor's handlers on the shared informers.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from typing import Any
 
 import structlog
 from shoal import plugin_manager
+from shoal.client.listener import HandlerRegistration, collect_registrations
 from shoal.leaderelection import LeaderElectionConfig, LeaderElector, default_identity
 
 log = structlog.get_logger("controlplane")
@@ -77,7 +84,15 @@ def lease_name_of(factory: Any) -> str:
     return str(getattr(factory, "lease_name", CONTROLLER_MANAGER_LEASE))
 
 
-def make_controller(factory: Any, client: Any, options: ControlPlaneOptions) -> Any:
+def make_controller(
+    factory: Any, client: Any, options: ControlPlaneOptions
+) -> tuple[Any, list[HandlerRegistration]]:
+    """The controller, and the informer handlers it added while being built."""
+    with collect_registrations() as registrations:
+        return _call_factory(factory, client, options), registrations
+
+
+def _call_factory(factory: Any, client: Any, options: ControlPlaneOptions) -> Any:
     try:
         params = inspect.signature(factory).parameters
     except (TypeError, ValueError):
@@ -94,8 +109,9 @@ async def run_controller(
     if it crashes: one broken plugin must not stop the others."""
     delay = options.restart_backoff
     while True:
+        registrations: list[HandlerRegistration] = []
         try:
-            controller = make_controller(factory, client, options)
+            controller, registrations = make_controller(factory, client, options)
             log.info("starting controller", controller=name)
             await controller.run()
             log.info("controller returned", controller=name)
@@ -104,6 +120,9 @@ async def run_controller(
             raise
         except Exception:
             log.exception("controller crashed; restarting", controller=name, retry_in=delay)
+        finally:
+            for registration in registrations:
+                registration.remove()
         await asyncio.sleep(delay * (0.5 + random.random()))
         delay = min(delay * 2, 60.0)
 

@@ -28,16 +28,25 @@ Rules that hold for every hook here:
   without breaking existing plugins.
 
 ``docs/plugins.md`` documents each hook for plugin authors; a unit test fails
-if a hook here is missing from it.
+if a hook here is missing from it. The typed shape of what each hook
+registers (``typing.Protocol``s) is in :mod:`shoal.contracts`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal
 
 import pluggy
+from shoal.contracts import (
+    AdmissionPlugin,
+    Controller,
+    ControllerFactory,
+    ProxyFactory,
+    RuntimeFactory,
+    SchedulerPlugin,
+    StoreFactory,
+)
 
 if TYPE_CHECKING:
     import click
@@ -76,13 +85,6 @@ class AdmissionError(Exception):
     reaches the user unchanged, as a PERMISSION_DENIED or INVALID_ARGUMENT."""
 
 
-@runtime_checkable
-class Controller(Protocol):
-    """A control loop. ``run`` returns when the loop is cancelled."""
-
-    async def run(self) -> None: ...
-
-
 @dataclass(frozen=True)
 class KindInfo:
     """An object kind the API server should serve.
@@ -99,8 +101,14 @@ class KindInfo:
     short_names: tuple[str, ...] = ()
 
 
-StoreFactory = Callable[[Mapping[str, Any]], Any]
-ControllerFactory = Callable[[Any], Controller]
+__all__ = [
+    "AdmissionError",
+    "AdmissionRequest",
+    "Controller",
+    "ControllerFactory",
+    "KindInfo",
+    "StoreFactory",
+]
 
 
 @hookspec
@@ -112,13 +120,14 @@ def register_stores(registry: Registry[StoreFactory]) -> None:
     :param registry: register ``name -> factory``; the factory is called as
         ``factory(options: dict) -> shoal.store.Store`` with the backend's
         options from the configuration (for SQLite ``{"path": ...}``, for
-        etcd ``{"endpoints": [...]}``).
+        etcd ``{"endpoints": [...]}``); ``shoal.testing.StoreContract``
+        tests a backend.
     :returns: nothing; results are ignored.
     """
 
 
 @hookspec
-def register_admission(registry: Registry[Any]) -> None:
+def register_admission(registry: Registry[AdmissionPlugin]) -> None:
     """Offer admission plugins, which see every write before it is stored.
 
     Fires once when the API server starts.
@@ -127,8 +136,10 @@ def register_admission(registry: Registry[Any]) -> None:
         an optional ``mutate(request: AdmissionRequest) -> None`` (change
         ``request.object`` in place, e.g. default a field) and an optional
         ``validate(request: AdmissionRequest) -> None`` (raise
-        :class:`AdmissionError` to reject). All mutations run before any
-        validation.
+        :class:`AdmissionError` to reject): the Protocols
+        :class:`shoal.contracts.MutatingAdmission` and
+        :class:`~shoal.contracts.ValidatingAdmission`. All mutations run
+        before any validation.
     :returns: nothing; results are ignored.
     """
 
@@ -141,46 +152,57 @@ def register_controllers(registry: Registry[ControllerFactory]) -> None:
     its own process).
 
     :param registry: register ``name -> factory``; the factory is called as
-        ``factory(client) -> controller`` with a :mod:`shoal.client` client,
-        and the controller has ``async def run(self) -> None``. Controllers
-        talk only to the API through the client, never to the store.
+        ``factory(client) -> controller`` with a :mod:`shoal.client` client
+        (``factory(client, options=...)`` if it takes ``options``), and the
+        controller has ``async def run(self) -> None``
+        (:class:`shoal.contracts.Controller`). Controllers talk only to the
+        API through the client, never to the store, and read kinds through
+        ``shoal.client.shared_informers(client)`` so a process watches each
+        kind once.
     :returns: nothing; results are ignored.
     """
 
 
 @hookspec
-def register_scheduler_plugins(registry: Registry[Any]) -> None:
-    """Offer scheduler filter and score plugins.
+def register_scheduler_plugins(registry: Registry[SchedulerPlugin]) -> None:
+    """Offer scheduler plugins (filters, scores, and the other extension
+    points of kube-scheduler's framework).
 
     Fires once when the scheduler starts.
 
-    :param registry: register ``name -> plugin``. The plugin has either or
-        both of ``filter(pod, node, state) -> str | None`` (``None`` if the
-        pod fits the node, else the reason it does not, shown in the pod's
-        FailedScheduling event) and ``score(pod, node, state) -> int`` (0 to
-        100, higher is better; an optional ``weight`` attribute, default 1,
-        multiplies it). ``state`` is a dict shared by all plugins for one
-        scheduling cycle of one pod.
+    :param registry: register ``name -> plugin``. The plugin takes part in
+        every extension point whose Protocol in :mod:`shoal.scheduling` it
+        satisfies: ``pre_filter``, ``filter(pod, node, state) -> str | None``
+        (``None`` if the pod fits the node, else the reason it does not,
+        shown in the pod's FailedScheduling event), ``post_filter``,
+        ``pre_score``, ``score(pod, node, state) -> int`` (0 to 100, higher
+        is better; an optional ``weight`` attribute, default 1, multiplies
+        it), ``reserve``/``unreserve``, ``permit``, ``pre_bind``, ``bind``
+        and ``post_bind``, each answering with a ``shoal.scheduling.Status``.
+        ``state`` is a dict shared by all plugins for one pod. The order and
+        weights come from the scheduler profile (``--scheduler-config``);
+        by default, registration order.
     :returns: nothing; results are ignored.
     """
 
 
 @hookspec
-def register_runtimes(registry: Registry[Any]) -> None:
+def register_runtimes(registry: Registry[RuntimeFactory]) -> None:
     """Offer container runtimes (docker, podman, fake).
 
     Fires once when the agent starts and picks its runtime (``--runtime``).
 
     :param registry: register ``name -> factory``; the factory is called as
         ``factory(options: dict) -> runtime`` and the runtime implements the
-        CRI-like contract (ensure image, run pod sandbox, create/start/stop/
-        remove container, status, logs, exec, port-forward).
+        CRI-like contract :class:`shoal.runtime.Runtime` (ensure image, run
+        pod sandbox, create/start/stop/remove container, status, logs, exec,
+        port-forward); ``shoal.testing.RuntimeContract`` tests it.
     :returns: nothing; results are ignored.
     """
 
 
 @hookspec
-def register_proxies(registry: Registry[Any]) -> None:
+def register_proxies(registry: Registry[ProxyFactory]) -> None:
     """Offer service proxies, which forward ClusterIP and NodePort traffic
     to the ready endpoints of a Service.
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pluggy
 import structlog
-from shoal import hookspecs
+from shoal import contracts, hookspecs
 from shoal.registry import Registry, RegistryError
 
 if TYPE_CHECKING:
@@ -256,32 +256,35 @@ def _call_impl(impl: pluggy.HookImpl, hook_name: str, **kwargs: Any) -> None:
         raise PluginError(f"plugin {impl.plugin_name!r} failed in {hook_name}: {exc}") from exc
 
 
-def stores(pm: ShoalPluginManager | None = None) -> Registry[Any]:
+def stores(pm: ShoalPluginManager | None = None) -> Registry[contracts.StoreFactory]:
     """Store backends: name -> ``factory(options) -> Store``."""
     return collect("register_stores", "store", pm)
 
 
-def admission(pm: ShoalPluginManager | None = None) -> Registry[Any]:
+def admission(pm: ShoalPluginManager | None = None) -> Registry[contracts.AdmissionPlugin]:
     """Admission plugins: name -> object with ``mutate``/``validate``."""
     return collect("register_admission", "admission plugin", pm)
 
 
-def controllers(pm: ShoalPluginManager | None = None) -> Registry[Any]:
+def controllers(pm: ShoalPluginManager | None = None) -> Registry[contracts.ControllerFactory]:
     """Controllers: name -> ``factory(client) -> controller``."""
     return collect("register_controllers", "controller", pm)
 
 
-def scheduler_plugins(pm: ShoalPluginManager | None = None) -> Registry[Any]:
-    """Scheduler plugins: name -> object with ``filter`` and/or ``score``."""
+def scheduler_plugins(
+    pm: ShoalPluginManager | None = None,
+) -> Registry[contracts.SchedulerPlugin]:
+    """Scheduler plugins: name -> object with any of the extension points of
+    :mod:`shoal.scheduling` (``filter``, ``score``, ``reserve``...)."""
     return collect("register_scheduler_plugins", "scheduler plugin", pm)
 
 
-def runtimes(pm: ShoalPluginManager | None = None) -> Registry[Any]:
+def runtimes(pm: ShoalPluginManager | None = None) -> Registry[contracts.RuntimeFactory]:
     """Container runtimes: name -> ``factory(options) -> runtime``."""
     return collect("register_runtimes", "runtime", pm)
 
 
-def proxies(pm: ShoalPluginManager | None = None) -> Registry[Any]:
+def proxies(pm: ShoalPluginManager | None = None) -> Registry[contracts.ProxyFactory]:
     """Service proxies: name -> ``factory(client, options) -> proxy``."""
     return collect("register_proxies", "proxy", pm)
 

@@ -187,6 +187,7 @@ async def serve(
     controllers: str | None = "*",
     leader_elect: bool = True,
     node_monitor_grace_period: float = 40.0,
+    scheduler_config: Any = None,
     services: ServiceAllocator | None = None,
     lease_duration: float = 15.0,
     renew_deadline: float = 10.0,
@@ -257,6 +258,7 @@ async def serve(
         renew_deadline=renew_deadline,
         retry_period=retry_period,
         node_monitor_grace_period=node_monitor_grace_period,
+        extra={"scheduler_config": scheduler_config} if scheduler_config else {},
     )
     control_plane = ControlPlane(client, chosen, leader_elect=leader_elect, options=options)
     control_plane.start()

@@ -2,14 +2,19 @@
 
 from shoal.client.channel import call_metadata
 from shoal.client.client import Client, ObjectList, WatchEvent, channel_credentials
+from shoal.client.factory import SharedInformerFactory, shared_informers
 from shoal.client.informer import Informer, object_key
+from shoal.client.listener import HandlerRegistration
 
 __all__ = [
     "Client",
+    "HandlerRegistration",
     "Informer",
     "ObjectList",
+    "SharedInformerFactory",
     "WatchEvent",
     "call_metadata",
     "channel_credentials",
     "object_key",
+    "shared_informers",
 ]

@@ -4,6 +4,13 @@ client-go's SharedIndexInformer.
 The cache is level state: handlers learn of adds, updates and deletes, and a
 compacted watch (GoneError) or a broken stream is mended by a relist whose
 differences reach the handlers as ordinary events, so nothing is missed.
+
+One informer serves many consumers (see :mod:`shoal.client.factory`): each
+``add_handler`` gets its own buffer (:mod:`shoal.client.listener`), a handler
+added late first receives every cached object as an add, and ``start`` /
+``stop`` count their callers so the watch runs while anyone uses it. The
+reflector (the list-and-watch loop) retries *every* failure with jittered,
+capped exponential back-off: it never dies while someone waits on it.
 """
 
 from __future__ import annotations
@@ -11,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
-import inspect
 import random
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -19,11 +25,13 @@ from typing import Any
 import structlog
 from shoal import errors
 from shoal.client.client import Client
+from shoal.client.listener import ADD, DELETE, UPDATE, Handler, HandlerRegistration, collected
 
 log = structlog.get_logger("informer")
 
-Handler = Callable[..., Any]
 IndexFunc = Callable[[Any], Iterable[str]]
+
+__all__ = ["Handler", "HandlerRegistration", "IndexFunc", "Informer", "object_key"]
 
 
 def object_key(obj: Any) -> str:
@@ -58,14 +66,20 @@ class Informer:
         self._cache: dict[str, Any] = {}
         self._indexers: dict[str, IndexFunc] = {"namespace": namespace_index}
         self._indexes: dict[str, dict[str, set[str]]] = {"namespace": {}}
-        self._handlers: list[tuple[Handler | None, Handler | None, Handler | None]] = []
+        self._handlers: list[HandlerRegistration] = []
         self._synced = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._users = 0
         self.relists = 0
+        self.failures = 0  # reflector errors retried (not counting compaction)
 
     # -- configuration -------------------------------------------------------
 
     def add_index(self, name: str, func: IndexFunc) -> None:
+        """Index the cache by ``func(obj)``. Consumers sharing an informer may
+        each ask for the same index name: the first one's function is kept."""
+        if name in self._indexers:
+            return
         self._indexers[name] = func
         self._indexes[name] = {}
         for key, obj in self._cache.items():
@@ -76,10 +90,32 @@ class Informer:
         on_add: Handler | None = None,
         on_update: Handler | None = None,
         on_delete: Handler | None = None,
-    ) -> None:
+    ) -> HandlerRegistration:
         """``on_add(obj)``, ``on_update(old, new)``, ``on_delete(obj)``; plain
-        functions or coroutine functions."""
-        self._handlers.append((on_add, on_update, on_delete))
+        functions or coroutine functions, called from the handler's own task.
+
+        A handler added after the informer has objects first receives each
+        of them as an add, as client-go does. Handlers must not change the
+        objects they receive: every consumer shares them.
+        """
+        registration = HandlerRegistration(
+            self.kind, (on_add, on_update, on_delete), self._remove_handler
+        )
+        self._handlers.append(registration)
+        collected(registration)
+        for obj in self._cache.values():
+            registration.enqueue(ADD, obj)
+        if self._synced.is_set():
+            registration.mark_synced()
+        return registration
+
+    def _remove_handler(self, registration: HandlerRegistration) -> None:
+        with contextlib.suppress(ValueError):
+            self._handlers.remove(registration)
+
+    @property
+    def handler_count(self) -> int:
+        return len(self._handlers)
 
     # -- reading the cache ---------------------------------------------------
 
@@ -93,62 +129,92 @@ class Informer:
         keys = self._indexes[index].get(value, ())
         return [self._cache[k] for k in keys]
 
+    def has_synced(self) -> bool:
+        """True once the cache holds a full list (client-go's HasSynced)."""
+        return self._synced.is_set()
+
     @property
     def synced(self) -> bool:
-        return self._synced.is_set()
+        return self.has_synced()
+
+    async def wait_for_sync(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self._synced.wait(), timeout)
+
+    wait_synced = wait_for_sync
 
     # -- running -------------------------------------------------------------
 
     def start(self) -> None:
+        """Start (or keep running) the list-and-watch; each ``start`` is
+        matched by one ``stop``, and the last ``stop`` ends the watch."""
+        self._users += 1
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name=f"informer-{self.kind}")
 
-    async def wait_synced(self, timeout: float | None = None) -> None:
-        await asyncio.wait_for(self._synced.wait(), timeout)
+    @property
+    def running(self) -> bool:
+        return self._task is not None
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        if self._users > 0:
+            self._users -= 1
+        if self._users > 0 or self._task is None:
+            return
+        task, self._task = self._task, None
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        # A later start relists, and only then are handlers synced again.
+        self._synced.clear()
+        self.resource_version = ""
+        for registration in list(self._handlers):
+            await registration.stop()
 
     async def _run(self) -> None:
         delay = self._backoff
         while True:
             try:
                 if not self.resource_version:
-                    await self._relist()
+                    self._relist(await self._list())
                 await self._watch()
                 delay = self._backoff
+            except asyncio.CancelledError:
+                raise
             except errors.GoneError:
                 log.info("watch expired; relisting", kind=self.kind)
                 self.resource_version = ""
-            except (errors.APIError, OSError) as err:
-                log.warning(
-                    "watch failed; retrying",
+            except Exception as err:  # every failure: a reflector must not die
+                self.failures += 1
+                level = log.warning if isinstance(err, errors.APIError | OSError) else log.error
+                level(
+                    "list/watch failed; retrying",
                     kind=self.kind,
-                    error=str(err),
+                    error=f"{type(err).__name__}: {err}",
                     retry_in=round(delay, 2),
                 )
                 await asyncio.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, self._max_backoff)
 
-    async def _relist(self) -> None:
-        listed = await self.client.list(
+    async def _list(self) -> Any:
+        return await self.client.list(
             self.kind,
             self.namespace,
             label_selector=self.label_selector,
             field_selector=self.field_selector,
         )
+
+    def _relist(self, listed: Any) -> None:
         self.relists += 1
         fresh = {object_key(obj): obj for obj in listed.items}
         for key in [k for k in self._cache if k not in fresh]:
-            await self._apply("DELETED", self._cache[key])
+            self._apply("DELETED", self._cache[key])
         for obj in fresh.values():
-            await self._apply("ADDED", obj)
+            self._apply("ADDED", obj)
         self.resource_version = listed.resource_version
-        self._synced.set()
+        if not self._synced.is_set():
+            self._synced.set()
+            for registration in self._handlers:
+                registration.mark_synced()
 
     async def _watch(self) -> None:
         async for event in self.client.watch(
@@ -160,10 +226,10 @@ class Informer:
             allow_bookmarks=True,
         ):
             if event.type != "BOOKMARK":
-                await self._apply(event.type, event.object)
+                self._apply(event.type, event.object)
             self.resource_version = event.resource_version
 
-    async def _apply(self, event_type: str, obj: Any) -> None:
+    def _apply(self, event_type: str, obj: Any) -> None:
         key = object_key(obj)
         old = self._cache.get(key)
         if event_type == "DELETED":
@@ -171,7 +237,7 @@ class Informer:
                 return
             self._unindex(key, old)
             del self._cache[key]
-            await self._notify(2, obj)
+            self._notify(DELETE, obj)
             return
         if old is not None:
             if old.metadata.resource_version == obj.metadata.resource_version:
@@ -181,21 +247,13 @@ class Informer:
         for name in self._indexers:
             self._index(name, key, obj)
         if old is None:
-            await self._notify(0, obj)
+            self._notify(ADD, obj)
         else:
-            await self._notify(1, old, obj)
+            self._notify(UPDATE, old, obj)
 
-    async def _notify(self, which: int, *args: Any) -> None:
-        for handlers in self._handlers:
-            handler = handlers[which]
-            if handler is None:
-                continue
-            try:
-                result = handler(*args)
-                if inspect.isawaitable(result):
-                    await result
-            except Exception:
-                log.exception("informer handler failed", kind=self.kind)
+    def _notify(self, which: int, *args: Any) -> None:
+        for registration in self._handlers:
+            registration.enqueue(which, *args)
 
     def _index(self, name: str, key: str, obj: Any) -> None:
         for value in self._indexers[name](obj):

@@ -25,7 +25,7 @@ import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
 from shoal import errors, hookimpl
 from shoal.api.v1 import core_pb2
-from shoal.client import Client, Informer, object_key
+from shoal.client import Client, SharedInformerFactory, object_key, shared_informers
 from shoal.events import NORMAL, EventRecorder
 from shoal.registry import Registry
 
@@ -87,13 +87,15 @@ class NodeLifecycleController:
         grace_period: float = 40.0,
         monitor_period: float | None = None,
         options: dict[str, Any] | None = None,
+        informers: SharedInformerFactory | None = None,
     ) -> None:
         self.client = client
         self.grace_period = float((options or {}).get("node_monitor_grace_period", grace_period))
         self.monitor_period = monitor_period or max(0.1, min(5.0, self.grace_period / 4))
-        self.nodes = Informer(client, "Node")
-        self.leases = Informer(client, "Lease", NODE_LEASE_NAMESPACE)
-        self.pods = Informer(client, "Pod")
+        factory = informers or shared_informers(client)
+        self.nodes = factory.for_kind("Node")
+        self.leases = factory.for_kind("Lease", NODE_LEASE_NAMESPACE)
+        self.pods = factory.for_kind("Pod")
         self.pods.add_index("node", lambda pod: [pod.spec.node_name] if pod.spec.node_name else [])
         self.recorder = EventRecorder(client, "node-controller")
         self._heartbeat: dict[str, tuple[Any, float]] = {}  # node -> (last seen beat, when)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from shoal.client import Informer
+from shoal.client import HandlerRegistration, shared_informers
 from shoal.plugins.proxy.balancer import Endpoint, ServiceBalancer
 from shoal.plugins.proxy.relay import Listener, make_listener
 from shoal.plugins.proxy.rules import IptablesRules, Redirect
@@ -89,8 +89,11 @@ class ServiceProxy:
         self.rules = (
             IptablesRules(options.get("node_name", "node")) if self.mode == "iptables" else None
         )
-        self.services = Informer(client, "Service")
-        self.endpoints = Informer(client, "Endpoints")
+        # Shared with the agent in its process: one Service watch, not two.
+        informers = shared_informers(client)
+        self.services = informers.for_kind("Service")
+        self.endpoints = informers.for_kind("Endpoints")
+        self._registrations: list[HandlerRegistration] = []
         self.ports: dict[str, ServicePort] = {}
         self.balancers: dict[str, ServiceBalancer] = {}
         self.portals: dict[str, Listener] = {}
@@ -106,7 +109,8 @@ class ServiceProxy:
 
     async def run(self) -> None:
         for informer in (self.services, self.endpoints):
-            informer.add_handler(self._changed, self._updated, self._changed)
+            registration = informer.add_handler(self._changed, self._updated, self._changed)
+            self._registrations.append(registration)
             informer.start()
         try:
             await asyncio.gather(self.services.wait_synced(), self.endpoints.wait_synced())
@@ -192,5 +196,7 @@ class ServiceProxy:
         if self.rules is not None:
             with contextlib.suppress(Exception):
                 await self.rules.cleanup()
+        for registration in self._registrations:
+            registration.remove()
         for informer in (self.services, self.endpoints):
             await informer.stop()

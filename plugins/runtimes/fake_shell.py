@@ -3,7 +3,7 @@ the output a container writes when it starts.
 
 Enough of a shell for the tutorials' checks: ``cat /tmp/healthy``,
 ``touch``/``rm``, ``echo $VAR``, ``env``, ``hostname``, ``ls``, ``sleep``,
-``exit N``, ``true``/``false``, ``stty size`` and ``sh -c "a; b && c"``.
+``exit N``, ``true``/``false``, ``stty size``, ``cmd >&2`` and ``sh -c "a; b && c"``.
 Files live in memory per container, except under a volume mount, where the
 host file the agent wrote is read and written.
 
@@ -135,7 +135,8 @@ class Shell:
                     continue
                 if words[0] == "exit":
                     return _exit_code(words[1:], code, write)
-                code = await self._command(words, write, b"")
+                words, out = _redirect(words, write)
+                code = await self._command(words, out, b"")
                 if code != 0:
                     break
         return code
@@ -229,6 +230,13 @@ class Shell:
 
     async def _cmd_exit(self, args: list[str], write: Write, stdin: bytes) -> int:
         return _exit_code(args, 0, write)
+
+
+def _redirect(words: list[str], write: Write) -> tuple[list[str], Write]:
+    """``cmd >&2`` (or ``1>&2``): the command's stdout goes to stderr."""
+    if words[-1:] not in (["1>&2"], [">&2"]) or len(words) < 2:
+        return words, write
+    return words[:-1], lambda _stream, data: write("stderr", data)
 
 
 def _exit_code(args: list[str], last: int, write: Write) -> int:

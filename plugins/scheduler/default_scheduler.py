@@ -14,11 +14,19 @@ from shoal.registry import Registry
 SCHEDULER_LEASE = "shoal-scheduler"
 
 
-def scheduler_factory(client: Any) -> Any:
-    """``register_controllers`` factory: a Scheduler with every registered policy."""
+def scheduler_factory(client: Any, options: dict[str, Any] | None = None) -> Any:
+    """``register_controllers`` factory: a Scheduler with every registered
+    plugin, in the profiles of ``options["scheduler_config"]`` (a
+    KubeSchedulerConfiguration file or dict) if given."""
+    from shoal import plugin_manager
+    from shoal.plugins.scheduler.profile import load_scheduler_config
     from shoal.plugins.scheduler.scheduler import Scheduler
 
-    return Scheduler(client)
+    config = (options or {}).get("scheduler_config")
+    if not config:
+        return Scheduler(client)
+    plugins = plugin_manager.scheduler_plugins().items()
+    return Scheduler(client, plugins=plugins, profiles=load_scheduler_config(config, plugins))
 
 
 scheduler_factory.lease_name = SCHEDULER_LEASE  # type: ignore[attr-defined]

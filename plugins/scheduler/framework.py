@@ -1,25 +1,20 @@
-"""The scheduling cycle for one pod: filter the nodes, score the ones that
-fit, pick the best. Plain Python over the cache; no API calls.
+"""The scheduling cycle for one pod: pre-filter, filter the nodes, score
+the ones that fit, pick the best, reserve; then (in the background) the
+binding cycle: permit, pre-bind, bind, post-bind. Plain Python over the
+cache, except that binders may call the API.
 
-A scheduler plugin (``register_scheduler_plugins``) has any of:
-
-* ``filter(pod, node, state) -> str | list[str] | None`` - None if the pod
-  fits ``node`` (a :class:`~shoal.plugins.scheduler.cache.NodeInfo`, which
-  reads like a Node), else why not (several reasons as a list);
-* ``score(pod, node, state) -> int`` - 0 to 100, times ``weight`` (default 1);
-* ``pre_filter(pod, state)`` / ``pre_score(pod, nodes, state)`` - called once
-  per pod; returning ``False`` skips the plugin for this pod (it has nothing
-  to say about it), which keeps the per-node loop short;
-* ``normalize_scores(pod, scores, state)`` - rescale ``{node name: score}``
-  in place to 0..100 once every node is scored.
-
-``state`` is a dict shared by all plugins for one cycle; it holds
-``state["pod_info"]`` (the pod's precomputed requests) and
+The extension points and what each returns are in :mod:`shoal.scheduling`
+(one Protocol per point); a plugin takes part in every point whose Protocol
+it satisfies, in the order of the profile (:mod:`.profile`; by default the
+registration order). ``state`` is a dict shared by every plugin for one pod;
+it holds ``state["pod_info"]`` (the pod's precomputed requests) and
 ``state["cache"]`` (every node, for plugins that look across nodes).
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import random
 from collections import Counter
 from collections.abc import Sequence
@@ -28,6 +23,8 @@ from typing import Any
 
 import structlog
 from shoal.plugins.scheduler.cache import NodeInfo, PodInfo, SchedulerCache
+from shoal.plugins.scheduler.profile import SchedulerProfile, default_order
+from shoal.scheduling import EXTENSION_POINTS, CycleState, Status, as_status
 
 log = structlog.get_logger("scheduler")
 
@@ -69,38 +66,77 @@ class _Plugin:
 
 
 class Framework:
-    """Filter and score plugins, called in registration order."""
+    """The plugins of one profile, by extension point, in the profile's order."""
 
     def __init__(
         self,
         plugins: Sequence[tuple[str, Any]],
         *,
+        profile: SchedulerProfile | None = None,
         percentage_of_nodes_to_score: int = 0,
         rng: random.Random | None = None,
     ) -> None:
-        self.filters = [_Plugin(n, p, 1) for n, p in plugins if hasattr(p, "filter")]
-        self.scores = [
-            _Plugin(n, p, int(getattr(p, "weight", 1))) for n, p in plugins if hasattr(p, "score")
-        ]
-        self.percentage = percentage_of_nodes_to_score
+        plugins = list(plugins)
+        self.profile = profile or SchedulerProfile()
+        objects = dict(plugins)
+        self.points: dict[str, list[_Plugin]] = {}
+        for point in EXTENSION_POINTS:
+            names = self.profile.plugins.get(point)
+            if names is None:
+                names = default_order(point, plugins)
+            self.points[point] = [
+                _Plugin(n, objects[n], self._weight(n, objects[n])) for n in names
+            ]
+        self.filters, self.scores = self.points["filter"], self.points["score"]
+        self.percentage = percentage_of_nodes_to_score or self.profile.percentage_of_nodes_to_score
         self.rng = rng or random.Random()
         self._next_start = 0
 
-    def schedule(self, pod: Any, cache: SchedulerCache, info: PodInfo | None = None) -> str:
+    def _weight(self, name: str, obj: Any) -> int:
+        return int(self.profile.weights.get(name, getattr(obj, "weight", 1)))
+
+    # -- the scheduling cycle ---------------------------------------------------
+
+    def schedule(
+        self,
+        pod: Any,
+        cache: SchedulerCache,
+        info: PodInfo | None = None,
+        state: CycleState | None = None,
+    ) -> str:
         """The chosen node's name, or :class:`FitError`."""
-        state: dict[str, Any] = {"pod_info": info or PodInfo.of(pod), "cache": cache}
+        if state is None:
+            state = {}
+        state.update({"pod_info": info or PodInfo.of(pod), "cache": cache})
         nodes = cache.node_list
         feasible, reasons = self.find_feasible(pod, nodes, state)
         if not feasible:
+            self.run_post_filter(pod, state, reasons)
             raise FitError(pod, len(nodes), reasons)
         if len(feasible) == 1:
             return feasible[0].name
         return self.select(feasible, self.score(pod, feasible, state))
 
+    def run_pre_filter(self, pod: Any, state: CycleState) -> set[str]:
+        """Names of the plugins whose filter skips this pod; a rejection is
+        a :class:`FitError` on every node."""
+        skipped: set[str] = set()
+        for plugin in self.points["preFilter"]:
+            status = as_status(plugin.obj.pre_filter(pod, state))
+            if status.is_skip():
+                skipped.add(plugin.name)
+            elif not status.is_success():
+                nodes = len(state["cache"].node_list)
+                reasons = Counter({status.message or plugin.name: nodes})
+                self.run_post_filter(pod, state, reasons)
+                raise FitError(pod, nodes, reasons)
+        return skipped
+
     def find_feasible(
         self, pod: Any, nodes: Sequence[NodeInfo], state: dict[str, Any]
     ) -> tuple[list[NodeInfo], Counter[str]]:
-        filters = [p.obj.filter for p in self.filters if _wants(p.obj, "pre_filter", pod, state)]
+        skipped = self.run_pre_filter(pod, state)
+        filters = [p.obj.filter for p in self.filters if p.name not in skipped]
         want = num_feasible_nodes_to_find(len(nodes), self.percentage)
         feasible: list[NodeInfo] = []
         reasons: Counter[str] = Counter()
@@ -112,7 +148,11 @@ class Framework:
             for check in filters:  # inlined: this loop runs for every node of every pod
                 reason = check(pod, node, state)
                 if reason:
-                    if isinstance(reason, str):
+                    if isinstance(reason, Status):
+                        if reason.is_success() or reason.is_skip():
+                            continue
+                        reasons.update(reason.reasons or ("filter failed",))
+                    elif isinstance(reason, str):
                         reasons[reason] += 1
                     else:
                         reasons.update(reason)
@@ -124,12 +164,19 @@ class Framework:
         self._next_start = (start + checked) % total if total else 0
         return feasible, reasons
 
+    def run_post_filter(self, pod: Any, state: CycleState, reasons: Counter[str]) -> None:
+        for plugin in self.points["postFilter"]:
+            status = as_status(plugin.obj.post_filter(pod, state, reasons))
+            if status.code.name == "ERROR":
+                log.warning("post-filter failed", plugin=plugin.name, error=status.message)
+
     def score(self, pod: Any, nodes: list[NodeInfo], state: dict[str, Any]) -> list[int]:
         """Weighted totals, in the order of ``nodes``."""
         totals = [0] * len(nodes)
+        skipped = self._pre_score(pod, nodes, state)
         for plugin in self.scores:
             obj = plugin.obj
-            if not _wants(obj, "pre_score", pod, nodes, state):
+            if plugin.name in skipped:
                 continue
             score, weight = obj.score, plugin.weight
             values = [score(pod, n, state) for n in nodes]
@@ -142,13 +189,88 @@ class Framework:
                 totals[i] += (0 if value < 0 else 100 if value > 100 else int(value)) * weight
         return totals
 
+    def _pre_score(self, pod: Any, nodes: list[NodeInfo], state: CycleState) -> set[str]:
+        skipped: set[str] = set()
+        for plugin in self.points["preScore"]:
+            if not as_status(plugin.obj.pre_score(pod, nodes, state)).is_success():
+                skipped.add(plugin.name)
+        return skipped
+
     def select(self, nodes: list[NodeInfo], totals: list[int]) -> str:
         """The highest total; ties broken at random so equal nodes share load."""
         best = max(totals)
         tied = [i for i, value in enumerate(totals) if value == best]
         return nodes[tied[0] if len(tied) == 1 else self.rng.choice(tied)].name
 
+    def run_reserve(self, pod: Any, node: str, state: CycleState) -> Status:
+        """Reserve in order; on the first failure, unreserve everything."""
+        for plugin in self.points["reserve"]:
+            status = _guarded(plugin, lambda p=plugin: p.obj.reserve(pod, node, state))
+            if not status.is_success():
+                self.run_unreserve(pod, node, state)
+                return status
+        return Status.success()
 
-def _wants(plugin: Any, hook: str, *args: Any) -> bool:
-    pre = getattr(plugin, hook, None)
-    return pre is None or pre(*args) is not False
+    def run_unreserve(self, pod: Any, node: str, state: CycleState) -> None:
+        for plugin in reversed(self.points["reserve"]):
+            try:
+                plugin.obj.unreserve(pod, node, state)
+            except Exception:
+                log.exception("unreserve failed", plugin=plugin.name)
+
+    # -- the binding cycle ---------------------------------------------------------
+
+    async def run_permit(self, pod: Any, node: str, state: CycleState) -> Status:
+        for plugin in self.points["permit"]:
+            status = await _awaited(plugin, "permit", self.profile.permit_timeout, pod, node, state)
+            if not status.is_success():
+                return status
+        return Status.success()
+
+    async def run_pre_bind(self, pod: Any, node: str, state: CycleState) -> Status:
+        for plugin in self.points["preBind"]:
+            status = await _awaited(plugin, "pre_bind", None, pod, node, state)
+            if not status.is_success():
+                return status
+        return Status.success()
+
+    async def run_bind(self, pod: Any, node: str, state: CycleState) -> Status:
+        """The first binder that does not skip; Skip if all do (then the
+        scheduler's own binder binds)."""
+        for plugin in self.points["bind"]:
+            status = await _awaited(plugin, "bind", None, pod, node, state)
+            if not status.is_skip():
+                return status
+        return Status.skip()
+
+    def run_post_bind(self, pod: Any, node: str, state: CycleState) -> None:
+        for plugin in self.points["postBind"]:
+            try:
+                plugin.obj.post_bind(pod, node, state)
+            except Exception:
+                log.exception("post-bind failed", plugin=plugin.name)
+
+
+def _guarded(plugin: _Plugin, call: Any) -> Status:
+    try:
+        return as_status(call()).with_plugin(plugin.name)
+    except Exception as err:
+        log.exception("scheduler plugin failed", plugin=plugin.name)
+        return Status.error(f"{type(err).__name__}: {err}").with_plugin(plugin.name)
+
+
+async def _awaited(plugin: _Plugin, method: str, timeout: float | None, *args: Any) -> Status:
+    try:
+        result = getattr(plugin.obj, method)(*args)
+        if inspect.isawaitable(result):
+            result = await asyncio.wait_for(result, timeout)
+        return as_status(result).with_plugin(plugin.name)
+    except TimeoutError:
+        return Status.unschedulable(
+            f"rejected due to timeout after waiting {timeout}s at plugin {plugin.name}"
+        ).with_plugin(plugin.name)
+    except asyncio.CancelledError:
+        raise
+    except Exception as err:
+        log.exception("scheduler plugin failed", plugin=plugin.name, point=method)
+        return Status.error(f"{type(err).__name__}: {err}").with_plugin(plugin.name)

@@ -1,7 +1,9 @@
 """The scheduler: informers feed the cache and the queue; one loop pops a
-pod, runs the filter/score cycle, assumes the pod onto the chosen node and
-hands the bind to a background task, so binds to the API overlap while the
-next pod is already being placed.
+pod, runs the scheduling cycle of its profile's framework (filter, score,
+reserve), assumes the pod onto the chosen node and hands the binding cycle
+(permit, pre-bind, bind, post-bind) to a background task, so binds to the
+API overlap while the next pod is already being placed. Each profile serves
+the pods whose ``spec.schedulerName`` is its name.
 
 A bind is a Binding (the pod's ``binding`` subresource) carrying the pod's
 uid and ``metadata.resourceVersion``; it sets ``spec.nodeName`` and the
@@ -19,16 +21,18 @@ from typing import Any
 import structlog
 from shoal import errors, plugin_manager
 from shoal.api.v1 import core_pb2
-from shoal.client import Client, Informer, object_key
+from shoal.client import Client, SharedInformerFactory, object_key, shared_informers
 from shoal.events import NORMAL, WARNING, EventRecorder
 from shoal.plugins.scheduler.cache import PodInfo, SchedulerCache
 from shoal.plugins.scheduler.conditions import pod_scheduled_condition, set_condition
 from shoal.plugins.scheduler.framework import FitError, Framework
+from shoal.plugins.scheduler.profile import DEFAULT_SCHEDULER_NAME, SchedulerProfile
 from shoal.plugins.scheduler.queue import QueuedPod, SchedulingQueue
+from shoal.scheduling import CycleState, Status
 
 log = structlog.get_logger("scheduler")
 
-DEFAULT_SCHEDULER_NAME = "default-scheduler"
+__all__ = ["DEFAULT_SCHEDULER_NAME", "Scheduler"]
 
 
 def _node_signature(node: Any) -> tuple[Any, ...]:
@@ -71,31 +75,49 @@ class Scheduler:
         bind_concurrency: int = 256,
         identity: str = "",
         initial_backoff: float = 1.0,
+        informers: SharedInformerFactory | None = None,
+        profiles: Sequence[SchedulerProfile] | None = None,
     ) -> None:
+        """``profiles`` (from ``--scheduler-config``): one framework per
+        schedulerName; by default one profile, ``scheduler_name``, running
+        every registered plugin in registration order."""
         self.client = client
-        self.scheduler_name = scheduler_name
         if plugins is None:
             plugins = plugin_manager.scheduler_plugins().items()
-        self.framework = Framework(
-            plugins, percentage_of_nodes_to_score=percentage_of_nodes_to_score
-        )
+        plugins = list(plugins)
+        profiles = profiles or [SchedulerProfile(scheduler_name)]
+        self.frameworks = {
+            p.scheduler_name: Framework(
+                plugins, profile=p, percentage_of_nodes_to_score=percentage_of_nodes_to_score
+            )
+            for p in profiles
+        }
+        self.scheduler_name = profiles[0].scheduler_name
+        self.framework = self.frameworks[self.scheduler_name]
         self.cache = SchedulerCache()
         self.queue = SchedulingQueue(initial_backoff=initial_backoff)
         self.recorder = EventRecorder(client, DEFAULT_SCHEDULER_NAME, host=identity)
-        self.pods = Informer(client, "Pod")
-        self.nodes = Informer(client, "Node")
+        factory = informers or shared_informers(client)
+        self.pods = factory.for_kind("Pod")
+        self.nodes = factory.for_kind("Node")
         self._binds = asyncio.Semaphore(bind_concurrency)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.bound = 0
         self.bind_conflicts = 0
-        self.pods.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
-        self.nodes.add_handler(self._node_added, self._node_updated, self._node_deleted)
+        self._registrations = [
+            self.nodes.add_handler(self._node_added, self._node_updated, self._node_deleted),
+            self.pods.add_handler(self._pod_added, self._pod_updated, self._pod_deleted),
+        ]
 
     # -- informer handlers ---------------------------------------------------
 
     def _responsible(self, pod: Any) -> bool:
-        name = pod.spec.scheduler_name or DEFAULT_SCHEDULER_NAME
-        return name == self.scheduler_name and not pod.metadata.HasField("deletion_timestamp")
+        return self._framework_of(pod) is not None and not pod.metadata.HasField(
+            "deletion_timestamp"
+        )
+
+    def _framework_of(self, pod: Any) -> Framework | None:
+        return self.frameworks.get(pod.spec.scheduler_name or DEFAULT_SCHEDULER_NAME)
 
     def _pod_added(self, pod: Any) -> None:
         if pod.spec.node_name:
@@ -142,8 +164,10 @@ class Scheduler:
         self.pods.start()
         ticker = asyncio.create_task(self._expire_assumed())
         try:
-            await self.nodes.wait_synced()
-            await self.pods.wait_synced()
+            # Synced handlers, not just caches: our cache and queue are fed
+            # through the handlers' buffers.
+            for registration in self._registrations:
+                await registration.wait_for_sync()
             log.info("scheduler started", nodes=len(self.cache.nodes), pending=len(self.queue))
             while True:
                 await self.schedule_one()
@@ -153,6 +177,8 @@ class Scheduler:
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(ticker, *self._tasks, return_exceptions=True)
+            for registration in self._registrations:
+                registration.remove()
             await self.pods.stop()
             await self.nodes.stop()
 
@@ -164,9 +190,11 @@ class Scheduler:
     async def schedule_one(self) -> None:
         queued = await self.queue.pop()
         pod = queued.pod
+        framework = self._framework_of(pod) or self.framework
         info = PodInfo.of(pod)
+        state: CycleState = {}
         try:
-            node = self.framework.schedule(pod, self.cache, info)
+            node = framework.schedule(pod, self.cache, info, state)
         except FitError as err:
             self._spawn(self._record_unschedulable(queued, str(err)))
             self.queue.requeue_unschedulable(queued)
@@ -176,8 +204,23 @@ class Scheduler:
             self.queue.requeue_backoff(queued)
             return
         self.cache.assume_pod(info, node)
+        reserved = framework.run_reserve(pod, node, state)
+        if not reserved.is_success():
+            self._cycle_failed(queued, reserved)
+            return
         await self._binds.acquire()
-        self._spawn(self._bind(queued, node))
+        self._spawn(self._bind(queued, node, framework, state))
+
+    def _cycle_failed(self, queued: QueuedPod, status: Status) -> None:
+        """A plugin refused the pod after a node was chosen: it is tried again."""
+        self.cache.forget_pod(queued.key)
+        message = f"{status.plugin or 'plugin'}: {status.message or status.code.value}"
+        if status.is_rejected():
+            self._spawn(self._record_unschedulable(queued, message))
+            self.queue.requeue_unschedulable(queued)
+        else:
+            log.warning("scheduling failed", pod=queued.key, error=message)
+            self.queue.requeue_backoff(queued)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -186,13 +229,38 @@ class Scheduler:
 
     # -- binding ---------------------------------------------------------------
 
-    async def _bind(self, queued: QueuedPod, node: str) -> None:
+    async def _bind(
+        self, queued: QueuedPod, node: str, framework: Framework, state: CycleState
+    ) -> None:
         try:
-            bound = await self.bind_pod(queued, node)
+            bound = await self._binding_cycle(queued, node, framework, state)
         finally:
             self._binds.release()
-        if bound is not None:
-            await self._record_scheduled(bound, node)
+        if bound is None:
+            framework.run_unreserve(queued.pod, node, state)
+            return
+        framework.run_post_bind(bound, node, state)
+        await self._record_scheduled(bound, node)
+
+    async def _binding_cycle(
+        self, queued: QueuedPod, node: str, framework: Framework, state: CycleState
+    ) -> Any:
+        """Permit, pre-bind, bind: the bound pod, or None (already requeued)."""
+        pod = queued.pod
+        for step in (framework.run_permit, framework.run_pre_bind, framework.run_bind):
+            status = await step(pod, node, state)
+            if status.is_success() and step == framework.run_bind:
+                return self._bound(queued)  # a bind plugin bound it
+            if not (status.is_success() or status.is_skip()):
+                self._cycle_failed(queued, status)
+                return None
+        return await self.bind_pod(queued, node)  # no bind plugin took it: our own binder
+
+    def _bound(self, queued: QueuedPod) -> Any:
+        self.cache.finish_binding(queued.key)
+        self.queue.done(queued.key)
+        self.bound += 1
+        return queued.pod
 
     async def bind_pod(self, queued: QueuedPod, node: str) -> Any:
         """Bind through a Binding: nodeName and PodScheduled=True in one write,
@@ -222,10 +290,7 @@ class Scheduler:
             self.cache.forget_pod(key)
             self.queue.requeue_backoff(queued)
             return None
-        self.cache.finish_binding(key)
-        self.queue.done(key)
-        self.bound += 1
-        return pod
+        return self._bound(queued)
 
     async def _record_scheduled(self, pod: Any, node: Any) -> None:
         m = pod.metadata

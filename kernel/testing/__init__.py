@@ -7,6 +7,10 @@
 - ``shoal_cluster``: the whole cluster in-process: the server, the control
   plane (scheduler and every registered controller, no leader election) and
   three hollow nodes (``hollow-0000``...) on the fake runtime, all Ready.
+
+And the contract suites a third-party implementation runs by subclassing:
+:class:`StoreContract` (give it a ``store`` fixture) and
+:class:`RuntimeContract` (a ``runtime`` fixture); see their modules.
 """
 
 from __future__ import annotations
@@ -17,10 +21,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_asyncio
-from shoal.apiserver.server import APIServer
-from shoal.client import Client
-from shoal.store.sqlite import SQLiteStore
+
+# Before importing them: their asserts should explain failures as tests' do.
+pytest.register_assert_rewrite("shoal.testing.store_contract", "shoal.testing.runtime_contract")
+
+from shoal.apiserver.server import APIServer  # noqa: E402
+from shoal.client import Client  # noqa: E402
+from shoal.store.sqlite import SQLiteStore  # noqa: E402
+from shoal.testing.runtime_contract import RuntimeContract  # noqa: E402
+from shoal.testing.store_contract import StoreContract  # noqa: E402
+
+__all__ = [
+    "Cluster",
+    "RuntimeContract",
+    "StoreContract",
+    "start_cluster",
+    "start_server",
+    "stop_cluster",
+]
 
 
 async def start_server(data_dir: Path, *, bookmark_interval: float = 10.0) -> APIServer:
