@@ -66,7 +66,9 @@ class APIServer:
         self.store = store
         self.limits = limits or ConnectionLimits()
         self.security = security
-        self.registry = ObjectRegistry(store, admission, services)
+        self.registry = ObjectRegistry(
+            store, admission, services, mount_service_account_tokens=security is not None
+        )
         self.authorization = Authorization(self.registry, audit)
         self.objects = ObjectsService(self.registry, bookmark_interval)
         self.discovery = DiscoveryService(store_name)
@@ -79,6 +81,8 @@ class APIServer:
         await self.registry.start()
         await self.authorization.start()
         authenticator = self.security.authenticator() if self.security else None
+        if authenticator is not None:  # bound service-account tokens die with their pod
+            authenticator.pod_exists = self.authorization.graph.pod_exists
         server = grpc.aio.server(
             interceptors=[
                 AuthenticationInterceptor(
@@ -106,7 +110,7 @@ class APIServer:
         )
         _ = api_pb2  # the descriptors reflection serves are those of this module
         if self.security is not None:
-            add_certificates(server, self.security, self._node_exists)
+            add_certificates(server, self.security, self._node_exists, self._pod)
             services += (CERTIFICATES, TOKENS)
         enable_reflection(services, server)
         security = self.security
@@ -131,6 +135,14 @@ class APIServer:
         except errors.NotFoundError:
             return False
         return True
+
+    async def _pod(self, namespace: str, name: str) -> Any | None:
+        from shoal import errors, kinds
+
+        try:
+            return await self.registry.get(kinds.resolve("pods"), namespace, name)
+        except errors.NotFoundError:
+            return None
 
     def _agent_credentials(self) -> grpc.ChannelCredentials | None:
         """mTLS to agents' stream servers, as ``CN=shoal-apiserver``."""
