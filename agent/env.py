@@ -33,6 +33,27 @@ def expand(text: str, env: dict[str, str]) -> str:
     return _REF.sub(sub, text)
 
 
+MASTER_NAMESPACE, MASTER_SERVICE = "default", "kubernetes"
+
+
+def pod_services(
+    services_of: Callable[[str], Iterable[Any]], namespace: str, links: bool
+) -> list[Any]:
+    """The Services whose variables a pod of ``namespace`` gets: those of its
+    namespace (unless ``enableServiceLinks: false``), and always ``kubernetes``
+    of ``default``, as the kubelet does for pods of every namespace (a
+    ``kubernetes`` Service of the pod's own namespace goes first)."""
+    own = list(services_of(namespace)) if links else []
+    if any(s.metadata.name == MASTER_SERVICE for s in own):
+        return own
+    master = [
+        s
+        for s in services_of(MASTER_NAMESPACE)
+        if s.metadata.name == MASTER_SERVICE and s.metadata.namespace == MASTER_NAMESPACE
+    ]
+    return [*master, *own]
+
+
 def service_env(services: Iterable[Any]) -> dict[str, str]:
     """``<NAME>_SERVICE_HOST``/``_PORT`` and the Docker-link variables."""
     env: dict[str, str] = {}

@@ -14,6 +14,7 @@ from shoal.agent.events import recorder
 from shoal.agent.lifecycle import NodeContext
 from shoal.agent.node import NodeFacts, NodeRegistration, heartbeat, node_info, renew_lease
 from shoal.agent.podsync import PodManager
+from shoal.agent.tokens import TokenManager, grpc_request
 from shoal.runtime import Runtime
 
 
@@ -57,6 +58,7 @@ class NodeAgent:
             recorder=recorder(client, facts.name),
             backoff=BackOff(timing.backoff_initial, timing.backoff_max),
             services=lambda ns: services.by_index("namespace", ns),
+            tokens=TokenManager(grpc_request(client)),
             resync=timing.resync,
             retry=timing.retry,
         )

@@ -20,10 +20,11 @@ from shoal import errors
 from shoal.agent.backoff import BackOff
 from shoal.agent.containers import container_config, sandbox_config
 from shoal.agent.discovery import service_hosts
-from shoal.agent.env import ContainerConfigError, api_lookup
+from shoal.agent.env import ContainerConfigError, api_lookup, pod_services
 from shoal.agent.events import NORMAL, WARNING, Recorder
 from shoal.agent.probes import ProbeManager, ProbeTarget
 from shoal.agent.status import ContainerView, pod_status
+from shoal.agent.tokens import TokenManager
 from shoal.agent.volumes import prepare_volumes, remove_pod_dir
 from shoal.runtime import (
     LABEL_CONTAINER_NAME,
@@ -53,6 +54,7 @@ class NodeContext:
     services: Callable[[str], list[Any]]  # namespace -> its Services
     resync: float = 10.0
     retry: float = 1.0
+    tokens: TokenManager | None = None  # service-account tokens of projected volumes
 
 
 def should_restart(policy: str, exit_code: int) -> bool:
@@ -96,6 +98,7 @@ class PodSyncer:
         if pod.status.phase in ("Succeeded", "Failed"):
             return self.ctx.resync  # finished pods never run again
         sandbox = await self._sandbox(pod)
+        await self._refresh_tokens(pod)
         runs = by_name(await self.ctx.runtime.list_containers(sandbox.id))
         next_in = self.ctx.resync
         for spec in pod.spec.containers:
@@ -105,6 +108,18 @@ class PodSyncer:
         runs = by_name(await self.ctx.runtime.list_containers(sandbox.id))
         await self._report(pod, sandbox, runs)
         return next_in
+
+    async def _refresh_tokens(self, pod: Any) -> None:
+        """Rewrite the volumes once a token is past 80% of its life (the
+        files change under the running containers, as the kubelet's do)."""
+        tokens = self.ctx.tokens
+        if tokens is None or not tokens.due(pod.metadata.uid):
+            return
+        lookup = api_lookup(self.ctx.client, pod.metadata.namespace)
+        try:
+            await prepare_volumes(pod, self.ctx.data_dir, lookup, tokens)
+        except ContainerConfigError as err:
+            self.event(WARNING, "FailedMount", f"MountVolume.SetUp failed: {err}")
 
     async def _sandbox(self, pod: Any) -> PodSandboxStatus:
         uid = pod.metadata.uid
@@ -206,7 +221,7 @@ class PodSyncer:
         lookup = api_lookup(self.ctx.client, pod.metadata.namespace)
         volumes = {}
         if pod.spec.volumes:
-            volumes = await prepare_volumes(pod, self.ctx.data_dir, lookup)
+            volumes = await prepare_volumes(pod, self.ctx.data_dir, lookup, self.ctx.tokens)
         links = not pod.spec.HasField("enable_service_links") or pod.spec.enable_service_links
         return await container_config(
             pod,
@@ -214,7 +229,7 @@ class PodSyncer:
             node=self.ctx.node,
             attempt=attempt,
             lookup=lookup,
-            services=self.ctx.services(pod.metadata.namespace) if links else [],
+            services=pod_services(self.ctx.services, pod.metadata.namespace, links),
             volumes=volumes,
             pod_ip=pod_ip,
             host_ip=self.ctx.host_ip,
@@ -359,6 +374,8 @@ class PodSyncer:
                 await runtime.stop_pod_sandbox(sandbox.id)
                 await runtime.remove_pod_sandbox(sandbox.id)
         self.ctx.backoff.forget(f"{uid}/")
+        if self.ctx.tokens is not None:
+            self.ctx.tokens.forget(uid)
         if pod.spec.volumes:
             remove_pod_dir(self.ctx.data_dir, uid)
 

@@ -57,14 +57,18 @@ class ObjectRegistry:
         admission: AdmissionChain | None = None,
         services: ServiceAllocator | None = None,
         mount_service_account_tokens: bool = False,
+        root_ca_pem: bytes = b"",
     ) -> None:
         """``mount_service_account_tokens``: pods get the kube-api-access
-        volume (a server that signs tokens)."""
+        volume (a server that signs tokens); ``root_ca_pem`` goes into each
+        new namespace's kube-root-ca.crt."""
         self.store = store
         self.admission = admission or AdmissionChain(())
         self.namespaces = NamespaceLifecycle(store)
         self.services = services or ServiceAllocator()
-        self.service_accounts = ServiceAccountAdmission(self, mount_service_account_tokens)
+        self.service_accounts = ServiceAccountAdmission(
+            self, mount_service_account_tokens, root_ca_pem
+        )
         # Checks that need the caller and the final object, after admission
         # and validation (RBAC's escalation check): ``await g.check(op, kind, new, old)``.
         self.guards: list[Guard] = []

@@ -4,6 +4,7 @@ reflection, started by ``shoal server``."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import pathlib
 import signal
 from typing import Any
@@ -67,7 +68,11 @@ class APIServer:
         self.limits = limits or ConnectionLimits()
         self.security = security
         self.registry = ObjectRegistry(
-            store, admission, services, mount_service_account_tokens=security is not None
+            store,
+            admission,
+            services,
+            mount_service_account_tokens=security is not None,
+            root_ca_pem=security.pki.ca_pem if security is not None else b"",
         )
         self.authorization = Authorization(self.registry, audit)
         self.objects = ObjectsService(self.registry, bookmark_interval)
@@ -197,6 +202,7 @@ async def serve(
     encryption_key: pathlib.Path | None = None,
     join_token_ttl: float | None = DEFAULT_JOIN_TOKEN_SECONDS,
     limits: ConnectionLimits | None = None,
+    advertise_address: str = "",
 ) -> None:
     """Run until SIGTERM or SIGINT, then drain and close the store.
 
@@ -207,7 +213,9 @@ async def serve(
 
     The control plane (scheduler, controllers) runs in this process too,
     talking to the API over the loopback port like any other client;
-    ``controllers="-"`` runs none of it."""
+    ``controllers="-"`` runs none of it. With ``http_listen`` it keeps the
+    ``kubernetes`` Service pointing at the gateway (``advertise_address``,
+    else the gateway's listen address)."""
     from shoal.controlplane import ControlPlane, ControlPlaneOptions, select_controllers
 
     chosen = select_controllers(plugin_manager.controllers().names(), controllers)
@@ -220,8 +228,11 @@ async def serve(
     if pki_dir is not None:
         private_data_dir(pki_dir)
     listen_host = listen.rsplit(":", 1)[0]
+    services = services or ServiceAllocator()
+    # Pods reach the API at the kubernetes Service's ClusterIP and names.
+    sans = (*in_cluster_names(services.kubernetes_ip), *tls_sans)
     security = (
-        None if insecure else _load_security(pki_dir or data_dir / "pki", listen_host, tls_sans)
+        None if insecure else _load_security(pki_dir or data_dir / "pki", listen_host, sans)
     )
     store = encrypting(  # Secret values are AES-GCM ciphertext in the store
         open_store(store_name, data_dir, store_options),
@@ -253,11 +264,17 @@ async def serve(
         renew_deadline=renew_deadline,
         retry_period=retry_period,
         node_monitor_grace_period=node_monitor_grace_period,
+        extra={"root_ca_pem": security.pki.ca_pem} if security is not None else {},
     )
     control_plane = ControlPlane(client, chosen, leader_elect=leader_elect, options=options)
     control_plane.start()
     gateway = (
         await _start_gateway(client, http_listen, admin, security, limits) if http_listen else None
+    )
+    kubernetes_service = (
+        _keep_kubernetes_service(client, services, http_listen, advertise_address, gateway.port)
+        if gateway is not None
+        else None
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -266,6 +283,10 @@ async def serve(
     await stop.wait()
     log.info("stopping")
     await control_plane.stop()  # first, so leases are released while the API still answers
+    if kubernetes_service is not None:
+        kubernetes_service.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await kubernetes_service
     if renewal is not None:
         renewal.cancel()
     if gateway is not None:
@@ -274,6 +295,34 @@ async def serve(
             await gateway.client.close()
     await client.close()
     await server.stop()
+
+
+def in_cluster_names(cluster_ip: str) -> tuple[str, ...]:
+    """What pods call the API server: the kubernetes Service's ClusterIP and
+    names (the serving certificate names them all, as Kubernetes')."""
+    return (
+        cluster_ip,
+        "kubernetes",
+        "kubernetes.default",
+        "kubernetes.default.svc",
+        "kubernetes.default.svc.cluster.local",
+    )
+
+
+def _keep_kubernetes_service(
+    client: Any, services: ServiceAllocator, http_listen: str, advertise: str, port: int
+) -> asyncio.Task[None]:
+    from shoal.apiserver.kubernetes_service import (
+        KubernetesServiceReconciler,
+        advertise_address,
+    )
+
+    address = advertise_address(http_listen.rsplit(":", 1)[0], advertise)
+    log.info("keeping the kubernetes service", endpoint=f"{address}:{port}")
+    reconciler = KubernetesServiceReconciler(
+        client, cluster_ip=services.kubernetes_ip, address=address, port=port
+    )
+    return asyncio.create_task(reconciler.run(), name="kubernetes-service")
 
 
 def _load_security(pki_dir: pathlib.Path, host: str, sans: tuple[str, ...]) -> ServerSecurity:

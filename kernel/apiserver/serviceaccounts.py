@@ -16,9 +16,11 @@ On every pod create:
   signs tokens mounts them (an ``--insecure`` server authenticates nobody).
 
 Kubernetes' serviceaccounts controller makes ``default`` in each namespace
-(``shoal.plugins.controllers.serviceaccounts`` here keeps it); the registry
-also makes it with the namespace, so a pod created right after its
-namespace is not refused for a race with that controller.
+and its root-ca-cert-publisher the ConfigMap ``kube-root-ca.crt``
+(``shoal.plugins.controllers.serviceaccounts`` here keeps both); the
+registry also makes them with the namespace, so a pod created right after
+its namespace is neither refused nor left waiting for its CA file while
+those controllers catch up (or where none runs, as in tests).
 """
 
 from __future__ import annotations
@@ -45,12 +47,20 @@ def default_service_account(namespace: str) -> Any:
     return sa
 
 
+def root_ca_configmap(namespace: str, ca_pem: str) -> Any:
+    cm = kinds.resolve("ConfigMap").message()
+    cm.metadata.name, cm.metadata.namespace = ROOT_CA_CONFIGMAP, namespace
+    cm.data["ca.crt"] = ca_pem
+    return cm
+
+
 class ServiceAccountAdmission:
     """``admit_pod`` runs on pod creates; ``registry`` reads the accounts."""
 
-    def __init__(self, registry: Any, mount_tokens: bool = False) -> None:
+    def __init__(self, registry: Any, mount_tokens: bool = False, root_ca_pem: bytes = b"") -> None:
         self.registry = registry
         self.mount_tokens = mount_tokens
+        self.root_ca = root_ca_pem.decode()
 
     async def admit_pod(self, pod: Any) -> None:
         spec = pod.spec
@@ -75,6 +85,9 @@ class ServiceAccountAdmission:
     async def namespace_created(self, namespace: str) -> None:
         with contextlib.suppress(errors.AlreadyExistsError):
             await self.registry.create(default_service_account(namespace))
+        if self.root_ca:
+            with contextlib.suppress(errors.AlreadyExistsError):
+                await self.registry.create(root_ca_configmap(namespace, self.root_ca))
 
 
 def _automount(pod: Any, sa: Any) -> bool:
