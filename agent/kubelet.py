@@ -43,6 +43,7 @@ class NodeAgent:
         timing: Timing,
         pods: Any,  # the Informer holding this node's pods
         services: Any,  # the Service Informer
+        cluster_ips_routed: bool = True,
     ) -> None:
         self.client, self.runtime, self.facts = client, runtime, facts
         self.data_dir, self.timing, self._pods = data_dir, timing, pods
@@ -59,6 +60,7 @@ class NodeAgent:
             backoff=BackOff(timing.backoff_initial, timing.backoff_max),
             services=lambda ns: services.by_index("namespace", ns),
             tokens=TokenManager(grpc_request(client)),
+            cluster_ips_routed=cluster_ips_routed,
             resync=timing.resync,
             retry=timing.retry,
         )

@@ -18,14 +18,15 @@ from typing import Any
 import structlog
 from shoal import errors
 from shoal.agent.backoff import BackOff
-from shoal.agent.containers import container_config, sandbox_config
+from shoal.agent.containers import sandbox_config
 from shoal.agent.discovery import service_hosts
-from shoal.agent.env import ContainerConfigError, api_lookup, pod_services
+from shoal.agent.env import ContainerConfigError
 from shoal.agent.events import NORMAL, WARNING, Recorder
+from shoal.agent.podconfig import pod_container_config, refresh_tokens
 from shoal.agent.probes import ProbeManager, ProbeTarget
 from shoal.agent.status import ContainerView, pod_status
 from shoal.agent.tokens import TokenManager
-from shoal.agent.volumes import prepare_volumes, remove_pod_dir
+from shoal.agent.volumes import remove_pod_dir
 from shoal.runtime import (
     LABEL_CONTAINER_NAME,
     LABEL_POD_UID,
@@ -55,6 +56,9 @@ class NodeContext:
     resync: float = 10.0
     retry: float = 1.0
     tokens: TokenManager | None = None  # service-account tokens of projected volumes
+    # False under the userspace proxy: pods then get the API server's own
+    # address for `kubernetes` (env.direct_master), not its ClusterIP.
+    cluster_ips_routed: bool = True
 
 
 def should_restart(policy: str, exit_code: int) -> bool:
@@ -98,7 +102,7 @@ class PodSyncer:
         if pod.status.phase in ("Succeeded", "Failed"):
             return self.ctx.resync  # finished pods never run again
         sandbox = await self._sandbox(pod)
-        await self._refresh_tokens(pod)
+        await refresh_tokens(self.ctx, pod, self.event)
         runs = by_name(await self.ctx.runtime.list_containers(sandbox.id))
         next_in = self.ctx.resync
         for spec in pod.spec.containers:
@@ -108,18 +112,6 @@ class PodSyncer:
         runs = by_name(await self.ctx.runtime.list_containers(sandbox.id))
         await self._report(pod, sandbox, runs)
         return next_in
-
-    async def _refresh_tokens(self, pod: Any) -> None:
-        """Rewrite the volumes once a token is past 80% of its life (the
-        files change under the running containers, as the kubelet's do)."""
-        tokens = self.ctx.tokens
-        if tokens is None or not tokens.due(pod.metadata.uid):
-            return
-        lookup = api_lookup(self.ctx.client, pod.metadata.namespace)
-        try:
-            await prepare_volumes(pod, self.ctx.data_dir, lookup, tokens)
-        except ContainerConfigError as err:
-            self.event(WARNING, "FailedMount", f"MountVolume.SetUp failed: {err}")
 
     async def _sandbox(self, pod: Any) -> PodSandboxStatus:
         uid = pod.metadata.uid
@@ -192,7 +184,7 @@ class PodSyncer:
         if wait is not None:
             return wait
         try:
-            config = await self._config(pod, spec, attempt, sandbox.ip)
+            config = await pod_container_config(self.ctx, pod, spec, attempt, sandbox.ip)
         except ContainerConfigError as err:
             self.waiting[spec.name] = ("CreateContainerConfigError", str(err))
             self.event(WARNING, "Failed", f"Error: {err}")
@@ -216,24 +208,6 @@ class PodSyncer:
             await self.probes.forget(old.id)
             await runtime.remove_container(old.id)
         return self.ctx.resync
-
-    async def _config(self, pod: Any, spec: Any, attempt: int, pod_ip: str) -> Any:
-        lookup = api_lookup(self.ctx.client, pod.metadata.namespace)
-        volumes = {}
-        if pod.spec.volumes:
-            volumes = await prepare_volumes(pod, self.ctx.data_dir, lookup, self.ctx.tokens)
-        links = not pod.spec.HasField("enable_service_links") or pod.spec.enable_service_links
-        return await container_config(
-            pod,
-            spec,
-            node=self.ctx.node,
-            attempt=attempt,
-            lookup=lookup,
-            services=pod_services(self.ctx.services, pod.metadata.namespace, links),
-            volumes=volumes,
-            pod_ip=pod_ip,
-            host_ip=self.ctx.host_ip,
-        )
 
     async def _pull(self, spec: Any, key: str) -> float | None:
         """Make the image present; a wait in seconds when it is not."""

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import grpc
 from shoal.agent.env import ContainerConfigError
 from shoal.api.v1 import certificates_pb2, certificates_pb2_grpc
 
@@ -45,8 +46,8 @@ def grpc_request(client: Any) -> Request:
                     namespace=ns, name=sa, expiration_seconds=seconds, bound_object_ref=ref
                 )
             )
-        except Exception as err:  # grpc.aio.AioRpcError: say what it is, in one line
-            details = getattr(err, "details", lambda: str(err))()
+        except grpc.aio.AioRpcError as err:  # say what it is, in one line
+            details = err.details()
             raise TokenUnavailable(
                 f'cannot get a token for service account "{sa}": {details}'
             ) from None

@@ -67,9 +67,7 @@ async def _object_files(lookup: Lookup, what: str, name: str, source: Any) -> di
     return _select(data, source, what, name)
 
 
-async def _prepare(
-    pod: Any, volume: Any, root: Path, lookup: Lookup, tokens: Tokens | None
-) -> str:
+async def _prepare(pod: Any, volume: Any, root: Path, lookup: Lookup, tokens: Tokens | None) -> str:
     """Make one volume's directory; its path on the node."""
     if volume.HasField("host_path"):
         path = Path(volume.host_path.path)

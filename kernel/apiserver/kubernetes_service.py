@@ -19,6 +19,7 @@ work).
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 from typing import Any
@@ -137,10 +138,8 @@ class KubernetesServiceReconciler(Controller):
         want = desired_endpoints(self.address, self.port)
         have = self.informers["Endpoints"].get(NAME, NAMESPACE)
         if have is None:
-            try:
+            with contextlib.suppress(errors.AlreadyExistsError):  # the informer brings it
                 await self.client.create(want)
-            except errors.AlreadyExistsError:
-                pass
             return
         if list(have.subsets) == list(want.subsets):
             return

@@ -231,9 +231,7 @@ async def serve(
     services = services or ServiceAllocator()
     # Pods reach the API at the kubernetes Service's ClusterIP and names.
     sans = (*in_cluster_names(services.kubernetes_ip), *tls_sans)
-    security = (
-        None if insecure else _load_security(pki_dir or data_dir / "pki", listen_host, sans)
-    )
+    security = None if insecure else _load_security(pki_dir or data_dir / "pki", listen_host, sans)
     store = encrypting(  # Secret values are AES-GCM ciphertext in the store
         open_store(store_name, data_dir, store_options),
         encryption_key or data_dir / "encryption.key",

@@ -79,7 +79,9 @@ def _port(url_or_address: str) -> int:
 
 def _complaints(log: str) -> int:
     """Warnings and errors logged so far."""
-    return sum('"level": "warning"' in line or '"level": "error"' in line for line in log.splitlines())
+    return sum(
+        '"level": "warning"' in line or '"level": "error"' in line for line in log.splitlines()
+    )
 
 
 @pytest.fixture

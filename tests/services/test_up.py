@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -89,6 +90,12 @@ def test_up_status_down_delete_with_the_fake_runtime(tmp_path: Path) -> None:
         assert 'node "solo" Ready' in up.stdout
         nodes = _shoal(tmp_path, "get", "nodes")
         assert "solo" in nodes.stdout and "Ready" in nodes.stdout
+        # the REST gateway runs beside the API (port + 1), and pods find it
+        # through the kubernetes Service
+        gateway = f"127.0.0.1:{int(listen.rsplit(':', 1)[1]) + 1}"
+        assert _eventually_shows(tmp_path, ["get", "endpoints", "kubernetes"], gateway)
+        svc = _shoal(tmp_path, "get", "svc", "kubernetes", "-o", "wide")
+        assert "10.96.0.1" in svc.stdout and "443/TCP" in svc.stdout, svc.stdout
         status = _shoal(tmp_path, "status", "--data-dir", home)
         assert status.returncode == 0
         assert (
@@ -103,6 +110,15 @@ def test_up_status_down_delete_with_the_fake_runtime(tmp_path: Path) -> None:
     assert not (tmp_path / "home" / "server").exists()
     stopped = _shoal(tmp_path, "status", "--data-dir", home)
     assert stopped.returncode == 1 and "server: Stopped" in stopped.stdout
+
+
+def _eventually_shows(tmp_path: Path, args: list[str], text: str, timeout: float = 20) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in _shoal(tmp_path, *args).stdout:
+            return True
+        time.sleep(0.2)
+    raise AssertionError(f"`shoal {' '.join(args)}` did not show {text} within {timeout} s")
 
 
 def test_server_refuses_bad_service_ranges(tmp_path: Path) -> None:
