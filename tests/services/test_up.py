@@ -44,7 +44,10 @@ def _user_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 def _up(tmp_path: Path, home: Path, listen: str, env: dict[str, str]) -> Any:
+    # the gateway on a port of its own choosing: listen + 1 may be some
+    # connection's ephemeral port on a busy test machine
     args = ["up", "--data-dir", str(home), "--listen", listen, "--runtime", "fake"]
+    args += ["--http-listen", "127.0.0.1:0"]
     return _shoal(tmp_path, *args, "--node-name", "solo", env=env)
 
 
@@ -72,6 +75,7 @@ def _bindable(port: int) -> bool:
 def test_up_status_down_delete_with_the_fake_runtime(tmp_path: Path) -> None:
     home = str(tmp_path / "home")
     listen = f"127.0.0.1:{_free_port()}"
+    gateway = f"127.0.0.1:{_free_port()}"
     try:
         up = _shoal(
             tmp_path,
@@ -80,6 +84,8 @@ def test_up_status_down_delete_with_the_fake_runtime(tmp_path: Path) -> None:
             home,
             "--listen",
             listen,
+            "--http-listen",
+            gateway,
             "--runtime",
             "fake",
             "--node-name",
@@ -90,9 +96,8 @@ def test_up_status_down_delete_with_the_fake_runtime(tmp_path: Path) -> None:
         assert 'node "solo" Ready' in up.stdout
         nodes = _shoal(tmp_path, "get", "nodes")
         assert "solo" in nodes.stdout and "Ready" in nodes.stdout
-        # the REST gateway runs beside the API (port + 1), and pods find it
-        # through the kubernetes Service
-        gateway = f"127.0.0.1:{int(listen.rsplit(':', 1)[1]) + 1}"
+        # the REST gateway runs beside the API, and pods find it through the
+        # kubernetes Service
         assert _eventually_shows(tmp_path, ["get", "endpoints", "kubernetes"], gateway)
         svc = _shoal(tmp_path, "get", "svc", "kubernetes", "-o", "wide")
         assert "10.96.0.1" in svc.stdout and "443/TCP" in svc.stdout, svc.stdout
@@ -235,3 +240,13 @@ async def test_a_lost_race_for_the_port_is_a_clear_error(
         await server.start(f"127.0.0.1:{port}")
     await server.stop()
     assert "add_port" not in capfd.readouterr().err
+
+
+def test_up_serves_the_gateway_beside_the_api_by_default() -> None:
+    from shoal.ctl.cluster import _server_args, default_http_listen
+    from shoal.ctl.localcluster import Paths
+
+    assert default_http_listen("127.0.0.1:6443") == "127.0.0.1:6444"
+    assert default_http_listen("[::1]:7443") == "[::1]:7444"
+    args = _server_args(Paths.under("/tmp/x"), "127.0.0.1:6443", "127.0.0.1:6444")
+    assert args[args.index("--http-listen") + 1] == "127.0.0.1:6444"
