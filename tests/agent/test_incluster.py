@@ -4,6 +4,7 @@ tokens asked again at 80% of their lifetime."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -142,3 +143,37 @@ async def test_the_kube_api_access_volume_files() -> None:
 
 async def _none() -> None:
     return None
+
+
+async def test_the_token_file_is_rewritten_once_due(tmp_path: Any) -> None:
+    from types import SimpleNamespace
+
+    from shoal.agent.podconfig import refresh_tokens
+    from shoal.agent.volumes import prepare_volumes
+    from shoal.apiserver.serviceaccounts import mount_token
+
+    clock = Clock()
+
+    async def request(ns: str, sa: str, seconds: int, name: str, uid: str) -> tuple[str, float]:
+        return f"token-at-{clock.now:.0f}", clock.now + seconds
+
+    class APIClient:
+        async def get(self, kind: str, name: str, namespace: str) -> Any:
+            return obj({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name},
+                        "data": {"ca.crt": "PEM"}})  # fmt: skip
+
+    p = pod("app", namespace="default")
+    p.metadata.uid = "u1"
+    mount_token(p)
+    tokens = TokenManager(request, clock)
+    ctx = SimpleNamespace(tokens=tokens, client=APIClient(), data_dir=tmp_path)
+    volumes = await prepare_volumes(p, tmp_path, lambda k, n: APIClient().get(k, n, ""), tokens)
+    token_file = Path(next(iter(volumes.values()))) / "token"
+    assert token_file.read_text() == "token-at-1000"
+    events: list[tuple[str, str, str]] = []
+    clock.now += 3607 * 0.5
+    await refresh_tokens(ctx, p, lambda *e: events.append(e))  # type: ignore[arg-type]
+    assert token_file.read_text() == "token-at-1000"  # not due yet
+    clock.now += 3607 * 0.31
+    await refresh_tokens(ctx, p, lambda *e: events.append(e))  # type: ignore[arg-type]
+    assert token_file.read_text() == f"token-at-{clock.now:.0f}" and not events
