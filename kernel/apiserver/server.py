@@ -229,8 +229,8 @@ async def serve(
         private_data_dir(pki_dir)
     listen_host = listen.rsplit(":", 1)[0]
     services = services or ServiceAllocator()
-    # Pods reach the API at the kubernetes Service's ClusterIP and names.
-    sans = (*in_cluster_names(services.kubernetes_ip), *tls_sans)
+    advertised = gateway_address(http_listen, advertise_address)
+    sans = serving_sans(services.kubernetes_ip, advertised, tls_sans)
     security = None if insecure else _load_security(pki_dir or data_dir / "pki", listen_host, sans)
     store = encrypting(  # Secret values are AES-GCM ciphertext in the store
         open_store(store_name, data_dir, store_options),
@@ -270,7 +270,7 @@ async def serve(
         await _start_gateway(client, http_listen, admin, security, limits) if http_listen else None
     )
     kubernetes_service = (
-        _keep_kubernetes_service(client, services, http_listen, advertise_address, gateway.port)
+        _keep_kubernetes_service(client, services, advertised, gateway.port)
         if gateway is not None
         else None
     )
@@ -307,15 +307,25 @@ def in_cluster_names(cluster_ip: str) -> tuple[str, ...]:
     )
 
 
-def _keep_kubernetes_service(
-    client: Any, services: ServiceAllocator, http_listen: str, advertise: str, port: int
-) -> asyncio.Task[None]:
-    from shoal.apiserver.kubernetes_service import (
-        KubernetesServiceReconciler,
-        advertise_address,
-    )
+def gateway_address(http_listen: str, advertise: str = "") -> str:
+    """The address the kubernetes Endpoints give for the gateway ("" without one)."""
+    from shoal.apiserver.kubernetes_service import advertise_address
 
-    address = advertise_address(http_listen.rsplit(":", 1)[0], advertise)
+    return advertise_address(http_listen.rsplit(":", 1)[0], advertise) if http_listen else ""
+
+
+def serving_sans(cluster_ip: str, advertised: str, tls_sans: tuple[str, ...]) -> tuple[str, ...]:
+    """Names the serving certificate needs beyond the listen address: what
+    pods call the API (the kubernetes Service's ClusterIP and names, or,
+    where ClusterIPs are not routed, the advertised address) and --tls-san."""
+    return (*in_cluster_names(cluster_ip), *([advertised] if advertised else []), *tls_sans)
+
+
+def _keep_kubernetes_service(
+    client: Any, services: ServiceAllocator, address: str, port: int
+) -> asyncio.Task[None]:
+    from shoal.apiserver.kubernetes_service import KubernetesServiceReconciler
+
     log.info("keeping the kubernetes service", endpoint=f"{address}:{port}")
     reconciler = KubernetesServiceReconciler(
         client, cluster_ip=services.kubernetes_ip, address=address, port=port

@@ -101,3 +101,20 @@ def test_the_advertised_address_is_an_ip_of_this_host() -> None:
     assert advertise_address("0.0.0.0", "192.0.2.5") == "192.0.2.5"
     assert advertise_address("192.0.2.6") == "192.0.2.6"
     assert advertise_address("0.0.0.0")  # this host's own name, resolved locally
+
+
+def test_the_serving_certificate_names_what_pods_call_the_api() -> None:
+    from shoal.apiserver.server import gateway_address, serving_sans
+
+    assert gateway_address("") == ""  # no gateway, no kubernetes Endpoints
+    advertised = gateway_address("0.0.0.0:6444", "192.0.2.5")
+    assert advertised == "192.0.2.5"
+    assert serving_sans("10.96.0.1", advertised, ("api.example",)) == (
+        "10.96.0.1",
+        "kubernetes",
+        "kubernetes.default",
+        "kubernetes.default.svc",
+        "kubernetes.default.svc.cluster.local",
+        "192.0.2.5",
+        "api.example",
+    )

@@ -133,6 +133,9 @@ def test_server_refuses_bad_service_ranges(tmp_path: Path) -> None:
     assert "Traceback" not in bad_cidr.stderr
     bad_ports = _shoal(tmp_path, "server", "--service-node-port-range", "32767-30000")
     assert bad_ports.returncode == 2 and "--service-node-port-range" in bad_ports.stderr
+    bad_address = _shoal(tmp_path, "server", "--advertise-address", "api.example")
+    assert bad_address.returncode == 2
+    assert "'--advertise-address': \"api.example\" is not an IP address" in bad_address.stderr
 
 
 def test_status_and_down_follow_the_context_up_wrote(tmp_path: Path) -> None:
