@@ -152,6 +152,8 @@ class Agent:
                 self.options.timing,
                 self.pod_informer,
                 self.service_informer,
+                # only the userspace proxy proxies without routing ClusterIPs
+                cluster_ips_routed=self.options.proxy_mode != "userspace",
             )
         await _bounded(50, [n.register() for n in self.nodes.values()])
         self.service_informer.start()

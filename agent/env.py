@@ -33,6 +33,60 @@ def expand(text: str, env: dict[str, str]) -> str:
     return _REF.sub(sub, text)
 
 
+MASTER_NAMESPACE, MASTER_SERVICE = "default", "kubernetes"
+
+
+def pod_services(
+    services_of: Callable[[str], Iterable[Any]], namespace: str, links: bool
+) -> list[Any]:
+    """The Services whose variables a pod of ``namespace`` gets: those of its
+    namespace (unless ``enableServiceLinks: false``), and always ``kubernetes``
+    of ``default``, as the kubelet does for pods of every namespace (a
+    ``kubernetes`` Service of the pod's own namespace goes first)."""
+    own = list(services_of(namespace)) if links else []
+    if any(s.metadata.name == MASTER_SERVICE for s in own):
+        return own
+    master = [
+        s
+        for s in services_of(MASTER_NAMESPACE)
+        if s.metadata.name == MASTER_SERVICE and s.metadata.namespace == MASTER_NAMESPACE
+    ]
+    return [*master, *own]
+
+
+def direct_master(services: list[Any], endpoints: Any | None) -> list[Any]:
+    """Where ClusterIPs are not routed (the userspace proxy), the
+    ``kubernetes`` Service as pods can reach it: its variables name the API
+    server's advertised address and port (its Endpoints) instead of the
+    ClusterIP. A loopback address is no use inside a container, so then the
+    ClusterIP stays (docs/services.md: serve the gateway on an address
+    containers reach)."""
+    target = _endpoint(endpoints)
+    if target is None:
+        return services
+    out = []
+    for svc in services:
+        if svc.metadata.name == MASTER_SERVICE and svc.metadata.namespace == MASTER_NAMESPACE:
+            svc = type(svc).FromString(svc.SerializeToString())
+            svc.spec.cluster_ip = target[0]
+            for port in svc.spec.ports:
+                port.port = target[1]
+        out.append(svc)
+    return out
+
+
+def _endpoint(endpoints: Any | None) -> tuple[str, int] | None:
+    if endpoints is None or not endpoints.subsets:
+        return None
+    subset = endpoints.subsets[0]
+    if not subset.addresses or not subset.ports:
+        return None
+    ip = subset.addresses[0].ip
+    if ip.startswith("127.") or ip == "::1":
+        return None
+    return ip, subset.ports[0].port
+
+
 def service_env(services: Iterable[Any]) -> dict[str, str]:
     """``<NAME>_SERVICE_HOST``/``_PORT`` and the Docker-link variables."""
     env: dict[str, str] = {}

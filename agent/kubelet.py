@@ -14,6 +14,7 @@ from shoal.agent.events import recorder
 from shoal.agent.lifecycle import NodeContext
 from shoal.agent.node import NodeFacts, NodeRegistration, heartbeat, node_info, renew_lease
 from shoal.agent.podsync import PodManager
+from shoal.agent.tokens import TokenManager, grpc_request
 from shoal.runtime import Runtime
 
 
@@ -42,6 +43,7 @@ class NodeAgent:
         timing: Timing,
         pods: Any,  # the Informer holding this node's pods
         services: Any,  # the Service Informer
+        cluster_ips_routed: bool = True,
     ) -> None:
         self.client, self.runtime, self.facts = client, runtime, facts
         self.data_dir, self.timing, self._pods = data_dir, timing, pods
@@ -57,6 +59,8 @@ class NodeAgent:
             recorder=recorder(client, facts.name),
             backoff=BackOff(timing.backoff_initial, timing.backoff_max),
             services=lambda ns: services.by_index("namespace", ns),
+            tokens=TokenManager(grpc_request(client)),
+            cluster_ips_routed=cluster_ips_routed,
             resync=timing.resync,
             retry=timing.retry,
         )

@@ -18,13 +18,15 @@ from typing import Any
 import structlog
 from shoal import errors
 from shoal.agent.backoff import BackOff
-from shoal.agent.containers import container_config, sandbox_config
+from shoal.agent.containers import sandbox_config
 from shoal.agent.discovery import service_hosts
-from shoal.agent.env import ContainerConfigError, api_lookup
+from shoal.agent.env import ContainerConfigError
 from shoal.agent.events import NORMAL, WARNING, Recorder
+from shoal.agent.podconfig import pod_container_config, refresh_tokens
 from shoal.agent.probes import ProbeManager, ProbeTarget
 from shoal.agent.status import ContainerView, pod_status
-from shoal.agent.volumes import prepare_volumes, remove_pod_dir
+from shoal.agent.tokens import TokenManager
+from shoal.agent.volumes import remove_pod_dir
 from shoal.runtime import (
     LABEL_CONTAINER_NAME,
     LABEL_POD_UID,
@@ -53,6 +55,10 @@ class NodeContext:
     services: Callable[[str], list[Any]]  # namespace -> its Services
     resync: float = 10.0
     retry: float = 1.0
+    tokens: TokenManager | None = None  # service-account tokens of projected volumes
+    # False under the userspace proxy: pods then get the API server's own
+    # address for `kubernetes` (env.direct_master), not its ClusterIP.
+    cluster_ips_routed: bool = True
 
 
 def should_restart(policy: str, exit_code: int) -> bool:
@@ -96,6 +102,7 @@ class PodSyncer:
         if pod.status.phase in ("Succeeded", "Failed"):
             return self.ctx.resync  # finished pods never run again
         sandbox = await self._sandbox(pod)
+        await refresh_tokens(self.ctx, pod, self.event)
         runs = by_name(await self.ctx.runtime.list_containers(sandbox.id))
         next_in = self.ctx.resync
         for spec in pod.spec.containers:
@@ -177,7 +184,7 @@ class PodSyncer:
         if wait is not None:
             return wait
         try:
-            config = await self._config(pod, spec, attempt, sandbox.ip)
+            config = await pod_container_config(self.ctx, pod, spec, attempt, sandbox.ip)
         except ContainerConfigError as err:
             self.waiting[spec.name] = ("CreateContainerConfigError", str(err))
             self.event(WARNING, "Failed", f"Error: {err}")
@@ -201,24 +208,6 @@ class PodSyncer:
             await self.probes.forget(old.id)
             await runtime.remove_container(old.id)
         return self.ctx.resync
-
-    async def _config(self, pod: Any, spec: Any, attempt: int, pod_ip: str) -> Any:
-        lookup = api_lookup(self.ctx.client, pod.metadata.namespace)
-        volumes = {}
-        if pod.spec.volumes:
-            volumes = await prepare_volumes(pod, self.ctx.data_dir, lookup)
-        links = not pod.spec.HasField("enable_service_links") or pod.spec.enable_service_links
-        return await container_config(
-            pod,
-            spec,
-            node=self.ctx.node,
-            attempt=attempt,
-            lookup=lookup,
-            services=self.ctx.services(pod.metadata.namespace) if links else [],
-            volumes=volumes,
-            pod_ip=pod_ip,
-            host_ip=self.ctx.host_ip,
-        )
 
     async def _pull(self, spec: Any, key: str) -> float | None:
         """Make the image present; a wait in seconds when it is not."""
@@ -359,6 +348,8 @@ class PodSyncer:
                 await runtime.stop_pod_sandbox(sandbox.id)
                 await runtime.remove_pod_sandbox(sandbox.id)
         self.ctx.backoff.forget(f"{uid}/")
+        if self.ctx.tokens is not None:
+            self.ctx.tokens.forget(uid)
         if pod.spec.volumes:
             remove_pod_dir(self.ctx.data_dir, uid)
 

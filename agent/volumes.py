@@ -1,7 +1,9 @@
 """Pod volumes as directories on the node, under
 ``<data-dir>/pods/<uid>/volumes/<name>``: emptyDir is an empty directory
 shared by the pod's containers, configMap and secret are files (one per key,
-or per ``items`` entry), hostPath is the node's own path."""
+or per ``items`` entry), downwardAPI and projected are files too
+(``shoal.agent.projected``: the service-account token among them), hostPath
+is the node's own path."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from shoal.agent.env import ContainerConfigError, Lookup
+from shoal.agent.projected import Tokens, downward_files, projected_files
 from shoal.runtime import Mount
 
 
@@ -64,7 +67,7 @@ async def _object_files(lookup: Lookup, what: str, name: str, source: Any) -> di
     return _select(data, source, what, name)
 
 
-async def _prepare(volume: Any, root: Path, lookup: Lookup) -> str:
+async def _prepare(pod: Any, volume: Any, root: Path, lookup: Lookup, tokens: Tokens | None) -> str:
     """Make one volume's directory; its path on the node."""
     if volume.HasField("host_path"):
         path = Path(volume.host_path.path)
@@ -82,6 +85,13 @@ async def _prepare(volume: Any, root: Path, lookup: Lookup) -> str:
         files = await _object_files(lookup, "Secret", source.secret_name, source)
         mode = source.default_mode if source.HasField("default_mode") else 0o644
         _write_files(target, files, mode)
+    elif volume.HasField("projected"):
+        source = volume.projected
+        files = await projected_files(pod, source, lookup, tokens)
+        _write_files(target, files, _mode(source))
+    elif volume.HasField("downward_api"):
+        source = volume.downward_api
+        _write_files(target, downward_files(pod, source.items), _mode(source))
     elif volume.HasField("empty_dir"):
         target.mkdir(parents=True, exist_ok=True)
     else:
@@ -89,10 +99,16 @@ async def _prepare(volume: Any, root: Path, lookup: Lookup) -> str:
     return str(target)
 
 
-async def prepare_volumes(pod: Any, data_dir: Path, lookup: Lookup) -> dict[str, str]:
+def _mode(source: Any) -> int:
+    return source.default_mode if source.HasField("default_mode") else 0o644
+
+
+async def prepare_volumes(
+    pod: Any, data_dir: Path, lookup: Lookup, tokens: Tokens | None = None
+) -> dict[str, str]:
     """Every volume of the pod made on the node: name -> host path."""
     root = pod_dir(data_dir, pod.metadata.uid) / "volumes"
-    return {v.name: await _prepare(v, root, lookup) for v in pod.spec.volumes}
+    return {v.name: await _prepare(pod, v, root, lookup, tokens) for v in pod.spec.volumes}
 
 
 def container_mounts(container: Any, volumes: dict[str, str]) -> list[Mount]:

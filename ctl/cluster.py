@@ -28,8 +28,17 @@ CONTEXT_HOME_HELP = (
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
-def _server_args(paths: lc.Paths, listen: str) -> list[str]:
-    return ["server", "--data-dir", str(paths.data("server")), "--listen", listen]
+def _server_args(paths: lc.Paths, listen: str, http_listen: str) -> list[str]:
+    # The REST gateway too: kubectl, and programs in pods (the kubernetes
+    # Service points at it), speak the Kubernetes API to it.
+    data = str(paths.data("server"))
+    return ["server", "--data-dir", data, "--listen", listen, "--http-listen", http_listen]
+
+
+def default_http_listen(listen: str) -> str:
+    """The gateway beside the gRPC port: ``127.0.0.1:6443`` -> ``127.0.0.1:6444``."""
+    host, _, port = listen.rpartition(":")
+    return f"{host}:{int(port) + 1}" if port.isdigit() and int(port) else f"{host}:0"
 
 
 def _agent_args(paths: lc.Paths, listen: str, runtime: str, node: str) -> list[str]:
@@ -138,7 +147,7 @@ def _check_alive(paths: lc.Paths, procs: dict[str, Any]) -> None:
             )
 
 
-def _check_listen(listen: str) -> None:
+def _check_listen(listen: str, flag: str = "--listen") -> None:
     """Before starting anything: a taken port is the usual reason `up` fails."""
     import errno
 
@@ -149,7 +158,7 @@ def _check_listen(listen: str) -> None:
     except ListenError as err:
         hint = " (is another cluster running?)" if err.errno == errno.EADDRINUSE else ""
         raise click.ClickException(
-            f"{err}{hint}; pick another address with --listen HOST:PORT"
+            f"{err}{hint}; pick another address with {flag} HOST:PORT"
         ) from None
 
 
@@ -171,9 +180,22 @@ def _check_listen(listen: str) -> None:
     show_default=True,
     help="How long to wait for a Ready node.",
 )
+@click.option(
+    "--http-listen",
+    default="",
+    metavar="HOST:PORT",
+    help="The Kubernetes REST API (kubectl, programs in pods); default: the --listen "
+    "port + 1 (127.0.0.1:6444).",
+)
 @click.pass_obj
 def up_command(
-    ctx: CtlContext, home: str, listen: str, runtime: str, node_name: str, timeout: float
+    ctx: CtlContext,
+    home: str,
+    listen: str,
+    runtime: str,
+    node_name: str,
+    timeout: float,
+    http_listen: str,
 ) -> None:
     """Set up and start a local cluster in the background: API server,
     control plane and one agent on this machine.
@@ -195,13 +217,15 @@ def up_command(
     for component in lc.COMPONENTS:  # a half-running cluster starts over
         lc.stop(paths, component, timeout=10)
     _check_listen(listen)
+    http_listen = http_listen or default_http_listen(listen)
+    _check_listen(http_listen, "--http-listen")
     chosen, why = lc.pick_runtime(runtime)
     click.echo(f"✓ runtime: {chosen} ({why})")
     node = node_name or lc.node_name()
     lc.admin_config(paths).unlink(missing_ok=True)  # the server writes it anew once it serves
     procs: dict[str, Any] = {}
     try:
-        procs["server"] = lc.spawn(paths, "server", _server_args(paths, listen))
+        procs["server"] = lc.spawn(paths, "server", _server_args(paths, listen, http_listen))
         paths.write_state({"server": listen, "runtime": chosen, "node": node})
         try:
             lc.ensure_tutorial_images(chosen)

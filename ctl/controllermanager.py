@@ -53,8 +53,12 @@ async def _run(
 
     from shoal.controlplane import ControlPlane, ControlPlaneOptions
 
+    cfg = ctx.client_config()
     client = ctx.client()
-    options = ControlPlaneOptions(node_monitor_grace_period=grace)
+    # The CA the config trusts is the cluster's: root-ca-cert-publisher
+    # puts it in each namespace's kube-root-ca.crt.
+    extra = {"root_ca_pem": cfg.ca_data} if cfg.ca_data else {}
+    options = ControlPlaneOptions(node_monitor_grace_period=grace, extra=extra)
     if config is not None:
         options.extra["scheduler_config"] = config
     control_plane = ControlPlane(client, controllers, leader_elect=leader_elect, options=options)

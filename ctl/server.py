@@ -91,6 +91,13 @@ from shoal.ctl.limitopts import request_limit_options
     help="Also serve the Kubernetes REST API (for kubectl, curl) here; off by default.",
 )
 @click.option(
+    "--advertise-address",
+    default="",
+    metavar="IP",
+    help="The address the kubernetes Service's Endpoints give pods for the REST API "
+    "(default: the --http-listen address; for a wildcard, this host's).",
+)
+@click.option(
     "--insecure",
     is_flag=True,
     help="Plain gRPC, no TLS, no authentication: every request is cluster admin. "
@@ -169,6 +176,7 @@ def server_command(
     leader_elect_renew_deadline: float,
     leader_elect_retry_period: float,
     http_listen: str,
+    advertise_address: str,
     insecure: bool,
     tls_sans: tuple[str, ...],
     pki_dir: str,
@@ -223,6 +231,7 @@ def server_command(
                 scheduler_config=scheduler_profiles,
                 services=services,
                 http_listen=http_listen,
+                advertise_address=_check_advertise(advertise_address),
                 insecure=insecure,
                 tls_sans=tls_sans,
                 pki_dir=pathlib.Path(pki_dir).expanduser() if pki_dir else None,
@@ -238,6 +247,19 @@ def server_command(
         raise click.ClickException(f"{err} (pick another address with --listen)") from None
     except (StoreError, ValueError) as err:
         raise click.ClickException(f"store {store_name}: {err}") from None
+
+
+def _check_advertise(value: str) -> str:
+    import ipaddress
+
+    if value:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            raise click.BadParameter(
+                f'"{value}" is not an IP address', param_hint="'--advertise-address'"
+            ) from None
+    return value
 
 
 def _join_token_ttl(seconds: float) -> float | None:

@@ -53,6 +53,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.controllers.nodelifecycle",
     "shoal.plugins.runtimes.fake",
     "shoal.plugins.controllers.endpoints",
+    "shoal.plugins.controllers.serviceaccounts",
     "shoal.plugins.proxy.serviceproxy",
 )
 

@@ -86,6 +86,10 @@ class Authenticator:
         # token -> (user, good until, kind, its id: a jti to check on every use)
         self._tokens: dict[str, tuple[auth.UserInfo, float, str, str]] = {}
         self.replays = ReplayCache()
+        # (namespace, pod, uid) -> does that pod still exist? Set by the API
+        # server; bound service-account tokens die with their pod.
+        self.pod_exists: Callable[[str, str, str], bool] | None = None
+        self._bound: dict[str, tuple[str, str, str]] = {}  # token id -> its pod
 
     def from_certificate(self, pem: bytes) -> auth.UserInfo:
         cached = self._certs.get(pem)
@@ -132,14 +136,27 @@ class Authenticator:
             user, until, kind, token_id = cached
             if kind == ASSERTION:
                 self._bind(token_id, peer, until)
-            elif kind == SERVICE_ACCOUNT and self._revoked(token_id):
-                raise Unauthenticated("invalid bearer token: the token has been revoked")
+            elif kind == SERVICE_ACCOUNT:
+                if self._revoked(token_id):
+                    raise Unauthenticated("invalid bearer token: the token has been revoked")
+                self._check_bound(token_id)
             return user
         user, expires, kind, token_id = self._verify_token(token, now, peer)
         if len(self._tokens) >= _CACHE_LIMIT:
             self._tokens.clear()
+            self._bound = {k: v for k, v in self._bound.items() if k == token_id}
         self._tokens[token] = (user, expires, kind, token_id)
         return user
+
+    def _check_bound(self, jti: str) -> None:
+        bound = self._bound.get(jti)
+        if bound is None or self.pod_exists is None or self.pod_exists(*bound):
+            return
+        namespace, name, uid = bound
+        raise Unauthenticated(
+            f'invalid bearer token: pod "{namespace}/{name}" (uid {uid}) '
+            "the token was bound to no longer exists"
+        )
 
     def _revoked(self, jti: str) -> bool:
         return self.service_accounts is not None and self.service_accounts.revoked_id(jti)
@@ -153,8 +170,12 @@ class Authenticator:
         try:
             if token.count(".") == 2 and self.service_accounts is not None:
                 user = self.service_accounts.authenticate(token)
-                exp = float(self.service_accounts.claims(token)["exp"])
-                return user, exp, SERVICE_ACCOUNT, user.uid
+                claims = self.service_accounts.claims(token)
+                bound = self.service_accounts.bound_pod(claims)
+                if bound is not None:
+                    self._bound[user.uid] = bound
+                    self._check_bound(user.uid)
+                return user, float(claims["exp"]), SERVICE_ACCOUNT, user.uid
             found = self.static.authenticate(token) if self.static is not None else None
         except TokenError as err:
             raise Unauthenticated(f"invalid bearer token: {err}") from None

@@ -5,13 +5,17 @@ Who may ask, decided here because these are not objects RBAC sees yet:
 a join token (``system:bootstrappers``) or a node renewing itself may have a
 node certificate signed; tokens are minted and revoked by ``system:masters``
 (the ``create serviceaccounts/token`` permission of Kubernetes; RBAC can
-widen ``may_manage_tokens``).
+widen ``may_manage_tokens``), and a node may ask for the token of a pod
+bound to it, bound to that pod (what Kubernetes' node authorizer allows
+the kubelet, for the projected service-account token).
 """
 
 from __future__ import annotations
 
 import datetime
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -87,13 +91,38 @@ def may_manage_tokens(user: auth.UserInfo) -> bool:
     return auth.ADMIN_GROUP in user.groups
 
 
-class TokenIssuer:
-    def __init__(self, tokens: ServiceAccountTokens, join_tokens: JoinTokens) -> None:
-        self.tokens, self.join_tokens = tokens, join_tokens
+# (namespace, name) -> the pod, or None when there is none.
+PodLookup = Callable[[str, str], Awaitable[Any | None]]
 
-    def create(self, namespace: str, name: str, seconds: int) -> tuple[str, str, int]:
+
+@dataclass(frozen=True)
+class BoundPod:
+    """What a token is bound to (Kubernetes' BoundObjectReference, kind Pod)."""
+
+    name: str
+    uid: str
+
+
+class TokenIssuer:
+    def __init__(
+        self,
+        tokens: ServiceAccountTokens,
+        join_tokens: JoinTokens,
+        pod_lookup: PodLookup | None = None,
+    ) -> None:
+        self.tokens, self.join_tokens, self.pod_lookup = tokens, join_tokens, pod_lookup
+
+    async def create(
+        self, namespace: str, name: str, seconds: int, bound: BoundPod | None = None
+    ) -> tuple[str, str, int]:
         """(token, id, expiry) for service account ``namespace/name``."""
-        self._check_caller("create tokens for service accounts")
+        user = _caller()
+        if user.node_name and not may_manage_tokens(user):
+            await self._check_node(user.node_name, namespace, name, bound)
+        else:
+            self._check_caller("create tokens for service accounts")
+        if bound is not None:
+            await self._check_bound(namespace, bound)
         for field, value in (("namespace", namespace), ("name", name)):
             check = validate_dns1123_label if field == "namespace" else validate_dns1123_subdomain
             if problems := check(value):
@@ -104,8 +133,43 @@ class TokenIssuer:
                 f"expiration_seconds: Invalid value: {seconds}: must be between 600 (10m) "
                 f"and {MAX_SA_TOKEN_SECONDS} (a year)"
             )
-        token = self.tokens.issue(namespace, name, seconds)
+        pod = (bound.name, bound.uid) if bound is not None else None
+        token = self.tokens.issue(namespace, name, seconds, bound_pod=pod)
         return token, str(self.tokens.claims(token)["jti"]), int(time.time()) + seconds
+
+    async def _pod(self, namespace: str, name: str) -> Any | None:
+        return await self.pod_lookup(namespace, name) if self.pod_lookup is not None else None
+
+    async def _check_node(
+        self, node: str, namespace: str, name: str, bound: BoundPod | None
+    ) -> None:
+        """A node asks only for the service account of a pod bound to it."""
+        pod = await self._pod(namespace, bound.name) if bound is not None else None
+        if (
+            pod is None
+            or pod.spec.node_name != node
+            or (pod.spec.service_account_name or "default") != name
+        ):
+            raise errors.ForbiddenError(
+                f'serviceaccounts "{name}" is forbidden: User "{auth.NODE_USER_PREFIX}{node}" '
+                f'cannot create resource "serviceaccounts/token" in API group "" in the '
+                f'namespace "{namespace}": no relationship found between node "{node}" '
+                f"and this object",
+                name=name,
+                kind="serviceaccounts",
+            )
+
+    async def _check_bound(self, namespace: str, bound: BoundPod) -> None:
+        if not bound.name or not bound.uid:
+            raise errors.InvalidError(
+                "bound_object_ref: Required value: a bound pod needs its name and uid"
+            )
+        pod = await self._pod(namespace, bound.name)
+        if pod is None or pod.metadata.uid != bound.uid:
+            raise errors.InvalidError(
+                f'bound_object_ref: Invalid value: pod "{namespace}/{bound.name}" with uid '
+                f'"{bound.uid}" does not exist'
+            )
 
     def revoke(self, token_or_id: str) -> str:
         self._check_caller("revoke tokens of service accounts")
@@ -140,6 +204,17 @@ class TokenIssuer:
             raise errors.ForbiddenError(f'user "{user.name}" may not {what}')
 
 
+def _bound(request: Any) -> BoundPod | None:
+    if not request.HasField("bound_object_ref"):
+        return None
+    ref = request.bound_object_ref
+    if ref.kind not in ("", "Pod"):
+        raise errors.InvalidError(
+            f'bound_object_ref.kind: Unsupported value: "{ref.kind}": supported values: "Pod"'
+        )
+    return BoundPod(ref.name, ref.uid)
+
+
 async def _abort(context: Any, err: errors.APIError) -> None:
     await context.abort(err.code, err.message, errors.trailing_metadata(err))
 
@@ -164,8 +239,11 @@ class TokensService(certificates_pb2_grpc.TokensServicer):
 
     async def CreateToken(self, request: Any, context: Any) -> Any:
         try:
-            token, jti, expiry = self.issuer.create(
-                request.namespace, request.name, int(request.expiration_seconds)
+            token, jti, expiry = await self.issuer.create(
+                request.namespace,
+                request.name,
+                int(request.expiration_seconds),
+                _bound(request),
             )
         except errors.APIError as err:
             await _abort(context, err)
@@ -216,11 +294,14 @@ class TokensService(certificates_pb2_grpc.TokensServicer):
 
 
 def add_certificates(
-    server: grpc.aio.Server, security: ServerSecurity, node_exists: NodeExists | None = None
+    server: grpc.aio.Server,
+    security: ServerSecurity,
+    node_exists: NodeExists | None = None,
+    pod_lookup: PodLookup | None = None,
 ) -> None:
     signer = NodeSigner(security.pki.ca, security.issued_nodes, node_exists)
     certificates_pb2_grpc.add_CertificatesServicer_to_server(CertificatesService(signer), server)
-    issuer = TokenIssuer(security.service_accounts, security.join_tokens)
+    issuer = TokenIssuer(security.service_accounts, security.join_tokens, pod_lookup)
     certificates_pb2_grpc.add_TokensServicer_to_server(TokensService(issuer), server)
 
 

@@ -69,6 +69,8 @@ class NodeGraph:
         self.registry = registry
         self._pods: dict[str, tuple[str, frozenset[Ref]]] = {}
         self._uses: dict[str, dict[Ref, int]] = defaultdict(lambda: defaultdict(int))
+        self._uids: dict[str, tuple[str, str, str]] = {}  # key -> (namespace, name, uid)
+        self._live: set[tuple[str, str, str]] = set()
         self._cache = StoreCache(registry.store, kinds.resolve("Pod"), self._on_pod)
 
     async def start(self) -> None:
@@ -78,6 +80,11 @@ class NodeGraph:
         await self._cache.stop()
 
     def _on_pod(self, key: str, pod: Any | None) -> None:
+        self._live.discard(self._uids.pop(key, ("", "", "")))
+        if pod is not None:
+            m = pod.metadata
+            self._uids[key] = (m.namespace, m.name, m.uid)
+            self._live.add(self._uids[key])
         old = self._pods.pop(key, None)
         if old is not None:
             uses = self._uses[old[0]]
@@ -90,6 +97,11 @@ class NodeGraph:
             self._pods[key] = (pod.spec.node_name, refs)
             for ref in refs:
                 self._uses[pod.spec.node_name][ref] += 1
+
+    def pod_exists(self, namespace: str, name: str, uid: str) -> bool:
+        """Whether pod ``namespace/name`` with this uid is in the store (what a
+        bound service-account token needs to stay good)."""
+        return (namespace, name, uid) in self._live
 
     async def node_uses(self, node: str, ref: Ref) -> bool:
         if ref in self._uses.get(node, {}):

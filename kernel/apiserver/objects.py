@@ -24,6 +24,7 @@ from shoal.apiserver.lists import ListResult, list_objects
 from shoal.apiserver.manifests import from_json, to_json
 from shoal.apiserver.namespaces import NamespaceLifecycle
 from shoal.apiserver.patch import merge_patch, parse_patch
+from shoal.apiserver.serviceaccounts import ServiceAccountAdmission
 from shoal.apiserver.services import Allocation, ServiceAllocator
 from shoal.apiserver.updates import check_identity, check_update
 from shoal.apiserver.validate import MAX_OBJECT_BYTES, validate_object
@@ -56,11 +57,19 @@ class ObjectRegistry:
         store: Store,
         admission: AdmissionChain | None = None,
         services: ServiceAllocator | None = None,
+        mount_service_account_tokens: bool = False,
+        root_ca_pem: bytes = b"",
     ) -> None:
+        """``mount_service_account_tokens``: pods get the kube-api-access
+        volume (a server that signs tokens); ``root_ca_pem`` goes into each
+        new namespace's kube-root-ca.crt."""
         self.store = store
         self.admission = admission or AdmissionChain(())
         self.namespaces = NamespaceLifecycle(store)
         self.services = services or ServiceAllocator()
+        self.service_accounts = ServiceAccountAdmission(
+            self, mount_service_account_tokens, root_ca_pem
+        )
         # Checks that need the caller and the final object, after admission
         # and validation (RBAC's escalation check): ``await g.check(op, kind, new, old)``.
         self.guards: list[Guard] = []
@@ -103,11 +112,16 @@ class ObjectRegistry:
             await self.namespaces.admit_create(
                 kind.plural, new.metadata.name, new.metadata.namespace, kind.group
             )
+        if kind.kind == "Pod":
+            await self.service_accounts.admit_pod(new)
         allocation = self.services.reserve_create(new) if kind.kind == "Service" else None
         try:
             if dry_run:
                 return new
-            return await self._store_create(kind, new)
+            stored = await self._store_create(kind, new)
+            if kind.kind == "Namespace":
+                await self.service_accounts.namespace_created(stored.metadata.name)
+            return stored
         finally:
             if allocation is not None and (dry_run or not new.metadata.resource_version):
                 self.services.rollback(allocation)
@@ -395,6 +409,8 @@ class ObjectRegistry:
             obj.metadata.name = name
             with contextlib.suppress(errors.AlreadyExistsError):
                 await self.create(obj)
+                continue
+            await self.service_accounts.namespace_created(name)  # a store from before
 
 
 def _ns(kind: Kind, namespace: str) -> str:

@@ -4,6 +4,7 @@ reflection, started by ``shoal server``."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import pathlib
 import signal
 from typing import Any
@@ -74,7 +75,13 @@ class APIServer:
         self.fairness = FairQueues(self.limits)
         self.connections = connections or ConnectionLimits()
         self.security = security
-        self.registry = ObjectRegistry(store, admission, services)
+        self.registry = ObjectRegistry(
+            store,
+            admission,
+            services,
+            mount_service_account_tokens=security is not None,
+            root_ca_pem=security.pki.ca_pem if security is not None else b"",
+        )
         self.authorization = Authorization(self.registry, audit)
         self.objects = ObjectsService(self.registry, bookmark_interval)
         self.discovery = DiscoveryService(store_name)
@@ -87,6 +94,8 @@ class APIServer:
         await self.registry.start()
         await self.authorization.start()
         authenticator = self.security.authenticator() if self.security else None
+        if authenticator is not None:  # bound service-account tokens die with their pod
+            authenticator.pod_exists = self.authorization.graph.pod_exists
         server = grpc.aio.server(
             interceptors=[
                 AuthenticationInterceptor(
@@ -120,7 +129,7 @@ class APIServer:
         )
         _ = api_pb2  # the descriptors reflection serves are those of this module
         if self.security is not None:
-            add_certificates(server, self.security, self._node_exists)
+            add_certificates(server, self.security, self._node_exists, self._pod)
             services += (CERTIFICATES, TOKENS)
         enable_reflection(services, server)
         security = self.security
@@ -145,6 +154,14 @@ class APIServer:
         except errors.NotFoundError:
             return False
         return True
+
+    async def _pod(self, namespace: str, name: str) -> Any | None:
+        from shoal import errors, kinds
+
+        try:
+            return await self.registry.get(kinds.resolve("pods"), namespace, name)
+        except errors.NotFoundError:
+            return None
 
     def _agent_credentials(self) -> grpc.ChannelCredentials | None:
         """mTLS to agents' stream servers, as ``CN=shoal-apiserver``."""
@@ -201,6 +218,7 @@ async def serve(
     join_token_ttl: float | None = DEFAULT_JOIN_TOKEN_SECONDS,
     limits: RequestLimits | None = None,
     connections: ConnectionLimits | None = None,
+    advertise_address: str = "",
 ) -> None:
     """Run until SIGTERM or SIGINT, then drain and close the store.
 
@@ -211,7 +229,9 @@ async def serve(
 
     The control plane (scheduler, controllers) runs in this process too,
     talking to the API over the loopback port like any other client;
-    ``controllers="-"`` runs none of it."""
+    ``controllers="-"`` runs none of it. With ``http_listen`` it keeps the
+    ``kubernetes`` Service pointing at the gateway (``advertise_address``,
+    else the gateway's listen address)."""
     from shoal.controlplane import ControlPlane, ControlPlaneOptions, select_controllers
 
     chosen = select_controllers(plugin_manager.controllers().names(), controllers)
@@ -224,9 +244,10 @@ async def serve(
     if pki_dir is not None:
         private_data_dir(pki_dir)
     listen_host = listen.rsplit(":", 1)[0]
-    security = (
-        None if insecure else _load_security(pki_dir or data_dir / "pki", listen_host, tls_sans)
-    )
+    services = services or ServiceAllocator()
+    advertised = gateway_address(http_listen, advertise_address)
+    sans = serving_sans(services.kubernetes_ip, advertised, tls_sans)
+    security = None if insecure else _load_security(pki_dir or data_dir / "pki", listen_host, sans)
     store = encrypting(  # Secret values are AES-GCM ciphertext in the store
         open_store(store_name, data_dir, store_options),
         encryption_key or data_dir / "encryption.key",
@@ -258,7 +279,7 @@ async def serve(
         renew_deadline=renew_deadline,
         retry_period=retry_period,
         node_monitor_grace_period=node_monitor_grace_period,
-        extra={"scheduler_config": scheduler_config} if scheduler_config else {},
+        extra=_control_plane_extra(scheduler_config, security),
     )
     control_plane = ControlPlane(client, chosen, leader_elect=leader_elect, options=options)
     control_plane.start()
@@ -269,6 +290,11 @@ async def serve(
         if http_listen
         else None
     )
+    kubernetes_service = (
+        _keep_kubernetes_service(client, services, advertised, gateway.port)
+        if gateway is not None
+        else None
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -276,6 +302,10 @@ async def serve(
     await stop.wait()
     log.info("stopping")
     await control_plane.stop()  # first, so leases are released while the API still answers
+    if kubernetes_service is not None:
+        kubernetes_service.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await kubernetes_service
     if renewal is not None:
         renewal.cancel()
     if gateway is not None:
@@ -284,6 +314,55 @@ async def serve(
             await gateway.client.close()
     await client.close()
     await server.stop()
+
+
+def in_cluster_names(cluster_ip: str) -> tuple[str, ...]:
+    """What pods call the API server: the kubernetes Service's ClusterIP and
+    names (the serving certificate names them all, as Kubernetes')."""
+    return (
+        cluster_ip,
+        "kubernetes",
+        "kubernetes.default",
+        "kubernetes.default.svc",
+        "kubernetes.default.svc.cluster.local",
+    )
+
+
+def gateway_address(http_listen: str, advertise: str = "") -> str:
+    """The address the kubernetes Endpoints give for the gateway ("" without one)."""
+    from shoal.apiserver.kubernetes_service import advertise_address
+
+    return advertise_address(http_listen.rsplit(":", 1)[0], advertise) if http_listen else ""
+
+
+def serving_sans(cluster_ip: str, advertised: str, tls_sans: tuple[str, ...]) -> tuple[str, ...]:
+    """Names the serving certificate needs beyond the listen address: what
+    pods call the API (the kubernetes Service's ClusterIP and names, or,
+    where ClusterIPs are not routed, the advertised address) and --tls-san."""
+    return (*in_cluster_names(cluster_ip), *([advertised] if advertised else []), *tls_sans)
+
+
+def _keep_kubernetes_service(
+    client: Any, services: ServiceAllocator, address: str, port: int
+) -> asyncio.Task[None]:
+    from shoal.apiserver.kubernetes_service import KubernetesServiceReconciler
+
+    log.info("keeping the kubernetes service", endpoint=f"{address}:{port}")
+    reconciler = KubernetesServiceReconciler(
+        client, cluster_ip=services.kubernetes_ip, address=address, port=port
+    )
+    return asyncio.create_task(reconciler.run(), name="kubernetes-service")
+
+
+def _control_plane_extra(scheduler_config: Any, security: ServerSecurity | None) -> dict[str, Any]:
+    """What controllers get beside the client: the scheduler's profiles, and
+    the CA root-ca-cert-publisher puts in every namespace."""
+    extra: dict[str, Any] = {}
+    if scheduler_config:
+        extra["scheduler_config"] = scheduler_config
+    if security is not None:
+        extra["root_ca_pem"] = security.pki.ca_pem
+    return extra
 
 
 def _load_security(pki_dir: pathlib.Path, host: str, sans: tuple[str, ...]) -> ServerSecurity:

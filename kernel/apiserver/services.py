@@ -51,13 +51,21 @@ def parse_port_range(text: str) -> tuple[int, int]:
     return first, last
 
 
+def kubernetes_service_ip(network: ipaddress.IPv4Network | str) -> str:
+    """The first address of a service range (``10.96.0.1`` of ``10.96.0.0/12``)."""
+    net = parse_cluster_ip_range(network) if isinstance(network, str) else network
+    return str(net.network_address + 1)
+
+
 class Pool:
     """A set of integers handed out at most once each, searched from a
     rotating cursor so a released value is not reused at once."""
 
-    def __init__(self, first: int, last: int) -> None:
+    def __init__(self, first: int, last: int, reserved: Iterable[int] = ()) -> None:
         self.first, self.last = first, last
         self.used: set[int] = set()
+        # Only ever taken by asking for them by value, never handed out.
+        self.reserved = frozenset(reserved)
         self._cursor = first
 
     def __contains__(self, value: int) -> bool:
@@ -73,7 +81,7 @@ class Pool:
         size = self.last - self.first + 1
         for step in range(size):
             value = self.first + (self._cursor - self.first + step) % size
-            if value not in self.used:
+            if value not in self.used and value not in self.reserved:
                 self.used.add(value)
                 self._cursor = value + 1 if value < self.last else self.first
                 return value
@@ -100,10 +108,17 @@ class ServiceAllocator:
     ) -> None:
         self.network = parse_cluster_ip_range(cluster_ip_range)
         base = int(self.network.network_address)
-        # The network and broadcast addresses are never handed out.
-        self.ips = Pool(base + 1, base + self.network.num_addresses - 2)
+        # The network and broadcast addresses are never handed out; the first
+        # address is kept for the `kubernetes` Service (10.96.0.1), as
+        # Kubernetes does: only asking for it by value gets it.
+        self.ips = Pool(base + 1, base + self.network.num_addresses - 2, reserved=(base + 1,))
         self.node_port_range = parse_port_range(node_port_range)
         self.ports = Pool(*self.node_port_range)
+
+    @property
+    def kubernetes_ip(self) -> str:
+        """The first address of the range: the `kubernetes` Service's ClusterIP."""
+        return kubernetes_service_ip(self.network)
 
     @property
     def port_range_text(self) -> str:

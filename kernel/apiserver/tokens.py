@@ -36,6 +36,9 @@ JOIN_PREFIX = "SH10"  # like k3s' K10: <prefix><CA sha256 hex>::<id>.<secret>
 ISSUER = "shoal"
 DEFAULT_SA_TOKEN_SECONDS = 3600
 MAX_SA_TOKEN_SECONDS = 366 * 86400
+# The claim Kubernetes' bound tokens carry: the namespace, service account
+# and the pod the token is bound to.
+BOUND_CLAIM = "kubernetes.io"
 
 
 class TokenError(Exception):
@@ -191,9 +194,18 @@ class ServiceAccountTokens:
         self.key = loaded
         self.revoked = JsonFile(directory / "revoked-tokens.json", {"revoked": {}})
 
-    def issue(self, namespace: str, name: str, seconds: int = DEFAULT_SA_TOKEN_SECONDS) -> str:
+    def issue(
+        self,
+        namespace: str,
+        name: str,
+        seconds: int = DEFAULT_SA_TOKEN_SECONDS,
+        bound_pod: tuple[str, str] | None = None,
+    ) -> str:
+        """A token for ``namespace/name``; ``bound_pod`` (pod name, uid) binds
+        it to that pod, as Kubernetes' TokenRequest with a boundObjectRef:
+        the token is refused once the pod is gone."""
         issued = int(time.time())
-        claims = {
+        claims: dict[str, Any] = {
             "iss": ISSUER,
             "sub": service_account_user(namespace, name).name,
             "jti": uuid.uuid4().hex,
@@ -202,6 +214,12 @@ class ServiceAccountTokens:
             "namespace": namespace,
             "serviceaccount": name,
         }
+        if bound_pod is not None:
+            claims[BOUND_CLAIM] = {
+                "namespace": namespace,
+                "serviceaccount": {"name": name},
+                "pod": {"name": bound_pod[0], "uid": bound_pod[1]},
+            }
         header = _b64(json.dumps({"alg": "EdDSA", "typ": "JWT"}).encode())
         body = _b64(json.dumps(claims, separators=(",", ":")).encode())
         signature = self.key.sign(f"{header}.{body}".encode())
@@ -220,6 +238,15 @@ class ServiceAccountTokens:
         if not isinstance(claims, dict) or claims.get("iss") != ISSUER:
             raise TokenError("the token was not issued by this cluster")
         return claims
+
+    @staticmethod
+    def bound_pod(claims: dict[str, Any]) -> tuple[str, str, str] | None:
+        """(namespace, pod name, pod uid) a token is bound to, if any."""
+        bound = claims.get(BOUND_CLAIM)
+        if not isinstance(bound, dict) or not isinstance(bound.get("pod"), dict):
+            return None
+        pod = bound["pod"]
+        return str(bound.get("namespace", "")), str(pod.get("name", "")), str(pod.get("uid", ""))
 
     def revoked_id(self, jti: str) -> bool:
         return jti in self.revoked.read()["revoked"]

@@ -226,7 +226,8 @@ def _kill(target: Any) -> None:
 
 def _create_container(client: Any, kwargs: dict[str, Any]) -> Any:
     for mount in kwargs["mounts"]:  # as Docker's binds do, make a missing host dir
-        os.makedirs(mount["source"], exist_ok=True)
+        if not os.path.exists(mount["source"]):  # a file (hostPath type File) stays one
+            os.makedirs(mount["source"], exist_ok=True)
     return client.containers.create(**kwargs)
 
 

@@ -85,9 +85,11 @@ def cluster(engine: str, tmp_path: Path) -> Iterator[Shoal]:
     node = f"e2e-{uuid.uuid4().hex[:8]}"
     listen = f"127.0.0.1:{free_port()}"
     try:
+        gateway = f"127.0.0.1:{free_port()}"  # listen + 1 may be taken on a busy machine
         up = shoal(
-            "up", "--data-dir", home, "--listen", listen, "--runtime", engine, "--node-name", node
-        )
+            "up", "--data-dir", home, "--listen", listen, "--runtime", engine, "--node-name", node,
+            "--http-listen", gateway,
+        )  # fmt: skip
         assert f"runtime: {engine}" in up and f'node "{node}" Ready' in up
         subprocess.run(
             [str(ROOT / "examples" / "build-images.sh"), engine], check=True, capture_output=True

@@ -77,6 +77,13 @@ def _port(url_or_address: str) -> int:
     return int(url_or_address.rsplit(":", 1)[1])
 
 
+def _complaints(log: str) -> int:
+    """Warnings and errors logged so far."""
+    return sum(
+        '"level": "warning"' in line or '"level": "error"' in line for line in log.splitlines()
+    )
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
@@ -90,7 +97,7 @@ async def test_idle_connections_do_not_starve_the_api(data_dir: Path) -> None:
     try:
         address, url = await server.address(), await server.http_url()
         assert _open_files(server.proc.pid) == (HARD, HARD)
-        lines = len(server.log().splitlines())
+        lines = _complaints(server.log())
         with _idle(_port(url), IDLE) as http_idle, _idle(_port(address), IDLE) as grpc_idle:
             async with Client.from_config(str(server.admin_conf)) as client:
                 await asyncio.wait_for(client.version(), 20)
@@ -98,7 +105,9 @@ async def test_idle_connections_do_not_starve_the_api(data_dir: Path) -> None:
             # The server closes connections that never sent a request.
             await eventually(lambda: all(map(_closed_by_peer, http_idle)), timeout=30)
             await eventually(lambda: all(map(_closed_by_peer, grpc_idle)), timeout=30)
-        assert len(server.log().splitlines()) - lines < 20, server.log()[-3000:]
+        # Start-up's lines (controllers starting) may still come; what must
+        # not is a warning per connection.
+        assert _complaints(server.log()) - lines < 20, server.log()[-3000:]
     finally:
         server.stop()
 
@@ -110,7 +119,7 @@ async def test_connections_beyond_the_cap_are_refused_and_logged_once(data_dir: 
     )  # fmt: skip
     try:
         url = await server.http_url()
-        lines = len(server.log().splitlines())
+        lines = _complaints(server.log())
         with _idle(_port(url), 120) as socks:
             # Those past the cap are closed at once, not after the header timeout.
             await eventually(lambda: sum(map(_closed_by_peer, socks)) >= 60, timeout=20)

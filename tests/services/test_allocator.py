@@ -24,12 +24,26 @@ def svc(name: str, type_: str = "ClusterIP", cluster_ip: str = "", node_port: in
 
 def test_small_range_hands_out_each_address_once_then_is_full() -> None:
     alloc = ServiceAllocator("10.0.0.0/29", "30000-30001")
-    ips = [alloc.reserve_create(s := svc(f"s{i}")) and s.spec.cluster_ip for i in range(6)]
-    assert sorted(ips) == [f"10.0.0.{n}" for n in range(1, 7)]  # not .0, not .7
+    ips = [alloc.reserve_create(s := svc(f"s{i}")) and s.spec.cluster_ip for i in range(5)]
+    # not .0, not .7, and not .1: the first address is the kubernetes Service's
+    assert sorted(ips) == [f"10.0.0.{n}" for n in range(2, 7)]
     with pytest.raises(
         errors.InvalidError, match=r"spec.clusterIP: Internal error: range 10.0.0.0/29 is full"
     ):
         alloc.reserve_create(svc("full"))
+
+
+def test_the_first_address_is_kept_for_the_kubernetes_service() -> None:
+    alloc = ServiceAllocator("10.96.0.0/12")
+    assert alloc.kubernetes_ip == "10.96.0.1"
+    first = svc("first")
+    alloc.reserve_create(first)
+    assert first.spec.cluster_ip == "10.96.0.2"  # never handed out on its own
+    kubernetes = svc("kubernetes", cluster_ip="10.96.0.1")
+    alloc.reserve_create(kubernetes)  # but asking for it by value gets it
+    assert kubernetes.spec.cluster_ip == "10.96.0.1"
+    with pytest.raises(errors.InvalidError, match="provided IP is already allocated"):
+        alloc.reserve_create(svc("again", cluster_ip="10.96.0.1"))
 
 
 def test_requested_ip_conflicts_and_range_errors_name_the_field() -> None:
@@ -72,7 +86,7 @@ def test_a_refused_create_keeps_nothing() -> None:
     alloc.reserve_create(taken)
     with pytest.raises(errors.InvalidError):
         alloc.reserve_create(svc("b", "NodePort", node_port=30000))
-    assert alloc.ips.used == {int.from_bytes(bytes([10, 0, 0, 1]), "big")}
+    assert alloc.ips.used == {int.from_bytes(bytes([10, 0, 0, 2]), "big")}
     assert alloc.ports.used == {30000}
 
 

@@ -85,11 +85,11 @@ async def test_allocations_survive_a_restart(tmp_path: Path) -> None:
     await server.start("127.0.0.1:0")
     client = Client(f"127.0.0.1:{server.port}")
     try:
-        assert first.spec.cluster_ip == "10.100.0.1"
-        second = await client.create(service("two"))
-        assert second.spec.cluster_ip == "10.100.0.2"  # .1 is still held
+        assert first.spec.cluster_ip == "10.100.0.2"  # .1 is the kubernetes Service's
         with pytest.raises(errors.InvalidError, match=r"range 10.100.0.0/30 is full"):
-            await client.create(service("three"))
+            await client.create(service("three"))  # .2 is still held
+        second = await client.create(service("two", clusterIP="10.100.0.1"))
+        assert second.spec.cluster_ip == "10.100.0.1"
         with pytest.raises(errors.InvalidError, match=r"node port range 31000-31000 is full"):
             await client.patch("svc", "two", {"spec": {"type": "NodePort"}})
     finally:

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,7 +44,10 @@ def _user_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 def _up(tmp_path: Path, home: Path, listen: str, env: dict[str, str]) -> Any:
+    # the gateway on a port of its own choosing: listen + 1 may be some
+    # connection's ephemeral port on a busy test machine
     args = ["up", "--data-dir", str(home), "--listen", listen, "--runtime", "fake"]
+    args += ["--http-listen", "127.0.0.1:0"]
     return _shoal(tmp_path, *args, "--node-name", "solo", env=env)
 
 
@@ -71,6 +75,7 @@ def _bindable(port: int) -> bool:
 def test_up_status_down_delete_with_the_fake_runtime(tmp_path: Path) -> None:
     home = str(tmp_path / "home")
     listen = f"127.0.0.1:{_free_port()}"
+    gateway = f"127.0.0.1:{_free_port()}"
     try:
         up = _shoal(
             tmp_path,
@@ -79,6 +84,8 @@ def test_up_status_down_delete_with_the_fake_runtime(tmp_path: Path) -> None:
             home,
             "--listen",
             listen,
+            "--http-listen",
+            gateway,
             "--runtime",
             "fake",
             "--node-name",
@@ -89,6 +96,11 @@ def test_up_status_down_delete_with_the_fake_runtime(tmp_path: Path) -> None:
         assert 'node "solo" Ready' in up.stdout
         nodes = _shoal(tmp_path, "get", "nodes")
         assert "solo" in nodes.stdout and "Ready" in nodes.stdout
+        # the REST gateway runs beside the API, and pods find it through the
+        # kubernetes Service
+        assert _eventually_shows(tmp_path, ["get", "endpoints", "kubernetes"], gateway)
+        svc = _shoal(tmp_path, "get", "svc", "kubernetes", "-o", "wide")
+        assert "10.96.0.1" in svc.stdout and "443/TCP" in svc.stdout, svc.stdout
         status = _shoal(tmp_path, "status", "--data-dir", home)
         assert status.returncode == 0
         assert (
@@ -105,6 +117,15 @@ def test_up_status_down_delete_with_the_fake_runtime(tmp_path: Path) -> None:
     assert stopped.returncode == 1 and "server: Stopped" in stopped.stdout
 
 
+def _eventually_shows(tmp_path: Path, args: list[str], text: str, timeout: float = 20) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in _shoal(tmp_path, *args).stdout:
+            return True
+        time.sleep(0.2)
+    raise AssertionError(f"`shoal {' '.join(args)}` did not show {text} within {timeout} s")
+
+
 def test_server_refuses_bad_service_ranges(tmp_path: Path) -> None:
     bad_cidr = _shoal(tmp_path, "server", "--service-cluster-ip-range", "10.96.0.1/12")
     assert bad_cidr.returncode == 2
@@ -112,6 +133,9 @@ def test_server_refuses_bad_service_ranges(tmp_path: Path) -> None:
     assert "Traceback" not in bad_cidr.stderr
     bad_ports = _shoal(tmp_path, "server", "--service-node-port-range", "32767-30000")
     assert bad_ports.returncode == 2 and "--service-node-port-range" in bad_ports.stderr
+    bad_address = _shoal(tmp_path, "server", "--advertise-address", "api.example")
+    assert bad_address.returncode == 2
+    assert "'--advertise-address': \"api.example\" is not an IP address" in bad_address.stderr
 
 
 def test_status_and_down_follow_the_context_up_wrote(tmp_path: Path) -> None:
@@ -219,3 +243,13 @@ async def test_a_lost_race_for_the_port_is_a_clear_error(
         await server.start(f"127.0.0.1:{port}")
     await server.stop()
     assert "add_port" not in capfd.readouterr().err
+
+
+def test_up_serves_the_gateway_beside_the_api_by_default() -> None:
+    from shoal.ctl.cluster import _server_args, default_http_listen
+    from shoal.ctl.localcluster import Paths
+
+    assert default_http_listen("127.0.0.1:6443") == "127.0.0.1:6444"
+    assert default_http_listen("[::1]:7443") == "[::1]:7444"
+    args = _server_args(Paths.under("/tmp/x"), "127.0.0.1:6443", "127.0.0.1:6444")
+    assert args[args.index("--http-listen") + 1] == "127.0.0.1:6444"

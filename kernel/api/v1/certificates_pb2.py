@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fshoal/api/v1/certificates.proto\x12\x08shoal.v1\"5\n\x0fJoinNodeRequest\x12\x11\n\tnode_name\x18\x01 \x01(\t\x12\x0f\n\x07\x63sr_pem\x18\x02 \x01(\x0c\";\n\x10JoinNodeResponse\x12\x17\n\x0f\x63\x65rtificate_pem\x18\x01 \x01(\x0c\x12\x0e\n\x06\x63\x61_pem\x18\x02 \x01(\x0c\"Q\n\x12\x43reateTokenRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x1a\n\x12\x65xpiration_seconds\x18\x03 \x01(\x03\"N\n\x13\x43reateTokenResponse\x12\r\n\x05token\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x1c\n\x14\x65xpiration_timestamp\x18\x03 \x01(\x03\"#\n\x12RevokeTokenRequest\x12\r\n\x05token\x18\x01 \x01(\t\"!\n\x13RevokeTokenResponse\x12\n\n\x02id\x18\x01 \x01(\t\"B\n\x16\x43reateJoinTokenRequest\x12\x13\n\x0bttl_seconds\x18\x01 \x01(\x03\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"R\n\x17\x43reateJoinTokenResponse\x12\r\n\x05token\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x1c\n\x14\x65xpiration_timestamp\x18\x03 \x01(\x03\"N\n\rJoinTokenInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x1c\n\x14\x65xpiration_timestamp\x18\x02 \x01(\x03\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"\x17\n\x15ListJoinTokensRequest\"A\n\x16ListJoinTokensResponse\x12\'\n\x06tokens\x18\x01 \x03(\x0b\x32\x17.shoal.v1.JoinTokenInfo\"$\n\x16\x44\x65leteJoinTokenRequest\x12\n\n\x02id\x18\x01 \x01(\t\"%\n\x17\x44\x65leteJoinTokenResponse\x12\n\n\x02id\x18\x01 \x01(\t2Q\n\x0c\x43\x65rtificates\x12\x41\n\x08JoinNode\x12\x19.shoal.v1.JoinNodeRequest\x1a\x1a.shoal.v1.JoinNodeResponse2\xa5\x03\n\x06Tokens\x12J\n\x0b\x43reateToken\x12\x1c.shoal.v1.CreateTokenRequest\x1a\x1d.shoal.v1.CreateTokenResponse\x12J\n\x0bRevokeToken\x12\x1c.shoal.v1.RevokeTokenRequest\x1a\x1d.shoal.v1.RevokeTokenResponse\x12V\n\x0f\x43reateJoinToken\x12 .shoal.v1.CreateJoinTokenRequest\x1a!.shoal.v1.CreateJoinTokenResponse\x12S\n\x0eListJoinTokens\x12\x1f.shoal.v1.ListJoinTokensRequest\x1a .shoal.v1.ListJoinTokensResponse\x12V\n\x0f\x44\x65leteJoinToken\x12 .shoal.v1.DeleteJoinTokenRequest\x1a!.shoal.v1.DeleteJoinTokenResponseB\'Z%github.com/shoal/shoal/api/v1;shoalv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fshoal/api/v1/certificates.proto\x12\x08shoal.v1\"5\n\x0fJoinNodeRequest\x12\x11\n\tnode_name\x18\x01 \x01(\t\x12\x0f\n\x07\x63sr_pem\x18\x02 \x01(\x0c\";\n\x10JoinNodeResponse\x12\x17\n\x0f\x63\x65rtificate_pem\x18\x01 \x01(\x0c\x12\x0e\n\x06\x63\x61_pem\x18\x02 \x01(\x0c\"\x8b\x01\n\x12\x43reateTokenRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x1a\n\x12\x65xpiration_seconds\x18\x03 \x01(\x03\x12\x38\n\x10\x62ound_object_ref\x18\x04 \x01(\x0b\x32\x1e.shoal.v1.BoundObjectReference\"?\n\x14\x42oundObjectReference\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0b\n\x03uid\x18\x03 \x01(\t\"N\n\x13\x43reateTokenResponse\x12\r\n\x05token\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x1c\n\x14\x65xpiration_timestamp\x18\x03 \x01(\x03\"#\n\x12RevokeTokenRequest\x12\r\n\x05token\x18\x01 \x01(\t\"!\n\x13RevokeTokenResponse\x12\n\n\x02id\x18\x01 \x01(\t\"B\n\x16\x43reateJoinTokenRequest\x12\x13\n\x0bttl_seconds\x18\x01 \x01(\x03\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"R\n\x17\x43reateJoinTokenResponse\x12\r\n\x05token\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x1c\n\x14\x65xpiration_timestamp\x18\x03 \x01(\x03\"N\n\rJoinTokenInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x1c\n\x14\x65xpiration_timestamp\x18\x02 \x01(\x03\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"\x17\n\x15ListJoinTokensRequest\"A\n\x16ListJoinTokensResponse\x12\'\n\x06tokens\x18\x01 \x03(\x0b\x32\x17.shoal.v1.JoinTokenInfo\"$\n\x16\x44\x65leteJoinTokenRequest\x12\n\n\x02id\x18\x01 \x01(\t\"%\n\x17\x44\x65leteJoinTokenResponse\x12\n\n\x02id\x18\x01 \x01(\t2Q\n\x0c\x43\x65rtificates\x12\x41\n\x08JoinNode\x12\x19.shoal.v1.JoinNodeRequest\x1a\x1a.shoal.v1.JoinNodeResponse2\xa5\x03\n\x06Tokens\x12J\n\x0b\x43reateToken\x12\x1c.shoal.v1.CreateTokenRequest\x1a\x1d.shoal.v1.CreateTokenResponse\x12J\n\x0bRevokeToken\x12\x1c.shoal.v1.RevokeTokenRequest\x1a\x1d.shoal.v1.RevokeTokenResponse\x12V\n\x0f\x43reateJoinToken\x12 .shoal.v1.CreateJoinTokenRequest\x1a!.shoal.v1.CreateJoinTokenResponse\x12S\n\x0eListJoinTokens\x12\x1f.shoal.v1.ListJoinTokensRequest\x1a .shoal.v1.ListJoinTokensResponse\x12V\n\x0f\x44\x65leteJoinToken\x12 .shoal.v1.DeleteJoinTokenRequest\x1a!.shoal.v1.DeleteJoinTokenResponseB\'Z%github.com/shoal/shoal/api/v1;shoalv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,30 +36,32 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_JOINNODEREQUEST']._serialized_end=98
   _globals['_JOINNODERESPONSE']._serialized_start=100
   _globals['_JOINNODERESPONSE']._serialized_end=159
-  _globals['_CREATETOKENREQUEST']._serialized_start=161
-  _globals['_CREATETOKENREQUEST']._serialized_end=242
-  _globals['_CREATETOKENRESPONSE']._serialized_start=244
-  _globals['_CREATETOKENRESPONSE']._serialized_end=322
-  _globals['_REVOKETOKENREQUEST']._serialized_start=324
-  _globals['_REVOKETOKENREQUEST']._serialized_end=359
-  _globals['_REVOKETOKENRESPONSE']._serialized_start=361
-  _globals['_REVOKETOKENRESPONSE']._serialized_end=394
-  _globals['_CREATEJOINTOKENREQUEST']._serialized_start=396
-  _globals['_CREATEJOINTOKENREQUEST']._serialized_end=462
-  _globals['_CREATEJOINTOKENRESPONSE']._serialized_start=464
-  _globals['_CREATEJOINTOKENRESPONSE']._serialized_end=546
-  _globals['_JOINTOKENINFO']._serialized_start=548
-  _globals['_JOINTOKENINFO']._serialized_end=626
-  _globals['_LISTJOINTOKENSREQUEST']._serialized_start=628
-  _globals['_LISTJOINTOKENSREQUEST']._serialized_end=651
-  _globals['_LISTJOINTOKENSRESPONSE']._serialized_start=653
-  _globals['_LISTJOINTOKENSRESPONSE']._serialized_end=718
-  _globals['_DELETEJOINTOKENREQUEST']._serialized_start=720
-  _globals['_DELETEJOINTOKENREQUEST']._serialized_end=756
-  _globals['_DELETEJOINTOKENRESPONSE']._serialized_start=758
-  _globals['_DELETEJOINTOKENRESPONSE']._serialized_end=795
-  _globals['_CERTIFICATES']._serialized_start=797
-  _globals['_CERTIFICATES']._serialized_end=878
-  _globals['_TOKENS']._serialized_start=881
-  _globals['_TOKENS']._serialized_end=1302
+  _globals['_CREATETOKENREQUEST']._serialized_start=162
+  _globals['_CREATETOKENREQUEST']._serialized_end=301
+  _globals['_BOUNDOBJECTREFERENCE']._serialized_start=303
+  _globals['_BOUNDOBJECTREFERENCE']._serialized_end=366
+  _globals['_CREATETOKENRESPONSE']._serialized_start=368
+  _globals['_CREATETOKENRESPONSE']._serialized_end=446
+  _globals['_REVOKETOKENREQUEST']._serialized_start=448
+  _globals['_REVOKETOKENREQUEST']._serialized_end=483
+  _globals['_REVOKETOKENRESPONSE']._serialized_start=485
+  _globals['_REVOKETOKENRESPONSE']._serialized_end=518
+  _globals['_CREATEJOINTOKENREQUEST']._serialized_start=520
+  _globals['_CREATEJOINTOKENREQUEST']._serialized_end=586
+  _globals['_CREATEJOINTOKENRESPONSE']._serialized_start=588
+  _globals['_CREATEJOINTOKENRESPONSE']._serialized_end=670
+  _globals['_JOINTOKENINFO']._serialized_start=672
+  _globals['_JOINTOKENINFO']._serialized_end=750
+  _globals['_LISTJOINTOKENSREQUEST']._serialized_start=752
+  _globals['_LISTJOINTOKENSREQUEST']._serialized_end=775
+  _globals['_LISTJOINTOKENSRESPONSE']._serialized_start=777
+  _globals['_LISTJOINTOKENSRESPONSE']._serialized_end=842
+  _globals['_DELETEJOINTOKENREQUEST']._serialized_start=844
+  _globals['_DELETEJOINTOKENREQUEST']._serialized_end=880
+  _globals['_DELETEJOINTOKENRESPONSE']._serialized_start=882
+  _globals['_DELETEJOINTOKENRESPONSE']._serialized_end=919
+  _globals['_CERTIFICATES']._serialized_start=921
+  _globals['_CERTIFICATES']._serialized_end=1002
+  _globals['_TOKENS']._serialized_start=1005
+  _globals['_TOKENS']._serialized_end=1426
 # @@protoc_insertion_point(module_scope)

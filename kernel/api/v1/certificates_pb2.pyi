@@ -23,14 +23,26 @@ class JoinNodeResponse(_message.Message):
     def __init__(self, certificate_pem: _Optional[bytes] = ..., ca_pem: _Optional[bytes] = ...) -> None: ...
 
 class CreateTokenRequest(_message.Message):
-    __slots__ = ("namespace", "name", "expiration_seconds")
+    __slots__ = ("namespace", "name", "expiration_seconds", "bound_object_ref")
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     EXPIRATION_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    BOUND_OBJECT_REF_FIELD_NUMBER: _ClassVar[int]
     namespace: str
     name: str
     expiration_seconds: int
-    def __init__(self, namespace: _Optional[str] = ..., name: _Optional[str] = ..., expiration_seconds: _Optional[int] = ...) -> None: ...
+    bound_object_ref: BoundObjectReference
+    def __init__(self, namespace: _Optional[str] = ..., name: _Optional[str] = ..., expiration_seconds: _Optional[int] = ..., bound_object_ref: _Optional[_Union[BoundObjectReference, _Mapping]] = ...) -> None: ...
+
+class BoundObjectReference(_message.Message):
+    __slots__ = ("kind", "name", "uid")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    UID_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    name: str
+    uid: str
+    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., uid: _Optional[str] = ...) -> None: ...
 
 class CreateTokenResponse(_message.Message):
     __slots__ = ("token", "id", "expiration_timestamp")

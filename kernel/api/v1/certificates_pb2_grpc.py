@@ -147,6 +147,11 @@ class TokensServicer:
         """A signed token for a service account:
         system:serviceaccount:<namespace>:<name> in the groups
         system:serviceaccounts and system:serviceaccounts:<namespace>.
+        system:masters may ask for any; a node (system:node:<name>) only for
+        the service account of a pod bound to it, with bound_object_ref naming
+        that pod (Kubernetes' TokenRequest, `create serviceaccounts/token`, as
+        its node authorizer allows it): the token then stops working once the
+        pod is gone.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
