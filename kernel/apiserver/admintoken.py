@@ -76,9 +76,7 @@ def still_good(static: StaticTokens, token: str, ttl: float = ADMIN_TOKEN_SECOND
     return not expires or expires - time.time() > ttl / 3
 
 
-def issue(
-    static: StaticTokens, admin_conf: pathlib.Path, ttl: float = ADMIN_TOKEN_SECONDS
-) -> str:
+def issue(static: StaticTokens, admin_conf: pathlib.Path, ttl: float = ADMIN_TOKEN_SECONDS) -> str:
     """A new admin token for ``admin_conf``; the file's earlier ones stop working."""
     mine = description(admin_conf)
     for record in static.records():
@@ -87,9 +85,7 @@ def issue(
     return static.add(admin_user(), ttl=ttl, description=mine)
 
 
-def ensure(
-    static: StaticTokens, admin_conf: pathlib.Path, ttl: float = ADMIN_TOKEN_SECONDS
-) -> str:
+def ensure(static: StaticTokens, admin_conf: pathlib.Path, ttl: float = ADMIN_TOKEN_SECONDS) -> str:
     """The token already in ``admin_conf`` while it is good, else a new one."""
     token = written_token(admin_conf)
     if token and still_good(static, token, ttl):

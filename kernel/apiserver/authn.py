@@ -143,9 +143,7 @@ class Authenticator:
             user, until, kind, token_id = cached
             if kind == ASSERTION:
                 self._bind(token_id, peer, until)
-            elif kind == SERVICE_ACCOUNT and self._revoked(token_id):
-                raise Unauthenticated("invalid bearer token: the token has been revoked")
-            elif kind == STATIC and not self._static_live(token_id):
+            elif self._withdrawn(kind, token_id):
                 raise Unauthenticated("invalid bearer token: the token has been revoked")
             return user
         user, expires, kind, token_id = self._verify_token(token, now, peer)
@@ -157,8 +155,14 @@ class Authenticator:
     def _revoked(self, jti: str) -> bool:
         return self.service_accounts is not None and self.service_accounts.revoked_id(jti)
 
-    def _static_live(self, token_id: str) -> bool:
-        return self.static is not None and admintoken.live(self.static, token_id)
+    def _withdrawn(self, kind: str, token_id: str) -> bool:
+        """Whether a cached token was revoked since: a service-account token's
+        id on the revoked list, a static token's record gone."""
+        if kind == SERVICE_ACCOUNT:
+            return self._revoked(token_id)
+        if kind == STATIC:
+            return self.static is not None and not admintoken.live(self.static, token_id)
+        return False
 
     def _verify_token(
         self, token: str, now: float, peer: str

@@ -111,7 +111,10 @@ class ServerSecurity:
     def admin_user(self, admin_conf: pathlib.Path) -> dict[str, Any]:
         """admin.conf's user: the admin certificate (what shoal's client
         uses) and a bearer token for every other client (admintoken)."""
-        return {**self.client_user("admin"), "token": admintoken.ensure(self.static_tokens, admin_conf)}
+        return {
+            **self.client_user("admin"),
+            "token": admintoken.ensure(self.static_tokens, admin_conf),
+        }
 
     def cluster_entry(self) -> dict[str, Any]:
         return {"certificate-authority-data": _b64(self.pki.ca_pem)}

@@ -162,3 +162,23 @@ async def test_an_unauthenticated_client_error_is_unauthorized(
         with pytest.raises(errors.UnauthorizedError) as refused:
             await anonymous.create(pod("nobody"))
     assert "admin.conf" in refused.value.message
+
+
+async def test_the_gateway_takes_the_admin_token_as_authorization_header(
+    secure_server: SecureServer, gateway_url: str, tmp_path: Path
+) -> None:
+    import ssl
+
+    import aiohttp
+
+    token = config.load(_admin_conf(secure_server, tmp_path)).token
+    await secure_server.admin.create(pod("web"))
+    tls = ssl.create_default_context(cadata=secure_server.security.pki.ca_pem.decode())
+    url = f"{gateway_url}/api/v1/namespaces/default/pods"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url, ssl=tls, headers={"Authorization": f"Bearer {token}"}) as ok:
+            assert ok.status == 200, await ok.text()
+            assert [p["metadata"]["name"] for p in (await ok.json())["items"]] == ["web"]
+        await _revoke(secure_server, token)
+        async with http.get(url, ssl=tls, headers={"Authorization": f"Bearer {token}"}) as gone:
+            assert gone.status == 401
