@@ -182,3 +182,28 @@ async def test_the_gateway_takes_the_admin_token_as_authorization_header(
         await _revoke(secure_server, token)
         async with http.get(url, ssl=tls, headers={"Authorization": f"Bearer {token}"}) as gone:
             assert gone.status == 401
+
+
+def test_kubectl_gets_the_certificate_of_admin_conf(
+    secure_server: SecureServer, tmp_path: Path
+) -> None:
+    """As shoal's client: the certificate keeps kubectl working when the token is revoked."""
+    from shoal.plugins.gateway.kubeconfig import kubeconfig
+
+    data = config.read(_admin_conf(secure_server, tmp_path))
+    user = kubeconfig(data, server="https://127.0.0.1:8443")["users"][0]["user"]
+    assert set(user) == {"client-certificate-data", "client-key-data"}
+
+
+def test_an_agent_given_admin_conf_does_not_take_its_token_for_a_join_token(
+    secure_server: SecureServer, tmp_path: Path
+) -> None:
+    from types import SimpleNamespace
+
+    from shoal.ctl.agent import _credentials
+
+    conf = _admin_conf(secure_server, tmp_path)
+    options = {"token": "", "token_file": "", "config_file": str(conf), "server_address": ""}
+    cfg, join_token = _credentials(SimpleNamespace(config_path=None, server=None), options)
+    assert join_token == ""
+    assert cfg.cert_data and cfg.token == config.load(conf).token
