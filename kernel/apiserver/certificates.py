@@ -109,7 +109,7 @@ class TokenIssuer:
         return token, str(self.tokens.claims(token)["jti"]), int(time.time()) + seconds
 
     def revoke(self, token_or_id: str) -> str:
-        self._check_caller("revoke tokens of service accounts")
+        self._check_caller("revoke tokens")
         if not token_or_id:
             raise errors.InvalidError("token: Required value")
         try:
