@@ -163,10 +163,10 @@ async def issue_with(server: str, node: str, given: config.ClientConfig) -> Node
     started with (an admin's), over TLS verified by their CA."""
     from shoal.certauth import call_credentials
 
-    if given.token:
-        call = grpc.access_token_call_credentials(given.token)
-    elif given.cert_data and given.key_data:
+    if given.cert_data and given.key_data:  # the certificate first, as the client
         call = call_credentials(given.cert_data, given.key_data)
+    elif given.token:
+        call = grpc.access_token_call_credentials(given.token)
     else:
         raise JoinError(f"the config holds no credentials to get a node certificate; {JOIN_HINT}")
     try:

@@ -185,7 +185,9 @@ def _credentials(ctx: Any, o: dict[str, Any]) -> tuple[Any, str]:
         cfg = load(path)
     except ConfigError as err:
         raise click.ClickException(str(err)) from None
-    if cfg.token and cfg.token.count(".") == 1 and not token:
+    # A config's static token is a join token, unless the config has a
+    # certificate beside it (admin.conf: its token is the admin's).
+    if cfg.token and cfg.token.count(".") == 1 and not token and not cfg.cert_data:
         token, cfg = cfg.token, dataclasses.replace(cfg, token="")
     return cfg, token
 

@@ -1,6 +1,6 @@
 """``shoal certs check|rotate`` (like ``kubeadm certs``), on the server's
 data directory; ``shoal create token`` / ``shoal revoke-token`` for
-service-account tokens, through the API."""
+service-account tokens (and revoking admin.conf's), through the API."""
 
 from __future__ import annotations
 
@@ -106,17 +106,24 @@ def rotate(data_dir: str, pki_dir: str, names: tuple[str, ...]) -> None:
 
 
 def _refresh_admin_config(path: pathlib.Path, server_pki: Any) -> None:
+    """The new certificate, and a new bearer token (the old one stops working)."""
     from shoal import config
+    from shoal.apiserver import admintoken
     from shoal.apiserver.security import user_entry
+    from shoal.apiserver.tokens import StaticTokens
 
     try:
         data = config.read(path)
     except config.ConfigError:
         return
+    token = admintoken.issue(StaticTokens(server_pki.dir / "tokens.json"), path)
     for user in data.get("users") or []:
-        user["user"] = {**(user.get("user") or {}), **user_entry(server_pki.ensure("admin"))}
+        fresh = {**user_entry(server_pki.ensure("admin")), "token": token}
+        user["user"] = {**(user.get("user") or {}), **fresh}
     config.write(path, data)
-    click.echo(f"✓ {path} has the new admin certificate (copy it where your contexts are)")
+    click.echo(
+        f"✓ {path} has the new admin certificate and token (copy it where your contexts are)"
+    )
 
 
 @click.command("token")
@@ -165,7 +172,10 @@ def create_token_command(
 @click.argument("token_or_id")
 @click.pass_obj
 def revoke_token_command(ctx: CtlContext, token_or_id: str) -> None:
-    """Refuse a service-account token from now on (the token, or its id)."""
+    """Refuse a token from now on (the token, or its id).
+
+    A service-account token, admin.conf's bearer token or a join token.
+    """
     from shoal.api.v1 import certificates_pb2
 
     request = certificates_pb2.RevokeTokenRequest(token=token_or_id)

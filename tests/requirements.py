@@ -1,5 +1,5 @@
-"""What a test needs from the machine (etcd, iptables, kubectl, the
-``kubernetes`` Python client, Docker, Podman), in one place.
+"""What a test needs from the machine (etcd, iptables, kubectl, node and
+npm, the ``kubernetes`` Python client, Docker, Podman), in one place.
 
 On a laptop without one of them its tests skip, saying why. Under
 ``SHOAL_E2E_REQUIRE_ENGINES=1`` (set by ``.ci/run``, which installs them all)

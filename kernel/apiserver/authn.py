@@ -45,6 +45,7 @@ from typing import Any
 import grpc
 from cryptography import x509
 from shoal import auth, certauth, errors, pki
+from shoal.apiserver import admintoken
 from shoal.apiserver.impersonation import Impersonator
 from shoal.apiserver.pkifiles import GATEWAY_USER
 from shoal.apiserver.replay import ReplayCache, ReplayError
@@ -62,8 +63,18 @@ IMPERSONATE_GROUP = "shoal-impersonate-group"
 PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/shoal.v1.Discovery/Version")
 BOOTSTRAP_PREFIXES = ("/shoal.v1.Certificates/",)
 _CACHE_LIMIT = 4096
-ASSERTION, SERVICE_ACCOUNT = "assertion", "serviceaccount"
+ASSERTION, SERVICE_ACCOUNT, STATIC = "assertion", "serviceaccount", "static"
 STATIC_TOKEN_CACHE_SECONDS = 5.0
+# The gRPC port never asks for a client certificate in the handshake (see
+# shoal.certauth), so a client that hands its TLS library admin.conf's
+# certificate and key sends none: say what works instead.
+NO_CREDENTIALS = (
+    "no credentials: send `authorization: Bearer TOKEN` metadata with admin.conf's token "
+    "(users[].user.token), a service-account token (`shoal create token`) or a certificate "
+    "assertion as shoal's client signs it (an ES256 JWT with the client certificate in its "
+    "x5c header, audience shoal-apiserver); the gRPC port does not ask for a client "
+    "certificate in the TLS handshake (docs/api.md, From other languages)"
+)
 
 
 class Unauthenticated(Exception):
@@ -136,9 +147,9 @@ class Authenticator:
             user, until, kind, token_id = cached
             if kind == ASSERTION:
                 self._bind(token_id, peer, until)
+            elif self._withdrawn(kind, token_id):
+                raise Unauthenticated("invalid bearer token: the token has been revoked")
             elif kind == SERVICE_ACCOUNT:
-                if self._revoked(token_id):
-                    raise Unauthenticated("invalid bearer token: the token has been revoked")
                 self._check_bound(token_id)
             return user
         user, expires, kind, token_id = self._verify_token(token, now, peer)
@@ -160,6 +171,15 @@ class Authenticator:
 
     def _revoked(self, jti: str) -> bool:
         return self.service_accounts is not None and self.service_accounts.revoked_id(jti)
+
+    def _withdrawn(self, kind: str, token_id: str) -> bool:
+        """Whether a cached token was revoked since: a service-account token's
+        id on the revoked list, a static token's record gone."""
+        if kind == SERVICE_ACCOUNT:
+            return self._revoked(token_id)
+        if kind == STATIC:
+            return self.static is not None and not admintoken.live(self.static, token_id)
+        return False
 
     def _verify_token(
         self, token: str, now: float, peer: str
@@ -184,7 +204,7 @@ class Authenticator:
         # A join token is not kept: joins are rare, and a deleted one must
         # stop working at once.
         keep = 0.0 if BOOTSTRAP_GROUP in found.groups else STATIC_TOKEN_CACHE_SECONDS
-        return found, now + keep, "", ""
+        return found, now + keep, STATIC, token.partition(".")[0]
 
     def authenticate(
         self,
@@ -201,10 +221,7 @@ class Authenticator:
         elif peer_pem:
             user = self.from_certificate(peer_pem)
         else:
-            raise Unauthenticated(
-                "no credentials: present a client certificate signed by the cluster's CA "
-                "or a bearer token (see `shoal config view`)"
-            )
+            raise Unauthenticated(NO_CREDENTIALS)
         if BOOTSTRAP_GROUP in user.groups and not method.startswith(BOOTSTRAP_PREFIXES):
             raise Unauthenticated("a join token is only good for joining a node")
         return with_authenticated(impersonated(user, metadata))

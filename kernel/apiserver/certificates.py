@@ -21,6 +21,7 @@ from typing import Any
 import grpc
 from shoal import auth, errors, pki
 from shoal.api.v1 import certificates_pb2, certificates_pb2_grpc
+from shoal.apiserver import admintoken
 from shoal.apiserver.jointokens import (
     DEFAULT_JOIN_TOKEN_SECONDS,
     IssuedNodes,
@@ -172,11 +173,14 @@ class TokenIssuer:
             )
 
     def revoke(self, token_or_id: str) -> str:
-        self._check_caller("revoke tokens of service accounts")
+        self._check_caller("revoke tokens")
         if not token_or_id:
             raise errors.InvalidError("token: Required value")
         try:
-            return self.tokens.revoke(token_or_id)
+            # A static token (admin.conf's, a join token) goes from the
+            # record; a service-account token is remembered as revoked.
+            static = admintoken.revoke(self.join_tokens.static, token_or_id)
+            return static if static is not None else self.tokens.revoke(token_or_id)
         except TokenError as err:
             raise errors.InvalidError(f"token: Invalid value: {err}") from None
 

@@ -18,6 +18,7 @@ from typing import Any
 import grpc
 import structlog
 from shoal import config, pki
+from shoal.apiserver import admintoken
 from shoal.apiserver.authn import Authenticator
 from shoal.apiserver.jointokens import DEFAULT_JOIN_TOKEN_SECONDS, IssuedNodes, JoinTokens
 from shoal.apiserver.pkifiles import KeyPair, ServerPKI
@@ -107,6 +108,14 @@ class ServerSecurity:
     def client_user(self, leaf: str) -> dict[str, Any]:
         return user_entry(self.pki.ensure(leaf))
 
+    def admin_user(self, admin_conf: pathlib.Path) -> dict[str, Any]:
+        """admin.conf's user: the admin certificate (what shoal's client
+        uses) and a bearer token for every other client (admintoken)."""
+        return {
+            **self.client_user("admin"),
+            "token": admintoken.ensure(self.static_tokens, admin_conf),
+        }
+
     def cluster_entry(self) -> dict[str, Any]:
         return {"certificate-authority-data": _b64(self.pki.ca_pem)}
 
@@ -158,12 +167,13 @@ class _ServingFiles:
 def write_admin_config(
     path: pathlib.Path, server: str, security: ServerSecurity | None
 ) -> pathlib.Path:
-    """``admin.conf`` (0600): the server, the CA, the admin's certificate."""
+    """``admin.conf`` (0600): the server, the CA, the admin's certificate
+    and bearer token."""
     data = config.set_context(
         config.empty_config(),
         "shoal",
         server,
-        user=security.client_user("admin") if security else None,
+        user=security.admin_user(path) if security else None,
         cluster=security.cluster_entry() if security else None,
     )
     config.write(path, data)

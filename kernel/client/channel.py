@@ -43,14 +43,17 @@ def tls_credentials(cfg: config.ClientConfig) -> grpc.ChannelCredentials | None:
 
 
 def auth_metadata(cfg: config.ClientConfig) -> Callable[[], Metadata]:
-    """What each call presents: the token, else a fresh certificate assertion."""
-    if cfg.token:
-        fixed = (("authorization", f"Bearer {cfg.token}"),)
-        return lambda: fixed
+    """What each call presents: a certificate assertion when the config has
+    a certificate, else its token. admin.conf has both: the certificate
+    wins, as kube-apiserver takes a client certificate before a token, so
+    revoking admin.conf's token never locks shoal's own client out."""
     if cfg.cert_data and cfg.key_data:
         from shoal.certauth import CertificateCredentials
 
         return _AssertionMetadata(CertificateCredentials(cfg.cert_data, cfg.key_data))
+    if cfg.token:
+        fixed = (("authorization", f"Bearer {cfg.token}"),)
+        return lambda: fixed
     return lambda: ()
 
 

@@ -89,15 +89,15 @@ def channel_credentials(cfg: config.ClientConfig) -> grpc.ChannelCredentials | N
     tls = tls_credentials(cfg)
     if tls is None:
         return None
-    if cfg.token:
-        return grpc.composite_channel_credentials(
-            tls, grpc.access_token_call_credentials(cfg.token)
-        )
-    if cfg.cert_data and cfg.key_data:
+    if cfg.cert_data and cfg.key_data:  # the certificate first, as auth_metadata
         from shoal.certauth import call_credentials
 
         return grpc.composite_channel_credentials(
             tls, call_credentials(cfg.cert_data, cfg.key_data)
+        )
+    if cfg.token:
+        return grpc.composite_channel_credentials(
+            tls, grpc.access_token_call_credentials(cfg.token)
         )
     return tls
 

@@ -4,9 +4,10 @@ shoal's config has the shape of a kubeconfig, but its ``server`` is a gRPC
 address. A cluster served by ``shoal server --http-listen`` also records the
 gateway's URL as ``http-server``; without it the kubeconfig points at
 ``shoal proxy``'s default, http://127.0.0.1:8001. For an HTTPS gateway the
-kubeconfig carries the cluster's CA and the user's own credentials (token,
-or client certificate and key), so kubectl verifies the server and the
-gateway knows who is calling.
+kubeconfig carries the cluster's CA and the user's own credentials (the
+client certificate and key, else the token: admin.conf has both, and the
+certificate keeps working when its token is revoked), so kubectl verifies
+the server and the gateway knows who is calling.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def kubeconfig(data: dict[str, Any], context: str = "", server: str = "") -> dic
     cluster_entry: dict[str, Any] = {"server": url}
     if url.startswith("https://"):  # the server's gateway: TLS and the user's own credentials
         cluster_entry.update(_tls(resolved))
-        if not resolved.token and resolved.cert_data:
+        if resolved.cert_data:  # the certificate first, as shoal's client
             user = {
                 "client-certificate-data": _b64(resolved.cert_data),
                 "client-key-data": _b64(resolved.key_data),

@@ -158,7 +158,8 @@ class TokensServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RevokeToken(self, request, context):
-        """Refuse a service-account token from now on (by the token or its id).
+        """Refuse a token from now on (by the token or its id): a service-account
+        token, admin.conf's bearer token or a join token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
