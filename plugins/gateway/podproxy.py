@@ -127,9 +127,15 @@ class PodProxy:
             asyncio.create_task(self._pump_port(ws, ref, port, i, queues[i]))
             for i, port in enumerate(ports)
         ]
+        # As the kubelet's websocket port-forward: the connection ends when
+        # the client closes it or when every port's forwarding is over (the
+        # pod closed its side), so a client reading to the end sees the end.
+        reader = asyncio.create_task(_read_ports(ws, queues))
+        forwarding = asyncio.gather(*pumps, return_exceptions=True)
         try:
-            await _read_ports(ws, queues)
+            await asyncio.wait([reader, forwarding], return_when=asyncio.FIRST_COMPLETED)
         finally:
+            reader.cancel()
             for q in queues:
                 q.put_nowait(None)
             with contextlib.suppress(Exception):
@@ -144,8 +150,11 @@ class PodProxy:
         call = self.stub.PortForward(_frames(ref, port, outgoing))
         try:
             async for frame in call:
-                if frame.WhichOneof("frame") == "data":
+                which = frame.WhichOneof("frame")
+                if which == "data":
                     await ws.send_bytes(bytes([2 * index]) + frame.data)
+                elif which == "close":  # the pod closed its side: this port is done
+                    return
         except grpc.aio.AioRpcError as err:
             message = f"error forwarding port {port}: {rpc_error(err)}"
             with contextlib.suppress(ConnectionResetError):

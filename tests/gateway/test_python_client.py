@@ -10,10 +10,12 @@ from typing import Any
 
 from shoal.api.v1 import core_pb2
 
-from tests.gateway.conftest import GatewayServer
+from tests.gateway.conftest import GatewayCluster, GatewayServer
+from tests.gateway.test_tutorial import _running_pod, app_port
 from tests.requirements import require_module
 
 kubernetes = require_module("kubernetes")
+__all__ = ["app_port"]  # the fixture, from the tutorial tests
 
 
 def _api(url: str) -> Any:
@@ -143,3 +145,38 @@ async def test_pod_status_with_zero_values_deserializes(gateway_server: GatewayS
         container = pod.status.container_statuses[0]
         assert (container.restart_count, container.ready, container.image_id) == (0, False, "")
     assert [p.metadata.name for p in watched] == ["agent", "agent"]
+
+
+def _exec_and_port_forward(url: str, port: int) -> tuple[str, bytes]:
+    """What a script written for Kubernetes does with ``kubernetes.stream``:
+    exec (the client writes stdin as TEXT frames) and port-forward."""
+    from kubernetes.stream import portforward, stream
+
+    with _api(url) as api:
+        core = kubernetes.client.CoreV1Api(api)
+        said = stream(
+            core.connect_get_namespaced_pod_exec, "app", "default",
+            command=["sh", "-c", "echo hi there"],
+            stderr=True, stdin=False, stdout=True, tty=False,
+        )  # fmt: skip
+        forward = portforward(
+            core.connect_get_namespaced_pod_portforward, "app", "default", ports=str(port)
+        )
+        try:
+            sock = forward.socket(port)
+            sock.setblocking(True)
+            sock.sendall(b"GET /py HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            received = b""
+            while chunk := sock.recv(4096):
+                received += chunk
+            sock.close()
+        finally:
+            forward.close()
+        return said, received
+
+
+async def test_exec_and_port_forward(gateway_cluster: GatewayCluster, app_port: int) -> None:
+    await _running_pod(gateway_cluster, "app", app_port)
+    said, received = await asyncio.to_thread(_exec_and_port_forward, gateway_cluster.url, app_port)
+    assert said == "hi there\n"
+    assert received.startswith(b"HTTP/1.1 200") and b"hello from GET /py" in received
