@@ -131,9 +131,10 @@ class PodProxy:
         # the client closes it or when every port's forwarding is over (the
         # pod closed its side), so a client reading to the end sees the end.
         reader = asyncio.create_task(_read_ports(ws, queues))
-        forwarding = asyncio.gather(*pumps, return_exceptions=True)
+        forwarding: asyncio.Future[Any] = asyncio.gather(*pumps, return_exceptions=True)
         try:
-            await asyncio.wait([reader, forwarding], return_when=asyncio.FIRST_COMPLETED)
+            waited: list[asyncio.Future[Any]] = [reader, forwarding]
+            await asyncio.wait(waited, return_when=asyncio.FIRST_COMPLETED)
         finally:
             reader.cancel()
             for q in queues:
