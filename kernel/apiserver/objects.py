@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from shoal import errors, kinds
-from shoal.apiserver import codec, meta
+from shoal.apiserver import codec, managedfields, meta
 from shoal.apiserver.admission import AdmissionChain
 from shoal.apiserver.binding import bind
 from shoal.apiserver.decoding import off_loop
 from shoal.apiserver.defaults import apply_defaults
+from shoal.apiserver.fieldmanager import check_manager, check_patch_options
 from shoal.apiserver.lists import ListResult, list_objects
 from shoal.apiserver.manifests import from_json, to_json
 from shoal.apiserver.namespaces import NamespaceLifecycle
@@ -88,7 +89,9 @@ class ObjectRegistry:
 
     # -- create --------------------------------------------------------------
 
-    async def create(self, obj: Any, *, dry_run: bool = False, user: str = "") -> Any:
+    async def create(
+        self, obj: Any, *, dry_run: bool = False, user: str = "", manager: str = ""
+    ) -> Any:
         kind = kinds.for_message(obj)
         if kind.kind == "Binding":
             binding = _copy(obj)
@@ -96,6 +99,11 @@ class ObjectRegistry:
             return await bind(self._update, binding, dry_run=dry_run, user=user)
         new = _copy(obj)
         self._prepare_create(kind, new)
+        managedfields.track_create(kind, new, manager)
+        return await self._create(kind, new, dry_run=dry_run, user=user)
+
+    async def _create(self, kind: Kind, new: Any, *, dry_run: bool, user: str) -> Any:
+        """Admit, validate and store a prepared new object."""
         await self.admission.admit("CREATE", kind, new, None, user)
         self._validate(kind, new)
         await self._guard("CREATE", kind, new, None)
@@ -171,7 +179,9 @@ class ObjectRegistry:
 
     # -- update --------------------------------------------------------------
 
-    async def update(self, obj: Any, *, dry_run: bool = False, user: str = "") -> Any:
+    async def update(
+        self, obj: Any, *, dry_run: bool = False, user: str = "", manager: str = ""
+    ) -> Any:
         kind = kinds.for_message(obj)
         m = obj.metadata
 
@@ -182,6 +192,7 @@ class ObjectRegistry:
             if kind.has_status:
                 new.status.CopyFrom(old.status)
             apply_defaults(kind.kind, new)
+            managedfields.track_update(kind, old, new, manager)
             return new
 
         return await self._update(
@@ -195,7 +206,9 @@ class ObjectRegistry:
             uid=m.uid,
         )
 
-    async def update_status(self, obj: Any, *, dry_run: bool = False, user: str = "") -> Any:
+    async def update_status(
+        self, obj: Any, *, dry_run: bool = False, user: str = "", manager: str = ""
+    ) -> Any:
         kind = kinds.for_message(obj)
         if not kind.has_status:
             raise errors.NotFoundError(f"{kind.plural} have no status subresource")
@@ -204,6 +217,7 @@ class ObjectRegistry:
         def replace_status(old: Any) -> Any:
             new = _copy(old)
             new.status.CopyFrom(obj.status)
+            managedfields.track_update(kind, old, new, manager, "status")
             return new
 
         return await self._update(
@@ -228,7 +242,15 @@ class ObjectRegistry:
         status: bool = False,
         dry_run: bool = False,
         user: str = "",
+        manager: str = "",
+        force: bool = False,
     ) -> Any:
+        if patch_type == "apply":
+            return await self.apply(
+                kind, namespace, name, body,
+                manager=manager, force=force, status=status, dry_run=dry_run, user=user,
+            )  # fmt: skip
+        check_patch_options(manager, force)
         document = await off_loop(len(body), parse_patch, patch_type, body)
         precondition = str(document.get("metadata", {}).get("resourceVersion") or "")
 
@@ -238,17 +260,78 @@ class ObjectRegistry:
             if status:
                 new = _copy(old)
                 new.status.CopyFrom(patched.status)
+                managedfields.track_update(kind, old, new, manager, "status")
                 return new
-            patched.metadata.resource_version = old.metadata.resource_version
-            _keep_server_fields(kind, old, patched)
-            if kind.has_status:
-                patched.status.CopyFrom(old.status)
-            apply_defaults(kind.kind, patched)
+            self._settle_patched(kind, old, patched)
+            managedfields.track_update(kind, old, patched, manager)
             return patched
 
         return await self._update(
             kind, namespace, name, apply, precondition, dry_run=dry_run, user=user
         )
+
+    def _settle_patched(self, kind: Kind, old: Any, patched: Any) -> None:
+        """What the server keeps of a patched (or applied) object's own."""
+        patched.metadata.resource_version = old.metadata.resource_version
+        _keep_server_fields(kind, old, patched)
+        if kind.has_status:
+            patched.status.CopyFrom(old.status)
+        apply_defaults(kind.kind, patched)
+
+    async def apply(
+        self,
+        kind: Kind,
+        namespace: str,
+        name: str,
+        body: bytes,
+        *,
+        manager: str,
+        force: bool = False,
+        status: bool = False,
+        dry_run: bool = False,
+        user: str = "",
+    ) -> Any:
+        """Server-side apply: ``body`` is the manager's configuration of the
+        object, which is created when missing (Kubernetes' ApplyPatchType)."""
+        check_manager(manager, apply=True)
+        config = await off_loop(len(body), managedfields.parse_config, kind, name, body)
+        precondition = str(config["metadata"].get("resourceVersion") or "")
+
+        def apply_to(old: Any) -> Any:
+            new = from_json(kind, managedfields.applied(kind, old, config, manager, status))
+            check_identity(kind, old.metadata.namespace, name, new, old)
+            if status:
+                patched, new = new, _copy(old)
+                new.status.CopyFrom(patched.status)
+            else:
+                self._settle_patched(kind, old, new)
+            managedfields.track_apply(kind, old, new, config, manager, force=force, status=status)
+            return new
+
+        for _attempt in range(2):
+            try:
+                return await self._update(
+                    kind, namespace, name, apply_to, precondition, dry_run=dry_run, user=user
+                )
+            except errors.NotFoundError:
+                if precondition or status:
+                    raise
+            try:
+                return await self._create_applied(kind, namespace, config, manager, dry_run, user)
+            except errors.AlreadyExistsError:
+                continue  # created meanwhile: apply to it
+        raise errors.conflict(kind.plural, name, kind.group)
+
+    async def _create_applied(
+        self, kind: Kind, namespace: str, config: dict[str, Any], manager: str,
+        dry_run: bool, user: str,
+    ) -> Any:  # fmt: skip
+        new = from_json(kind, managedfields.applied(kind, None, config, manager))
+        check_identity(kind, _ns(kind, namespace), new.metadata.name, new, new)
+        new.metadata.namespace = _ns(kind, namespace)
+        self._prepare_create(kind, new)
+        managedfields.track_apply(kind, None, new, config, manager, force=True)
+        return await self._create(kind, new, dry_run=dry_run, user=user)
 
     async def _update(
         self,
