@@ -37,6 +37,9 @@ SERVER_METADATA = (
     "selfLink",
 )
 MAX_MANAGER_LENGTH = 128
+# Update entries kept apart before the oldest fold into one (Kubernetes' 10)
+MAX_UPDATE_MANAGERS = 10
+ANCIENT = "ancient-changes"
 
 
 @dataclass
@@ -158,7 +161,25 @@ def record_update(
         result.append(mine)
     mine.fields = (mine.fields - removed) | changed
     mine.api_version, mine.time = write.api_version, write.time
-    return [e for e in result if e.fields]
+    return cap_updates([e for e in result if e.fields])
+
+
+def cap_updates(entries: list[Entry], limit: int = MAX_UPDATE_MANAGERS) -> list[Entry]:
+    """At most ``limit`` Update entries: the oldest fold into one
+    "ancient-changes" entry, as Kubernetes bounds managedFields (many
+    one-off writers would otherwise grow every object)."""
+    updates = [e for e in entries if e.operation == UPDATE and e.manager != ANCIENT]
+    if len(updates) <= limit:
+        return entries
+    oldest = sorted(updates, key=lambda e: e.time)[: len(updates) - limit + 1]
+    ancient = next((e for e in entries if e.manager == ANCIENT), None)
+    if ancient is None:
+        ancient = Entry(ANCIENT, UPDATE, oldest[-1].api_version, time=oldest[-1].time)
+        entries = [*entries, ancient]
+    for e in oldest:
+        ancient.fields |= e.fields
+    gone = {id(e) for e in oldest}
+    return [e for e in entries if id(e) not in gone]
 
 
 def merge(live: Any, config: Any, name: str = "") -> Any:

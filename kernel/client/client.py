@@ -15,7 +15,7 @@ from typing import Any
 
 import grpc
 from google.protobuf.any_pb2 import Any as AnyProto
-from shoal import config, errors, kinds
+from shoal import __version__, config, errors, kinds
 from shoal.api.v1 import api_pb2, api_pb2_grpc
 from shoal.client.channel import (
     AuthChannel,
@@ -110,6 +110,9 @@ def _channel_options(target: str) -> list[tuple[str, Any]]:
         ("grpc.lb_policy_name", "pick_first"),
         ("grpc.initial_reconnect_backoff_ms", 200),
         ("grpc.max_reconnect_backoff_ms", 2000),
+        # The server's default field manager is the user agent's first word
+        # (metadata.managedFields): "shoal", as Kubernetes' clients say "kubectl".
+        ("grpc.primary_user_agent", f"shoal/{__version__}"),
     ]
     first = target.split(",")[0].strip()
     if "," in target:  # a list has no one authority: check the first server's name

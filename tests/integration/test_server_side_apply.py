@@ -116,7 +116,7 @@ async def test_every_write_records_its_manager(shoal_client: Client) -> None:
     assert "f:image" not in maker_container['k:{"name":"nginx"}']
     # a write without a field manager is the client's (its user agent)
     unnamed = await shoal_client.patch("deploy", "web", {"spec": {"paused": True}})
-    assert len(managers(unnamed)) == 3
+    assert ("shoal", "Update") in managers(unnamed)
 
 
 async def test_apply_needs_a_field_manager(shoal_client: Client) -> None:
