@@ -17,10 +17,11 @@ from typing import Any, Protocol
 from shoal import errors, kinds
 from shoal.apiserver import codec, managedfields, meta
 from shoal.apiserver.admission import AdmissionChain
+from shoal.apiserver.apply import ServerSideApply
 from shoal.apiserver.binding import bind
 from shoal.apiserver.decoding import off_loop
 from shoal.apiserver.defaults import apply_defaults
-from shoal.apiserver.fieldmanager import check_manager, check_patch_options
+from shoal.apiserver.fieldmanager import check_patch_options
 from shoal.apiserver.lists import ListResult, list_objects
 from shoal.apiserver.manifests import from_json, to_json
 from shoal.apiserver.namespaces import NamespaceLifecycle
@@ -51,7 +52,7 @@ class DeleteOptions:
     dry_run: bool = False
 
 
-class ObjectRegistry:
+class ObjectRegistry(ServerSideApply):
     def __init__(
         self,
         store: Store,
@@ -277,61 +278,6 @@ class ObjectRegistry:
         if kind.has_status:
             patched.status.CopyFrom(old.status)
         apply_defaults(kind.kind, patched)
-
-    async def apply(
-        self,
-        kind: Kind,
-        namespace: str,
-        name: str,
-        body: bytes,
-        *,
-        manager: str,
-        force: bool = False,
-        status: bool = False,
-        dry_run: bool = False,
-        user: str = "",
-    ) -> Any:
-        """Server-side apply: ``body`` is the manager's configuration of the
-        object, which is created when missing (Kubernetes' ApplyPatchType)."""
-        check_manager(manager, apply=True)
-        config = await off_loop(len(body), managedfields.parse_config, kind, name, body)
-        precondition = str(config["metadata"].get("resourceVersion") or "")
-
-        def apply_to(old: Any) -> Any:
-            new = from_json(kind, managedfields.applied(kind, old, config, manager, status))
-            check_identity(kind, old.metadata.namespace, name, new, old)
-            if status:
-                patched, new = new, _copy(old)
-                new.status.CopyFrom(patched.status)
-            else:
-                self._settle_patched(kind, old, new)
-            managedfields.track_apply(kind, old, new, config, manager, force=force, status=status)
-            return new
-
-        for _attempt in range(2):
-            try:
-                return await self._update(
-                    kind, namespace, name, apply_to, precondition, dry_run=dry_run, user=user
-                )
-            except errors.NotFoundError:
-                if precondition or status:
-                    raise
-            try:
-                return await self._create_applied(kind, namespace, config, manager, dry_run, user)
-            except errors.AlreadyExistsError:
-                continue  # created meanwhile: apply to it
-        raise errors.conflict(kind.plural, name, kind.group)
-
-    async def _create_applied(
-        self, kind: Kind, namespace: str, config: dict[str, Any], manager: str,
-        dry_run: bool, user: str,
-    ) -> Any:  # fmt: skip
-        new = from_json(kind, managedfields.applied(kind, None, config, manager))
-        check_identity(kind, _ns(kind, namespace), new.metadata.name, new, new)
-        new.metadata.namespace = _ns(kind, namespace)
-        self._prepare_create(kind, new)
-        managedfields.track_apply(kind, None, new, config, manager, force=True)
-        return await self._create(kind, new, dry_run=dry_run, user=user)
 
     async def _update(
         self,
