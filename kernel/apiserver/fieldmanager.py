@@ -52,6 +52,13 @@ class Entry:
     time: str = ""
     subresource: str = ""
     fields: set[Path] = field(default_factory=set)
+    # the stored entry this was read from, and its fields then: an entry
+    # nothing changed is stored again as it was, not encoded anew
+    source: Any = field(default=None, compare=False, repr=False)
+    read_fields: frozenset[Path] = field(default=frozenset(), compare=False, repr=False)
+
+    def unchanged(self) -> bool:
+        return self.source is not None and self.fields == self.read_fields
 
     def same(self, manager: str, operation: str, subresource: str) -> bool:
         return (self.manager, self.operation, self.subresource) == (
@@ -108,7 +115,7 @@ def encode(entries: Iterable[Entry]) -> list[dict[str, Any]]:
         if e.time:
             entry["time"] = e.time
         entry["fieldsType"] = "FieldsV1"
-        entry["fieldsV1"] = fieldpaths.to_fields_v1(e.fields)
+        entry["fieldsV1"] = fieldpaths.sorted_tree(fieldpaths.to_fields_v1(e.fields))
         if e.subresource:
             entry["subresource"] = e.subresource
         encoded.append(entry)

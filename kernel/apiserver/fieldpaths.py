@@ -123,12 +123,12 @@ def to_fields_v1(paths: set[Path]) -> dict[str, Any]:
             node = node[element]
         if node and "." not in node:
             node["."] = {}
-    return _sorted(tree)
+    return tree
 
 
-def _sorted(tree: dict[str, Any]) -> dict[str, Any]:
-    # "." first, then the elements in order, as Kubernetes writes them
-    return {k: _sorted(tree[k]) for k in sorted(tree, key=lambda k: (k != ".", k))}
+def sorted_tree(tree: dict[str, Any]) -> dict[str, Any]:
+    """``"."`` first, then the elements in order, as Kubernetes writes them."""
+    return {k: sorted_tree(tree[k]) for k in sorted(tree, key=lambda k: (k != ".", k))}
 
 
 def from_fields_v1(tree: Any) -> set[Path]:

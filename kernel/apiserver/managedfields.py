@@ -7,14 +7,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from google.protobuf import json_format
 from shoal import errors
-from shoal.api.v1 import meta_pb2
-from shoal.apiserver import fieldmanager, meta
+from shoal.apiserver import fieldmanager, fieldpaths, meta
 from shoal.apiserver.decoding import decode_json, decode_yaml
 from shoal.apiserver.fieldmanager import Entry, Write
+from shoal.apiserver.fieldpaths import Path
 from shoal.apiserver.manifests import to_json
 from shoal.kinds import Kind
+from shoal.manifest import to_dict
+
+# ObjectMeta fields (proto names) the server keeps: nobody's
+SERVER_FIELDS = (
+    "name",
+    "namespace",
+    "uid",
+    "resource_version",
+    "generation",
+    "creation_timestamp",
+    "deletion_timestamp",
+    "deletion_grace_period_seconds",
+    "managed_fields",
+)
 
 # The manager of a write that names none and comes from no known client.
 UNKNOWN_MANAGER = "unknown"
@@ -37,15 +50,93 @@ def write_of(kind: Kind, manager: str, subresource: str = "") -> Write:
     )
 
 
-def entries_of(document: dict[str, Any]) -> list[Entry]:
-    return fieldmanager.decode((document.get("metadata") or {}).get("managedFields") or [])
+def entries_of(obj: Any) -> list[Entry]:
+    """The managers of a typed object (its FieldsV1 read without a detour
+    through JSON: this runs on every write)."""
+    entries = []
+    for e in obj.metadata.managed_fields:
+        fields = _struct_paths(e.fields_v1, ())
+        entries.append(
+            Entry(
+                manager=e.manager,
+                operation=e.operation,
+                api_version=e.api_version,
+                time=e.time.ToJsonString() if e.HasField("time") else "",
+                subresource=e.subresource,
+                fields=set(fields),
+                source=e,
+                read_fields=frozenset(fields),
+            )
+        )
+    return entries
+
+
+def _struct_paths(struct: Any, path: Path) -> set[Path]:
+    paths: set[Path] = set()
+    for element, value in struct.fields.items():
+        nested = value.WhichOneof("kind") == "struct_value" and len(value.struct_value.fields)
+        if element == ".":
+            paths.add(path)
+        elif nested:
+            paths |= _struct_paths(value.struct_value, (*path, element))
+        else:
+            paths.add((*path, element))
+    return paths
 
 
 def store_entries(obj: Any, entries: list[Entry]) -> None:
     field = obj.metadata.managed_fields
+    kept = [_copy(e.source) if e.unchanged() else None for e in entries]
     del field[:]
-    for entry in fieldmanager.encode(entries):
-        field.append(json_format.ParseDict(entry, meta_pb2.ManagedFieldsEntry()))
+    for e, stored in zip(entries, kept, strict=True):
+        if stored is not None:
+            if e.time:
+                stored.time.FromJsonString(e.time)
+            stored.api_version = e.api_version
+            field.append(stored)
+            continue
+        entry = field.add(
+            manager=e.manager,
+            operation=e.operation,
+            api_version=e.api_version,
+            fields_type="FieldsV1",
+            subresource=e.subresource,
+        )
+        if e.time:
+            entry.time.FromJsonString(e.time)
+        entry.fields_v1.update(fieldpaths.to_fields_v1(e.fields))
+
+
+def _copy(message: Any) -> Any:
+    copied = type(message)()
+    copied.CopyFrom(message)
+    return copied
+
+
+def owned_document(obj: Any, write: Write) -> dict[str, Any]:
+    """The JSON of the fields of ``obj`` managers may own (see
+    ``fieldmanager.owned``), without serializing managedFields themselves."""
+    if write.subresource == "status":
+        return {"status": to_dict(obj.status)} if obj.HasField("status") else {}
+    return fieldmanager.owned(to_dict(_scoped(obj, write)), write)
+
+
+def _scoped(obj: Any, write: Write) -> Any:
+    """A copy without what no manager owns: managedFields, the server's
+    metadata and (through the main resource) the status."""
+    scoped = type(obj)()
+    scoped.CopyFrom(obj)
+    for name in SERVER_FIELDS:
+        scoped.metadata.ClearField(name)
+    if write.has_status and scoped.DESCRIPTOR.fields_by_name.get("status") is not None:
+        scoped.ClearField("status")
+    return scoped
+
+
+def _unchanged(old: Any, new: Any, write: Write) -> bool:
+    if write.subresource == "status":
+        return bool(old.status == new.status)
+    return bool(_scoped(old, write) == _scoped(new, write))
 
 
 def track_create(kind: Kind, new: Any, manager: str) -> None:
@@ -53,7 +144,7 @@ def track_create(kind: Kind, new: Any, manager: str) -> None:
     client sent are not kept."""
     new.metadata.ClearField("managed_fields")
     write = write_of(kind, manager)
-    store_entries(new, fieldmanager.record_update(None, to_json(new), [], write))
+    store_entries(new, fieldmanager.record_update(None, owned_document(new, write), [], write))
 
 
 def track_update(kind: Kind, old: Any, new: Any, manager: str, subresource: str = "") -> None:
@@ -61,10 +152,16 @@ def track_update(kind: Kind, old: Any, new: Any, manager: str, subresource: str 
     changed. managedFields the client changed replace the stored ones, as in
     Kubernetes (that is how they are reset); left alone they are kept."""
     sent = new.metadata.managed_fields
-    base = old if not len(sent) or list(sent) == list(old.metadata.managed_fields) else new
-    old_doc, new_doc = to_json(old), to_json(new)
+    kept = old.metadata.managed_fields
+    base = old if not len(sent) or list(sent) == list(kept) else new
+    write = write_of(kind, manager, subresource)
+    if _unchanged(old, new, write):  # the common no-op write: nothing moves
+        if base is old:
+            del sent[:]
+            sent.extend(kept)
+        return
     entries = fieldmanager.record_update(
-        old_doc, new_doc, entries_of(to_json(base)), write_of(kind, manager, subresource)
+        owned_document(old, write), owned_document(new, write), entries_of(base), write
     )
     store_entries(new, entries)
 
@@ -114,8 +211,7 @@ def applied(
     write = write_of(kind, manager, "status" if status else "")
     if live is None:
         return fieldmanager.merge({}, config)
-    document = to_json(live)
-    return fieldmanager.apply_config(document, config, entries_of(document), write)
+    return fieldmanager.apply_config(to_json(live), config, entries_of(live), write)
 
 
 def track_apply(
@@ -131,7 +227,9 @@ def track_apply(
     """Ownership after an apply, once ``new`` is final: the applier owns the
     applied fields; a conflict raises ConflictError unless forced."""
     write = write_of(kind, manager, "status" if status else "")
-    live_doc = to_json(live) if live is not None else None
-    entries = entries_of(live_doc) if live_doc is not None else []
-    result = fieldmanager.record_apply(live_doc, to_json(new), config, entries, write, force=force)
+    live_doc = owned_document(live, write) if live is not None else None
+    entries = entries_of(live) if live is not None else []
+    result = fieldmanager.record_apply(
+        live_doc, owned_document(new, write), config, entries, write, force=force
+    )
     store_entries(new, result)
