@@ -3,6 +3,7 @@ whose merge and ownership rules live in ``fieldmanager``."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -85,5 +86,6 @@ class ServerSideApply:
         check_identity(kind, namespace_of(kind, namespace), new.metadata.name, new, new)
         new.metadata.namespace = namespace_of(kind, namespace)
         self._prepare_create(kind, new)
-        managedfields.track_apply(kind, None, new, config, manager, force=True)
+        track = functools.partial(managedfields.track_apply, force=True)
+        await off_loop(new.ByteSize(), track, kind, None, new, config, manager)
         return await self._create(kind, new, dry_run=dry_run, user=user)

@@ -100,7 +100,8 @@ class ObjectRegistry(ServerSideApply):
             return await bind(self._update, binding, dry_run=dry_run, user=user)
         new = _copy(obj)
         self._prepare_create(kind, new)
-        managedfields.track_create(kind, new, manager)
+        # a large object's field set is CPU work: off the event loop
+        await off_loop(new.ByteSize(), managedfields.track_create, kind, new, manager)
         return await self._create(kind, new, dry_run=dry_run, user=user)
 
     async def _create(self, kind: Kind, new: Any, *, dry_run: bool, user: str) -> Any:
@@ -307,7 +308,8 @@ class ObjectRegistry(ServerSideApply):
                     f"Precondition failed: UID in object meta: {uid}, UID in storage: "
                     f"{old.metadata.uid}"
                 )
-            new = mutate(_copy(old))
+            # patching and tracking a large object is CPU work: off the event loop
+            new = await off_loop(len(kv.value), mutate, _copy(old))
             new.metadata.resource_version = old.metadata.resource_version
             allocation = self.services.reserve_update(old, new) if kind.kind == "Service" else None
             stored = False
