@@ -286,7 +286,13 @@ def record_apply(
     return [e for e in entries if e.fields]
 
 
-def conflict_error(conflicts: list[tuple[Entry, Path]]) -> errors.ConflictError:
+class ApplyConflictError(errors.ConflictError):
+    """An apply's conflicts, with the (manager, path) pairs behind them."""
+
+    conflicts: list[tuple[Entry, Path]]
+
+
+def conflict_error(conflicts: list[tuple[Entry, Path]]) -> ApplyConflictError:
     """Kubernetes' words: ``Apply failed with 1 conflict: conflict with
     "other" using apps/v1: .spec.replicas``; one FieldManagerConflict cause
     a field."""
@@ -303,7 +309,9 @@ def conflict_error(conflicts: list[tuple[Entry, Path]]) -> errors.ConflictError:
             lines.append(f"conflicts with {manager}:")
             lines += [f"- {p}" for p in by_manager[manager]]
         text = f"Apply failed with {len(conflicts)} conflicts: " + "\n".join(lines)
-    return errors.ConflictError(text, causes=causes)
+    err = ApplyConflictError(text, causes=causes)
+    err.conflicts = conflicts
+    return err
 
 
 def check_manager(manager: str, *, apply: bool) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from shoal import errors
-from shoal.apiserver import fieldmanager, fieldpaths, meta
+from shoal.apiserver import fieldmanager, fieldpaths, lastapplied, meta
 from shoal.apiserver.decoding import decode_json, decode_yaml
 from shoal.apiserver.fieldmanager import Entry, Write
 from shoal.apiserver.fieldpaths import Path
@@ -229,7 +229,15 @@ def track_apply(
     write = write_of(kind, manager, "status" if status else "")
     live_doc = owned_document(live, write) if live is not None else None
     entries = entries_of(live) if live is not None else []
-    result = fieldmanager.record_apply(
-        live_doc, owned_document(new, write), config, entries, write, force=force
-    )
+    new_doc = owned_document(new, write)
+    try:
+        result = fieldmanager.record_apply(live_doc, new_doc, config, entries, write, force=force)
+    except fieldmanager.ApplyConflictError as err:
+        allowed = lastapplied.allowed_conflicts(live, write)
+        left = [(e, p) for e, p in err.conflicts if p not in allowed]
+        if left:
+            raise fieldmanager.conflict_error(left) from None
+        result = fieldmanager.record_apply(live_doc, new_doc, config, entries, write, force=True)
     store_entries(new, result)
+    if not status:
+        lastapplied.sync_annotation(new, config, manager)

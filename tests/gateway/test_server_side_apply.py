@@ -115,3 +115,19 @@ async def test_client_side_writes_are_recorded(gateway_server: GatewayServer) ->
     entries = {e["manager"]: e for e in got["metadata"]["managedFields"]}
     assert entries["kubectl-client-side-apply"]["operation"] == "Update"
     assert "f:team" in entries["kubectl-label"]["fieldsV1"]["f:metadata"]["f:labels"]
+
+
+async def test_server_side_apply_after_client_side_apply(gateway_server: GatewayServer) -> None:
+    """kubectl moves the fields of its client-side apply to its server-side
+    manager first (a JSON patch of managedFields), so the switch conflicts
+    with nobody."""
+    k = gateway_server.kubectl
+    assert (await k("apply", "-f", "-", input=manifest())).code == 0
+    switched = await k("apply", "--server-side", "-f", "-", input=manifest(image="nginx:1.27"))
+    assert switched.code == 0, switched.err
+    shown = await k("get", "deploy", "web", "-o", "json", "--show-managed-fields")
+    got = json.loads(shown.out)
+    assert got["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.27"
+    managers = {(e["manager"], e["operation"]) for e in got["metadata"]["managedFields"]}
+    assert ("kubectl", "Apply") in managers
+    assert ("kubectl-client-side-apply", "Update") not in managers

@@ -4,6 +4,7 @@ patch_type "apply"): the same registry path the gateway's
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -133,3 +134,21 @@ async def test_apply_checks_the_configuration(shoal_client: Client) -> None:
         await shoal_client.apply(deployment(), field_manager="x", kind="deployments", name="b")
     with pytest.raises(errors.BadRequestError):
         await shoal_client.apply(b"kind: [", field_manager="x", kind="deployments", name="web")
+
+
+async def test_kubectl_takes_over_its_client_side_apply(shoal_client: Client) -> None:
+    """kubectl's server-side apply may change what its client-side apply
+    set (the last-applied-configuration annotation lists it); another
+    manager may not; and the annotation follows the applied config."""
+    last = "kubectl.kubernetes.io/last-applied-configuration"
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}
+    config["data"] = {"a": "1"}
+    csa = obj({**config, "metadata": {"name": "c", "annotations": {last: json.dumps(config)}}})
+    await shoal_client.create(csa, field_manager="kubectl-client-side-apply")
+    changed = {**config, "data": {"a": "2"}}
+    with pytest.raises(errors.ConflictError, match='"kubectl-client-side-apply"'):
+        await shoal_client.apply(changed, field_manager="someone")
+    applied = await shoal_client.apply(changed, field_manager="kubectl")
+    assert applied.data["a"] == "2"
+    assert json.loads(applied.metadata.annotations[last]) == changed
+    assert ("kubectl", "Apply") in managers(applied)
