@@ -213,3 +213,28 @@ def test_field_manager_rules() -> None:
         fieldmanager.check_manager("x" * 129, apply=False)
     with pytest.raises(errors.InvalidError, match="force: Forbidden"):
         fieldmanager.check_patch_options("m", True)
+
+
+def test_remove_finds_items_by_key_value_and_index() -> None:
+    doc = {
+        "metadata": {"finalizers": ["a", "b"]},
+        "spec": {
+            "ports": [{"port": 80}, {"port": 443, "protocol": "TCP"}],
+            "containers": [{"name": "x", "image": "i", "env": [{"name": "A"}]}],
+            "items": [{"n": 1}, {"n": 2}],
+        },
+    }
+    fieldpaths.remove(doc, ("f:metadata", "f:finalizers", 'v:"a"'))
+    fieldpaths.remove(doc, ("f:spec", "f:ports", 'k:{"port":443,"protocol":"TCP"}'))
+    fieldpaths.remove(doc, ("f:spec", "f:containers", 'k:{"name":"x"}', "f:env"))
+    fieldpaths.remove(doc, ("f:spec", "f:nothing", "f:here"))  # absent: no error
+    assert doc["metadata"]["finalizers"] == ["b"]
+    assert doc["spec"]["ports"] == [{"port": 80}]
+    assert doc["spec"]["containers"] == [{"name": "x", "image": "i"}]
+    assert fieldpaths.find_item(doc["spec"]["items"], "items", "i:1") == 1
+    assert fieldpaths.find_item(doc["spec"]["items"], "items", "i:5") == -1
+
+
+def test_an_item_without_its_key_is_found_by_index() -> None:
+    found = fieldpaths.leaves({"env": [{"value": "x"}]})
+    assert ("f:env", "i:0", "f:value") in found
