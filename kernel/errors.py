@@ -37,6 +37,9 @@ class APIError(Exception):
         super().__init__(message)
         self.message = message
         self.name, self.group, self.kind = name, group, kind
+        # (field path, message) pairs: an invalid object's field errors, an
+        # apply's conflicting fields
+        self.causes: list[tuple[str, str]] = []
 
     def details(self) -> dict[str, str]:
         """The StatusDetails fields that are set."""
@@ -55,10 +58,24 @@ class AlreadyExistsError(APIError):
 
 
 class ConflictError(APIError):
-    """A stale resourceVersion: read the object again and retry."""
+    """A stale resourceVersion: read the object again and retry. Also a
+    server-side apply that would change fields another manager owns:
+    ``causes`` then names them (Kubernetes' FieldManagerConflict)."""
 
     code = grpc.StatusCode.ABORTED
     reason = "Conflict"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        causes: list[tuple[str, str]] | None = None,
+        name: str = "",
+        group: str = "",
+        kind: str = "",
+    ) -> None:
+        super().__init__(message, name=name, group=group, kind=kind)
+        self.causes = causes or []
 
 
 class InvalidError(APIError):
@@ -213,7 +230,7 @@ def trailing_metadata(err: APIError) -> tuple[tuple[str, str | bytes], ...]:
     same error: its reason word, its details (name, group, kind) and, for
     InvalidError, the field causes, also as the standard ``google.rpc.Status``
     details; within METADATA_BUDGET."""
-    causes = err.causes if isinstance(err, InvalidError) else []
+    causes = err.causes
     pairs = _metadata(err, causes, with_message=True)
     keep = len(causes)
     # Over budget: first leave the message (grpc-message has it) out of the
@@ -266,7 +283,7 @@ def rich_status(
     from google.rpc import error_details_pb2, status_pb2
 
     if causes is None:
-        causes = err.causes if isinstance(err, InvalidError) else []
+        causes = err.causes
     status = status_pb2.Status(code=err.code.value[0], message=err.message if with_message else "")
     info = error_details_pb2.ErrorInfo(
         reason=_upper_snake(err.reason),
@@ -298,7 +315,7 @@ def from_status(
     err.from_server = REASON_KEY in extra  # every answer of the server carries it
     if cls is APIError:
         err.code = code
-    if isinstance(err, InvalidError) and CAUSES_KEY in extra:
+    if CAUSES_KEY in extra:
         with contextlib.suppress(ValueError, TypeError):
             err.causes = [(str(p), str(m)) for p, m in json.loads(extra[CAUSES_KEY])]
     if DETAILS_KEY in extra:

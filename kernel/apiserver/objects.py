@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from shoal import errors, kinds
-from shoal.apiserver import codec, meta
+from shoal.apiserver import codec, managedfields, meta
 from shoal.apiserver.admission import AdmissionChain
+from shoal.apiserver.apply import ServerSideApply
 from shoal.apiserver.binding import bind
 from shoal.apiserver.decoding import off_loop
 from shoal.apiserver.defaults import apply_defaults
+from shoal.apiserver.fieldmanager import check_patch_options
 from shoal.apiserver.lists import ListResult, list_objects
 from shoal.apiserver.manifests import from_json, to_json
 from shoal.apiserver.namespaces import NamespaceLifecycle
@@ -51,7 +53,7 @@ class DeleteOptions:
     dry_run: bool = False
 
 
-class ObjectRegistry:
+class ObjectRegistry(ServerSideApply):
     def __init__(
         self,
         store: Store,
@@ -97,7 +99,9 @@ class ObjectRegistry:
 
     # -- create --------------------------------------------------------------
 
-    async def create(self, obj: Any, *, dry_run: bool = False, user: str = "") -> Any:
+    async def create(
+        self, obj: Any, *, dry_run: bool = False, user: str = "", manager: str = ""
+    ) -> Any:
         kind = kinds.for_message(obj)
         if kind.kind == "Binding":
             binding = _copy(obj)
@@ -105,6 +109,12 @@ class ObjectRegistry:
             return await bind(self._update, binding, dry_run=dry_run, user=user)
         new = _copy(obj)
         self._prepare_create(kind, new)
+        # a large object's field set is CPU work: off the event loop
+        await off_loop(new.ByteSize(), managedfields.track_create, kind, new, manager)
+        return await self._create(kind, new, dry_run=dry_run, user=user)
+
+    async def _create(self, kind: Kind, new: Any, *, dry_run: bool, user: str) -> Any:
+        """Admit, validate and store a prepared new object."""
         await self.admission.admit("CREATE", kind, new, None, user)
         self._validate(kind, new)
         await self._guard("CREATE", kind, new, None)
@@ -185,7 +195,9 @@ class ObjectRegistry:
 
     # -- update --------------------------------------------------------------
 
-    async def update(self, obj: Any, *, dry_run: bool = False, user: str = "") -> Any:
+    async def update(
+        self, obj: Any, *, dry_run: bool = False, user: str = "", manager: str = ""
+    ) -> Any:
         kind = kinds.for_message(obj)
         m = obj.metadata
 
@@ -196,6 +208,7 @@ class ObjectRegistry:
             if kind.has_status:
                 new.status.CopyFrom(old.status)
             apply_defaults(kind.kind, new)
+            managedfields.track_update(kind, old, new, manager)
             return new
 
         return await self._update(
@@ -209,7 +222,9 @@ class ObjectRegistry:
             uid=m.uid,
         )
 
-    async def update_status(self, obj: Any, *, dry_run: bool = False, user: str = "") -> Any:
+    async def update_status(
+        self, obj: Any, *, dry_run: bool = False, user: str = "", manager: str = ""
+    ) -> Any:
         kind = kinds.for_message(obj)
         if not kind.has_status:
             raise errors.NotFoundError(f"{kind.plural} have no status subresource")
@@ -218,6 +233,7 @@ class ObjectRegistry:
         def replace_status(old: Any) -> Any:
             new = _copy(old)
             new.status.CopyFrom(obj.status)
+            managedfields.track_update(kind, old, new, manager, "status")
             return new
 
         return await self._update(
@@ -242,7 +258,15 @@ class ObjectRegistry:
         status: bool = False,
         dry_run: bool = False,
         user: str = "",
+        manager: str = "",
+        force: bool = False,
     ) -> Any:
+        if patch_type == "apply":
+            return await self.apply(
+                kind, namespace, name, body,
+                manager=manager, force=force, status=status, dry_run=dry_run, user=user,
+            )  # fmt: skip
+        check_patch_options(manager, force)
         document = await off_loop(len(body), parse_patch, patch_type, body)
         precondition = str(document.get("metadata", {}).get("resourceVersion") or "")
 
@@ -252,17 +276,23 @@ class ObjectRegistry:
             if status:
                 new = _copy(old)
                 new.status.CopyFrom(patched.status)
+                managedfields.track_update(kind, old, new, manager, "status")
                 return new
-            patched.metadata.resource_version = old.metadata.resource_version
-            _keep_server_fields(kind, old, patched)
-            if kind.has_status:
-                patched.status.CopyFrom(old.status)
-            apply_defaults(kind.kind, patched)
+            self._settle_patched(kind, old, patched)
+            managedfields.track_update(kind, old, patched, manager)
             return patched
 
         return await self._update(
             kind, namespace, name, apply, precondition, dry_run=dry_run, user=user
         )
+
+    def _settle_patched(self, kind: Kind, old: Any, patched: Any) -> None:
+        """What the server keeps of a patched (or applied) object's own."""
+        patched.metadata.resource_version = old.metadata.resource_version
+        _keep_server_fields(kind, old, patched)
+        if kind.has_status:
+            patched.status.CopyFrom(old.status)
+        apply_defaults(kind.kind, patched)
 
     async def _update(
         self,
@@ -292,7 +322,8 @@ class ObjectRegistry:
                     f"Precondition failed: UID in object meta: {uid}, UID in storage: "
                     f"{old.metadata.uid}"
                 )
-            new = mutate(_copy(old))
+            # patching and tracking a large object is CPU work: off the event loop
+            new = await off_loop(len(kv.value), mutate, _copy(old))
             new.metadata.resource_version = old.metadata.resource_version
             allocation = self.services.reserve_update(old, new) if kind.kind == "Service" else None
             stored = False

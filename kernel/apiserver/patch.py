@@ -24,7 +24,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 def parse_patch(patch_type: str, body: bytes) -> dict[str, Any]:
     if patch_type not in ("", "merge"):
-        raise BadRequestError(f'unsupported patch type "{patch_type}": supported: "merge"')
+        raise BadRequestError(f'unsupported patch type "{patch_type}": supported: "merge", "apply"')
     document = decode_json(body or b"{}", "the patch")
     if not isinstance(document, dict):
         raise BadRequestError("a merge patch must be a JSON object")

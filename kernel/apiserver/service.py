@@ -20,6 +20,7 @@ from google.protobuf.message import DecodeError, Message
 from shoal import errors, kinds
 from shoal.api.v1 import api_pb2
 from shoal.apiserver.batching import batched, watch_response
+from shoal.apiserver.managedfields import default_manager
 from shoal.apiserver.objects import DeleteOptions, ObjectRegistry
 from shoal.apiserver.watch import EventCache, type_url, watch_objects
 from shoal.kinds import Kind
@@ -77,6 +78,15 @@ def unknown_field_paths(msg: Message, path: str) -> list[str]:
     return found
 
 
+def field_manager(request: Any, context: Any) -> str:
+    """The request's field manager, else (as Kubernetes) the name in the
+    client's user agent."""
+    if request.field_manager:
+        return str(request.field_manager)
+    metadata = dict(context.invocation_metadata() or ()) if context is not None else {}
+    return default_manager(str(metadata.get("user-agent", "")))
+
+
 def pack(obj: Any) -> api_pb2.ObjectResponse:
     response = api_pb2.ObjectResponse()
     response.object.Pack(obj)
@@ -90,7 +100,12 @@ class ObjectsService:
         self.events = EventCache()
 
     async def Create(self, request: api_pb2.CreateRequest, context: Any) -> Any:
-        return pack(await self.registry.create(unpack(request.object), dry_run=request.dry_run))
+        manager = field_manager(request, context)
+        return pack(
+            await self.registry.create(
+                unpack(request.object), dry_run=request.dry_run, manager=manager
+            )
+        )
 
     async def Get(self, request: api_pb2.GetRequest, context: Any) -> Any:
         key = request.key
@@ -114,11 +129,19 @@ class ObjectsService:
         return response
 
     async def Update(self, request: api_pb2.UpdateRequest, context: Any) -> Any:
-        return pack(await self.registry.update(unpack(request.object), dry_run=request.dry_run))
+        manager = field_manager(request, context)
+        return pack(
+            await self.registry.update(
+                unpack(request.object), dry_run=request.dry_run, manager=manager
+            )
+        )
 
     async def UpdateStatus(self, request: api_pb2.UpdateRequest, context: Any) -> Any:
         obj = unpack(request.object)
-        return pack(await self.registry.update_status(obj, dry_run=request.dry_run))
+        manager = field_manager(request, context)
+        return pack(
+            await self.registry.update_status(obj, dry_run=request.dry_run, manager=manager)
+        )
 
     async def Patch(self, request: api_pb2.PatchRequest, context: Any) -> Any:
         key = request.key
@@ -131,6 +154,13 @@ class ObjectsService:
                 patch_type=request.patch_type,
                 status=request.status,
                 dry_run=request.dry_run,
+                # apply names its manager; other patches default to the client's
+                manager=(
+                    request.field_manager
+                    if request.patch_type == "apply"
+                    else field_manager(request, context)
+                ),
+                force=request.force,
             )
         )
 

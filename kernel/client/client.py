@@ -15,7 +15,7 @@ from typing import Any
 
 import grpc
 from google.protobuf.any_pb2 import Any as AnyProto
-from shoal import config, errors, kinds
+from shoal import __version__, config, errors, kinds
 from shoal.api.v1 import api_pb2, api_pb2_grpc
 from shoal.client.channel import (
     AuthChannel,
@@ -110,6 +110,9 @@ def _channel_options(target: str) -> list[tuple[str, Any]]:
         ("grpc.lb_policy_name", "pick_first"),
         ("grpc.initial_reconnect_backoff_ms", 200),
         ("grpc.max_reconnect_backoff_ms", 2000),
+        # The server's default field manager is the user agent's first word
+        # (metadata.managedFields): "shoal", as Kubernetes' clients say "kubectl".
+        ("grpc.primary_user_agent", f"shoal/{__version__}"),
     ]
     first = target.split(",")[0].strip()
     if "," in target:  # a list has no one authority: check the first server's name
@@ -182,10 +185,10 @@ class Client:
         except grpc.aio.AioRpcError as err:
             raise _api_error(err) from None
 
-    async def create(self, obj: Any, *, dry_run: bool = False) -> Any:
+    async def create(self, obj: Any, *, dry_run: bool = False, field_manager: str = "") -> Any:
         if not obj.metadata.namespace and kinds.for_message(obj).namespaced:
             obj = _with_namespace(obj, self.namespace)
-        request = api_pb2.CreateRequest(dry_run=dry_run)
+        request = api_pb2.CreateRequest(dry_run=dry_run, field_manager=field_manager)
         request.object.Pack(obj)
         return unpack((await self._call(self._objects.Create, request)).object)
 
@@ -221,13 +224,15 @@ class Client:
             response.continue_token,
         )
 
-    async def update(self, obj: Any, *, dry_run: bool = False) -> Any:
-        request = api_pb2.UpdateRequest(dry_run=dry_run)
+    async def update(self, obj: Any, *, dry_run: bool = False, field_manager: str = "") -> Any:
+        request = api_pb2.UpdateRequest(dry_run=dry_run, field_manager=field_manager)
         request.object.Pack(obj)
         return unpack((await self._call(self._objects.Update, request)).object)
 
-    async def update_status(self, obj: Any, *, dry_run: bool = False) -> Any:
-        request = api_pb2.UpdateRequest(dry_run=dry_run)
+    async def update_status(
+        self, obj: Any, *, dry_run: bool = False, field_manager: str = ""
+    ) -> Any:
+        request = api_pb2.UpdateRequest(dry_run=dry_run, field_manager=field_manager)
         request.object.Pack(obj)
         return unpack((await self._call(self._objects.UpdateStatus, request)).object)
 
@@ -240,6 +245,7 @@ class Client:
         *,
         status: bool = False,
         dry_run: bool = False,
+        field_manager: str = "",
     ) -> Any:
         """A JSON merge patch: ``{"spec": {"replicas": 3}}``."""
         request = api_pb2.PatchRequest(
@@ -248,6 +254,42 @@ class Client:
             patch=json.dumps(patch).encode(),
             status=status,
             dry_run=dry_run,
+            field_manager=field_manager,
+        )
+        return unpack((await self._call(self._objects.Patch, request)).object)
+
+    async def apply(
+        self,
+        config: dict[str, Any] | bytes,
+        *,
+        field_manager: str,
+        force: bool = False,
+        kind: str | Kind | None = None,
+        name: str | None = None,
+        namespace: str | None = None,
+        status: bool = False,
+        dry_run: bool = False,
+    ) -> Any:
+        """Server-side apply of ``config`` (a Kubernetes object as a dict, or
+        its JSON/YAML bytes) as ``field_manager``: created when missing; a
+        field another manager owns is a ConflictError unless ``force``. The
+        object is the one ``config`` names unless ``kind``/``name`` say."""
+        document = config if isinstance(config, dict) else {}
+        if kind is None or name is None:
+            document = document or _yaml_or_json(config)  # type: ignore[arg-type]
+        metadata = document.get("metadata") or {}
+        request = api_pb2.PatchRequest(
+            key=self._key(
+                kind if kind is not None else str(document.get("kind", "")),
+                name if name is not None else str(metadata.get("name", "")),
+                namespace if namespace is not None else metadata.get("namespace"),
+            ),
+            patch_type="apply",
+            patch=config if isinstance(config, bytes) else json.dumps(config).encode(),
+            status=status,
+            dry_run=dry_run,
+            field_manager=field_manager,
+            force=force,
         )
         return unpack((await self._call(self._objects.Patch, request)).object)
 
@@ -321,3 +363,10 @@ def _with_namespace(obj: Any, namespace: str) -> Any:
 
 def _api_error(err: grpc.aio.AioRpcError) -> errors.APIError:
     return errors.from_status(err.code(), err.details() or "", err.trailing_metadata() or ())
+
+
+def _yaml_or_json(raw: bytes) -> dict[str, Any]:
+    import yaml
+
+    document = yaml.safe_load(raw)
+    return document if isinstance(document, dict) else {}

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 from shoal import errors
 from shoal.apiserver import decoding
+from shoal.apiserver.managedfields import default_manager
 from shoal.apiserver.patch import merge_patch
 from shoal.client import Client
 from shoal.plugins.gateway import bodies, table
@@ -30,6 +31,23 @@ def dry_run(request: web.Request) -> bool:
     if unknown:
         raise bad_request(f'unsupported dryRun value "{unknown[0]}": only "All" is')
     return bool(values)
+
+
+def field_manager(request: web.Request) -> str:
+    """``fieldManager``, else the name in the client's User-Agent, as
+    Kubernetes defaults it."""
+    return request.query.get("fieldManager") or default_manager(
+        request.headers.get("User-Agent", "")
+    )
+
+
+def _force(request: web.Request) -> bool:
+    text = request.query.get("force")
+    if text is None:
+        return False
+    if text not in ("true", "false", "1", "0", "True", "False"):
+        raise bad_request(f'force: invalid value "{text}", expected a boolean')
+    return text in ("true", "1", "True")
 
 
 def _int_param(request: web.Request, name: str) -> int:
@@ -73,25 +91,35 @@ class Objects:
 
     async def create(self, request: web.Request, target: Target) -> web.Response:
         obj = bodies.to_message(await bodies.read_json(request), target)
-        created = await self.client.create(obj, dry_run=dry_run(request))
+        created = await self.client.create(
+            obj, dry_run=dry_run(request), field_manager=field_manager(request)
+        )
         return bodies.respond(bodies.to_json(created), 201)
 
     async def update(self, request: web.Request, target: Target) -> web.Response:
         obj = bodies.to_message(await bodies.read_json(request), target)
-        if target.subresource == "status":
-            updated = await self.client.update_status(obj, dry_run=dry_run(request))
-        else:
-            updated = await self.client.update(obj, dry_run=dry_run(request))
-        return bodies.respond(bodies.to_json(updated))
+        return bodies.respond(bodies.to_json(await self._put(request, target, obj)))
+
+    async def _put(self, request: web.Request, target: Target, obj: Any) -> Any:
+        write = self.client.update_status if target.subresource == "status" else self.client.update
+        return await write(obj, dry_run=dry_run(request), field_manager=field_manager(request))
 
     async def patch(self, request: web.Request, target: Target) -> web.Response:
         content_type = request.content_type
-        if content_type not in (MERGE, STRATEGIC, JSON_PATCH):
+        if content_type not in (MERGE, STRATEGIC, JSON_PATCH, APPLY):
             raise StatusError(
                 "UnsupportedMediaType",
                 f"the body of the request was in an unknown format - accepted media types "
-                f"include: {JSON_PATCH}, {MERGE}, {STRATEGIC}",
+                f"include: {JSON_PATCH}, {MERGE}, {APPLY}, {STRATEGIC}",
             )
+        if content_type == APPLY:
+            return await self._apply(request, target)
+        if "force" in request.query:
+            raise errors.invalid(
+                "PatchOptions", "",
+                [("force", "Forbidden: may not be specified for non-apply patch")],
+                "meta.k8s.io",
+            )  # fmt: skip
         raw = await request.read() or b"null"
         document = await decoding.off_loop(len(raw), decoding.decode_json, raw, "the patch")
         if content_type == JSON_PATCH:
@@ -101,6 +129,7 @@ class Objects:
             patched = await self.client.patch(
                 target.kind, target.name, document, target.namespace,
                 status=status, dry_run=dry_run(request),
+                field_manager=field_manager(request),
             )  # fmt: skip
             return bodies.respond(bodies.to_json(patched))
         apply = strategic_merge if content_type == STRATEGIC else json_patch
@@ -110,6 +139,27 @@ class Objects:
 
         patched = await self._read_modify_write(request, target, change)
         return bodies.respond(patched)
+
+    async def _apply(self, request: web.Request, target: Target) -> web.Response:
+        """Server-side apply: the API server merges the configuration (JSON
+        or YAML, sent on as it came) and keeps who owns what."""
+        if target.subresource not in ("", "status"):
+            raise bad_request(f"server-side apply is not supported on {target.subresource}")
+        force = _force(request)
+        raw = await request.read()
+        if not raw.strip():
+            raise bad_request("the request body is empty")
+        applied = await self.client.apply(
+            raw,
+            kind=target.kind,
+            name=target.name,
+            namespace=target.namespace,
+            field_manager=request.query.get("fieldManager", ""),
+            force=force,
+            status=target.subresource == "status",
+            dry_run=dry_run(request),
+        )
+        return bodies.respond(bodies.to_json(applied))
 
     async def _read_modify_write(self, request: web.Request, target: Target, change: Any) -> Any:
         """Apply ``change`` to the stored object and update it, again on a
@@ -127,11 +177,7 @@ class Objects:
                 "metadata"
             ].get("resourceVersion")
             try:
-                if target.subresource == "status":
-                    updated = await self.client.update_status(obj, dry_run=dry_run(request))
-                else:
-                    updated = await self.client.update(obj, dry_run=dry_run(request))
-                return bodies.to_json(updated)
+                return bodies.to_json(await self._put(request, target, obj))
             except errors.ConflictError:
                 if pinned or attempt == CONFLICT_RETRIES - 1:
                     raise

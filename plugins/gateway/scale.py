@@ -9,7 +9,7 @@ from aiohttp import web
 from shoal.apiserver import decoding
 from shoal.client import Client
 from shoal.plugins.gateway import bodies
-from shoal.plugins.gateway.objects import MERGE, STRATEGIC, dry_run, merge
+from shoal.plugins.gateway.objects import MERGE, STRATEGIC, dry_run, field_manager, merge
 from shoal.plugins.gateway.paths import Target
 from shoal.plugins.gateway.status import StatusError, not_found
 from shoal.plugins.gateway.strategic import strategic_merge
@@ -87,6 +87,7 @@ class Scales:
         if pin and version:  # a PUT of a Scale read earlier must not undo a newer change
             patch["metadata"] = {"resourceVersion": version}
         updated = await self.client.patch(
-            target.kind, target.name, patch, target.namespace, dry_run=dry_run(request)
-        )
+            target.kind, target.name, patch, target.namespace,
+            dry_run=dry_run(request), field_manager=field_manager(request),
+        )  # fmt: skip
         return bodies.respond(scale_of(bodies.to_json(updated)))

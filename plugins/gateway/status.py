@@ -77,6 +77,7 @@ _CAUSE_TYPES = (
     ("Too long", "FieldValueTooLong"),
     ("Too many", "FieldValueTooMany"),
     ("Internal error", "InternalError"),
+    ("conflict with", "FieldManagerConflict"),
 )
 
 
@@ -106,6 +107,12 @@ def from_api_error(err: errors.APIError, details: dict[str, Any] | None = None) 
                 for path, message in err.causes
             ]
         return status(err.reason, _invalid_message(err), details=found)
+    if err.causes:  # an apply's conflicts: the fields, no object named
+        causes = [
+            {"reason": cause_type(message), "message": message, "field": path}
+            for path, message in err.causes
+        ]
+        return status(err.reason, err.message, details={"causes": causes})
     return status(err.reason, err.message, details=found)
 
 

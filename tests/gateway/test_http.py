@@ -175,9 +175,22 @@ async def test_patches(gateway_server: GatewayServer) -> None:
     _, patched = await call(gateway_server, "PATCH", path, ops,
                             headers={"Content-Type": "application/json-patch+json"})  # fmt: skip
     assert patched["spec"]["replicas"] == 5
-    code, status = await call(gateway_server, "PATCH", path, "x: 1",
-                              headers={"Content-Type": "application/apply-patch+yaml"})  # fmt: skip
-    assert (code, status["reason"]) == (415, "UnsupportedMediaType")
+    apply_type = {"Content-Type": "application/apply-patch+yaml"}
+    code, status = await call(gateway_server, "PATCH", path, "x: 1", headers=apply_type)
+    assert (code, status["reason"]) == (422, "Invalid")  # as Kubernetes: fieldManager first
+    assert status["message"] == (
+        'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required '
+        "for apply patch"
+    )
+    code, status = await call(
+        gateway_server, "PATCH", f"{path}?fieldManager=me", "x: 1", headers=apply_type
+    )
+    assert (code, status["reason"]) == (400, "BadRequest")
+    code, status = await call(
+        gateway_server, "PATCH", f"{path}?force=true", merge,
+        headers={"Content-Type": "application/merge-patch+json"},
+    )  # fmt: skip
+    assert code == 422 and "force: Forbidden" in status["message"]
 
 
 async def test_scale_and_status(gateway_server: GatewayServer) -> None:

@@ -120,7 +120,8 @@ class ObjectsServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Patch(self, request, context):
-        """Patch applies a JSON merge patch (RFC 7386) to the object's JSON form.
+        """Patch applies a JSON merge patch (RFC 7386) to the object's JSON form,
+        or a server-side apply (patch_type "apply").
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -22,11 +22,12 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from shoal.api.v1 import options_pb2 as shoal_dot_api_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17shoal/api/v1/meta.proto\x12\x08shoal.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ashoal/api/v1/options.proto\"\xd6\x04\n\nObjectMeta\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rgenerate_name\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\t\x12\x0b\n\x03uid\x18\x04 \x01(\t\x12\x18\n\x10resource_version\x18\x05 \x01(\t\x12\x12\n\ngeneration\x18\x06 \x01(\x03\x12\x36\n\x12\x63reation_timestamp\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x36\n\x12\x64\x65letion_timestamp\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x1d\x64\x65letion_grace_period_seconds\x18\t \x01(\x03H\x00\x88\x01\x01\x12\x30\n\x06labels\x18\n \x03(\x0b\x32 .shoal.v1.ObjectMeta.LabelsEntry\x12:\n\x0b\x61nnotations\x18\x0b \x03(\x0b\x32%.shoal.v1.ObjectMeta.AnnotationsEntry\x12\x32\n\x10owner_references\x18\x0c \x03(\x0b\x32\x18.shoal.v1.OwnerReference\x12\x12\n\nfinalizers\x18\r \x03(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42 \n\x1e_deletion_grace_period_seconds\"\xca\x01\n\x0eOwnerReference\x12\x19\n\x0b\x61pi_version\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12\x12\n\x04kind\x18\x02 \x01(\tB\x04\x88\xb5\x18\x01\x12\x12\n\x04name\x18\x03 \x01(\tB\x04\x88\xb5\x18\x01\x12\x11\n\x03uid\x18\x04 \x01(\tB\x04\x88\xb5\x18\x01\x12\x17\n\ncontroller\x18\x05 \x01(\x08H\x00\x88\x01\x01\x12!\n\x14\x62lock_owner_deletion\x18\x06 \x01(\x08H\x01\x88\x01\x01\x42\r\n\x0b_controllerB\x17\n\x15_block_owner_deletion\"\x90\x01\n\x0fObjectReference\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0b\n\x03uid\x18\x04 \x01(\t\x12\x13\n\x0b\x61pi_version\x18\x05 \x01(\t\x12\x18\n\x10resource_version\x18\x06 \x01(\t\x12\x12\n\nfield_path\x18\x07 \x01(\t\"$\n\x14LocalObjectReference\x12\x0c\n\x04name\x18\x01 \x01(\t\"\xc2\x01\n\rLabelSelector\x12>\n\x0cmatch_labels\x18\x01 \x03(\x0b\x32(.shoal.v1.LabelSelector.MatchLabelsEntry\x12=\n\x11match_expressions\x18\x02 \x03(\x0b\x32\".shoal.v1.LabelSelectorRequirement\x1a\x32\n\x10MatchLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"U\n\x18LabelSelectorRequirement\x12\x11\n\x03key\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12\x16\n\x08operator\x18\x02 \x01(\tB\x04\x88\xb5\x18\x01\x12\x0e\n\x06values\x18\x03 \x03(\t\"\xd7\x02\n\tCondition\x12\x12\n\x04type\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12\x14\n\x06status\x18\x02 \x01(\tB\x04\x88\xb5\x18\x01\x12\x33\n\x0flast_probe_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12>\n\x14last_transition_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\x88\xb5\x18\x01\x12\x34\n\x10last_update_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x13last_heartbeat_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x0f\n\x07message\x18\x08 \x01(\t\x12\x1b\n\x13observed_generation\x18\t \x01(\x03\"r\n\x08ListMeta\x12\x18\n\x10resource_version\x18\x01 \x01(\t\x12\x10\n\x08\x63ontinue\x18\x02 \x01(\t\x12!\n\x14remaining_item_count\x18\x03 \x01(\x03H\x00\x88\x01\x01\x42\x17\n\x15_remaining_item_countB\'Z%github.com/shoal/shoal/api/v1;shoalv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17shoal/api/v1/meta.proto\x12\x08shoal.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ashoal/api/v1/options.proto\"\x8c\x05\n\nObjectMeta\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rgenerate_name\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\t\x12\x0b\n\x03uid\x18\x04 \x01(\t\x12\x18\n\x10resource_version\x18\x05 \x01(\t\x12\x12\n\ngeneration\x18\x06 \x01(\x03\x12\x36\n\x12\x63reation_timestamp\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x36\n\x12\x64\x65letion_timestamp\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x1d\x64\x65letion_grace_period_seconds\x18\t \x01(\x03H\x00\x88\x01\x01\x12\x30\n\x06labels\x18\n \x03(\x0b\x32 .shoal.v1.ObjectMeta.LabelsEntry\x12:\n\x0b\x61nnotations\x18\x0b \x03(\x0b\x32%.shoal.v1.ObjectMeta.AnnotationsEntry\x12\x32\n\x10owner_references\x18\x0c \x03(\x0b\x32\x18.shoal.v1.OwnerReference\x12\x12\n\nfinalizers\x18\r \x03(\t\x12\x34\n\x0emanaged_fields\x18\x0e \x03(\x0b\x32\x1c.shoal.v1.ManagedFieldsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42 \n\x1e_deletion_grace_period_seconds\"\xcd\x01\n\x12ManagedFieldsEntry\x12\x0f\n\x07manager\x18\x01 \x01(\t\x12\x11\n\toperation\x18\x02 \x01(\t\x12\x13\n\x0b\x61pi_version\x18\x03 \x01(\t\x12(\n\x04time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x66ields_type\x18\x05 \x01(\t\x12*\n\tfields_v1\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x13\n\x0bsubresource\x18\x07 \x01(\t\"\xca\x01\n\x0eOwnerReference\x12\x19\n\x0b\x61pi_version\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12\x12\n\x04kind\x18\x02 \x01(\tB\x04\x88\xb5\x18\x01\x12\x12\n\x04name\x18\x03 \x01(\tB\x04\x88\xb5\x18\x01\x12\x11\n\x03uid\x18\x04 \x01(\tB\x04\x88\xb5\x18\x01\x12\x17\n\ncontroller\x18\x05 \x01(\x08H\x00\x88\x01\x01\x12!\n\x14\x62lock_owner_deletion\x18\x06 \x01(\x08H\x01\x88\x01\x01\x42\r\n\x0b_controllerB\x17\n\x15_block_owner_deletion\"\x90\x01\n\x0fObjectReference\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0b\n\x03uid\x18\x04 \x01(\t\x12\x13\n\x0b\x61pi_version\x18\x05 \x01(\t\x12\x18\n\x10resource_version\x18\x06 \x01(\t\x12\x12\n\nfield_path\x18\x07 \x01(\t\"$\n\x14LocalObjectReference\x12\x0c\n\x04name\x18\x01 \x01(\t\"\xc2\x01\n\rLabelSelector\x12>\n\x0cmatch_labels\x18\x01 \x03(\x0b\x32(.shoal.v1.LabelSelector.MatchLabelsEntry\x12=\n\x11match_expressions\x18\x02 \x03(\x0b\x32\".shoal.v1.LabelSelectorRequirement\x1a\x32\n\x10MatchLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"U\n\x18LabelSelectorRequirement\x12\x11\n\x03key\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12\x16\n\x08operator\x18\x02 \x01(\tB\x04\x88\xb5\x18\x01\x12\x0e\n\x06values\x18\x03 \x03(\t\"\xd7\x02\n\tCondition\x12\x12\n\x04type\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12\x14\n\x06status\x18\x02 \x01(\tB\x04\x88\xb5\x18\x01\x12\x33\n\x0flast_probe_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12>\n\x14last_transition_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\x88\xb5\x18\x01\x12\x34\n\x10last_update_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x13last_heartbeat_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x0f\n\x07message\x18\x08 \x01(\t\x12\x1b\n\x13observed_generation\x18\t \x01(\x03\"r\n\x08ListMeta\x12\x18\n\x10resource_version\x18\x01 \x01(\t\x12\x10\n\x08\x63ontinue\x18\x02 \x01(\t\x12!\n\x14remaining_item_count\x18\x03 \x01(\x03H\x00\x88\x01\x01\x42\x17\n\x15_remaining_item_countB\'Z%github.com/shoal/shoal/api/v1;shoalv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -58,26 +59,28 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CONDITION'].fields_by_name['status']._serialized_options = b'\210\265\030\001'
   _globals['_CONDITION'].fields_by_name['last_transition_time']._loaded_options = None
   _globals['_CONDITION'].fields_by_name['last_transition_time']._serialized_options = b'\210\265\030\001'
-  _globals['_OBJECTMETA']._serialized_start=99
-  _globals['_OBJECTMETA']._serialized_end=697
-  _globals['_OBJECTMETA_LABELSENTRY']._serialized_start=566
-  _globals['_OBJECTMETA_LABELSENTRY']._serialized_end=611
-  _globals['_OBJECTMETA_ANNOTATIONSENTRY']._serialized_start=613
-  _globals['_OBJECTMETA_ANNOTATIONSENTRY']._serialized_end=663
-  _globals['_OWNERREFERENCE']._serialized_start=700
-  _globals['_OWNERREFERENCE']._serialized_end=902
-  _globals['_OBJECTREFERENCE']._serialized_start=905
-  _globals['_OBJECTREFERENCE']._serialized_end=1049
-  _globals['_LOCALOBJECTREFERENCE']._serialized_start=1051
-  _globals['_LOCALOBJECTREFERENCE']._serialized_end=1087
-  _globals['_LABELSELECTOR']._serialized_start=1090
-  _globals['_LABELSELECTOR']._serialized_end=1284
-  _globals['_LABELSELECTOR_MATCHLABELSENTRY']._serialized_start=1234
-  _globals['_LABELSELECTOR_MATCHLABELSENTRY']._serialized_end=1284
-  _globals['_LABELSELECTORREQUIREMENT']._serialized_start=1286
-  _globals['_LABELSELECTORREQUIREMENT']._serialized_end=1371
-  _globals['_CONDITION']._serialized_start=1374
-  _globals['_CONDITION']._serialized_end=1717
-  _globals['_LISTMETA']._serialized_start=1719
-  _globals['_LISTMETA']._serialized_end=1833
+  _globals['_OBJECTMETA']._serialized_start=129
+  _globals['_OBJECTMETA']._serialized_end=781
+  _globals['_OBJECTMETA_LABELSENTRY']._serialized_start=650
+  _globals['_OBJECTMETA_LABELSENTRY']._serialized_end=695
+  _globals['_OBJECTMETA_ANNOTATIONSENTRY']._serialized_start=697
+  _globals['_OBJECTMETA_ANNOTATIONSENTRY']._serialized_end=747
+  _globals['_MANAGEDFIELDSENTRY']._serialized_start=784
+  _globals['_MANAGEDFIELDSENTRY']._serialized_end=989
+  _globals['_OWNERREFERENCE']._serialized_start=992
+  _globals['_OWNERREFERENCE']._serialized_end=1194
+  _globals['_OBJECTREFERENCE']._serialized_start=1197
+  _globals['_OBJECTREFERENCE']._serialized_end=1341
+  _globals['_LOCALOBJECTREFERENCE']._serialized_start=1343
+  _globals['_LOCALOBJECTREFERENCE']._serialized_end=1379
+  _globals['_LABELSELECTOR']._serialized_start=1382
+  _globals['_LABELSELECTOR']._serialized_end=1576
+  _globals['_LABELSELECTOR_MATCHLABELSENTRY']._serialized_start=1526
+  _globals['_LABELSELECTOR_MATCHLABELSENTRY']._serialized_end=1576
+  _globals['_LABELSELECTORREQUIREMENT']._serialized_start=1578
+  _globals['_LABELSELECTORREQUIREMENT']._serialized_end=1663
+  _globals['_CONDITION']._serialized_start=1666
+  _globals['_CONDITION']._serialized_end=2009
+  _globals['_LISTMETA']._serialized_start=2011
+  _globals['_LISTMETA']._serialized_end=2125
 # @@protoc_insertion_point(module_scope)
