@@ -50,6 +50,9 @@ def output_options(func: Any) -> Any:
 @click.option("--sort-by", default="", metavar="JSONPATH", help="Sort by a field.")
 @click.option("--ignore-not-found", is_flag=True, help="A missing name is not an error.")
 @click.option(
+    "--show-managed-fields", is_flag=True, help="Keep metadata.managedFields in JSON or YAML."
+)
+@click.option(
     "--request-timeout",
     type=Duration(),
     default="0",
@@ -66,6 +69,7 @@ def get_command(ctx: CtlContext, resources: tuple[str, ...], **opts: Any) -> Non
         opts["all_namespaces"],
         opts["no_headers"],
         template=opts["template"],
+        show_managed_fields=opts["show_managed_fields"],
     )
     if resources and resources[0].lower() in COMPONENT_STATUSES:
         from shoal.ctl.info import print_component_statuses

@@ -40,6 +40,13 @@ TEMPLATE_FILES = ("go-template-file", "templatefile", "jsonpath-file")
 WITH_ARGUMENT = ("jsonpath", "go-template", "custom-columns")
 
 
+def _without_managed_fields(obj: Obj) -> Obj:
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, dict) or "managedFields" not in metadata:
+        return obj
+    return {**obj, "metadata": {k: v for k, v in metadata.items() if k != "managedFields"}}
+
+
 class PrinterError(ValueError):
     """A bad -o or --template; printed as kubectl prints it (``error: ...``)."""
 
@@ -52,6 +59,8 @@ class Printer:
     no_headers: bool = False
     colour: bool | None = None
     template: str = ""  # --template: the template, or its file for the -file formats
+    # kubectl hides metadata.managedFields from JSON and YAML unless asked
+    show_managed_fields: bool = False
     printed: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
@@ -99,6 +108,8 @@ class Printer:
     def text(self, objects: Sequence[Obj], *, single: bool = False) -> str:
         """What ``get`` prints; ``single`` when one object was asked for by name."""
         if self.format in ("yaml", "json"):
+            if not self.show_managed_fields:
+                objects = [_without_managed_fields(o) for o in objects]
             return _dump(self.format, _as_list(objects, single))
         if self.format == "name":
             return "\n".join(name_of(o) for o in objects)

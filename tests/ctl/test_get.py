@@ -196,3 +196,17 @@ async def test_component_statuses_from_store_and_leases(shoal: Shoal, shoal_clie
     rows = {line.split()[0]: line.split()[1] for line in result.out.splitlines()[1:]}
     assert rows["scheduler"] == "Healthy" and rows["controller-manager"] == "Unhealthy"
     assert "not renewed for" in result.out
+
+
+async def test_managed_fields_are_hidden_unless_asked(shoal: Shoal, shoal_client: Client) -> None:
+    """As kubectl (--show-managed-fields=false by default since 1.21)."""
+    await shoal_client.create(pod("web"))
+    assert (await shoal_client.get("pod", "web")).metadata.managed_fields
+    plain = json.loads((await shoal("get", "pod", "web", "-o", "json")).out)
+    assert "managedFields" not in plain["metadata"] and plain["metadata"]["name"] == "web"
+    listed = json.loads((await shoal("get", "pods", "-o", "json")).out)
+    assert all("managedFields" not in item["metadata"] for item in listed["items"])
+    shown = json.loads(
+        (await shoal("get", "pod", "web", "-o", "json", "--show-managed-fields")).out
+    )
+    assert shown["metadata"]["managedFields"][0]["operation"] == "Update"
