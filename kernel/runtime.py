@@ -87,6 +87,7 @@ class PodSandboxConfig:
     host_network: bool = False
     dns_servers: list[str] = field(default_factory=list)
     dns_searches: list[str] = field(default_factory=list)
+    dns_options: list[str] = field(default_factory=list)  # resolv.conf's: ndots:5
     extra_hosts: dict[str, str] = field(default_factory=dict)  # hostname -> ip
 
 

@@ -219,6 +219,7 @@ def _sandbox_create_args(config: PodSandboxConfig, node: str, image: str) -> dic
         "ipc_mode": "shareable",
         "dns": config.dns_servers or None,
         "dns_search": config.dns_searches or None,
+        "dns_opt": config.dns_options or None,
         "extra_hosts": dict(config.extra_hosts) or None,
         "ports": _ports(config) or None,
     }

@@ -274,6 +274,7 @@ def _pod_spec(config: PodSandboxConfig, node: str, pause_image: str) -> dict[str
         ],
         "dns_server": config.dns_servers or None,
         "dns_search": config.dns_searches or None,
+        "dns_option": config.dns_options or None,
         "hostadd": [f"{host}:{ip}" for host, ip in config.extra_hosts.items()] or None,
     }
     if config.host_network:
