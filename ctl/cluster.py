@@ -60,6 +60,7 @@ def _agent_args(paths: lc.Paths, listen: str, runtime: str, node: str) -> list[s
         "127.0.0.1:0",
         "--proxy-mode",
         "auto",
+        "--cluster-dns",  # the DNS add-on, on by default as minikube's
     ]
 
 

@@ -166,6 +166,15 @@ class ExecSession(Protocol):
 
 
 @runtime_checkable
+class PodNetwork(Protocol):
+    """A runtime whose pods sit on a bridge of the host (Docker, Podman):
+    the host's address on it is where pods reach a server of the node, such
+    as cluster DNS, whether or not ClusterIPs are routed."""
+
+    async def pod_network_gateway(self) -> str: ...  # "" when unknown
+
+
+@runtime_checkable
 class Runtime(Protocol):
     name: str
 

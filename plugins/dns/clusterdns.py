@@ -63,7 +63,10 @@ class ClusterDNS:
             await informer.wait_synced()
         self.rebuild()
         for address in self.options.addresses:
-            await self.listen(address)
+            try:
+                await self.listen(address)
+            except OSError as err:  # taken, or not an address of this host
+                log.warning("cluster DNS cannot listen", address=address, error=str(err))
 
     async def listen(self, address: str) -> None:
         """Listen on one more address (a bridge that came up later)."""

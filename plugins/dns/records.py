@@ -38,6 +38,7 @@ class Names:
     # Every name that exists (with or without records of the asked type):
     # NODATA for those, NXDOMAIN for the rest.
     known: set[str] = field(default_factory=set)
+    service_names: set[str] = field(default_factory=set)  # <svc>.<ns>.svc.<zone>
 
     def add_address(self, name: str, ip: str) -> None:
         self._know(name)
@@ -79,6 +80,7 @@ def build_names(services: list[Any], endpoints: list[Any], zone: str = DEFAULT_Z
             continue
         base = f"{m.name}.{m.namespace}.svc.{zone}".lower()
         names._know(base)
+        names.service_names.add(base)
         eps = by_key.get((m.namespace, m.name))
         if is_headless(svc):
             _headless(names, base, svc, eps)

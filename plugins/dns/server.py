@@ -118,7 +118,12 @@ class DNSServer:
         transport, _ = await loop.create_datagram_endpoint(lambda: _UDP(self), sock=udp)
         self._closers.append(transport)
         port = transport.get_extra_info("sockname")[1]
-        tcp = _socket(host, port, socket.SOCK_STREAM, freebind)
+        try:
+            tcp = _socket(host, port, socket.SOCK_STREAM, freebind)
+        except OSError:
+            transport.close()
+            self._closers.remove(transport)
+            raise
         server = await asyncio.start_server(self._tcp_client, sock=tcp)
         self._closers.append(server)
         log.info("cluster DNS listening", address=f"{host}:{port}")
@@ -148,7 +153,8 @@ def _socket(host: str, port: int, kind: int, freebind: bool) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, kind)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if kind == socket.SOCK_STREAM:  # (for UDP it would let two servers share)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if freebind:
             sock.setsockopt(socket.SOL_IP, IP_FREEBIND, 1)
         sock.bind((host, port))

@@ -14,6 +14,7 @@ Options: ``url`` (default ``DOCKER_HOST`` or the local socket),
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import math
 import os
 from collections.abc import AsyncIterator
@@ -69,6 +70,9 @@ class DockerRuntime(SDKRuntime):
             version = await self._call(lambda c: c.api.api_version)
             self._streams = EngineStreams(Endpoint(self.url, f"/v{version}"))
         return self._streams
+
+    async def pod_network_gateway(self) -> str:
+        return str(await self._call(_bridge_gateway))
 
     # -- images -----------------------------------------------------------------
 
@@ -205,6 +209,17 @@ def _remove(client: Any, container_id: str) -> None:
 
     with contextlib.suppress(docker.errors.NotFound):  # idempotent, as in the CRI
         client.api.remove_container(container_id, force=True, v=True)
+
+
+def _bridge_gateway(client: Any) -> str:
+    """The default bridge's gateway: IPAM's, else the subnet's first
+    address (which Docker gives docker0 when IPAM names none)."""
+    for config in client.networks.get("bridge").attrs.get("IPAM", {}).get("Config") or []:
+        if config.get("Gateway"):
+            return str(config["Gateway"])
+        if config.get("Subnet") and ":" not in config["Subnet"]:
+            return str(next(ipaddress.ip_network(config["Subnet"]).hosts()))
+    return ""
 
 
 def _sandbox_status(attrs: dict[str, Any]) -> PodSandboxStatus:

@@ -10,30 +10,14 @@ import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
-from dnslib import QTYPE, RCODE, RR, A, DNSRecord
+from dnslib import RCODE, DNSRecord
 from shoal.client import Client
 from shoal.manifest import from_dict
 from shoal.plugins.dns.clusterdns import ClusterDNS, ClusterDNSOptions
 from shoal.plugins.dns.server import host_nameservers
 
+from tests.dns.stub import StubUpstream
 from tests.integration.helpers import eventually
-
-
-class StubUpstream(asyncio.DatagramProtocol):
-    """Answers every A question with 192.0.2.1 (TEST-NET-1), counting them."""
-
-    def __init__(self) -> None:
-        self.asked: list[str] = []
-
-    def connection_made(self, transport: Any) -> None:
-        self.transport = transport
-
-    def datagram_received(self, data: bytes, addr: Any) -> None:
-        query = DNSRecord.parse(data)
-        self.asked.append(str(query.q.qname))
-        reply = query.reply()
-        reply.add_answer(RR(query.q.qname, QTYPE.A, rdata=A("192.0.2.1"), ttl=60))
-        self.transport.sendto(reply.pack(), addr)
 
 
 async def udp_query(port: int, name: str, qtype: str = "A") -> DNSRecord:

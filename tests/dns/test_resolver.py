@@ -94,6 +94,18 @@ def test_ptr_of_a_cluster_ip() -> None:
     assert answers(reply) == ["web.default.svc.cluster.local."]
 
 
+def test_namespaced_names_of_existing_services_are_aliases() -> None:
+    r = resolver()
+    for name in ("web.default", "web.default.svc", "db.other"):
+        reply = ask(r, name)
+        assert reply is not None, name
+        cname, *addresses = [str(rr.rdata) for rr in reply.rr]
+        assert cname == name.split(".")[0] + "." + name.split(".")[1] + ".svc.cluster.local."
+        assert addresses, name
+    assert ask(r, "web.nope") is None  # no such Service: forwarded
+    assert ask(r, "example.org") is None
+
+
 def test_unknown_names_in_the_zone_are_nxdomain() -> None:
     r = resolver()
     for name in ("nope.default.svc.cluster.local", "web.nope.svc.cluster.local", "x.cluster.local"):
