@@ -16,6 +16,7 @@ from shoal.agent.kubelet import NodeAgent, Timing
 from shoal.agent.node import NodeFacts, ensure_lease_namespace, host_address, host_capacity
 from shoal.agent.nodedns import PodDNS, start_node_dns
 from shoal.agent.streams import StreamBackend, StreamTLS, serve_streams
+from shoal.apiserver.kube_dns_service import NODE_LABEL as CLUSTER_DNS_LABEL
 from shoal.client import Client, shared_informers
 from shoal.config import ClientConfig
 from shoal.runtime import Runtime
@@ -167,13 +168,13 @@ class Agent:
                 cluster_ips_routed=self.options.proxy_mode != "userspace",
                 dns=self.pod_dns,
             )
+        await self._start_dns()  # before any pod's sandbox, which names it
         await _bounded(50, [n.register() for n in self.nodes.values()])
         self.service_informer.start()
         self.pod_informer.add_handler(self._added, self._updated, self._deleted)
         self.pod_informer.start()
         await self.service_informer.wait_synced()
         await self.pod_informer.wait_synced()
-        await self._start_dns()  # before any pod's sandbox, which names it
         for node in self.nodes.values():
             node.pods.synced = True
             node.start()
@@ -193,6 +194,9 @@ class Agent:
             o.cluster_dns_port,
             o.cluster_dns_upstreams,
         )
+        if self.dns is not None and node.facts.address in self.dns.listening:
+            # the kube-dns Endpoints list the nodes carrying it
+            node.facts.labels[CLUSTER_DNS_LABEL] = "true"
 
     def _start_proxy(self) -> None:
         mode = self.options.proxy_mode

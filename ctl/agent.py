@@ -99,6 +99,7 @@ def _labels(pairs: tuple[str, ...]) -> dict[str, str]:
     "--cluster-domain",
     default="cluster.local",
     show_default=True,
+    callback=lambda _ctx, _param, value: _cluster_domain(value),
     help="The DNS zone of Services (<svc>.<namespace>.svc.<zone>).",
 )
 @click.option(
@@ -152,7 +153,7 @@ def agent_command(ctx: Any, **o: Any) -> None:
         timing=Timing(lease_interval=o["lease_interval"]),
         proxy_mode=_proxy_mode(o["proxy_mode"]),
         cluster_dns=o["cluster_dns"],
-        cluster_domain=_cluster_domain(o["cluster_domain"]),
+        cluster_domain=o["cluster_domain"],
     )
     from shoal import plugin_manager
     from shoal.registry import RegistryError

@@ -28,11 +28,15 @@ CONTEXT_HOME_HELP = (
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
+KUBE_DNS_IP = "10.96.0.10"  # kubeadm's and minikube's kube-dns ClusterIP
+
+
 def _server_args(paths: lc.Paths, listen: str, http_listen: str) -> list[str]:
     # The REST gateway too: kubectl, and programs in pods (the kubernetes
     # Service points at it), speak the Kubernetes API to it.
     data = str(paths.data("server"))
-    return ["server", "--data-dir", data, "--listen", listen, "--http-listen", http_listen]
+    args = ["server", "--data-dir", data, "--listen", listen, "--http-listen", http_listen]
+    return [*args, "--cluster-dns", KUBE_DNS_IP]  # the DNS add-on's Service
 
 
 def default_http_listen(listen: str) -> str:
