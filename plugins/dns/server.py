@@ -113,6 +113,13 @@ class DNSServer:
         """Serve UDP and TCP on ``host:port`` (0: a free port, the same for
         both); returns the port. ``freebind``: bind even if ``host`` is not
         (yet) this host's (Podman makes its bridge with the first pod)."""
+        for _ in range(9 if port == 0 else 0):
+            # a free UDP port may be a taken TCP one: try another
+            with contextlib.suppress(OSError):
+                return await self._listen(host, port, freebind)
+        return await self._listen(host, port, freebind)
+
+    async def _listen(self, host: str, port: int, freebind: bool) -> int:
         loop = asyncio.get_running_loop()
         udp = _socket(host, port, socket.SOCK_DGRAM, freebind)
         transport, _ = await loop.create_datagram_endpoint(lambda: _UDP(self), sock=udp)

@@ -19,11 +19,21 @@ class StubUpstream(asyncio.DatagramProtocol):
         self.transport = transport
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
+        self.transport.sendto(self.answer(data), addr)
+
+    def answer(self, data: bytes) -> bytes:
         query = DNSRecord.parse(data)
         self.asked.append(str(query.q.qname))
         reply = query.reply()
         reply.add_answer(RR(query.q.qname, QTYPE.A, rdata=A("192.0.2.1"), ttl=60))
-        self.transport.sendto(reply.pack(), addr)
+        return bytes(reply.pack())
+
+    async def serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        size = int.from_bytes(await reader.readexactly(2), "big")
+        reply = self.answer(await reader.readexactly(size))
+        writer.write(len(reply).to_bytes(2, "big") + reply)
+        await writer.drain()
+        writer.close()
 
 
 async def start_stub() -> tuple[asyncio.DatagramTransport, StubUpstream, tuple[str, int]]:

@@ -118,6 +118,21 @@ async def test_other_names_are_forwarded_upstream(shoal_client: Client) -> None:
         assert stub.asked == ["example.org."]
 
 
+async def test_tcp_queries_are_forwarded_over_tcp(shoal_client: Client) -> None:
+    stub = StubUpstream()
+    upstream = await asyncio.start_server(stub.serve_tcp, "127.0.0.1", 0)
+    port = upstream.sockets[0].getsockname()[1]
+    options = ClusterDNSOptions(port=0, addresses=["127.0.0.1"], upstreams=[("127.0.0.1", port)])
+    dns = ClusterDNS(shoal_client, options)
+    await dns.start()
+    try:
+        assert addresses(await tcp_query(dns.port, "example.org")) == ["192.0.2.1"]
+        assert stub.asked == ["example.org."]
+    finally:
+        await dns.stop()
+        upstream.close()
+
+
 async def test_no_upstream_is_servfail(shoal_client: Client) -> None:
     dns = ClusterDNS(shoal_client, ClusterDNSOptions(port=0, addresses=["127.0.0.1"], upstreams=[]))
     await dns.start()
