@@ -96,6 +96,16 @@ class DNSServer:
 
     async def handle(self, data: bytes, tcp: bool = False) -> bytes | None:
         """The reply's bytes, or ``None`` for a packet that is not a query."""
+        local = self.answer_locally(data)
+        if not isinstance(local, DNSRecord):
+            return local
+        forwarded = await self.forwarder.forward(data, tcp)
+        return forwarded if forwarded is not None else _failure(local, RCODE.SERVFAIL)
+
+    def answer_locally(self, data: bytes) -> bytes | DNSRecord | None:
+        """The reply's bytes; the parsed query when it must be forwarded;
+        ``None`` for a packet that is not a query. Synchronous, so a UDP
+        query for a cluster name costs no task."""
         self.queries += 1
         try:
             query = DNSRecord.parse(data)
@@ -104,10 +114,7 @@ class DNSServer:
         if not query.questions:
             return _failure(query, RCODE.FORMERR)
         reply = self.resolver.answer(query)
-        if reply is not None:
-            return bytes(reply.pack())
-        forwarded = await self.forwarder.forward(data, tcp)
-        return forwarded if forwarded is not None else _failure(query, RCODE.SERVFAIL)
+        return bytes(reply.pack()) if reply is not None else query
 
     async def listen(self, host: str, port: int = 53, *, freebind: bool = False) -> int:
         """Serve UDP and TCP on ``host:port`` (0: a free port, the same for
@@ -190,13 +197,20 @@ class _UDP(asyncio.DatagramProtocol):
         self.transport = transport
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
-        task = asyncio.ensure_future(self._answer(data, addr))
+        local = self.server.answer_locally(data)
+        if not isinstance(local, DNSRecord):
+            if local is not None:
+                self.transport.sendto(_truncated(local), addr)
+            return
+        task = asyncio.ensure_future(self._forward(local, data, addr))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def _answer(self, data: bytes, addr: Any) -> None:
-        reply = await self.server.handle(data)
-        if reply is not None and not self.transport.is_closing():
+    async def _forward(self, query: DNSRecord, data: bytes, addr: Any) -> None:
+        reply = await self.server.forwarder.forward(data)
+        if reply is None:
+            reply = _failure(query, RCODE.SERVFAIL)
+        if not self.transport.is_closing():
             self.transport.sendto(_truncated(reply), addr)
 
 
