@@ -62,3 +62,20 @@ def test_host_resolv_conf(tmp_path: Path) -> None:
     assert host_resolv_conf(conf) == DNSSettings(
         ["10.0.0.2"], ["a.example", "b.example"], ["rotate"]
     )
+
+
+def test_engines_get_the_settings_on_the_sandbox() -> None:
+    from shoal.plugins.runtimes.docker import _sandbox_create_args
+    from shoal.plugins.runtimes.podman import _pod_spec
+    from shoal.runtime import PodSandboxConfig
+
+    config = PodSandboxConfig(
+        "p", "shop", "uid-1", dns_servers=SERVER, dns_searches=["a.b"], dns_options=["ndots:5"]
+    )
+    docker = _sandbox_create_args(config, "node", "pause")
+    want = (SERVER, ["a.b"], ["ndots:5"])
+    assert (docker["dns"], docker["dns_search"], docker["dns_opt"]) == want
+    podman = _pod_spec(config, "node", "pause")
+    assert (podman["dns_server"], podman["dns_search"], podman["dns_option"]) == want
+    plain = _pod_spec(PodSandboxConfig("p", "shop", "uid-1"), "node", "pause")
+    assert "dns_option" not in plain and _sandbox_create_args(config, "n", "i")["dns_opt"]
