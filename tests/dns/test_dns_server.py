@@ -156,3 +156,33 @@ def test_host_nameservers_leave_out_our_own(tmp_path: Any) -> None:
     conf = tmp_path / "resolv.conf"
     conf.write_text("search example\nnameserver 172.17.0.1\nnameserver 10.0.0.2\n# x\n")
     assert host_nameservers(conf, exclude=["172.17.0.1"]) == ["10.0.0.2"]
+
+
+async def test_a_large_answer_is_truncated_over_udp_and_whole_over_tcp(
+    shoal_client: Client,
+) -> None:
+    body = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "many"},
+        "spec": {"clusterIP": "None", "ports": [{"name": "http", "port": 80}]},
+    }
+    await shoal_client.create(from_dict(body))
+    ips = [f"172.30.0.{i}" for i in range(1, 61)]  # 60 A records: over 512 bytes
+    subset = {"addresses": [{"ip": ip} for ip in ips], "ports": [{"name": "http", "port": 80}]}
+    endpoints = {
+        "apiVersion": "v1",
+        "kind": "Endpoints",
+        "metadata": {"name": "many"},
+        "subsets": [subset],
+    }
+    await shoal_client.create(from_dict(endpoints))
+    name = "many.default.svc.cluster.local"
+    async with cluster_dns(shoal_client) as (dns, _):
+
+        async def truncated() -> bool:
+            reply = await udp_query(dns.port, name)
+            return bool(reply.header.tc) and not reply.rr
+
+        await eventually(truncated)
+        assert addresses(await tcp_query(dns.port, name)) == sorted(ips)
