@@ -14,7 +14,9 @@ from shoal import plugin_manager
 from shoal.agent import hollow
 from shoal.agent.kubelet import NodeAgent, Timing
 from shoal.agent.node import NodeFacts, ensure_lease_namespace, host_address, host_capacity
+from shoal.agent.nodedns import PodDNS, start_node_dns
 from shoal.agent.streams import StreamBackend, StreamTLS, serve_streams
+from shoal.apiserver.kube_dns_service import NODE_LABEL as CLUSTER_DNS_LABEL
 from shoal.client import Client, shared_informers
 from shoal.config import ClientConfig
 from shoal.runtime import Runtime
@@ -49,6 +51,14 @@ class AgentOptions:
     # identity or by joining with join_token (agent/join.py).
     credentials: ClientConfig | None = None
     join_token: str = ""
+    # Run the node's cluster DNS server (kubelet's --cluster-dns, served
+    # node-locally) for the zone --cluster-domain; hollow nodes never do.
+    cluster_dns: bool = False
+    cluster_domain: str = "cluster.local"
+    cluster_dns_port: int = 53
+    # Where names outside the zone go; None: the host's resolv.conf
+    # nameservers (tests point this at a stub on loopback).
+    cluster_dns_upstreams: list[tuple[str, int]] | None = None
 
 
 class Agent:
@@ -71,6 +81,8 @@ class Agent:
         self.stream_port = 0
         self.proxy: Any = None
         self._proxy_task: asyncio.Task[None] | None = None
+        self.pod_dns = PodDNS(options.cluster_domain)
+        self.dns: Any = None
 
     def node_names(self) -> list[str]:
         if not self.options.hollow_nodes:
@@ -154,7 +166,9 @@ class Agent:
                 self.service_informer,
                 # only the userspace proxy proxies without routing ClusterIPs
                 cluster_ips_routed=self.options.proxy_mode != "userspace",
+                dns=self.pod_dns,
             )
+        await self._start_dns()  # before any pod's sandbox, which names it
         await _bounded(50, [n.register() for n in self.nodes.values()])
         self.service_informer.start()
         self.pod_informer.add_handler(self._added, self._updated, self._deleted)
@@ -166,6 +180,23 @@ class Agent:
             node.start()
         self._start_proxy()
         log.info("agent started", nodes=len(self.nodes), stream_port=self.stream_port)
+
+    async def _start_dns(self) -> None:
+        o = self.options
+        if not o.cluster_dns or o.hollow_nodes:
+            return
+        node = next(iter(self.nodes.values()))
+        self.dns = await start_node_dns(
+            self.client,
+            node.runtime,
+            node.facts.address,
+            self.pod_dns,
+            o.cluster_dns_port,
+            o.cluster_dns_upstreams,
+        )
+        if self.dns is not None and node.facts.address in self.dns.listening:
+            # the kube-dns Endpoints list the nodes carrying it
+            node.facts.labels[CLUSTER_DNS_LABEL] = "true"
 
     def _start_proxy(self) -> None:
         mode = self.options.proxy_mode
@@ -196,6 +227,8 @@ class Agent:
         """Stop managing; containers keep running (a restart adopts them)."""
         await self.pod_informer.stop()
         await self.service_informer.stop()
+        if self.dns is not None:
+            await self.dns.stop()
         if self._proxy_task is not None:
             self._proxy_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -44,6 +44,7 @@ class NodeAgent:
         pods: Any,  # the Informer holding this node's pods
         services: Any,  # the Service Informer
         cluster_ips_routed: bool = True,
+        dns: Any = None,  # nodedns.PodDNS
     ) -> None:
         self.client, self.runtime, self.facts = client, runtime, facts
         self.data_dir, self.timing, self._pods = data_dir, timing, pods
@@ -61,6 +62,7 @@ class NodeAgent:
             services=lambda ns: services.by_index("namespace", ns),
             tokens=TokenManager(grpc_request(client)),
             cluster_ips_routed=cluster_ips_routed,
+            dns=dns,
             resync=timing.resync,
             retry=timing.retry,
         )

@@ -22,6 +22,7 @@ from shoal.agent.containers import sandbox_config
 from shoal.agent.discovery import service_hosts
 from shoal.agent.env import ContainerConfigError
 from shoal.agent.events import NORMAL, WARNING, Recorder
+from shoal.agent.nodedns import PodDNS
 from shoal.agent.podconfig import pod_container_config, refresh_tokens
 from shoal.agent.probes import ProbeManager, ProbeTarget
 from shoal.agent.status import ContainerView, pod_status
@@ -59,6 +60,8 @@ class NodeContext:
     # False under the userspace proxy: pods then get the API server's own
     # address for `kubernetes` (env.direct_master), not its ClusterIP.
     cluster_ips_routed: bool = True
+    # The pods' resolv.conf (cluster DNS); None: the engine's default.
+    dns: PodDNS | None = None
 
 
 def should_restart(policy: str, exit_code: int) -> bool:
@@ -125,6 +128,10 @@ class PodSyncer:
         config = sandbox_config(pod, self.ctx.node, attempt)
         ns = pod.metadata.namespace
         config.extra_hosts = {**service_hosts(self.ctx.services(ns), ns), **config.extra_hosts}
+        if self.ctx.dns is not None:
+            dns = self.ctx.dns.settings(pod)
+            config.dns_servers, config.dns_searches = dns.servers, dns.searches
+            config.dns_options = dns.options
         sandbox_id = await self.ctx.runtime.run_pod_sandbox(config)
         return await self.ctx.runtime.pod_sandbox_status(sandbox_id)
 

@@ -89,6 +89,20 @@ def _labels(pairs: tuple[str, ...]) -> dict[str, str]:
     "iptables where it may, else userspace (NodePorts only).",
 )
 @click.option(
+    "--cluster-dns/--no-cluster-dns",
+    default=False,
+    show_default=True,
+    help="Serve cluster DNS on this node (port 53 of the pods' bridge address and of "
+    "--node-ip) and point pods' resolv.conf at it.",
+)
+@click.option(
+    "--cluster-domain",
+    default="cluster.local",
+    show_default=True,
+    callback=lambda _ctx, _param, value: _cluster_domain(value),
+    help="The DNS zone of Services (<svc>.<namespace>.svc.<zone>).",
+)
+@click.option(
     "--lease-interval",
     type=Duration(minimum=0.01),
     default="10s",
@@ -138,6 +152,8 @@ def agent_command(ctx: Any, **o: Any) -> None:
         labels=_labels(o["node_labels"]),
         timing=Timing(lease_interval=o["lease_interval"]),
         proxy_mode=_proxy_mode(o["proxy_mode"]),
+        cluster_dns=o["cluster_dns"],
+        cluster_domain=o["cluster_domain"],
     )
     from shoal import plugin_manager
     from shoal.registry import RegistryError
@@ -190,6 +206,20 @@ def _credentials(ctx: Any, o: dict[str, Any]) -> tuple[Any, str]:
     if cfg.token and cfg.token.count(".") == 1 and not token and not cfg.cert_data:
         token, cfg = cfg.token, dataclasses.replace(cfg, token="")
     return cfg, token
+
+
+def _cluster_domain(zone: str) -> str:
+    import re
+
+    zone = zone.strip().rstrip(".").lower()
+    label = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
+    if not re.fullmatch(rf"{label}(\.{label})*", zone):
+        raise click.BadParameter(
+            f'"{zone}": a DNS-1123 subdomain must consist of lower case alphanumeric '
+            "characters, '-' or '.'",
+            param_hint="--cluster-domain",
+        )
+    return zone
 
 
 def _proxy_mode(mode: str) -> str:

@@ -28,11 +28,15 @@ CONTEXT_HOME_HELP = (
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
-def _server_args(paths: lc.Paths, listen: str, http_listen: str) -> list[str]:
+KUBE_DNS_IP = "10.96.0.10"  # kubeadm's and minikube's kube-dns ClusterIP
+
+
+def _server_args(paths: lc.Paths, listen: str, http_listen: str, dns: bool = True) -> list[str]:
     # The REST gateway too: kubectl, and programs in pods (the kubernetes
     # Service points at it), speak the Kubernetes API to it.
     data = str(paths.data("server"))
-    return ["server", "--data-dir", data, "--listen", listen, "--http-listen", http_listen]
+    args = ["server", "--data-dir", data, "--listen", listen, "--http-listen", http_listen]
+    return [*args, "--cluster-dns", KUBE_DNS_IP] if dns else args  # the DNS add-on's Service
 
 
 def default_http_listen(listen: str) -> str:
@@ -41,7 +45,9 @@ def default_http_listen(listen: str) -> str:
     return f"{host}:{int(port) + 1}" if port.isdigit() and int(port) else f"{host}:0"
 
 
-def _agent_args(paths: lc.Paths, listen: str, runtime: str, node: str) -> list[str]:
+def _agent_args(
+    paths: lc.Paths, listen: str, runtime: str, node: str, dns: bool = True
+) -> list[str]:
     return [
         "agent",
         "--server",
@@ -60,6 +66,7 @@ def _agent_args(paths: lc.Paths, listen: str, runtime: str, node: str) -> list[s
         "127.0.0.1:0",
         "--proxy-mode",
         "auto",
+        "--cluster-dns" if dns else "--no-cluster-dns",  # the DNS add-on (`shoal addons`)
     ]
 
 
@@ -225,13 +232,16 @@ def up_command(
     lc.admin_config(paths).unlink(missing_ok=True)  # the server writes it anew once it serves
     procs: dict[str, Any] = {}
     try:
-        procs["server"] = lc.spawn(paths, "server", _server_args(paths, listen, http_listen))
+        from shoal.ctl.addons import enabled
+
+        dns = enabled(paths)["dns"]
+        procs["server"] = lc.spawn(paths, "server", _server_args(paths, listen, http_listen, dns))
         paths.write_state({"server": listen, "runtime": chosen, "node": node})
         try:
             lc.ensure_tutorial_images(chosen)
         except Exception as exc:  # the cluster works without; say so and go on
             click.echo(f"! could not build shoal.local/busybox: {exc}", err=True)
-        agent_args = _agent_args(paths, listen, chosen, node)
+        agent_args = _agent_args(paths, listen, chosen, node, dns)
         asyncio.run(_wait_ready(paths, procs, listen, agent_args, timeout))
         localcontext.merge(ctx, paths, listen)
     except click.ClickException as err:

@@ -142,6 +142,7 @@ def _verbs() -> list[click.Command]:
 
 
 def _register() -> None:
+    from shoal.ctl.addons import addons_command
     from shoal.ctl.agentverbs import agent_verbs
     from shoal.ctl.certs import certs_command, create_token_command, revoke_token_command
     from shoal.ctl.cluster import down_command, status_command, up_command
@@ -164,6 +165,7 @@ def _register() -> None:
         up_command,
         down_command,
         status_command,
+        addons_command,
         proxy_command,
         certs_command,
         revoke_token_command,

@@ -98,6 +98,13 @@ from shoal.ctl.limitopts import request_limit_options
     "(default: the --http-listen address; for a wildcard, this host's).",
 )
 @click.option(
+    "--cluster-dns",
+    default="",
+    metavar="IP",
+    help="Keep the kube-dns Service in kube-system at this ClusterIP (shoal up: 10.96.0.10), "
+    "its Endpoints the nodes whose agent runs --cluster-dns; off by default.",
+)
+@click.option(
     "--insecure",
     is_flag=True,
     help="Plain gRPC, no TLS, no authentication: every request is cluster admin. "
@@ -177,6 +184,7 @@ def server_command(
     leader_elect_retry_period: float,
     http_listen: str,
     advertise_address: str,
+    cluster_dns: str,
     insecure: bool,
     tls_sans: tuple[str, ...],
     pki_dir: str,
@@ -232,6 +240,7 @@ def server_command(
                 services=services,
                 http_listen=http_listen,
                 advertise_address=_check_advertise(advertise_address),
+                cluster_dns=_check_cluster_dns(cluster_dns, services),
                 insecure=insecure,
                 tls_sans=tls_sans,
                 pki_dir=pathlib.Path(pki_dir).expanduser() if pki_dir else None,
@@ -259,6 +268,26 @@ def _check_advertise(value: str) -> str:
             raise click.BadParameter(
                 f'"{value}" is not an IP address', param_hint="'--advertise-address'"
             ) from None
+    return value
+
+
+def _check_cluster_dns(value: str, services: Any) -> str:
+    """The kube-dns ClusterIP must be an address of the service range."""
+    import ipaddress
+
+    if not value:
+        return ""
+    try:
+        ip = ipaddress.ip_address(value)
+    except ValueError:
+        raise click.BadParameter(
+            f'"{value}" is not an IP address', param_hint="'--cluster-dns'"
+        ) from None
+    network = services.network if services is not None else None
+    if network is not None and ip not in network:
+        raise click.BadParameter(
+            f'"{value}" is not in the service range {network}', param_hint="'--cluster-dns'"
+        )
     return value
 
 

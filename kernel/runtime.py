@@ -87,6 +87,7 @@ class PodSandboxConfig:
     host_network: bool = False
     dns_servers: list[str] = field(default_factory=list)
     dns_searches: list[str] = field(default_factory=list)
+    dns_options: list[str] = field(default_factory=list)  # resolv.conf's: ndots:5
     extra_hosts: dict[str, str] = field(default_factory=dict)  # hostname -> ip
 
 
@@ -162,6 +163,15 @@ class ExecSession(Protocol):
     def output(self) -> AsyncIterator[tuple[Literal["stdout", "stderr"], bytes]]: ...
     async def resize(self, width: int, height: int) -> None: ...
     async def wait(self) -> int: ...  # the exit code
+
+
+@runtime_checkable
+class PodNetwork(Protocol):
+    """A runtime whose pods sit on a bridge of the host (Docker, Podman):
+    the host's address on it is where pods reach a server of the node, such
+    as cluster DNS, whether or not ClusterIPs are routed."""
+
+    async def pod_network_gateway(self) -> str: ...  # "" when unknown
 
 
 @runtime_checkable

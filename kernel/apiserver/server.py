@@ -219,6 +219,7 @@ async def serve(
     limits: RequestLimits | None = None,
     connections: ConnectionLimits | None = None,
     advertise_address: str = "",
+    cluster_dns: str = "",
 ) -> None:
     """Run until SIGTERM or SIGINT, then drain and close the store.
 
@@ -231,7 +232,8 @@ async def serve(
     talking to the API over the loopback port like any other client;
     ``controllers="-"`` runs none of it. With ``http_listen`` it keeps the
     ``kubernetes`` Service pointing at the gateway (``advertise_address``,
-    else the gateway's listen address)."""
+    else the gateway's listen address); with ``cluster_dns`` (an IP) the
+    ``kube-dns`` Service in ``kube-system`` at that ClusterIP."""
     from shoal.controlplane import ControlPlane, ControlPlaneOptions, select_controllers
 
     chosen = select_controllers(plugin_manager.controllers().names(), controllers)
@@ -295,6 +297,7 @@ async def serve(
         if gateway is not None
         else None
     )
+    kube_dns = _keep_kube_dns_service(client, cluster_dns) if cluster_dns else None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -302,10 +305,11 @@ async def serve(
     await stop.wait()
     log.info("stopping")
     await control_plane.stop()  # first, so leases are released while the API still answers
-    if kubernetes_service is not None:
-        kubernetes_service.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await kubernetes_service
+    for keeper in (kubernetes_service, kube_dns):
+        if keeper is not None:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
     if renewal is not None:
         renewal.cancel()
     if gateway is not None:
@@ -352,6 +356,13 @@ def _keep_kubernetes_service(
         client, cluster_ip=services.kubernetes_ip, address=address, port=port
     )
     return asyncio.create_task(reconciler.run(), name="kubernetes-service")
+
+
+def _keep_kube_dns_service(client: Any, cluster_ip: str) -> asyncio.Task[None]:
+    from shoal.apiserver.kube_dns_service import KubeDNSServiceReconciler
+
+    reconciler = KubeDNSServiceReconciler(client, cluster_ip=cluster_ip)
+    return asyncio.create_task(reconciler.run(), name="kube-dns-service")
 
 
 def _control_plane_extra(scheduler_config: Any, security: ServerSecurity | None) -> dict[str, Any]:

@@ -14,6 +14,7 @@ Options: ``url`` (default ``DOCKER_HOST`` or the local socket),
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import math
 import os
 from collections.abc import AsyncIterator
@@ -69,6 +70,9 @@ class DockerRuntime(SDKRuntime):
             version = await self._call(lambda c: c.api.api_version)
             self._streams = EngineStreams(Endpoint(self.url, f"/v{version}"))
         return self._streams
+
+    async def pod_network_gateway(self) -> str:
+        return str(await self._call(_bridge_gateway))
 
     # -- images -----------------------------------------------------------------
 
@@ -207,6 +211,17 @@ def _remove(client: Any, container_id: str) -> None:
         client.api.remove_container(container_id, force=True, v=True)
 
 
+def _bridge_gateway(client: Any) -> str:
+    """The default bridge's gateway: IPAM's, else the subnet's first
+    address (which Docker gives docker0 when IPAM names none)."""
+    for config in client.networks.get("bridge").attrs.get("IPAM", {}).get("Config") or []:
+        if config.get("Gateway"):
+            return str(config["Gateway"])
+        if config.get("Subnet") and ":" not in config["Subnet"]:
+            return str(next(ipaddress.ip_network(config["Subnet"]).hosts()))
+    return ""
+
+
 def _sandbox_status(attrs: dict[str, Any]) -> PodSandboxStatus:
     return engine.sandbox_status(attrs, engine.bridge_ip(attrs))
 
@@ -219,6 +234,7 @@ def _sandbox_create_args(config: PodSandboxConfig, node: str, image: str) -> dic
         "ipc_mode": "shareable",
         "dns": config.dns_servers or None,
         "dns_search": config.dns_searches or None,
+        "dns_opt": config.dns_options or None,
         "extra_hosts": dict(config.extra_hosts) or None,
         "ports": _ports(config) or None,
     }

@@ -69,6 +69,9 @@ class PodmanRuntime(SDKRuntime):
 
     # -- images -----------------------------------------------------------------
 
+    async def pod_network_gateway(self) -> str:
+        return str(await self._call(_bridge_gateway))
+
     async def load_image(self, tar_path: str) -> list[str]:
         def load(client: Any) -> list[str]:
             return [tag for image in client.images.load(file_path=tar_path) for tag in image.tags]
@@ -256,6 +259,13 @@ def _matches(attrs: dict[str, Any], wanted: dict[str, str]) -> bool:
     return all(labels.get(key) == value for key, value in wanted.items())
 
 
+def _bridge_gateway(client: Any) -> str:
+    for subnet in client.networks.get("podman").attrs.get("subnets") or []:
+        if subnet.get("gateway"):
+            return str(subnet["gateway"])
+    return ""
+
+
 def _pod_spec(config: PodSandboxConfig, node: str, pause_image: str) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "name": engine.sandbox_name(config),
@@ -274,6 +284,7 @@ def _pod_spec(config: PodSandboxConfig, node: str, pause_image: str) -> dict[str
         ],
         "dns_server": config.dns_servers or None,
         "dns_search": config.dns_searches or None,
+        "dns_option": config.dns_options or None,
         "hostadd": [f"{host}:{ip}" for host, ip in config.extra_hosts.items()] or None,
     }
     if config.host_network:

@@ -53,7 +53,9 @@ class E2ENode:
     streams: streams_pb2_grpc.StreamsStub  # the API server's relay, as `shoal logs` uses
 
 
-def agent_options(engine: str, node: str, server: APIServer, data_dir: Path) -> AgentOptions:
+def agent_options(
+    engine: str, node: str, server: APIServer, data_dir: Path, **more: Any
+) -> AgentOptions:
     return AgentOptions(
         server=f"127.0.0.1:{server.port}",
         name=node,
@@ -62,12 +64,14 @@ def agent_options(engine: str, node: str, server: APIServer, data_dir: Path) -> 
         node_ip="127.0.0.1",  # the relay reaches the stream server on loopback
         stream_listen="127.0.0.1:0",
         timing=E2E_TIMING,
+        **more,
     )
 
 
-async def start_node(engine: str, node: str, data_dir: Path) -> E2ENode:
+async def start_node(engine: str, node: str, data_dir: Path, **options: Any) -> E2ENode:
+    """``options``: more AgentOptions (``cluster_dns=True``)."""
     server = await start_server(data_dir)
-    agent = Agent(agent_options(engine, node, server, data_dir))
+    agent = Agent(agent_options(engine, node, server, data_dir, **options))
     try:
         await agent.start()
     except BaseException:
