@@ -24,6 +24,7 @@ from shoal.apiserver.certificates import CERTIFICATES, TOKENS, add_certificates
 from shoal.apiserver.connlimits import ConnectionLimits
 from shoal.apiserver.encryption import encrypting
 from shoal.apiserver.fairness import FairnessInterceptor, FairQueues, RequestLimits
+from shoal.apiserver.instrumentation import MetricsInterceptor
 from shoal.apiserver.jointokens import DEFAULT_JOIN_TOKEN_SECONDS
 from shoal.apiserver.malformed import MalformedRequestInterceptor
 from shoal.apiserver.objects import ObjectRegistry
@@ -65,10 +66,13 @@ class APIServer:
         audit: AuditSink | pathlib.Path | None = None,
         limits: RequestLimits | None = None,
         connections: ConnectionLimits | None = None,
+        metrics: bool = True,
     ) -> None:
         """Without ``security`` the listener is plain and every request runs
         as ``auth.INSECURE_ADMIN`` (tests in-process; ``--insecure``).
-        ``limits``: per-user fairness and the request size cap."""
+        ``limits``: per-user fairness and the request size cap; ``metrics``:
+        count and time every request (``shoal.metrics``)."""
+        self.metrics = metrics
         self.store = store
         self.limits = limits or RequestLimits()
         self.fairness = FairQueues(self.limits)
@@ -87,8 +91,10 @@ class APIServer:
         await self.registry.start()
         await self.authorization.start()
         authenticator = self.security.authenticator() if self.security else None
+        counting = [MetricsInterceptor()] if self.metrics else []
         server = grpc.aio.server(
             interceptors=[
+                *counting,  # outermost: it times every call and sees every answer
                 AuthenticationInterceptor(
                     login_with(authenticator, self.authorization.impersonator)
                 ),
