@@ -28,12 +28,15 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 __all__ = ["CONTENT_TYPE_LATEST", "REGISTRY", "exposition", "new_registry"]
+
+disable_created_metrics()  # Kubernetes' components expose no *_created series
 
 # kube-apiserver's apiserver_request_duration_seconds buckets.
 REQUEST_BUCKETS = (
