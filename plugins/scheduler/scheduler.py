@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Sequence
 from typing import Any
 
 import structlog
-from shoal import errors, plugin_manager
+from shoal import errors, metrics, plugin_manager
 from shoal.api.v1 import core_pb2
 from shoal.client import Client, Informer, object_key
 from shoal.events import NORMAL, WARNING, EventRecorder
@@ -80,6 +81,7 @@ class Scheduler:
         )
         self.cache = SchedulerCache()
         self.queue = SchedulingQueue(initial_backoff=initial_backoff)
+        metrics.track_scheduling_queue(self.queue)  # scheduler_pending_pods{queue}
         self.recorder = EventRecorder(client, DEFAULT_SCHEDULER_NAME, host=identity)
         self.pods = Informer(client, "Pod")
         self.nodes = Informer(client, "Node")
@@ -162,21 +164,31 @@ class Scheduler:
 
     async def schedule_one(self) -> None:
         queued = await self.queue.pop()
+        started = time.perf_counter()
         pod = queued.pod
         info = PodInfo.of(pod)
         try:
             node = self.framework.schedule(pod, self.cache, info)
         except FitError as err:
+            self._attempted("unschedulable", started)
             self._spawn(self._record_unschedulable(queued, str(err)))
             self.queue.requeue_unschedulable(queued)
             return
         except Exception:
+            self._attempted("error", started)
             log.exception("scheduling cycle failed", pod=queued.key)
             self.queue.requeue_backoff(queued)
             return
         self.cache.assume_pod(info, node)
         await self._binds.acquire()
-        self._spawn(self._bind(queued, node))
+        self._spawn(self._bind(queued, node, started))
+
+    def _attempted(self, result: str, started: float) -> None:
+        """scheduler_schedule_attempts_total and the attempt's duration (binding included)."""
+        metrics.scheduler_schedule_attempts_total.labels(result, self.scheduler_name).inc()
+        metrics.scheduler_scheduling_attempt_duration_seconds.labels(
+            result, self.scheduler_name
+        ).observe(time.perf_counter() - started)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -185,11 +197,12 @@ class Scheduler:
 
     # -- binding ---------------------------------------------------------------
 
-    async def _bind(self, queued: QueuedPod, node: str) -> None:
+    async def _bind(self, queued: QueuedPod, node: str, started: float) -> None:
         try:
             bound = await self.bind_pod(queued, node)
         finally:
             self._binds.release()
+        self._attempted("scheduled" if bound is not None else "error", started)
         if bound is not None:
             await self._record_scheduled(bound, node)
 

@@ -3,21 +3,25 @@ Prometheus text format, for kubectl get --raw, and refused to a view user."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
+import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from shoal.api.v1 import core_pb2
 
-from tests.gateway.conftest import GatewayServer
+from tests.gateway.conftest import GatewayCluster, GatewayServer
 
 CREATED_CONFIGMAPS = {"verb": "POST", "resource": "configmaps", "code": "201"}
 
 
-def sample(text: str, name: str, **labels: str) -> float:
-    """The sum of ``name``'s samples whose labels include ``labels``."""
+def sample(text: str, metric: str, **labels: str) -> float:
+    """The sum of ``metric``'s samples whose labels include ``labels``."""
     total = 0.0
     for family in text_string_to_metric_families(text):
         for s in family.samples:
-            if s.name == name and labels.items() <= s.labels.items():
+            if s.name == metric and labels.items() <= s.labels.items():
                 total += s.value
     return total
 
@@ -91,3 +95,69 @@ async def test_kubectl_get_raw_metrics_and_a_view_user_is_forbidden(
     refused = await k("get", "--raw", "/metrics", "--as=jane")
     assert refused.code != 0  # ...but not the metrics
     assert "Error from server (Forbidden)" in refused.err, refused.err
+
+
+async def _poll(read: Any, done: Any, what: str, deadline: float = 30.0) -> str:
+    """Read until ``done(text)`` or the deadline."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + deadline
+    while True:
+        text = await read()
+        if done(text):
+            return text
+        assert loop.time() < end, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+async def test_scheduler_controllers_and_kubelet_metrics_move(
+    gateway_cluster: GatewayCluster,
+) -> None:
+    """A pod scheduled and run on a hollow node moves the scheduler's
+    attempts, the controllers' queues and the agent's running pods."""
+    gc = gateway_cluster
+    scraped = await _scrape_url(gc.http, "/metrics")
+    scheduled = {"result": "scheduled", "profile": "default-scheduler"}
+    attempts = sample(scraped, "scheduler_schedule_attempts_total", **scheduled)
+    body = {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {"name": "counted"},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "counted"}},
+            "template": {
+                "metadata": {"labels": {"app": "counted"}},
+                "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+            },
+        },
+    }
+    async with gc.http.post("/apis/apps/v1/namespaces/default/replicasets", json=body) as r:
+        assert r.status == 201, await r.text()
+    await _poll(
+        lambda: _scrape_url(gc.http, "/metrics"),
+        lambda t: sample(t, "scheduler_schedule_attempts_total", **scheduled) > attempts,
+        "a scheduling attempt",
+    )
+    after = await _scrape_url(gc.http, "/metrics")
+    assert sample(after, "workqueue_adds_total", name="replicaset") >= 1
+    assert sample(after, "workqueue_work_duration_seconds_count", name="replicaset") >= 1
+    assert sample(after, "scheduler_scheduling_attempt_duration_seconds_count", **scheduled)
+    assert "scheduler_pending_pods" in names(after)
+    assert "workqueue_depth" in names(after)
+    port = gc.cluster.agent.metrics_port
+    async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as kubelet:
+        text = await _poll(
+            lambda: _scrape_url(kubelet, "/metrics"),
+            lambda t: sample(t, "kubelet_running_pods") >= 1,
+            "a running pod on a hollow node",
+        )
+    assert sample(text, "kubelet_running_containers", container_state="running") >= 1
+    assert sample(text, "kubelet_runtime_operations_total", operation_type="start_container")
+    assert sample(text, "kubelet_pod_start_duration_seconds_count") >= 1
+    assert "process_cpu_seconds" in names(text)
+
+
+async def _scrape_url(http: aiohttp.ClientSession, path: str) -> str:
+    async with http.get(path) as response:
+        assert response.status == 200, await response.text()
+        return await response.text()
