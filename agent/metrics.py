@@ -10,13 +10,11 @@ states); runtime calls are timed by wrapping the runtime."""
 
 from __future__ import annotations
 
-import errno
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import structlog
-from aiohttp import web
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -157,26 +155,7 @@ def _timed(call: Any, operation: str, kubelet: KubeletMetrics) -> Any:
     return timed
 
 
-async def serve_metrics(kubelet: KubeletMetrics, listen: str) -> tuple[web.AppRunner, int]:
-    """Plain HTTP ``/metrics`` on ``listen`` (HOST:PORT); when the kubelet's
-    default port is taken (another agent on this host), a free one."""
-
-    async def scrape(request: web.Request) -> web.Response:
-        body = metrics.exposition(kubelet.registry)
-        return web.Response(body=body, headers={"Content-Type": metrics.CONTENT_TYPE_LATEST})
-
-    app = web.Application()
-    app.router.add_get("/metrics", scrape)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
-    await runner.setup()
-    host, _, port_text = listen.rpartition(":")
-    host, port = host.strip("[]") or "127.0.0.1", int(port_text)
-    try:
-        await web.TCPSite(runner, host, port).start()
-    except OSError as err:
-        if err.errno != errno.EADDRINUSE or port != DEFAULT_PORT:
-            await runner.cleanup()
-            raise
-        log.info("metrics port in use; taking a free one", port=port)
-        await web.TCPSite(runner, host, 0).start()
-    return runner, runner.addresses[0][1]
+async def serve_metrics(kubelet: KubeletMetrics, listen: str) -> tuple[Any, int]:
+    """Plain HTTP ``/metrics`` on ``listen``; a free port when the kubelet's
+    default one is taken (another agent on this host)."""
+    return await metrics.serve(listen, kubelet.registry, default_port=DEFAULT_PORT)

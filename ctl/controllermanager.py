@@ -4,12 +4,23 @@ controllers) in its own process, against a running API server."""
 from __future__ import annotations
 
 import click
+import structlog
 from shoal.ctl.context import CtlContext
 from shoal.ctl.daemonopts import check_controllers, control_plane_options, log_options
+
+log = structlog.get_logger("controller-manager")
+DEFAULT_PORT = 10257  # kube-controller-manager's; a free one if another has it
 
 
 @click.command("controller-manager")
 @control_plane_options
+@click.option(
+    "--metrics-listen",
+    default=f"127.0.0.1:{DEFAULT_PORT}",
+    show_default=True,
+    metavar="HOST:PORT",
+    help="Where /metrics is served, plain HTTP (keep it on loopback; none: off).",
+)
 @log_options
 @click.pass_obj
 def controller_manager_command(
@@ -17,6 +28,7 @@ def controller_manager_command(
     controllers: str,
     leader_elect: bool,
     node_monitor_grace_period: float,
+    metrics_listen: str,
     log_format: str,
     log_level: str,
 ) -> None:
@@ -33,15 +45,25 @@ def controller_manager_command(
 
     check_controllers(controllers)
     log.configure("controller-manager", json=log_format == "json", level=log_level)
-    asyncio.run(_run(ctx, controllers, leader_elect, node_monitor_grace_period))
+    asyncio.run(_run(ctx, controllers, leader_elect, node_monitor_grace_period, metrics_listen))
 
 
-async def _run(ctx: CtlContext, controllers: str, leader_elect: bool, grace: float) -> None:
+async def _run(
+    ctx: CtlContext, controllers: str, leader_elect: bool, grace: float, metrics_listen: str
+) -> None:
     import asyncio
     import signal
 
+    from shoal import metrics
     from shoal.controlplane import ControlPlane, ControlPlaneOptions
 
+    runner = None
+    if metrics_listen != "none":
+        try:
+            runner, port = await metrics.serve(metrics_listen, default_port=DEFAULT_PORT)
+        except (OSError, ValueError) as err:
+            raise click.ClickException(f"cannot serve metrics on {metrics_listen}: {err}") from None
+        log.info("serving metrics", listen=metrics_listen, port=port)
     client = ctx.client()
     options = ControlPlaneOptions(node_monitor_grace_period=grace)
     control_plane = ControlPlane(client, controllers, leader_elect=leader_elect, options=options)
@@ -53,3 +75,5 @@ async def _run(ctx: CtlContext, controllers: str, leader_elect: bool, grace: flo
     await stop.wait()
     await control_plane.stop()
     await client.close()
+    if runner is not None:
+        await runner.cleanup()

@@ -201,3 +201,38 @@ def new_registry() -> CollectorRegistry:
 def exposition(registry: CollectorRegistry = REGISTRY) -> bytes:
     """The registry in the Prometheus text format (``CONTENT_TYPE_LATEST``)."""
     return generate_latest(registry)
+
+
+async def serve(
+    listen: str, registry: CollectorRegistry = REGISTRY, *, default_port: int = -1
+) -> tuple[Any, int]:
+    """Plain HTTP ``GET /metrics`` of ``registry`` on ``listen`` (HOST:PORT),
+    for a component without the gateway in front (an agent, a standalone
+    controller-manager). When ``default_port`` is the one asked and it is
+    taken (another component on this host), a free port. Returns the aiohttp
+    runner (``cleanup()`` stops it) and the port."""
+    import errno
+
+    from aiohttp import web
+
+    async def scrape(request: web.Request) -> web.Response:
+        body = exposition(registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app = web.Application()
+    app.router.add_get("/metrics", scrape)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
+    await runner.setup()
+    host, _, port_text = listen.rpartition(":")
+    if not port_text.isdigit():
+        await runner.cleanup()
+        raise ValueError(f'invalid listen address "{listen}": want HOST:PORT')
+    host, port = host.strip("[]") or "127.0.0.1", int(port_text)
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as err:
+        if err.errno != errno.EADDRINUSE or port != default_port:
+            await runner.cleanup()
+            raise
+        await web.TCPSite(runner, host, 0).start()
+    return runner, runner.addresses[0][1]
