@@ -38,6 +38,7 @@ from shoal.apiserver.service import (
     generic_handlers,
 )
 from shoal.apiserver.services import ServiceAllocator
+from shoal.apiserver.storemetrics import InstrumentedStore
 from shoal.apiserver.streams import STREAMS, add_streams
 from shoal.hardening import private_data_dir, quiet_accept_errors, raise_open_files_limit
 from shoal.store import Store
@@ -73,6 +74,8 @@ class APIServer:
         ``limits``: per-user fairness and the request size cap; ``metrics``:
         count and time every request (``shoal.metrics``)."""
         self.metrics = metrics
+        if metrics:  # store calls timed, objects counted
+            store = InstrumentedStore(store)  # type: ignore[assignment]
         self.store = store
         self.limits = limits or RequestLimits()
         self.fairness = FairQueues(self.limits)

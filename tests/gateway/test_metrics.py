@@ -51,6 +51,10 @@ async def test_grpc_create_is_counted_as_kubernetes_counts_a_post(
     assert counted == sample(before, "apiserver_request_total", **CREATED_CONFIGMAPS) + 1
     labels = {"verb": "POST", "resource": "configmaps", "scope": "resource"}
     assert sample(after, "apiserver_request_duration_seconds_count", **labels) >= 1
+    stored = {"operation": "create", "type": "configmaps"}
+    writes = sample(after, "etcd_request_duration_seconds_count", **stored)
+    assert writes == sample(before, "etcd_request_duration_seconds_count", **stored) + 1
+    assert sample(after, "apiserver_storage_objects", resource="configmaps") >= 1
     for name in (
         "apiserver_current_inflight_requests",
         "process_cpu_seconds",
