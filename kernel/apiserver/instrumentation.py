@@ -193,7 +193,15 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
 def _resolver(method: str) -> Callable[[Any], Series]:
     short = method.rsplit("/", 1)[-1]
     if method.startswith(OBJECTS) and short in OBJECT_VERBS:
-        return lambda request: object_series(short, request)
+        unread = series(OBJECT_VERBS[short], "", "", "", "", "")
+
+        def resolve(request: Any) -> Series:
+            try:
+                return object_series(short, request)
+            except AttributeError:  # bytes that did not parse: refused further in
+                return unread
+
+        return resolve
     if method.startswith(STREAMS) and short in STREAM_LABELS:
         verb, resource, sub = STREAM_LABELS[short]
         fixed = series(verb, "", "v1", resource, sub, "resource")

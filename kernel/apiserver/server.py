@@ -209,6 +209,7 @@ async def serve(
     join_token_ttl: float | None = DEFAULT_JOIN_TOKEN_SECONDS,
     limits: RequestLimits | None = None,
     connections: ConnectionLimits | None = None,
+    metrics: bool = True,
 ) -> None:
     """Run until SIGTERM or SIGINT, then drain and close the store.
 
@@ -248,6 +249,7 @@ async def serve(
         security=security,
         limits=limits,
         connections=connections,
+        metrics=metrics,
     )
     port = await server.start(listen)
     host = listen_host or "127.0.0.1"
