@@ -180,17 +180,28 @@ def object_series(short: str, request: Any) -> Series:
 class MetricsInterceptor(grpc.aio.ServerInterceptor):
     async def intercept_service(self, continuation: Any, details: Any) -> Any:
         handler = await continuation(details)
-        method = details.method
-        if (
-            handler is None
-            or method.startswith(NOT_COUNTED)
-            or GATEWAY_MARK in (details.invocation_metadata or ())
-        ):
+        if handler is None or GATEWAY_MARK in (details.invocation_metadata or ()):
             return handler
-        return _wrap(handler, _resolver(method))
+        resolve = _resolvers.get(details.method)
+        if resolve is None:
+            resolve = _resolver(details.method)
+            if len(_resolvers) < 1024:  # methods are few: unknown ones have no handler
+                _resolvers[details.method] = resolve
+        return _wrap(handler, resolve) if resolve is not _SKIP else handler
+
+
+def _skip(request: Any) -> Series:
+    raise AssertionError("never called")
+
+
+_SKIP: Callable[[Any], Series] = _skip
+_resolvers: dict[str, Callable[[Any], Series]] = {}
 
 
 def _resolver(method: str) -> Callable[[Any], Series]:
+    """How a call of ``method`` finds its series; built once per method."""
+    if method.startswith(NOT_COUNTED):
+        return _SKIP
     short = method.rsplit("/", 1)[-1]
     if method.startswith(OBJECTS) and short in OBJECT_VERBS:
         unread = series(OBJECT_VERBS[short], "", "", "", "", "")

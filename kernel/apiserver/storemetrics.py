@@ -26,13 +26,15 @@ from shoal.store import KeyValue, Store, StoreError
 
 log = structlog.get_logger("apiserver")
 COUNT_INTERVAL = 60.0
+_ROOT_LENGTH = len(ROOT)
 
 
 def resource_of(key: str) -> str:
     """``/registry/configmaps/default/x`` -> ``configmaps``."""
     if not key.startswith(ROOT):
         return ""
-    return key[len(ROOT) :].split("/", 1)[0]
+    end = key.find("/", _ROOT_LENGTH)
+    return key[_ROOT_LENGTH:end] if end >= 0 else key[_ROOT_LENGTH:]
 
 
 class _Objects(Collector):
@@ -77,12 +79,12 @@ class InstrumentedStore:
     def __getattr__(self, name: str) -> Any:  # backend extras (paths, clients)
         return getattr(self.inner, name)
 
-    def _timer(self, operation: str, key: str) -> Any:
-        found = self._timers.get((operation, resource_of(key)))
+    def _timer(self, operation: str, resource: str) -> Any:
+        found = self._timers.get((operation, resource))
         if found is None:
-            found = metrics.etcd_request_duration_seconds.labels(operation, resource_of(key))
+            found = metrics.etcd_request_duration_seconds.labels(operation, resource)
             if len(self._timers) < 1024:  # resources are few; keys are checked already
-                self._timers[(operation, resource_of(key))] = found
+                self._timers[(operation, resource)] = found
         return found
 
     async def start(self) -> None:
@@ -110,7 +112,7 @@ class InstrumentedStore:
         try:
             return await self.inner.get(key)
         finally:
-            self._timer("get", key).observe(time.perf_counter() - started)
+            self._timer("get", resource_of(key)).observe(time.perf_counter() - started)
 
     async def list(
         self, prefix: str, revision: int = 0, limit: int = 0, start_after: str = ""
@@ -119,15 +121,14 @@ class InstrumentedStore:
         try:
             return await self.inner.list(prefix, revision, limit, start_after)
         finally:
-            self._timer("list", prefix).observe(time.perf_counter() - started)
+            self._timer("list", resource_of(prefix)).observe(time.perf_counter() - started)
 
     async def create(self, key: str, value: bytes) -> KeyValue:
-        started = time.perf_counter()
+        started, resource = time.perf_counter(), resource_of(key)
         try:
             kv = await self.inner.create(key, value)
         finally:
-            self._timer("create", key).observe(time.perf_counter() - started)
-        resource = resource_of(key)
+            self._timer("create", resource).observe(time.perf_counter() - started)
         self.objects[resource] = self.objects.get(resource, 0) + 1
         return kv
 
@@ -136,15 +137,14 @@ class InstrumentedStore:
         try:
             return await self.inner.update(key, value, expected_revision)
         finally:
-            self._timer("update", key).observe(time.perf_counter() - started)
+            self._timer("update", resource_of(key)).observe(time.perf_counter() - started)
 
     async def delete(self, key: str, expected_revision: int = 0) -> KeyValue:
-        started = time.perf_counter()
+        started, resource = time.perf_counter(), resource_of(key)
         try:
             kv = await self.inner.delete(key, expected_revision)
         finally:
-            self._timer("delete", key).observe(time.perf_counter() - started)
-        resource = resource_of(key)
+            self._timer("delete", resource).observe(time.perf_counter() - started)
         self.objects[resource] = max(self.objects.get(resource, 0) - 1, 0)
         return kv
 
