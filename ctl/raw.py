@@ -28,7 +28,8 @@ def gateway_url(ctx: CtlContext) -> str:
 
     data = read(config_path(ctx.config_path))
     name = ctx.context_name or data.get("current-context", "")
-    context = next((c for c in data.get("contexts") or [] if c.get("name") == name), {})
+    contexts = data.get("contexts") or []
+    context: dict[str, Any] = next((c for c in contexts if c.get("name") == name), {})
     cluster_name = (context.get("context") or {}).get("cluster")
     for entry in data.get("clusters") or []:
         if entry.get("name") == cluster_name:

@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from shoal import auth, errors, metrics
-from shoal.apiserver import requestinfo
 from shoal.apiserver.authz import Attributes, forbidden
 from shoal.apiserver.instrumentation import GATEWAY_MARK, Series, series
 from shoal.client import call_metadata
@@ -26,6 +25,7 @@ from shoal.plugins.gateway import paths
 from shoal.plugins.gateway.access import AccessCheck
 from shoal.plugins.gateway.paths import Target
 from shoal.plugins.gateway.status import StatusError
+from shoal.plugins.gateway.watch import is_watch
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 APPLY_PATCH = "application/apply-patch+yaml"
@@ -33,16 +33,6 @@ CONNECT_SUBRESOURCES = ("attach", "exec", "proxy", "portforward")
 SUBRESOURCES = ("status", "scale", "log", "binding", "eviction", *CONNECT_SUBRESOURCES)
 _NOBODY = auth.UserInfo("")
 METRICS_PATH = "/metrics"
-_VERBS = {  # Kubernetes' authorization verb -> the verb its metrics report
-    "create": "POST",
-    "get": "GET",
-    "list": "LIST",
-    "watch": "WATCH",
-    "update": "PUT",
-    "patch": "PATCH",
-    "delete": "DELETE",
-    "deletecollection": "DELETE",
-}
 
 
 def request_series(request: web.Request, target: Target | None) -> Series:
@@ -51,8 +41,11 @@ def request_series(request: web.Request, target: Target | None) -> Series:
     series by inventing paths."""
     if target is None:  # discovery, /metrics, /healthz, an unknown path
         return series(request.method.upper(), "", "", "", "", "")
-    attrs = requestinfo.http_attributes(_NOBODY, request.method, request.path, request.query)
-    verb = _VERBS.get(attrs.verb, request.method.upper())
+    method = request.method
+    if method in ("GET", "HEAD"):  # LIST, WATCH or GET, as RequestInfo reads it
+        verb = "WATCH" if is_watch(request) else ("GET" if target.name else "LIST")
+    else:
+        verb = method
     sub = target.subresource if target.subresource in SUBRESOURCES else ""
     if verb == "PATCH" and request.content_type == APPLY_PATCH:
         verb = "APPLY"
@@ -73,7 +66,6 @@ def _target(request: web.Request) -> Target | None:
     if tail is None:
         return None
     group_version = f"{info['group']}/{info['version']}" if "group" in info else "v1"
-    tail = tail.removeprefix("watch/")  # the legacy /watch/ paths name the same kinds
     try:
         return paths.parse(group_version, tail)
     except (StatusError, errors.APIError, web.HTTPException):

@@ -74,7 +74,12 @@ async def test_rest_create_counts_once_with_its_http_code(gateway_server: Gatewa
         assert r.status == 201
     async with gateway_server.http.post("/api/v1/namespaces/default/configmaps", json=body) as r:
         assert r.status == 409
+    async with gateway_server.http.get("/api/v1/namespaces/default/configmaps") as r:
+        assert r.status == 200
     after = await scrape(gateway_server)
+    listed = {"verb": "LIST", "resource": "configmaps", "scope": "namespace", "code": "200"}
+    grew = sample(after, "apiserver_request_total", **listed)
+    assert grew == sample(before, "apiserver_request_total", **listed) + 1
     for code in ("201", "409"):
         labels = {**CREATED_CONFIGMAPS, "code": code}
         grew = sample(after, "apiserver_request_total", **labels)
