@@ -26,7 +26,6 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
-    Gauge,
     Histogram,
     disable_created_metrics,
     generate_latest,
@@ -77,18 +76,9 @@ apiserver_request_duration_seconds = Histogram(
     REQUEST_LABELS,
     buckets=REQUEST_BUCKETS,
 )
-apiserver_current_inflight_requests = Gauge(
-    "apiserver_current_inflight_requests",
-    "Maximal number of currently used inflight request limit of this apiserver per "
-    "request kind in last second.",
-    ("request_kind",),
-)
-apiserver_longrunning_requests = Gauge(
-    "apiserver_longrunning_requests",
-    "Gauge of all active long-running apiserver requests broken out by verb, group, "
-    "version, resource, scope and component. Not all requests are tracked this way.",
-    REQUEST_LABELS,
-)
+# apiserver_current_inflight_requests and apiserver_longrunning_requests are
+# read at scrape time from plain counts (shoal.apiserver.instrumentation), so
+# a request costs no gauge lock.
 etcd_request_duration_seconds = Histogram(
     "etcd_request_duration_seconds",
     "Etcd request latency in seconds for each operation and object type "

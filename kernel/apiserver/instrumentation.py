@@ -23,10 +23,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import grpc
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 from shoal import kinds, metrics
 
 VIA_KEY, VIA_GATEWAY = "shoal-via", "gateway"
@@ -92,18 +94,13 @@ class Series:
         self.labels = labels
         self.verb = labels[0]
         self.long_running = self.verb in LONG_RUNNING
+        self.request_kind = "mutating" if self.verb in MUTATING else "readOnly"
         self.duration = metrics.apiserver_request_duration_seconds.labels(*labels)
-        self.gauge = (
-            metrics.apiserver_longrunning_requests.labels(*labels)
-            if self.long_running
-            else metrics.apiserver_current_inflight_requests.labels(
-                "mutating" if self.verb in MUTATING else "readOnly"
-            )
-        )
+        self.open = 0  # requests being served: the gauges read it at scrape time
         self._codes: dict[Any, Any] = {}
 
     def start(self) -> float:
-        self.gauge.inc()
+        self.open += 1
         return time.perf_counter()
 
     def finish(self, code: Any, started: float) -> None:
@@ -127,12 +124,49 @@ class Series:
 
     def _end(self, counter: Any, started: float) -> None:
         counter.inc()
-        self.gauge.dec()
+        self.open -= 1
         if not self.long_running:
             self.duration.observe(time.perf_counter() - started)
 
 
 _series: dict[Any, Series] = {}
+
+
+class _OpenRequests(Collector):
+    """``apiserver_current_inflight_requests{request_kind}`` and
+    ``apiserver_longrunning_requests``, summed from the series' open counts
+    (the event loop's own ints: no lock per request)."""
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        return iter(())
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        inflight = GaugeMetricFamily(
+            "apiserver_current_inflight_requests",
+            "Maximal number of currently used inflight request limit of this apiserver "
+            "per request kind in last second.",
+            labels=["request_kind"],
+        )
+        longrunning = GaugeMetricFamily(
+            "apiserver_longrunning_requests",
+            "Gauge of all active long-running apiserver requests broken out by verb, "
+            "group, version, resource, scope and component. Not all requests are "
+            "tracked this way.",
+            labels=list(metrics.REQUEST_LABELS),
+        )
+        kinds_open = {"mutating": 0, "readOnly": 0}
+        for found in list(_series.values()):
+            if found.long_running:
+                longrunning.add_metric(list(found.labels), found.open)
+            else:
+                kinds_open[found.request_kind] += found.open
+        for kind, count in kinds_open.items():
+            inflight.add_metric([kind], count)
+        yield inflight
+        yield longrunning
+
+
+metrics.REGISTRY.register(_OpenRequests())
 
 
 def series(verb: str, group: str, version: str, resource: str, sub: str, scope: str) -> Series:

@@ -51,6 +51,8 @@ async def test_grpc_create_is_counted_as_kubernetes_counts_a_post(
     assert counted == sample(before, "apiserver_request_total", **CREATED_CONFIGMAPS) + 1
     labels = {"verb": "POST", "resource": "configmaps", "scope": "resource"}
     assert sample(after, "apiserver_request_duration_seconds_count", **labels) >= 1
+    # the scrape itself is a read in flight while it is served
+    assert sample(after, "apiserver_current_inflight_requests", request_kind="readOnly") >= 1
     stored = {"operation": "create", "type": "configmaps"}
     writes = sample(after, "etcd_request_duration_seconds_count", **stored)
     assert writes == sample(before, "etcd_request_duration_seconds_count", **stored) + 1
@@ -170,3 +172,19 @@ async def _scrape_url(http: aiohttp.ClientSession, path: str) -> str:
     async with http.get(path) as response:
         assert response.status == 200, await response.text()
         return await response.text()
+
+
+async def test_an_open_watch_is_a_long_running_request(gateway_server: GatewayServer) -> None:
+    watching = {"verb": "WATCH", "resource": "configmaps", "scope": "namespace"}
+    path = "/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1"
+    async with gateway_server.http.get(path) as watch:
+        assert watch.status == 200
+        during = await scrape(gateway_server)
+        assert sample(during, "apiserver_longrunning_requests", **watching) == 1
+        await watch.read()  # the server ends it after timeoutSeconds
+    after = await _poll(
+        lambda: scrape(gateway_server),
+        lambda t: sample(t, "apiserver_longrunning_requests", **watching) == 0,
+        "the watch to end",
+    )
+    assert sample(after, "apiserver_request_total", **watching, code="200") >= 1
