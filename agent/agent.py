@@ -13,6 +13,8 @@ import structlog
 from shoal import plugin_manager
 from shoal.agent import hollow
 from shoal.agent.kubelet import NodeAgent, Timing
+from shoal.agent.metrics import DEFAULT_PORT as DEFAULT_METRICS_PORT
+from shoal.agent.metrics import KubeletMetrics, serve_metrics
 from shoal.agent.node import NodeFacts, ensure_lease_namespace, host_address, host_capacity
 from shoal.agent.nodedns import PodDNS, start_node_dns
 from shoal.agent.streams import StreamBackend, StreamTLS, serve_streams
@@ -41,6 +43,10 @@ class AgentOptions:
     # port on the node's address for the fake one, so several hollow-node
     # agents share a host; the Node reports the port it got.
     stream_listen: str = ""
+    # Plain-HTTP /metrics: "" is 127.0.0.1:10255 for a real runtime (the
+    # kubelet's read-only port; a free one if taken) and a free loopback port
+    # for the fake one; "none" serves no metrics.
+    metrics_listen: str = ""
     runtime_options: dict[str, Any] = field(default_factory=dict)
     timing: Timing = field(default_factory=Timing)
     labels: dict[str, str] = field(default_factory=dict)
@@ -79,6 +85,9 @@ class Agent:
         self.service_informer = informers.for_kind("Service")
         self._server: Any = None
         self.stream_port = 0
+        self.kubelet_metrics = KubeletMetrics(self.nodes.values)
+        self._metrics_runner: Any = None
+        self.metrics_port = 0
         self.proxy: Any = None
         self._proxy_task: asyncio.Task[None] | None = None
         self.pod_dns = PodDNS(options.cluster_domain)
@@ -90,6 +99,16 @@ class Agent:
         return hollow.node_names(self.options.name, self.options.hollow_nodes)
 
     def _runtime(self, index: int, name: str) -> Runtime:
+        return self.kubelet_metrics.timed(self._make_runtime(index, name))  # type: ignore[no-any-return]
+
+    def metrics_listen(self) -> str:
+        """Where /metrics listens (see ``AgentOptions.metrics_listen``)."""
+        o = self.options
+        if o.metrics_listen:
+            return o.metrics_listen
+        return f"127.0.0.1:{0 if o.runtime == 'fake' else DEFAULT_METRICS_PORT}"
+
+    def _make_runtime(self, index: int, name: str) -> Runtime:
         if self._given_runtimes is not None:
             return self._given_runtimes[index]
         factory = plugin_manager.runtimes().get(self.options.runtime)
@@ -153,6 +172,10 @@ class Agent:
         self._server, self.stream_port = await serve_streams(
             StreamBackend(self.node_handle), self.stream_listen(), self._stream_tls()
         )
+        if self.metrics_listen() != "none":
+            self._metrics_runner, self.metrics_port = await serve_metrics(
+                self.kubelet_metrics, self.metrics_listen()
+            )
         await ensure_lease_namespace(self.client)
         for index, name in enumerate(self.node_names()):
             node_dir = data_dir / name if self.options.hollow_nodes else data_dir
@@ -168,6 +191,8 @@ class Agent:
                 cluster_ips_routed=self.options.proxy_mode != "userspace",
                 dns=self.pod_dns,
             )
+        for node in self.nodes.values():
+            node.pods.pod_start = self.kubelet_metrics.pod_start
         await self._start_dns()  # before any pod's sandbox, which names it
         await _bounded(50, [n.register() for n in self.nodes.values()])
         self.service_informer.start()
@@ -179,7 +204,12 @@ class Agent:
             node.pods.synced = True
             node.start()
         self._start_proxy()
-        log.info("agent started", nodes=len(self.nodes), stream_port=self.stream_port)
+        log.info(
+            "agent started",
+            nodes=len(self.nodes),
+            stream_port=self.stream_port,
+            metrics_port=self.metrics_port,
+        )
 
     async def _start_dns(self) -> None:
         o = self.options
@@ -238,6 +268,8 @@ class Agent:
             await asyncio.gather(*(n.runtime.close() for n in self.nodes.values()))
         if self._server is not None:
             await self._server.stop(0)
+        if self._metrics_runner is not None:
+            await self._metrics_runner.cleanup()
         await self.client.close()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,7 @@ class PodWorker:
         self.ctx, self.pod = ctx, pod
         self.uid = pod.metadata.uid
         self.gone = False  # deleted from the API without us
+        self.seen = time.monotonic()  # first seen: the start of kubelet_pod_start_duration
         self.syncer = PodSyncer(ctx, self.wake)
         self._wake = asyncio.Event()
         self._done = done
@@ -98,6 +100,7 @@ class PodManager:
         self.workers: dict[str, PodWorker] = {}
         self.relist_interval = relist_interval
         self.synced = False  # the pod informer has listed: orphans are knowable
+        self.pod_start: Any = None  # kubelet_pod_start_duration_seconds, set by the agent
         self._states: dict[str, ContainerState] = {}
         self._task: asyncio.Task[None] | None = None
 
@@ -111,6 +114,10 @@ class PodManager:
         self.workers[pod.metadata.uid] = PodWorker(self.ctx, pod, self._finished)
 
     def pod_updated(self, old: Any, pod: Any) -> None:
+        worker = self.workers.get(pod.metadata.uid)
+        running = pod.status.phase == "Running" and old.status.phase != "Running"
+        if running and worker is not None and self.pod_start is not None:
+            self.pod_start.observe(time.monotonic() - worker.seen)
         self.pod_added(pod)
 
     def pod_deleted(self, pod: Any) -> None:

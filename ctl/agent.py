@@ -79,6 +79,13 @@ def _labels(pairs: tuple[str, ...]) -> dict[str, str]:
     help="Where the agent serves logs/exec/port-forward to the API server "
     "(default: 0.0.0.0:10250; with --runtime fake a free port on --node-ip).",
 )
+@click.option(
+    "--metrics-listen",
+    default="",
+    metavar="HOST:PORT",
+    help="Where the agent serves /metrics, plain HTTP (default: 127.0.0.1:10255, "
+    "a free port if taken; with --runtime fake a free loopback port; none: off).",
+)
 @click.option("--node-label", "node_labels", multiple=True, metavar="KEY=VALUE")
 @click.option(
     "--proxy-mode",
@@ -149,6 +156,7 @@ def agent_command(ctx: Any, **o: Any) -> None:
         max_pods=o["max_pods"],
         node_ip=o["node_ip"],
         stream_listen=o["stream_listen"],
+        metrics_listen=o["metrics_listen"],
         labels=_labels(o["node_labels"]),
         timing=Timing(lease_interval=o["lease_interval"]),
         proxy_mode=_proxy_mode(o["proxy_mode"]),

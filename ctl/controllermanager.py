@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import click
+import structlog
 from shoal.ctl.context import CtlContext
 from shoal.ctl.daemonopts import (
     check_controllers,
@@ -14,9 +15,19 @@ from shoal.ctl.daemonopts import (
     log_options,
 )
 
+log = structlog.get_logger("controller-manager")
+DEFAULT_PORT = 10257  # kube-controller-manager's; a free one if another has it
+
 
 @click.command("controller-manager")
 @control_plane_options
+@click.option(
+    "--metrics-listen",
+    default=f"127.0.0.1:{DEFAULT_PORT}",
+    show_default=True,
+    metavar="HOST:PORT",
+    help="Where /metrics is served, plain HTTP (keep it on loopback; none: off).",
+)
 @log_options
 @click.pass_obj
 def controller_manager_command(
@@ -25,6 +36,7 @@ def controller_manager_command(
     leader_elect: bool,
     node_monitor_grace_period: float,
     scheduler_config: str,
+    metrics_listen: str,
     log_format: str,
     log_level: str,
 ) -> None:
@@ -42,17 +54,32 @@ def controller_manager_command(
     check_controllers(controllers)
     config = check_scheduler_config(scheduler_config)
     log.configure("controller-manager", json=log_format == "json", level=log_level)
-    asyncio.run(_run(ctx, controllers, leader_elect, node_monitor_grace_period, config))
+    asyncio.run(
+        _run(ctx, controllers, leader_elect, node_monitor_grace_period, config, metrics_listen)
+    )
 
 
 async def _run(
-    ctx: CtlContext, controllers: str, leader_elect: bool, grace: float, config: Any
+    ctx: CtlContext,
+    controllers: str,
+    leader_elect: bool,
+    grace: float,
+    config: Any,
+    metrics_listen: str,
 ) -> None:
     import asyncio
     import signal
 
+    from shoal import metrics
     from shoal.controlplane import ControlPlane, ControlPlaneOptions
 
+    runner = None
+    if metrics_listen != "none":
+        try:
+            runner, port = await metrics.serve(metrics_listen, default_port=DEFAULT_PORT)
+        except (OSError, ValueError) as err:
+            raise click.ClickException(f"cannot serve metrics on {metrics_listen}: {err}") from None
+        log.info("serving metrics", listen=metrics_listen, port=port)
     cfg = ctx.client_config()
     client = ctx.client()
     # The CA the config trusts is the cluster's: root-ca-cert-publisher
@@ -70,3 +97,5 @@ async def _run(
     await stop.wait()
     await control_plane.stop()
     await client.close()
+    if runner is not None:
+        await runner.cleanup()

@@ -58,10 +58,24 @@ def output_options(func: Any) -> Any:
     default="0",
     help="Stop watching after this long (e.g. 30s, 1m; 0: never).",
 )
+@click.option(
+    "--raw",
+    default="",
+    metavar="PATH",
+    help="Print what the REST gateway answers for PATH (e.g. /metrics), as kubectl.",
+)
 @click.pass_obj
 def get_command(ctx: CtlContext, resources: tuple[str, ...], **opts: Any) -> None:
     """Display one or many objects."""
     from shoal.ctl.printers import Printer
+
+    if opts["raw"]:
+        from shoal.ctl.raw import get_raw
+
+        if resources:
+            raise click.UsageError("arguments may not be passed when --raw is specified")
+        get_raw(ctx, opts["raw"])
+        return
 
     printer = Printer(
         opts["output"],

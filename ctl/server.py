@@ -161,6 +161,13 @@ from shoal.ctl.limitopts import request_limit_options
     help="A new connection must finish TLS and send its request headers (HTTP) or "
     "HTTP/2 preface (gRPC) this soon, or it is closed.",
 )
+@click.option(
+    "--metrics/--no-metrics",
+    default=True,
+    show_default=True,
+    help="Count and time every request and store call for /metrics (Prometheus); "
+    "--no-metrics only for a benchmark's baseline.",
+)
 @request_limit_options
 def server_command(
     data_dir: str,
@@ -193,6 +200,7 @@ def server_command(
     join_token_ttl: float,
     max_connections: int,
     request_header_timeout: float,
+    metrics: bool,
     request_limits: Any,
 ) -> None:
     """Run the API server.
@@ -249,6 +257,7 @@ def server_command(
                 join_token_ttl=_join_token_ttl(join_token_ttl),
                 limits=request_limits,
                 connections=ConnectionLimits(max_connections, request_header_timeout),
+                metrics=metrics,
                 **election,
             )
         )

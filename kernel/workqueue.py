@@ -15,8 +15,11 @@ it waits cost one reconcile. The rules:
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Hashable
+
+from shoal import metrics
 
 
 class QueueShutDown(Exception):
@@ -34,6 +37,10 @@ class WorkQueue:
         self._timers: set[asyncio.TimerHandle] = set()
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._shutting_down = False
+        # workqueue_* metrics, as client-go's, for named queues only
+        self._metrics = _QueueMetrics(name) if name else None
+        if name:
+            metrics.track_workqueue(self)  # workqueue_depth, read at scrape time
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -50,6 +57,8 @@ class WorkQueue:
         if self._shutting_down or key in self._dirty:
             return
         self._dirty.add(key)
+        if self._metrics is not None:
+            self._metrics.added(key)
         if key in self._processing:
             return  # done() queues it again
         self._queue.append(key)
@@ -80,6 +89,8 @@ class WorkQueue:
     def add_rate_limited(self, key: Hashable) -> None:
         delay = self.when(key)
         self._failures[key] = self._failures.get(key, 0) + 1
+        if self._metrics is not None:
+            self._metrics.retries.inc()
         self.add_after(key, delay)
 
     def num_requeues(self, key: Hashable) -> int:
@@ -109,10 +120,14 @@ class WorkQueue:
         key = self._queue.popleft()
         self._processing.add(key)
         self._dirty.discard(key)
+        if self._metrics is not None:
+            self._metrics.got(key)
         return key
 
     def done(self, key: Hashable) -> None:
         self._processing.discard(key)
+        if self._metrics is not None:
+            self._metrics.finished(key)
         if key in self._dirty:
             self._queue.append(key)
             self._wake_one()
@@ -134,3 +149,32 @@ class WorkQueue:
             if not waiter.done():
                 waiter.set_result(None)
                 return
+
+
+class _QueueMetrics:
+    """client-go's workqueue metrics of one named queue: label children
+    resolved once, and the times a key was added and taken."""
+
+    def __init__(self, name: str) -> None:
+        self.adds = metrics.workqueue_adds_total.labels(name)
+        self.retries = metrics.workqueue_retries_total.labels(name)
+        self.queue_duration = metrics.workqueue_queue_duration_seconds.labels(name)
+        self.work_duration = metrics.workqueue_work_duration_seconds.labels(name)
+        self._added: dict[Hashable, float] = {}
+        self._started: dict[Hashable, float] = {}
+
+    def added(self, key: Hashable) -> None:
+        self.adds.inc()
+        self._added.setdefault(key, time.perf_counter())
+
+    def got(self, key: Hashable) -> None:
+        now = time.perf_counter()
+        since = self._added.pop(key, None)
+        if since is not None:
+            self.queue_duration.observe(now - since)
+        self._started[key] = now
+
+    def finished(self, key: Hashable) -> None:
+        since = self._started.pop(key, None)
+        if since is not None:
+            self.work_duration.observe(time.perf_counter() - since)

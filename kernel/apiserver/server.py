@@ -25,6 +25,7 @@ from shoal.apiserver.certificates import CERTIFICATES, TOKENS, add_certificates
 from shoal.apiserver.connlimits import ConnectionLimits
 from shoal.apiserver.encryption import encrypting
 from shoal.apiserver.fairness import FairnessInterceptor, FairQueues, RequestLimits
+from shoal.apiserver.instrumentation import MetricsInterceptor
 from shoal.apiserver.jointokens import DEFAULT_JOIN_TOKEN_SECONDS
 from shoal.apiserver.malformed import MalformedRequestInterceptor
 from shoal.apiserver.objects import ObjectRegistry
@@ -38,6 +39,7 @@ from shoal.apiserver.service import (
     generic_handlers,
 )
 from shoal.apiserver.services import ServiceAllocator
+from shoal.apiserver.storemetrics import InstrumentedStore
 from shoal.apiserver.streams import STREAMS, add_streams
 from shoal.hardening import private_data_dir, quiet_accept_errors, raise_open_files_limit
 from shoal.store import Store
@@ -66,10 +68,15 @@ class APIServer:
         audit: AuditSink | pathlib.Path | None = None,
         limits: RequestLimits | None = None,
         connections: ConnectionLimits | None = None,
+        metrics: bool = True,
     ) -> None:
         """Without ``security`` the listener is plain and every request runs
         as ``auth.INSECURE_ADMIN`` (tests in-process; ``--insecure``).
-        ``limits``: per-user fairness and the request size cap."""
+        ``limits``: per-user fairness and the request size cap; ``metrics``:
+        count and time every request (``shoal.metrics``)."""
+        self.metrics = metrics
+        if metrics:  # store calls timed, objects counted
+            store = InstrumentedStore(store)  # type: ignore[assignment]
         self.store = store
         self.limits = limits or RequestLimits()
         self.fairness = FairQueues(self.limits)
@@ -96,8 +103,10 @@ class APIServer:
         authenticator = self.security.authenticator() if self.security else None
         if authenticator is not None:  # bound service-account tokens die with their pod
             authenticator.pod_exists = self.authorization.graph.pod_exists
+        counting = [MetricsInterceptor()] if self.metrics else []
         server = grpc.aio.server(
             interceptors=[
+                *counting,  # outermost: it times every call and sees every answer
                 AuthenticationInterceptor(
                     login_with(authenticator, self.authorization.impersonator)
                 ),
@@ -220,6 +229,7 @@ async def serve(
     connections: ConnectionLimits | None = None,
     advertise_address: str = "",
     cluster_dns: str = "",
+    metrics: bool = True,
 ) -> None:
     """Run until SIGTERM or SIGINT, then drain and close the store.
 
@@ -263,6 +273,7 @@ async def serve(
         security=security,
         limits=limits,
         connections=connections,
+        metrics=metrics,
     )
     port = await server.start(listen)
     host = listen_host or "127.0.0.1"

@@ -16,6 +16,7 @@ from shoal.plugins.gateway.access import AccessCheck
 from shoal.plugins.gateway.authn import impersonation_headers
 from shoal.plugins.gateway.bodies import respond
 from shoal.plugins.gateway.fairness import fairness
+from shoal.plugins.gateway.metrics import METRICS_PATH, count, mark_calls, serve_metrics
 from shoal.plugins.gateway.objects import Objects
 from shoal.plugins.gateway.podproxy import PodProxy
 from shoal.plugins.gateway.podstreams import PodStreams
@@ -156,10 +157,17 @@ def build_app(
     ``authenticate``: a middleware that establishes the caller (authn.py);
     ``limits``: the body cap, and per-user fairness for authenticated callers."""
     limits = limits or RequestLimits()
-    middlewares: list[Any] = [impersonation_headers, status_errors]
+    middlewares: list[Any] = [count, impersonation_headers, mark_calls, status_errors]
     if authenticate:  # first: impersonation is the authenticated caller's to ask
         fair = [fairness(FairQueues(limits))] if limits.enabled else []
-        middlewares = [authenticate, impersonation_headers, *fair, status_errors]
+        middlewares = [
+            count,  # outermost: every request, a 401 too, is counted once
+            authenticate,
+            impersonation_headers,
+            *fair,
+            mark_calls,
+            status_errors,
+        ]
     app = web.Application(middlewares=middlewares, client_max_size=limits.max_request_bytes)
     app[CLIENT_KEY] = client
     router = Router(client)
@@ -167,6 +175,11 @@ def build_app(
     app.router.add_get("/healthz", _ok)
     app.router.add_get("/livez", _ok)
     app.router.add_get("/readyz", _ok)
+
+    async def scrape(request: web.Request) -> web.Response:
+        return await serve_metrics(request, router.access)
+
+    app.router.add_get(METRICS_PATH, scrape)
     app.router.add_get("/api", _api)
     app.router.add_get("/api/v1", _core_resources)
     app.router.add_get("/apis", _apis)

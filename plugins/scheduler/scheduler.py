@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Sequence
 from typing import Any
 
 import structlog
-from shoal import errors, plugin_manager
+from shoal import errors, metrics, plugin_manager
 from shoal.api.v1 import core_pb2
 from shoal.client import Client, SharedInformerFactory, object_key, shared_informers
 from shoal.events import NORMAL, WARNING, EventRecorder
@@ -96,6 +97,7 @@ class Scheduler:
         self.framework = self.frameworks[self.scheduler_name]
         self.cache = SchedulerCache()
         self.queue = SchedulingQueue(initial_backoff=initial_backoff)
+        metrics.track_scheduling_queue(self.queue)  # scheduler_pending_pods{queue}
         self.recorder = EventRecorder(client, DEFAULT_SCHEDULER_NAME, host=identity)
         factory = informers or shared_informers(client)
         self.pods = factory.for_kind("Pod")
@@ -189,6 +191,7 @@ class Scheduler:
 
     async def schedule_one(self) -> None:
         queued = await self.queue.pop()
+        started = time.perf_counter()
         pod = queued.pod
         framework = self._framework_of(pod) or self.framework
         info = PodInfo.of(pod)
@@ -196,10 +199,12 @@ class Scheduler:
         try:
             node = framework.schedule(pod, self.cache, info, state)
         except FitError as err:
+            self._attempted("unschedulable", started)
             self._spawn(self._record_unschedulable(queued, str(err)))
             self.queue.requeue_unschedulable(queued)
             return
         except Exception:
+            self._attempted("error", started)
             log.exception("scheduling cycle failed", pod=queued.key)
             self.queue.requeue_backoff(queued)
             return
@@ -209,7 +214,7 @@ class Scheduler:
             self._cycle_failed(queued, reserved)
             return
         await self._binds.acquire()
-        self._spawn(self._bind(queued, node, framework, state))
+        self._spawn(self._bind(queued, node, framework, state, started))
 
     def _cycle_failed(self, queued: QueuedPod, status: Status) -> None:
         """A plugin refused the pod after a node was chosen: it is tried again."""
@@ -222,6 +227,13 @@ class Scheduler:
             log.warning("scheduling failed", pod=queued.key, error=message)
             self.queue.requeue_backoff(queued)
 
+    def _attempted(self, result: str, started: float) -> None:
+        """scheduler_schedule_attempts_total and the attempt's duration (binding included)."""
+        metrics.scheduler_schedule_attempts_total.labels(result, self.scheduler_name).inc()
+        metrics.scheduler_scheduling_attempt_duration_seconds.labels(
+            result, self.scheduler_name
+        ).observe(time.perf_counter() - started)
+
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
@@ -230,12 +242,13 @@ class Scheduler:
     # -- binding ---------------------------------------------------------------
 
     async def _bind(
-        self, queued: QueuedPod, node: str, framework: Framework, state: CycleState
+        self, queued: QueuedPod, node: str, framework: Framework, state: CycleState, started: float
     ) -> None:
         try:
             bound = await self._binding_cycle(queued, node, framework, state)
         finally:
             self._binds.release()
+        self._attempted("scheduled" if bound is not None else "error", started)
         if bound is None:
             framework.run_unreserve(queued.pod, node, state)
             return
