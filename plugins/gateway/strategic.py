@@ -13,28 +13,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from shoal.apiserver.fieldpaths import MERGE_KEYS, SET_LISTS
 from shoal.plugins.gateway.status import bad_request
 
-# field name -> the key its list items merge on
-MERGE_KEYS: dict[str, str] = {
-    "containers": "name",
-    "initContainers": "name",
-    "ephemeralContainers": "name",
-    "env": "name",
-    "volumes": "name",
-    "volumeMounts": "mountPath",
-    "volumeDevices": "devicePath",
-    "imagePullSecrets": "name",
-    "conditions": "type",
-    "ownerReferences": "uid",
-    "hostAliases": "ip",
-    "topologySpreadConstraints": "topologyKey",
-    "taints": "key",
-    "addresses": "type",
-    "resourceClaims": "name",
-}
-# primitive lists whose values merge as a set
-MERGED_PRIMITIVES = {"finalizers"}
+# Strategic merge uses the merge keys and set-like lists server-side apply
+# keys its field sets by (shoal.apiserver.fieldpaths), so the two agree.
+MERGED_PRIMITIVES = SET_LISTS
 PATCH = "$patch"
 ORDER = "$setElementOrder/"
 DELETE_PRIMITIVE = "$deleteFromPrimitiveList/"
