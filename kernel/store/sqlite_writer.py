@@ -74,7 +74,7 @@ class Writer:
         compact_batch: int = DEFAULT_BATCH,
     ) -> None:
         self._path = path
-        self.compaction = Compaction(compact_batch)
+        self.compaction = Compaction(path, compact_batch)
         self.reserve = Reserve(Path(f"{os.fspath(path)}-reserve"), reserve_bytes)
         self._loop = loop
         self._deliver = deliver
@@ -193,6 +193,7 @@ class Writer:
             outcomes = self.compaction.fail(error)
         else:
             self.commits += 1
+        self.compaction.settle(conn)
         # Published at once: see sqlite_compact for why that is safe.
         self._hand_back(outcomes, [])
 
@@ -204,6 +205,7 @@ class Writer:
                 f"the store closed during compaction (compacted up to {self.compact_rev})"
             )
             self._hand_back(self.compaction.fail(error), [])
+        self.compaction.close()
 
     def _transaction(
         self, conn: sqlite3.Connection, ops: list[WriteOp], events: list[Event]

@@ -9,8 +9,10 @@ import pathlib
 from collections.abc import AsyncIterator
 
 import pytest
+from shoal.store import sqlite_schema as schema
 from shoal.store.base import CompactedError, KeyValue, StoreError
 from shoal.store.sqlite import SQLiteStore
+from shoal.store.sqlite_compact import Compaction
 
 from tests.store.test_sqlite import eventually, take
 
@@ -145,3 +147,36 @@ async def test_close_during_compaction_keeps_a_consistent_partial_log(
         assert await store.list("h/") == (expected[last], last)
     finally:
         await store.close()
+
+
+async def test_writes_between_steps_stay_fsynced(tmp_path: pathlib.Path) -> None:
+    """Steps skip their own fsync and leave checkpoints to another thread; the
+    writes committed between them must still be fsynced (synchronous=FULL),
+    and once done the writer checkpoints for itself again."""
+    path = tmp_path / "store.db"
+    store = await _open(path, batch=1)
+    last = await _history(store, 3)
+    await store.close()
+    conn = schema.connect(path, writer=True)
+    compaction = Compaction(path, batch=5)
+    compaction.request(last, asyncio.get_running_loop().create_future())
+    pragmas = []
+    reached = 0
+    try:
+        while compaction.pending:
+            reached = compaction.step(conn, reached)
+            compaction.reached(reached)
+            compaction.settle(conn)
+            pragmas.append(
+                (
+                    conn.execute("PRAGMA synchronous").fetchone()[0],
+                    conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0],
+                )
+            )
+    finally:
+        compaction.close()
+        conn.close()
+    full = 2
+    assert pragmas[:-1] == [(full, 0)] * (len(pragmas) - 1)  # checkpoints off the writer
+    assert pragmas[-1] == (full, 1000)  # SQLite's default again
+    assert reached == last
