@@ -38,10 +38,14 @@ from typing import Any
 
 from shoal.store import sqlite_schema as schema
 
-# Revisions per step. Measured (bench/bench_compaction.py, 2 cores, 512-byte
-# values): a step of 1,000 revisions takes a few milliseconds plus one fsync;
-# see docs/store.md for the figures.
-DEFAULT_BATCH = 1000
+# Revisions per step, from bench/bench_compaction.py (~300k revisions, one
+# writer, 2 cores shared with other work): a step dirties about one index
+# page per revision, so its cost grows with its size. Steps of 100 stalled a
+# write least: p50 ~3 ms, p99 ~25-55 ms (no compaction: p99 2-7 ms); steps
+# of 1,000 (kine's size): p50 ~30 ms, p99 ~200-300 ms. Smaller steps make
+# the whole compaction longer (~10-17 s instead of 2.4-5 s in one
+# transaction), which nobody waits for.
+DEFAULT_BATCH = 100
 
 # (future, result, error), as the writer hands outcomes back.
 Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
