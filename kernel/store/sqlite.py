@@ -37,6 +37,7 @@ from shoal.store.base import (
     check_value,
 )
 from shoal.store.lock import StoreLock
+from shoal.store.sqlite_compact import DEFAULT_BATCH
 from shoal.store.sqlite_watch import Watch, WatchHub
 from shoal.store.sqlite_writer import Outcome, WriteOp, Writer, resolve
 
@@ -56,6 +57,9 @@ class SQLiteStore:
     ``reserve_bytes`` of disk are kept for deletes on a full disk (see
     ``sqlite_reserve``; the store plugin ``shoal server`` opens asks for
     ``DEFAULT_RESERVE_BYTES``; 0, the default here: none).
+    ``compact_batch`` revisions are compacted per transaction, writes
+    committed between them (see ``sqlite_compact``; 0: all in one
+    transaction, which stalls writes for as long as it takes).
     """
 
     def __init__(
@@ -68,8 +72,10 @@ class SQLiteStore:
         watch_queue_size: int = 10000,
         max_batch: int = 1000,
         reserve_bytes: int = 0,
+        compact_batch: int = DEFAULT_BATCH,
     ) -> None:
         self.path = path
+        self._compact_batch = compact_batch
         self._reserve_bytes = reserve_bytes
         self._compact_interval = compact_interval
         self._compact_keep = compact_keep
@@ -102,7 +108,12 @@ class SQLiteStore:
         self._lock.acquire()
         self._loop = asyncio.get_running_loop()
         self._writer = Writer(
-            self.path, self._loop, self._deliver, self._max_batch, self._reserve_bytes
+            self.path,
+            self._loop,
+            self._deliver,
+            self._max_batch,
+            self._reserve_bytes,
+            self._compact_batch,
         )
         try:
             rev, compact_rev = await self._writer.start()

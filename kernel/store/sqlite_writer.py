@@ -8,6 +8,11 @@ fsync for the whole batch — and only then hands the outcomes and events back t
 the loop in a single ``call_soon_threadsafe`` callback. Callbacks from one
 thread run in the order they were scheduled, so watchers see batches in
 revision order.
+
+A compaction is not done inside a batch: the writer takes it on (see
+``sqlite_compact``) and runs one small step between batches, each step its own
+transaction, so writes that queue up meanwhile wait for one step, not for the
+whole compaction.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from shoal.store.base import (
     StorageFullError,
     StoreError,
 )
+from shoal.store.sqlite_compact import DEFAULT_BATCH, Compaction
 from shoal.store.sqlite_reserve import Reserve, is_disk_full
 
 
@@ -65,8 +71,10 @@ class Writer:
         deliver: Deliver,
         max_batch: int = 1000,
         reserve_bytes: int = 0,
+        compact_batch: int = DEFAULT_BATCH,
     ) -> None:
         self._path = path
+        self.compaction = Compaction(path, compact_batch)
         self.reserve = Reserve(Path(f"{os.fspath(path)}-reserve"), reserve_bytes)
         self._loop = loop
         self._deliver = deliver
@@ -115,35 +123,89 @@ class Writer:
 
     def _loop_batches(self, conn: sqlite3.Connection) -> None:
         while True:
-            batch = [self._queue.get()]
-            while len(batch) < self._max_batch:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            # While a compaction runs, take only what is already queued, then
+            # run its next step: writes and steps alternate.
+            batch = self._take(block=not self.compaction.pending)
             ops = [op for op in batch if op is not _STOP]
             if ops:
                 self._commit(conn, ops)
             if len(ops) < len(batch):
+                self._abandon_compaction()
                 return
+            if self.compaction.pending:
+                self._compact_step(conn)
+
+    def _take(self, *, block: bool) -> list[Any]:
+        batch = [self._queue.get()] if block else []
+        while len(batch) < self._max_batch:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
 
     def _commit(self, conn: sqlite3.Connection, ops: list[WriteOp]) -> None:
-        outcomes: list[Outcome] = []
+        outcomes = [self._request_compaction(op) for op in ops if op.kind == "compact"]
+        ops = [op for op in ops if op.kind != "compact"]
         events: list[Event] = []
-        if self.reserve.released and not self.reserve.ensure():
+        if ops and self.reserve.released and not self.reserve.ensure():
             # The disk was full and still has no room: only what frees space.
-            outcomes = [(op.future, None, StorageFullError()) for op in ops if not _frees(op)]
+            outcomes += [(op.future, None, StorageFullError()) for op in ops if not _frees(op)]
             ops = [op for op in ops if _frees(op)]
         if ops:
             try:
                 outcomes += self._transaction(conn, ops, events)
             except Exception as exc:
                 outcomes += self._failed(conn, ops, events, exc)
+        self._hand_back([o for o in outcomes if o is not None], events)
+
+    def _hand_back(self, outcomes: list[Outcome], events: list[Event]) -> None:
         # RuntimeError: the loop is closed, nobody is waiting any more.
         with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(
                 self._deliver, outcomes, events, self.rev, self.compact_rev
             )
+
+    def _request_compaction(self, op: WriteOp) -> Outcome | None:
+        """Settle a compaction that needs no step now; else queue it (None)."""
+        if op.expected > self.rev:
+            error = FutureRevisionError(f"revision {op.expected} is newer than current {self.rev}")
+            return (op.future, None, error)
+        if op.expected <= self.compact_rev:
+            return (op.future, None, None)
+        self.compaction.request(op.expected, op.future)
+        return None
+
+    def _compact_step(self, conn: sqlite3.Connection) -> None:
+        """One step; a full disk gives up the reserve and tries the step once more."""
+        try:
+            try:
+                self.compact_rev = self.compaction.step(conn, self.compact_rev)
+            except Exception as exc:
+                if not is_disk_full(exc):
+                    raise
+                self.reserve.release()
+                self.compact_rev = self.compaction.step(conn, self.compact_rev)
+            outcomes = self.compaction.reached(self.compact_rev)
+        except Exception as exc:
+            error = StorageFullError(str(exc)) if is_disk_full(exc) else StoreError(
+                f"compaction failed: {exc}")  # fmt: skip
+            outcomes = self.compaction.fail(error)
+        else:
+            self.commits += 1
+        self.compaction.settle(conn)
+        # Published at once: see sqlite_compact for why that is safe.
+        self._hand_back(outcomes, [])
+
+    def _abandon_compaction(self) -> None:
+        """The store closes: a compaction still under way stops where it is
+        (consistent, as after any step); the next one picks up from there."""
+        if self.compaction.pending:
+            error = StoreError(
+                f"the store closed during compaction (compacted up to {self.compact_rev})"
+            )
+            self._hand_back(self.compaction.fail(error), [])
+        self.compaction.close()
 
     def _transaction(
         self, conn: sqlite3.Connection, ops: list[WriteOp], events: list[Event]
@@ -197,8 +259,6 @@ class Writer:
             return outcomes + [(op.future, None, error) for op in frees]
 
     def _apply(self, conn: sqlite3.Connection, op: WriteOp, events: list[Event]) -> Any:
-        if op.kind == "compact":
-            return self._compact(conn, op.expected)
         old = schema.get(conn, op.key)
         if op.kind == "create":
             if old is not None:
@@ -235,29 +295,11 @@ class Writer:
             (kv.mod_revision, kv.key, kind, kv.create_revision, prev_rev, kv.value),
         )
 
-    def _compact(self, conn: sqlite3.Connection, revision: int) -> None:
-        if revision > self.rev:
-            raise FutureRevisionError(f"revision {revision} is newer than current {self.rev}")
-        if revision <= self.compact_rev:
-            return
-        span = (self.compact_rev, revision)
-        # Every superseded row is the prev_rev of its successor, and rows
-        # superseded at or below the old compact revision are gone already, so
-        # only the rows written since then need looking at. Deletes at or below
-        # the compact revision are dropped too: absence needs no row.
-        conn.execute(
-            "DELETE FROM log WHERE rev IN (SELECT prev_rev FROM log"
-            " WHERE rev > ? AND rev <= ? AND prev_rev > 0)",
-            span,
-        )
-        conn.execute(f"DELETE FROM log WHERE rev > ? AND rev <= ? AND kind = {schema.DELETE}", span)
-        conn.execute("UPDATE meta SET value = ? WHERE name = 'compact_rev'", (revision,))
-        self.compact_rev = revision
-
 
 def _frees(op: WriteOp) -> bool:
-    """Deletes and compaction make room (after the reserve lets them write)."""
-    return op.kind in ("delete", "compact")
+    """Deletes make room (after the reserve lets them write); compaction too,
+    but it never enters a batch's transaction."""
+    return op.kind == "delete"
 
 
 def resolve(outcomes: list[Outcome]) -> None:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from shoal.store.base import Store
+from shoal.store.sqlite import SQLiteStore
 from shoal.testing import StoreContract
 
 from tests.store.conftest import BACKENDS
@@ -34,3 +35,16 @@ class TestEtcdStore(StoreContract):
     async def store(self, tmp_path: pathlib.Path) -> AsyncIterator[Store]:
         async for store in _started("etcd", tmp_path):
             yield store
+
+
+class TestSQLiteStoreCompactingOneRevisionPerStep(StoreContract):
+    """The contract again with compaction in the smallest steps there are."""
+
+    @pytest.fixture
+    async def store(self, tmp_path: pathlib.Path) -> AsyncIterator[Store]:
+        store = SQLiteStore(tmp_path / "store.db", compact_keep=0, compact_batch=1)
+        await store.start()
+        try:
+            yield store
+        finally:
+            await store.close()

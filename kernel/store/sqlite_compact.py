@@ -1,0 +1,179 @@
+"""Compaction of the SQLite store's revision log, in small steps.
+
+Compacting a long history in one transaction holds the writer for as long as
+the delete takes (2.4 s for 291k revisions), and every write queued behind it
+waits that long. So, as kine does (``pkg/logstructured/sqllog``), the writer
+compacts in *steps* of at most ``batch`` revisions, each step its own
+transaction, and commits the writes that queued up in between: a write waits
+for at most one step.
+
+Why every step may publish its compact revision at once: a step covering
+``(C, S]`` deletes only rows superseded by a change at or below ``S`` and the
+deletes at or below ``S``, and sets the compact revision to ``S`` in the same
+transaction. Every row a read at a revision ``>= S`` needs is still there, and
+a read at a revision ``< S`` (which would miss rows) is refused with
+CompactedError, because reads check the compact revision in the same snapshot
+they read the rows in. So "too old resource version" is answered exactly when
+the data is gone, after each step as after the whole compaction; a crash
+between steps leaves a consistent, partly compacted log.
+
+Checkpoints: SQLite copies the WAL back into the database file when the WAL
+passes 1,000 pages, inside the commit that crosses the mark. A step dirties
+a page of the ``(key, rev)`` index per revision or so, so every few steps
+would pay a checkpoint of megabytes, on the writer thread: the measured
+stalls of up to 150 ms. So while a compaction runs, the writer's connection
+does not checkpoint; a :class:`Checkpointer` thread with its own connection
+does, after each step, alongside the writer (WAL lets a checkpoint run while
+the writer appends).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+import threading
+from typing import Any
+
+from shoal.store import sqlite_schema as schema
+
+# Revisions per step, from bench/bench_compaction.py (~300k revisions, one
+# writer, 2 cores shared with other work): a step dirties about one index
+# page per revision, so its cost grows with its size. Steps of 100 stalled a
+# write least: p50 ~3 ms, p99 ~25-55 ms (no compaction: p99 2-7 ms); steps
+# of 1,000 (kine's size): p50 ~30 ms, p99 ~200-300 ms. Smaller steps make
+# the whole compaction longer (~10-17 s instead of 2.4-5 s in one
+# transaction), which nobody waits for.
+DEFAULT_BATCH = 100
+
+# (future, result, error), as the writer hands outcomes back.
+Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
+
+
+class Compaction:
+    """The compactions asked for and not yet reached; owned by the writer thread."""
+
+    def __init__(self, path: str | os.PathLike[str], batch: int = DEFAULT_BATCH) -> None:
+        self.batch = batch  # revisions per step; 0 or less: all in one step
+        self._waiting: list[tuple[int, asyncio.Future[Any]]] = []
+        # An in-memory database has no WAL, nor a second connection to it.
+        self._checkpointer = Checkpointer(path) if os.fspath(path) != ":memory:" else None
+        self._running = False
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._waiting)
+
+    def request(self, revision: int, future: asyncio.Future[Any]) -> None:
+        """Compact up to ``revision`` (already checked: above the compact
+        revision, not above the current one); ``future`` settles when reached."""
+        self._waiting.append((revision, future))
+
+    def step(self, conn: sqlite3.Connection, compact_rev: int) -> int:
+        """Run one step in its own transaction; returns the new compact revision."""
+        target = max(rev for rev, _ in self._waiting)
+        upto = target if self.batch <= 0 else min(target, compact_rev + self.batch)
+        if not self._running and self._checkpointer is not None and upto < target:
+            self._running = True  # several steps ahead: checkpoints move off this thread
+            conn.execute("PRAGMA wal_autocheckpoint = 0")
+        # No fsync of its own: losing a step to a power cut loses nothing
+        # (its rows are still there, its compact revision not yet moved),
+        # and the next write's commit fsyncs the WAL, this step's pages too.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            delete_superseded(conn, compact_rev, upto)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        finally:
+            conn.execute("PRAGMA synchronous = FULL")  # acknowledged writes are durable
+        if self._running and self._checkpointer is not None:
+            self._checkpointer.request()
+        return upto
+
+    def settle(self, conn: sqlite3.Connection) -> None:
+        """After a step or a failure: once nothing is pending, the writer
+        checkpoints for itself again (SQLite's default threshold)."""
+        if self._running and not self._waiting:
+            self._running = False
+            with contextlib.suppress(sqlite3.Error):  # a broken connection fails later
+                conn.execute("PRAGMA wal_autocheckpoint = 1000")
+
+    def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+
+    def reached(self, compact_rev: int) -> list[Outcome]:
+        """Outcomes of the requests ``compact_rev`` satisfies; they are dropped."""
+        done: list[Outcome] = [(f, None, None) for rev, f in self._waiting if rev <= compact_rev]
+        self._waiting = [(rev, f) for rev, f in self._waiting if rev > compact_rev]
+        return done
+
+    def fail(self, error: BaseException) -> list[Outcome]:
+        """Give up on every request (the step failed, or the store closes)."""
+        done: list[Outcome] = [(f, None, error) for _, f in self._waiting]
+        self._waiting = []
+        return done
+
+
+def delete_superseded(conn: sqlite3.Connection, after: int, upto: int) -> None:
+    """Forget history in ``(after, upto]``, inside the caller's transaction.
+
+    Every superseded row is the prev_rev of its successor, and rows superseded
+    at or below ``after`` are gone already, so only the rows written in the
+    span need looking at. Deletes in the span are dropped too: absence needs
+    no row.
+    """
+    span = (after, upto)
+    conn.execute(
+        "DELETE FROM log WHERE rev IN (SELECT prev_rev FROM log"
+        " WHERE rev > ? AND rev <= ? AND prev_rev > 0)",
+        span,
+    )
+    conn.execute(f"DELETE FROM log WHERE rev > ? AND rev <= ? AND kind = {schema.DELETE}", span)
+    conn.execute("UPDATE meta SET value = ? WHERE name = 'compact_rev'", (upto,))
+
+
+class Checkpointer:
+    """Copies the WAL into the database file on its own thread and connection,
+    when asked, so the writer never waits for it. Started on first request."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._path = path
+        self._wanted = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def request(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name="shoal-store-checkpoint", daemon=True
+            )
+            self._thread.start()
+        self._wanted.set()  # requests that arrive during a checkpoint coalesce
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._stopping = True
+            self._wanted.set()
+            self._thread.join()
+            self._thread = None
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            while True:
+                self._wanted.wait()
+                self._wanted.clear()
+                if self._stopping:
+                    return
+                # PASSIVE: copies what it can without waiting for, or
+                # blocking, the writer or readers; a busy database is fine.
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()

@@ -1,0 +1,182 @@
+"""Compaction of the SQLite store in small steps: writes are committed between
+the steps, and a read at a revision is either exact or refused as compacted,
+whichever step the compaction has reached."""
+
+from __future__ import annotations
+
+import asyncio
+import pathlib
+from collections.abc import AsyncIterator
+
+import pytest
+from shoal.store import sqlite_schema as schema
+from shoal.store.base import CompactedError, KeyValue, StoreError
+from shoal.store.sqlite import SQLiteStore
+from shoal.store.sqlite_compact import Compaction
+
+from tests.store.test_sqlite import eventually, take
+
+KEYS = 20
+
+
+async def _open(path: pathlib.Path, batch: int) -> SQLiteStore:
+    store = SQLiteStore(path, compact_keep=0, compact_batch=batch)
+    await store.start()
+    return store
+
+
+@pytest.fixture
+async def stepwise(tmp_path: pathlib.Path) -> AsyncIterator[SQLiteStore]:
+    store = await _open(tmp_path / "store.db", batch=10)
+    yield store
+    await store.close()
+
+
+async def _history(store: SQLiteStore, rounds: int) -> int:
+    """Creates, updates and deletes over KEYS keys, ``rounds`` revisions each
+    round (concurrent, so group commit keeps it quick); the last revision."""
+    for i in range(KEYS):
+        await store.create(f"h/{i:02d}", b"0")
+    for r in range(rounds):
+        writes = [store.update(f"h/{i:02d}", str(r).encode(), 0) for i in range(KEYS)]
+        await asyncio.gather(*writes)
+        if r % 7 == 3:  # deletes and re-creates, so compaction drops delete rows
+            await store.delete(f"h/{r % KEYS:02d}")
+            await store.create(f"h/{r % KEYS:02d}", b"again")
+    return await store.current_revision()
+
+
+async def test_write_during_compaction_completes_before_it_finishes(
+    stepwise: SQLiteStore,
+) -> None:
+    last = await _history(stepwise, 250)  # about 500 steps of 10 revisions
+    order: list[str] = []
+
+    async def compact() -> None:
+        await stepwise.compact(last)
+        order.append("compacted")
+
+    async def write() -> tuple[KeyValue, int]:
+        kv = await stepwise.create("other", b"v")
+        order.append("written")
+        return kv, await stepwise.compact_revision()
+
+    compaction = asyncio.create_task(compact())
+    writing = asyncio.create_task(write())  # queued just behind the compaction
+    kv, compacted_when_written = await writing
+    await compaction
+    assert order == ["written", "compacted"]
+    assert compacted_when_written < last  # the write did not wait for the end
+    assert kv.mod_revision == last + 1
+    assert await stepwise.compact_revision() == last
+    assert await stepwise.get("other") == kv
+
+
+async def test_reads_during_compaction_are_exact_or_compacted(tmp_path: pathlib.Path) -> None:
+    store = await _open(tmp_path / "store.db", batch=3)
+    try:
+        last = await _history(store, 40)
+        expected = {r: (await store.list("h/", r))[0] for r in range(1, last + 1)}
+        target = last - 5
+        compaction = asyncio.create_task(store.compact(target))
+        seen = {"exact": 0, "compacted": 0}
+        while not compaction.done():
+            for r in range(1, last + 1, 17):
+                try:
+                    items, at = await store.list("h/", r)
+                except CompactedError as err:
+                    assert err.compact_revision > r  # refused only once it is gone
+                    seen["compacted"] += 1
+                    continue
+                assert (items, at) == (expected[r], r)
+                seen["exact"] += 1
+        await compaction
+        assert seen["exact"] + seen["compacted"] > 0
+        for r in range(target, last + 1):
+            assert await store.list("h/", r) == (expected[r], r)
+        with pytest.raises(CompactedError):
+            await store.list("h/", target - 1)
+    finally:
+        await store.close()
+
+
+async def test_watch_after_stepwise_compaction_replays_exactly(stepwise: SQLiteStore) -> None:
+    last = await _history(stepwise, 30)
+    before = await take(stepwise.watch("h/", last - 40), 40)
+    await stepwise.compact(last - 40)
+    assert await take(stepwise.watch("h/", last - 40), 40) == before
+    with pytest.raises(CompactedError):
+        await anext(stepwise.watch("h/", last - 41))
+
+
+async def test_overlapping_compactions_each_complete(stepwise: SQLiteStore) -> None:
+    last = await _history(stepwise, 30)
+    await asyncio.gather(stepwise.compact(last // 3), stepwise.compact(last // 2))
+    assert await stepwise.compact_revision() == last // 2
+    await stepwise.compact(last // 3)  # already done: a no-op
+    assert await stepwise.compact_revision() == last // 2
+
+
+async def test_close_during_compaction_keeps_a_consistent_partial_log(
+    tmp_path: pathlib.Path,
+) -> None:
+    path = tmp_path / "store.db"
+    store = await _open(path, batch=1)
+    last = await _history(store, 100)
+    expected = {r: (await store.list("h/", r))[0] for r in range(1, last + 1)}
+    compaction = asyncio.create_task(store.compact(last))
+
+    async def started() -> bool:
+        await asyncio.sleep(0.001)
+        return await store.compact_revision() > 1  # revision 0 would mean "now" below
+
+    await eventually(started)
+    await store.close()
+    with pytest.raises(StoreError, match="closed during compaction"):
+        await compaction
+
+    store = await _open(path, batch=1)
+    try:
+        reached = await store.compact_revision()
+        assert 1 < reached < last
+        for r in range(reached, last + 1):
+            assert await store.list("h/", r) == (expected[r], r)
+        with pytest.raises(CompactedError):
+            await store.list("h/", reached - 1)
+        await store.compact(last)  # picks up where it stopped
+        assert await store.list("h/") == (expected[last], last)
+    finally:
+        await store.close()
+
+
+async def test_writes_between_steps_stay_fsynced(tmp_path: pathlib.Path) -> None:
+    """Steps skip their own fsync and leave checkpoints to another thread; the
+    writes committed between them must still be fsynced (synchronous=FULL),
+    and once done the writer checkpoints for itself again."""
+    path = tmp_path / "store.db"
+    store = await _open(path, batch=1)
+    last = await _history(store, 3)
+    await store.close()
+    conn = schema.connect(path, writer=True)
+    compaction = Compaction(path, batch=5)
+    compaction.request(last, asyncio.get_running_loop().create_future())
+    pragmas = []
+    reached = 0
+    try:
+        while compaction.pending:
+            reached = compaction.step(conn, reached)
+            compaction.reached(reached)
+            compaction.settle(conn)
+            pragmas.append(
+                (
+                    conn.execute("PRAGMA synchronous").fetchone()[0],
+                    conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0],
+                )
+            )
+    finally:
+        compaction.close()
+        conn.close()
+    full = 2
+    assert pragmas[:-1] == [(full, 0)] * (len(pragmas) - 1)  # checkpoints off the writer
+    assert pragmas[-1] == (full, 1000)  # SQLite's default again
+    assert reached == last
