@@ -9,7 +9,7 @@ as Kubernetes' apiserver keeps it (its "master endpoints reconciler"):
 So a program in a pod finds the API the way Kubernetes' clients do
 (``KUBERNETES_SERVICE_HOST``/``_PORT``, ``kubernetes.default.svc``). Both
 are put back if deleted or changed, on every change seen and every
-``INTERVAL`` seconds. Only the REST gateway (``--http-listen``) speaks the
+``servicekeeper.INTERVAL`` seconds. Only the REST gateway (``--http-listen``) speaks the
 Kubernetes API, so a server without one keeps no ``kubernetes`` Service.
 
 Several API servers sharing one etcd each write their own address, the last
@@ -19,21 +19,18 @@ work).
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import socket
 from typing import Any
 
 import structlog
-from shoal import errors, kinds
-from shoal.controller import Controller
+from shoal import kinds
+from shoal.apiserver.servicekeeper import ServiceKeeper
 
 log = structlog.get_logger("apiserver")
 
 NAMESPACE, NAME = "default", "kubernetes"
-KEY = f"{NAMESPACE}/{NAME}"
 PORT_NAME, SERVICE_PORT = "https", 443
-INTERVAL = 10.0  # Kubernetes' --endpoint-reconciler interval
 LABELS = {"component": "apiserver", "provider": "kubernetes"}
 
 
@@ -81,70 +78,33 @@ def desired_endpoints(address: str, port: int) -> Any:
     return ep
 
 
-class KubernetesServiceReconciler(Controller):
+class KubernetesServiceReconciler(ServiceKeeper):
     """Keeps ``default/kubernetes`` and its Endpoints; runs in ``shoal server``
     beside the gateway (it needs the gateway's address)."""
 
     name = "kubernetes-service"
-    workers = 1
+    namespace, service = NAMESPACE, NAME
 
     def __init__(self, client: Any, *, cluster_ip: str, address: str, port: int) -> None:
         super().__init__(client)
         self.cluster_ip, self.address, self.port = cluster_ip, address, port
-        selector = f"metadata.name={NAME}"
-        for kind in ("Service", "Endpoints"):
-            informer = self.informer(kind, NAMESPACE, field_selector=selector)
-            informer.add_handler(self._poke, lambda _old, _new: self._poke(None), self._poke)
 
-    def _poke(self, _obj: Any) -> None:
-        self.queue.add(KEY)
+    def desired_service(self) -> Any:
+        return desired_service(self.cluster_ip, self.port)
 
-    async def run(self) -> None:
-        self.queue.add(KEY)
-        await super().run()
+    def desired_endpoints(self) -> Any:
+        return desired_endpoints(self.address, self.port)
 
-    async def reconcile(self, key: Any) -> float | None:
-        await self._ensure_service()
-        await self._ensure_endpoints()
-        return INTERVAL
+    def service_drifted(self, have: Any, want: Any) -> bool:
+        return super().service_drifted(have, want) or have.spec.type != "ClusterIP"
 
-    async def _ensure_service(self) -> None:
-        want = desired_service(self.cluster_ip, self.port)
-        have = self.informers["Service"].get(NAME, NAMESPACE)
-        if have is None:
-            try:
-                await self.client.create(want)
-                log.info("created the kubernetes service", cluster_ip=self.cluster_ip)
-            except errors.AlreadyExistsError:
-                pass  # the informer brings it, and the next pass compares
-            return
-        if list(have.spec.ports) == list(want.spec.ports) and have.spec.type == "ClusterIP":
-            return
-        if have.spec.cluster_ip != self.cluster_ip:
+    def repair_service(self, new: Any, want: Any) -> None:
+        if new.spec.cluster_ip != self.cluster_ip:
             log.warning(
                 "the kubernetes service has another ClusterIP than the first address of the "
                 "service range; delete it to have it made again",
-                cluster_ip=have.spec.cluster_ip,
+                cluster_ip=new.spec.cluster_ip,
                 expected=self.cluster_ip,
             )
-        new = type(have)()
-        new.CopyFrom(have)
         new.spec.type = "ClusterIP"
-        del new.spec.ports[:]
-        new.spec.ports.extend(want.spec.ports)
-        await self.client.update(new)
-
-    async def _ensure_endpoints(self) -> None:
-        want = desired_endpoints(self.address, self.port)
-        have = self.informers["Endpoints"].get(NAME, NAMESPACE)
-        if have is None:
-            with contextlib.suppress(errors.AlreadyExistsError):  # the informer brings it
-                await self.client.create(want)
-            return
-        if list(have.subsets) == list(want.subsets):
-            return
-        new = type(have)()
-        new.CopyFrom(have)
-        del new.subsets[:]
-        new.subsets.extend(want.subsets)
-        await self.client.update(new)
+        super().repair_service(new, want)
