@@ -46,6 +46,7 @@ import grpc
 from cryptography import x509
 from shoal import auth, certauth, errors, pki
 from shoal.apiserver import admintoken
+from shoal.apiserver.handlers import rewrap
 from shoal.apiserver.impersonation import Impersonator
 from shoal.apiserver.pkifiles import GATEWAY_USER
 from shoal.apiserver.replay import ReplayCache, ReplayError
@@ -316,23 +317,12 @@ class AuthenticationInterceptor(grpc.aio.ServerInterceptor):
 
 
 def wrap_handler(handler: Any, login: Login, method: str) -> Any:
-    kinds = {
-        "unary_unary": grpc.unary_unary_rpc_method_handler,
-        "unary_stream": grpc.unary_stream_rpc_method_handler,
-        "stream_unary": grpc.stream_unary_rpc_method_handler,
-        "stream_stream": grpc.stream_stream_rpc_method_handler,
-    }
-    for attr, make in kinds.items():
-        behavior = getattr(handler, attr)
-        if behavior is not None:
-            wrapped = _streaming(behavior, login, method) if attr.endswith("stream") else (
-                _unary(behavior, login, method))  # fmt: skip
-            return make(
-                wrapped,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-    return handler
+    return rewrap(
+        handler,
+        lambda kind, behavior: (_streaming if kind.endswith("stream") else _unary)(
+            behavior, login, method
+        ),
+    )
 
 
 def _unary(behavior: Any, login: Login, method: str) -> Any:

@@ -10,7 +10,7 @@ loads) are authorized on that message, before it reaches the handler."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -18,6 +18,7 @@ from shoal import auth, errors
 from shoal.apiserver import requestinfo
 from shoal.apiserver.audit import AuditSink
 from shoal.apiserver.authz import Attributes, Authorizer, forbidden, is_authenticated
+from shoal.apiserver.handlers import rewrap
 
 OBJECTS = "/shoal.v1.Objects/"
 STREAMS = "/shoal.v1.Streams/"
@@ -107,24 +108,11 @@ class _Check:
 
 
 def _wrap(handler: Any, check: _Check) -> Any:
-    makers: dict[str, Callable[..., Any]] = {
-        "unary_unary": grpc.unary_unary_rpc_method_handler,
-        "unary_stream": grpc.unary_stream_rpc_method_handler,
-        "stream_unary": grpc.stream_unary_rpc_method_handler,
-        "stream_stream": grpc.stream_stream_rpc_method_handler,
-    }
-    for attr, make in makers.items():
-        behavior = getattr(handler, attr)
-        if behavior is None:
-            continue
-        streaming_in, streaming_out = attr.startswith("stream"), attr.endswith("stream")
-        wrapped = (_streaming if streaming_out else _unary)(behavior, check, streaming_in)
-        return make(
-            wrapped,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-    return handler
+    def wrap(kind: str, behavior: Any) -> Any:
+        streaming_in, streaming_out = kind.startswith("stream"), kind.endswith("stream")
+        return (_streaming if streaming_out else _unary)(behavior, check, streaming_in)
+
+    return rewrap(handler, wrap)
 
 
 async def _first_message(requests: Any) -> tuple[Any, AsyncIterator[Any]]:

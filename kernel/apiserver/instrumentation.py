@@ -30,6 +30,7 @@ import grpc
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from shoal import kinds, metrics
+from shoal.apiserver.handlers import rewrap
 
 VIA_KEY, VIA_GATEWAY = "shoal-via", "gateway"
 GATEWAY_MARK = (VIA_KEY, VIA_GATEWAY)
@@ -256,23 +257,12 @@ def _resolver(method: str) -> Callable[[Any], Series]:
 
 
 def _wrap(handler: Any, resolve: Callable[[Any], Series]) -> Any:
-    makers: dict[str, Callable[..., Any]] = {
-        "unary_unary": grpc.unary_unary_rpc_method_handler,
-        "unary_stream": grpc.unary_stream_rpc_method_handler,
-        "stream_unary": grpc.stream_unary_rpc_method_handler,
-        "stream_stream": grpc.stream_stream_rpc_method_handler,
-    }
-    for attr, make in makers.items():
-        behavior = getattr(handler, attr)
-        if behavior is None:
-            continue
-        wrapped = (_streaming if attr.endswith("stream") else _unary)(behavior, resolve)
-        return make(
-            wrapped,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-    return handler
+    return rewrap(
+        handler,
+        lambda kind, behavior: (_streaming if kind.endswith("stream") else _unary)(
+            behavior, resolve
+        ),
+    )
 
 
 def _code(context: Any, failed: BaseException | None) -> Any:
