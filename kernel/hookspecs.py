@@ -50,6 +50,7 @@ from shoal.contracts import (
 
 if TYPE_CHECKING:
     import click
+    from shoal.kinds import Kind
     from shoal.registry import Registry
 
 hookspec = pluggy.HookspecMarker("shoal")
@@ -85,28 +86,11 @@ class AdmissionError(Exception):
     reaches the user unchanged, as a PERMISSION_DENIED or INVALID_ARGUMENT."""
 
 
-@dataclass(frozen=True)
-class KindInfo:
-    """An object kind the API server should serve.
-
-    ``message`` is the generated protobuf class with ``metadata``, ``spec``
-    and ``status`` fields; ``plural`` is the lower-case name used on the
-    command line and in store keys (``cronjobs``).
-    """
-
-    kind: str
-    plural: str
-    message: type
-    namespaced: bool = True
-    short_names: tuple[str, ...] = ()
-
-
 __all__ = [
     "AdmissionError",
     "AdmissionRequest",
     "Controller",
     "ControllerFactory",
-    "KindInfo",
     "StoreFactory",
 ]
 
@@ -229,13 +213,23 @@ def register_ctl_commands(cli: click.Group) -> None:
 
 
 @hookspec
-def register_kinds(registry: Registry[KindInfo]) -> None:
-    """Offer extra object kinds for the API server to serve.
+def register_kinds(registry: Registry[Kind]) -> None:
+    """Offer object kinds for the API server to serve, with the strategy
+    that says how it treats them. Kubernetes' own kinds come through this
+    hook too (``shoal.plugins.kinds.core``, ``apps``, ``rbac``, ...).
 
-    Fires once when the API server starts, before it serves requests.
+    Fires once per process, on the first kind lookup (the API server's
+    start, a ``shoal`` command naming a kind).
 
-    :param registry: register ``kind -> KindInfo`` (for example
-        ``registry.register("CronJob", KindInfo("CronJob", "cronjobs",
-        CronJob))``).
+    :param registry: register ``kind.resource -> Kind`` (for example
+        ``registry.register("cronjobs.batch", Kind("CronJob", "batch/v1",
+        "cronjobs", "cronjob", ("cj",), True, batch_pb2.CronJob, True,
+        CronJobStrategy()))``). ``Kind.message`` is a generated protobuf
+        class with ``api_version``, ``kind`` and ``metadata`` fields (and
+        ``spec``/``status`` as the kind has them); ``Kind.strategy`` is a
+        :class:`shoal.strategy.Strategy` (defaulting, validation, what an
+        update may change, deletion, side effects, table columns);
+        ``shoal.testing.StrategyContract`` tests one. Every name (kind,
+        plural, singular, short names) must be new.
     :returns: nothing; results are ignored.
     """

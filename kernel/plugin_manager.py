@@ -34,6 +34,7 @@ from shoal.registry import Registry, RegistryError
 
 if TYPE_CHECKING:
     import click
+    from shoal.kinds import Kind
 
 log = structlog.get_logger().bind(component="plugins")
 
@@ -41,6 +42,10 @@ ENTRY_POINT_GROUP = "shoal"
 
 # Module names of the built-in plugins, in load order. Append yours here.
 DEFAULT_PLUGINS: tuple[str, ...] = (
+    "shoal.plugins.kinds.core",
+    "shoal.plugins.kinds.apps",
+    "shoal.plugins.kinds.rbac",
+    "shoal.plugins.kinds.coordination",
     "shoal.plugins.stores.sqlite",
     "shoal.plugins.stores.etcd",
     "shoal.plugins.controllers.replication",
@@ -56,6 +61,10 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.controllers.serviceaccounts",
     "shoal.plugins.proxy.serviceproxy",
 )
+
+# Kubernetes' own kinds: an allow-list (SHOAL_PLUGINS) keeps them, since no
+# server works without them; only SHOAL_DISABLE_PLUGINS can drop one.
+REQUIRED_PLUGINS: frozenset[str] = frozenset({"core", "apps", "rbac", "coordination"})
 
 Status = Literal["loaded", "failed", "disabled"]
 
@@ -104,7 +113,9 @@ class PluginFilter:
         """Whether a plugin known by any of ``names`` may load."""
         if self.block.intersection(names):
             return False
-        return self.allow is None or bool(self.allow.intersection(names))
+        if self.allow is None or REQUIRED_PLUGINS.intersection(names):
+            return True
+        return bool(self.allow.intersection(names))
 
 
 def _split_names(text: str) -> frozenset[str]:
@@ -228,11 +239,14 @@ def plugin_info(pm: ShoalPluginManager | None = None) -> list[dict[str, Any]]:
     return [asdict(record) for record in records.values()]
 
 
-def collect(hook_name: str, what: str, pm: ShoalPluginManager | None = None) -> Registry[Any]:
+def collect(
+    hook_name: str, what: str, pm: ShoalPluginManager | None = None, *, load_order: bool = False
+) -> Registry[Any]:
     """Call ``register_*`` hook ``hook_name`` once into a fresh registry.
 
-    Each implementation is called on its own, in pluggy's order, so that the
-    registry knows which plugin registered which name.
+    Each implementation is called on its own, in pluggy's order (or, with
+    ``load_order``, in the order the plugins loaded), so that the registry
+    knows which plugin registered which name.
     """
     pm = pm or get_plugin_manager()
     registry: Registry[Any] = Registry(what)
@@ -242,7 +256,7 @@ def collect(hook_name: str, what: str, pm: ShoalPluginManager | None = None) -> 
         # Wrappers need pluggy's own call loop; names then go unattributed.
         caller(registry=registry)
         return registry
-    for impl in reversed(impls):  # pluggy calls the last registered first
+    for impl in impls if load_order else reversed(impls):  # pluggy: the last loaded first
         with registry.plugin(impl.plugin_name):
             _call_impl(impl, hook_name, registry=registry)
     return registry
@@ -290,9 +304,10 @@ def proxies(pm: ShoalPluginManager | None = None) -> Registry[contracts.ProxyFac
     return collect("register_proxies", "proxy", pm)
 
 
-def kinds(pm: ShoalPluginManager | None = None) -> Registry[hookspecs.KindInfo]:
-    """Extra object kinds: kind -> :class:`~shoal.hookspecs.KindInfo`."""
-    return collect("register_kinds", "kind", pm)
+def kinds(pm: ShoalPluginManager | None = None) -> Registry[Kind]:
+    """Object kinds: resource ("deployments.apps") -> :class:`~shoal.kinds.Kind`.
+    Most code wants :mod:`shoal.kinds`, which loads these on first use."""
+    return collect("register_kinds", "kind", pm, load_order=True)
 
 
 def add_ctl_commands(cli: click.Group, pm: ShoalPluginManager | None = None) -> None:
