@@ -55,6 +55,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.controllers.endpoints",
     "shoal.plugins.controllers.serviceaccounts",
     "shoal.plugins.proxy.serviceproxy",
+    "shoal.plugins.gateway",
 )
 
 Status = Literal["loaded", "failed", "disabled"]
@@ -288,6 +289,11 @@ def runtimes(pm: ShoalPluginManager | None = None) -> Registry[contracts.Runtime
 def proxies(pm: ShoalPluginManager | None = None) -> Registry[contracts.ProxyFactory]:
     """Service proxies: name -> ``factory(client, options) -> proxy``."""
     return collect("register_proxies", "proxy", pm)
+
+
+def http_servers(pm: ShoalPluginManager | None = None) -> Registry[contracts.HTTPServerFactory]:
+    """HTTP servers: name -> ``factory(context) -> server`` (the gateway...)."""
+    return collect("register_http_servers", "HTTP server", pm)
 
 
 def kinds(pm: ShoalPluginManager | None = None) -> Registry[hookspecs.KindInfo]:
