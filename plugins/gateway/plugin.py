@@ -10,7 +10,7 @@ kubeconfig (``http-server``) so ``shoal kubeconfig`` and kubectl find it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shoal import config, hookimpl
 from shoal.client import Client
@@ -19,6 +19,11 @@ from shoal.plugins.gateway.authn import server_ssl_context
 from shoal.plugins.gateway.kubeconfig import record_http_server
 from shoal.plugins.gateway.runner import Gateway
 from shoal.registry import Registry
+
+if TYPE_CHECKING:
+    from shoal.apiserver.connlimits import ConnectionLimits
+    from shoal.apiserver.fairness import RequestLimits
+    from shoal.apiserver.security import ServerSecurity
 
 NAME = "gateway"
 
@@ -31,7 +36,9 @@ class GatewayServer:
         self.gateway = (
             Gateway(context.client, limits=context.limits, connections=context.connections)
             if context.security is None
-            else secure_gateway(context)
+            else secure_gateway(
+                context.client.target, context.security, context.limits, context.connections
+            )
         )
 
     @property
@@ -52,25 +59,26 @@ class GatewayServer:
             await self.gateway.client.close()
 
 
-def secure_gateway(context: HTTPServerContext) -> Gateway:
-    """HTTPS with the serving certificate; calls the API as shoal-gateway,
-    impersonating each authenticated caller."""
-    security = context.security
-    assert security is not None
+def secure_gateway(
+    address: str,
+    security: ServerSecurity,
+    limits: RequestLimits | None = None,
+    connections: ConnectionLimits | None = None,
+) -> Gateway:
+    """HTTPS with the serving certificate, in front of the API server at
+    ``address``; calls it as shoal-gateway (a client of its own, closed by
+    whoever stops the gateway), impersonating each authenticated caller."""
     pair = security.pki.ensure("gateway")
     cfg = config.ClientConfig(
-        context.client.target,
-        ca_data=security.pki.ca_pem,
-        cert_data=pair.cert_pem,
-        key_data=pair.key_pem,
+        address, ca_data=security.pki.ca_pem, cert_data=pair.cert_pem, key_data=pair.key_pem
     )
     cert_file, key_file = security.pki.paths("apiserver")
     return Gateway(
         Client.for_config(cfg),
         ssl_context=server_ssl_context(cert_file, key_file, security.pki.ca_pem),
         authenticator=security.authenticator(),
-        limits=context.limits,
-        connections=context.connections,
+        limits=limits,
+        connections=connections,
     )
 
 
