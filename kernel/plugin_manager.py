@@ -286,14 +286,14 @@ def runtimes(pm: ShoalPluginManager | None = None) -> Registry[contracts.Runtime
     return collect("register_runtimes", "runtime", pm)
 
 
+def http_servers(pm: ShoalPluginManager | None = None) -> Registry[contracts.HTTPServerFactory]:
+    """HTTP servers: name -> ``factory(context) -> server`` (``gateway``...)."""
+    return collect("register_http_servers", "HTTP server", pm)
+
+
 def proxies(pm: ShoalPluginManager | None = None) -> Registry[contracts.ProxyFactory]:
     """Service proxies: name -> ``factory(client, options) -> proxy``."""
     return collect("register_proxies", "proxy", pm)
-
-
-def http_servers(pm: ShoalPluginManager | None = None) -> Registry[contracts.HTTPServerFactory]:
-    """HTTP servers: name -> ``factory(context) -> server`` (the gateway...)."""
-    return collect("register_http_servers", "HTTP server", pm)
 
 
 def kinds(pm: ShoalPluginManager | None = None) -> Registry[hookspecs.KindInfo]:
