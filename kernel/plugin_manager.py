@@ -60,6 +60,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.controllers.endpoints",
     "shoal.plugins.controllers.serviceaccounts",
     "shoal.plugins.proxy.serviceproxy",
+    "shoal.plugins.gateway",
 )
 
 # Kubernetes' own kinds: an allow-list (SHOAL_PLUGINS) keeps them, since no
@@ -297,6 +298,11 @@ def scheduler_plugins(
 def runtimes(pm: ShoalPluginManager | None = None) -> Registry[contracts.RuntimeFactory]:
     """Container runtimes: name -> ``factory(options) -> runtime``."""
     return collect("register_runtimes", "runtime", pm)
+
+
+def http_servers(pm: ShoalPluginManager | None = None) -> Registry[contracts.HTTPServerFactory]:
+    """HTTP servers: name -> ``factory(context) -> server`` (``gateway``...)."""
+    return collect("register_http_servers", "HTTP server", pm)
 
 
 def proxies(pm: ShoalPluginManager | None = None) -> Registry[contracts.ProxyFactory]:
