@@ -113,7 +113,7 @@ async def test_pods_no_budget_covers_are_evicted(shoal_cluster: Cluster) -> None
 async def test_budget_validation(shoal_client: Client) -> None:
     with pytest.raises(errors.InvalidError, match="cannot be both set"):
         await shoal_client.create(budget("both", {"a": "b"}, minAvailable=1, maxUnavailable=1))
-    with pytest.raises(errors.InvalidError, match="spec.minAvailable: Invalid value"):
+    with pytest.raises(errors.InvalidError, match=r"spec\.minAvailable: Invalid value"):
         await shoal_client.create(budget("pct", {"a": "b"}, minAvailable="150%"))
     with pytest.raises(errors.NotFoundError):
         await shoal_client.get("pdb", "both")
