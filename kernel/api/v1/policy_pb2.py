@@ -28,7 +28,7 @@ from shoal.api.v1 import meta_pb2 as shoal_dot_api_dot_v1_dot_meta__pb2
 from shoal.api.v1 import options_pb2 as shoal_dot_api_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19shoal/api/v1/policy.proto\x12\x08shoal.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17shoal/api/v1/meta.proto\x1a\x1ashoal/api/v1/options.proto\"\xcc\x01\n\x13PodDisruptionBudget\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12,\n\x08metadata\x18\x03 \x01(\x0b\x32\x14.shoal.v1.ObjectMetaB\x04\x88\xb5\x18\x01\x12/\n\x04spec\x18\x04 \x01(\x0b\x32!.shoal.v1.PodDisruptionBudgetSpec\x12\x33\n\x06status\x18\x05 \x01(\x0b\x32#.shoal.v1.PodDisruptionBudgetStatus\"\xf2\x01\n\x17PodDisruptionBudgetSpec\x12-\n\rmin_available\x18\x01 \x01(\x0b\x32\x16.google.protobuf.Value\x12)\n\x08selector\x18\x02 \x01(\x0b\x32\x17.shoal.v1.LabelSelector\x12/\n\x0fmax_unavailable\x18\x03 \x01(\x0b\x32\x16.google.protobuf.Value\x12*\n\x1dunhealthy_pod_eviction_policy\x18\x04 \x01(\tH\x00\x88\x01\x01\x42 \n\x1e_unhealthy_pod_eviction_policy\"\x81\x03\n\x19PodDisruptionBudgetStatus\x12\x1b\n\x13observed_generation\x18\x01 \x01(\x03\x12N\n\x0e\x64isrupted_pods\x18\x02 \x03(\x0b\x32\x36.shoal.v1.PodDisruptionBudgetStatus.DisruptedPodsEntry\x12!\n\x13\x64isruptions_allowed\x18\x03 \x01(\x05\x42\x04\x88\xb5\x18\x01\x12\x1d\n\x0f\x63urrent_healthy\x18\x04 \x01(\x05\x42\x04\x88\xb5\x18\x01\x12\x1d\n\x0f\x64\x65sired_healthy\x18\x05 \x01(\x05\x42\x04\x88\xb5\x18\x01\x12\x1b\n\rexpected_pods\x18\x06 \x01(\x05\x42\x04\x88\xb5\x18\x01\x12\'\n\nconditions\x18\x07 \x03(\x0b\x32\x13.shoal.v1.Condition\x1aP\n\x12\x44isruptedPodsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12)\n\x05value\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp:\x02\x38\x01\"\x94\x01\n\x08\x45viction\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12,\n\x08metadata\x18\x03 \x01(\x0b\x32\x14.shoal.v1.ObjectMetaB\x04\x88\xb5\x18\x01\x12\x37\n\x0e\x64\x65lete_options\x18\x04 \x01(\x0b\x32\x1f.shoal.v1.EvictionDeleteOptions\"\xdb\x01\n\x15\x45victionDeleteOptions\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12!\n\x14grace_period_seconds\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\x36\n\rpreconditions\x18\x04 \x01(\x0b\x32\x1f.shoal.v1.EvictionPreconditions\x12\x0f\n\x07\x64ry_run\x18\x05 \x03(\t\x12\x1a\n\x12propagation_policy\x18\x06 \x01(\tB\x17\n\x15_grace_period_seconds\"e\n\x15\x45victionPreconditions\x12\x10\n\x03uid\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x1d\n\x10resource_version\x18\x02 \x01(\tH\x01\x88\x01\x01\x42\x06\n\x04_uidB\x13\n\x11_resource_versionB\'Z%github.com/shoal/shoal/api/v1;shoalv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19shoal/api/v1/policy.proto\x12\x08shoal.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17shoal/api/v1/meta.proto\x1a\x1ashoal/api/v1/options.proto\"\xd8\x01\n\x13PodDisruptionBudget\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12,\n\x08metadata\x18\x03 \x01(\x0b\x32\x14.shoal.v1.ObjectMetaB\x04\x88\xb5\x18\x01\x12\x35\n\x04spec\x18\x04 \x01(\x0b\x32!.shoal.v1.PodDisruptionBudgetSpecB\x04\x88\xb5\x18\x01\x12\x39\n\x06status\x18\x05 \x01(\x0b\x32#.shoal.v1.PodDisruptionBudgetStatusB\x04\x88\xb5\x18\x01\"\xf2\x01\n\x17PodDisruptionBudgetSpec\x12-\n\rmin_available\x18\x01 \x01(\x0b\x32\x16.google.protobuf.Value\x12)\n\x08selector\x18\x02 \x01(\x0b\x32\x17.shoal.v1.LabelSelector\x12/\n\x0fmax_unavailable\x18\x03 \x01(\x0b\x32\x16.google.protobuf.Value\x12*\n\x1dunhealthy_pod_eviction_policy\x18\x04 \x01(\tH\x00\x88\x01\x01\x42 \n\x1e_unhealthy_pod_eviction_policy\"\x81\x03\n\x19PodDisruptionBudgetStatus\x12\x1b\n\x13observed_generation\x18\x01 \x01(\x03\x12N\n\x0e\x64isrupted_pods\x18\x02 \x03(\x0b\x32\x36.shoal.v1.PodDisruptionBudgetStatus.DisruptedPodsEntry\x12!\n\x13\x64isruptions_allowed\x18\x03 \x01(\x05\x42\x04\x88\xb5\x18\x01\x12\x1d\n\x0f\x63urrent_healthy\x18\x04 \x01(\x05\x42\x04\x88\xb5\x18\x01\x12\x1d\n\x0f\x64\x65sired_healthy\x18\x05 \x01(\x05\x42\x04\x88\xb5\x18\x01\x12\x1b\n\rexpected_pods\x18\x06 \x01(\x05\x42\x04\x88\xb5\x18\x01\x12\'\n\nconditions\x18\x07 \x03(\x0b\x32\x13.shoal.v1.Condition\x1aP\n\x12\x44isruptedPodsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12)\n\x05value\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp:\x02\x38\x01\"\x94\x01\n\x08\x45viction\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12,\n\x08metadata\x18\x03 \x01(\x0b\x32\x14.shoal.v1.ObjectMetaB\x04\x88\xb5\x18\x01\x12\x37\n\x0e\x64\x65lete_options\x18\x04 \x01(\x0b\x32\x1f.shoal.v1.EvictionDeleteOptions\"\xdb\x01\n\x15\x45victionDeleteOptions\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12!\n\x14grace_period_seconds\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\x36\n\rpreconditions\x18\x04 \x01(\x0b\x32\x1f.shoal.v1.EvictionPreconditions\x12\x0f\n\x07\x64ry_run\x18\x05 \x03(\t\x12\x1a\n\x12propagation_policy\x18\x06 \x01(\tB\x17\n\x15_grace_period_seconds\"e\n\x15\x45victionPreconditions\x12\x10\n\x03uid\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x1d\n\x10resource_version\x18\x02 \x01(\tH\x01\x88\x01\x01\x42\x06\n\x04_uidB\x13\n\x11_resource_versionB\'Z%github.com/shoal/shoal/api/v1;shoalv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,6 +38,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'Z%github.com/shoal/shoal/api/v1;shoalv1'
   _globals['_PODDISRUPTIONBUDGET'].fields_by_name['metadata']._loaded_options = None
   _globals['_PODDISRUPTIONBUDGET'].fields_by_name['metadata']._serialized_options = b'\210\265\030\001'
+  _globals['_PODDISRUPTIONBUDGET'].fields_by_name['spec']._loaded_options = None
+  _globals['_PODDISRUPTIONBUDGET'].fields_by_name['spec']._serialized_options = b'\210\265\030\001'
+  _globals['_PODDISRUPTIONBUDGET'].fields_by_name['status']._loaded_options = None
+  _globals['_PODDISRUPTIONBUDGET'].fields_by_name['status']._serialized_options = b'\210\265\030\001'
   _globals['_PODDISRUPTIONBUDGETSTATUS_DISRUPTEDPODSENTRY']._loaded_options = None
   _globals['_PODDISRUPTIONBUDGETSTATUS_DISRUPTEDPODSENTRY']._serialized_options = b'8\001'
   _globals['_PODDISRUPTIONBUDGETSTATUS'].fields_by_name['disruptions_allowed']._loaded_options = None
@@ -51,17 +55,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EVICTION'].fields_by_name['metadata']._loaded_options = None
   _globals['_EVICTION'].fields_by_name['metadata']._serialized_options = b'\210\265\030\001'
   _globals['_PODDISRUPTIONBUDGET']._serialized_start=156
-  _globals['_PODDISRUPTIONBUDGET']._serialized_end=360
-  _globals['_PODDISRUPTIONBUDGETSPEC']._serialized_start=363
-  _globals['_PODDISRUPTIONBUDGETSPEC']._serialized_end=605
-  _globals['_PODDISRUPTIONBUDGETSTATUS']._serialized_start=608
-  _globals['_PODDISRUPTIONBUDGETSTATUS']._serialized_end=993
-  _globals['_PODDISRUPTIONBUDGETSTATUS_DISRUPTEDPODSENTRY']._serialized_start=913
-  _globals['_PODDISRUPTIONBUDGETSTATUS_DISRUPTEDPODSENTRY']._serialized_end=993
-  _globals['_EVICTION']._serialized_start=996
-  _globals['_EVICTION']._serialized_end=1144
-  _globals['_EVICTIONDELETEOPTIONS']._serialized_start=1147
-  _globals['_EVICTIONDELETEOPTIONS']._serialized_end=1366
-  _globals['_EVICTIONPRECONDITIONS']._serialized_start=1368
-  _globals['_EVICTIONPRECONDITIONS']._serialized_end=1469
+  _globals['_PODDISRUPTIONBUDGET']._serialized_end=372
+  _globals['_PODDISRUPTIONBUDGETSPEC']._serialized_start=375
+  _globals['_PODDISRUPTIONBUDGETSPEC']._serialized_end=617
+  _globals['_PODDISRUPTIONBUDGETSTATUS']._serialized_start=620
+  _globals['_PODDISRUPTIONBUDGETSTATUS']._serialized_end=1005
+  _globals['_PODDISRUPTIONBUDGETSTATUS_DISRUPTEDPODSENTRY']._serialized_start=925
+  _globals['_PODDISRUPTIONBUDGETSTATUS_DISRUPTEDPODSENTRY']._serialized_end=1005
+  _globals['_EVICTION']._serialized_start=1008
+  _globals['_EVICTION']._serialized_end=1156
+  _globals['_EVICTIONDELETEOPTIONS']._serialized_start=1159
+  _globals['_EVICTIONDELETEOPTIONS']._serialized_end=1378
+  _globals['_EVICTIONPRECONDITIONS']._serialized_start=1380
+  _globals['_EVICTIONPRECONDITIONS']._serialized_end=1481
 # @@protoc_insertion_point(module_scope)
