@@ -80,6 +80,9 @@ class AdmissionRequest:
     groups: tuple[str, ...] = ()
     # Plugins may leave notes here for later plugins in the same chain.
     annotations: dict[str, str] = field(default_factory=dict)
+    # What the plugin may read of the API server (a shoal.strategy.StorageContext:
+    # ``await request.context.get(kind, namespace, name)``); None outside a server.
+    context: Any = None
 
 
 class AdmissionError(Exception):

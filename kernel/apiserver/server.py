@@ -87,7 +87,7 @@ class APIServer:
         self.security = security
         self.registry = ObjectRegistry(
             store,
-            admission,
+            admission if admission is not None else admission_chain(),
             services,
             mount_service_account_tokens=security is not None,
             root_ca_pem=security.pki.ca_pem if security is not None else b"",
