@@ -12,7 +12,7 @@ import pytest
 from shoal import errors
 from shoal.api.v1 import policy_pb2
 from shoal.client import Client
-from shoal.testing import Cluster
+from shoal.agent.testing import Cluster
 
 from tests.integration.helpers import obj
 
