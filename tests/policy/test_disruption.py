@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from shoal import errors
+from shoal.agent.testing import Cluster
 from shoal.api.v1 import policy_pb2
 from shoal.client import Client
-from shoal.agent.testing import Cluster
 
 from tests.integration.helpers import obj
 
