@@ -161,11 +161,13 @@ class StrategyContract:
             new.metadata.labels["contract"] = "touched"  # metadata is always free to change
             assert self.strategy.validate_update(old, new) == []
 
+    @pytest.mark.asyncio
     async def test_create_round_trips_through_an_api_server(self) -> None:
         async with api_server() as client:
             for manifest in self.valid:
                 await self.round_trip(client, manifest)
 
+    @pytest.mark.asyncio
     async def test_the_api_server_refuses_invalid_samples(self) -> None:
         async with api_server() as client:
             for manifest, field in self.invalid:
