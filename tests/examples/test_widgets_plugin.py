@@ -84,6 +84,8 @@ async def test_shoal_get_prints_the_strategys_columns(widgets_cluster: WidgetsCl
     wide = await widgets_cluster.shoal("get", "widgets", "columns", "-o", "wide")
     assert wide.out.splitlines()[0].split()[-1] == "SELECTOR"
     assert wide.out.splitlines()[1].split()[-1] == "widget=columns"
+    everything = await widgets_cluster.shoal("get", "all")  # the strategy's category
+    assert "widget.example.shoal.dev/columns" in everything.out, everything.err
 
 
 async def test_the_verb_grows_a_widget_and_the_controller_follows(

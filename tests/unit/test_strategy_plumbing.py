@@ -52,3 +52,11 @@ def test_table_carries_wide_columns_and_name_placement() -> None:
     events = table_of(kinds.resolve("events").strategy)
     assert isinstance(events, Table) and events.name_wide
     assert not table_of(kinds.resolve("pods").strategy).name_wide
+
+
+def test_get_all_is_the_kinds_in_the_category() -> None:
+    from shoal.ctl.resources import parse_targets
+
+    every = [t.kind.plural for t in parse_targets(["all"])]
+    assert every == ["pods", "replicationcontrollers", "services", "deployments", "replicasets"]
+    assert all("all" in kinds.resolve(p).strategy.categories for p in every)
