@@ -35,10 +35,10 @@ def scale_command(
         raise click.UsageError("the --replicas flag must be 0 or more")
     targets = parse_targets(resources)
     for target in targets:
-        if target.kind.strategy.scale is None or not target.name:
-            raise click.UsageError(
-                f"cannot scale {target.kind.plural}: name a deployment, rs or rc"
-            )
+        if target.kind.strategy.scale is None:
+            raise click.UsageError(f"cannot scale {target.kind.plural}: no scale subresource")
+        if not target.name:
+            raise click.UsageError(f"cannot scale {target.kind.plural}: name the object")
 
     async def scale(client: Client) -> None:
         for target in targets:

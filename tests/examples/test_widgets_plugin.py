@@ -102,6 +102,21 @@ async def test_the_verb_grows_a_widget_and_the_controller_follows(
     assert missing.code != 0 and "not found" in missing.err and "Traceback" not in missing.err
 
 
+async def test_shoal_scale_reads_and_writes_the_strategys_scale_paths(
+    widgets_cluster: WidgetsCluster,
+) -> None:
+    shoal = widgets_cluster.shoal
+    await shoal("apply", "-f", "-", input=widget("scaled", size=1))
+    scaled = await shoal("scale", "widget", "scaled", "--replicas=3")
+    assert scaled.out == "widget.example.shoal.dev/scaled scaled\n", scaled.err
+    await reconciled(widgets_cluster, "scaled", 3)
+    wrong = await shoal("scale", "wd/scaled", "--replicas=2", "--current-replicas=5")
+    assert wrong.code != 0 and "expected replicas to be 5, was 3" in wrong.err
+    checked = await shoal("scale", "wd/scaled", "--replicas=2", "--current-replicas=3")
+    assert checked.code == 0, checked.err
+    await reconciled(widgets_cluster, "scaled", 2)
+
+
 async def test_shoal_refuses_an_invalid_widget_with_its_fields(
     widgets_cluster: WidgetsCluster,
 ) -> None:
