@@ -60,14 +60,13 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.runtimes.fake",
     "shoal.plugins.controllers.endpoints",
     "shoal.plugins.controllers.serviceaccounts",
+    "shoal.plugins.controllers.persistentvolume",
     "shoal.plugins.proxy.serviceproxy",
 )
 
 # Kubernetes' own kinds: an allow-list (SHOAL_PLUGINS) keeps them, since no
 # server works without them; only SHOAL_DISABLE_PLUGINS can drop one.
-REQUIRED_PLUGINS: frozenset[str] = frozenset(
-    {"core", "apps", "rbac", "coordination", "storage"}
-)
+REQUIRED_PLUGINS: frozenset[str] = frozenset({"core", "apps", "rbac", "coordination", "storage"})
 
 Status = Literal["loaded", "failed", "disabled"]
 

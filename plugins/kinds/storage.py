@@ -26,8 +26,18 @@ PV_PROTECTION = "kubernetes.io/pv-protection"
 PVC_PROTECTION = "kubernetes.io/pvc-protection"
 
 
+def _protect(obj: Any, finalizer: str) -> None:
+    """Kubernetes' StorageObjectInUseProtection admission: the PV controller
+    removes the finalizer once nothing uses the object."""
+    if finalizer not in obj.metadata.finalizers:
+        obj.metadata.finalizers.append(finalizer)
+
+
 class PersistentVolumeStrategy(Strategy):
     table = columns.PERSISTENT_VOLUME
+
+    def prepare_for_create(self, obj: Any) -> None:
+        _protect(obj, PV_PROTECTION)
 
     def default(self, obj: Any) -> None:
         rules.default_persistent_volume(obj)
@@ -42,6 +52,9 @@ class PersistentVolumeStrategy(Strategy):
 class PersistentVolumeClaimStrategy(Strategy):
     table = columns.PERSISTENT_VOLUME_CLAIM
     reset_status_on_create = True
+
+    def prepare_for_create(self, obj: Any) -> None:
+        _protect(obj, PVC_PROTECTION)
 
     def default(self, obj: Any) -> None:
         rules.default_persistent_volume_claim(obj)
