@@ -132,6 +132,12 @@ class PersistentVolumeController(Controller):
             await self._bind(pv, claim)
             return
         if waits and pvutil.SELECTED_NODE not in claim.metadata.annotations:
+            node = self._consumer_node(claim)
+            if node:  # a pod bound to a node without the scheduler (spec.nodeName)
+                new = _copy(claim)
+                new.metadata.annotations[pvutil.SELECTED_NODE] = node
+                await self.client.update(new)
+                return
             message = "waiting for first consumer to be created before binding"
             self.recorder.emit(claim, "Normal", "WaitForFirstConsumer", message)
         elif sc is not None and sc.provisioner != pvutil.NO_PROVISIONER:
@@ -140,6 +146,13 @@ class PersistentVolumeController(Controller):
             self.recorder.emit(claim, "Normal", "FailedBinding",
                                "no persistent volumes available for this claim and no "
                                "storage class is set")  # fmt: skip
+
+    def _consumer_node(self, claim: Any) -> str:
+        m = claim.metadata
+        for pod in self.pods.by_index("namespace", m.namespace):
+            if pod.spec.node_name and m.name in pvutil.pod_claims(pod):
+                return str(pod.spec.node_name)
+        return ""
 
     async def _ask_provisioner(self, claim: Any, provisioner: str) -> None:
         if claim.metadata.annotations.get(pvutil.STORAGE_PROVISIONER) != provisioner:
