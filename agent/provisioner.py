@@ -26,6 +26,7 @@ from typing import Any
 import structlog
 from shoal import errors
 from shoal.api.v1 import core_pb2
+from shoal.apiserver.node_authorizer import volume_node
 from shoal.client import object_key
 from shoal.controller import Controller
 from shoal.plugins.controllers import pvutil
@@ -38,15 +39,6 @@ VOLUMES_DIR = "persistentvolumes"
 
 def volume_dir(node_dir: Path, pv_name: str) -> Path:
     return node_dir / VOLUMES_DIR / pv_name
-
-
-def volume_node(pv: Any) -> str:
-    """The node a local volume's affinity names ("" if none)."""
-    for term in pv.spec.node_affinity.required.node_selector_terms:
-        for req in term.match_expressions:
-            if req.key == pvutil.HOSTNAME_LABEL and req.operator == "In" and len(req.values) == 1:
-                return str(req.values[0])
-    return ""
 
 
 def provisioned_volume(claim: Any, sc: Any, node: str, path: Path) -> Any:
