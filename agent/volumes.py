@@ -141,7 +141,18 @@ async def prepare_volumes(
     return {v.name: await _prepare(pod, v, root, lookup, tokens) for v in pod.spec.volumes}
 
 
-def container_mounts(container: Any, volumes: dict[str, str]) -> list[Mount]:
+def read_only_volumes(pod: Any) -> set[str]:
+    """Volumes every mount of which is read-only (a claim with ``readOnly``)."""
+    return {
+        v.name
+        for v in pod.spec.volumes
+        if v.HasField("persistent_volume_claim") and v.persistent_volume_claim.read_only
+    }
+
+
+def container_mounts(
+    container: Any, volumes: dict[str, str], read_only: set[str] | frozenset[str] = frozenset()
+) -> list[Mount]:
     mounts = []
     for vm in container.volume_mounts:
         if vm.name not in volumes:
@@ -149,5 +160,5 @@ def container_mounts(container: Any, volumes: dict[str, str]) -> list[Mount]:
         host = volumes[vm.name]
         if vm.sub_path:
             host = os.path.join(host, vm.sub_path)
-        mounts.append(Mount(host, vm.mount_path, vm.read_only))
+        mounts.append(Mount(host, vm.mount_path, vm.read_only or vm.name in read_only))
     return mounts

@@ -112,6 +112,7 @@ class PersistentVolumeController(Controller):
             await self._bind(pv, claim)  # the user named the volume
         elif pvutil.claim_ref_matches(pv, claim):
             await self._bind(pv, claim)  # completes a half-done binding
+            await self._expand(pv, claim)
         elif claim.status.phase != "Lost":
             self.recorder.emit(claim, "Warning", "FailedBinding",
                                "volume is already bound to another claim")  # fmt: skip
@@ -203,6 +204,24 @@ class PersistentVolumeController(Controller):
             new.status.capacity.update(dict(pv.spec.capacity))
             await self.client.update_status(new)
             log.info("bound", claim=object_key(claim), volume=pv.metadata.name)
+
+    async def _expand(self, pv: Any, claim: Any) -> None:
+        """A bound local-path claim that asks for more gets it at once: a
+        directory has no size to change, only the recorded capacity."""
+        want = pvutil.storage_amount(claim.spec.resources.requests)
+        if want <= pvutil.storage_amount(pv.spec.capacity):
+            return
+        if pv.metadata.annotations.get(pvutil.PROVISIONED_BY) != pvutil.LOCAL_PROVISIONER:
+            return
+        request = claim.spec.resources.requests["storage"]
+        new = _copy(pv)
+        new.spec.capacity["storage"] = request
+        await self.client.update(new)
+        fresh = _copy(await self.client.get(CLAIM, claim.metadata.name, claim.metadata.namespace))
+        fresh.status.capacity["storage"] = request
+        await self.client.update_status(fresh)
+        self.recorder.emit(claim, "Normal", "VolumeResizeSuccessful",
+                           f"resize volume {pv.metadata.name} to {request} succeeded")  # fmt: skip
 
     async def _claim_phase(self, claim: Any, phase: str) -> Any:
         new = _copy(claim)

@@ -183,3 +183,29 @@ async def test_unbound_immediate_claim_keeps_its_pod_pending(cluster: Cluster) -
         'persistentvolumeclaim "no-such-claim" not found'
         in (await until(orphan_reported))[0].message
     )
+
+
+async def test_local_path_claim_grows_when_its_class_allows(cluster: Cluster) -> None:
+    from shoal.api.v1 import storage_pb2
+
+    c = cluster.client
+    sc = storage_pb2.StorageClass(
+        provisioner="shoal.dev/local-path",
+        volume_binding_mode="WaitForFirstConsumer",
+        allow_volume_expansion=True,
+    )
+    sc.metadata.name = "growable"
+    await c.create(sc)
+    await c.create(claim("data", cls="growable"))
+    await c.create(pod_with_claim("user", "data"))
+    await running(c, "user")
+    bound = await c.get("PersistentVolumeClaim", "data", "default")
+    bound.spec.resources.requests["storage"] = "2Gi"
+    await c.update(bound)
+
+    async def grown() -> bool:
+        got = await c.get("PersistentVolumeClaim", "data", "default")
+        pv = await c.get("PersistentVolume", got.spec.volume_name)
+        return got.status.capacity["storage"] == "2Gi" and pv.spec.capacity["storage"] == "2Gi"
+
+    await until(grown)
