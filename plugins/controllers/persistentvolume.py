@@ -97,6 +97,8 @@ class PersistentVolumeController(Controller):
     async def _sync_claim(self, claim: Any) -> None:
         if _deleting(claim):
             await self._unprotect_claim(claim)
+            if not claim.spec.volume_name:
+                return  # no new binding for a claim on its way out
         if not claim.spec.volume_name:
             await self._bind_unbound(claim)
             return

@@ -35,6 +35,7 @@ def _protect(obj: Any, finalizer: str) -> None:
 
 class PersistentVolumeStrategy(Strategy):
     table = columns.PERSISTENT_VOLUME
+    reset_status_on_create = True  # the PV controller owns the phase
 
     def prepare_for_create(self, obj: Any) -> None:
         _protect(obj, PV_PROTECTION)

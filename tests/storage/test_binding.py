@@ -4,7 +4,6 @@ directory, pods of a claim kept on its node, reclaim and protection."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from shoal.client import Client
 from shoal.manifest import from_dict
 from shoal.testing import Cluster, start_cluster, stop_cluster
 
+from tests.integration.helpers import eventually
 from tests.storage.test_kinds import claim, volume
 
 
@@ -29,14 +29,7 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
 
 async def until(check: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
     """Poll ``check`` until it returns something truthy, or fail at the deadline."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    last: Any = None
-    while asyncio.get_running_loop().time() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout} s (last: {last!r})")
+    return await eventually(check, timeout=timeout, interval=0.05)
 
 
 def pod_with_claim(name: str, claim_name: str) -> Any:
