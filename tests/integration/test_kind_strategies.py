@@ -236,3 +236,22 @@ class TestClusterRoleBinding(StrategyContract):
         )
     ]
     immutable = [(valid[0], {"roleRef": {"name": "edit"}}, "roleRef")]
+
+
+def test_every_built_in_kind_keeps_the_contract() -> None:
+    """A new built-in kind (plugins/kinds/) comes with its contract class here."""
+    import importlib
+
+    from shoal import kinds
+    from shoal.plugin_manager import DEFAULT_PLUGINS
+    from shoal.registry import Registry
+
+    built_in: set[str] = set()
+    for module in DEFAULT_PLUGINS:
+        plugin = importlib.import_module(module)
+        if hasattr(plugin, "register_kinds"):
+            registry: Registry[kinds.Kind] = Registry("kind")
+            plugin.register_kinds(registry)
+            built_in |= {k.kind for _, k in registry.items()}
+    tested = {kinds.resolve(c.kind).kind for c in StrategyContract.__subclasses__()}
+    assert len(built_in) >= 18 and built_in - tested == set()
