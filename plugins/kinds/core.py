@@ -238,6 +238,7 @@ class EventStrategy(Strategy):
     }
 
 
+POD = kind("Pod", "v1", core_pb2.Pod, ("po",), strategy=PodStrategy(), has_status=True)
 SERVICE = kind(
     "Service", "v1", core_pb2.Service, ("svc",), strategy=ServiceStrategy(), has_status=True
 )
@@ -260,7 +261,7 @@ KINDS: tuple[Kind, ...] = (
         namespaced=False,
         has_status=True,
     ),
-    kind("Pod", "v1", core_pb2.Pod, ("po",), strategy=PodStrategy(), has_status=True),
+    POD,
     kind("Binding", "v1", core_pb2.Binding, strategy=BindingStrategy()),
     kind(
         "ReplicationController",
