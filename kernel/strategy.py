@@ -67,7 +67,11 @@ AGE_TABLE = Table(["AGE"], _age_cells)
 @dataclass(frozen=True)
 class ScaleSubresource:
     """Where a scalable kind keeps its replicas, as a CRD's ``scale``
-    subresource says it: JSON paths in the object (``.spec.replicas``)."""
+    subresource says it: JSON paths in the object (``.spec.replicas``).
+    The scale subresource (``kubectl scale``, ``shoal scale``) reads and
+    writes them. The selector path names a string (a CRD's serialized
+    selector) or, for Kubernetes' workloads, the spec's LabelSelector or
+    map of labels, which the Scale's ``status.selector`` prints."""
 
     spec_replicas_path: str = ".spec.replicas"
     status_replicas_path: str = ".status.replicas"

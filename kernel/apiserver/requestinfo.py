@@ -70,7 +70,7 @@ def object_attributes(user: UserInfo, method: str, request: Any) -> Attributes:
             return Attributes(
                 user,
                 "create",
-                kind.group,
+                kinds.resolve(resource).group,
                 resource,
                 subresource,
                 _namespace(kind, meta.namespace),

@@ -54,7 +54,6 @@ def _cells(obj: dict[str, Any], now: float) -> list[str]:
     meta_ = obj.get("metadata") or {}
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     return [
-        meta_.get("name", ""),
         str(spec["minAvailable"]) if "minAvailable" in spec else "N/A",
         str(spec["maxUnavailable"]) if "maxUnavailable" in spec else "N/A",
         str(status.get("disruptionsAllowed", 0)),
@@ -64,9 +63,7 @@ def _cells(obj: dict[str, Any], now: float) -> list[str]:
 
 class PodDisruptionBudgetStrategy(Strategy):
     reset_status_on_create = True
-    table = Table(
-        ("NAME", "MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"), _cells
-    )
+    table = Table(("MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"), _cells)
 
     def validate(self, obj: Any) -> Causes:
         spec = obj.spec

@@ -236,3 +236,66 @@ class TestClusterRoleBinding(StrategyContract):
         )
     ]
     immutable = [(valid[0], {"roleRef": {"name": "edit"}}, "roleRef")]
+
+
+def test_every_built_in_kind_keeps_the_contract() -> None:
+    """A new built-in kind (plugins/kinds/) comes with its contract class here."""
+    import importlib
+
+    from shoal import kinds
+    from shoal.plugin_manager import DEFAULT_PLUGINS
+    from shoal.registry import Registry
+
+    built_in: set[str] = set()
+    for module in DEFAULT_PLUGINS:
+        plugin = importlib.import_module(module)
+        if hasattr(plugin, "register_kinds"):
+            registry: Registry[kinds.Kind] = Registry("kind")
+            plugin.register_kinds(registry)
+            built_in |= {k.kind for _, k in registry.items()}
+    tested = {kinds.resolve(c.kind).kind for c in StrategyContract.__subclasses__()}
+    assert len(built_in) >= 18 and built_in - tested == set()
+
+
+class TestPriorityClass(StrategyContract):
+    kind = "PriorityClass"
+    valid = [{"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+              "metadata": {"name": "high"}, "value": 1000}]  # fmt: skip
+    invalid = [
+        ({**valid[0], "value": 2_000_000_000}, "value"),
+        ({**valid[0], "preemptionPolicy": "Sometimes"}, "preemptionPolicy"),
+    ]
+    immutable = [(valid[0], {"value": 10}, "value")]
+
+
+class TestPodDisruptionBudget(StrategyContract):
+    kind = "PodDisruptionBudget"
+    valid = [
+        obj("policy/v1", "PodDisruptionBudget", "web",
+            spec={"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}})
+    ]  # fmt: skip
+    invalid = [
+        (with_spec(valid[0], maxUnavailable=1), "spec"),
+        (with_spec(valid[0], minAvailable="150%"), "spec.minAvailable"),
+    ]
+
+
+class TestEviction(StrategyContract):
+    """An Eviction is never stored: it is applied to its pod (deleted, as no
+    budget covers it). Its checks are in the create, so the round trip and
+    the refusal go through a pod."""
+
+    kind = "Eviction"
+    valid = [obj("policy/v1", "Eviction", "web")]
+
+    async def test_create_round_trips_through_an_api_server(self) -> None:
+        async with api_server() as client:
+            await client.create(from_dict(copy.deepcopy(POD)))
+            await client.create(from_dict(copy.deepcopy(self.valid[0])))
+            with pytest.raises(errors.NotFoundError):
+                await client.get("pods", "web", "default")
+
+    async def test_the_api_server_refuses_invalid_samples(self) -> None:
+        async with api_server() as client:
+            with pytest.raises(errors.NotFoundError):  # no such pod: nothing to evict
+                await client.create(from_dict(obj("policy/v1", "Eviction", "nobody")))

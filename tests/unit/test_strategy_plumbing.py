@@ -60,3 +60,26 @@ def test_get_all_is_the_kinds_in_the_category() -> None:
     every = [t.kind.plural for t in parse_targets(["all"])]
     assert every == ["pods", "replicationcontrollers", "services", "deployments", "replicasets"]
     assert all("all" in kinds.resolve(p).strategy.categories for p in every)
+
+
+def test_the_kernel_the_gateway_and_the_kinds_import_no_ctl() -> None:
+    """Table columns live with the kinds: the gateway prints them without ctl."""
+    import ast
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    found = []
+    for top in ("kernel", "plugins/gateway", "plugins/kinds"):
+        for path in sorted((root / top).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else []
+                )
+                found += [
+                    f"{path.relative_to(root)}: {n}" for n in names if n.startswith("shoal.ctl")
+                ]
+    assert found == []
