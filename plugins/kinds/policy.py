@@ -54,7 +54,6 @@ def _cells(obj: dict[str, Any], now: float) -> list[str]:
     meta_ = obj.get("metadata") or {}
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     return [
-        meta_.get("name", ""),
         str(spec["minAvailable"]) if "minAvailable" in spec else "N/A",
         str(spec["maxUnavailable"]) if "maxUnavailable" in spec else "N/A",
         str(status.get("disruptionsAllowed", 0)),
@@ -65,7 +64,7 @@ def _cells(obj: dict[str, Any], now: float) -> list[str]:
 class PodDisruptionBudgetStrategy(Strategy):
     reset_status_on_create = True
     table = Table(
-        ("NAME", "MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"), _cells
+        ("MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"), _cells
     )
 
     def validate(self, obj: Any) -> Causes:
@@ -117,9 +116,11 @@ def _is_ready(pod: Any) -> bool:
 
 
 class EvictionStrategy(Strategy):
-    """Create-only: an Eviction is applied to its pod, never stored."""
+    """Create-only: an Eviction is applied to its pod, never stored; REST
+    clients POST it to pods/NAME/eviction."""
 
     stored = False
+    subresource_of = ("pods", "eviction")
 
     async def create_unstored(
         self, context: StorageContext, obj: Any, *, dry_run: bool, user: str
@@ -194,7 +195,7 @@ def _disruption_free(pod: Any) -> bool:
 
 
 def _refused(cause: str) -> errors.TooManyRequestsError:
-    err = errors.TooManyRequestsError(VIOLATION, retry_after_seconds=10)
+    err = errors.TooManyRequestsError(VIOLATION)  # no Retry-After, as Kubernetes: the client decides
     err.causes = [("DisruptionBudget", cause)]
     return err
 

@@ -42,14 +42,13 @@ CACHE = "priorityclasses"  # the per-server PriorityClasses in StorageContext.ex
 
 
 def _cells(obj: dict[str, Any], now: float) -> list[str]:
-    meta = obj.get("metadata") or {}
+    created = (obj.get("metadata") or {}).get("creationTimestamp", "")
     default = "true" if obj.get("globalDefault") else "false"
-    return [meta.get("name", ""), str(obj.get("value", 0)), default,
-            age(meta.get("creationTimestamp", ""), now)]  # fmt: skip
+    return [str(obj.get("value", 0)), default, age(created, now)]
 
 
 class PriorityClassStrategy(Strategy):
-    table = Table(("NAME", "VALUE", "GLOBAL-DEFAULT", "AGE"), _cells)
+    table = Table(("VALUE", "GLOBAL-DEFAULT", "AGE"), _cells)
 
     def default(self, obj: Any) -> None:
         if not obj.HasField("preemption_policy"):
