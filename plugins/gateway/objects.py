@@ -106,7 +106,9 @@ class Objects:
             raise not_found()
         child = dataclasses.replace(target, kind=kind, subresource="")
         obj = bodies.to_message(await bodies.read_json(request), child)
-        await self.client.create(obj, dry_run=dry_run(request), field_manager=field_manager(request))
+        await self.client.create(
+            obj, dry_run=dry_run(request), field_manager=field_manager(request)
+        )
         return bodies.respond({**success(), "code": 201}, 201)
 
     async def update(self, request: web.Request, target: Target) -> web.Response:
