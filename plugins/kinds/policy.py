@@ -195,7 +195,8 @@ def _disruption_free(pod: Any) -> bool:
 
 
 def _refused(cause: str) -> errors.TooManyRequestsError:
-    err = errors.TooManyRequestsError(VIOLATION)  # no Retry-After, as Kubernetes: the client decides
+    # No Retry-After, as Kubernetes: the client (drain) decides when to ask again.
+    err = errors.TooManyRequestsError(VIOLATION)
     err.causes = [("DisruptionBudget", cause)]
     return err
 
