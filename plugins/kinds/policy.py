@@ -63,9 +63,7 @@ def _cells(obj: dict[str, Any], now: float) -> list[str]:
 
 class PodDisruptionBudgetStrategy(Strategy):
     reset_status_on_create = True
-    table = Table(
-        ("MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"), _cells
-    )
+    table = Table(("MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"), _cells)
 
     def validate(self, obj: Any) -> Causes:
         spec = obj.spec
