@@ -49,6 +49,7 @@ VIEW_RULES = [
             "replicasets/scale", "replicasets/status",
         ],
     ),
+    _rule(READ, ["policy"], ["poddisruptionbudgets", "poddisruptionbudgets/status"]),
 ]  # fmt: skip
 EDIT_RULES = [
     _rule(
@@ -66,6 +67,8 @@ EDIT_RULES = [
         ["secrets", "pods/attach", "pods/exec", "pods/portforward", "pods/proxy", "services/proxy"],
     ),
     _rule(["impersonate"], [""], ["serviceaccounts"]),
+    _rule(["create"], [""], ["pods/eviction"]),
+    _rule(WRITE, ["policy"], ["poddisruptionbudgets"]),
     _rule(
         WRITE,
         ["apps"],

@@ -139,6 +139,8 @@ class Router:
         connect = CONNECT.get(sub or "")
         if connect is not None and sub in target.kind.strategy.connect_subresources:
             return dict.fromkeys(connect.methods, connect.handler(self))
+        if paths.subresource_kind(target.kind, sub) is not None:
+            return {"POST": o.create_subresource}  # pods/binding, pods/eviction
         raise not_found()
 
 

@@ -12,7 +12,7 @@ from shoal import __version__
 from shoal.kinds import Kind
 from shoal.plugins.gateway import accessreview, componentstatus
 from shoal.plugins.gateway.connect import CONNECT
-from shoal.plugins.gateway.paths import group_versions, kinds_of
+from shoal.plugins.gateway.paths import group_versions, kinds_of, subresource_kinds
 
 # The Kubernetes API level the gateway speaks; shoal's own version rides along.
 KUBERNETES_MAJOR, KUBERNETES_MINOR = "1", "32"
@@ -121,6 +121,8 @@ def _subresources(kind: Kind) -> list[dict[str, Any]]:
     for name in kind.strategy.connect_subresources:
         if name in CONNECT:
             subs.append((name, CONNECT[name].kind, "", CONNECT[name].verbs))
+    for name, child in subresource_kinds(kind):  # pods/binding, pods/eviction
+        subs.append((name, child.kind, child.group, ["create"]))
     out = []
     for name, sub_kind, group, verbs in subs:
         body = {

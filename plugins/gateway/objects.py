@@ -4,6 +4,7 @@ deletecollection, on an object or its ``status``, all through the client
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from aiohttp import web
@@ -12,10 +13,10 @@ from shoal.apiserver import decoding
 from shoal.apiserver.managedfields import default_manager
 from shoal.apiserver.patch import merge_patch
 from shoal.client import Client
-from shoal.plugins.gateway import bodies, table
+from shoal.plugins.gateway import bodies, paths, table
 from shoal.plugins.gateway.jsonpatch import check_operations, json_patch
 from shoal.plugins.gateway.paths import Target
-from shoal.plugins.gateway.status import StatusError, bad_request
+from shoal.plugins.gateway.status import StatusError, bad_request, not_found, success
 from shoal.plugins.gateway.strategic import strategic_merge
 
 MERGE = "application/merge-patch+json"
@@ -95,6 +96,20 @@ class Objects:
             obj, dry_run=dry_run(request), field_manager=field_manager(request)
         )
         return bodies.respond(bodies.to_json(created), 201)
+
+    async def create_subresource(self, request: web.Request, target: Target) -> web.Response:
+        """POST pods/NAME/eviction (or binding): create the subresource's
+        kind, named after its parent; answered with a Success Status as
+        Kubernetes does."""
+        kind = paths.subresource_kind(target.kind, target.subresource)
+        if kind is None:
+            raise not_found()
+        child = dataclasses.replace(target, kind=kind, subresource="")
+        obj = bodies.to_message(await bodies.read_json(request), child)
+        await self.client.create(
+            obj, dry_run=dry_run(request), field_manager=field_manager(request)
+        )
+        return bodies.respond({**success(), "code": 201}, 201)
 
     async def update(self, request: web.Request, target: Target) -> web.Response:
         obj = bodies.to_message(await bodies.read_json(request), target)

@@ -33,6 +33,24 @@ def kinds_of(group_version: str) -> dict[str, Kind]:
     return {k.plural: k for k in kinds.all_kinds() if k.api_version == group_version}
 
 
+def subresource_kind(parent: Kind, subresource: str) -> Kind | None:
+    """The kind a POST to ``parent/NAME/subresource`` creates: a Binding for
+    pods/binding, an Eviction for pods/eviction (``Strategy.subresource_of``)."""
+    for kind in kinds.all_kinds():
+        if kind.strategy.subresource_of == (parent.plural, subresource):
+            return kind
+    return None
+
+
+def subresource_kinds(parent: Kind) -> list[tuple[str, Kind]]:
+    """Every (subresource, kind) a POST under ``parent`` creates."""
+    return [
+        (k.strategy.subresource_of[1], k)
+        for k in kinds.all_kinds()
+        if k.strategy.subresource_of is not None and k.strategy.subresource_of[0] == parent.plural
+    ]
+
+
 def group_versions() -> list[str]:
     """Every group/version with a kind, core first, in registration order."""
     seen: dict[str, None] = {}

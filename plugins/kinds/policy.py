@@ -114,9 +114,11 @@ def _is_ready(pod: Any) -> bool:
 
 
 class EvictionStrategy(Strategy):
-    """Create-only: an Eviction is applied to its pod, never stored."""
+    """Create-only: an Eviction is applied to its pod, never stored; REST
+    clients POST it to pods/NAME/eviction."""
 
     stored = False
+    subresource_of = ("pods", "eviction")
 
     async def create_unstored(
         self, context: StorageContext, obj: Any, *, dry_run: bool, user: str
@@ -191,7 +193,8 @@ def _disruption_free(pod: Any) -> bool:
 
 
 def _refused(cause: str) -> errors.TooManyRequestsError:
-    err = errors.TooManyRequestsError(VIOLATION, retry_after_seconds=10)
+    # No Retry-After, as Kubernetes: the client (drain) decides when to ask again.
+    err = errors.TooManyRequestsError(VIOLATION)
     err.causes = [("DisruptionBudget", cause)]
     return err
 

@@ -42,9 +42,9 @@ CACHE = "priorityclasses"  # the per-server PriorityClasses in StorageContext.ex
 
 
 def _cells(obj: dict[str, Any], now: float) -> list[str]:
-    meta = obj.get("metadata") or {}
+    created = (obj.get("metadata") or {}).get("creationTimestamp", "")
     default = "true" if obj.get("globalDefault") else "false"
-    return [str(obj.get("value", 0)), default, age(meta.get("creationTimestamp", ""), now)]
+    return [str(obj.get("value", 0)), default, age(created, now)]
 
 
 class PriorityClassStrategy(Strategy):
