@@ -16,6 +16,7 @@ from typing import Literal
 from shoal.plugins.runtimes.fake_shell import Shell
 
 Stream = Literal["stdout", "stderr"]
+INTERACTIVE = (["sh"], ["/bin/sh"], ["sh", "-i"])  # read command lines from stdin
 
 
 class FakeExecSession:
@@ -43,6 +44,10 @@ class FakeExecSession:
     async def wait(self) -> int:
         return await asyncio.shield(self._task)
 
+    def cancel(self) -> None:
+        """End the command (its container stopped)."""
+        self._task.cancel()
+
     def _emit(self, stream: Stream, data: bytes) -> None:
         if self.tty:  # a terminal has one output stream and CRLF line ends
             stream, data = "stdout", data.replace(b"\n", b"\r\n")
@@ -50,7 +55,7 @@ class FakeExecSession:
 
     async def _run(self) -> int:
         try:
-            if self.command in (["sh"], ["/bin/sh"], ["sh", "-i"]):
+            if self.command in INTERACTIVE:
                 return await self._interactive()
             return await self.shell.run(self.command, self._emit, await self._read_all())
         finally:
