@@ -6,7 +6,7 @@ bare ``sh`` made with ``stdin`` reads command lines from its stdin."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from shoal.runtime import ContainerConfig, RuntimeFailure
@@ -48,6 +48,10 @@ class Reader:
 
 class AttachContract:
     image: str
+    # Whether a process's stdin outlives an attach that closes it, for a
+    # container without stdinOnce (Docker, the fake: yes; Podman: no, it
+    # has no StdinOnce and ends the stdin whenever an attach leaves).
+    stdin_outlives_attach: ClassVar[bool] = True
 
     async def _shell(self, runtime: Any, **config: Any) -> str:
         sandbox_id, sandbox = await self.pod(runtime)  # type: ignore[attr-defined]
@@ -81,7 +85,7 @@ class AttachContract:
         await reader.ended()
         assert (await self.exited(runtime, container_id)).exit_code == 4  # type: ignore[attr-defined]
 
-    async def test_stdin_once_ends_the_process_stdin_with_the_attach(self, runtime: Any) -> None:
+    async def test_attach_with_stdin_once_ends_the_process_stdin(self, runtime: Any) -> None:
         container_id = await self._shell(runtime, stdin_once=True)
         session = await runtime.attach(container_id, stdin=True, tty=False)
         reader = Reader(session)
@@ -90,3 +94,22 @@ class AttachContract:
         await session.close_stdin()
         await reader.ended()
         assert (await self.exited(runtime, container_id)).exit_code == 0  # type: ignore[attr-defined]
+
+    async def test_attach_without_stdin_once_detaches_on_stdin_close(self, runtime: Any) -> None:
+        container_id = await self._shell(runtime)
+        first = await runtime.attach(container_id, stdin=True, tty=False)
+        reader = Reader(first)
+        await first.write(b"echo first\n")
+        await reader.shows(b"first\n")
+        await first.close_stdin()
+        await reader.ended()  # detached
+        if not self.stdin_outlives_attach:
+            assert (await self.exited(runtime, container_id)).exit_code == 0  # type: ignore[attr-defined]
+            return
+        assert (await runtime.container_status(container_id)).state == "running"
+        second = await runtime.attach(container_id, stdin=True, tty=False)
+        again = Reader(second)
+        await second.write(b"echo second\nexit 5\n")
+        await again.shows(b"second\n")
+        await again.ended()
+        assert (await self.exited(runtime, container_id)).exit_code == 5  # type: ignore[attr-defined]

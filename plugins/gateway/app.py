@@ -140,6 +140,7 @@ class Router:
         streams: dict[str, dict[str, Any]] = {
             "log": {"GET": self.streams.log},
             "exec": dict.fromkeys(("GET", "POST"), self.streams.exec),
+            "attach": dict.fromkeys(("GET", "POST"), self.streams.attach),
             "portforward": dict.fromkeys(("GET", "POST"), self.proxy.port_forward),
             "proxy": dict.fromkeys(
                 ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"), self.proxy.proxy

@@ -12,6 +12,7 @@ import signal
 from collections.abc import AsyncIterator
 from typing import Any
 
+from shoal.plugins.runtimes.engine import LABEL_STDIN_ONCE
 from shoal.plugins.runtimes.engine_http import Endpoint, Response, Stream, body_chunks, check, demux
 from shoal.runtime import ExecResult, RuntimeFailure
 
@@ -66,7 +67,12 @@ class EngineStreams:
             "POST", f"/containers/{container_id}/attach", query, upgrade=True
         )
         await _check_stream(response, "attach")
-        return EngineAttachSession(self.endpoint, container_id, response, bool(config.get("Tty")))
+        session = EngineAttachSession(
+            self.endpoint, container_id, response, bool(config.get("Tty"))
+        )
+        labels = config.get("Labels") or {}
+        session.stdin_once = bool(config.get("StdinOnce")) or labels.get(LABEL_STDIN_ONCE) == "true"
+        return session
 
     async def exec_sync(self, container_id: str, command: list[str], timeout: float) -> ExecResult:
         """Run ``command`` to its end; past ``timeout`` (if > 0) it is killed
@@ -170,6 +176,19 @@ class EngineExecSession:
 class EngineAttachSession(EngineExecSession):
     """An attach to a container's main process: the same hijacked stream
     as an exec; resizes go to the container, and it ends with the process."""
+
+    stdin_once = False
+
+    async def close_stdin(self) -> None:
+        """With ``stdinOnce`` the process's stdin ends (a half-close, which
+        the engine passes on); without, the attach ends and the process
+        keeps its stdin on Docker. Podman (4.3) has no StdinOnce: an attach
+        that leaves always ends the process's stdin (its detach keys are
+        not honoured without a tty)."""
+        if self.stdin_once:
+            await super().close_stdin()
+            return
+        self.close()
 
     async def resize(self, width: int, height: int) -> None:
         path = f"/containers/{self.exec_id}/resize"

@@ -6,7 +6,7 @@ goes to the log and to each attached session. A container made with
 shell interactively on the container's stdin (``fake_exec``), so an attach
 with stdin types into it: a line is a command, ``exit N`` or the end of stdin
 ends the container. Closing an attach's stdin ends the container's stdin only
-with ``stdinOnce``, as on Docker.
+with ``stdinOnce``; without, it ends that attach, as on Docker.
 """
 
 from __future__ import annotations
@@ -79,8 +79,15 @@ class FakeAttachSession:
             await self.stdin.write(data)
 
     async def close_stdin(self) -> None:
-        if self.stdin is not None and self.stdin_once:
+        """As Docker: with ``stdinOnce`` the process's stdin ends (and the
+        attach with the process); without, this attach ends, the process
+        runs on."""
+        if self.stdin is None:
+            return
+        if self.stdin_once:
             await self.stdin.close_stdin()
+        else:
+            self._out.put_nowait(None)
         self.stdin = None
 
     async def output(self) -> AsyncIterator[tuple[Stream, bytes]]:
