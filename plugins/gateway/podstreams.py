@@ -174,8 +174,9 @@ async def _run_exec(
         failure = rpc_error(err)
     finally:
         reader.cancel()
-    await ws.send_bytes(bytes([ERROR]) + json.dumps(exit_status(code, failure)).encode())
-    await ws.close()
+    with contextlib.suppress(ConnectionResetError):  # the client went first (kubectl cp does)
+        await ws.send_bytes(bytes([ERROR]) + json.dumps(exit_status(code, failure)).encode())
+        await ws.close()
 
 
 def exit_status(code: int, failure: BaseException | None) -> dict[str, Any]:
