@@ -5,8 +5,10 @@ container's shell."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,3 +105,56 @@ async def test_kubectl_attach_to_a_shell(cluster: KubectlNode) -> None:
 
     done, _ = await watch_pod(node.client, "shell", exited)
     assert done.status.container_statuses[0].state.terminated.exit_code == 3
+
+
+async def shoal(node: E2ENode, *args: str, input: bytes = b"") -> tuple[int, str, str]:
+    """The ``shoal`` command line, as a user runs it, against the node's server."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "shoal.ctl.main", "--server", f"127.0.0.1:{node.server.port}", *args,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(input), 60)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def test_shoal_cp_and_attach(cluster: KubectlNode, tmp_path: Path) -> None:
+    node = cluster.node
+    pod = busybox_pod("both", node.node, {"shell": ""}, restartPolicy="Never")
+    shell = pod.spec.containers[0]
+    del shell.command[:]
+    shell.command.append("sh")
+    shell.stdin = shell.stdin_once = True
+    await node.client.create(pod)
+    await watch_pod(node.client, "both", running)
+    tree = tmp_path / "tree"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "sub" / "b.txt").write_text("beta\n")
+    blob = os.urandom(1 << 20)
+    (tree / "blob.bin").write_bytes(blob)
+    assert (await shoal(node, "cp", str(tree), "both:/tmp"))[0] == 0  # into a directory
+    code, out, err = await exec_in(node.streams, "both", "", ["cat", "/tmp/tree/sub/b.txt"])
+    assert (code, out) == (0, b"beta\n"), err
+    assert (await shoal(node, "cp", str(tree / "sub" / "b.txt"), "default/both:/tmp/c.txt"))[0] == 0
+    down = tmp_path / "down"
+    code, _, err = await shoal(node, "cp", "both:/tmp/tree", str(down))
+    assert code == 0, err
+    assert (down / "blob.bin").read_bytes() == blob and (down / "sub" / "b.txt").exists()
+    code, _, err = await shoal(node, "cp", "both:/tmp/c.txt", str(tmp_path))  # into a directory
+    assert code == 0 and (tmp_path / "c.txt").read_text() == "beta\n", err
+    code, _, err = await shoal(node, "cp", "both:/tmp/nope", str(tmp_path / "nope"))
+    assert code == 1 and "No such file or directory" in err and "Traceback" not in err
+    code, _, err = await shoal(node, "cp", str(tree), str(tmp_path / "elsewhere"))
+    assert code == 2 and "one of SOURCE and DEST must be POD:PATH" in err
+
+    code, out, err = await shoal(
+        node, "attach", "-i", "both", input=b"echo via-$((40+2))\nexit 6\n"
+    )
+    assert code == 0 and "via-42\n" in out, err
+
+    def exited(p: object) -> bool:
+        statuses = p.status.container_statuses  # type: ignore[attr-defined]
+        return bool(statuses) and statuses[0].state.HasField("terminated")
+
+    done, _ = await watch_pod(node.client, "both", exited)
+    assert done.status.container_statuses[0].state.terminated.exit_code == 6
