@@ -47,7 +47,7 @@ class Reader:
 
 
 class AttachContract:
-    image: str
+    image: ClassVar[str]
     # Whether a process's stdin outlives an attach that closes it, for a
     # container without stdinOnce (Docker, the fake: yes; Podman: no, it
     # has no StdinOnce and ends the stdin whenever an attach leaves).
