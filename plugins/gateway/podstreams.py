@@ -174,6 +174,7 @@ async def _run_exec(
         failure = rpc_error(err)
     finally:
         reader.cancel()
+        inputs.put_nowait(None)  # ends the request stream, so gRPC's reader of it ends too
     with contextlib.suppress(ConnectionResetError):  # the client went first (kubectl cp does)
         await ws.send_bytes(bytes([ERROR]) + json.dumps(exit_status(code, failure)).encode())
         await ws.close()

@@ -103,6 +103,7 @@ class ExecSession:
         finally:
             for pump in pumps:
                 pump.cancel()
+            inputs.put_nowait(None)  # ends the request stream, so gRPC's reader of it ends too
         return code, None
 
     async def _report(self, status: dict[str, Any]) -> None:
