@@ -4,6 +4,7 @@ container's shell typed into and watched, and the refusals."""
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -104,3 +105,40 @@ async def test_attach_refusals(
     with pytest.raises(grpc.aio.AioRpcError) as err:
         [out async for out in streams.Attach(iter([first]))]
     assert err.value.code() == code and words in (err.value.details() or "")
+
+
+async def _shoal(server: APIServer, *args: str, input: bytes = b"") -> tuple[int, str, str]:
+    """The ``shoal`` command line, as a user runs it (a process: stdin is a pipe)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "shoal.ctl.main", "--server", f"127.0.0.1:{server.port}", *args,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(input), 60)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def test_shoal_run_interactive_attaches_and_removes(
+    shoal_server: APIServer, shoal_client: Client, start_agent: StartAgent
+) -> None:
+    await start_agent()
+    on_node = ["--overrides", '{"spec": {"nodeName": "node-1"}}']  # no scheduler here
+    code, out, err = await _shoal(
+        shoal_server, "run", "once", "-i", "--rm", "--restart=Never", "--image=busybox", *on_node,
+        "--", "sh", input=b"echo typed-in\nexit 3\n",
+    )  # fmt: skip
+    assert code == 3, err
+    assert "typed-in\n" in out and 'pod "once" deleted' in out
+    assert "error: pod default/once terminated (Error)" in err
+    assert [p.metadata.name for p in (await shoal_client.list("Pod", "default")).items] == []
+
+    await _shell_pod(shoal_client, "kept", stdin_once=True)
+    code, out, err = await _shoal(shoal_server, "attach", "-i", "kept", input=b"echo hi\nexit 0\n")
+    assert (code, out) == (0, "hi\n"), err
+    for args, words in [
+        (["run", "x", "--image=busybox", "-t"], "-i/--stdin is required"),
+        (["run", "x", "--image=busybox", "--rm"], "--rm should only be used"),
+        (["attach", "nope"], 'pods "nope" not found'),
+    ]:
+        code, _, err = await _shoal(shoal_server, *args)
+        assert code != 0 and words in err and "Traceback" not in err, err
