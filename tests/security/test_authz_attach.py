@@ -71,3 +71,9 @@ async def test_attach_needs_create_on_pods_attach(
         assert (await eventually(allowed, timeout=10)).code() == grpc.StatusCode.NOT_FOUND
     finally:
         await bob.close()
+
+
+async def test_attach_without_an_upgrade_is_a_bad_request(secure_gateway: SecureGateway) -> None:
+    answer = await secure_gateway.call("POST", "/api/v1/namespaces/default/pods/web/attach")
+    assert answer.code == 400 and answer.body["reason"] == "BadRequest", answer.body
+    assert answer.body["message"].startswith("attach needs a WebSocket upgrade")
