@@ -9,7 +9,6 @@ of stdin (``cat`` echoes it back).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from typing import Literal
 
@@ -76,10 +75,8 @@ class FakeExecSession:
             while b"\n" in pending:
                 line, pending = pending.split(b"\n", 1)
                 text = line.decode(errors="replace").strip()
-                if text.split()[:1] == ["exit"]:
-                    with contextlib.suppress(ValueError):
-                        code = int(text.split()[1]) if len(text.split()) > 1 else code
-                    return code
                 if text:
                     code = await self.shell.script(text, self._emit)
+                if self.shell.exited:  # ``exit N``, alone or after other commands
+                    return code
         return code
