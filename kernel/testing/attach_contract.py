@@ -62,6 +62,7 @@ class AttachContract:
         container_id = await self._shell(runtime, stdin_once=True)
         typing = await runtime.attach(container_id, stdin=True, tty=False)
         watching = await runtime.attach(container_id, stdin=False, tty=False)
+        await watching.close_stdin()  # as the agent does when a caller sends no stdin: no-op
         typed, watched = Reader(typing), Reader(watching)
         await typing.write(b"echo attached; echo to-stderr >&2\n")
         await typed.shows(b"attached\n")
@@ -97,10 +98,14 @@ class AttachContract:
 
     async def test_attach_without_stdin_once_detaches_on_stdin_close(self, runtime: Any) -> None:
         container_id = await self._shell(runtime)
+        watcher = await runtime.attach(container_id, stdin=False, tty=False)
+        await watcher.close_stdin()  # as the agent does when a caller sends no stdin: no-op
+        watched = Reader(watcher)
         first = await runtime.attach(container_id, stdin=True, tty=False)
         reader = Reader(first)
         await first.write(b"echo first\n")
         await reader.shows(b"first\n")
+        await watched.shows(b"first\n")
         await first.close_stdin()
         await reader.ended()  # detached
         if not self.stdin_outlives_attach:

@@ -62,7 +62,8 @@ class EngineStreams:
         if not state.get("Running"):
             raise RuntimeFailure(f"container {container_id} is not running", "ContainerNotRunning")
         query = {"stream": "true", "stdout": "true", "stderr": "true"}
-        query["stdin"] = str(bool(stdin and config.get("OpenStdin"))).lower()
+        with_stdin = bool(stdin and config.get("OpenStdin"))
+        query["stdin"] = str(with_stdin).lower()
         response = await self.endpoint.request(
             "POST", f"/containers/{container_id}/attach", query, upgrade=True
         )
@@ -72,6 +73,7 @@ class EngineStreams:
         )
         labels = config.get("Labels") or {}
         session.stdin_once = bool(config.get("StdinOnce")) or labels.get(LABEL_STDIN_ONCE) == "true"
+        session.stdin = with_stdin
         return session
 
     async def exec_sync(self, container_id: str, command: list[str], timeout: float) -> ExecResult:
@@ -178,6 +180,7 @@ class EngineAttachSession(EngineExecSession):
     as an exec; resizes go to the container, and it ends with the process."""
 
     stdin_once = False
+    stdin = False  # attached to the process's stdin: only then does closing it mean anything
 
     async def close_stdin(self) -> None:
         """With ``stdinOnce`` the process's stdin ends (a half-close, which
@@ -185,6 +188,9 @@ class EngineAttachSession(EngineExecSession):
         keeps its stdin on Docker. Podman (4.3) has no StdinOnce: an attach
         that leaves always ends the process's stdin (its detach keys are
         not honoured without a tty)."""
+        if not self.stdin:
+            return
+        self.stdin = False
         if self.stdin_once:
             await super().close_stdin()
             return

@@ -19,7 +19,7 @@ from shoal.plugins.gateway import Gateway
 
 from tests.e2e.agents import E2ENode, busybox_pod, exec_in, start_node, stop_node, watch_pod
 from tests.e2e.test_agent_engines import SLEEP, running
-from tests.gateway.conftest import Run, needs_kubectl, run_kubectl
+from tests.gateway.conftest import KUBECTL, Run, needs_kubectl, run_kubectl
 
 __all__ = ["needs_kubectl"]  # the fixture
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("needs_kubectl")]
@@ -158,3 +158,30 @@ async def test_shoal_cp_and_attach(cluster: KubectlNode, tmp_path: Path) -> None
 
     done, _ = await watch_pod(node.client, "both", exited)
     assert done.status.container_statuses[0].state.terminated.exit_code == 6
+
+
+@pytest.mark.parametrize("tool", ["shoal", "kubectl"])
+async def test_attach_without_stdin_streams_the_output(cluster: KubectlNode, tool: str) -> None:
+    """No stdin: the attach must not end (or end the process's stdin) when
+    the caller's input stream does, as ``shoal attach``'s does at once."""
+    node = cluster.node
+    ticks = "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.1; done"
+    await node.client.create(busybox_pod("ticker", node.node, {"main": ticks}))
+    await watch_pod(node.client, "ticker", running)
+    if tool == "shoal":
+        argv = [sys.executable, "-m", "shoal.ctl.main", "--server", f"127.0.0.1:{node.server.port}"]
+        env = dict(os.environ)
+    else:
+        argv = [str(KUBECTL), "--server", cluster.url]
+        env = {**os.environ, "HOME": str(cluster.home), "KUBECONFIG": str(cluster.home / "none")}
+    proc = await asyncio.create_subprocess_exec(
+        *argv, "attach", "ticker", stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    try:
+        seen = [await asyncio.wait_for(proc.stdout.readline(), 30) for _ in range(3)]
+        assert all(line.startswith(b"tick ") for line in seen), seen
+    finally:
+        proc.kill()
+        await proc.wait()
