@@ -97,6 +97,7 @@ async def container_config(
         attempt=attempt,
         tty=container.tty,
         stdin=container.stdin,
+        stdin_once=container.stdin_once,
         cpu_millis=cpu,
         memory_bytes=memory,
     )

@@ -1,4 +1,4 @@
-"""The agent's side of logs, exec, port-forward and images: a small gRPC
+"""The agent's side of logs, exec, attach, port-forward and images: a small gRPC
 server (the ``Streams`` service of streams.proto) on the node, which the API
 server relays to. One server serves every node of the process (hollow nodes
 included); requests name their node.
@@ -128,25 +128,35 @@ class AgentStreams(streams_pb2_grpc.StreamsServicer):
             await _abort(context, err)
 
     async def Exec(self, request_iterator: Any, context: Any) -> AsyncIterator[Any]:
+        async for out in self._interactive(request_iterator, context, attach=False):
+            yield out
+
+    async def Attach(self, request_iterator: Any, context: Any) -> AsyncIterator[Any]:
+        async for out in self._interactive(request_iterator, context, attach=True):
+            yield out
+
+    async def _interactive(self, requests: Any, context: Any, attach: bool) -> AsyncIterator[Any]:
+        """Exec (a new process) or attach (the main one): start the session,
+        pump stdin and resizes in, stream the output out; an exec ends with
+        its exit code, an attach when the process ends."""
+        what = "attach" if attach else "exec"
         try:
-            first = await anext(aiter(request_iterator))
+            first = await anext(aiter(requests))
             start = first.start
-            container_id = await self.backend.container_id(start.ref)
-            runtime = self.backend.node(start.ref.node).runtime
-            session = await runtime.exec(
-                container_id, list(start.command), stdin=start.stdin, tty=start.tty
-            )
+            if first.WhichOneof("input") != "start":
+                raise errors.BadRequestError(f"{what}: the first message must be start")
+            session = await self._open(start, attach)
         except (errors.APIError, RuntimeFailure, OSError, StopAsyncIteration) as err:
             await _abort(
                 context,
                 err
                 if not isinstance(err, StopAsyncIteration)
-                else errors.BadRequestError("exec: the first message must be start"),
+                else errors.BadRequestError(f"{what}: the first message must be start"),
             )
             return
         if start.tty and start.size.width:
             await session.resize(start.size.width, start.size.height)
-        pump = asyncio.create_task(_exec_input(request_iterator, session))
+        pump = asyncio.create_task(_exec_input(requests, session))
         try:
             async for stream, data in session.output():
                 yield (
@@ -154,9 +164,21 @@ class AgentStreams(streams_pb2_grpc.StreamsServicer):
                     if stream == "stdout"
                     else streams_pb2.ExecOutput(stderr=data)
                 )
-            yield streams_pb2.ExecOutput(exit_code=await session.wait())
+            if not attach:
+                yield streams_pb2.ExecOutput(exit_code=await session.wait())
         finally:
             pump.cancel()
+
+    async def _open(self, start: streams_pb2.ExecStart, attach: bool) -> Any:
+        container_id = await self.backend.container_id(start.ref)
+        runtime = self.backend.node(start.ref.node).runtime
+        if attach:
+            if start.command:
+                raise errors.BadRequestError("attach runs no command: leave command empty")
+            return await runtime.attach(container_id, stdin=start.stdin, tty=start.tty)
+        return await runtime.exec(
+            container_id, list(start.command), stdin=start.stdin, tty=start.tty
+        )
 
     async def PortForward(self, request_iterator: Any, context: Any) -> AsyncIterator[Any]:
         try:

@@ -1,7 +1,9 @@
 """``shoal run``: a pod with one container, the object ``kubectl run`` makes
 (labelled run=NAME, the container named after the pod), with kubectl's flags:
 ``--image-pull-policy``, ``--env``, ``--port``, ``--labels``, ``--annotations``,
-``--restart``, ``--command``, ``--overrides``, ``--dry-run`` and ``-o``."""
+``--restart``, ``--command``, ``--overrides``, ``--dry-run`` and ``-o``; with
+``-i`` (``-t``) it attaches to the container once it runs, and ``--rm``
+deletes the pod after (``shoal.ctl.attach``)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Any
 import click
 from shoal.ctl.context import CtlContext
 from shoal.ctl.create import DRY_RUN, OUTPUT, new_container, object_meta, submit
+from shoal.ctl.duration import Duration
 
 Obj = dict[str, Any]
 PULL_POLICIES = ["Always", "IfNotPresent", "Never"]
@@ -45,6 +48,16 @@ PULL_POLICIES = ["Always", "IfNotPresent", "Never"]
     show_default=True,
     help="How --overrides applies: JSON merge patch, strategic merge or JSON patch.",
 )
+@click.option("-i", "--stdin", is_flag=True, help="Keep the container's stdin open; attach.")
+@click.option("-t", "--tty", is_flag=True, help="Allocate a terminal for the container (with -i).")
+@click.option("--rm", is_flag=True, help="Delete the pod when the attach ends (with -i).")
+@click.option(
+    "--pod-running-timeout",
+    type=Duration(minimum=0.01),
+    default="1m",
+    show_default=True,
+    help="How long -i waits for the pod to run.",
+)
 @DRY_RUN
 @OUTPUT
 @click.pass_obj
@@ -61,11 +74,21 @@ def run_command(
       shoal run web --image=nginx --image-pull-policy=Never --env=MODE=fast
       shoal run web --image=nginx --dry-run=client -o yaml
       shoal run web --image=nginx --overrides='{"spec":{"nodeName":"node-1"}}'
+      shoal run -it --rm shell --image=busybox --restart=Never -- sh
     """
+    if opts["tty"] and not opts["stdin"]:
+        raise click.UsageError("-i/--stdin is required for containers with -t/--tty")
+    if opts["rm"] and not opts["stdin"]:
+        raise click.UsageError("--rm should only be used for attached containers (-i)")
     pod = pod_manifest(ctx, name, command, image, opts)
     if opts["overrides"]:
         pod = apply_overrides(pod, opts["overrides"], opts["override_type"])
-    submit(ctx, pod, opts["dry_run"], opts["output"], opts["template"])
+    if not opts["stdin"] or opts["dry_run"] != "none":
+        submit(ctx, pod, opts["dry_run"], opts["output"], opts["template"])
+        return
+    from shoal.ctl.attach import run_attached
+
+    run_attached(ctx, pod, tty=opts["tty"], rm=opts["rm"], timeout=opts["pod_running_timeout"])
 
 
 def pod_manifest(
@@ -79,6 +102,8 @@ def pod_manifest(
         container["env"] = [_env(e) for e in opts["env"]]
     if opts["image_pull_policy"]:
         container["imagePullPolicy"] = opts["image_pull_policy"]
+    if opts.get("stdin"):  # as kubectl run -i: stdin for the first attach only
+        container.update(stdin=True, stdinOnce=True, tty=bool(opts.get("tty")))
     extra: Obj = {"labels": _pairs(opts["labels"].split(","), "labels") or {"run": name}}
     if opts["annotations"]:
         extra["annotations"] = _pairs(opts["annotations"], "annotations")

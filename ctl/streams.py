@@ -172,9 +172,16 @@ async def _exec_requests(start: Any, stdin: bool, tty: bool) -> Any:
 
 
 async def run_exec(
-    client: Client, namespace: str, pod: str, command: list[str], **options: Any
+    client: Client,
+    namespace: str,
+    pod: str,
+    command: list[str],
+    method: str = "Exec",
+    **options: Any,
 ) -> int:
-    """Run ``command`` in the pod; the exit code. Output goes to our stdout/stderr."""
+    """Run ``command`` in the pod (``method`` Attach: attach to its main
+    process, no command); the exit code (an attach: 0). Output goes to our
+    stdout/stderr."""
     from shoal.api.v1 import streams_pb2 as s
 
     stdin, tty, container = options["stdin"], options["tty"], options.get("container", "")
@@ -189,7 +196,7 @@ async def run_exec(
         start.size.width, start.size.height = width, height
     code = 0
     try:
-        async for reply in _stub(client).Exec(_exec_requests(start, stdin, tty)):
+        async for reply in getattr(_stub(client), method)(_exec_requests(start, stdin, tty)):
             which = reply.WhichOneof("output")
             if which == "exit_code":
                 code = reply.exit_code
@@ -203,7 +210,7 @@ async def run_exec(
 
 
 @contextlib.contextmanager
-def _raw_terminal(enabled: bool) -> Any:
+def raw_terminal(enabled: bool) -> Any:
     if not enabled:
         yield
         return
@@ -217,6 +224,16 @@ def _raw_terminal(enabled: bool) -> Any:
         yield
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+def terminal_wanted(asked: bool) -> bool:
+    """``-t`` holds only when our stdin and stdout are a terminal (kubectl's warning otherwise)."""
+    tty = asked and sys.stdin.isatty() and sys.stdout.isatty()
+    if asked and not tty:
+        click.echo(
+            "Unable to use a TTY - input is not a terminal or the right kind of file", err=True
+        )
+    return tty
 
 
 @click.command("exec")
@@ -234,19 +251,14 @@ def exec_command(ctx: Any, pod: str, command: tuple[str, ...], **options: Any) -
       shoal exec web -- ls /
       shoal exec -it web -c main -- sh
     """
-    tty = options["tty"] and sys.stdin.isatty() and sys.stdout.isatty()
-    if options["tty"] and not tty:
-        click.echo(
-            "Unable to use a TTY - input is not a terminal or the right kind of file", err=True
-        )
-    options["tty"] = tty
+    options["tty"] = tty = terminal_wanted(options["tty"])
 
     async def work(client: Client) -> int:
         namespace = ctx.client_config().namespace
         pod_name = await resolve_pod(client, namespace, pod)
         return await run_exec(client, namespace, pod_name, list(command), **options)
 
-    with _raw_terminal(tty):
+    with raw_terminal(tty):
         code = with_client(ctx, work)
     if code:
         click.echo(f"command terminated with exit code {code}", err=True)

@@ -105,6 +105,7 @@ class ContainerConfig:
     attempt: int = 0
     tty: bool = False
     stdin: bool = False
+    stdin_once: bool = False  # the first attach that closes stdin ends the process's stdin
     cpu_millis: int = 0  # limit; 0: none
     memory_bytes: int = 0  # limit; 0: none
 
@@ -156,7 +157,8 @@ class ExecResult:
 
 @runtime_checkable
 class ExecSession(Protocol):
-    """An interactive exec: write stdin, read output chunks, resize a tty."""
+    """An interactive exec (or attach): write stdin, read output chunks,
+    resize a tty. For an attach, ``wait`` returns once the output ended."""
 
     async def write(self, data: bytes) -> None: ...
     async def close_stdin(self) -> None: ...
@@ -213,6 +215,14 @@ class Runtime(Protocol):
     async def exec(
         self, container_id: str, command: list[str], *, stdin: bool, tty: bool
     ) -> ExecSession: ...
+    async def attach(self, container_id: str, *, stdin: bool, tty: bool) -> ExecSession:
+        """Attach to the running container's main process, as ``docker
+        attach``: its output from now on until it ends, and (with ``stdin``,
+        if the container was made with ``stdin``) its stdin. Closing stdin
+        detaches; the process's stdin ends only with ``stdin_once``. Raises
+        RuntimeFailure (``ContainerNotRunning``) for a container not running."""
+        ...
+
     async def port_forward(
         self, sandbox_id: str, port: int
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

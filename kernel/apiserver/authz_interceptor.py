@@ -32,7 +32,7 @@ AUTHENTICATED = (
 )
 # Services that check their caller themselves (joining, token issuing).
 SELF_CHECKED = ("/shoal.v1.Certificates/", "/shoal.v1.Tokens/")
-FIRST_MESSAGE = ("Exec", "PortForward", "LoadImage")
+FIRST_MESSAGE = ("Exec", "Attach", "PortForward", "LoadImage")
 
 
 def current_user(default: auth.UserInfo) -> auth.UserInfo:

@@ -52,6 +52,7 @@ OBJECT_VERBS = {
 STREAM_LABELS = {  # method -> (verb, resource, subresource)
     "Logs": ("GET", "pods", "log"),
     "Exec": ("CONNECT", "pods", "exec"),
+    "Attach": ("CONNECT", "pods", "attach"),
     "PortForward": ("CONNECT", "pods", "portforward"),
     "ListImages": ("CONNECT", "nodes", "proxy"),
     "LoadImage": ("CONNECT", "nodes", "proxy"),

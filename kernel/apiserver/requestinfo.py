@@ -25,6 +25,7 @@ OBJECT_VERBS = {
 STREAM_ATTRIBUTES = {  # method -> (verb, resource, subresource)
     "Logs": ("get", "pods", "log"),
     "Exec": ("create", "pods", "exec"),
+    "Attach": ("create", "pods", "attach"),
     "PortForward": ("create", "pods", "portforward"),
     "ListImages": ("get", "nodes", "proxy"),
     "LoadImage": ("create", "nodes", "proxy"),

@@ -1,11 +1,11 @@
-"""The API server's side of logs, exec, port-forward and images: it finds
+"""The API server's side of logs, exec, attach, port-forward and images: it finds
 the agent of the pod's node (the Node's InternalIP and
 ``daemonEndpoints.kubeletEndpoint.Port``) and relays the call there, both
 ways, so clients only ever talk to the API server.
 
 The API server resolves which container logs and exec mean (the only one,
-or the ``kubectl.kubernetes.io/default-container`` annotation) so the error
-for an ambiguous pod reads as kubectl's. Port-forward names no container: a
+or the ``kubectl.kubernetes.io/default-container`` annotation; attach too) so
+the error for an ambiguous pod reads as kubectl's. Port-forward names no container: a
 port belongs to the pod's network namespace, which its containers share.
 """
 
@@ -166,6 +166,10 @@ class StreamsProxy(streams_pb2_grpc.StreamsServicer):
         async for out in self._bidi(request_iterator, context, "Exec", "input"):
             yield out
 
+    async def Attach(self, request_iterator: Any, context: Any) -> AsyncIterator[Any]:
+        async for out in self._bidi(request_iterator, context, "Attach", "input"):
+            yield out
+
     async def PortForward(self, request_iterator: Any, context: Any) -> AsyncIterator[Any]:
         async for out in self._bidi(request_iterator, context, "PortForward", "frame"):
             yield out
@@ -179,7 +183,8 @@ class StreamsProxy(streams_pb2_grpc.StreamsServicer):
             first = await anext(aiter(requests))
             if first.WhichOneof(oneof) != "start":
                 raise errors.BadRequestError(f"{method}: the first message must be start")
-            link, ref = await self.directory.route(first.start.ref, container=method == "Exec")
+            pod_only = method == "PortForward"  # a port is the pod's, not a container's
+            link, ref = await self.directory.route(first.start.ref, container=not pod_only)
             first.start.ref.CopyFrom(ref)
             call = getattr(link.stub, method)()
             await call.write(first)

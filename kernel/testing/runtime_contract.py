@@ -39,6 +39,7 @@ from shoal.runtime import (
     PodSandboxConfig,
     RuntimeFailure,
 )
+from shoal.testing.attach_contract import AttachContract
 
 BUSYBOX = "busybox:1.36"
 SERVE = "mkdir -p /www && echo pod-local > /www/index.html && exec httpd -f -p 8080 -h /www"
@@ -64,7 +65,7 @@ def sandbox_config(**kwargs: Any) -> PodSandboxConfig:
     return PodSandboxConfig(**{**defaults, **kwargs})
 
 
-class RuntimeContract:
+class RuntimeContract(AttachContract):
     """Subclass with a ``runtime`` fixture (see the module docstring)."""
 
     image: ClassVar[str] = BUSYBOX

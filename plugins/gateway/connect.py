@@ -1,5 +1,5 @@
 """Connect subresources: a kind's subresources served by other means than
-the object store (a pod's ``log``, ``exec``, ``portforward``, ``proxy``).
+the object store (a pod's ``log``, ``exec``, ``attach``, ``portforward``, ``proxy``).
 
 A kind lists the ones it has in its strategy's ``connect_subresources``;
 this table, keyed by subresource name, says what discovery calls each one
@@ -36,6 +36,7 @@ _ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 CONNECT: dict[str, Connect] = {
     "log": Connect("Pod", ("GET",), lambda r: r.streams.log),
     "exec": Connect("PodExecOptions", ("GET", "POST"), lambda r: r.streams.exec),
+    "attach": Connect("PodAttachOptions", ("GET", "POST"), lambda r: r.streams.attach),
     "portforward": Connect(
         "PodPortForwardOptions", ("GET", "POST"), lambda r: r.proxy.port_forward
     ),

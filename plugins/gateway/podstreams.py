@@ -1,7 +1,7 @@
-"""Pod ``log`` and ``exec`` subresources, carried to the agent of the pod's
-node through the API server's Streams service.
+"""Pod ``log``, ``exec`` and ``attach`` subresources, carried to the agent
+of the pod's node through the API server's Streams service.
 
-``exec`` speaks the Kubernetes WebSocket channel protocol
+``exec`` and ``attach`` speak the Kubernetes WebSocket channel protocol
 (``v5.channel.k8s.io``/``v4.channel.k8s.io``): every binary message starts
 with its channel byte: 0 stdin, 1 stdout, 2 stderr, 3 the final Status,
 4 terminal resizes, 255 (v5) "close this channel". kubectl's SPDY is
@@ -87,19 +87,29 @@ class PodStreams:
         return response
 
     async def exec(self, request: web.Request, target: Target) -> web.StreamResponse:
+        return await self._interactive(request, target, "Exec")
+
+    async def attach(self, request: web.Request, target: Target) -> web.StreamResponse:
+        return await self._interactive(request, target, "Attach")
+
+    async def _interactive(
+        self, request: web.Request, target: Target, method: str
+    ) -> web.StreamResponse:
+        """Exec or Attach, over SPDY or a channel WebSocket."""
+        what = method.lower()
         if spdyupgrade.wants_spdy(request):  # older kubectl, or WebSockets turned off
             from shoal.plugins.gateway import spdyexec  # it builds on this module
 
             await self.client.get("Pod", target.name, target.namespace)  # 404 before the upgrade
-            return await spdyexec.serve(self.stub, request, self._ref(request, target))
+            return await spdyexec.serve(self.stub, request, self._ref(request, target), method)
         ws = web.WebSocketResponse(protocols=CHANNEL_PROTOCOLS)
         if not ws.can_prepare(request).ok:
             raise bad_request(
-                "exec needs a WebSocket upgrade with protocol v5.channel.k8s.io or "
+                f"{what} needs a WebSocket upgrade with protocol v5.channel.k8s.io or "
                 "v4.channel.k8s.io, or an Upgrade: SPDY/3.1"
             )
-        commands = request.query.getall("command", [])
-        if not commands:
+        commands = request.query.getall("command", []) if method == "Exec" else []
+        if method == "Exec" and not commands:
             raise bad_request("you must specify at least 1 command")
         await ws.prepare(request)
         start = s.ExecStart(
@@ -108,7 +118,7 @@ class PodStreams:
             stdin=_flag(request, "stdin"),
             tty=_flag(request, "tty"),
         )
-        await _run_exec(self.stub, ws, start)
+        await _run_exec(self.stub, ws, start, method)
         return ws
 
 
@@ -140,7 +150,9 @@ async def _copy_log(
         await chunks.aclose()  # type: ignore[attr-defined]
 
 
-async def _run_exec(stub: Any, ws: web.WebSocketResponse, start: s.ExecStart) -> None:
+async def _run_exec(
+    stub: Any, ws: web.WebSocketResponse, start: s.ExecStart, method: str = "Exec"
+) -> None:
     inputs: asyncio.Queue[s.ExecInput | None] = asyncio.Queue()
     reader = asyncio.create_task(_read_channels(ws, inputs, start.stdin))
 
@@ -151,7 +163,7 @@ async def _run_exec(stub: Any, ws: web.WebSocketResponse, start: s.ExecStart) ->
 
     code, failure = 0, None
     try:
-        async for reply in stub.Exec(requests()):
+        async for reply in getattr(stub, method)(requests()):
             which = reply.WhichOneof("output")
             if which == "exit_code":
                 code = reply.exit_code
@@ -162,8 +174,10 @@ async def _run_exec(stub: Any, ws: web.WebSocketResponse, start: s.ExecStart) ->
         failure = rpc_error(err)
     finally:
         reader.cancel()
-    await ws.send_bytes(bytes([ERROR]) + json.dumps(exit_status(code, failure)).encode())
-    await ws.close()
+        inputs.put_nowait(None)  # ends the request stream, so gRPC's reader of it ends too
+    with contextlib.suppress(ConnectionResetError):  # the client went first (kubectl cp does)
+        await ws.send_bytes(bytes([ERROR]) + json.dumps(exit_status(code, failure)).encode())
+        await ws.close()
 
 
 def exit_status(code: int, failure: BaseException | None) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""``exec`` over SPDY (``v4.channel.k8s.io`` and older), as the kubelet
+"""``exec`` and ``attach`` over SPDY (``v4.channel.k8s.io`` and older), as the kubelet
 serves it to kubectl < 1.30 and to kubectl 1.30+ when WebSockets fail or
 ``KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false``.
 
@@ -46,8 +46,10 @@ def expected_streams(start: s.ExecStart, stdout: bool, stderr: bool, protocol: s
 class ExecSession:
     """Collects the client's streams, then runs the command over them."""
 
-    def __init__(self, stub: Any, start: s.ExecStart, wanted: set[str]) -> None:
-        self.stub = stub
+    def __init__(
+        self, stub: Any, start: s.ExecStart, wanted: set[str], method: str = "Exec"
+    ) -> None:
+        self.stub, self.method = stub, method
         self.start = start
         self.wanted = wanted
         self.protocol = ""
@@ -88,7 +90,7 @@ class ExecSession:
 
         code = 0
         try:
-            async for reply in self.stub.Exec(requests()):
+            async for reply in getattr(self.stub, self.method)(requests()):
                 which = reply.WhichOneof("output")
                 if which == "exit_code":
                     code = reply.exit_code
@@ -101,6 +103,7 @@ class ExecSession:
         finally:
             for pump in pumps:
                 pump.cancel()
+            inputs.put_nowait(None)  # ends the request stream, so gRPC's reader of it ends too
         return code, None
 
     async def _report(self, status: dict[str, Any]) -> None:
@@ -143,10 +146,13 @@ def _flag(request: web.Request, name: str) -> bool:
     return request.query.get(name, "").lower() in ("true", "1")
 
 
-async def serve(stub: Any, request: web.Request, ref: s.ContainerRef) -> web.StreamResponse:
-    """Serve one exec over SPDY until the command ends or the client goes."""
-    commands = request.query.getall("command", [])
-    if not commands:
+async def serve(
+    stub: Any, request: web.Request, ref: s.ContainerRef, method: str = "Exec"
+) -> web.StreamResponse:
+    """Serve one exec (or, ``method`` Attach, one attach) over SPDY until
+    the command (the container's process) ends or the client goes."""
+    commands = request.query.getall("command", []) if method == "Exec" else []
+    if method == "Exec" and not commands:
         raise bad_request("you must specify at least 1 command")
     stdout, stderr = _flag(request, "stdout"), _flag(request, "stderr")
     start = s.ExecStart(
@@ -154,7 +160,7 @@ async def serve(stub: Any, request: web.Request, ref: s.ContainerRef) -> web.Str
     )
     if not (start.stdin or stdout or stderr):
         raise bad_request("you must specify at least 1 of stdin, stdout, stderr")
-    session = ExecSession(stub, start, set())
+    session = ExecSession(stub, start, set(), method)
     runner: asyncio.Task[None] | None = None
 
     async def upgraded(protocol: str, spdy_session: Any) -> None:

@@ -27,7 +27,7 @@ ALL = ("all",)
 # The workloads' scale subresource; their selector is in the spec (Kubernetes
 # prints it into the Scale's status.selector).
 REPLICAS = ScaleSubresource(".spec.replicas", ".status.replicas", ".spec.selector")
-POD_CONNECT = ("log", "exec", "portforward", "proxy")
+POD_CONNECT = ("log", "exec", "attach", "portforward", "proxy")
 
 
 def _immutable(path: str) -> tuple[str, str]:

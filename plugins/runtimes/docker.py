@@ -187,6 +187,9 @@ class DockerRuntime(SDKRuntime):
     ) -> EngineExecSession:
         return await (await self._engine()).exec(container_id, command, stdin=stdin, tty=tty)
 
+    async def attach(self, container_id: str, *, stdin: bool, tty: bool) -> EngineExecSession:
+        return await (await self._engine()).attach(container_id, stdin=stdin, tty=tty)
+
 
 def _translated(call: Any) -> Any:
     import docker.errors
@@ -272,6 +275,8 @@ def _container_create_args(
         "volumes": [_bind(m.host_path, m.container_path, m.read_only) for m in config.mounts],
         "tty": config.tty,
         "stdin_open": config.stdin,
+        # docker-py sets StdinOnce with stdin_open unless detach is asked
+        "detach": not config.stdin_once,
     }
     if config.cpu_millis:
         kwargs["nano_cpus"] = engine.nano_cpus(config.cpu_millis)

@@ -27,6 +27,8 @@ from shoal.runtime import (
 # As dockershim labelled them, so `docker ps --filter` reads as in tutorials.
 LABEL_TYPE = "io.kubernetes.docker.type"
 LABEL_SANDBOX_ID = "io.kubernetes.sandbox.id"
+# Podman keeps no StdinOnce: attach reads the pod's wish from this label.
+LABEL_STDIN_ONCE = "io.shoal.stdin-once"
 TYPE_SANDBOX = "podsandbox"
 TYPE_CONTAINER = "container"
 ANNOTATION_PREFIX = "annotation."
@@ -74,6 +76,8 @@ def container_labels(
     labels[LABEL_CONTAINER_NAME] = config.name
     labels[LABEL_ATTEMPT] = str(config.attempt)
     labels[LABEL_SANDBOX_ID] = sandbox_id
+    if config.stdin_once:
+        labels[LABEL_STDIN_ONCE] = "true"
     return labels
 
 

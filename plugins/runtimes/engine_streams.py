@@ -1,4 +1,4 @@
-"""Logs and exec on Docker and Podman, spoken straight to the engine socket
+"""Logs, exec and attach on Docker and Podman, spoken straight to the engine socket
 (see :mod:`engine_http`): the two engines share these endpoints' shapes
 (Podman's libpod API mirrors Docker's for them).
 """
@@ -12,6 +12,7 @@ import signal
 from collections.abc import AsyncIterator
 from typing import Any
 
+from shoal.plugins.runtimes.engine import LABEL_STDIN_ONCE
 from shoal.plugins.runtimes.engine_http import Endpoint, Response, Stream, body_chunks, check, demux
 from shoal.runtime import ExecResult, RuntimeFailure
 
@@ -51,6 +52,29 @@ class EngineStreams:
         )
         await _check_stream(response, "exec")
         return EngineExecSession(self.endpoint, exec_id, response, tty)
+
+    async def attach(self, container_id: str, *, stdin: bool, tty: bool) -> EngineAttachSession:
+        """Attach to the main process (``POST /containers/{id}/attach``, in
+        Docker's and libpod's API alike); stdin only if the container keeps
+        it open, and the stream's framing follows the container's tty."""
+        info = await self.endpoint.call("GET", f"/containers/{container_id}/json")
+        state, config = info.get("State") or {}, info.get("Config") or {}
+        if not state.get("Running"):
+            raise RuntimeFailure(f"container {container_id} is not running", "ContainerNotRunning")
+        query = {"stream": "true", "stdout": "true", "stderr": "true"}
+        with_stdin = bool(stdin and config.get("OpenStdin"))
+        query["stdin"] = str(with_stdin).lower()
+        response = await self.endpoint.request(
+            "POST", f"/containers/{container_id}/attach", query, upgrade=True
+        )
+        await _check_stream(response, "attach")
+        session = EngineAttachSession(
+            self.endpoint, container_id, response, bool(config.get("Tty"))
+        )
+        labels = config.get("Labels") or {}
+        session.stdin_once = bool(config.get("StdinOnce")) or labels.get(LABEL_STDIN_ONCE) == "true"
+        session.stdin = with_stdin
+        return session
 
     async def exec_sync(self, container_id: str, command: list[str], timeout: float) -> ExecResult:
         """Run ``command`` to its end; past ``timeout`` (if > 0) it is killed
@@ -149,3 +173,39 @@ class EngineExecSession:
 
     async def _inspect(self) -> dict[str, Any]:
         return dict(await self.endpoint.call("GET", f"/exec/{self.exec_id}/json"))
+
+
+class EngineAttachSession(EngineExecSession):
+    """An attach to a container's main process: the same hijacked stream
+    as an exec; resizes go to the container, and it ends with the process."""
+
+    stdin_once = False
+    stdin = False  # attached to the process's stdin: only then does closing it mean anything
+
+    async def close_stdin(self) -> None:
+        """With ``stdinOnce`` the process's stdin ends (a half-close, which
+        the engine passes on); without, the attach ends and the process
+        keeps its stdin on Docker. Podman (4.3) has no StdinOnce: an attach
+        that leaves always ends the process's stdin (its detach keys are
+        not honoured without a tty)."""
+        if not self.stdin:
+            return
+        self.stdin = False
+        if self.stdin_once:
+            await super().close_stdin()
+            return
+        self.close()
+
+    async def resize(self, width: int, height: int) -> None:
+        path = f"/containers/{self.exec_id}/resize"
+        await self.endpoint.call("POST", path, {"h": height, "w": width})
+
+    async def wait(self) -> int:
+        """The container's exit code once it exited; 0 while it runs (the
+        caller detached)."""
+        info = await self.endpoint.call("GET", f"/containers/{self.exec_id}/json")
+        state = info.get("State") or {}
+        return 0 if state.get("Running") else int(state.get("ExitCode") or 0)
+
+    async def kill(self) -> None:
+        raise RuntimeFailure("an attached process is stopped with its container")

@@ -22,7 +22,9 @@ command only writes the log:
 ``fake.shoal.io/ignore-sigterm`` "true": it ignores SIGTERM, so stopping waits
                                  the whole grace period and kills it (137)
 
-Exec understands the same shell. Images are ``fake_images``: pulling
+Exec understands the same shell; attach (``fake_attach``) sees the main
+process's output and, for a bare ``sh`` made with ``stdin: true``, types
+into it. Images are ``fake_images``: pulling
 succeeds for any image except those under ``fake.invalid/``; ``load_image``
 reads a ``docker save`` tarball. Pod IPs come from ``pod_cidr``;
 port-forward connects to ``port_forward_host`` (loopback), where a test can
@@ -41,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shoal import __version__, hookimpl
+from shoal.plugins.runtimes.fake_attach import FakeAttachSession, MainIO, reads_stdin
 from shoal.plugins.runtimes.fake_exec import FakeExecSession
 from shoal.plugins.runtimes.fake_images import FakeImages, new_id
 from shoal.plugins.runtimes.fake_shell import FakeFS, Shell, forever
@@ -72,6 +75,10 @@ class FakeContainer:
     log: list[tuple[float, bytes]] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    main: MainIO = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.main = MainIO(self.append)
 
     def behaviour(self, key: str) -> str | None:
         notes = self.sandbox.annotations
@@ -208,6 +215,10 @@ class FakeRuntime:
             self._exit(container, 128, "StartError", error)
             raise RuntimeFailure(error, "RunContainerError")
         container.status.state, container.status.started_at = "running", time.time()
+        argv, config = self.images.argv(container.config), container.config
+        scripted = any(container.behaviour(key) is not None for key in _SCRIPTED)
+        if not scripted and reads_stdin(argv, config.stdin):
+            container.main.open_stdin(self._shell(container), argv, config.tty)
         container.tasks.append(asyncio.create_task(self._main(container)))
 
     async def _main(self, container: FakeContainer) -> None:
@@ -215,11 +226,12 @@ class FakeRuntime:
         process is its command (after the image's ENTRYPOINT/CMD), and the
         container exits when that does, with its exit code."""
         argv = self.images.argv(container.config)
-
-        def write(_stream: str, data: bytes) -> None:
-            container.append(data)
-
+        write = container.main.write
         if not any(container.behaviour(key) is not None for key in _SCRIPTED):
+            if container.main.stdin is not None:
+                code = await container.main.run_interactive()
+                self._exit(container, code & 0xFF, "Completed" if code == 0 else "Error")
+                return
             # No command at all (an image whose CMD we do not know): a server, say.
             main = self._shell(container, main=True)
             code = await main.run(argv, write) if argv else await forever()
@@ -241,7 +253,7 @@ class FakeRuntime:
             return
         for n in itertools.count(1):
             await asyncio.sleep(float(every))
-            container.append(f"tick {n}\n".encode())
+            container.main.write("stdout", f"tick {n}\n".encode())
 
     async def stop_container(self, container_id: str, timeout: float) -> None:
         container = self._container(container_id)
@@ -258,6 +270,7 @@ class FakeRuntime:
         container = self.containers.pop(container_id, None)
         if container is not None:
             _cancel(container)
+            container.main.ended()
             container._wake()
 
     async def container_status(self, container_id: str) -> ContainerStatus:
@@ -283,6 +296,7 @@ class FakeRuntime:
         s.state, s.exit_code, s.reason, s.message = "exited", code, reason, message
         s.finished_at = time.time()
         _cancel(container)
+        container.main.ended()
         container._wake()
 
     # -- streams --------------------------------------------------------------
@@ -317,6 +331,13 @@ class FakeRuntime:
     ) -> FakeExecSession:
         container = self._running(container_id)
         return FakeExecSession(self._shell(container), command, stdin=stdin, tty=tty)
+
+    async def attach(self, container_id: str, *, stdin: bool, tty: bool) -> FakeAttachSession:
+        container = self._running(container_id)
+        status, once = container.status, container.config.stdin_once
+        return FakeAttachSession(
+            container.main, stdin=stdin, stdin_once=once, exit_code=lambda: status.exit_code
+        )
 
     async def port_forward(
         self, sandbox_id: str, port: int

@@ -9,13 +9,13 @@ of stdin (``cat`` echoes it back).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from typing import Literal
 
 from shoal.plugins.runtimes.fake_shell import Shell
 
 Stream = Literal["stdout", "stderr"]
+INTERACTIVE = (["sh"], ["/bin/sh"], ["sh", "-i"])  # read command lines from stdin
 
 
 class FakeExecSession:
@@ -43,6 +43,10 @@ class FakeExecSession:
     async def wait(self) -> int:
         return await asyncio.shield(self._task)
 
+    def cancel(self) -> None:
+        """End the command (its container stopped)."""
+        self._task.cancel()
+
     def _emit(self, stream: Stream, data: bytes) -> None:
         if self.tty:  # a terminal has one output stream and CRLF line ends
             stream, data = "stdout", data.replace(b"\n", b"\r\n")
@@ -50,7 +54,7 @@ class FakeExecSession:
 
     async def _run(self) -> int:
         try:
-            if self.command in (["sh"], ["/bin/sh"], ["sh", "-i"]):
+            if self.command in INTERACTIVE:
                 return await self._interactive()
             return await self.shell.run(self.command, self._emit, await self._read_all())
         finally:
@@ -71,10 +75,8 @@ class FakeExecSession:
             while b"\n" in pending:
                 line, pending = pending.split(b"\n", 1)
                 text = line.decode(errors="replace").strip()
-                if text.split()[:1] == ["exit"]:
-                    with contextlib.suppress(ValueError):
-                        code = int(text.split()[1]) if len(text.split()) > 1 else code
-                    return code
                 if text:
                     code = await self.shell.script(text, self._emit)
+                if self.shell.exited:  # ``exit N``, alone or after other commands
+                    return code
         return code

@@ -110,6 +110,8 @@ class Shell:
     size: tuple[int, int] = (24, 80)  # rows, cols
     main: bool = False  # the container's main process (see the module's doc)
     stdin_open: bool = False  # the container's stdin is attached (``stdin: true``)
+    exited: bool = False  # a script ran ``exit``: an interactive shell ends
+    last_code: int = 0  # ``$?``, what a bare ``exit`` on a later line returns
 
     async def run(self, argv: list[str], write: Write, stdin: bytes = b"") -> int:
         """Run one command line (argv as exec receives it); the exit code."""
@@ -121,7 +123,11 @@ class Shell:
         return await self._command(argv, write, stdin)
 
     async def script(self, text: str, write: Write) -> int:
-        code = 0
+        self.last_code = await self._script(text, write)
+        return self.last_code
+
+    async def _script(self, text: str, write: Write) -> int:
+        code = self.last_code
         for line in re.split(r"[;\n]", text):
             for part in line.split("&&"):
                 try:
@@ -134,6 +140,7 @@ class Shell:
                 if not words:
                     continue
                 if words[0] == "exit":
+                    self.exited = True
                     return _exit_code(words[1:], code, write)
                 words, out = _redirect(words, write)
                 code = await self._command(words, out, b"")

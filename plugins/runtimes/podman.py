@@ -192,6 +192,10 @@ class PodmanRuntime(SDKRuntime):
         await self._call(lambda c: None)
         return await self._streams.exec(container_id, command, stdin=stdin, tty=tty)
 
+    async def attach(self, container_id: str, *, stdin: bool, tty: bool) -> EngineExecSession:
+        await self._call(lambda c: None)
+        return await self._streams.attach(container_id, stdin=stdin, tty=tty)
+
 
 def _translated(call: Any) -> Any:
     from podman import errors

@@ -182,3 +182,22 @@ async def test_restart_policies_follow_the_command(
     failed = await eventually(lambda: phase("failed", "Failed"))
     (c,) = failed.status.container_statuses
     assert c.state.terminated.exit_code == 3 and c.restart_count == 0
+
+
+@pytest.mark.parametrize(
+    ("typed", "code", "out"),
+    [
+        (b"echo a; exit 3\n", 3, b"a\n"),  # exit after another command on the line
+        (b"exit\n", 0, b""),
+        (b"false\nexit\n", 1, b""),  # exit alone: the last command's code
+        (b"exit 300\n", 44, b""),  # modulo 256, as sh
+    ],
+)
+async def test_an_interactive_shell_ends_at_exit(typed: bytes, code: int, out: bytes) -> None:
+    runtime = FakeRuntime()
+    container_id = await _start(runtime, ["sleep", "infinity"])
+    session = await runtime.exec(container_id, ["sh"], stdin=True, tty=False)
+    await session.write(typed)  # stdin stays open: only exit ends the shell
+    assert b"".join([data async for _, data in session.output()]) == out
+    assert await session.wait() == code
+    await runtime.close()

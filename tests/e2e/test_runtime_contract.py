@@ -50,6 +50,7 @@ class TestDockerRuntime(EngineContract):
 
 class TestPodmanRuntime(EngineContract):
     engine = "podman"
+    stdin_outlives_attach = False
 
 
 # -- what only the engines can say ----------------------------------------------

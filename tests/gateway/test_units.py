@@ -219,3 +219,84 @@ def test_rbac_forbidden_names_the_resource() -> None:
     body = from_api_error(errors.from_status(*_sent(err)))
     assert body["details"] == err.details() and body["code"] == 403
     assert body["message"].startswith('deployments.apps "web" is forbidden: User "alice"')
+
+
+async def test_an_exec_whose_client_left_ends_without_a_traceback() -> None:
+    """kubectl cp closes the WebSocket as soon as its untar ends, before the
+    final Status: the exec must end quietly, not raise into the handler."""
+    from shoal.api.v1 import streams_pb2 as s
+    from shoal.plugins.gateway.podstreams import _run_exec
+
+    class Gone:  # a channel WebSocket whose client has closed it
+        sent: list[bytes] = []
+
+        async def send_bytes(self, data: bytes) -> None:
+            if data[:1] == b"\x03":  # the Status channel
+                raise ConnectionResetError("Cannot write to closing transport")
+            self.sent.append(data)
+
+        async def close(self) -> None:
+            raise AssertionError("not reached: the Status could not be sent")
+
+        def __aiter__(self) -> Any:
+            return self
+
+        async def __anext__(self) -> Any:
+            raise StopAsyncIteration
+
+    class Stub:
+        def Exec(self, requests: Any) -> Any:
+            async def replies() -> Any:
+                yield s.ExecOutput(stdout=b"archive")
+                yield s.ExecOutput(exit_code=0)
+
+            return replies()
+
+    ws = Gone()
+    await _run_exec(Stub(), ws, s.ExecStart(command=["tar", "cf", "-", "/tmp"]))  # type: ignore[arg-type]
+    assert ws.sent == [b"\x01archive"]
+
+
+async def test_an_exec_ends_its_request_stream_when_it_ends() -> None:
+    """gRPC reads an exec's request stream in a task of its own: when the
+    exec ends, that stream must end too, not leave the task pending forever
+    (asyncio's "Task was destroyed but it is pending")."""
+    import asyncio
+
+    from shoal.api.v1 import streams_pb2 as s
+    from shoal.plugins.gateway.podstreams import _run_exec
+
+    class Quiet:  # a channel WebSocket whose client sends nothing
+        def __init__(self) -> None:
+            self.closed = asyncio.Event()
+
+        async def send_bytes(self, data: bytes) -> None:
+            pass
+
+        async def close(self) -> None:
+            self.closed.set()
+
+        def __aiter__(self) -> Any:
+            return self
+
+        async def __anext__(self) -> Any:
+            await self.closed.wait()
+            raise StopAsyncIteration
+
+    consumed: list[asyncio.Task[None]] = []
+
+    class Stub:
+        def Exec(self, requests: Any) -> Any:
+            async def consume() -> None:
+                async for _ in requests:
+                    pass
+
+            consumed.append(asyncio.ensure_future(consume()))
+
+            async def replies() -> Any:
+                yield s.ExecOutput(exit_code=0)
+
+            return replies()
+
+    await _run_exec(Stub(), Quiet(), s.ExecStart(command=["true"], stdin=True))  # type: ignore[arg-type]
+    await asyncio.wait_for(consumed[0], 5)  # the request stream ended

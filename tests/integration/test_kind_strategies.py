@@ -299,3 +299,36 @@ class TestEviction(StrategyContract):
         async with api_server() as client:
             with pytest.raises(errors.NotFoundError):  # no such pod: nothing to evict
                 await client.create(from_dict(obj("policy/v1", "Eviction", "nobody")))
+
+
+CLAIM_SPEC = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
+
+
+class TestPersistentVolume(StrategyContract):
+    kind = "PersistentVolume"
+    valid = [
+        obj("v1", "PersistentVolume", "data", namespace="",
+            spec={"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+                  "hostPath": {"path": "/tmp/data"}})
+    ]  # fmt: skip
+    invalid = [
+        (with_spec(valid[0], accessModes=[]), "spec.accessModes"),
+        (with_spec(valid[0], persistentVolumeReclaimPolicy="Sometimes"),
+         "spec.persistentVolumeReclaimPolicy"),
+    ]  # fmt: skip
+    immutable = [(valid[0], {"spec": {"volumeMode": "Block"}}, "spec.volumeMode")]
+
+
+class TestPersistentVolumeClaim(StrategyContract):
+    kind = "PersistentVolumeClaim"
+    valid = [obj("v1", "PersistentVolumeClaim", "data", spec=CLAIM_SPEC)]
+    invalid = [(with_spec(valid[0], accessModes=[]), "spec.accessModes")]
+    immutable = [(valid[0], {"spec": {"volumeMode": "Block"}}, "spec")]
+
+
+class TestStorageClass(StrategyContract):
+    kind = "StorageClass"
+    valid = [{"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+              "metadata": {"name": "fast"}, "provisioner": "shoal.dev/local-path"}]  # fmt: skip
+    invalid = [({**valid[0], "volumeBindingMode": "Later"}, "volumeBindingMode")]
+    immutable = [(valid[0], {"provisioner": "other"}, "provisioner")]

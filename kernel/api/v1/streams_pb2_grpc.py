@@ -44,6 +44,11 @@ class StreamsStub:
                 request_serializer=shoal_dot_api_dot_v1_dot_streams__pb2.ExecInput.SerializeToString,
                 response_deserializer=shoal_dot_api_dot_v1_dot_streams__pb2.ExecOutput.FromString,
                 _registered_method=True)
+        self.Attach = channel.stream_stream(
+                '/shoal.v1.Streams/Attach',
+                request_serializer=shoal_dot_api_dot_v1_dot_streams__pb2.ExecInput.SerializeToString,
+                response_deserializer=shoal_dot_api_dot_v1_dot_streams__pb2.ExecOutput.FromString,
+                _registered_method=True)
         self.PortForward = channel.stream_stream(
                 '/shoal.v1.Streams/PortForward',
                 request_serializer=shoal_dot_api_dot_v1_dot_streams__pb2.PortForwardFrame.SerializeToString,
@@ -76,6 +81,19 @@ class StreamsServicer:
         """Run a command in a running container. The first message must be
         `start`; then stdin data, a stdin close, or terminal resizes. The answer
         streams stdout and stderr and ends with the exit code.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Attach(self, request_iterator, context):
+        """Attach to a running container's main process (kubectl attach): the
+        same messages as Exec, with `start.command` empty. Stdin reaches the
+        process only if its container was made with `stdin: true`; a tty, and
+        resizes, only with `tty: true`. Output is what the process writes from
+        now on (earlier output is in its log). The answer ends, with no exit
+        code, when the process ends or the caller goes; closing stdin detaches
+        stdin, and ends the process's stdin only with `stdinOnce: true`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -116,6 +134,11 @@ def add_StreamsServicer_to_server(servicer, server):
             ),
             'Exec': grpc.stream_stream_rpc_method_handler(
                     servicer.Exec,
+                    request_deserializer=shoal_dot_api_dot_v1_dot_streams__pb2.ExecInput.FromString,
+                    response_serializer=shoal_dot_api_dot_v1_dot_streams__pb2.ExecOutput.SerializeToString,
+            ),
+            'Attach': grpc.stream_stream_rpc_method_handler(
+                    servicer.Attach,
                     request_deserializer=shoal_dot_api_dot_v1_dot_streams__pb2.ExecInput.FromString,
                     response_serializer=shoal_dot_api_dot_v1_dot_streams__pb2.ExecOutput.SerializeToString,
             ),
@@ -187,6 +210,33 @@ class Streams:
             request_iterator,
             target,
             '/shoal.v1.Streams/Exec',
+            shoal_dot_api_dot_v1_dot_streams__pb2.ExecInput.SerializeToString,
+            shoal_dot_api_dot_v1_dot_streams__pb2.ExecOutput.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Attach(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/shoal.v1.Streams/Attach',
             shoal_dot_api_dot_v1_dot_streams__pb2.ExecInput.SerializeToString,
             shoal_dot_api_dot_v1_dot_streams__pb2.ExecOutput.FromString,
             options,
