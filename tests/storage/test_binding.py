@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest_asyncio
 from shoal import errors
+from shoal.agent.testing import Cluster, start_cluster, stop_cluster
 from shoal.client import Client
 from shoal.manifest import from_dict
-from shoal.testing import Cluster, start_cluster, stop_cluster
 
 from tests.integration.helpers import eventually
 from tests.storage.test_kinds import claim, volume

@@ -124,6 +124,13 @@ KUBERNETES_ALWAYS: dict[str, set[str]] = {
     "ReplicaSetSpec": {"selector", "template"},
     "ReplicaSetStatus": {"replicas"},
     "DeploymentSpec": {"selector", "template", "strategy"},
+    # scheduling/v1, policy/v1
+    "PriorityClass": {"metadata", "value"},
+    "PodDisruptionBudget": _OBJECT,
+    "PodDisruptionBudgetStatus": {
+        "disruptionsAllowed", "currentHealthy", "desiredHealthy", "expectedPods",
+    },
+    "Eviction": {"metadata"},
     # storage/v1
     "TopologySelectorLabelRequirement": {"key", "values"},
     # rbac/v1
