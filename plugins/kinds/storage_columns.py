@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shoal.ctl.printers.age import age
+from shoal.age import age
 from shoal.strategy import Table
 
 Obj = dict[str, Any]
