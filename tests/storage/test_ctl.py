@@ -23,6 +23,19 @@ async def test_apply_and_get_by_short_names(shoal: Shoal) -> None:
         "storageclass.storage.k8s.io/local-storage",
         "storageclass.storage.k8s.io/standard",
     ]
+    table = await shoal("get", "pvc,sc")
+    lines = [line.split() for line in table.out.splitlines() if line.strip()]
+    assert lines[0] == [
+        "NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS", "MODES", "STORAGECLASS",
+        "VOLUMEATTRIBUTESCLASS", "AGE",
+    ]  # fmt: skip
+    assert lines[1][:4] == ["persistentvolumeclaim/task-pv-claim", "Pending", "manual", "<unset>"]
+    assert lines[2][:5] == [
+        "NAME", "PROVISIONER", "RECLAIMPOLICY", "VOLUMEBINDINGMODE", "ALLOWVOLUMEEXPANSION"
+    ]  # fmt: skip
+    assert lines[3][:3] == [
+        "storageclass.storage.k8s.io/local-storage", "kubernetes.io/no-provisioner", "Delete"
+    ]  # fmt: skip
     bad = await shoal("apply", "-f", "-", input="apiVersion: v1\nkind: PersistentVolumeClaim\n"
                       "metadata: {name: bad}\nspec: {accessModes: [ReadWriteOnce]}\n")  # fmt: skip
     assert bad.code != 0

@@ -94,3 +94,37 @@ async def test_python_client_claims(gateway_server: GatewayServer) -> None:
     assert read.spec.volume_mode == "Filesystem"
     assert [c.metadata.name for c in classes.items] == ["standard"]
     assert classes.items[0].volume_binding_mode == "WaitForFirstConsumer"
+
+
+@pytest.mark.usefixtures("needs_kubectl")
+async def test_kubectl_prints_kubernetes_columns(gateway_server: GatewayServer) -> None:
+    assert (await gateway_server.kubectl("apply", "-f", "-", input=VOLUME)).code == 0
+    async with gateway_server.http.post(
+        "/api/v1/namespaces/default/persistentvolumeclaims", json=CLAIM
+    ) as resp:
+        assert resp.status == 201
+    pv = await gateway_server.kubectl("get", "pv")
+    assert pv.out.split("\n")[0].split() == [
+        "NAME", "CAPACITY", "ACCESS", "MODES", "RECLAIM", "POLICY", "STATUS", "CLAIM",
+        "STORAGECLASS", "VOLUMEATTRIBUTESCLASS", "REASON", "AGE",
+    ]  # fmt: skip
+    assert pv.out.split("\n")[1].split()[:5] == [
+        "task-pv-volume",
+        "10Gi",
+        "RWO",
+        "Retain",
+        "Pending",
+    ]
+    pvc = await gateway_server.kubectl("get", "pvc", "-o", "wide")
+    assert pvc.out.split("\n")[0].split() == [
+        "NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS", "MODES", "STORAGECLASS",
+        "VOLUMEATTRIBUTESCLASS", "AGE", "VOLUMEMODE",
+    ]  # fmt: skip
+    assert pvc.out.split("\n")[1].split()[:4] == ["task-pv-claim", "Pending", "manual", "<unset>"]
+    sc = await gateway_server.kubectl("get", "sc")
+    assert sc.out.split("\n")[0].split() == [
+        "NAME", "PROVISIONER", "RECLAIMPOLICY", "VOLUMEBINDINGMODE", "ALLOWVOLUMEEXPANSION", "AGE"
+    ]  # fmt: skip
+    assert sc.out.split("\n")[1].split()[:5] == [
+        "standard", "shoal.dev/local-path", "Delete", "WaitForFirstConsumer", "false"
+    ]  # fmt: skip

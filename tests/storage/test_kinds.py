@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import grpc
 import pytest
 import pytest_asyncio
 from shoal import errors
@@ -88,6 +89,7 @@ async def test_bad_claims_refused(client: Client, change: object, field: str) ->
     with pytest.raises(errors.InvalidError) as refused:
         await client.create(pvc)
     assert field in str(refused.value)
+    assert refused.value.code == grpc.StatusCode.INVALID_ARGUMENT  # as it came over gRPC
     assert not (await client.list("PersistentVolumeClaim", namespace="default")).items
 
 
