@@ -1,5 +1,6 @@
-"""``shoal scale``: set the replicas of a deployment, replica set or
-replication controller (optionally only if it has an expected count now)."""
+"""``shoal scale``: set the replicas of a deployment, replica set,
+replication controller or stateful set (any kind with a scale subresource),
+optionally only if it has an expected count now."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from shoal.ctl.context import CtlContext
 from shoal.ctl.resources import Target, namespace_of, parse_targets, ref, with_client
 from shoal.errors import ConflictError
 
-SCALABLE = ("Deployment", "ReplicaSet", "ReplicationController")
 CONFLICT_RETRIES = 5
 
 
@@ -33,9 +33,9 @@ def scale_command(
         raise click.UsageError("the --replicas flag must be 0 or more")
     targets = parse_targets(resources)
     for target in targets:
-        if target.kind.kind not in SCALABLE or not target.name:
+        if target.kind.strategy.scale is None or not target.name:
             raise click.UsageError(
-                f"cannot scale {target.kind.plural}: name a deployment, rs or rc"
+                f"cannot scale {target.kind.plural}: name a deployment, rs, rc or sts"
             )
 
     async def scale(client: Client) -> None:

@@ -1,5 +1,6 @@
-"""The ``scale`` subresource (autoscaling/v1 Scale) of deployments, replica
-sets and replication controllers: what ``kubectl scale`` reads and patches."""
+"""The ``scale`` subresource (autoscaling/v1 Scale) of the kinds whose
+strategy has one (deployments, replica sets, replication controllers,
+stateful sets): what ``kubectl scale`` reads and patches."""
 
 from __future__ import annotations
 
@@ -13,8 +14,6 @@ from shoal.plugins.gateway.objects import MERGE, STRATEGIC, dry_run, field_manag
 from shoal.plugins.gateway.paths import Target
 from shoal.plugins.gateway.status import StatusError, not_found
 from shoal.plugins.gateway.strategic import strategic_merge
-
-SCALABLE = {"Deployment", "ReplicaSet", "ReplicationController"}
 
 
 def scale_of(obj: dict[str, Any]) -> dict[str, Any]:
@@ -46,7 +45,7 @@ class Scales:
         self.client = client
 
     async def _current(self, target: Target) -> dict[str, Any]:
-        if target.kind.kind not in SCALABLE:
+        if target.kind.strategy.scale is None:
             raise not_found()
         return bodies.to_json(await self.client.get(target.kind, target.name, target.namespace))
 

@@ -1,0 +1,208 @@
+"""StatefulSets against a real API server with the StatefulSet controller and
+a kubelet stand-in that makes pods ready only when the test says so, so the
+order of creation, removal and update is observed pod by pod."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from shoal import errors
+from shoal.client import Client
+from shoal.plugins.controllers.statefulset import StatefulSetController
+from shoal.plugins.controllers.statefulset_util import POD_INDEX_LABEL, POD_NAME_LABEL
+
+from tests.controllers.helpers import mark_ready, running
+from tests.integration.helpers import eventually, obj
+
+
+def statefulset(replicas: int = 3, image: str = "web:1", **spec: Any) -> Any:
+    return obj(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "StatefulSet",
+            "metadata": {"name": "web"},
+            "spec": {
+                "replicas": replicas,
+                "serviceName": "nginx",
+                "selector": {"matchLabels": {"app": "nginx"}},
+                "template": {
+                    "metadata": {"labels": {"app": "nginx"}},
+                    "spec": {"containers": [{"name": "nginx", "image": image}]},
+                },
+                **spec,
+            },
+        }
+    )
+
+
+async def names(client: Client, *, alive: bool = True) -> list[str]:
+    listed = await client.list("Pod")
+    return sorted(
+        p.metadata.name
+        for p in listed.items
+        if not (alive and p.metadata.HasField("deletion_timestamp"))
+    )
+
+
+class Kubelet:
+    """Records the order pods appear and go; makes a pod ready on request
+    (or every pod at once with ``auto``)."""
+
+    def __init__(self, client: Client, auto: bool = False) -> None:
+        self.client, self.auto = client, auto
+        self.created: list[str] = []
+        self.deleted: list[str] = []
+
+    async def ready(self, name: str) -> None:
+        pod = await self.client.get("Pod", name)
+        await self.client.update_status(mark_ready(pod))
+
+    async def loop(self) -> None:
+        async for event in self.client.watch("Pod"):
+            pod = event.object
+            if pod is None:
+                continue
+            name = pod.metadata.name
+            if event.type == "ADDED":
+                self.created.append(name)
+                if self.auto:
+                    with contextlib.suppress(errors.NotFoundError, errors.ConflictError):
+                        await self.client.update_status(mark_ready(pod))
+            elif event.type == "DELETED":
+                self.deleted.append(name)
+
+
+@contextlib.asynccontextmanager
+async def kubelet(client: Client, auto: bool = False) -> AsyncIterator[Kubelet]:
+    k = Kubelet(client, auto)
+    task = asyncio.create_task(k.loop())
+    try:
+        yield k
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_ordered_ready_creates_one_pod_at_a_time(shoal_client: Client) -> None:
+    client = shoal_client
+    async with kubelet(client) as k, running(StatefulSetController(client)):
+        await client.create(statefulset(3))
+        await eventually(lambda: k.created == ["web-0"])
+        # web-1 waits for web-0 to be Running and Ready.
+        await k.ready("web-0")
+        await eventually(lambda: k.created == ["web-0", "web-1"])
+        await k.ready("web-1")
+        await eventually(lambda: k.created == ["web-0", "web-1", "web-2"])
+        await k.ready("web-2")
+
+        pod = await client.get("Pod", "web-1")
+        assert pod.spec.hostname == "web-1" and pod.spec.subdomain == "nginx"
+        assert pod.metadata.labels[POD_NAME_LABEL] == "web-1"
+        assert pod.metadata.labels[POD_INDEX_LABEL] == "1"
+
+        async def status_done() -> bool:
+            s = (await client.get("StatefulSet", "web")).status
+            return (s.replicas, s.ready_replicas, s.current_replicas) == (3, 3, 3) and bool(
+                s.current_revision
+            ) and s.current_revision == s.update_revision
+
+        await eventually(status_done)
+
+
+async def test_scale_down_removes_the_highest_ordinal_first(shoal_client: Client) -> None:
+    client = shoal_client
+    async with kubelet(client, auto=True) as k, running(StatefulSetController(client)):
+        await client.create(statefulset(4))
+        await eventually(lambda: len(k.created) == 4, timeout=20)
+        assert k.created == ["web-0", "web-1", "web-2", "web-3"]
+        await client.patch("StatefulSet", "web", {"spec": {"replicas": 1}})
+        await eventually(lambda: len(k.deleted) == 3, timeout=20)
+        assert k.deleted == ["web-3", "web-2", "web-1"]
+        assert await names(client) == ["web-0"]
+
+
+async def test_parallel_creates_every_pod_without_waiting(shoal_client: Client) -> None:
+    client = shoal_client
+    async with kubelet(client) as k, running(StatefulSetController(client)):
+        await client.create(statefulset(3, podManagementPolicy="Parallel"))
+        # Nothing is ever made ready: OrderedReady would stop at web-0.
+        await eventually(lambda: sorted(k.created) == ["web-0", "web-1", "web-2"])
+
+
+async def test_rolling_update_goes_highest_first_and_stops_at_the_partition(
+    shoal_client: Client,
+) -> None:
+    client = shoal_client
+    async with kubelet(client, auto=True) as k, running(StatefulSetController(client)):
+        await client.create(statefulset(3))
+        await eventually(lambda: len(k.created) == 3, timeout=20)
+        patch = {
+            "spec": {
+                "updateStrategy": {"rollingUpdate": {"partition": 1}},
+                "template": {"spec": {"containers": [{"name": "nginx", "image": "web:2"}]}},
+            }
+        }
+        await client.patch("StatefulSet", "web", patch)
+
+        async def images() -> dict[str, str]:
+            listed = await client.list("Pod")
+            return {
+                p.metadata.name: p.spec.containers[0].image
+                for p in listed.items
+                if not p.metadata.HasField("deletion_timestamp")
+            }
+
+        want = {"web-0": "web:1", "web-1": "web:2", "web-2": "web:2"}
+        await eventually(lambda: _equal(images(), want), timeout=20)
+        assert k.deleted == ["web-2", "web-1"]
+        sts = await client.get("StatefulSet", "web")
+        assert sts.status.current_revision != sts.status.update_revision
+
+        # Lowering the partition to 0 finishes the rollout.
+        await client.patch(
+            "StatefulSet", "web", {"spec": {"updateStrategy": {"rollingUpdate": {"partition": 0}}}}
+        )
+        await eventually(lambda: _equal(images(), dict.fromkeys(want, "web:2")), timeout=20)
+
+        async def complete() -> bool:
+            s = (await client.get("StatefulSet", "web")).status
+            return s.current_revision == s.update_revision and s.updated_replicas == 3
+
+        await eventually(complete)
+        revisions = await client.list("ControllerRevision")
+        assert sorted(r.revision for r in revisions.items) == [1, 2]
+
+
+async def _equal(got: Any, want: Any) -> bool:
+    return bool(await got == want)
+
+
+async def test_on_delete_waits_for_a_person(shoal_client: Client) -> None:
+    client = shoal_client
+    async with kubelet(client, auto=True) as k, running(StatefulSetController(client)):
+        await client.create(statefulset(2, updateStrategy={"type": "OnDelete"}))
+        await eventually(lambda: len(k.created) == 2, timeout=20)
+        template = {"spec": {"containers": [{"name": "nginx", "image": "web:2"}]}}
+        await client.patch("StatefulSet", "web", {"spec": {"template": template}})
+
+        async def observed() -> bool:
+            s = (await client.get("StatefulSet", "web")).status
+            return s.observed_generation == 2 and s.current_revision != s.update_revision
+
+        await eventually(observed)
+        assert k.deleted == []
+        await client.delete("Pod", "web-1")
+
+        async def replaced() -> bool:
+            try:
+                pod = await client.get("Pod", "web-1")
+            except errors.NotFoundError:
+                return False
+            return pod.spec.containers[0].image == "web:2"
+
+        await eventually(replaced, timeout=20)
+        assert (await client.get("Pod", "web-0")).spec.containers[0].image == "web:1"
