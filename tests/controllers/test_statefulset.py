@@ -106,9 +106,11 @@ async def test_ordered_ready_creates_one_pod_at_a_time(shoal_client: Client) -> 
 
         async def status_done() -> bool:
             s = (await client.get("StatefulSet", "web")).status
-            return (s.replicas, s.ready_replicas, s.current_replicas) == (3, 3, 3) and bool(
-                s.current_revision
-            ) and s.current_revision == s.update_revision
+            return (
+                (s.replicas, s.ready_replicas, s.current_replicas) == (3, 3, 3)
+                and bool(s.current_revision)
+                and s.current_revision == s.update_revision
+            )
 
         await eventually(status_done)
 
