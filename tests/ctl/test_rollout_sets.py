@@ -1,0 +1,97 @@
+"""``shoal rollout`` and ``shoal scale`` for StatefulSets and DaemonSets,
+whose history is ControllerRevisions, with their controllers running."""
+
+from __future__ import annotations
+
+import re
+
+from shoal.client import Client
+from shoal.plugins.controllers.daemonset import DaemonSetController
+from shoal.plugins.controllers.statefulset import StatefulSetController
+
+from tests.controllers.helpers import running
+from tests.controllers.test_daemonset import daemonset
+from tests.controllers.test_statefulset import kubelet, names, statefulset
+from tests.ctl.conftest import Shoal
+from tests.integration.helpers import eventually
+
+
+async def image_of(client: Client, kind: str, name: str) -> str:
+    return str((await client.get(kind, name)).spec.template.spec.containers[0].image)
+
+
+async def test_statefulset_rollout_status_scale_history_undo(
+    shoal: Shoal, shoal_client: Client
+) -> None:
+    client = shoal_client
+    async with kubelet(client, auto=True), running(StatefulSetController(client)):
+        await client.create(statefulset(3))
+        status = await shoal("rollout", "status", "sts/web", "--timeout", "30s")
+        assert status.code == 0, status.err
+        assert re.search(
+            r"statefulset rolling update complete 3 pods at revision web-\w+\.\.\.\n$", status.out
+        )
+
+        scaled = await shoal("scale", "sts", "web", "--replicas=1")
+        assert scaled.out == "statefulset.apps/web scaled\n"
+        await eventually(lambda: _is(names(client), ["web-0"]), timeout=20)
+
+        template = {"spec": {"containers": [{"name": "nginx", "image": "web:2"}]}}
+        await client.patch("StatefulSet", "web", {"spec": {"template": template}})
+        done = await shoal("rollout", "status", "statefulset/web", "--timeout", "30s")
+        assert done.code == 0 and "rolling update complete 1 pods" in done.out
+        history = await shoal("rollout", "history", "sts/web")
+        assert [line.split() for line in history.out.splitlines()] == [
+            ["statefulset.apps/web"],
+            ["REVISION", "CHANGE-CAUSE"],
+            ["1", "<none>"],
+            ["2", "<none>"],
+        ]
+        detail = await shoal("rollout", "history", "sts/web", "--revision=1")
+        assert "image: web:1" in detail.out
+
+        undone = await shoal("rollout", "undo", "sts/web")
+        assert undone.out == "statefulset.apps/web rolled back\n"
+        assert await image_of(client, "StatefulSet", "web") == "web:1"
+        # The old revision is renumbered, not copied.
+        await eventually(lambda: _revisions(shoal, "sts/web", ["2", "3"]), timeout=20)
+        again = await shoal("rollout", "undo", "sts/web", "--to-revision=3")
+        assert "skipped rollback (current template already matches revision 3)" in again.out
+        missing = await shoal("rollout", "undo", "sts/web", "--to-revision=9")
+        assert missing.code == 1 and "unable to find specified revision 9" in missing.err
+
+
+async def test_daemonset_rollout_history_undo_restart(shoal: Shoal, shoal_client: Client) -> None:
+    client = shoal_client
+    async with running(DaemonSetController(client)):
+        await client.create(daemonset())
+        status = await shoal("rollout", "status", "ds/agent", "--timeout", "30s")
+        assert status.out.endswith('daemon set "agent" successfully rolled out\n'), status.err
+        template = {"spec": {"containers": [{"name": "main", "image": "shoal.local/hello:v1"}]}}
+        await client.patch("DaemonSet", "agent", {"spec": {"template": template}})
+        await eventually(lambda: _revisions(shoal, "ds/agent", ["1", "2"]), timeout=20)
+        undone = await shoal("rollout", "undo", "daemonset/agent", "--to-revision=1")
+        assert undone.out == "daemonset.apps/agent rolled back\n", undone.err
+        assert await image_of(client, "DaemonSet", "agent") == "shoal.local/busybox"
+        restarted = await shoal("rollout", "restart", "ds/agent")
+        assert restarted.out == "daemonset.apps/agent restarted\n"
+        ds = await client.get("DaemonSet", "agent")
+        assert "kubectl.kubernetes.io/restartedAt" in ds.spec.template.metadata.annotations
+        paused = await shoal("rollout", "pause", "ds/agent")
+        assert paused.code == 2 and "rollout works on deployments" in paused.err
+
+
+async def test_rollout_status_refuses_on_delete(shoal: Shoal, shoal_client: Client) -> None:
+    await shoal_client.create(statefulset(1, updateStrategy={"type": "OnDelete"}))
+    result = await shoal("rollout", "status", "sts/web", "--watch=false")
+    assert result.code == 1
+    assert "only available for RollingUpdate strategy type" in result.err
+
+
+async def _is(got: object, want: object) -> bool:
+    return bool(await got == want)  # type: ignore[misc]
+
+
+async def _revisions(shoal: Shoal, target: str, want: list[str]) -> bool:
+    out = (await shoal("rollout", "history", target)).out
+    return [line.split()[0] for line in out.splitlines()[2:] if line.strip()] == want
