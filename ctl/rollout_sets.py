@@ -110,15 +110,18 @@ def stateful_set_state(sts: Any) -> tuple[bool, str]:
         return False, "Waiting for statefulset spec update to be observed..."
     if status.ready_replicas < spec.replicas:
         return False, f"Waiting for {spec.replicas - status.ready_replicas} pods to be ready..."
-    partition = spec.update_strategy.rolling_update.partition
-    if partition > 0:
-        want = spec.replicas - partition
-        if status.updated_replicas < want:
-            return (
-                False,
-                "Waiting for partitioned roll out to finish: "
-                f"{status.updated_replicas} out of {want} new pods have been updated...",
-            )
+    # As kubectl: a rollingUpdate block (defaulted, partition 0) reports
+    # the rollout as partitioned.
+    rolling = spec.update_strategy.rolling_update
+    if spec.update_strategy.HasField("rolling_update"):
+        if rolling.HasField("partition"):
+            want = spec.replicas - rolling.partition
+            if status.updated_replicas < want:
+                return (
+                    False,
+                    "Waiting for partitioned roll out to finish: "
+                    f"{status.updated_replicas} out of {want} new pods have been updated...",
+                )
         return (
             True,
             f"partitioned roll out complete: {status.updated_replicas} new pods "

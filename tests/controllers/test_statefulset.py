@@ -51,8 +51,8 @@ class Kubelet:
     """Records the order pods appear and go; makes a pod ready on request
     (or every pod at once with ``auto``)."""
 
-    def __init__(self, client: Client, auto: bool = False) -> None:
-        self.client, self.auto = client, auto
+    def __init__(self, client: Client, auto: bool = False, ips: bool = False) -> None:
+        self.client, self.auto, self.ips = client, auto, ips
         self.created: list[str] = []
         self.deleted: list[str] = []
 
@@ -69,15 +69,18 @@ class Kubelet:
             if event.type == "ADDED":
                 self.created.append(name)
                 if self.auto:
+                    ready = mark_ready(pod)
+                    if self.ips:
+                        ready.status.pod_ip = f"10.9.0.{len(self.created)}"
                     with contextlib.suppress(errors.NotFoundError, errors.ConflictError):
-                        await self.client.update_status(mark_ready(pod))
+                        await self.client.update_status(ready)
             elif event.type == "DELETED":
                 self.deleted.append(name)
 
 
 @contextlib.asynccontextmanager
-async def kubelet(client: Client, auto: bool = False) -> AsyncIterator[Kubelet]:
-    k = Kubelet(client, auto)
+async def kubelet(client: Client, auto: bool = False, ips: bool = False) -> AsyncIterator[Kubelet]:
+    k = Kubelet(client, auto, ips)
     task = asyncio.create_task(k.loop())
     try:
         yield k
@@ -208,3 +211,41 @@ async def test_on_delete_waits_for_a_person(shoal_client: Client) -> None:
 
         await eventually(replaced, timeout=20)
         assert (await client.get("Pod", "web-0")).spec.containers[0].image == "web:1"
+
+
+async def test_pods_get_dns_names_under_the_headless_service(shoal_client: Client) -> None:
+    """hostname/subdomain -> Endpoints hostnames -> cluster DNS records."""
+    from shoal.plugins.controllers.endpoints import EndpointsController
+    from shoal.plugins.dns.records import build_names
+
+    client = shoal_client
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "nginx"},
+        "spec": {"clusterIP": "None", "selector": {"app": "nginx"}, "ports": [{"port": 80}]},
+    }
+    await client.create(obj(service))
+    async with (
+        kubelet(client, auto=True, ips=True),
+        running(StatefulSetController(client), EndpointsController(client)),
+    ):
+        await client.create(statefulset(2))
+
+        async def resolved() -> dict[str, list[str]]:
+            services, endpoints = await client.list("Service"), await client.list("Endpoints")
+            names = build_names(list(services.items), list(endpoints.items))
+            return {
+                host: names.addresses.get(f"{host}.nginx.default.svc.cluster.local", [])
+                for host in ("web-0", "web-1")
+            }
+
+        async def both() -> bool:
+            got = await resolved()
+            return all(got.values())
+
+        await eventually(both, timeout=20)
+        got = await resolved()
+        for host, ips in got.items():
+            pod = await client.get("Pod", host)
+            assert ips == [pod.status.pod_ip]

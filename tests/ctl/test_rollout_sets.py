@@ -3,8 +3,6 @@ whose history is ControllerRevisions, with their controllers running."""
 
 from __future__ import annotations
 
-import re
-
 from shoal.client import Client
 from shoal.plugins.controllers.daemonset import DaemonSetController
 from shoal.plugins.controllers.statefulset import StatefulSetController
@@ -28,8 +26,9 @@ async def test_statefulset_rollout_status_scale_history_undo(
         await client.create(statefulset(3))
         status = await shoal("rollout", "status", "sts/web", "--timeout", "30s")
         assert status.code == 0, status.err
-        assert re.search(
-            r"statefulset rolling update complete 3 pods at revision web-\w+\.\.\.\n$", status.out
+        # kubectl's words for a defaulted rollingUpdate (partition 0).
+        assert status.out.endswith(
+            "partitioned roll out complete: 3 new pods have been updated...\n"
         )
 
         scaled = await shoal("scale", "sts", "web", "--replicas=1")
@@ -39,7 +38,7 @@ async def test_statefulset_rollout_status_scale_history_undo(
         template = {"spec": {"containers": [{"name": "nginx", "image": "web:2"}]}}
         await client.patch("StatefulSet", "web", {"spec": {"template": template}})
         done = await shoal("rollout", "status", "statefulset/web", "--timeout", "30s")
-        assert done.code == 0 and "rolling update complete 1 pods" in done.out
+        assert done.code == 0 and "roll out complete: 1 new pods" in done.out
         history = await shoal("rollout", "history", "sts/web")
         assert [line.split() for line in history.out.splitlines()] == [
             ["statefulset.apps/web"],
