@@ -66,7 +66,7 @@ class StatefulSetController(Controller):
         )
         pods = await claims.claim_pods(self.client, self.pods, sts)
         by_ordinal, condemned = self._sort(sts, pods)
-        step = su.plan(sts, by_ordinal, condemned, update.metadata.name)
+        step = su.plan(sts, by_ordinal, condemned, update.metadata.name, time.time())
         if step:
             await self._take(sts, step, current, update)
         live = {su.revision_of(p) for p in pods} | {current.metadata.name, update.metadata.name}

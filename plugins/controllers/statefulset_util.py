@@ -49,6 +49,11 @@ def running_and_ready(pod: Any) -> bool:
     return pod.status.phase == "Running" and podutil.is_ready(pod)
 
 
+def running_and_available(pod: Any, min_ready_seconds: int, now: float) -> bool:
+    """Running and ready for ``minReadySeconds``: what OrderedReady waits for."""
+    return running_and_ready(pod) and podutil.is_available(pod, min_ready_seconds, now)
+
+
 def new_pod(sts: Any, template: Any, ordinal: int, revision: str) -> Any:
     """Pod ``<set>-<ordinal>`` from ``template`` (that of ``revision``),
     with its stable identity: host name, subdomain (the governing Service)
@@ -95,13 +100,17 @@ class Step:
         return bool(self.create or self.delete)
 
 
-def plan(sts: Any, pods: dict[int, Any], condemned: list[Any], update: str) -> Step:
+def plan(
+    sts: Any, pods: dict[int, Any], condemned: list[Any], update: str, now: float = 0.0
+) -> Step:
     """The next step: create missing ordinals lowest first, replace
     finished pods, remove condemned pods highest first, then roll pods to
     ``update`` highest first. OrderedReady takes one pod at a time and
-    waits for every earlier one to be Running and Ready; Parallel does all
+    waits for every earlier one to be Running and Ready (for
+    ``minReadySeconds``, ``now`` being the time); Parallel does all
     at once (the rolling update is one pod at a time in both)."""
     ordered = sts.spec.pod_management_policy != "Parallel"
+    min_ready = sts.spec.min_ready_seconds
     step = Step()
     for ordinal in ordinals(sts):
         pod = pods.get(ordinal)
@@ -109,7 +118,7 @@ def plan(sts: Any, pods: dict[int, Any], condemned: list[Any], update: str) -> S
             step.create.append(ordinal)
         elif is_finished(pod) and not is_terminating(pod):
             step.delete.append(pod)
-        elif running_and_ready(pod) and not is_terminating(pod):
+        elif running_and_available(pod, min_ready, now) and not is_terminating(pod):
             continue
         if ordered:
             return step
@@ -120,10 +129,10 @@ def plan(sts: Any, pods: dict[int, Any], condemned: list[Any], update: str) -> S
             return step
     if step or sts.spec.update_strategy.type != "RollingUpdate":
         return step
-    return _rolling_update(sts, pods, update)
+    return _rolling_update(sts, pods, update, now)
 
 
-def _rolling_update(sts: Any, pods: dict[int, Any], update: str) -> Step:
+def _rolling_update(sts: Any, pods: dict[int, Any], update: str, now: float) -> Step:
     floor = sts.spec.ordinals.start + partition(sts)
     for ordinal in reversed(ordinals(sts)):
         if ordinal < floor:
@@ -131,6 +140,6 @@ def _rolling_update(sts: Any, pods: dict[int, Any], update: str) -> Step:
         pod = pods[ordinal]
         if revision_of(pod) != update and not is_terminating(pod):
             return Step(delete=[pod])
-        if not running_and_ready(pod) or is_terminating(pod):
+        if not running_and_available(pod, sts.spec.min_ready_seconds, now) or is_terminating(pod):
             return Step()
     return Step()

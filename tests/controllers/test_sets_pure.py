@@ -254,3 +254,10 @@ def test_the_docs_daemonset_manifest_reads() -> None:
     ds = from_dict(yaml.safe_load((MANIFESTS / "daemonset-fluentd.yaml").read_text()))
     sets.default_daemon_set(ds)
     assert sets.validate_daemon_set(ds) == []
+
+
+def test_ordered_ready_waits_min_ready_seconds() -> None:
+    sts = defaulted_sts(2, minReadySeconds=10)
+    pods = {0: pod("web-0", "r1")}  # ready since t=1
+    assert su.plan(sts, pods, [], "r1", now=5) == su.Step()
+    assert su.plan(sts, pods, [], "r1", now=11).create == [1]
