@@ -132,6 +132,15 @@ async def test_node_selector_and_taints_choose_the_nodes(tmp_path: Path) -> None
         await eventually(lambda: covers(client, [third]), timeout=30)
         s = (await client.get("DaemonSet", "agent")).status
         assert s.desired_number_scheduled == 1
+
+        # Deleting the DaemonSet takes its pods and revisions (garbage collector).
+        await client.delete("DaemonSet", "agent")
+
+        async def gone() -> bool:
+            revisions = await client.list("ControllerRevision")
+            return not await daemon_pods(client) and not revisions.items
+
+        await eventually(gone, timeout=30)
     finally:
         await stop_cluster(cluster)
 
