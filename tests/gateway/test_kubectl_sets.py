@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 import grpc
@@ -95,6 +96,9 @@ async def test_daemonset_from_the_docs_covers_every_node_and_rolls_back(
         "-o", "jsonpath={.spec.template.spec.containers[0].image}",
     )  # fmt: skip
     assert image.out == "shoal.local/busybox"
+    described = await k("describe", "ds", "fluentd-elasticsearch", "-n", "kube-system")
+    assert described.code == 0, described.err
+    assert re.search(r"Desired Number of Nodes Scheduled: 2", described.out), described.out
 
 
 async def test_statefulset_status_scale_and_get(gateway_cluster: GatewayCluster) -> None:
@@ -117,6 +121,9 @@ async def test_statefulset_status_scale_and_get(gateway_cluster: GatewayCluster)
     assert listed.code == 0 and "statefulset.apps/web" in listed.out, listed.err
     everything = await k("get", "all", "-o", "name")
     assert "statefulset.apps/web" in everything.out, everything.err
+    described = await k("describe", "sts", "web")
+    assert described.code == 0, described.err
+    assert "Pods Status:" in described.out and "SuccessfulCreate" in described.out
     revisions = await k("get", "controllerrevisions", "-o", "name")
     assert revisions.out.startswith("controllerrevision.apps/web-"), revisions.err
 
