@@ -6,9 +6,10 @@ compares the DaemonSet path (revisions, per-node pods placed by affinity
 through the scheduler) with the Deployment path (ReplicaSets), not the
 machine.
 
-Everything runs in this process: API server on a temporary SQLite store,
-control plane, and one agent hosting the hollow nodes on the fake runtime.
-``BENCH_DS_NODES`` changes the node count (for a quick look).
+The server (with its control plane: scheduler and controllers) and one
+agent hosting the hollow nodes on the fake runtime run in their own
+processes; this one only writes and polls. ``BENCH_DS_NODES`` changes the
+node count (for a quick look).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from typing import Any
 
 from shoal.client import Client
 from shoal.manifest import from_dict
-from shoal.testing import start_cluster, stop_cluster
+
+from bench.bench_agent import start_agent, wait_leases
+from bench.server_process import ServerProcess
 
 NODES = int(os.environ.get("BENCH_DS_NODES", "500"))
 TIMEOUT = 1800.0
@@ -105,12 +108,25 @@ def deploy_done(client: Client, replicas: int) -> Any:
     return check
 
 
+async def _ready_nodes(client: Client, count: int) -> bool:
+    listed = await client.list("Node")
+    ready = [
+        n
+        for n in listed.items
+        if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions)
+    ]
+    return len(ready) >= count
+
+
 async def _measure(tmp: pathlib.Path) -> dict[str, Any]:
-    cluster = await start_cluster(tmp, nodes=NODES)
-    client = cluster.client
+    server = ServerProcess(tmp / "server", "--controllers", "*")
+    agent = start_agent(server.address, tmp / "agent", NODES)
+    client = Client(server.address)
     new_image = {"spec": {"template": {"spec": {"containers": [
         {"name": "main", "image": "shoal.local/hello:v2"}]}}}}  # fmt: skip
     try:
+        await wait_leases(server.address, NODES)
+        await _until(lambda: _ready_nodes(client, NODES))
         await client.create(deployment("shoal.local/hello:v1", NODES))
         deploy_create = await _until(deploy_done(client, NODES))
         await client.patch("Deployment", "deploy", new_image)
@@ -122,7 +138,10 @@ async def _measure(tmp: pathlib.Path) -> dict[str, Any]:
         await client.patch("DaemonSet", "ds", new_image)
         ds_roll = await _until(ds_done(client, NODES))
     finally:
-        await stop_cluster(cluster)
+        await client.close()
+        agent.terminate()
+        agent.wait()
+        server.stop()
     return {
         "nodes": NODES,
         "daemonset_cover_seconds": round(ds_create, 2),
