@@ -20,8 +20,17 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# What `get all` means, as in kubectl.
-ALL = ("pods", "services", "replicationcontrollers", "deployments", "replicasets")
+
+
+def all_category() -> list[str]:
+    """What `get all` means, as in kubectl: the kinds whose strategy puts
+    them in the category ``all``, core first, then by group and name (the
+    order of Kubernetes' discovery)."""
+    from shoal import kinds
+
+    found = [k for k in kinds.all_kinds() if "all" in k.strategy.categories]
+    found.sort(key=lambda k: (k.group != "", k.group, k.plural))
+    return [k.plural for k in found]
 
 
 @dataclass
@@ -44,7 +53,7 @@ def parse_targets(args: tuple[str, ...] | list[str]) -> list[Target]:
         return [_slashed(a) for a in args]
     types = [t for t in args[0].split(",") if t]
     names = list(args[1:])
-    expanded = [k for t in types for k in (ALL if t == "all" else (t,))]
+    expanded = [k for t in types for k in (all_category() if t == "all" else [t])]
     if names and len(expanded) > 1:
         raise click.UsageError("names cannot be given with more than one resource type")
     resolved = [resolve_kind(t) for t in expanded]

@@ -94,3 +94,11 @@ async def _is(got: object, want: object) -> bool:
 async def _revisions(shoal: Shoal, target: str, want: list[str]) -> bool:
     out = (await shoal("rollout", "history", target)).out
     return [line.split()[0] for line in out.splitlines()[2:] if line.strip()] == want
+
+
+async def test_get_all_includes_the_sets(shoal: Shoal, shoal_client: Client) -> None:
+    await shoal_client.create(statefulset(1))
+    await shoal_client.create(daemonset())
+    listed = await shoal("get", "all", "-o", "name")
+    assert listed.code == 0, listed.err
+    assert listed.out.splitlines() == ["daemonset.apps/agent", "statefulset.apps/web"]
