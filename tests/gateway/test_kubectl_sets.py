@@ -117,6 +117,14 @@ async def test_statefulset_status_scale_and_get(gateway_cluster: GatewayCluster)
         return await _live(gateway_cluster, "default", "app=nginx") == ["web-0"]
 
     await eventually(one, timeout=30)
+    changed = await k("set", "image", "sts/web", "nginx=shoal.local/hello:v2")
+    assert changed.code == 0, changed.err
+    status = await k("rollout", "status", "sts/web", "--timeout=60s")
+    assert status.code == 0, status.err
+    undone = await k("rollout", "undo", "sts/web")
+    assert undone.code == 0 and "statefulset.apps/web rolled back" in undone.out, undone.err
+    image = await k("get", "sts", "web", "-o", "jsonpath={.spec.template.spec.containers[0].image}")
+    assert image.out == "shoal.local/hello:v1"
     listed = await k("get", "ds,sts", "-A", "-o", "name")
     assert listed.code == 0 and "statefulset.apps/web" in listed.out, listed.err
     everything = await k("get", "all", "-o", "name")
