@@ -89,6 +89,10 @@ async def test_daemonset_from_the_docs_covers_every_node_and_rolls_back(
     history = await k("rollout", "history", "ds/fluentd-elasticsearch", "-n", "kube-system")
     assert history.code == 0, history.err
     assert [line.split()[0] for line in history.out.splitlines()[2:] if line.strip()] == ["1", "2"]
+    detail = await k(
+        "rollout", "history", "ds/fluentd-elasticsearch", "-n", "kube-system", "--revision=1"
+    )
+    assert detail.code == 0 and "shoal.local/busybox" in detail.out, detail.err
     undone = await k("rollout", "undo", "ds/fluentd-elasticsearch", "-n", "kube-system")
     assert undone.code == 0 and "rolled back" in undone.out, undone.err
     image = await k(
