@@ -100,14 +100,14 @@ class DaemonSetController(Controller):
         self, key: str, ds: Any, nodes: dict[str, Any], by_node: dict[str, list[Any]], hash_: str
     ) -> None:
         spec = du.daemon_pod_spec(ds)
+        places = {name: du.placement(spec, node) for name, node in nodes.items()}
+        eligible = sum(p.should_run for p in places.values())
+        surge = _rolling(ds) and du.surge_and_unavailable(ds, eligible)[0] > 0
         create_on, delete = [], []
-        surge = _rolling(ds) and du.surge_and_unavailable(ds, len(nodes))[0] > 0
-        for name, node in nodes.items():
-            place = du.placement(spec, node)
+        for name, place in places.items():
             pods = by_node.get(name, [])
-            failed = [p for p in pods if p.status.phase == "Failed"]
             active = [p for p in pods if podutil.is_active(p)]
-            delete += failed
+            delete += [p for p in pods if p.status.phase == "Failed"]
             if place.should_run and not active:
                 create_on.append(name)
             elif not place.should_continue:
@@ -118,8 +118,8 @@ class DaemonSetController(Controller):
         if _rolling(ds) and not create_on and not delete:
             wanted = {
                 n: [p for p in by_node.get(n, []) if podutil.is_active(p)]
-                for n, node in nodes.items()
-                if du.placement(spec, node).should_run
+                for n, place in places.items()
+                if place.should_run
             }
             plan = du.plan_rollout(ds, wanted, hash_, time.time())
             create_on, delete = plan.create_on, plan.delete
