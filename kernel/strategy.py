@@ -79,12 +79,21 @@ class StorageContext(Protocol):
     any state a strategy keeps, under a key of its own."""
 
     extensions: dict[str, Any]
+    # The store under the registry, for a strategy's own StoreCache (read only).
+    store: Any
 
     async def get(self, kind: Any, namespace: str, name: str) -> Any: ...
 
     async def list(self, kind: Any, namespace: str = "", **options: Any) -> Any: ...
 
     async def create(self, obj: Any, *, dry_run: bool = False, user: str = "") -> Any: ...
+
+    async def delete(
+        self, kind: Any, namespace: str, name: str, options: Any = None, *, user: str = ""
+    ) -> Any:
+        """Delete as a client's delete does (``options``: the object registry's
+        DeleteOptions: grace period, propagation, preconditions, dry run)."""
+        ...
 
     async def guaranteed_update(
         self,

@@ -195,6 +195,7 @@ class SecretStrategy(_ImmutableData):
         return validate.validate_secret(obj)
 
 
+POD = kind("Pod", "v1", core_pb2.Pod, ("po",), strategy=PodStrategy(), has_status=True)
 SERVICE = kind(
     "Service", "v1", core_pb2.Service, ("svc",), strategy=ServiceStrategy(), has_status=True
 )
@@ -217,7 +218,7 @@ KINDS: tuple[Kind, ...] = (
         namespaced=False,
         has_status=True,
     ),
-    kind("Pod", "v1", core_pb2.Pod, ("po",), strategy=PodStrategy(), has_status=True),
+    POD,
     kind("Binding", "v1", core_pb2.Binding, strategy=BindingStrategy()),
     kind(
         "ReplicationController",

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from shoal.agent.agent import Agent
+from shoal.agent.testing import start_cluster, stop_cluster
 from shoal.client import Client
 from shoal.plugins.controllers import podutil
 from shoal.plugins.controllers.history import HASH_LABEL
-from shoal.testing import start_cluster, stop_cluster
 
 from tests.integration.helpers import eventually, obj
 

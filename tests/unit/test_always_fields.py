@@ -116,6 +116,13 @@ KUBERNETES_ALWAYS: dict[str, set[str]] = {
     "ReplicaSetSpec": {"selector", "template"},
     "ReplicaSetStatus": {"replicas"},
     "DeploymentSpec": {"selector", "template", "strategy"},
+    # scheduling/v1, policy/v1
+    "PriorityClass": {"metadata", "value"},
+    "PodDisruptionBudget": _OBJECT,
+    "PodDisruptionBudgetStatus": {
+        "disruptionsAllowed", "currentHealthy", "desiredHealthy", "expectedPods",
+    },
+    "Eviction": {"metadata"},
     # rbac/v1
     "PolicyRule": {"verbs"},
     "Subject": {"kind", "name"},

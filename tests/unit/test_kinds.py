@@ -32,6 +32,9 @@ EXPECTED = {
         False,
         False,
     ),
+    "PriorityClass": ("scheduling.k8s.io/v1", "priorityclasses", ("pc",), False, False),
+    "PodDisruptionBudget": ("policy/v1", "poddisruptionbudgets", ("pdb",), True, True),
+    "Eviction": ("policy/v1", "evictions", (), True, False),
 }
 
 
