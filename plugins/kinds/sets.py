@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from google.protobuf.struct_pb2 import Value
+from shoal.age import age
 from shoal.apiserver import defaults
 from shoal.apiserver.validate import REQUIRED, unsupported, validate_pod_spec
-from shoal.age import age
 from shoal.strategy import Causes
 
 UPDATE_TYPES = ("OnDelete", "RollingUpdate")

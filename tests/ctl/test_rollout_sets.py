@@ -102,3 +102,30 @@ async def test_get_all_includes_the_sets(shoal: Shoal, shoal_client: Client) -> 
     listed = await shoal("get", "all", "-o", "name")
     assert listed.code == 0, listed.err
     assert listed.out.splitlines() == ["daemonset.apps/agent", "statefulset.apps/web"]
+
+
+async def test_get_columns_as_kubectl(shoal: Shoal, shoal_client: Client) -> None:
+    ds = daemonset()
+    ds.spec.template.spec.node_selector["logs"] = "yes"
+    async with running(DaemonSetController(shoal_client)):
+        await shoal_client.create(ds)
+        await eventually(lambda: _listed(shoal_client, "ControllerRevision"))
+    await shoal_client.create(statefulset(2))
+    got = await shoal("get", "ds")
+    assert got.out.splitlines()[0].split() == [
+        "NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE", "SELECTOR", "AGE",
+    ]  # fmt: skip
+    assert got.out.splitlines()[1].split()[:7] == ["agent", "0", "0", "0", "0", "0", "logs=yes"]
+    wide = await shoal("get", "ds", "-o", "wide")
+    assert wide.out.splitlines()[0].split()[-3:] == ["CONTAINERS", "IMAGES", "SELECTOR"]
+    assert wide.out.splitlines()[1].split()[-3:] == ["main", "shoal.local/busybox", "app=agent"]
+    sts = await shoal("get", "sts", "-o", "wide")
+    assert sts.out.splitlines()[0].split() == ["NAME", "READY", "AGE", "CONTAINERS", "IMAGES"]
+    assert sts.out.splitlines()[1].split()[:2] == ["web", "0/2"]
+    revisions = await shoal("get", "controllerrevisions")
+    assert revisions.out.splitlines()[0].split() == ["NAME", "CONTROLLER", "REVISION", "AGE"]
+    assert revisions.out.splitlines()[1].split()[1:3] == ["daemonset.apps/agent", "1"]
+
+
+async def _listed(client: Client, kind: str) -> bool:
+    return bool((await client.list(kind)).items)

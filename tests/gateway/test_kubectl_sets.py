@@ -72,6 +72,14 @@ async def test_daemonset_from_the_docs_covers_every_node_and_rolls_back(
     )
     assert status.code == 0, status.err
     assert 'daemon set "fluentd-elasticsearch" successfully rolled out' in status.out
+    table = await k("get", "ds", "-n", "kube-system", "-o", "wide")
+    assert table.out.splitlines()[0].split() == [
+        "NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE", "SELECTOR",
+        "AGE", "CONTAINERS", "IMAGES", "SELECTOR",
+    ], table.out  # fmt: skip
+    assert table.out.splitlines()[1].split()[:7] == [
+        "fluentd-elasticsearch", "2", "2", "2", "2", "2", "<none>",
+    ]  # fmt: skip
     pods = await gateway_cluster.cluster.client.list(
         "Pod", "kube-system", label_selector="name=fluentd-elasticsearch"
     )
@@ -129,6 +137,8 @@ async def test_statefulset_status_scale_and_get(gateway_cluster: GatewayCluster)
     assert undone.code == 0 and "statefulset.apps/web rolled back" in undone.out, undone.err
     image = await k("get", "sts", "web", "-o", "jsonpath={.spec.template.spec.containers[0].image}")
     assert image.out == "shoal.local/hello:v1"
+    table = await k("get", "sts")
+    assert re.match(r"NAME\s+READY\s+AGE\nweb\s+[01]/1\s", table.out), table.out
     listed = await k("get", "ds,sts", "-A", "-o", "name")
     assert listed.code == 0 and "statefulset.apps/web" in listed.out, listed.err
     everything = await k("get", "all", "-o", "name")
