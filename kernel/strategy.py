@@ -13,7 +13,7 @@ The order of a create::
 of an update (update, patch, apply)::
 
     prepare_for_update -> default -> (admission) -> validate -> validate_update
-    -> reserve -> store (commit or rollback)
+    -> before_update -> reserve -> store (commit or rollback)
 
 of a delete::
 
@@ -222,6 +222,11 @@ class Strategy:
     async def before_create(self, context: StorageContext, obj: Any) -> None:
         """Admit side effects before a create is stored (a pod's service
         account token volume); raise an :mod:`shoal.errors` error to refuse."""
+
+    async def before_update(self, context: StorageContext, old: Any, new: Any) -> None:
+        """Check an update against other objects before it is stored (a
+        claim may grow only if its StorageClass allows expansion); raise an
+        :mod:`shoal.errors` error to refuse."""
 
     def reserve(self, context: StorageContext, old: Any | None, new: Any) -> Reservation | None:
         """Take what the write needs (``old`` is None on create); the API

@@ -164,6 +164,8 @@ async def test_api_resources_and_cluster_info(shoal: Shoal) -> None:
         "clusterroles.rbac.authorization.k8s.io",
         "namespaces",
         "nodes",
+        "persistentvolumes",
+        "storageclasses.storage.k8s.io",
     } <= set(listed)
     info = await shoal("cluster-info")
     assert info.out.startswith("shoal control plane is running at 127.0.0.1:")
