@@ -5,7 +5,8 @@
 One reconcile: record the template in a ControllerRevision, find the
 current and update revisions, claim the set's pods and sort them by
 ordinal, take the next step :func:`statefulset_util.plan` chooses (create,
-replace, remove, roll), trim history and write status. Pods have fixed
+replace, remove, roll), trim history and write status. A pod's claims
+(volumeClaimTemplates) are made before it (:mod:`statefulset_claims`). Pods have fixed
 names, so a create that raced an earlier one meets AlreadyExists and a
 delete NotFound: no expectations are needed, as in Kubernetes.
 """
@@ -22,6 +23,7 @@ from shoal import errors, hookimpl
 from shoal.api.v1 import core_pb2
 from shoal.controller import Controller
 from shoal.plugins.controllers import claims, history, podutil
+from shoal.plugins.controllers import statefulset_claims as sc
 from shoal.plugins.controllers import statefulset_util as su
 from shoal.registry import Registry
 
@@ -36,6 +38,8 @@ class StatefulSetController(Controller):
         self.sets = self.watch("StatefulSet")
         self.pods = self.informer("Pod")
         self.revisions = self.informer("ControllerRevision")
+        self.claims = self.informer("PersistentVolumeClaim")
+        self.claims.add_handler(None, None, self._claim_gone)
         self.pods.add_handler(self._pod_changed, lambda old, new: self._pod_changed(new),
                               self._pod_changed)  # fmt: skip
         self.revisions.add_handler(self._owned_changed, None, self._owned_changed)
@@ -44,6 +48,11 @@ class StatefulSetController(Controller):
         ref = podutil.controller_of(obj)
         if ref is not None and ref.kind == "StatefulSet":
             self.queue.add(f"{obj.metadata.namespace}/{ref.name}")
+
+    def _claim_gone(self, claim: Any) -> None:
+        """A pod may be waiting for a claim being deleted to go."""
+        for sts in claims.matching_owners(self.sets, claim):
+            self.enqueue(sts)
 
     def _pod_changed(self, pod: Any) -> None:
         if podutil.controller_of(pod) is not None:
@@ -66,12 +75,21 @@ class StatefulSetController(Controller):
         )
         pods = await claims.claim_pods(self.client, self.pods, sts)
         by_ordinal, condemned = self._sort(sts, pods)
+        await self._claim_owners(sts, by_ordinal)
         step = su.plan(sts, by_ordinal, condemned, update.metadata.name, time.time())
         if step:
             await self._take(sts, step, current, update)
         live = {su.revision_of(p) for p in pods} | {current.metadata.name, update.metadata.name}
         await history.truncate(self.client, sts, revisions, live)
         return await self.update_status(sts, pods, current.metadata.name, update.metadata.name)
+
+    async def _claim_owners(self, sts: Any, by_ordinal: dict[int, Any]) -> None:
+        """Keep the claims' owner references as the retention policy says."""
+        policy = sts.spec.persistent_volume_claim_retention_policy
+        if (policy.when_deleted, policy.when_scaled) == ("Retain", "Retain"):
+            return
+        for ordinal, pod in by_ordinal.items():
+            await sc.set_owners(self.client, self.claims, sts, pod, ordinal)
 
     @staticmethod
     def _sort(sts: Any, pods: list[Any]) -> tuple[dict[int, Any], list[Any]]:
@@ -105,6 +123,8 @@ class StatefulSetController(Controller):
     ) -> None:
         revision = su.revision_for(sts, ordinal, current, update)
         pod = su.new_pod(sts, templates[revision], ordinal, revision)
+        await sc.ensure_claims(self.client, self.claims, sts, ordinal)
+        sc.with_claims(sts, pod, ordinal)
         try:
             await self.client.create(pod)
         except errors.AlreadyExistsError:
@@ -126,6 +146,9 @@ class StatefulSetController(Controller):
         )
 
     async def _delete(self, sts: Any, pod: Any) -> None:
+        ordinal = su.ordinal_of(sts, pod)
+        if ordinal is not None:  # a condemned pod may hand its claims over
+            await sc.set_owners(self.client, self.claims, sts, pod, ordinal)
         try:
             await self.client.delete(
                 "Pod", pod.metadata.name, pod.metadata.namespace, uid=pod.metadata.uid

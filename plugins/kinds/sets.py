@@ -7,9 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from google.protobuf.struct_pb2 import Value
+from shoal import validation
 from shoal.age import age
 from shoal.apiserver import defaults
 from shoal.apiserver.validate import REQUIRED, unsupported, validate_pod_spec
+from shoal.plugins.kinds.storage_rules import (
+    default_persistent_volume_claim,
+    validate_persistent_volume_claim,
+)
 from shoal.strategy import Causes
 
 UPDATE_TYPES = ("OnDelete", "RollingUpdate")
@@ -52,6 +57,8 @@ def default_stateful_set(sts: Any) -> None:
     policy = spec.persistent_volume_claim_retention_policy
     policy.when_deleted = policy.when_deleted or "Retain"
     policy.when_scaled = policy.when_scaled or "Retain"
+    for template in spec.volume_claim_templates:
+        default_persistent_volume_claim(template)
     defaults.default_pod_spec(spec.template.spec)
 
 
@@ -83,7 +90,7 @@ def is_zero(value: Value) -> bool:
     return kind is None or value.string_value in ("0%", "0")
 
 
-def _selector_and_template(spec: Any) -> Causes:
+def _selector_and_template(spec: Any, pod_spec: Any = None) -> Causes:
     from shoal.selectors import SelectorError, label_selector_from_proto
 
     causes: Causes = []
@@ -101,7 +108,7 @@ def _selector_and_template(spec: Any) -> Causes:
                 f"Invalid value: {labels}: `selector` does not match template `labels`",
             )
         )
-    causes += validate_pod_spec("spec.template.spec", spec.template.spec)
+    causes += validate_pod_spec("spec.template.spec", pod_spec or spec.template.spec)
     policy = spec.template.spec.restart_policy
     if policy != "Always":
         causes.append(
@@ -144,7 +151,8 @@ def validate_daemon_set(ds: Any) -> Causes:
 def validate_stateful_set(sts: Any) -> Causes:
     spec = sts.spec
     causes = _non_negative("spec.replicas", spec.replicas)
-    causes += _selector_and_template(spec)
+    causes += _selector_and_template(spec, _with_claim_volumes(spec))
+    causes += _claim_templates(spec)
     causes += _non_negative("spec.minReadySeconds", spec.min_ready_seconds)
     causes += _non_negative("spec.revisionHistoryLimit", spec.revision_history_limit)
     causes += _non_negative("spec.ordinals.start", spec.ordinals.start)
@@ -161,6 +169,36 @@ def validate_stateful_set(sts: Any) -> Causes:
         if value not in RETENTION:
             path = f"spec.persistentVolumeClaimRetentionPolicy.{field}"
             causes.append((path, unsupported(value, RETENTION)))
+    return causes
+
+
+def _with_claim_volumes(spec: Any) -> Any:
+    """The template's pod spec with a volume per claim template, as its pods
+    get them, so mounts of the claims validate."""
+    pod_spec = type(spec.template.spec)()
+    pod_spec.CopyFrom(spec.template.spec)
+    have = {v.name for v in pod_spec.volumes}
+    for template in spec.volume_claim_templates:
+        if template.metadata.name and template.metadata.name not in have:
+            volume = pod_spec.volumes.add(name=template.metadata.name)
+            volume.persistent_volume_claim.claim_name = template.metadata.name
+    return pod_spec
+
+
+def _claim_templates(spec: Any) -> Causes:
+    causes: Causes = []
+    seen: set[str] = set()
+    for i, template in enumerate(spec.volume_claim_templates):
+        path = f"spec.volumeClaimTemplates[{i}]"
+        name = template.metadata.name
+        if not name:
+            causes.append((f"{path}.metadata.name", REQUIRED))
+        for problem in validation.validate_dns1123_subdomain(name) if name else []:
+            causes.append((f"{path}.metadata.name", f"Invalid value: {name!r}: {problem}"))
+        if name in seen:
+            causes.append((f"{path}.metadata.name", f"Duplicate value: {name!r}"))
+        seen.add(name)
+        causes += [(f"{path}.{f}", m) for f, m in validate_persistent_volume_claim(template)]
     return causes
 
 

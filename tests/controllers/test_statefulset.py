@@ -249,3 +249,63 @@ async def test_pods_get_dns_names_under_the_headless_service(shoal_client: Clien
         for host, ips in got.items():
             pod = await client.get("Pod", host)
             assert ips == [pod.status.pod_ip]
+
+
+CLAIM_TEMPLATE = {
+    "metadata": {"name": "www"},
+    "spec": {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": "1Gi"}},
+    },
+}
+
+
+def with_claims(replicas: int, **policy: str) -> Any:
+    sts = statefulset(
+        replicas,
+        volumeClaimTemplates=[CLAIM_TEMPLATE],
+        persistentVolumeClaimRetentionPolicy=policy,
+    )
+    sts.spec.template.spec.containers[0].volume_mounts.add(
+        name="www", mount_path="/usr/share/nginx/html"
+    )
+    return sts
+
+
+async def claim_names(client: Client) -> list[str]:
+    listed = await client.list("PersistentVolumeClaim")
+    return sorted(
+        c.metadata.name for c in listed.items if not c.metadata.HasField("deletion_timestamp")
+    )
+
+
+async def test_a_claim_per_ordinal_made_before_the_pod_and_kept(shoal_client: Client) -> None:
+    client = shoal_client
+    async with kubelet(client, auto=True) as k, running(StatefulSetController(client)):
+        await client.create(with_claims(2))
+        await eventually(lambda: len(k.created) == 2, timeout=20)
+        assert await claim_names(client) == ["www-web-0", "www-web-1"]
+        pod = await client.get("Pod", "web-1")
+        volume = next(v for v in pod.spec.volumes if v.name == "www")
+        assert volume.persistent_volume_claim.claim_name == "www-web-1"
+        claim = await client.get("PersistentVolumeClaim", "www-web-0")
+        assert claim.metadata.labels["app"] == "nginx" and not claim.metadata.owner_references
+        # Retain/Retain: a scale down and a pod's deletion leave the claims.
+        await client.patch("StatefulSet", "web", {"spec": {"replicas": 1}})
+        await eventually(lambda: k.deleted == ["web-1"], timeout=20)
+        await client.delete("Pod", "web-0")
+        await eventually(lambda: k.created.count("web-0") == 2, timeout=20)
+        assert await claim_names(client) == ["www-web-0", "www-web-1"]
+
+
+async def test_retention_delete_owner_references(shoal_client: Client) -> None:
+    client = shoal_client
+    async with kubelet(client, auto=True) as k, running(StatefulSetController(client)):
+        sts = await client.create(with_claims(2, whenDeleted="Delete", whenScaled="Delete"))
+        await eventually(lambda: len(k.created) == 2, timeout=20)
+        claim = await client.get("PersistentVolumeClaim", "www-web-1")
+        assert [r.uid for r in claim.metadata.owner_references] == [sts.metadata.uid]
+        await client.patch("StatefulSet", "web", {"spec": {"replicas": 1}})
+        await eventually(lambda: k.deleted == ["web-1"], timeout=20)
+        claim = await client.get("PersistentVolumeClaim", "www-web-1")
+        assert [r.kind for r in claim.metadata.owner_references] == ["Pod"]
