@@ -18,11 +18,11 @@ import pytest_asyncio
 from shoal.agent.agent import Agent
 from shoal.client import Client
 from shoal.controlplane import ControlPlane
-from shoal.manifest import from_dict
+from shoal.manifest import from_dict, load_documents
 from shoal.plugins.runtimes.images import BUSYBOX_IMAGE
 from shoal.testing import start_server
 
-from tests.e2e.agents import agent_options
+from tests.e2e.agents import agent_options, exec_in, start_node, stop_node
 from tests.e2e.engines import remove_node_objects
 from tests.integration.helpers import eventually
 
@@ -168,5 +168,61 @@ async def test_statefulset_starts_in_order_and_scales_down_in_reverse(nodes: Nod
             await watcher
 
 
-async def _has(client: Client, names: list[str]) -> bool:
-    return sorted(await _running(client, "web")) == names
+async def _has(client: Client, names: list[str], app: str = "web") -> bool:
+    return sorted(await _running(client, app)) == names
+
+
+MANIFEST = Path(__file__).parent.parent / "manifests" / "statefulset-web.yaml"
+# The class the documentation's manifest names, served by the local provisioner.
+STORAGE_CLASS = {
+    "apiVersion": "storage.k8s.io/v1",
+    "kind": "StorageClass",
+    "metadata": {"name": "my-storage-class"},
+    "provisioner": "shoal.dev/local-path",
+    "volumeBindingMode": "WaitForFirstConsumer",
+}
+
+
+async def test_the_docs_statefulset_keeps_its_data_across_a_new_pod(
+    engine: str, tmp_path: Path
+) -> None:
+    node = await start_node(engine, f"e2e-{uuid.uuid4().hex[:10]}", tmp_path)
+    plane = ControlPlane(Client(f"127.0.0.1:{node.server.port}"), "*", leader_elect=False)
+    plane.start()
+    client = node.client
+    try:
+        await client.create(from_dict(STORAGE_CLASS))
+        for doc in load_documents(MANIFEST.read_text()):
+            await client.create(from_dict(doc))
+        names = ["web-0", "web-1", "web-2"]
+        await eventually(lambda: _has(client, names, "nginx"), timeout=120)
+        listed = await client.list("PersistentVolumeClaim", "default")
+        assert sorted((c.metadata.name, c.status.phase) for c in listed.items) == [
+            (f"www-{n}", "Bound") for n in names
+        ]
+        page = "/usr/share/nginx/html/index.html"
+        code, _, err = await exec_in(
+            node.streams, "web-1", "nginx", ["sh", "-c", f"echo kept > {page}"]
+        )
+        assert code == 0, err
+        old = await client.get("Pod", "web-1")
+        await client.delete("Pod", "web-1")
+
+        async def replaced() -> bool:
+            pods = await _running(client, "nginx")
+            if "web-1" not in pods:
+                return False
+            return (await client.get("Pod", "web-1")).metadata.uid != old.metadata.uid
+
+        await eventually(replaced, timeout=120)
+        code, out, _ = await exec_in(node.streams, "web-1", "nginx", ["cat", page])
+        assert (code, out) == (0, b"kept\n")
+        # Retain (the default): scaling to zero keeps every claim.
+        await client.patch("StatefulSet", "web", {"spec": {"replicas": 0}})
+        await eventually(lambda: _has(client, [], "nginx"), timeout=120)
+        listed = await client.list("PersistentVolumeClaim", "default")
+        assert len(listed.items) == 3
+    finally:
+        await plane.stop()
+        await plane.client.close()
+        await stop_node(node)
