@@ -309,3 +309,39 @@ async def test_retention_delete_owner_references(shoal_client: Client) -> None:
         await eventually(lambda: k.deleted == ["web-1"], timeout=20)
         claim = await client.get("PersistentVolumeClaim", "www-web-1")
         assert [r.kind for r in claim.metadata.owner_references] == ["Pod"]
+
+
+async def test_when_deleted_delete_takes_the_claims_with_the_set(shoal_client: Client) -> None:
+    from shoal.plugins.controllers.garbagecollector import GarbageCollector
+
+    client = shoal_client
+    controllers = (StatefulSetController(client), GarbageCollector(client))
+    async with kubelet(client, auto=True) as k, running(*controllers):
+        await client.create(with_claims(2, whenDeleted="Delete"))
+        await eventually(lambda: len(k.created) == 2, timeout=20)
+        await client.patch("StatefulSet", "web", {"spec": {"replicas": 1}})
+        await eventually(lambda: k.deleted == ["web-1"], timeout=20)
+        assert await claim_names(client) == ["www-web-0", "www-web-1"]  # whenScaled: Retain
+        await client.delete("StatefulSet", "web")
+
+        async def gone() -> bool:
+            return await claim_names(client) == []
+
+        await eventually(gone, timeout=20)
+
+
+async def test_when_scaled_delete_takes_the_claim_with_its_pod(shoal_client: Client) -> None:
+    from shoal.plugins.controllers.garbagecollector import GarbageCollector
+
+    client = shoal_client
+    controllers = (StatefulSetController(client), GarbageCollector(client))
+    async with kubelet(client, auto=True) as k, running(*controllers):
+        await client.create(with_claims(2, whenScaled="Delete"))
+        await eventually(lambda: len(k.created) == 2, timeout=20)
+        await client.patch("StatefulSet", "web", {"spec": {"replicas": 1}})
+
+        async def one_left() -> bool:
+            return await claim_names(client) == ["www-web-0"]
+
+        await eventually(one_left, timeout=20)
+        assert k.deleted == ["web-1"]
