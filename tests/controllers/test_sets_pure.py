@@ -261,3 +261,21 @@ def test_ordered_ready_waits_min_ready_seconds() -> None:
     pods = {0: pod("web-0", "r1")}  # ready since t=1
     assert su.plan(sts, pods, [], "r1", now=5) == su.Step()
     assert su.plan(sts, pods, [], "r1", now=11).create == [1]
+
+
+def test_claim_templates_validate_as_claims_and_mounts_of_them_are_fine() -> None:
+    claim = {"metadata": {"name": "www"}, "spec": {"accessModes": ["ReadWriteOnce"],
+             "resources": {"requests": {"storage": "1Gi"}}}}  # fmt: skip
+    sts = defaulted_sts(volumeClaimTemplates=[claim])
+    sts.spec.template.spec.containers[0].volume_mounts.add(name="www", mount_path="/data")
+    assert sets.validate_stateful_set(sts) == []
+    assert sts.spec.volume_claim_templates[0].spec.volume_mode == "Filesystem"
+    bad = defaulted_sts(
+        volumeClaimTemplates=[claim, {**claim, "spec": {"accessModes": ["Sometimes"]}}]
+    )
+    fields = {f for f, _ in sets.validate_stateful_set(bad)}
+    assert "spec.volumeClaimTemplates[1].metadata.name" in fields  # a duplicate
+    assert any(f.startswith("spec.volumeClaimTemplates[1].spec.accessModes") for f in fields)
+    unmounted = defaulted_sts()
+    unmounted.spec.template.spec.containers[0].volume_mounts.add(name="www", mount_path="/data")
+    assert any("volumeMounts" in f for f, _ in sets.validate_stateful_set(unmounted))

@@ -221,8 +221,11 @@ async def test_refusals_are_invalid_argument_and_422(
 async def test_immutable_fields_refused_on_update(gateway_server: GatewayServer) -> None:
     client = gateway_server.client
     await client.create(statefulset(1))
+    claim = {"metadata": {"name": "www"}, "spec": {"accessModes": ["ReadWriteOnce"],
+             "resources": {"requests": {"storage": "1Gi"}}}}  # fmt: skip
     for patch, field in (
         ({"spec": {"serviceName": "other"}}, "spec"),
+        ({"spec": {"volumeClaimTemplates": [claim]}}, "spec"),
         (
             {
                 "spec": {
