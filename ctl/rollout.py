@@ -1,7 +1,9 @@
 """``shoal rollout``: client-side, like kubectl's. The deployment controller
 keeps one ReplicaSet per template revision (label ``pod-template-hash``,
 annotation ``deployment.kubernetes.io/revision``, owned by the Deployment);
-history, undo and status read those, restart/pause/resume write the Deployment."""
+history, undo and status read those, restart/pause/resume write the Deployment.
+DaemonSets and StatefulSets keep ControllerRevisions instead (see
+:mod:`rollout_sets`)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import time
 from typing import Any
 
 import click
+from shoal.ctl import rollout_sets
 from shoal.ctl.context import CtlContext
 from shoal.ctl.duration import Duration
 from shoal.ctl.resources import Target, namespace_of, one_target, ref, with_client
@@ -22,7 +25,7 @@ HASH_LABEL = "pod-template-hash"
 
 @click.group("rollout")
 def rollout_command() -> None:
-    """Manage the rollout of a deployment.
+    """Manage the rollout of a deployment, daemon set or stateful set.
 
     \b
     Examples:
@@ -30,6 +33,7 @@ def rollout_command() -> None:
       shoal rollout history deployment/web
       shoal rollout undo deployment/web --to-revision=2
       shoal rollout restart deployment/web
+      shoal rollout status ds/fluentd && shoal rollout undo sts/web
       shoal rollout pause deployment/web && shoal rollout resume deployment/web
     """
 
@@ -39,6 +43,25 @@ def _deployment(resource: tuple[str, ...]) -> Target:
     if target.kind.kind != "Deployment":
         raise click.UsageError(f"rollout works on deployments, not {target.kind.plural}")
     return target
+
+
+def _rollable(resource: tuple[str, ...]) -> Target:
+    """A Deployment, DaemonSet or StatefulSet (pause and resume take only
+    Deployments, as in kubectl)."""
+    target = one_target(resource)
+    if target.kind.kind not in ("Deployment", *rollout_sets.SETS):
+        raise click.UsageError(
+            f"rollout works on deployments, daemon sets and stateful sets, not {target.kind.plural}"
+        )
+    return target
+
+
+async def _history(client: Any, target: Target, owner: Any) -> tuple[dict[int, Any], Any]:
+    """(revisions by number, change cause of one revision)."""
+    if target.kind.kind in rollout_sets.SETS:
+        return await rollout_sets.revisions(client, owner), rollout_sets.change_cause
+    found = await revisions(client, owner)
+    return found, lambda rs: rs.metadata.annotations.get(CHANGE_CAUSE, "<none>")
 
 
 async def revisions(client: Any, deploy: Any) -> dict[int, Any]:
@@ -59,14 +82,14 @@ async def revisions(client: Any, deploy: Any) -> dict[int, Any]:
 @click.option("--revision", type=int, default=0, help="Show the pod template of one revision.")
 @click.pass_obj
 def history(ctx: CtlContext, resource: tuple[str, ...], revision: int) -> None:
-    """List the revisions of a deployment, with their change causes."""
-    target = _deployment(resource)
+    """List the revisions of a deployment, daemon set or stateful set."""
+    target = _rollable(resource)
 
-    async def read(client: Any) -> dict[int, Any]:
-        deploy = await client.get(target.kind, target.name, namespace_of(ctx, target.kind))
-        return await revisions(client, deploy)
+    async def read(client: Any) -> tuple[dict[int, Any], Any]:
+        owner = await client.get(target.kind, target.name, namespace_of(ctx, target.kind))
+        return await _history(client, target, owner)
 
-    found = with_client(ctx, read)
+    found, cause = with_client(ctx, read)
     if revision:
         if revision not in found:
             raise click.ClickException(f"unable to find the specified revision {revision}")
@@ -78,9 +101,7 @@ def history(ctx: CtlContext, resource: tuple[str, ...], revision: int) -> None:
         click.echo(f"No rollout history found for {ref(target.kind, target.name)}.")
         return
     click.echo(ref(target.kind, target.name))
-    rows = [
-        [str(n), found[n].metadata.annotations.get(CHANGE_CAUSE, "<none>")] for n in sorted(found)
-    ]
+    rows = [[str(n), cause(found[n])] for n in sorted(found)]
     click.echo(render(["REVISION", "CHANGE-CAUSE"], rows))
 
 
@@ -88,7 +109,8 @@ def _print_template(target: Target, revision: int, rs: Any) -> None:
     from shoal.ctl.printers import Printer
     from shoal.manifest import to_dict
 
-    template = to_dict(rs.spec.template)
+    is_set = target.kind.kind in rollout_sets.SETS
+    template = to_dict(rollout_sets.template_of(rs) if is_set else rs.spec.template)
     click.echo(f"{ref(target.kind, target.name)} with revision #{revision}")
     click.echo("Pod Template:")
     click.echo(
@@ -106,10 +128,12 @@ def _print_template(target: Target, revision: int, rs: Any) -> None:
 @click.pass_obj
 def undo(ctx: CtlContext, resource: tuple[str, ...], to_revision: int) -> None:
     """Roll back to the previous (or a given) revision's pod template."""
-    target = _deployment(resource)
+    target = _rollable(resource)
 
     async def roll_back(client: Any) -> str:
         deploy = await client.get(target.kind, target.name, namespace_of(ctx, target.kind))
+        if target.kind.kind in rollout_sets.SETS:
+            return await rollout_sets.undo(client, deploy, to_revision)
         found = await revisions(client, deploy)
         rs = _pick(found, to_revision)
         template = type(rs.spec.template)()
@@ -142,13 +166,13 @@ def _pick(found: dict[int, Any], to_revision: int) -> Any:
 @click.pass_obj
 def restart(ctx: CtlContext, resource: tuple[str, ...]) -> None:
     """Replace every pod, by stamping the template with the time (restartedAt)."""
-    target = _deployment(resource)
+    target = _rollable(resource)
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
     async def stamp_template(client: Any) -> None:
         ns = namespace_of(ctx, target.kind)
         deploy = await client.get(target.kind, target.name, ns)
-        if deploy.spec.paused:
+        if target.kind.kind == "Deployment" and deploy.spec.paused:
             raise click.ClickException(
                 f'can\'t restart paused deployment "{target.name}" (run rollout resume first)'
             )
@@ -231,8 +255,8 @@ def rollout_state(deploy: Any) -> tuple[bool, str]:
 )
 @click.pass_obj
 def status(ctx: CtlContext, resource: tuple[str, ...], watch: bool, timeout: float) -> None:
-    """Watch a deployment until its rollout is complete (or failed)."""
-    target = _deployment(resource)
+    """Watch a rollout until it is complete (or failed)."""
+    target = _rollable(resource)
     seconds = timeout or None
 
     async def follow(client: Any) -> bool:
@@ -250,8 +274,9 @@ def status(ctx: CtlContext, resource: tuple[str, ...], watch: bool, timeout: flo
 
 async def _follow(client: Any, target: Target, ns: str, deploy: Any, watch: bool) -> bool:
     last = ""
+    state = rollout_sets.STATES.get(target.kind.kind, rollout_state)
     while True:
-        done, message = rollout_state(deploy)
+        done, message = state(deploy)
         if message != last:
             click.echo(message)
             last = message
@@ -264,7 +289,7 @@ async def _follow(client: Any, target: Target, ns: str, deploy: Any, watch: bool
             resource_version=deploy.metadata.resource_version,
         ):
             if event.type == "DELETED":
-                raise click.ClickException(f'deployment "{target.name}" was deleted')
+                raise click.ClickException(f'{target.kind.singular} "{target.name}" was deleted')
             if event.object is not None:
                 deploy = event.object
                 break

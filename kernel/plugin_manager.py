@@ -53,6 +53,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.stores.etcd",
     "shoal.plugins.controllers.replication",
     "shoal.plugins.controllers.deployment",
+    "shoal.plugins.controllers.daemonset",
+    "shoal.plugins.controllers.statefulset",
     "shoal.plugins.controllers.garbagecollector",
     "shoal.plugins.controllers.namespace",
     "shoal.plugins.runtimes.docker",

@@ -32,6 +32,10 @@ class Expectations:
     def expect_deletions(self, key: str, pod_keys: set[str]) -> None:
         self._records[key] = _Record(deletes=set(pod_keys))
 
+    def expect(self, key: str, creations: int, deletions: set[str]) -> None:
+        """Creations and deletions asked for at once (a DaemonSet's sync)."""
+        self._records[key] = _Record(adds=creations, deletes=set(deletions))
+
     def creation_observed(self, key: str) -> None:
         record = self._records.get(key)
         if record is not None:

@@ -37,10 +37,11 @@ def test_three_way_patch() -> None:
 
 
 async def test_apply_every_test_manifest_unchanged(shoal: Shoal, shoal_client: Client) -> None:
-    # the namespace the manifests live in (kube-node-lease the server makes)
-    await shoal_client.create(
-        obj({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "cache"}})
-    )
+    # the namespaces the manifests live in (kube-node-lease the server makes)
+    for namespace in ("cache", "kube-system"):
+        await shoal_client.create(
+            obj({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+        )
     files = sorted(MANIFESTS.glob("*.yaml"))
     # priority classes, then namespace-holding documents first, as a person would apply them
     files.sort(

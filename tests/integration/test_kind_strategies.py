@@ -332,3 +332,27 @@ class TestStorageClass(StrategyContract):
               "metadata": {"name": "fast"}, "provisioner": "shoal.dev/local-path"}]  # fmt: skip
     invalid = [({**valid[0], "volumeBindingMode": "Later"}, "volumeBindingMode")]
     immutable = [(valid[0], {"provisioner": "other"}, "provisioner")]
+
+
+SET_SPEC = {"selector": {"matchLabels": {"app": "web"}}, "template": TEMPLATE}
+
+
+class TestDaemonSet(StrategyContract):
+    kind = "DaemonSet"
+    valid = [obj("apps/v1", "DaemonSet", "agent", spec=SET_SPEC)]
+    invalid = [(with_spec(valid[0], selector={"matchLabels": {"app": "other"}}), "spec")]
+    immutable = [(valid[0], {"spec": {"selector": {"matchLabels": {"x": "y"}}}}, "spec.selector")]
+
+
+class TestStatefulSet(StrategyContract):
+    kind = "StatefulSet"
+    valid = [obj("apps/v1", "StatefulSet", "web", spec={**SET_SPEC, "serviceName": "web"})]
+    invalid = [(with_spec(valid[0], replicas=-1), "spec.replicas")]
+    immutable = [(valid[0], {"spec": {"serviceName": "other"}}, "spec")]
+
+
+class TestControllerRevision(StrategyContract):
+    kind = "ControllerRevision"
+    valid = [obj("apps/v1", "ControllerRevision", "web-1", data={"spec": {}}, revision=1)]
+    invalid = [({**valid[0], "revision": -1}, "revision")]
+    immutable = [(valid[0], {"data": {"spec": {"x": 1}}}, "data")]

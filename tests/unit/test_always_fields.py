@@ -124,6 +124,15 @@ KUBERNETES_ALWAYS: dict[str, set[str]] = {
     "ReplicaSetSpec": {"selector", "template"},
     "ReplicaSetStatus": {"replicas"},
     "DeploymentSpec": {"selector", "template", "strategy"},
+    "DaemonSet": _OBJECT,
+    "DaemonSetSpec": {"selector", "template", "updateStrategy"},
+    "DaemonSetStatus": {
+        "currentNumberScheduled", "numberMisscheduled", "desiredNumberScheduled", "numberReady",
+    },
+    "StatefulSet": _OBJECT,
+    "StatefulSetSpec": {"selector", "template", "serviceName", "updateStrategy"},
+    "StatefulSetStatus": {"replicas", "availableReplicas"},
+    "ControllerRevision": {"metadata", "revision"},
     # scheduling/v1, policy/v1
     "PriorityClass": {"metadata", "value"},
     "PodDisruptionBudget": _OBJECT,
@@ -141,7 +150,12 @@ KUBERNETES_ALWAYS: dict[str, set[str]] = {
 
 # Go pointers without omitempty, written null when nil (an optional scalar
 # is null by being `optional`; messages need `nullable`).
-KUBERNETES_NULLABLE = {"ReplicaSetSpec.selector", "DeploymentSpec.selector"}
+KUBERNETES_NULLABLE = {
+    "ReplicaSetSpec.selector",
+    "DeploymentSpec.selector",
+    "DaemonSetSpec.selector",
+    "StatefulSetSpec.selector",
+}
 
 
 def _messages() -> dict[str, Descriptor]:

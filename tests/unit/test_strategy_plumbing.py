@@ -58,7 +58,10 @@ def test_get_all_is_the_kinds_in_the_category() -> None:
     from shoal.ctl.resources import parse_targets
 
     every = [t.kind.plural for t in parse_targets(["all"])]
-    assert every == ["pods", "replicationcontrollers", "services", "deployments", "replicasets"]
+    assert every == [
+        "pods", "replicationcontrollers", "services",
+        "daemonsets", "deployments", "replicasets", "statefulsets",
+    ]  # fmt: skip
     assert all("all" in kinds.resolve(p).strategy.categories for p in every)
 
 
