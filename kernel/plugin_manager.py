@@ -55,6 +55,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.controllers.endpoints",
     "shoal.plugins.controllers.serviceaccounts",
     "shoal.plugins.proxy.serviceproxy",
+    "shoal.plugins.metrics",
 )
 
 Status = Literal["loaded", "failed", "disabled"]
@@ -288,6 +289,13 @@ def runtimes(pm: ShoalPluginManager | None = None) -> Registry[contracts.Runtime
 def proxies(pm: ShoalPluginManager | None = None) -> Registry[contracts.ProxyFactory]:
     """Service proxies: name -> ``factory(client, options) -> proxy``."""
     return collect("register_proxies", "proxy", pm)
+
+
+def api_services(
+    pm: ShoalPluginManager | None = None,
+) -> Registry[contracts.APIServiceFactory]:
+    """Services the API server serves beside the object API: name -> ``factory(context)``."""
+    return collect("register_api_services", "API service", pm)
 
 
 def kinds(pm: ShoalPluginManager | None = None) -> Registry[hookspecs.KindInfo]:

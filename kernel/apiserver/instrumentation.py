@@ -55,6 +55,7 @@ STREAM_LABELS = {  # method -> (verb, resource, subresource)
     "PortForward": ("CONNECT", "pods", "portforward"),
     "ListImages": ("CONNECT", "nodes", "proxy"),
     "LoadImage": ("CONNECT", "nodes", "proxy"),
+    "Summary": ("GET", "nodes", "stats"),
 }
 LONG_RUNNING = ("WATCH", "CONNECT")
 MUTATING = ("POST", "PUT", "PATCH", "DELETE")

@@ -43,10 +43,14 @@ __all__ = [
 ]
 
 
-async def start_server(data_dir: Path, *, bookmark_interval: float = 10.0) -> APIServer:
-    """A started APIServer on ``data_dir/state.db``; stop it with ``await server.stop()``."""
+async def start_server(
+    data_dir: Path, *, bookmark_interval: float = 10.0, metric_resolution: float | None = None
+) -> APIServer:
+    """A started APIServer on ``data_dir/state.db``; stop it with ``await server.stop()``.
+    ``metric_resolution``: how often the metrics plugin scrapes agents (seconds)."""
     store = SQLiteStore(data_dir / "state.db", compact_interval=0)
-    server = APIServer(store, bookmark_interval=bookmark_interval)
+    options = {"metric_resolution": metric_resolution} if metric_resolution else {}
+    server = APIServer(store, bookmark_interval=bookmark_interval, service_options=options)
     await server.start("127.0.0.1:0")
     return server
 
@@ -78,14 +82,16 @@ class Cluster:
     nodes: list[str]
 
 
-async def start_cluster(data_dir: Path, *, nodes: int = 3) -> Cluster:
+async def start_cluster(
+    data_dir: Path, *, nodes: int = 3, metric_resolution: float | None = None
+) -> Cluster:
     """Server, control plane and ``nodes`` hollow nodes, waiting until every
     node is Ready; stop with :func:`stop_cluster`."""
     from shoal.agent.agent import Agent, AgentOptions
     from shoal.agent.kubelet import Timing
     from shoal.controlplane import ControlPlane
 
-    server = await start_server(data_dir)
+    server = await start_server(data_dir, metric_resolution=metric_resolution)
     address = f"127.0.0.1:{server.port}"
     client = Client(address)
     control_plane = ControlPlane(Client(address), "*", leader_elect=False)
