@@ -31,13 +31,13 @@ from shoal.runtime import (
 )
 
 NANOS = 1_000_000_000
-_BOOT = time.time() - time.monotonic()
+_BOOT_NS = time.time_ns() - time.monotonic_ns()
 
 
 def host_usage(proc: Path = Path("/proc")) -> ResourceUsage:
     """The whole machine: CPU time of every core but idle and I/O wait, and
     memory in use (total minus available)."""
-    now = time.time()
+    now = time.time_ns()
     fields = (proc / "stat").read_text().splitlines()[0].split()[1:]
     ticks = [int(f) for f in fields[:8]]
     busy = sum(ticks) - ticks[3] - ticks[4]  # idle, iowait
@@ -50,44 +50,49 @@ def host_usage(proc: Path = Path("/proc")) -> ResourceUsage:
     return ResourceUsage(now, busy * NANOS // hz, max(used, 0))
 
 
-def _stamp(seconds: float) -> Timestamp:
+def _stamp(nanoseconds: int) -> Timestamp:
     stamp = Timestamp()
-    stamp.FromNanoseconds(int(seconds * NANOS))
+    stamp.FromNanoseconds(nanoseconds)
     return stamp
 
 
 def _cpu(usage: ResourceUsage) -> metrics_pb2.CPUStats:
     return metrics_pb2.CPUStats(
-        time=_stamp(usage.timestamp), usage_core_nano_seconds=usage.cpu_usage_core_nanoseconds
+        time=_stamp(usage.timestamp_ns), usage_core_nano_seconds=usage.cpu_usage_core_nanoseconds
     )
 
 
 def _memory(usage: ResourceUsage) -> metrics_pb2.MemoryStats:
     return metrics_pb2.MemoryStats(
-        time=_stamp(usage.timestamp), working_set_bytes=usage.memory_working_set_bytes
+        time=_stamp(usage.timestamp_ns), working_set_bytes=usage.memory_working_set_bytes
     )
 
 
-async def _container_stats(runtime: Any, status: ContainerStatus) -> metrics_pb2.ContainerStats | None:
+async def _container_stats(
+    runtime: Any, status: ContainerStatus
+) -> metrics_pb2.ContainerStats | None:
     try:
         usage = await runtime.container_stats(status.id)
     except RuntimeFailure:  # gone between list and stats: next scrape
         return None
     return metrics_pb2.ContainerStats(
         name=status.labels.get(LABEL_CONTAINER_NAME, status.name),
-        start_time=_stamp(status.started_at),
+        start_time=_stamp(int(status.started_at * NANOS)),
         cpu=_cpu(usage),
         memory=_memory(usage),
     )
+
+
+async def _list_containers(runtime: Any) -> list[ContainerStatus]:
+    return list(await runtime.list_containers())
 
 
 async def pod_stats(runtime: Any) -> list[metrics_pb2.PodStats]:
     """Every running container the runtime has for this node, by pod."""
     if not isinstance(runtime, ContainerStatsSource):
         return []
-    running = [
-        c for c in await runtime.list_containers() if c.state == "running" and LABEL_POD_UID in c.labels
-    ]
+    listed = await _list_containers(runtime)
+    running = [c for c in listed if c.state == "running" and LABEL_POD_UID in c.labels]
     found = await asyncio.gather(*(_container_stats(runtime, c) for c in running))
     pods: dict[str, metrics_pb2.PodStats] = {}
     for status, stats in zip(running, found, strict=True):
@@ -110,9 +115,9 @@ async def node_summary(node: str, runtime: Any) -> metrics_pb2.NodeSummary:
     """The summary of ``node`` served by ``runtime``."""
     pods = await pod_stats(runtime)
     if isinstance(runtime, NodeStatsSource):
-        usage, started = await runtime.node_stats(), 0.0
+        usage, started = await runtime.node_stats(), 0
     else:
-        usage, started = await asyncio.to_thread(host_usage), _BOOT
+        usage, started = await asyncio.to_thread(host_usage), _BOOT_NS
     stats = metrics_pb2.NodeStats(
         node_name=node, start_time=_stamp(started), cpu=_cpu(usage), memory=_memory(usage)
     )

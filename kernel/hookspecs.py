@@ -39,8 +39,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pluggy
 from shoal.contracts import (
-    APIServiceFactory,
     AdmissionPlugin,
+    APIServiceFactory,
     Controller,
     ControllerFactory,
     ProxyFactory,

@@ -159,7 +159,7 @@ class ResourceUsage:
     """CPU and memory read at one moment, as CRI's ContainerStats: the
     resource metrics API (``kubectl top``) is made from two of these."""
 
-    timestamp: float  # when read, seconds since the epoch
+    timestamp_ns: int  # when read, nanoseconds since the epoch
     cpu_usage_core_nanoseconds: int  # cumulative CPU time, all cores
     memory_working_set_bytes: int  # usage minus inactive file pages
 

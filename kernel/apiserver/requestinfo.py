@@ -111,7 +111,9 @@ def metrics_attributes(user: UserInfo, method: str, request: Any) -> Attributes:
     pods of ``metrics.k8s.io``, as kube-apiserver authorizes metrics-server's
     aggregated API."""
     verb, resource = METRICS_ATTRIBUTES[method]
-    namespace = (request.namespace or ("default" if verb == "get" else "")) if resource == "pods" else ""
+    namespace = (
+        (request.namespace or ("default" if verb == "get" else "")) if resource == "pods" else ""
+    )
     name = request.name if verb == "get" else ""
     return Attributes(user, verb, METRICS_GROUP, resource, "", namespace, name)
 

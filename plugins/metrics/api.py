@@ -94,9 +94,13 @@ class ResourceMetrics:
             raise errors.not_found("nodemetrics", name, "metrics.k8s.io")
         return metrics
 
-    async def list_pods(self, namespace: str = "", label_selector: str = "") -> metrics_pb2.PodMetricsList:
+    async def list_pods(
+        self, namespace: str = "", label_selector: str = ""
+    ) -> metrics_pb2.PodMetricsList:
         selector = _selector(label_selector)
-        pods = [p for p in await self.objects("pods", namespace) if selector.matches(p.metadata.labels)]
+        pods = [
+            p for p in await self.objects("pods", namespace) if selector.matches(p.metadata.labels)
+        ]
         items = [m for m in map(self._pod_metrics, pods) if m is not None]
         return metrics_pb2.PodMetricsList(items=items)
 

@@ -21,8 +21,8 @@ NANOS = 1_000_000_000
 class Sample:
     """One reading of a node or container."""
 
-    timestamp: float  # seconds since the epoch
-    start_time: float  # when the node or container (this run of it) started
+    timestamp_ns: int  # nanoseconds since the epoch
+    start_time_ns: int  # when the node or container (this run of it) started
     cpu_nanoseconds: int  # cumulative CPU time
     memory_bytes: int  # working set now
 
@@ -41,13 +41,15 @@ def usage_between(earlier: Sample, later: Sample) -> Usage | None:
     """The usage over the window between two readings; None when they do not
     make one: no time passed, or the counter started again in between (a
     restarted container: a new start time, or a counter that went back)."""
-    window = later.timestamp - earlier.timestamp
-    if window <= 0 or later.start_time != earlier.start_time:
+    window_ns = later.timestamp_ns - earlier.timestamp_ns
+    if window_ns <= 0 or later.start_time_ns != earlier.start_time_ns:
         return None
     used = later.cpu_nanoseconds - earlier.cpu_nanoseconds
     if used < 0:
         return None
-    return Usage(later.timestamp, window, round(used / window), later.memory_bytes)
+    # Integers throughout: a float clock would make 250m read as 250.000003m.
+    nano_cores = used * NANOS // window_ns
+    return Usage(later.timestamp_ns / NANOS, window_ns / NANOS, nano_cores, later.memory_bytes)
 
 
 class Series(Generic[K]):
@@ -58,7 +60,7 @@ class Series(Generic[K]):
 
     def add(self, key: K, sample: Sample) -> None:
         held = self._readings.get(key)
-        if held is not None and held[1].timestamp >= sample.timestamp:
+        if held is not None and held[1].timestamp_ns >= sample.timestamp_ns:
             return  # the same reading again (or an older one): no new window
         self._readings[key] = (held[1] if held else None, sample)
 
@@ -131,15 +133,11 @@ class MetricsStorage:
         return list(self._pods)
 
 
-def _seconds(stamp: Any) -> float:
-    return float(stamp.ToNanoseconds()) / NANOS
-
-
 def _sample(stats: Any) -> Sample:
     """A Sample from NodeStats or ContainerStats."""
     return Sample(
-        timestamp=_seconds(stats.cpu.time),
-        start_time=_seconds(stats.start_time),
+        timestamp_ns=stats.cpu.time.ToNanoseconds(),
+        start_time_ns=stats.start_time.ToNanoseconds(),
         cpu_nanoseconds=stats.cpu.usage_core_nano_seconds,
         memory_bytes=stats.memory.working_set_bytes,
     )

@@ -33,9 +33,7 @@ class MetricsServicer(metrics_pb2_grpc.MetricsServicer):
         return await _answer(context, self.api.get_pod(request.namespace, request.name))
 
     async def ListPodMetrics(self, request: Any, context: Any) -> Any:
-        return await _answer(
-            context, self.api.list_pods(request.namespace, request.label_selector)
-        )
+        return await _answer(context, self.api.list_pods(request.namespace, request.label_selector))
 
 
 async def _answer(context: Any, call: Any) -> Any:

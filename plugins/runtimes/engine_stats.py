@@ -34,7 +34,7 @@ def docker_usage(raw: dict[str, Any]) -> ResourceUsage:
     inactive = stats.get("inactive_file", stats.get("total_inactive_file", 0)) or 0
     working_set = max(int(memory.get("usage") or 0) - int(inactive), 0)
     stamp = parse_timestamp(raw.get("read")) or time.time()
-    return ResourceUsage(stamp, int(cpu), working_set)
+    return ResourceUsage(int(stamp * 1e9), int(cpu), working_set)
 
 
 async def libpod_stats(endpoint: Endpoint, container_id: str) -> ResourceUsage:
@@ -51,4 +51,5 @@ def libpod_usage(raw: dict[str, Any], container_id: str) -> ResourceUsage:
         message = (raw.get("Error") or {}).get("message") if raw.get("Error") else ""
         raise ContainerNotFound(message or f"no stats for container {container_id}")
     stats = found[0]
-    return ResourceUsage(time.time(), int(stats.get("CPUNano") or 0), int(stats.get("MemUsage") or 0))
+    cpu, memory = int(stats.get("CPUNano") or 0), int(stats.get("MemUsage") or 0)
+    return ResourceUsage(time.time_ns(), cpu, memory)

@@ -8,8 +8,10 @@ A running container uses a constant CPU rate and memory, by default
     fake.shoal.io/usage-cpu: "250m"      # a quarter of a core
     fake.shoal.io/usage-memory: "64Mi"   # working set
 
-Its cumulative CPU counter is that rate times how long it has run, so the
-rate the metrics plugin computes from two samples is exactly the rate set.
+Its cumulative CPU counter is that rate times how long it has run, counted
+in whole microseconds (a millicore is a nanosecond of CPU per microseconds),
+so the rate the metrics plugin computes from two samples is exactly the
+rate set.
 A hollow node uses what its containers use, no more.
 """
 
@@ -23,7 +25,6 @@ from shoal.runtime import ContainerStatus, ResourceUsage
 
 DEFAULT_CPU = "1m"
 DEFAULT_MEMORY = "4Mi"
-NANOS_PER_MILLICORE_SECOND = 1_000_000
 
 
 class Modelled(Protocol):
@@ -32,22 +33,28 @@ class Modelled(Protocol):
     def behaviour(self, key: str) -> str | None: ...
 
 
+def _micros(seconds: float) -> int:
+    return int(seconds * 1_000_000)
+
+
 def container_usage(container: Modelled, now: float | None = None) -> ResourceUsage:
     """What ``container`` has used up to ``now`` (CPU) and uses at ``now`` (memory)."""
-    now = time.time() if now is None else now
+    now_us = _micros(time.time() if now is None else now)
     status = container.status
     running = status.state == "running"
     millis = cpu_millis(container.behaviour("usage-cpu") or DEFAULT_CPU)
     memory = to_bytes(container.behaviour("usage-memory") or DEFAULT_MEMORY)
-    end = now if running else status.finished_at
-    ran = max(end - status.started_at, 0.0) if status.started_at else 0.0
-    return ResourceUsage(now, int(millis * NANOS_PER_MILLICORE_SECOND * ran), memory * running)
+    end_us = now_us if running else _micros(status.finished_at)
+    ran_us = max(end_us - _micros(status.started_at), 0) if status.started_at else 0
+    return ResourceUsage(now_us * 1000, millis * ran_us, memory * running)
 
 
-def node_usage(containers: list[Modelled], retired_cpu: int, now: float | None = None) -> ResourceUsage:
+def node_usage(
+    containers: list[Modelled], retired_cpu: int, now: float | None = None
+) -> ResourceUsage:
     """A hollow node's usage: the sum of its containers', with the CPU of
     removed containers (``retired_cpu``) kept so the node's counter never goes back."""
     now = time.time() if now is None else now
     usages = [container_usage(c, now) for c in containers]
     cpu = retired_cpu + sum(u.cpu_usage_core_nanoseconds for u in usages)
-    return ResourceUsage(now, cpu, sum(u.memory_working_set_bytes for u in usages))
+    return ResourceUsage(_micros(now) * 1000, cpu, sum(u.memory_working_set_bytes for u in usages))
