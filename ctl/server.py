@@ -162,6 +162,14 @@ from shoal.ctl.limitopts import request_limit_options
     "HTTP/2 preface (gRPC) this soon, or it is closed.",
 )
 @click.option(
+    "--metric-resolution",
+    type=Duration(minimum=0.1),
+    default="15s",
+    show_default=True,
+    help="How often the metrics plugin scrapes every agent for CPU and memory "
+    "(metrics.k8s.io, `shoal top`); usage is the rate over two scrapes.",
+)
+@click.option(
     "--metrics/--no-metrics",
     default=True,
     show_default=True,
@@ -200,6 +208,7 @@ def server_command(
     join_token_ttl: float,
     max_connections: int,
     request_header_timeout: float,
+    metric_resolution: float,
     metrics: bool,
     request_limits: Any,
 ) -> None:
@@ -258,6 +267,7 @@ def server_command(
                 limits=request_limits,
                 connections=ConnectionLimits(max_connections, request_header_timeout),
                 metrics=metrics,
+                service_options={"metric_resolution": metric_resolution},
                 **election,
             )
         )

@@ -49,6 +49,8 @@ VIEW_RULES = [
             "replicasets/scale", "replicasets/status",
         ],
     ),
+    # metrics-server's system:aggregated-metrics-reader: `kubectl top` for viewers
+    _rule(READ, ["metrics.k8s.io"], ["pods", "nodes"]),
 ]  # fmt: skip
 EDIT_RULES = [
     _rule(

@@ -254,6 +254,7 @@ async def serve(
     advertise_address: str = "",
     cluster_dns: str = "",
     metrics: bool = True,
+    service_options: dict[str, Any] | None = None,
 ) -> None:
     """Run until SIGTERM or SIGINT, then drain and close the store.
 
@@ -298,6 +299,7 @@ async def serve(
         limits=limits,
         connections=connections,
         metrics=metrics,
+        service_options=service_options,
     )
     port = await server.start(listen)
     host = listen_host or "127.0.0.1"
