@@ -96,9 +96,11 @@ async def test_kubectl_top_on_a_real_node(cluster: E2ENode, tmp_path: Path) -> N
         assert nodes.code == 0, nodes.err
         (line,) = [ln.split() for ln in nodes.out.splitlines() if ln.startswith(cluster.node)]
         assert line[1].endswith("m") and line[2].endswith("%") and line[3].endswith("Mi")
-        async with aiohttp.ClientSession(gateway.url) as http:
-            async with http.get("/apis/metrics.k8s.io/v1beta1/pods") as answer:
-                body = await answer.json()
+        async with (
+            aiohttp.ClientSession(gateway.url) as http,
+            http.get("/apis/metrics.k8s.io/v1beta1/pods") as answer,
+        ):
+            body = await answer.json()
         assert [i["metadata"]["name"] for i in body["items"]] == ["busy"]
     finally:
         await gateway.stop()
