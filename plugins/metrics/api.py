@@ -18,6 +18,8 @@ from shoal.selectors import LabelSelector, SelectorError, parse_label_selector
 
 # (kind plural, namespace) -> the stored objects: registry.list, in effect
 ObjectLister = Callable[[str, str], Awaitable[list[Any]]]
+# (kind plural, namespace, name) -> the stored object, or None
+ObjectGetter = Callable[[str, str, str], Awaitable[Any | None]]
 
 
 def cpu_quantity(nano_cores: int) -> str:
@@ -56,8 +58,8 @@ def _time(timestamp: float, window: float) -> tuple[Timestamp, Duration]:
 
 
 class ResourceMetrics:
-    def __init__(self, storage: MetricsStorage, objects: ObjectLister) -> None:
-        self.storage, self.objects = storage, objects
+    def __init__(self, storage: MetricsStorage, objects: ObjectLister, get: ObjectGetter) -> None:
+        self.storage, self.objects, self.get = storage, objects, get
 
     def _node_metrics(self, node: Any) -> metrics_pb2.NodeMetrics | None:
         usage = self.storage.node_usage(node.metadata.name)
@@ -88,8 +90,8 @@ class ResourceMetrics:
         return metrics_pb2.NodeMetricsList(items=items)
 
     async def get_node(self, name: str) -> metrics_pb2.NodeMetrics:
-        found = [n for n in await self.objects("nodes", "") if n.metadata.name == name]
-        metrics = self._node_metrics(found[0]) if found else None
+        found = await self.get("nodes", "", name)
+        metrics = self._node_metrics(found) if found is not None else None
         if metrics is None:
             raise errors.not_found("nodemetrics", name, "metrics.k8s.io")
         return metrics
@@ -106,8 +108,8 @@ class ResourceMetrics:
 
     async def get_pod(self, namespace: str, name: str) -> metrics_pb2.PodMetrics:
         namespace = namespace or "default"
-        found = [p for p in await self.objects("pods", namespace) if p.metadata.name == name]
-        metrics = self._pod_metrics(found[0]) if found else None
+        found = await self.get("pods", namespace, name)
+        metrics = self._pod_metrics(found) if found is not None else None
         if metrics is None:
             raise errors.not_found("podmetrics", f"{namespace}/{name}", "metrics.k8s.io")
         return metrics

@@ -53,7 +53,7 @@ class MetricsServer:
         resolution = float(context.options.get("metric_resolution") or DEFAULT_RESOLUTION)
         self.storage = MetricsStorage()
         self.scraper = Scraper(self._node_names, self._summary, self.storage, resolution)
-        self.api = ResourceMetrics(self.storage, self._objects)
+        self.api = ResourceMetrics(self.storage, self._objects, self._object)
         self._task: asyncio.Task[None] | None = None
 
     def add_to_server(self, server: Any) -> None:
@@ -71,6 +71,12 @@ class MetricsServer:
 
     async def _objects(self, plural: str, namespace: str) -> list[Any]:
         return list((await self.registry.list(kinds.resolve(plural), namespace)).items)
+
+    async def _object(self, plural: str, namespace: str, name: str) -> Any | None:
+        try:
+            return await self.registry.get(kinds.resolve(plural), namespace, name)
+        except errors.NotFoundError:
+            return None
 
     async def _node_names(self) -> list[str]:
         return [node.metadata.name for node in await self._objects("nodes", "")]

@@ -14,6 +14,7 @@ import aiohttp
 import grpc
 import pytest
 import pytest_asyncio
+from prometheus_client import REGISTRY
 from shoal.api.v1 import metrics_pb2, metrics_pb2_grpc
 from shoal.plugins.gateway import Gateway
 from shoal.testing import Cluster, start_cluster, stop_cluster
@@ -107,13 +108,23 @@ async def test_pod_and_node_metrics_are_the_modelled_usage(metrics_cluster: Metr
     assert one.metadata.name == "busy"
 
 
+def _requests(code: str) -> float:
+    labels = {
+        "verb": "LIST", "group": "metrics.k8s.io", "version": "v1beta1", "resource": "pods",
+        "subresource": "", "scope": "cluster", "component": "apiserver", "code": code,
+    }  # fmt: skip
+    return REGISTRY.get_sample_value("apiserver_request_total", labels) or 0.0
+
+
 async def test_refusals_through_grpc_and_rest(metrics_cluster: MetricsCluster) -> None:
     mc = metrics_cluster
+    refused_before = _requests("400")
     bad = metrics_pb2.ListMetricsRequest(label_selector="app in (web")
     for call in (mc.stub.ListPodMetrics, mc.stub.ListNodeMetrics):
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await call(bad)
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert _requests("400") == refused_before + 1  # counted as kube-apiserver counts
     with pytest.raises(grpc.aio.AioRpcError) as missing:
         await mc.stub.GetPodMetrics(metrics_pb2.GetMetricsRequest(name="nope"))
     assert missing.value.code() == grpc.StatusCode.NOT_FOUND
