@@ -86,7 +86,9 @@ async def _engine(engine: str) -> dict[str, Any]:
     return {
         "pods": PODS,
         "summary_ms_per_pod": round(wall / PODS * 1000, 2),
-        "summary_cpu_ms_per_pod": round(statistics.median(s[1] for s in summaries) / PODS * 1000, 2),
+        "summary_cpu_ms_per_pod": round(
+            statistics.median(s[1] for s in summaries) / PODS * 1000, 2
+        ),
         "baseline_engine_stats_ms_per_container": round(base / PODS * 1000, 2),
         "ratio_to_baseline": round(wall / base, 2),
     }
