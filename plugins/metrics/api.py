@@ -16,6 +16,7 @@ from shoal.api.v1 import meta_pb2, metrics_pb2
 from shoal.plugins.metrics.rates import NANOS, MetricsStorage, Usage
 from shoal.selectors import LabelSelector, SelectorError, parse_label_selector
 
+GROUP = "metrics.k8s.io"
 # (kind plural, namespace) -> the stored objects: registry.list, in effect
 ObjectLister = Callable[[str, str], Awaitable[list[Any]]]
 # (kind plural, namespace, name) -> the stored object, or None
@@ -41,6 +42,12 @@ def _selector(text: str) -> LabelSelector:
         return parse_label_selector(text)
     except SelectorError as err:
         raise errors.BadRequestError(f"unable to parse requirement: {err}") from None
+
+
+def _not_found(resource: str, name: str) -> errors.NotFoundError:
+    """As metrics-server words it: ``podmetrics.metrics.k8s.io "default/web" not found``."""
+    message = f'{resource}.{GROUP} "{name}" not found'
+    return errors.NotFoundError(message, name=name, group=GROUP, kind=resource)
 
 
 def _meta(obj: Any, stamp: Timestamp) -> meta_pb2.ObjectMeta:
@@ -93,7 +100,7 @@ class ResourceMetrics:
         found = await self.get("nodes", "", name)
         metrics = self._node_metrics(found) if found is not None else None
         if metrics is None:
-            raise errors.not_found("nodemetrics", name, "metrics.k8s.io")
+            raise _not_found("nodemetrics", name)
         return metrics
 
     async def list_pods(
@@ -111,5 +118,5 @@ class ResourceMetrics:
         found = await self.get("pods", namespace, name)
         metrics = self._pod_metrics(found) if found is not None else None
         if metrics is None:
-            raise errors.not_found("podmetrics", f"{namespace}/{name}", "metrics.k8s.io")
+            raise _not_found("podmetrics", f"{namespace}/{name}")
         return metrics

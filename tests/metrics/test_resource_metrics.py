@@ -137,7 +137,8 @@ async def test_refusals_through_grpc_and_rest(metrics_cluster: MetricsCluster) -
             assert body["kind"] == "Status" and body["reason"] == "BadRequest"
     async with mc.http.get(f"{base}/namespaces/default/pods/nope") as answer:
         assert answer.status == 404
-        assert "podmetrics" in (await answer.json())["message"]
+        message = (await answer.json())["message"]
+        assert message == 'podmetrics.metrics.k8s.io "default/nope" not found'
 
 
 async def test_rest_discovery_and_lists(metrics_cluster: MetricsCluster) -> None:
