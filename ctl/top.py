@@ -75,6 +75,10 @@ async def _call(client: Any, method: str, request: Any) -> Any:
     try:
         return await getattr(stub, method)(request)
     except grpc.aio.AioRpcError as err:
+        if err.code() == grpc.StatusCode.UNIMPLEMENTED:
+            raise click.ClickException(
+                "the metrics API is not available: the API server has no metrics plugin"
+            ) from None
         raise errors.from_status(
             err.code(), err.details() or "", err.trailing_metadata() or ()
         ) from None

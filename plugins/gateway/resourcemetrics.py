@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import grpc
 from aiohttp import web
 from shoal.api.v1 import metrics_pb2, metrics_pb2_grpc
 from shoal.client import Client
 from shoal.plugins.gateway.bodies import respond, to_json
 from shoal.plugins.gateway.podstreams import rpc_error
+from shoal.plugins.gateway.status import not_found
 
 GROUP_VERSION = "metrics.k8s.io/v1beta1"
 BASE = f"/apis/{GROUP_VERSION}"
@@ -57,7 +59,9 @@ class ResourceMetricsRoutes:
         stub = metrics_pb2_grpc.MetricsStub(self.client.channel)
         try:
             return await getattr(stub, method)(request)
-        except Exception as err:  # grpc.aio.AioRpcError, as the API's own error
+        except grpc.aio.AioRpcError as err:
+            if err.code() == grpc.StatusCode.UNIMPLEMENTED:  # no metrics plugin loaded
+                raise not_found() from None
             raise rpc_error(err) from None
 
     async def list_nodes(self, request: web.Request) -> web.Response:

@@ -209,3 +209,34 @@ async def test_kubectl_top_and_shoal_top(metrics_cluster: MetricsCluster) -> Non
     assert containers.out.splitlines()[1].split() == ["busy", "main", "250m", "64Mi"]
     refused = await mc.shoal("top", "pods", "-l", "app in (x")
     assert refused.code != 0 and "Traceback" not in refused.err
+
+
+async def test_without_the_metrics_plugin_the_api_is_absent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shoal.client import Client
+    from shoal.plugin_manager import reset_plugin_manager
+    from shoal.testing import start_server
+
+    monkeypatch.setenv("SHOAL_DISABLE_PLUGINS", "metrics")
+    reset_plugin_manager()
+    server = await start_server(tmp_path)
+    client = Client(f"127.0.0.1:{server.port}")
+    gateway = Gateway(client)
+    await gateway.start("127.0.0.1:0")
+    try:
+        assert server.api_services == []
+        async with (
+            aiohttp.ClientSession(gateway.url) as http,
+            http.get("/apis/metrics.k8s.io/v1beta1/pods") as answer,
+        ):
+            assert answer.status == 404
+        address = f"127.0.0.1:{server.port}"
+        refused = await asyncio.to_thread(invoke, ["--server", address, "top", "pods"])
+        assert refused.code == 1 and "no metrics plugin" in refused.err
+    finally:
+        await gateway.stop()
+        await client.close()
+        await server.stop(grace=0)
+        monkeypatch.delenv("SHOAL_DISABLE_PLUGINS")
+        reset_plugin_manager()
