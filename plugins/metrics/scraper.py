@@ -2,8 +2,9 @@
 its summary (``Streams.Summary``) at once and hand what came back to the
 storage, as metrics-server scrapes every kubelet each ``--metric-resolution``.
 
-A node that does not answer within the resolution is left out of that
-scrape (and logged); the others are not held up by it.
+A node that does not answer within the resolution (at least
+``MIN_TIMEOUT``: dockerd may take a second to answer stats) is left out of
+that scrape (and logged); the others are not held up by it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ log = structlog.get_logger("metrics").bind(component="metrics-scraper")
 
 NodeLister = Callable[[], Awaitable[list[str]]]
 SummaryReader = Callable[[str], Awaitable[Any]]
+MIN_TIMEOUT = 5.0  # seconds a node has to answer, however short the resolution
 
 
 class Scraper:
@@ -42,7 +44,7 @@ class Scraper:
 
     async def _node(self, name: str) -> Any | None:
         try:
-            return await asyncio.wait_for(self.summary(name), self.resolution)
+            return await asyncio.wait_for(self.summary(name), max(self.resolution, MIN_TIMEOUT))
         except Exception as err:  # one node's trouble must not stop the others
             log.info("node not scraped", node=name, error=str(err) or type(err).__name__)
             return None
