@@ -176,6 +176,13 @@ from shoal.ctl.limitopts import request_limit_options
     help="Count and time every request and store call for /metrics (Prometheus); "
     "--no-metrics only for a benchmark's baseline.",
 )
+@click.option(
+    "--disable-plugins",
+    default="",
+    metavar="NAME,...",
+    help="Plugins not to load (added to SHOAL_DISABLE_PLUGINS), e.g. metrics: no "
+    "resource metrics API (the metrics-server add-on of `shoal up`).",
+)
 @request_limit_options
 def server_command(
     data_dir: str,
@@ -210,6 +217,7 @@ def server_command(
     request_header_timeout: float,
     metric_resolution: float,
     metrics: bool,
+    disable_plugins: str,
     request_limits: Any,
 ) -> None:
     """Run the API server.
@@ -232,6 +240,7 @@ def server_command(
     from shoal.apiserver.server import serve
     from shoal.store import StoreError
 
+    _disable_plugins(disable_plugins)  # before any plugin loads
     check_controllers(controllers)
     scheduler_profiles = check_scheduler_config(scheduler_config)
     _check_listen(http_listen)
@@ -275,6 +284,17 @@ def server_command(
         raise click.ClickException(f"{err} (pick another address with --listen)") from None
     except (StoreError, ValueError) as err:
         raise click.ClickException(f"store {store_name}: {err}") from None
+
+
+def _disable_plugins(names: str) -> None:
+    import os
+
+    from shoal.plugin_manager import reset_plugin_manager
+
+    if names.strip():
+        already = os.environ.get("SHOAL_DISABLE_PLUGINS", "")
+        os.environ["SHOAL_DISABLE_PLUGINS"] = ",".join(n for n in (already, names) if n.strip())
+        reset_plugin_manager()
 
 
 def _check_advertise(value: str) -> str:
