@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from shoal.ctl import localcluster as lc
 from shoal.ctl.addons import enabled
 from shoal.ctl.cluster import _agent_args, _server_args
