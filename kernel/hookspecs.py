@@ -43,6 +43,7 @@ from shoal.contracts import (
     APIServiceFactory,
     Controller,
     ControllerFactory,
+    HTTPServerFactory,
     ProxyFactory,
     RuntimeFactory,
     SchedulerPlugin,
@@ -51,6 +52,7 @@ from shoal.contracts import (
 
 if TYPE_CHECKING:
     import click
+    from shoal.kinds import Kind
     from shoal.registry import Registry
 
 hookspec = pluggy.HookspecMarker("shoal")
@@ -79,6 +81,9 @@ class AdmissionRequest:
     groups: tuple[str, ...] = ()
     # Plugins may leave notes here for later plugins in the same chain.
     annotations: dict[str, str] = field(default_factory=dict)
+    # What the plugin may read of the API server (a shoal.strategy.StorageContext:
+    # ``await request.context.get(kind, namespace, name)``); None outside a server.
+    context: Any = None
 
 
 class AdmissionError(Exception):
@@ -86,28 +91,11 @@ class AdmissionError(Exception):
     reaches the user unchanged, as a PERMISSION_DENIED or INVALID_ARGUMENT."""
 
 
-@dataclass(frozen=True)
-class KindInfo:
-    """An object kind the API server should serve.
-
-    ``message`` is the generated protobuf class with ``metadata``, ``spec``
-    and ``status`` fields; ``plural`` is the lower-case name used on the
-    command line and in store keys (``cronjobs``).
-    """
-
-    kind: str
-    plural: str
-    message: type
-    namespaced: bool = True
-    short_names: tuple[str, ...] = ()
-
-
 __all__ = [
     "AdmissionError",
     "AdmissionRequest",
     "Controller",
     "ControllerFactory",
-    "KindInfo",
     "StoreFactory",
 ]
 
@@ -217,6 +205,27 @@ def register_proxies(registry: Registry[ProxyFactory]) -> None:
 
 
 @hookspec
+def register_http_servers(registry: Registry[HTTPServerFactory]) -> None:
+    """Offer HTTP servers for ``shoal server`` to run beside its gRPC port
+    (the Kubernetes REST gateway is one: ``--http-listen`` runs ``gateway``).
+
+    Fires once when ``shoal server`` starts, before it opens its store; only
+    the servers asked for (``--http-listen``, ``--http-server NAME=HOST:PORT``)
+    are made.
+
+    :param registry: register ``name -> factory``; once the API server
+        serves, it calls ``factory(context) -> server`` with a
+        :class:`shoal.contracts.HTTPServerContext` (a client of this API
+        server, the listen address, the admin kubeconfig, the server's
+        security or ``None``, its request and connection limits), then
+        ``await server.start()``; on shutdown ``await server.stop()``, after
+        the control plane and before the gRPC listener. The server is a
+        :class:`shoal.contracts.HTTPServer` (``url``, ``start``, ``stop``).
+    :returns: nothing; results are ignored.
+    """
+
+
+@hookspec
 def register_ctl_commands(cli: click.Group) -> None:
     """Add commands to the ``shoal`` command line.
 
@@ -230,14 +239,24 @@ def register_ctl_commands(cli: click.Group) -> None:
 
 
 @hookspec
-def register_kinds(registry: Registry[KindInfo]) -> None:
-    """Offer extra object kinds for the API server to serve.
+def register_kinds(registry: Registry[Kind]) -> None:
+    """Offer object kinds for the API server to serve, with the strategy
+    that says how it treats them. Kubernetes' own kinds come through this
+    hook too (``shoal.plugins.kinds.core``, ``apps``, ``rbac``, ...).
 
-    Fires once when the API server starts, before it serves requests.
+    Fires once per process, on the first kind lookup (the API server's
+    start, a ``shoal`` command naming a kind).
 
-    :param registry: register ``kind -> KindInfo`` (for example
-        ``registry.register("CronJob", KindInfo("CronJob", "cronjobs",
-        CronJob))``).
+    :param registry: register ``kind.resource -> Kind`` (for example
+        ``registry.register("cronjobs.batch", Kind("CronJob", "batch/v1",
+        "cronjobs", "cronjob", ("cj",), True, batch_pb2.CronJob, True,
+        CronJobStrategy()))``). ``Kind.message`` is a generated protobuf
+        class with ``api_version``, ``kind`` and ``metadata`` fields (and
+        ``spec``/``status`` as the kind has them); ``Kind.strategy`` is a
+        :class:`shoal.strategy.Strategy` (defaulting, validation, what an
+        update may change, deletion, side effects, table columns);
+        ``shoal.testing.StrategyContract`` tests one. Every name (kind,
+        plural, singular, short names) must be new.
     :returns: nothing; results are ignored.
     """
 

@@ -6,15 +6,22 @@ optionally qualified by group ("deployments.apps") or version and group
 ("deployments.v1.apps"). Objects travel as google.protobuf.Any, so a kind is
 also found from its message (class, instance, full name or type URL).
 
-Plugins may add kinds with :func:`register`; every name must be new.
+Every kind, the built-in ones included, comes from a plugin's
+``register_kinds`` hook (``shoal.plugins.kinds.*`` for Kubernetes' own): the
+first lookup loads them. :func:`register` adds one more at any time (a
+CustomResourceDefinition's); every name must be new.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
+import structlog
 from google.protobuf.message import Message
-from shoal.api.v1 import apps_pb2, coordination_pb2, core_pb2, rbac_pb2
+from shoal.strategy import DEFAULT_STRATEGY, Strategy
+
+log = structlog.get_logger().bind(component="kinds")
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,13 @@ class Kind:
     namespaced: bool
     message: type[Message]  # core_pb2.Pod
     has_status: bool  # has a status subresource (UpdateStatus)
+    # How the API server treats its objects (shoal.strategy).
+    strategy: Strategy = field(default=DEFAULT_STRATEGY, compare=False)
+
+    @property
+    def resource(self) -> str:
+        """The resource name qualified by group: "pods", "deployments.apps"."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
 
     @property
     def group(self) -> str:
@@ -78,14 +92,43 @@ def register(kind: Kind) -> None:
     _by_api_version_kind[key] = kind
 
 
+_loaded = False
+_in_progress = False  # a plugin looking kinds up while they load sees those so far
+_loading = threading.RLock()
+
+
+def _ensure_loaded() -> None:
+    """Register the kinds of every plugin's ``register_kinds``, once."""
+    global _loaded, _in_progress
+    if _loaded:
+        return
+    with _loading:
+        if _loaded or _in_progress:
+            return
+        _in_progress = True
+        try:
+            from shoal import plugin_manager  # the plugin manager imports this module
+
+            for resource, kind in plugin_manager.kinds().items():
+                try:
+                    register(kind)
+                except ValueError as err:  # one clashing plugin must not stop the rest
+                    log.error("kind not registered", resource=resource, error=str(err))
+            _loaded = True
+        finally:
+            _in_progress = False
+
+
 def all_kinds() -> list[Kind]:
     """Every registered kind, in registration order."""
+    _ensure_loaded()
     return list(_kinds)
 
 
 def resolve(name: str) -> Kind:
     """The kind called `name`: kind, plural, singular or short name, any case,
     optionally followed by ".group" or ".version.group"."""
+    _ensure_loaded()
     lowered = name.strip().lower()
     found = _by_name.get(lowered)
     if found is not None:
@@ -107,6 +150,7 @@ def _qualifiers(kind: Kind) -> set[str]:
 def for_message(msg_or_type: Message | type[Message] | str) -> Kind:
     """The kind of a message instance or class, or of a protobuf full name
     ("shoal.v1.Pod") or Any type URL ("type.googleapis.com/shoal.v1.Pod")."""
+    _ensure_loaded()
     if isinstance(msg_or_type, str):
         full_name = msg_or_type.rpartition("/")[2]
     else:
@@ -119,63 +163,10 @@ def for_message(msg_or_type: Message | type[Message] | str) -> Kind:
 
 def by_api_version_kind(api_version: str, kind: str) -> Kind:
     """The kind a manifest's apiVersion and kind name (exact, as Kubernetes)."""
+    _ensure_loaded()
     try:
         return _by_api_version_kind[(api_version, kind)]
     except KeyError:
         raise UnknownKindError(
             f'no kind "{kind}" is registered for version "{api_version}"'
         ) from None
-
-
-def _builtin(
-    kind: str,
-    api_version: str,
-    message: type[Message],
-    short_names: tuple[str, ...] = (),
-    *,
-    plural: str = "",
-    namespaced: bool = True,
-    has_status: bool = True,
-) -> Kind:
-    return Kind(
-        kind=kind,
-        api_version=api_version,
-        plural=plural or kind.lower() + "s",
-        singular=kind.lower(),
-        short_names=short_names,
-        namespaced=namespaced,
-        message=message,
-        has_status=has_status,
-    )
-
-
-_RBAC = "rbac.authorization.k8s.io/v1"
-for _kind in (
-    _builtin("Namespace", "v1", core_pb2.Namespace, ("ns",), namespaced=False),
-    _builtin("Node", "v1", core_pb2.Node, ("no",), namespaced=False),
-    _builtin("Pod", "v1", core_pb2.Pod, ("po",)),
-    # Create-only, as in Kubernetes: a Binding is applied to its pod, never stored.
-    _builtin("Binding", "v1", core_pb2.Binding, has_status=False),
-    _builtin("ReplicationController", "v1", core_pb2.ReplicationController, ("rc",)),
-    _builtin("Service", "v1", core_pb2.Service, ("svc",)),
-    _builtin("Endpoints", "v1", core_pb2.Endpoints, ("ep",), plural="endpoints", has_status=False),
-    _builtin("Event", "v1", core_pb2.Event, ("ev",), has_status=False),
-    _builtin("ConfigMap", "v1", core_pb2.ConfigMap, ("cm",), has_status=False),
-    _builtin("Secret", "v1", core_pb2.Secret, has_status=False),
-    _builtin("ReplicaSet", "apps/v1", apps_pb2.ReplicaSet, ("rs",)),
-    _builtin("Deployment", "apps/v1", apps_pb2.Deployment, ("deploy",)),
-    _builtin("Lease", "coordination.k8s.io/v1", coordination_pb2.Lease, has_status=False),
-    _builtin("ServiceAccount", "v1", core_pb2.ServiceAccount, ("sa",), has_status=False),
-    _builtin("Role", _RBAC, rbac_pb2.Role, has_status=False),
-    _builtin("ClusterRole", _RBAC, rbac_pb2.ClusterRole, namespaced=False, has_status=False),
-    _builtin("RoleBinding", _RBAC, rbac_pb2.RoleBinding, has_status=False),
-    _builtin(
-        "ClusterRoleBinding",
-        _RBAC,
-        rbac_pb2.ClusterRoleBinding,
-        namespaced=False,
-        has_status=False,
-    ),
-):
-    register(_kind)
-del _kind

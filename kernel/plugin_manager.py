@@ -34,6 +34,7 @@ from shoal.registry import Registry, RegistryError
 
 if TYPE_CHECKING:
     import click
+    from shoal.kinds import Kind
 
 log = structlog.get_logger().bind(component="plugins")
 
@@ -41,6 +42,13 @@ ENTRY_POINT_GROUP = "shoal"
 
 # Module names of the built-in plugins, in load order. Append yours here.
 DEFAULT_PLUGINS: tuple[str, ...] = (
+    "shoal.plugins.kinds.core",
+    "shoal.plugins.kinds.apps",
+    "shoal.plugins.kinds.rbac",
+    "shoal.plugins.kinds.coordination",
+    "shoal.plugins.kinds.scheduling",
+    "shoal.plugins.kinds.policy",
+    "shoal.plugins.kinds.storage",
     "shoal.plugins.stores.sqlite",
     "shoal.plugins.stores.etcd",
     "shoal.plugins.controllers.replication",
@@ -54,8 +62,17 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.runtimes.fake",
     "shoal.plugins.controllers.endpoints",
     "shoal.plugins.controllers.serviceaccounts",
+    "shoal.plugins.controllers.disruption",
+    "shoal.plugins.controllers.persistentvolume",
     "shoal.plugins.proxy.serviceproxy",
+    "shoal.plugins.gateway",
     "shoal.plugins.metrics",
+)
+
+# Kubernetes' own kinds: an allow-list (SHOAL_PLUGINS) keeps them, since no
+# server works without them; only SHOAL_DISABLE_PLUGINS can drop one.
+REQUIRED_PLUGINS: frozenset[str] = frozenset(
+    {"core", "apps", "rbac", "coordination", "scheduling", "policy", "storage"}
 )
 
 Status = Literal["loaded", "failed", "disabled"]
@@ -105,7 +122,9 @@ class PluginFilter:
         """Whether a plugin known by any of ``names`` may load."""
         if self.block.intersection(names):
             return False
-        return self.allow is None or bool(self.allow.intersection(names))
+        if self.allow is None or REQUIRED_PLUGINS.intersection(names):
+            return True
+        return bool(self.allow.intersection(names))
 
 
 def _split_names(text: str) -> frozenset[str]:
@@ -229,11 +248,14 @@ def plugin_info(pm: ShoalPluginManager | None = None) -> list[dict[str, Any]]:
     return [asdict(record) for record in records.values()]
 
 
-def collect(hook_name: str, what: str, pm: ShoalPluginManager | None = None) -> Registry[Any]:
+def collect(
+    hook_name: str, what: str, pm: ShoalPluginManager | None = None, *, load_order: bool = False
+) -> Registry[Any]:
     """Call ``register_*`` hook ``hook_name`` once into a fresh registry.
 
-    Each implementation is called on its own, in pluggy's order, so that the
-    registry knows which plugin registered which name.
+    Each implementation is called on its own, in pluggy's order (or, with
+    ``load_order``, in the order the plugins loaded), so that the registry
+    knows which plugin registered which name.
     """
     pm = pm or get_plugin_manager()
     registry: Registry[Any] = Registry(what)
@@ -243,7 +265,7 @@ def collect(hook_name: str, what: str, pm: ShoalPluginManager | None = None) -> 
         # Wrappers need pluggy's own call loop; names then go unattributed.
         caller(registry=registry)
         return registry
-    for impl in reversed(impls):  # pluggy calls the last registered first
+    for impl in impls if load_order else reversed(impls):  # pluggy: the last loaded first
         with registry.plugin(impl.plugin_name):
             _call_impl(impl, hook_name, registry=registry)
     return registry
@@ -286,6 +308,11 @@ def runtimes(pm: ShoalPluginManager | None = None) -> Registry[contracts.Runtime
     return collect("register_runtimes", "runtime", pm)
 
 
+def http_servers(pm: ShoalPluginManager | None = None) -> Registry[contracts.HTTPServerFactory]:
+    """HTTP servers: name -> ``factory(context) -> server`` (``gateway``...)."""
+    return collect("register_http_servers", "HTTP server", pm)
+
+
 def proxies(pm: ShoalPluginManager | None = None) -> Registry[contracts.ProxyFactory]:
     """Service proxies: name -> ``factory(client, options) -> proxy``."""
     return collect("register_proxies", "proxy", pm)
@@ -298,9 +325,10 @@ def api_services(
     return collect("register_api_services", "API service", pm)
 
 
-def kinds(pm: ShoalPluginManager | None = None) -> Registry[hookspecs.KindInfo]:
-    """Extra object kinds: kind -> :class:`~shoal.hookspecs.KindInfo`."""
-    return collect("register_kinds", "kind", pm)
+def kinds(pm: ShoalPluginManager | None = None) -> Registry[Kind]:
+    """Object kinds: resource ("deployments.apps") -> :class:`~shoal.kinds.Kind`.
+    Most code wants :mod:`shoal.kinds`, which loads these on first use."""
+    return collect("register_kinds", "kind", pm, load_order=True)
 
 
 def add_ctl_commands(cli: click.Group, pm: ShoalPluginManager | None = None) -> None:

@@ -7,7 +7,6 @@ the not-ready/unreachable tolerations of 300 s, ...
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from google.protobuf.struct_pb2 import Value
@@ -140,20 +139,3 @@ def default_secret(secret: Any) -> None:
     for key, value in secret.string_data.items():
         secret.data[key] = value.encode()
     secret.ClearField("string_data")
-
-
-DEFAULTERS: dict[str, Callable[[Any], None]] = {
-    "Pod": default_pod,
-    "ReplicationController": default_replication_controller,
-    "ReplicaSet": default_replica_set,
-    "Deployment": default_deployment,
-    "Service": default_service,
-    "Namespace": default_namespace,
-    "Secret": default_secret,
-}
-
-
-def apply_defaults(kind: str, obj: Any) -> None:
-    defaulter = DEFAULTERS.get(kind)
-    if defaulter is not None:
-        defaulter(obj)

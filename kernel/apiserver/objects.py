@@ -9,8 +9,7 @@ finalizers or a pod's grace period hold the object.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -18,24 +17,20 @@ from shoal import errors, kinds
 from shoal.apiserver import codec, managedfields, meta
 from shoal.apiserver.admission import AdmissionChain
 from shoal.apiserver.apply import ServerSideApply
-from shoal.apiserver.binding import bind
 from shoal.apiserver.decoding import off_loop
-from shoal.apiserver.defaults import apply_defaults
 from shoal.apiserver.fieldmanager import check_patch_options
 from shoal.apiserver.lists import ListResult, list_objects
 from shoal.apiserver.manifests import from_json, to_json
 from shoal.apiserver.namespaces import NamespaceLifecycle
 from shoal.apiserver.patch import merge_patch, parse_patch
 from shoal.apiserver.serviceaccounts import ServiceAccountAdmission
-from shoal.apiserver.services import Allocation, ServiceAllocator
+from shoal.apiserver.services import ServiceAllocator
 from shoal.apiserver.updates import check_identity, check_update
 from shoal.apiserver.validate import MAX_OBJECT_BYTES, validate_object
 from shoal.kinds import Kind
 from shoal.store import KeyExistsError, KeyNotFoundError, KeyValue, RevisionConflictError, Store
+from shoal.strategy import Reservation
 
-SYSTEM_NAMESPACES = ("default", "shoal-system")
-# Kinds whose status a create may not set: controllers and agents own it.
-STATUS_RESET_ON_CREATE = ("Pod", "ReplicationController", "ReplicaSet", "Deployment", "Service")
 FOREGROUND = "foregroundDeletion"
 ORPHAN = "orphan"
 
@@ -75,16 +70,23 @@ class ObjectRegistry(ServerSideApply):
         # Checks that need the caller and the final object, after admission
         # and validation (RBAC's escalation check): ``await g.check(op, kind, new, old)``.
         self.guards: list[Guard] = []
+        # Per-server state and helpers for the kinds' strategies (StorageContext).
+        self.extensions: dict[str, Any] = {
+            "services": self.services,
+            "service_accounts": self.service_accounts,
+        }
 
     async def start(self) -> None:
-        """Ensure the system namespaces, then follow namespace state; rebuild
-        the Service allocations from what is stored."""
-        await self.ensure_namespaces()
+        """Let every kind's strategy rebuild its per-server state (the system
+        namespaces, the Service allocations), then follow namespace state."""
+        for kind in kinds.all_kinds():
+            await kind.strategy.start(self)
         await self.namespaces.start()
-        self.services.restore((await self.list(kinds.resolve("Service"))).items)
 
     async def stop(self) -> None:
         await self.namespaces.stop()
+        for kind in kinds.all_kinds():
+            await kind.strategy.stop(self)
 
     # -- reads ---------------------------------------------------------------
 
@@ -103,10 +105,8 @@ class ObjectRegistry(ServerSideApply):
         self, obj: Any, *, dry_run: bool = False, user: str = "", manager: str = ""
     ) -> Any:
         kind = kinds.for_message(obj)
-        if kind.kind == "Binding":
-            binding = _copy(obj)
-            binding.metadata.namespace = binding.metadata.namespace or "default"
-            return await bind(self._update, binding, dry_run=dry_run, user=user)
+        if not kind.strategy.stored:
+            return await kind.strategy.create_unstored(self, _copy(obj), dry_run=dry_run, user=user)
         new = _copy(obj)
         self._prepare_create(kind, new)
         # a large object's field set is CPU work: off the event loop
@@ -115,26 +115,26 @@ class ObjectRegistry(ServerSideApply):
 
     async def _create(self, kind: Kind, new: Any, *, dry_run: bool, user: str) -> Any:
         """Admit, validate and store a prepared new object."""
-        await self.admission.admit("CREATE", kind, new, None, user)
+        await self.admission.admit("CREATE", kind, new, None, user, self)
         self._validate(kind, new)
         await self._guard("CREATE", kind, new, None)
         if kind.namespaced:
             await self.namespaces.admit_create(
                 kind.plural, new.metadata.name, new.metadata.namespace, kind.group
             )
-        if kind.kind == "Pod":
-            await self.service_accounts.admit_pod(new)
-        allocation = self.services.reserve_create(new) if kind.kind == "Service" else None
+        strategy = kind.strategy
+        await strategy.before_create(self, new)
+        reservation = strategy.reserve(self, None, new)
+        written = False
         try:
             if dry_run:
                 return new
             stored = await self._store_create(kind, new)
-            if kind.kind == "Namespace":
-                await self.service_accounts.namespace_created(stored.metadata.name)
-            return stored
+            written = True
         finally:
-            if allocation is not None and (dry_run or not new.metadata.resource_version):
-                self.services.rollback(allocation)
+            _settle(reservation, written)
+        await strategy.after_create(self, stored)
+        return stored
 
     def _prepare_create(self, kind: Kind, obj: Any) -> None:
         obj.api_version, obj.kind = kind.api_version, kind.kind
@@ -158,11 +158,11 @@ class ObjectRegistry(ServerSideApply):
             m.ClearField(field)
         m.uid, m.generation = meta.new_uid(), 1
         m.creation_timestamp.CopyFrom(meta.now())
-        if kind.kind in STATUS_RESET_ON_CREATE:
+        strategy = kind.strategy
+        if strategy.reset_status_on_create:
             obj.ClearField("status")
-        if kind.kind == "Namespace" and not obj.spec.finalizers:
-            obj.spec.finalizers.append("kubernetes")
-        apply_defaults(kind.kind, obj)
+        strategy.prepare_for_create(obj)
+        strategy.default(obj)
 
     async def _store_create(self, kind: Kind, obj: Any) -> Any:
         for _attempt in range(3 if obj.metadata.generate_name else 1):
@@ -179,7 +179,7 @@ class ObjectRegistry(ServerSideApply):
         raise errors.already_exists(kind.plural, obj.metadata.name, kind.group)
 
     def _validate(self, kind: Kind, obj: Any) -> None:
-        causes = validate_object(kind.kind, obj)
+        causes = validate_object(kind, obj)
         if causes:
             raise errors.invalid(kind.kind, obj.metadata.name, causes, kind.group)
         size = obj.ByteSize()
@@ -207,7 +207,8 @@ class ObjectRegistry(ServerSideApply):
             _keep_server_fields(kind, old, new)
             if kind.has_status:
                 new.status.CopyFrom(old.status)
-            apply_defaults(kind.kind, new)
+            kind.strategy.prepare_for_update(old, new)
+            kind.strategy.default(new)
             managedfields.track_update(kind, old, new, manager)
             return new
 
@@ -292,7 +293,8 @@ class ObjectRegistry(ServerSideApply):
         _keep_server_fields(kind, old, patched)
         if kind.has_status:
             patched.status.CopyFrom(old.status)
-        apply_defaults(kind.kind, patched)
+        kind.strategy.prepare_for_update(old, patched)
+        kind.strategy.default(patched)
 
     async def _update(
         self,
@@ -325,12 +327,13 @@ class ObjectRegistry(ServerSideApply):
             # patching and tracking a large object is CPU work: off the event loop
             new = await off_loop(len(kv.value), mutate, _copy(old))
             new.metadata.resource_version = old.metadata.resource_version
-            allocation = self.services.reserve_update(old, new) if kind.kind == "Service" else None
+            reservation = kind.strategy.reserve(self, old, new)
             stored = False
             try:
-                await self.admission.admit("UPDATE", kind, new, old, user)
+                await self.admission.admit("UPDATE", kind, new, old, user, self)
                 self._validate(kind, new)
                 check_update(kind, old, new)
+                await kind.strategy.before_update(self, old, new)
                 await self._guard("UPDATE", kind, new, old)
                 if meta.body_of(new) != meta.body_of(old):
                     new.metadata.generation = old.metadata.generation + 1
@@ -345,18 +348,29 @@ class ObjectRegistry(ServerSideApply):
             except KeyNotFoundError:
                 raise errors.not_found(kind.plural, name, kind.group) from None
             finally:
-                self._settle(allocation, stored)
+                _settle(reservation, stored)
 
-    def _settle(self, allocation: Allocation | None, stored: bool) -> None:
-        """A stored update frees what the Service gave up; any other outcome
-        frees what it had reserved."""
-        if allocation is not None:
-            (self.services.commit if stored else self.services.rollback)(allocation)
+    async def guaranteed_update(
+        self,
+        kind: Kind,
+        namespace: str,
+        name: str,
+        mutate: Callable[[Any], Any],
+        precondition: str = "",
+        *,
+        dry_run: bool = False,
+        user: str = "",
+    ) -> Any:
+        """Read, ``mutate``, write if unchanged since the read (for strategies:
+        a Binding sets its pod's node this way)."""
+        return await self._update(
+            kind, namespace, name, mutate, precondition, dry_run=dry_run, user=user
+        )
 
     async def _write(self, kind: Kind, key: str, kv: KeyValue, old: Any, new: Any) -> Any:
         if _deletion_done(kind, new):
             await self.store.delete(key, kv.mod_revision)
-            self._released(kind, old)
+            kind.strategy.released(self, old)
             return new
         data = codec.encode(new)
         if data == kv.value:  # a no-op update writes nothing, as in Kubernetes
@@ -378,20 +392,15 @@ class ObjectRegistry(ServerSideApply):
     ) -> Any:
         opts = options or DeleteOptions()
         namespace = _ns(kind, namespace)
-        if kind.kind == "Namespace" and name in SYSTEM_NAMESPACES:
-            raise errors.ForbiddenError(
-                f'namespaces "{name}" is forbidden: this namespace may not be deleted',
-                name=name,
-                kind="namespaces",
-            )
         key = codec.object_key(kind, namespace, name)
         while True:
             kv = await self.store.get(key)
             if kv is None:
                 raise errors.not_found(kind.plural, name, kind.group)
             old = codec.decode(kind, kv)
+            kind.strategy.check_delete(old)
             _check_delete_preconditions(kind, old, opts)
-            await self.admission.admit("DELETE", kind, old, old, user)
+            await self.admission.admit("DELETE", kind, old, old, user, self)
             if opts.dry_run:
                 return old
             try:
@@ -410,38 +419,20 @@ class ObjectRegistry(ServerSideApply):
         for finalizer, policy in ((FOREGROUND, "Foreground"), (ORPHAN, "Orphan")):
             if opts.propagation_policy == policy and finalizer not in m.finalizers:
                 m.finalizers.append(finalizer)
-        grace = _grace_period(kind, old, opts.grace_period_seconds)
-        held = (
-            bool(m.finalizers)
-            or grace > 0
-            or (kind.kind == "Namespace" and bool(new.spec.finalizers))
-        )
+        strategy = kind.strategy
+        grace = strategy.grace_period(old, opts.grace_period_seconds)
+        held = bool(m.finalizers) or grace > 0 or not strategy.ready_to_delete(new)
         if not held:
             await self.store.delete(key, kv.mod_revision)
-            self._released(kind, old)
+            strategy.released(self, old)
             return old
         if not m.HasField("deletion_timestamp") or grace < m.deletion_grace_period_seconds:
             stamp = meta.now()
             stamp.seconds += grace
             m.deletion_timestamp.CopyFrom(stamp)
             m.deletion_grace_period_seconds = grace
-        if kind.kind == "Namespace":
-            new.status.phase = "Terminating"
+        strategy.mark_terminating(new)
         return await self._write(kind, key, kv, old, new)
-
-    def _released(self, kind: Kind, old: Any) -> None:
-        if kind.kind == "Service":
-            self.services.release(old)
-
-    async def ensure_namespaces(self, names: Sequence[str] = SYSTEM_NAMESPACES) -> None:
-        namespace_kind = kinds.resolve("Namespace")
-        for name in names:
-            obj = namespace_kind.message()
-            obj.metadata.name = name
-            with contextlib.suppress(errors.AlreadyExistsError):
-                await self.create(obj)
-                continue
-            await self.service_accounts.namespace_created(name)  # a store from before
 
 
 def _ns(kind: Kind, namespace: str) -> str:
@@ -471,30 +462,20 @@ def _keep_server_fields(kind: Kind, old: Any, new: Any) -> None:
 
 
 def _deletion_done(kind: Kind, obj: Any) -> bool:
-    """An object marked for deletion goes once nothing holds it any more."""
+    """An object marked for deletion goes once nothing holds it any more: no
+    finalizers, its grace period confirmed over (a pod's agent sets it to
+    zero), and whatever its strategy waits for."""
     m = obj.metadata
     if not m.HasField("deletion_timestamp") or m.finalizers:
         return False
-    if kind.kind == "Namespace":
-        return not obj.spec.finalizers
-    # A pod on a node waits for its agent to confirm with a zero grace period.
-    return not (kind.kind == "Pod" and m.deletion_grace_period_seconds > 0)
+    return m.deletion_grace_period_seconds <= 0 and kind.strategy.ready_to_delete(obj)
 
 
-def _grace_period(kind: Kind, obj: Any, asked: int | None) -> int:
-    if kind.kind != "Pod":
-        return 0
-    # Pods never scheduled, or already finished, have nothing to stop.
-    if not obj.spec.node_name or obj.status.phase in ("Succeeded", "Failed"):
-        return 0
-    if asked is not None:
-        return max(asked, 0)
-    spec = obj.spec
-    return (
-        spec.termination_grace_period_seconds
-        if spec.HasField("termination_grace_period_seconds")
-        else 30
-    )
+def _settle(reservation: Reservation | None, stored: bool) -> None:
+    """A stored write commits what its strategy reserved (freeing what it gave
+    up); any other outcome rolls the reservation back."""
+    if reservation is not None:
+        (reservation.commit if stored else reservation.rollback)()
 
 
 def _check_delete_preconditions(kind: Kind, obj: Any, opts: DeleteOptions) -> None:

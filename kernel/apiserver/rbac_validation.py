@@ -9,8 +9,6 @@ from typing import Any
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 SUBJECT_KINDS = ("User", "Group", "ServiceAccount")
-PATH_SEGMENT_NAMED = ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
-
 Causes = list[tuple[str, str]]
 
 
@@ -113,11 +111,3 @@ def _subject_causes(path: str, subject: Any) -> Causes:
             )
         )
     return causes
-
-
-SPEC_VALIDATORS = {
-    "Role": validate_role,
-    "ClusterRole": validate_cluster_role,
-    "RoleBinding": validate_binding,
-    "ClusterRoleBinding": validate_binding,
-}

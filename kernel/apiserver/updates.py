@@ -1,6 +1,6 @@
 """What an update may not change: an object's identity (every kind, as
-Kubernetes' checkName and ValidateObjectMetaUpdate) and, per kind, fields
-Kubernetes' ValidateUpdate keeps fixed."""
+Kubernetes' checkName and ValidateObjectMetaUpdate) and what the kind's
+strategy keeps fixed (Kubernetes' ValidateUpdate)."""
 
 from __future__ import annotations
 
@@ -31,54 +31,7 @@ def check_identity(kind: Kind, namespace: str, name: str, new: Any, old: Any) ->
 
 
 def check_update(kind: Kind, old: Any, new: Any) -> None:
-    causes: list[tuple[str, str]] = []
-    if kind.kind == "Pod":
-        causes += _pod_spec_update(old.spec, new.spec)
-    elif kind.kind in ("ReplicaSet", "Deployment") and old.spec.selector != new.spec.selector:
-        causes.append(("spec.selector", "Invalid value: field is immutable"))
-    elif (
-        kind.kind in ("ConfigMap", "Secret")
-        and old.immutable
-        and (old.data != new.data or not new.immutable)
-    ):
-        causes.append(("data", "Forbidden: field is immutable when `immutable` is set"))
-    elif (
-        kind.kind == "Service"
-        and old.spec.cluster_ip
-        and (new.spec.cluster_ip != old.spec.cluster_ip)
-    ):
-        causes.append(("spec.clusterIP", "Invalid value: field is immutable"))
-    elif kind.kind in ("RoleBinding", "ClusterRoleBinding") and old.role_ref != new.role_ref:
-        causes.append(("roleRef", "Invalid value: cannot change roleRef"))
+    """What the kind's strategy says an update may not change."""
+    causes = kind.strategy.validate_update(old, new)
     if causes:
         raise errors.invalid(kind.kind, new.metadata.name, causes, kind.group)
-
-
-def _pod_spec_update(old: Any, new: Any) -> list[tuple[str, str]]:
-    """A pod's spec is fixed once created, but for container images, the
-    active deadline, added tolerations, and binding: nodeName set once."""
-    if old.node_name and new.node_name != old.node_name:
-        return [("spec.nodeName", "Invalid value: field is immutable once set")]
-    a, b = type(old)(), type(new)()
-    a.CopyFrom(old)
-    b.CopyFrom(new)
-    for spec in (a, b):
-        spec.ClearField("node_name")
-        spec.ClearField("active_deadline_seconds")
-        for c in list(spec.containers) + list(spec.init_containers):
-            c.image = ""
-    kept = list(old.tolerations)
-    if list(new.tolerations)[: len(kept)] == kept:
-        a.ClearField("tolerations")
-        b.ClearField("tolerations")
-    if a != b:
-        return [
-            (
-                "spec",
-                "Forbidden: pod updates may not change fields other than "
-                "`spec.containers[*].image`, `spec.initContainers[*].image`, "
-                "`spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to "
-                "existing tolerations)",
-            )
-        ]
-    return []

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from shoal import validation as names
-from shoal.apiserver import rbac_validation
+from shoal.kinds import Kind
 from shoal.quantity import QuantityError, parse_quantity
 
 Causes = list[tuple[str, str]]
@@ -294,30 +294,41 @@ def validate_node(node: Any) -> Causes:
     return causes
 
 
-SPEC_VALIDATORS: dict[str, Callable[[Any], Causes]] = {
-    "Pod": validate_pod,
-    "ReplicationController": validate_replication_controller,
-    "ReplicaSet": _label_selector_workload,
-    "Deployment": validate_deployment,
-    "Service": validate_service,
-    "ConfigMap": validate_config_map,
-    "Secret": validate_secret,
-    "Node": validate_node,
-    **rbac_validation.SPEC_VALIDATORS,
-}
-
-# Namespaces and services become DNS labels (hostnames), so their names must be.
-LABEL_NAMED = ("Namespace", "Service")
+validate_replica_set = _label_selector_workload
 
 
-def validate_object(kind: str, obj: Any) -> Causes:
-    check: Callable[[str], list[str]] = names.validate_dns1123_subdomain
-    if kind in LABEL_NAMED:
-        check = names.validate_dns1123_label
-    elif kind in rbac_validation.PATH_SEGMENT_NAMED:  # "system:node" is a role's name
-        check = rbac_validation.validate_path_segment_name
-    causes = validate_metadata(obj.metadata, name_check=check)
-    spec_check = SPEC_VALIDATORS.get(kind)
-    if spec_check is not None:
-        causes += spec_check(obj)
-    return causes
+def pod_spec_update(old: Any, new: Any) -> Causes:
+    """A pod's spec is fixed once created, but for container images, the
+    active deadline, added tolerations, and binding: nodeName set once."""
+    if old.node_name and new.node_name != old.node_name:
+        return [("spec.nodeName", "Invalid value: field is immutable once set")]
+    a, b = type(old)(), type(new)()
+    a.CopyFrom(old)
+    b.CopyFrom(new)
+    for spec in (a, b):
+        spec.ClearField("node_name")
+        spec.ClearField("active_deadline_seconds")
+        for c in list(spec.containers) + list(spec.init_containers):
+            c.image = ""
+    kept = list(old.tolerations)
+    if list(new.tolerations)[: len(kept)] == kept:
+        a.ClearField("tolerations")
+        b.ClearField("tolerations")
+    if a != b:
+        return [
+            (
+                "spec",
+                "Forbidden: pod updates may not change fields other than "
+                "`spec.containers[*].image`, `spec.initContainers[*].image`, "
+                "`spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to "
+                "existing tolerations)",
+            )
+        ]
+    return []
+
+
+def validate_object(kind: Kind, obj: Any) -> Causes:
+    """The metadata every object has, then what the kind's strategy checks."""
+    strategy = kind.strategy
+    causes = validate_metadata(obj.metadata, name_check=strategy.validate_name)
+    return causes + strategy.validate(obj)

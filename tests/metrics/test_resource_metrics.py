@@ -15,9 +15,9 @@ import grpc
 import pytest
 import pytest_asyncio
 from prometheus_client import REGISTRY
+from shoal.agent.testing import Cluster, start_cluster, stop_cluster
 from shoal.api.v1 import metrics_pb2, metrics_pb2_grpc
 from shoal.plugins.gateway import Gateway
-from shoal.testing import Cluster, start_cluster, stop_cluster
 
 from tests.ctl.conftest import invoke
 from tests.gateway.conftest import Run, needs_kubectl, run_kubectl

@@ -22,6 +22,9 @@ EXPECTED = {
     "Deployment": ("apps/v1", "deployments", ("deploy",), True, True),
     "Lease": ("coordination.k8s.io/v1", "leases", (), True, False),
     "ServiceAccount": ("v1", "serviceaccounts", ("sa",), True, False),
+    "PersistentVolume": ("v1", "persistentvolumes", ("pv",), False, True),
+    "PersistentVolumeClaim": ("v1", "persistentvolumeclaims", ("pvc",), True, True),
+    "StorageClass": ("storage.k8s.io/v1", "storageclasses", ("sc",), False, False),
     "Role": ("rbac.authorization.k8s.io/v1", "roles", (), True, False),
     "ClusterRole": ("rbac.authorization.k8s.io/v1", "clusterroles", (), False, False),
     "RoleBinding": ("rbac.authorization.k8s.io/v1", "rolebindings", (), True, False),
@@ -32,6 +35,9 @@ EXPECTED = {
         False,
         False,
     ),
+    "PriorityClass": ("scheduling.k8s.io/v1", "priorityclasses", ("pc",), False, False),
+    "PodDisruptionBudget": ("policy/v1", "poddisruptionbudgets", ("pdb",), True, True),
+    "Eviction": ("policy/v1", "evictions", (), True, False),
 }
 
 

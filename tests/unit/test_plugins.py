@@ -114,10 +114,18 @@ def test_allow_list_loads_only_named_plugins_and_imports_nothing_else(
     assert infos["shoal_test_does_not_exist"]["error"] is None
 
 
-def test_empty_allow_list_loads_nothing(no_entry_points: None) -> None:
+def test_empty_allow_list_loads_only_kubernetes_own_kinds(no_entry_points: None) -> None:
     pm = pmod.build_plugin_manager({"SHOAL_PLUGINS": ""})
-    assert {info["status"] for info in pmod.plugin_info(pm)} == {"disabled"}
+    loaded = {i["name"] for i in pmod.plugin_info(pm) if i["status"] == "loaded"}
+    assert loaded == set(pmod.REQUIRED_PLUGINS)  # no server works without them
     assert pmod.stores(pm).names() == []
+    assert "pods" in pmod.kinds(pm).names()
+
+
+def test_block_list_can_drop_a_kind_plugin(no_entry_points: None) -> None:
+    pm = pmod.build_plugin_manager({"SHOAL_DISABLE_PLUGINS": "rbac"})
+    assert by_name(pm)["rbac"]["status"] == "disabled"
+    assert "roles.rbac.authorization.k8s.io" not in pmod.kinds(pm).names()
 
 
 def test_block_list(no_entry_points: None) -> None:
@@ -269,4 +277,5 @@ def test_plugins_command_table_and_json(fresh: None) -> None:
         line.split()[:3] == ["sqlite", "loaded", "builtin"] for line in table.output.splitlines()
     )
     as_json = CliRunner().invoke(plugins_command, ["--json"])
-    assert {"name": "sqlite", "status": "loaded"}.items() <= json.loads(as_json.output)[0].items()
+    sqlite = next(p for p in json.loads(as_json.output) if p["name"] == "sqlite")
+    assert {"name": "sqlite", "status": "loaded"}.items() <= sqlite.items()
