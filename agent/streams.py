@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import grpc
 from shoal import auth, errors
+from shoal.agent.resourcestats import node_summary
 from shoal.api.v1 import streams_pb2, streams_pb2_grpc
 from shoal.runtime import LABEL_CONTAINER_NAME, LABEL_POD_UID, Runtime, RuntimeFailure
 
@@ -217,6 +218,12 @@ class AgentStreams(streams_pb2_grpc.StreamsServicer):
         return streams_pb2.ListImagesResponse(
             images=[streams_pb2.Image(id=i.id, tags=i.tags, size_bytes=i.size) for i in images]
         )
+
+    async def Summary(self, request: Any, context: Any) -> Any:
+        try:
+            return await node_summary(request.node, self.backend.node(request.node).runtime)
+        except (errors.APIError, RuntimeFailure, OSError) as err:
+            await _abort(context, err)
 
     async def LoadImage(self, request_iterator: Any, context: Any) -> Any:
         try:

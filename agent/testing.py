@@ -36,14 +36,16 @@ class Cluster:
     nodes: list[str]
 
 
-async def start_cluster(data_dir: Path, *, nodes: int = 3) -> Cluster:
+async def start_cluster(
+    data_dir: Path, *, nodes: int = 3, metric_resolution: float | None = None
+) -> Cluster:
     """Server, control plane and ``nodes`` hollow nodes, waiting until every
     node is Ready; stop with :func:`stop_cluster`."""
     from shoal.agent.agent import Agent, AgentOptions
     from shoal.agent.kubelet import Timing
     from shoal.controlplane import ControlPlane
 
-    server = await start_server(data_dir)
+    server = await start_server(data_dir, metric_resolution=metric_resolution)
     address = f"127.0.0.1:{server.port}"
     client = Client(address)
     control_plane = ControlPlane(Client(address), "*", leader_elect=False)

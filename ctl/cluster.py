@@ -31,11 +31,15 @@ SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 KUBE_DNS_IP = "10.96.0.10"  # kubeadm's and minikube's kube-dns ClusterIP
 
 
-def _server_args(paths: lc.Paths, listen: str, http_listen: str, dns: bool = True) -> list[str]:
+def _server_args(
+    paths: lc.Paths, listen: str, http_listen: str, dns: bool = True, metrics: bool = True
+) -> list[str]:
     # The REST gateway too: kubectl, and programs in pods (the kubernetes
     # Service points at it), speak the Kubernetes API to it.
     data = str(paths.data("server"))
     args = ["server", "--data-dir", data, "--listen", listen, "--http-listen", http_listen]
+    if not metrics:  # the metrics-server add-on: the metrics plugin (kubectl top)
+        args += ["--disable-plugins", "metrics"]
     return [*args, "--cluster-dns", KUBE_DNS_IP] if dns else args  # the DNS add-on's Service
 
 
@@ -234,8 +238,10 @@ def up_command(
     try:
         from shoal.ctl.addons import enabled
 
-        dns = enabled(paths)["dns"]
-        procs["server"] = lc.spawn(paths, "server", _server_args(paths, listen, http_listen, dns))
+        addons = enabled(paths)
+        dns = addons["dns"]
+        server_args = _server_args(paths, listen, http_listen, dns, addons["metrics-server"])
+        procs["server"] = lc.spawn(paths, "server", server_args)
         paths.write_state({"server": listen, "runtime": chosen, "node": node})
         try:
             lc.ensure_tutorial_images(chosen)

@@ -110,6 +110,7 @@ def _verbs() -> list[click.Command]:
     from shoal.ctl.run import run_command
     from shoal.ctl.scale import scale_command
     from shoal.ctl.set import set_command
+    from shoal.ctl.top import top_command
     from shoal.ctl.wait import wait_command
 
     return [
@@ -138,6 +139,7 @@ def _verbs() -> list[click.Command]:
         taint_command,
         config_command,
         auth_command,
+        top_command,
     ]
 
 

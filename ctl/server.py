@@ -170,11 +170,26 @@ from shoal.ctl.limitopts import request_limit_options
     "HTTP/2 preface (gRPC) this soon, or it is closed.",
 )
 @click.option(
+    "--metric-resolution",
+    type=Duration(minimum=0.1),
+    default="15s",
+    show_default=True,
+    help="How often the metrics plugin scrapes every agent for CPU and memory "
+    "(metrics.k8s.io, `shoal top`); usage is the rate over two scrapes.",
+)
+@click.option(
     "--metrics/--no-metrics",
     default=True,
     show_default=True,
     help="Count and time every request and store call for /metrics (Prometheus); "
     "--no-metrics only for a benchmark's baseline.",
+)
+@click.option(
+    "--disable-plugins",
+    default="",
+    metavar="NAME,...",
+    help="Plugins not to load (added to SHOAL_DISABLE_PLUGINS), e.g. metrics: no "
+    "resource metrics API (the metrics-server add-on of `shoal up`).",
 )
 @request_limit_options
 def server_command(
@@ -209,7 +224,9 @@ def server_command(
     join_token_ttl: float,
     max_connections: int,
     request_header_timeout: float,
+    metric_resolution: float,
     metrics: bool,
+    disable_plugins: str,
     request_limits: Any,
 ) -> None:
     """Run the API server.
@@ -233,6 +250,7 @@ def server_command(
     from shoal.apiserver.server import serve
     from shoal.store import StoreError
 
+    _disable_plugins(disable_plugins)  # before any plugin loads
     check_controllers(controllers)
     scheduler_profiles = check_scheduler_config(scheduler_config)
     _check_listen(http_listen)
@@ -270,6 +288,7 @@ def server_command(
                 limits=request_limits,
                 connections=ConnectionLimits(max_connections, request_header_timeout),
                 metrics=metrics,
+                service_options={"metric_resolution": metric_resolution},
                 **election,
             )
         )
@@ -279,6 +298,17 @@ def server_command(
         raise click.ClickException(f"{err} (pick another address with --listen)") from None
     except (StoreError, ValueError) as err:
         raise click.ClickException(f"store {store_name}: {err}") from None
+
+
+def _disable_plugins(names: str) -> None:
+    import os
+
+    from shoal.plugin_manager import reset_plugin_manager
+
+    if names.strip():
+        already = os.environ.get("SHOAL_DISABLE_PLUGINS", "")
+        os.environ["SHOAL_DISABLE_PLUGINS"] = ",".join(n for n in (already, names) if n.strip())
+        reset_plugin_manager()
 
 
 def _check_advertise(value: str) -> str:

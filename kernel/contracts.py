@@ -17,6 +17,7 @@ hook                       registers                        contract
 plugins``                                                   (PreFilter ... Bind)
 ``register_runtimes``      ``factory(options) -> runtime``  :class:`Runtime`
 ``register_proxies``       ``factory(client, options)``     :class:`Proxy`
+``register_api_services``  ``factory(context) -> service``  :class:`APIService`
 ``register_http_servers``  ``factory(context) -> server``   :class:`HTTPServer`
                                                             (context:
                                                             :class:`HTTPServerContext`)
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import pathlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from shoal.runtime import Runtime
@@ -85,6 +86,33 @@ class Proxy(Protocol):
     async def run(self) -> None: ...
 
 
+@dataclass
+class APIServiceContext:
+    """What the API server hands an API service's factory: its object
+    registry (``get``/``list`` of stored objects, no authorization: the
+    service's own callers were authorized by its gRPC interceptors), the
+    agent directory (``node_stub(node)`` -> a link whose ``stub`` is the
+    node agent's ``shoal.v1.Streams``) and the operator's options (the
+    ``shoal server`` flags meant for plugins, e.g. ``metric_resolution``)."""
+
+    registry: Any
+    agents: Any
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class APIService(Protocol):
+    """A gRPC service served by the API server beside the object API (the
+    resource metrics API, as Kubernetes aggregates metrics-server's).
+    ``service_names`` are the full names reflection lists."""
+
+    service_names: tuple[str, ...]
+
+    def add_to_server(self, server: Any) -> None: ...
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
 @runtime_checkable
 class HTTPServer(Protocol):
     """An HTTP listener the API server runs beside its gRPC port (the REST
@@ -127,9 +155,13 @@ StoreFactory = Callable[[Mapping[str, Any]], Store]
 ControllerFactory = Callable[..., Controller]
 RuntimeFactory = Callable[[Mapping[str, Any]], Runtime]
 ProxyFactory = Callable[[Any, Mapping[str, Any]], Proxy]
+APIServiceFactory = Callable[[APIServiceContext], APIService]
 HTTPServerFactory = Callable[[HTTPServerContext], HTTPServer]
 
 __all__ = [
+    "APIService",
+    "APIServiceContext",
+    "APIServiceFactory",
     "AdmissionPlugin",
     "BindPlugin",
     "Controller",

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pluggy
 from shoal.contracts import (
     AdmissionPlugin,
+    APIServiceFactory,
     Controller,
     ControllerFactory,
     HTTPServerFactory,
@@ -256,5 +257,24 @@ def register_kinds(registry: Registry[Kind]) -> None:
         update may change, deletion, side effects, table columns);
         ``shoal.testing.StrategyContract`` tests one. Every name (kind,
         plural, singular, short names) must be new.
+    :returns: nothing; results are ignored.
+    """
+
+
+@hookspec
+def register_api_services(registry: Registry[APIServiceFactory]) -> None:
+    """Offer gRPC services for the API server to serve beside the object
+    API, on the same port, behind the same authentication and authorization
+    (as Kubernetes aggregates metrics-server's ``metrics.k8s.io``).
+
+    Fires once when the API server starts, before it serves requests.
+
+    :param registry: register ``name -> factory``; the API server calls
+        ``factory(context: shoal.contracts.APIServiceContext)`` and gets a
+        :class:`shoal.contracts.APIService`: it adds its servicers with
+        ``add_to_server(server)``, awaits ``start()`` after and ``stop()``
+        when it stops. Calls are authorized per method
+        (``shoal.apiserver.requestinfo``); methods it does not know are
+        refused to all but cluster admins.
     :returns: nothing; results are ignored.
     """

@@ -68,6 +68,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.controllers.persistentvolume",
     "shoal.plugins.proxy.serviceproxy",
     "shoal.plugins.gateway",
+    "shoal.plugins.metrics",
 )
 
 # Kubernetes' own kinds: an allow-list (SHOAL_PLUGINS) keeps them, since no
@@ -317,6 +318,13 @@ def http_servers(pm: ShoalPluginManager | None = None) -> Registry[contracts.HTT
 def proxies(pm: ShoalPluginManager | None = None) -> Registry[contracts.ProxyFactory]:
     """Service proxies: name -> ``factory(client, options) -> proxy``."""
     return collect("register_proxies", "proxy", pm)
+
+
+def api_services(
+    pm: ShoalPluginManager | None = None,
+) -> Registry[contracts.APIServiceFactory]:
+    """Services the API server serves beside the object API: name -> ``factory(context)``."""
+    return collect("register_api_services", "API service", pm)
 
 
 def kinds(pm: ShoalPluginManager | None = None) -> Registry[Kind]:

@@ -23,7 +23,8 @@ _SUFFIXES = {
     "Pi": Decimal(2) ** 50,
     "Ei": Decimal(2) ** 60,
 }
-_QUANTITY = re.compile(r"^([+-]?[0-9.]+)([eE][+-]?[0-9]+|[numkMGTPE]i?|)$")
+# Binary suffixes are capitalised ("Ki", as nodes report memory); "ki" is none.
+_QUANTITY = re.compile(r"^([+-]?[0-9.]+)([eE][+-]?[0-9]+|[KMGTPE]i|[numkMGTPE]|)$")
 
 
 class QuantityError(ValueError):
@@ -43,7 +44,7 @@ def parse_quantity(text: str) -> Decimal:
         value = Decimal(number)
     except InvalidOperation:
         raise QuantityError(f"invalid quantity {text!r}") from None
-    if suffix[:1] in ("e", "E"):
+    if suffix not in _SUFFIXES:  # an exponent: "e3", "E-2"
         return value * Decimal(10) ** int(suffix[1:])
     return value * _SUFFIXES[suffix]
 

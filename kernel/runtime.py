@@ -155,6 +155,16 @@ class ExecResult:
     stderr: bytes = b""
 
 
+@dataclass
+class ResourceUsage:
+    """CPU and memory read at one moment, as CRI's ContainerStats: the
+    resource metrics API (``kubectl top``) is made from two of these."""
+
+    timestamp_ns: int  # when read, nanoseconds since the epoch
+    cpu_usage_core_nanoseconds: int  # cumulative CPU time, all cores
+    memory_working_set_bytes: int  # usage minus inactive file pages
+
+
 @runtime_checkable
 class ExecSession(Protocol):
     """An interactive exec (or attach): write stdin, read output chunks,
@@ -174,6 +184,23 @@ class PodNetwork(Protocol):
     as cluster DNS, whether or not ClusterIPs are routed."""
 
     async def pod_network_gateway(self) -> str: ...  # "" when unknown
+
+
+@runtime_checkable
+class ContainerStatsSource(Protocol):
+    """A runtime that reports what its containers use (Docker and Podman
+    stats, the fake runtime's modelled usage)."""
+
+    async def container_stats(self, container_id: str) -> ResourceUsage: ...
+
+
+@runtime_checkable
+class NodeStatsSource(Protocol):
+    """A runtime whose node is not the host (the fake runtime's hollow
+    nodes): it models the node's usage itself. Other nodes report the
+    host's, read from /proc."""
+
+    async def node_stats(self) -> ResourceUsage: ...
 
 
 @runtime_checkable

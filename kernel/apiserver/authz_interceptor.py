@@ -22,6 +22,7 @@ from shoal.apiserver.handlers import rewrap
 
 OBJECTS = "/shoal.v1.Objects/"
 STREAMS = "/shoal.v1.Streams/"
+METRICS = "/shoal.v1.Metrics/"
 # Open to anyone: health probes.
 PUBLIC = ("/grpc.health.v1.Health/", "/shoal.v1.Discovery/Version")
 # Open to every authenticated user: discovery, reflection, access reviews.
@@ -72,6 +73,8 @@ class _Check:
             return requestinfo.object_attributes(user, self.short, request)
         if self.method.startswith(STREAMS):
             return requestinfo.stream_attributes(user, self.short, request)
+        if self.method.startswith(METRICS) and self.short in requestinfo.METRICS_ATTRIBUTES:
+            return requestinfo.metrics_attributes(user, self.short, request)
         return Attributes(user, "get", path=self.method, resource_request=False)
 
     async def admit(self, request: Any, context: Any) -> Attributes | None:

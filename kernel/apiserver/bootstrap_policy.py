@@ -50,6 +50,8 @@ VIEW_RULES = [
         ],
     ),
     _rule(READ, ["policy"], ["poddisruptionbudgets", "poddisruptionbudgets/status"]),
+    # metrics-server's system:aggregated-metrics-reader: `kubectl top` for viewers
+    _rule(READ, ["metrics.k8s.io"], ["pods", "nodes"]),
 ]  # fmt: skip
 EDIT_RULES = [
     _rule(

@@ -56,6 +56,14 @@ STREAM_LABELS = {  # method -> (verb, resource, subresource)
     "PortForward": ("CONNECT", "pods", "portforward"),
     "ListImages": ("CONNECT", "nodes", "proxy"),
     "LoadImage": ("CONNECT", "nodes", "proxy"),
+    "Summary": ("GET", "nodes", "stats"),
+}
+METRICS = "/shoal.v1.Metrics/"
+METRICS_VERBS = {  # method -> (verb, resource), in metrics.k8s.io/v1beta1
+    "GetNodeMetrics": ("GET", "nodes"),
+    "ListNodeMetrics": ("LIST", "nodes"),
+    "GetPodMetrics": ("GET", "pods"),
+    "ListPodMetrics": ("LIST", "pods"),
 }
 LONG_RUNNING = ("WATCH", "CONNECT")
 MUTATING = ("POST", "PUT", "PATCH", "DELETE")
@@ -252,9 +260,27 @@ def _resolver(method: str) -> Callable[[Any], Series]:
     if method.startswith(STREAMS) and short in STREAM_LABELS:
         verb, resource, sub = STREAM_LABELS[short]
         fixed = series(verb, "", "v1", resource, sub, "resource")
+    elif method.startswith(METRICS) and short in METRICS_VERBS:
+        return _metrics_resolver(*METRICS_VERBS[short])
     else:  # discovery, health, access reviews, joining: not resources
         fixed = series("POST", "", "", "", "", "")
     return lambda request: fixed
+
+
+def _metrics_resolver(verb: str, resource: str) -> Callable[[Any], Series]:
+    """The resource metrics API (the metrics plugin), labelled as
+    kube-apiserver labels metrics-server's aggregated requests."""
+    group, version = "metrics.k8s.io", "v1beta1"
+    one = series(verb, group, version, resource, "", "resource")
+    every = series(verb, group, version, resource, "", "cluster")
+    namespaced = series(verb, group, version, resource, "", "namespace")
+
+    def resolve(request: Any) -> Series:
+        if verb == "GET":
+            return one
+        return namespaced if getattr(request, "namespace", "") and resource == "pods" else every
+
+    return resolve
 
 
 def _wrap(handler: Any, resolve: Callable[[Any], Series]) -> Any:

@@ -29,6 +29,15 @@ STREAM_ATTRIBUTES = {  # method -> (verb, resource, subresource)
     "PortForward": ("create", "pods", "portforward"),
     "ListImages": ("get", "nodes", "proxy"),
     "LoadImage": ("create", "nodes", "proxy"),
+    "Summary": ("get", "nodes", "stats"),
+}
+
+METRICS_GROUP = "metrics.k8s.io"
+METRICS_ATTRIBUTES = {  # method -> (verb, resource), in metrics.k8s.io
+    "GetNodeMetrics": ("get", "nodes"),
+    "ListNodeMetrics": ("list", "nodes"),
+    "GetPodMetrics": ("get", "pods"),
+    "ListPodMetrics": ("list", "pods"),
 }
 
 
@@ -98,6 +107,18 @@ def stream_attributes(user: UserInfo, method: str, first: Any) -> Attributes:
     start = first.ref if method == "Logs" else first.start
     ref = start.ref if method != "Logs" else start
     return Attributes(user, verb, "", "pods", sub, ref.namespace or "default", ref.pod)
+
+
+def metrics_attributes(user: UserInfo, method: str, request: Any) -> Attributes:
+    """Attributes of a ``shoal.v1.Metrics`` call: get or list on nodes or
+    pods of ``metrics.k8s.io``, as kube-apiserver authorizes metrics-server's
+    aggregated API."""
+    verb, resource = METRICS_ATTRIBUTES[method]
+    namespace = (
+        (request.namespace or ("default" if verb == "get" else "")) if resource == "pods" else ""
+    )
+    name = request.name if verb == "get" else ""
+    return Attributes(user, verb, METRICS_GROUP, resource, "", namespace, name)
 
 
 # -- HTTP (the REST gateway) ---------------------------------------------------

@@ -72,12 +72,17 @@ class APIServer:
         limits: RequestLimits | None = None,
         connections: ConnectionLimits | None = None,
         metrics: bool = True,
+        service_options: dict[str, Any] | None = None,
     ) -> None:
         """Without ``security`` the listener is plain and every request runs
         as ``auth.INSECURE_ADMIN`` (tests in-process; ``--insecure``).
         ``limits``: per-user fairness and the request size cap; ``metrics``:
-        count and time every request (``shoal.metrics``)."""
+        count and time every request (``shoal.metrics``);
+        ``service_options``: for the plugins' API services
+        (``register_api_services``), e.g. ``metric_resolution``."""
         self.metrics = metrics
+        self.service_options = dict(service_options or {})
+        self.api_services: list[Any] = []
         if metrics:  # store calls timed, objects counted
             store = InstrumentedStore(store)  # type: ignore[assignment]
         self.store = store
@@ -139,6 +144,7 @@ class APIServer:
             AUTHORIZATION,
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
         )
+        services += self._add_api_services(server)
         _ = api_pb2  # the descriptors reflection serves are those of this module
         if self.security is not None:
             add_certificates(server, self.security, self._node_exists, self._pod)
@@ -153,10 +159,25 @@ class APIServer:
         )
         await server.start()
         self._server = server
+        for api_service in self.api_services:
+            await api_service.start()
         for name in ("", OBJECTS, DISCOVERY):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         log.info("serving", listen=listen, port=self.port)
         return self.port
+
+    def _add_api_services(self, server: grpc.aio.Server) -> tuple[str, ...]:
+        """The plugins' services (``register_api_services``); their names."""
+        from shoal.contracts import APIServiceContext
+
+        context = APIServiceContext(self.registry, self._agents, self.service_options)
+        names: tuple[str, ...] = ()
+        for _, factory in plugin_manager.api_services().items():
+            api_service = factory(context)
+            api_service.add_to_server(server)
+            self.api_services.append(api_service)
+            names += tuple(api_service.service_names)
+        return names
 
     async def _node_exists(self, name: str) -> bool:
         from shoal import errors, kinds
@@ -187,6 +208,9 @@ class APIServer:
             await self.health.enter_graceful_shutdown()
             await self._server.stop(grace)
             self._server = None
+            for api_service in self.api_services:
+                await api_service.stop()
+            self.api_services.clear()
             await self._agents.close()
         await self.authorization.stop()
         await self.registry.stop()
@@ -233,6 +257,7 @@ async def serve(
     advertise_address: str = "",
     cluster_dns: str = "",
     metrics: bool = True,
+    service_options: dict[str, Any] | None = None,
     http_servers: Mapping[str, str] | None = None,
     stop: asyncio.Event | None = None,
 ) -> None:
@@ -287,6 +312,7 @@ async def serve(
         limits=limits,
         connections=connections,
         metrics=metrics,
+        service_options=service_options,
     )
     port = await server.start(listen)
     host = listen_host or "127.0.0.1"

@@ -207,6 +207,14 @@ class StreamsProxy(streams_pb2_grpc.StreamsServicer):
         except (errors.APIError, grpc.aio.AioRpcError) as err:
             await _abort(context, err, link)
 
+    async def Summary(self, request: Any, context: Any) -> Any:
+        link = None
+        try:
+            link = await self.directory.node_stub(request.node)
+            return await link.stub.Summary(request)
+        except (errors.APIError, grpc.aio.AioRpcError) as err:
+            await _abort(context, err, link)
+
     async def LoadImage(self, request_iterator: Any, context: Any) -> Any:
         link = None
         try:

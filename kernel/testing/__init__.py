@@ -45,10 +45,14 @@ __all__ = [
 ]
 
 
-async def start_server(data_dir: Path, *, bookmark_interval: float = 10.0) -> APIServer:
-    """A started APIServer on ``data_dir/state.db``; stop it with ``await server.stop()``."""
+async def start_server(
+    data_dir: Path, *, bookmark_interval: float = 10.0, metric_resolution: float | None = None
+) -> APIServer:
+    """A started APIServer on ``data_dir/state.db``; stop it with ``await server.stop()``.
+    ``metric_resolution``: how often the metrics plugin scrapes agents (seconds)."""
     store = SQLiteStore(data_dir / "state.db", compact_interval=0)
-    server = APIServer(store, bookmark_interval=bookmark_interval)
+    options = {"metric_resolution": metric_resolution} if metric_resolution else {}
+    server = APIServer(store, bookmark_interval=bookmark_interval, service_options=options)
     await server.start("127.0.0.1:0")
     return server
 

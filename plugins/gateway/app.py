@@ -11,7 +11,14 @@ from aiohttp import web
 from shoal import errors
 from shoal.apiserver.fairness import FairQueues, RequestLimits
 from shoal.client import Client
-from shoal.plugins.gateway import accessreview, componentstatus, discovery, openapi, paths
+from shoal.plugins.gateway import (
+    accessreview,
+    componentstatus,
+    discovery,
+    openapi,
+    paths,
+    resourcemetrics,
+)
 from shoal.plugins.gateway.access import AccessCheck
 from shoal.plugins.gateway.authn import impersonation_headers
 from shoal.plugins.gateway.bodies import respond
@@ -182,6 +189,7 @@ def build_app(
     openapi.add_routes(app)
     accessreview.add_routes(app, client)
     componentstatus.add_routes(app, client)
+    resourcemetrics.add_routes(app, client)
     app.router.add_route("*", "/api/v1/{tail:.+}", router.core)
     app.router.add_route("*", "/apis/{group}/{version}/{tail:.+}", router.grouped)
     return app

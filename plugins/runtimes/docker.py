@@ -23,6 +23,7 @@ from typing import Any
 from shoal import hookimpl
 from shoal.plugins.runtimes import engine
 from shoal.plugins.runtimes.engine_http import Endpoint
+from shoal.plugins.runtimes.engine_stats import docker_stats
 from shoal.plugins.runtimes.engine_streams import EngineExecSession, EngineStreams
 from shoal.plugins.runtimes.images import PAUSE_IMAGE
 from shoal.plugins.runtimes.sdk_runtime import SDKRuntime
@@ -35,6 +36,7 @@ from shoal.runtime import (
     ExecResult,
     PodSandboxConfig,
     PodSandboxStatus,
+    ResourceUsage,
     RuntimeFailure,
 )
 
@@ -178,6 +180,9 @@ class DockerRuntime(SDKRuntime):
             container_id, follow=follow, tail=tail, timestamps=timestamps
         ):
             yield chunk
+
+    async def container_stats(self, container_id: str) -> ResourceUsage:
+        return await docker_stats((await self._engine()).endpoint, container_id)
 
     async def exec_sync(self, container_id: str, command: list[str], timeout: float) -> ExecResult:
         return await (await self._engine()).exec_sync(container_id, command, timeout)

@@ -21,6 +21,8 @@ command only writes the log:
 ``fake.shoal.io/start-latency``  seconds ``start_container`` takes
 ``fake.shoal.io/ignore-sigterm`` "true": it ignores SIGTERM, so stopping waits
                                  the whole grace period and kills it (137)
+``fake.shoal.io/usage-cpu``      the CPU it uses while running ("250m"; ``fake_usage``)
+``fake.shoal.io/usage-memory``   the memory it uses while running ("64Mi")
 
 Exec understands the same shell; attach (``fake_attach``) sees the main
 process's output and, for a bare ``sh`` made with ``stdin: true``, types
@@ -47,6 +49,7 @@ from shoal.plugins.runtimes.fake_attach import FakeAttachSession, MainIO, reads_
 from shoal.plugins.runtimes.fake_exec import FakeExecSession
 from shoal.plugins.runtimes.fake_images import FakeImages, new_id
 from shoal.plugins.runtimes.fake_shell import FakeFS, Shell, forever
+from shoal.plugins.runtimes.fake_usage import container_usage, node_usage
 from shoal.registry import Registry
 from shoal.runtime import (
     ContainerConfig,
@@ -57,6 +60,7 @@ from shoal.runtime import (
     PodSandboxConfig,
     PodSandboxStatus,
     PullPolicy,
+    ResourceUsage,
     RuntimeFailure,
 )
 
@@ -109,6 +113,7 @@ class FakeRuntime:
         self.images = FakeImages(opts.get("images", ()), self.pull_latency)
         self.sandboxes: dict[str, tuple[PodSandboxStatus, PodSandboxConfig]] = {}
         self.containers: dict[str, FakeContainer] = {}
+        self._retired_cpu = 0  # CPU used by containers since removed (node_stats)
 
     async def version(self) -> str:
         return __version__
@@ -269,6 +274,7 @@ class FakeRuntime:
     async def remove_container(self, container_id: str) -> None:
         container = self.containers.pop(container_id, None)
         if container is not None:
+            self._retired_cpu += container_usage(container).cpu_usage_core_nanoseconds
             _cancel(container)
             container.main.ended()
             container._wake()
@@ -282,6 +288,12 @@ class FakeRuntime:
             for c in self.containers.values()
             if not sandbox_id or c.status.sandbox_id == sandbox_id
         ]
+
+    async def container_stats(self, container_id: str) -> ResourceUsage:
+        return container_usage(self._container(container_id))
+
+    async def node_stats(self) -> ResourceUsage:
+        return node_usage(list(self.containers.values()), self._retired_cpu)
 
     def _container(self, container_id: str) -> FakeContainer:
         try:

@@ -22,6 +22,7 @@ from typing import Any
 from shoal import hookimpl
 from shoal.plugins.runtimes import engine
 from shoal.plugins.runtimes.engine_http import Endpoint
+from shoal.plugins.runtimes.engine_stats import libpod_stats
 from shoal.plugins.runtimes.engine_streams import EngineExecSession, EngineStreams
 from shoal.plugins.runtimes.images import PAUSE_IMAGE
 from shoal.plugins.runtimes.podman_service import connect, default_socket_url
@@ -36,6 +37,7 @@ from shoal.runtime import (
     ExecResult,
     PodSandboxConfig,
     PodSandboxStatus,
+    ResourceUsage,
     RuntimeFailure,
 )
 
@@ -181,6 +183,9 @@ class PodmanRuntime(SDKRuntime):
             container_id, follow=follow, tail=tail, timestamps=timestamps
         ):
             yield chunk
+
+    async def container_stats(self, container_id: str) -> ResourceUsage:
+        return await libpod_stats(self._streams.endpoint, container_id)
 
     async def exec_sync(self, container_id: str, command: list[str], timeout: float) -> ExecResult:
         await self._call(lambda c: None)

@@ -22,9 +22,10 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from shoal.api.v1 import metrics_pb2 as shoal_dot_api_dot_v1_dot_metrics__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ashoal/api/v1/streams.proto\x12\x08shoal.v1\"O\n\x0c\x43ontainerRef\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0b\n\x03pod\x18\x02 \x01(\t\x12\x11\n\tcontainer\x18\x03 \x01(\t\x12\x0c\n\x04node\x18\x04 \x01(\t\"\x90\x01\n\x0bLogsRequest\x12#\n\x03ref\x18\x01 \x01(\x0b\x32\x16.shoal.v1.ContainerRef\x12\x0e\n\x06\x66ollow\x18\x02 \x01(\x08\x12\x17\n\ntail_lines\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\x10\n\x08previous\x18\x04 \x01(\x08\x12\x12\n\ntimestamps\x18\x05 \x01(\x08\x42\r\n\x0b_tail_lines\"\x19\n\tLogsChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"-\n\x0cTerminalSize\x12\r\n\x05width\x18\x01 \x01(\r\x12\x0e\n\x06height\x18\x02 \x01(\r\"\x83\x01\n\tExecStart\x12#\n\x03ref\x18\x01 \x01(\x0b\x32\x16.shoal.v1.ContainerRef\x12\x0f\n\x07\x63ommand\x18\x02 \x03(\t\x12\r\n\x05stdin\x18\x03 \x01(\x08\x12\x0b\n\x03tty\x18\x04 \x01(\x08\x12$\n\x04size\x18\x05 \x01(\x0b\x32\x16.shoal.v1.TerminalSize\"\x8c\x01\n\tExecInput\x12$\n\x05start\x18\x01 \x01(\x0b\x32\x13.shoal.v1.ExecStartH\x00\x12\x0f\n\x05stdin\x18\x02 \x01(\x0cH\x00\x12\x15\n\x0b\x63lose_stdin\x18\x03 \x01(\x08H\x00\x12(\n\x06resize\x18\x04 \x01(\x0b\x32\x16.shoal.v1.TerminalSizeH\x00\x42\x07\n\x05input\"O\n\nExecOutput\x12\x10\n\x06stdout\x18\x01 \x01(\x0cH\x00\x12\x10\n\x06stderr\x18\x02 \x01(\x0cH\x00\x12\x13\n\texit_code\x18\x03 \x01(\x05H\x00\x42\x08\n\x06output\"E\n\x10PortForwardStart\x12#\n\x03ref\x18\x01 \x01(\x0b\x32\x16.shoal.v1.ContainerRef\x12\x0c\n\x04port\x18\x02 \x01(\x05\"i\n\x10PortForwardFrame\x12+\n\x05start\x18\x01 \x01(\x0b\x32\x1a.shoal.v1.PortForwardStartH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x12\x0f\n\x05\x63lose\x18\x03 \x01(\x08H\x00\x42\x07\n\x05\x66rame\"!\n\x11ListImagesRequest\x12\x0c\n\x04node\x18\x01 \x01(\t\"5\n\x05Image\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04tags\x18\x02 \x03(\t\x12\x12\n\nsize_bytes\x18\x03 \x01(\x03\"5\n\x12ListImagesResponse\x12\x1f\n\x06images\x18\x01 \x03(\x0b\x32\x0f.shoal.v1.Image\",\n\x0eLoadImageChunk\x12\x0c\n\x04node\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"!\n\x11LoadImageResponse\x12\x0c\n\x04tags\x18\x01 \x03(\t2\x89\x03\n\x07Streams\x12\x34\n\x04Logs\x12\x15.shoal.v1.LogsRequest\x1a\x13.shoal.v1.LogsChunk0\x01\x12\x35\n\x04\x45xec\x12\x13.shoal.v1.ExecInput\x1a\x14.shoal.v1.ExecOutput(\x01\x30\x01\x12\x37\n\x06\x41ttach\x12\x13.shoal.v1.ExecInput\x1a\x14.shoal.v1.ExecOutput(\x01\x30\x01\x12I\n\x0bPortForward\x12\x1a.shoal.v1.PortForwardFrame\x1a\x1a.shoal.v1.PortForwardFrame(\x01\x30\x01\x12G\n\nListImages\x12\x1b.shoal.v1.ListImagesRequest\x1a\x1c.shoal.v1.ListImagesResponse\x12\x44\n\tLoadImage\x12\x18.shoal.v1.LoadImageChunk\x1a\x1b.shoal.v1.LoadImageResponse(\x01\x42\'Z%github.com/shoal/shoal/api/v1;shoalv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ashoal/api/v1/streams.proto\x12\x08shoal.v1\x1a\x1ashoal/api/v1/metrics.proto\"O\n\x0c\x43ontainerRef\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0b\n\x03pod\x18\x02 \x01(\t\x12\x11\n\tcontainer\x18\x03 \x01(\t\x12\x0c\n\x04node\x18\x04 \x01(\t\"\x90\x01\n\x0bLogsRequest\x12#\n\x03ref\x18\x01 \x01(\x0b\x32\x16.shoal.v1.ContainerRef\x12\x0e\n\x06\x66ollow\x18\x02 \x01(\x08\x12\x17\n\ntail_lines\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\x10\n\x08previous\x18\x04 \x01(\x08\x12\x12\n\ntimestamps\x18\x05 \x01(\x08\x42\r\n\x0b_tail_lines\"\x19\n\tLogsChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"-\n\x0cTerminalSize\x12\r\n\x05width\x18\x01 \x01(\r\x12\x0e\n\x06height\x18\x02 \x01(\r\"\x83\x01\n\tExecStart\x12#\n\x03ref\x18\x01 \x01(\x0b\x32\x16.shoal.v1.ContainerRef\x12\x0f\n\x07\x63ommand\x18\x02 \x03(\t\x12\r\n\x05stdin\x18\x03 \x01(\x08\x12\x0b\n\x03tty\x18\x04 \x01(\x08\x12$\n\x04size\x18\x05 \x01(\x0b\x32\x16.shoal.v1.TerminalSize\"\x8c\x01\n\tExecInput\x12$\n\x05start\x18\x01 \x01(\x0b\x32\x13.shoal.v1.ExecStartH\x00\x12\x0f\n\x05stdin\x18\x02 \x01(\x0cH\x00\x12\x15\n\x0b\x63lose_stdin\x18\x03 \x01(\x08H\x00\x12(\n\x06resize\x18\x04 \x01(\x0b\x32\x16.shoal.v1.TerminalSizeH\x00\x42\x07\n\x05input\"O\n\nExecOutput\x12\x10\n\x06stdout\x18\x01 \x01(\x0cH\x00\x12\x10\n\x06stderr\x18\x02 \x01(\x0cH\x00\x12\x13\n\texit_code\x18\x03 \x01(\x05H\x00\x42\x08\n\x06output\"E\n\x10PortForwardStart\x12#\n\x03ref\x18\x01 \x01(\x0b\x32\x16.shoal.v1.ContainerRef\x12\x0c\n\x04port\x18\x02 \x01(\x05\"i\n\x10PortForwardFrame\x12+\n\x05start\x18\x01 \x01(\x0b\x32\x1a.shoal.v1.PortForwardStartH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x12\x0f\n\x05\x63lose\x18\x03 \x01(\x08H\x00\x42\x07\n\x05\x66rame\"!\n\x11ListImagesRequest\x12\x0c\n\x04node\x18\x01 \x01(\t\"5\n\x05Image\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04tags\x18\x02 \x03(\t\x12\x12\n\nsize_bytes\x18\x03 \x01(\x03\"5\n\x12ListImagesResponse\x12\x1f\n\x06images\x18\x01 \x03(\x0b\x32\x0f.shoal.v1.Image\",\n\x0eLoadImageChunk\x12\x0c\n\x04node\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"!\n\x11LoadImageResponse\x12\x0c\n\x04tags\x18\x01 \x03(\t2\xc5\x03\n\x07Streams\x12\x34\n\x04Logs\x12\x15.shoal.v1.LogsRequest\x1a\x13.shoal.v1.LogsChunk0\x01\x12\x35\n\x04\x45xec\x12\x13.shoal.v1.ExecInput\x1a\x14.shoal.v1.ExecOutput(\x01\x30\x01\x12\x37\n\x06\x41ttach\x12\x13.shoal.v1.ExecInput\x1a\x14.shoal.v1.ExecOutput(\x01\x30\x01\x12I\n\x0bPortForward\x12\x1a.shoal.v1.PortForwardFrame\x1a\x1a.shoal.v1.PortForwardFrame(\x01\x30\x01\x12G\n\nListImages\x12\x1b.shoal.v1.ListImagesRequest\x1a\x1c.shoal.v1.ListImagesResponse\x12\x44\n\tLoadImage\x12\x18.shoal.v1.LoadImageChunk\x1a\x1b.shoal.v1.LoadImageResponse(\x01\x12:\n\x07Summary\x12\x18.shoal.v1.SummaryRequest\x1a\x15.shoal.v1.NodeSummaryB\'Z%github.com/shoal/shoal/api/v1;shoalv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,34 +33,34 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'shoal.api.v1.streams_pb2', 
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z%github.com/shoal/shoal/api/v1;shoalv1'
-  _globals['_CONTAINERREF']._serialized_start=40
-  _globals['_CONTAINERREF']._serialized_end=119
-  _globals['_LOGSREQUEST']._serialized_start=122
-  _globals['_LOGSREQUEST']._serialized_end=266
-  _globals['_LOGSCHUNK']._serialized_start=268
-  _globals['_LOGSCHUNK']._serialized_end=293
-  _globals['_TERMINALSIZE']._serialized_start=295
-  _globals['_TERMINALSIZE']._serialized_end=340
-  _globals['_EXECSTART']._serialized_start=343
-  _globals['_EXECSTART']._serialized_end=474
-  _globals['_EXECINPUT']._serialized_start=477
-  _globals['_EXECINPUT']._serialized_end=617
-  _globals['_EXECOUTPUT']._serialized_start=619
-  _globals['_EXECOUTPUT']._serialized_end=698
-  _globals['_PORTFORWARDSTART']._serialized_start=700
-  _globals['_PORTFORWARDSTART']._serialized_end=769
-  _globals['_PORTFORWARDFRAME']._serialized_start=771
-  _globals['_PORTFORWARDFRAME']._serialized_end=876
-  _globals['_LISTIMAGESREQUEST']._serialized_start=878
-  _globals['_LISTIMAGESREQUEST']._serialized_end=911
-  _globals['_IMAGE']._serialized_start=913
-  _globals['_IMAGE']._serialized_end=966
-  _globals['_LISTIMAGESRESPONSE']._serialized_start=968
-  _globals['_LISTIMAGESRESPONSE']._serialized_end=1021
-  _globals['_LOADIMAGECHUNK']._serialized_start=1023
-  _globals['_LOADIMAGECHUNK']._serialized_end=1067
-  _globals['_LOADIMAGERESPONSE']._serialized_start=1069
-  _globals['_LOADIMAGERESPONSE']._serialized_end=1102
-  _globals['_STREAMS']._serialized_start=1105
-  _globals['_STREAMS']._serialized_end=1498
+  _globals['_CONTAINERREF']._serialized_start=68
+  _globals['_CONTAINERREF']._serialized_end=147
+  _globals['_LOGSREQUEST']._serialized_start=150
+  _globals['_LOGSREQUEST']._serialized_end=294
+  _globals['_LOGSCHUNK']._serialized_start=296
+  _globals['_LOGSCHUNK']._serialized_end=321
+  _globals['_TERMINALSIZE']._serialized_start=323
+  _globals['_TERMINALSIZE']._serialized_end=368
+  _globals['_EXECSTART']._serialized_start=371
+  _globals['_EXECSTART']._serialized_end=502
+  _globals['_EXECINPUT']._serialized_start=505
+  _globals['_EXECINPUT']._serialized_end=645
+  _globals['_EXECOUTPUT']._serialized_start=647
+  _globals['_EXECOUTPUT']._serialized_end=726
+  _globals['_PORTFORWARDSTART']._serialized_start=728
+  _globals['_PORTFORWARDSTART']._serialized_end=797
+  _globals['_PORTFORWARDFRAME']._serialized_start=799
+  _globals['_PORTFORWARDFRAME']._serialized_end=904
+  _globals['_LISTIMAGESREQUEST']._serialized_start=906
+  _globals['_LISTIMAGESREQUEST']._serialized_end=939
+  _globals['_IMAGE']._serialized_start=941
+  _globals['_IMAGE']._serialized_end=994
+  _globals['_LISTIMAGESRESPONSE']._serialized_start=996
+  _globals['_LISTIMAGESRESPONSE']._serialized_end=1049
+  _globals['_LOADIMAGECHUNK']._serialized_start=1051
+  _globals['_LOADIMAGECHUNK']._serialized_end=1095
+  _globals['_LOADIMAGERESPONSE']._serialized_start=1097
+  _globals['_LOADIMAGERESPONSE']._serialized_end=1130
+  _globals['_STREAMS']._serialized_start=1133
+  _globals['_STREAMS']._serialized_end=1586
 # @@protoc_insertion_point(module_scope)

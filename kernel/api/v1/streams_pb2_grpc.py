@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from shoal.api.v1 import metrics_pb2 as shoal_dot_api_dot_v1_dot_metrics__pb2
 from shoal.api.v1 import streams_pb2 as shoal_dot_api_dot_v1_dot_streams__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -64,6 +65,11 @@ class StreamsStub:
                 request_serializer=shoal_dot_api_dot_v1_dot_streams__pb2.LoadImageChunk.SerializeToString,
                 response_deserializer=shoal_dot_api_dot_v1_dot_streams__pb2.LoadImageResponse.FromString,
                 _registered_method=True)
+        self.Summary = channel.unary_unary(
+                '/shoal.v1.Streams/Summary',
+                request_serializer=shoal_dot_api_dot_v1_dot_metrics__pb2.SummaryRequest.SerializeToString,
+                response_deserializer=shoal_dot_api_dot_v1_dot_metrics__pb2.NodeSummary.FromString,
+                _registered_method=True)
 
 
 class StreamsServicer:
@@ -124,6 +130,15 @@ class StreamsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Summary(self, request, context):
+        """A node's resource usage now: cumulative CPU and the memory working set
+        of the node and of each running container (metrics.proto), which the
+        metrics plugin scrapes. Authorized as get on nodes/stats.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StreamsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -156,6 +171,11 @@ def add_StreamsServicer_to_server(servicer, server):
                     servicer.LoadImage,
                     request_deserializer=shoal_dot_api_dot_v1_dot_streams__pb2.LoadImageChunk.FromString,
                     response_serializer=shoal_dot_api_dot_v1_dot_streams__pb2.LoadImageResponse.SerializeToString,
+            ),
+            'Summary': grpc.unary_unary_rpc_method_handler(
+                    servicer.Summary,
+                    request_deserializer=shoal_dot_api_dot_v1_dot_metrics__pb2.SummaryRequest.FromString,
+                    response_serializer=shoal_dot_api_dot_v1_dot_metrics__pb2.NodeSummary.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -320,6 +340,33 @@ class Streams:
             '/shoal.v1.Streams/LoadImage',
             shoal_dot_api_dot_v1_dot_streams__pb2.LoadImageChunk.SerializeToString,
             shoal_dot_api_dot_v1_dot_streams__pb2.LoadImageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Summary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shoal.v1.Streams/Summary',
+            shoal_dot_api_dot_v1_dot_metrics__pb2.SummaryRequest.SerializeToString,
+            shoal_dot_api_dot_v1_dot_metrics__pb2.NodeSummary.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,60 @@
+"""The scrape loop: every ``resolution`` seconds, ask each node's agent for
+its summary (``Streams.Summary``) at once and hand what came back to the
+storage, as metrics-server scrapes every kubelet each ``--metric-resolution``.
+
+A node that does not answer within the resolution (at least
+``MIN_TIMEOUT``: dockerd may take a second to answer stats) is left out of
+that scrape (and logged); the others are not held up by it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from shoal.plugins.metrics.rates import MetricsStorage
+
+log = structlog.get_logger("metrics").bind(component="metrics-scraper")
+
+NodeLister = Callable[[], Awaitable[list[str]]]
+SummaryReader = Callable[[str], Awaitable[Any]]
+MIN_TIMEOUT = 5.0  # seconds a node has to answer, however short the resolution
+
+
+class Scraper:
+    def __init__(
+        self,
+        nodes: NodeLister,
+        summary: SummaryReader,
+        storage: MetricsStorage,
+        resolution: float,
+    ) -> None:
+        self.nodes, self.summary, self.storage = nodes, summary, storage
+        self.resolution = resolution
+        self.scrapes = 0  # completed scrapes, for tests and /metrics
+
+    async def scrape_once(self) -> None:
+        names = await self.nodes()
+        found = await asyncio.gather(*(self._node(name) for name in names))
+        self.storage.store(summary for summary in found if summary is not None)
+        self.scrapes += 1
+
+    async def _node(self, name: str) -> Any | None:
+        try:
+            return await asyncio.wait_for(self.summary(name), max(self.resolution, MIN_TIMEOUT))
+        except Exception as err:  # one node's trouble must not stop the others
+            log.info("node not scraped", node=name, error=str(err) or type(err).__name__)
+            return None
+
+    async def run(self) -> None:
+        """Scrape until cancelled."""
+        while True:
+            started = time.monotonic()
+            try:
+                await self.scrape_once()
+            except Exception as err:
+                log.warning("scrape failed", error=str(err) or type(err).__name__)
+            await asyncio.sleep(max(self.resolution - (time.monotonic() - started), 0.0))
