@@ -83,20 +83,24 @@ async def _rest_create(server: SecureServer, url: str, token: str, name: str) ->
 
 
 @pytest.mark.parametrize(
-    ("claims", "words"),
+    ("offsets", "words"),
     [
-        ({"exp": int(time.time()) + 30 * 86400}, "longer than 5 minutes"),
-        ({"iat": int(time.time()) - 900, "exp": int(time.time()) - 600}, "expired"),
-        ({"iat": int(time.time()) + 600, "exp": int(time.time()) + 800}, "in the future"),
-        ({"nbf": int(time.time()) + 600}, "not valid yet"),
+        ({"exp": 30 * 86400}, "longer than 5 minutes"),
+        ({"iat": -900, "exp": -600}, "expired"),
+        ({"iat": 600, "exp": 800}, "in the future"),
+        ({"nbf": 600}, "not valid yet"),
         ({"jti": None}, "jti"),
         ({"exp": None}, "exp"),
     ],
     ids=["thirty-days", "expired", "future-dated", "not-before", "no-jti", "no-exp"],
 )
 async def test_assertion_outside_its_window_is_refused(
-    secure_server: SecureServer, gateway_url: str, claims: dict[str, Any], words: str
+    secure_server: SecureServer, gateway_url: str, offsets: dict[str, Any], words: str
 ) -> None:
+    # Times relative to now, taken when the test runs (not when the module was
+    # collected: a long suite would otherwise turn "in the future" into "expired").
+    now = int(time.time())
+    claims = {k: None if v is None else now + v for k, v in offsets.items()}
     token = _assertion(secure_server, **claims)
     assert words in await _grpc_create(secure_server, token, "by-grpc")
     code, status = await _rest_create(secure_server, gateway_url, token, "by-rest")
