@@ -46,6 +46,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.kinds.apps",
     "shoal.plugins.kinds.rbac",
     "shoal.plugins.kinds.coordination",
+    "shoal.plugins.kinds.apiextensions",
     "shoal.plugins.stores.sqlite",
     "shoal.plugins.stores.etcd",
     "shoal.plugins.controllers.replication",
@@ -64,7 +65,9 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
 
 # Kubernetes' own kinds: an allow-list (SHOAL_PLUGINS) keeps them, since no
 # server works without them; only SHOAL_DISABLE_PLUGINS can drop one.
-REQUIRED_PLUGINS: frozenset[str] = frozenset({"core", "apps", "rbac", "coordination"})
+REQUIRED_PLUGINS: frozenset[str] = frozenset(
+    {"core", "apps", "rbac", "coordination", "apiextensions"}
+)
 
 Status = Literal["loaded", "failed", "disabled"]
 

@@ -13,12 +13,12 @@ The order of a create::
 of an update (update, patch, apply)::
 
     prepare_for_update -> default -> (admission) -> validate -> validate_update
-    -> reserve -> store (commit or rollback)
+    -> reserve -> store (commit or rollback) -> after_update
 
 of a delete::
 
     check_delete -> (admission) -> grace_period, ready_to_delete -> mark_terminating
-    or remove -> released
+    or remove -> released -> after_delete
 
 Every method has a default that suits a plain stored kind (a ConfigMap),
 so a strategy overrides only what its kind needs. Strategies are shared by
@@ -100,6 +100,10 @@ class StorageContext(Protocol):
         """Read, ``mutate`` (old -> new), write if unchanged since the read."""
         ...
 
+    async def delete(self, kind: Any, namespace: str, name: str) -> Any:
+        """Delete an object (or start its graceful deletion)."""
+        ...
+
 
 class Strategy:
     """The default strategy: a namespaced or cluster object with no rules
@@ -166,6 +170,11 @@ class Strategy:
         """The create of a kind that is never stored (``stored = False``)."""
         raise NotImplementedError
 
+    async def after_update(self, context: StorageContext, old: Any, new: Any) -> None:
+        """Side effects once an update (update, status, patch, apply) is
+        stored and changed something (a CustomResourceDefinition re-registers
+        its kinds)."""
+
     # -- delete ----------------------------------------------------------------
 
     def check_delete(self, obj: Any) -> None:
@@ -186,6 +195,11 @@ class Strategy:
 
     def released(self, context: StorageContext, obj: Any) -> None:
         """Give back what a removed object held (its ClusterIP)."""
+
+    async def after_delete(self, context: StorageContext, obj: Any) -> None:
+        """Side effects once a delete request is stored: ``obj`` is gone, or
+        marked (``metadata.deletionTimestamp``) and held by its finalizers
+        (a CustomResourceDefinition starts deleting its objects)."""
 
     # -- lifecycle ---------------------------------------------------------------
 

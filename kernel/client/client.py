@@ -44,8 +44,7 @@ class WatchEvent:
 
 
 def unpack(any_object: AnyProto) -> Any:
-    kind = kinds.for_message(any_object.type_url.rsplit("/", 1)[-1])
-    obj = kind.message()
+    obj = kinds.message_type(any_object.type_url)()
     obj.ParseFromString(any_object.value)
     return obj
 
