@@ -123,6 +123,10 @@ class Strategy:
     stored: bool = True
     # Whether a create's status is cleared (controllers and agents own it).
     reset_status_on_create: bool = False
+    # The kind's OpenAPI v3 schema when its message does not describe it (a
+    # custom object's, from its CustomResourceDefinition): what the gateway
+    # publishes for ``kubectl explain``. None: built from the message.
+    openapi_schema: dict[str, Any] | None = None
 
     # -- names -----------------------------------------------------------------
 

@@ -79,7 +79,17 @@ __all__ = ["Client", "ObjectList", "WatchEvent", "call_metadata", "channel_crede
 
 
 def _kind_name(kind: str | Kind) -> str:
-    return kind.kind if isinstance(kind, Kind) else kind
+    """The name the server resolves to ``kind``: its kind name, qualified by
+    version and group when another group's kind goes by the same name (two
+    CustomResourceDefinitions may both add a "CronTab")."""
+    if not isinstance(kind, Kind):
+        return kind
+    try:
+        if kinds.resolve(kind.kind) == kind:
+            return kind.kind
+    except kinds.UnknownKindError:
+        pass
+    return f"{kind.plural}.{kind.version}.{kind.group}" if kind.group else kind.kind
 
 
 def channel_credentials(cfg: config.ClientConfig) -> grpc.ChannelCredentials | None:

@@ -116,8 +116,9 @@ def _resource(kind: Kind) -> dict[str, Any]:
     }
     if kind.short_names:
         body["shortNames"] = list(kind.short_names)
-    if kind.kind in CATEGORIES:
-        body["categories"] = ["all"]
+    categories = kind.strategy.categories or (("all",) if kind.kind in CATEGORIES else ())
+    if categories:
+        body["categories"] = list(categories)
     return body
 
 
@@ -125,7 +126,7 @@ def _subresources(kind: Kind) -> list[dict[str, Any]]:
     subs: list[tuple[str, str, str, list[str]]] = []
     if kind.has_status:
         subs.append(("status", kind.kind, "", ["get", "patch", "update"]))
-    if kind.kind in SCALABLE:
+    if kind.strategy.scale is not None or kind.kind in SCALABLE:
         subs.append(("scale", "Scale", "autoscaling", ["get", "patch", "update"]))
     if kind.kind == "Pod":
         subs += [(name, sub, "", verbs) for name, (sub, verbs) in POD_STREAMS.items()]

@@ -7,7 +7,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from shoal.ctl.printers.columns import table_for
+from shoal.ctl.printers.columns import Columns, table_for
+from shoal.kinds import Kind
 
 Obj = dict[str, Any]
 
@@ -25,9 +26,24 @@ def wants_table(accept: str) -> bool:
     return "as=Table" in first.replace(" ", "")
 
 
-def columns(kind: str) -> list[Obj]:
-    headers, _, wide, _ = table_for(kind)
-    name_priority = 1 if kind in _NAME_IS_WIDE else 0
+def _table_for(kind: Kind | str) -> tuple[list[str], Columns, list[str], Columns | None]:
+    """The kind's strategy's columns (a CRD's additionalPrinterColumns), else
+    the command line's (by kind name: a virtual kind such as ComponentStatus)."""
+    if isinstance(kind, str):
+        return table_for(kind)
+    own = kind.strategy.table
+    if own is not None:
+        return list(own.headers), own.cells, list(own.wide_headers), own.wide_cells
+    return table_for(kind.kind)
+
+
+def _name(kind: Kind | str) -> str:
+    return kind if isinstance(kind, str) else kind.kind
+
+
+def columns(kind: Kind | str) -> list[Obj]:
+    headers, _, wide, _ = _table_for(kind)
+    name_priority = 1 if _name(kind) in _NAME_IS_WIDE else 0
     defs = [_column("Name", name_priority, "name")]
     defs += [_column(h, 0) for h in headers]
     defs += [_column(h, 1) for h in wide]
@@ -45,9 +61,9 @@ def _column(header: str, priority: int, fmt: str = "") -> Obj:
     }
 
 
-def row(kind: str, obj: Obj, include: str = "Metadata", now: float | None = None) -> Obj:
+def row(kind: Kind | str, obj: Obj, include: str = "Metadata", now: float | None = None) -> Obj:
     """One row: the cells, and the object as kubectl needs it (its metadata)."""
-    _, cells, _, wide_cells = table_for(kind)
+    _, cells, _, wide_cells = _table_for(kind)
     when = time.time() if now is None else now
     metadata = obj.get("metadata") or {}
     values = [metadata.get("name", ""), *cells(obj, when)]
@@ -68,7 +84,7 @@ def _row_object(obj: Obj, include: str) -> Obj | None:
     }
 
 
-def table(kind: str, objects: list[Obj], list_meta: Obj, include: str = "Metadata") -> Obj:
+def table(kind: Kind | str, objects: list[Obj], list_meta: Obj, include: str = "Metadata") -> Obj:
     now = time.time()
     return {
         "kind": "Table",
@@ -79,7 +95,7 @@ def table(kind: str, objects: list[Obj], list_meta: Obj, include: str = "Metadat
     }
 
 
-def watch_table(kind: str, obj: Obj, include: str = "Metadata") -> Obj:
+def watch_table(kind: Kind | str, obj: Obj, include: str = "Metadata") -> Obj:
     """A watch event's object as a one-row Table (what ``kubectl get -w`` reads)."""
     meta = obj.get("metadata") or {}
     body = table(kind, [obj], {"resourceVersion": meta.get("resourceVersion", "")}, include)

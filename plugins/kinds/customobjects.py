@@ -110,6 +110,7 @@ class CustomResourceStrategy(Strategy):
         self.categories = tuple(names.get("categories") or ())
         raw = _numbers((version.get("schema") or {}).get("openAPIV3Schema")) or None
         self.schema = _root(raw)
+        self.openapi_schema = raw
         subresources = version.get("subresources") or {}
         self.has_status = "status" in subresources
         self.reset_status_on_create = self.has_status
