@@ -135,7 +135,7 @@ class Printer:
         from shoal.ctl.printers.columns import table_for
         from shoal.ctl.printers.table import render
 
-        names, cells, wide_names, wide_cells = table_for(kind)
+        names, cells, wide_names, wide_cells = _strategy_table(objects[0]) or table_for(kind)
         now = time.time()
         named = kind != "Event"
         spaced = self.all_namespaces and any(
@@ -173,6 +173,20 @@ class Printer:
         if word.endswith("BackOff") or word in ("Error", "Failed", "NotReady", "Unhealthy"):
             return click.style(cell, fg="red")
         return cell
+
+
+def _strategy_table(obj: Obj) -> Any:
+    """The columns the kind's strategy gives (a CRD's printer columns), or None."""
+    from shoal import kinds
+
+    try:
+        kind = kinds.by_api_version_kind(obj.get("apiVersion", ""), obj.get("kind", ""))
+    except kinds.UnknownKindError:
+        return None
+    own = kind.strategy.table
+    if own is None:
+        return None
+    return list(own.headers), own.cells, list(own.wide_headers), own.wide_cells
 
 
 def name_of(obj: Obj, short: bool = False) -> str:
