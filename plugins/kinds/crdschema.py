@@ -213,9 +213,15 @@ def _equal(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+_NUMBER_KEYS = frozenset({"minimum", "maximum", "multipleOf", "format"})
+_STRING_KEYS = frozenset({"minLength", "maxLength", "pattern", "format"})
+
+
 def _check_number(schema: Schema, value: float, path: str) -> Causes:
-    causes: Causes = []
+    if not _NUMBER_KEYS.intersection(schema):
+        return []
     shown = _show(int(value) if float(value).is_integer() else value)
+    causes: Causes = []
     low, high = schema.get("minimum"), schema.get("maximum")
     if low is not None:
         if schema.get("exclusiveMinimum") and value <= low:
@@ -243,6 +249,8 @@ def _check_number(schema: Schema, value: float, path: str) -> Causes:
 
 def _check_string(schema: Schema, value: str, path: str) -> Causes:
     if schema.get(INT_OR_STRING) and "type" not in schema:
+        return []
+    if not _STRING_KEYS.intersection(schema):
         return []
     causes: Causes = []
     shown = _show(value)

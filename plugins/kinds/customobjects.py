@@ -38,8 +38,27 @@ def _numbers(value: Any) -> Any:
     return value
 
 
-def struct_dict(struct: Message) -> Obj:
-    return _numbers(json_format.MessageToDict(struct))  # type: ignore[no-any-return]
+def _value(value: Any) -> Any:
+    """One google.protobuf.Value as JSON: a walk of the message, several
+    times faster than json_format's (this runs on every custom object write)."""
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "number_value":
+        number = value.number_value
+        return int(number) if number.is_integer() and abs(number) < 2**63 else number
+    if kind == "struct_value":
+        return {k: _value(v) for k, v in value.struct_value.fields.items()}
+    if kind == "list_value":
+        return [_value(v) for v in value.list_value.values]
+    if kind == "bool_value":
+        return value.bool_value
+    return None
+
+
+def struct_dict(struct: Any) -> Obj:
+    """A google.protobuf.Struct as JSON, whole numbers as integers."""
+    return {k: _value(v) for k, v in struct.fields.items()}
 
 
 def body(obj: Any) -> Obj:
