@@ -67,3 +67,24 @@ async def test_kubectl_with_a_custom_resource(gateway_server: GatewayServer) -> 
     assert deleted.code == 0, deleted.err
     gone = await k("get", f"crontabs.{group}")
     assert gone.code != 0
+
+
+async def test_server_side_apply_of_a_custom_object(gateway_server: GatewayServer) -> None:
+    k = gateway_server.kubectl
+    group = unique_group()
+    assert (await k("apply", "-f", "-", input=yaml.safe_dump(crd_manifest(group)))).code == 0
+    manifest = crontab(group, "ssa", image="one")
+    first = await k("apply", "--server-side", "-f", "-", input=json.dumps(manifest))
+    assert first.code == 0, first.err
+    manifest["spec"]["image"] = "two"
+    manifest["spec"]["replicas"] = 11
+    refused = await k("apply", "--server-side", "-f", "-", input=json.dumps(manifest))
+    assert refused.code != 0 and "spec.replicas" in refused.err, refused.err
+    manifest["spec"]["replicas"] = 2
+    second = await k("apply", "--server-side", "-f", "-", input=json.dumps(manifest))
+    assert second.code == 0, second.err
+    got = await k("get", f"ct.{group}", "ssa", "-o", "json", "--show-managed-fields")
+    obj = json.loads(got.out)
+    assert obj["spec"]["image"] == "two" and obj["spec"]["replicas"] == 2
+    managers = {m["manager"] for m in obj["metadata"]["managedFields"]}
+    assert "kubectl" in managers
