@@ -5,12 +5,14 @@ subresources, patches, and 422s naming the field."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 from tests.crds.helpers import crd_manifest, crontab, unique_group
 from tests.gateway.conftest import GatewayServer
 from tests.gateway.test_http import TABLE, call
+from tests.integration.helpers import eventually
 
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 
@@ -46,8 +48,6 @@ async def test_discovery_follows_definitions(gateway_server: GatewayServer) -> N
     async def gone() -> bool:
         code, _ = await call(gw, "GET", f"/apis/{group}/v1")
         return code == 404
-
-    from tests.integration.helpers import eventually
 
     await eventually(gone)
     _, groups = await call(gw, "GET", "/apis")
@@ -160,3 +160,28 @@ async def test_openapi_carries_the_schema(gateway_server: GatewayServer) -> None
     ]
     code, v2 = await call(gw, "GET", "/openapi/v2")
     assert code == 200 and name in v2["definitions"]
+
+
+async def test_versions_share_objects_and_watch_sees_its_version(
+    gateway_server: GatewayServer,
+) -> None:
+    gw = gateway_server
+    schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    versions = [
+        {"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": schema}},
+        {"name": "v1beta1", "served": True, "storage": False,
+         "schema": {"openAPIV3Schema": schema}},
+    ]  # fmt: skip
+    group = await define(gw, versions=versions)
+    _, listed = await call(gw, "GET", objects(group, "v1beta1"))
+    params = {"watch": "true", "resourceVersion": listed["metadata"]["resourceVersion"],
+              "timeoutSeconds": "10"}  # fmt: skip
+    async with gw.http.get(objects(group, "v1beta1"), params=params) as response:
+        assert response.status == 200
+        code, made = await call(gw, "POST", objects(group), crontab(group, "w"))
+        assert code == 201 and made["apiVersion"] == f"{group}/v1"
+        line = await asyncio.wait_for(response.content.readline(), 10)
+    event = json.loads(line)
+    assert event["type"] == "ADDED" and event["object"]["apiVersion"] == f"{group}/v1beta1"
+    _, old = await call(gw, "GET", f"{objects(group, 'v1beta1')}/w")
+    assert old["apiVersion"] == f"{group}/v1beta1" and old["spec"]["cronSpec"]
