@@ -34,6 +34,8 @@ async def test_kubectl_with_a_custom_resource(gateway_server: GatewayServer) -> 
     assert re.search(r"nightly\s+\* \* \* \* \*/5\s+1\s+\d+s", listed.out), listed.out
     wide = await k("get", f"ct.{group}", "-o", "wide")
     assert wide.code == 0 and re.search(r"IMAGE\n.*img\n", wide.out), wide.out
+    everything = await k("get", "all")  # the definition's categories: [all]
+    assert f"crontab.{group}/nightly" in everything.out, everything.out
     as_yaml = await k("get", f"ct.{group}", "nightly", "-o", "yaml")
     assert yaml.safe_load(as_yaml.out)["spec"]["mode"] == "Allow"
 
