@@ -140,13 +140,17 @@ class GarbageCollector(Controller):
         if self.by_uid(ref.uid) is not None:
             return True
         try:
-            kind = kinds.resolve(ref.kind)
+            # by apiVersion first: two groups' kinds may share a name (CRDs)
+            kind = kinds.by_api_version_kind(ref.api_version, ref.kind)
         except kinds.UnknownKindError:
-            return True  # a kind we cannot look up: never delete on a guess
+            try:
+                kind = kinds.resolve(ref.kind)
+            except kinds.UnknownKindError:
+                return True  # a kind we cannot look up: never delete on a guess
         namespace = dependent.metadata.namespace if kind.namespaced else ""
         try:
             # The cache may lag a new owner; only the API server can say it is gone.
-            owner = await self.client.get(kind.kind, ref.name, namespace)
+            owner = await self.client.get(kind, ref.name, namespace)
         except errors.NotFoundError:
             return False
         return bool(owner.metadata.uid == ref.uid)
