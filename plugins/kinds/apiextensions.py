@@ -73,12 +73,13 @@ def _registered(crd: dict[str, Any]) -> list[Kind]:
 def register_crd(crd: dict[str, Any]) -> None:
     """Register (or refresh) a definition's kinds; versions no longer served go."""
     wanted = crd_kinds(crd)
-    keep = {k.api_version for k in wanted}
-    for stale in _registered(crd):
-        if stale.api_version not in keep:
+    current = _registered(crd)
+    if [(k.api_version, k) for k in current] != [(k.api_version, k) for k in wanted]:
+        # versions or subresources changed: register afresh, storage version first
+        for stale in current:
             kinds.unregister(stale)
     for new in wanted:
-        kinds.register(new)
+        kinds.register(new)  # the same kind again takes its new strategy (schema)
 
 
 def unregister_crd(crd: dict[str, Any]) -> None:

@@ -221,6 +221,15 @@ async def test_definition_update_keeps_names_and_refreshes_schema(shoal_client: 
     await shoal_client.update(from_dict(current))
     with pytest.raises(errors.InvalidError):
         await shoal_client.create(from_dict(crontab(group, "x", replicas=4)))
+    # a subresource taken away and a version added take effect at once
+    current = to_dict(await shoal_client.get("crd", f"crontabs.{group}"))
+    del current["spec"]["versions"][0]["subresources"]["status"]
+    current["spec"]["versions"].append({**current["spec"]["versions"][0], "name": "v2",
+                                        "storage": False})  # fmt: skip
+    await shoal_client.update(from_dict(current))
+    assert not kinds.resolve(f"crontabs.{group}").has_status
+    assert kinds.resolve(f"crontabs.{group}").api_version == f"{group}/v1"
+    assert kinds.resolve(f"crontabs.v2.{group}").api_version == f"{group}/v2"
 
 
 async def test_deleting_definition_deletes_objects(shoal_client: Client) -> None:
