@@ -8,7 +8,10 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.protobuf.any_pb2 import Any as AnyProto
 from shoal import errors, kinds
+from shoal.api.v1 import api_pb2, api_pb2_grpc, apiextensions_pb2
+from shoal.apiserver.server import APIServer
 from shoal.client import Client
 from shoal.manifest import from_dict, to_dict
 from shoal.testing import start_server
@@ -292,3 +295,36 @@ async def test_grpc_codes(shoal_client: Client) -> None:
     with pytest.raises(errors.InvalidError) as caught:
         await shoal_client.create(from_dict(crontab(group, "x", replicas=99)))
     assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_raw_grpc_refusals(shoal_server: APIServer) -> None:
+    """What a client in another language may send: an unknown custom kind,
+    broken bytes, a schema violation: INVALID_ARGUMENT, nothing stored."""
+    group = unique_group()
+    custom = "type.googleapis.com/shoal.v1.CustomObject"
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{shoal_server.port}") as channel:
+        stub = api_pb2_grpc.ObjectsStub(channel)
+
+        async def create(type_url: str, value: bytes) -> grpc.aio.AioRpcError:
+            with pytest.raises(grpc.aio.AioRpcError) as failed:
+                await stub.Create(
+                    api_pb2.CreateRequest(object=AnyProto(type_url=type_url, value=value))
+                )
+            return failed.value
+
+        unknown = apiextensions_pb2.CustomObject(api_version=f"{group}/v1", kind="CronTab")
+        unknown.metadata.name = "x"
+        err = await create(custom, unknown.SerializeToString())
+        assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "CronTab" in err.details()
+        err = await create(custom, b"\xff\xff\xff")
+        assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "malformed CustomObject" in err.details()
+        crd_any = AnyProto()
+        crd_any.Pack(crd(group))
+        await stub.Create(api_pb2.CreateRequest(object=crd_any))
+        bad = from_dict(crontab(group, "x", replicas="many"))
+        err = await create(custom, bad.SerializeToString())
+        assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "spec.replicas" in err.details()
+        listed = await stub.List(api_pb2.ListRequest(kind=f"crontabs.{group}"))
+        assert list(listed.items) == []
