@@ -10,7 +10,8 @@ The order of a create::
     prepare_for_create -> default -> (admission) -> validate -> before_create
     -> reserve -> store -> after_create
 
-of an update (update, patch, apply)::
+of an update (update, patch, apply; a status write calls
+``prepare_for_status_update`` instead of ``prepare_for_update`` and ``default``)::
 
     prepare_for_update -> default -> (admission) -> validate -> validate_update
     -> reserve -> store (commit or rollback) -> after_update
@@ -143,6 +144,10 @@ class Strategy:
     def prepare_for_update(self, old: Any, new: Any) -> None:
         """Keep what an update of the main resource may not touch (the
         status is already carried over for kinds with a status)."""
+
+    def prepare_for_status_update(self, old: Any, new: Any) -> None:
+        """A status write (``new`` is ``old`` with the new status): clean the
+        status up (a custom object's unknown status fields are pruned)."""
 
     def default(self, obj: Any) -> None:
         """Fill in what a user may leave out, on create and every update."""

@@ -235,6 +235,7 @@ class ObjectRegistry(ServerSideApply):
         def replace_status(old: Any) -> Any:
             new = _copy(old)
             new.status.CopyFrom(obj.status)
+            kind.strategy.prepare_for_status_update(old, new)
             managedfields.track_update(kind, old, new, manager, "status")
             return new
 
@@ -278,6 +279,7 @@ class ObjectRegistry(ServerSideApply):
             if status:
                 new = _copy(old)
                 new.status.CopyFrom(patched.status)
+                kind.strategy.prepare_for_status_update(old, new)
                 managedfields.track_update(kind, old, new, manager, "status")
                 return new
             self._settle_patched(kind, old, patched)

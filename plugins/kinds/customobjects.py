@@ -155,6 +155,17 @@ class CustomResourceStrategy(Strategy):
         if fixed != data:
             set_body(obj, fixed)
 
+    def prepare_for_status_update(self, old: Any, new: Any) -> None:
+        """Prune and default the written status as the schema says."""
+        status_schema = ((self.schema or {}).get("properties") or {}).get("status")
+        if not new.HasField("status") or status_schema is None:
+            return
+        data = struct_dict(new.status)
+        fixed = crdschema.default(status_schema, crdschema.prune(status_schema, data))
+        if fixed != data:
+            new.status.Clear()
+            new.status.update(fixed)
+
     def validate(self, obj: Any) -> Causes:
         if self.schema is None:
             return []

@@ -112,6 +112,10 @@ async def test_status_subresource_separates_spec_and_status(shoal_client: Client
         )
     )  # fmt: skip
     assert patched["status"]["phase"] == "Done" and patched["metadata"]["generation"] == 2
+    pruned = to_dict(
+        await shoal_client.patch(f"crontabs.{group}", "s", {"status": {"unknown": 1}}, status=True)
+    )
+    assert "unknown" not in pruned["status"]  # a status write is pruned too
     with pytest.raises(errors.InvalidError) as caught:
         await shoal_client.patch(
             f"crontabs.{group}", "s", {"status": {"replicas": "many"}}, status=True
