@@ -24,6 +24,10 @@ async def test_kubectl_with_a_custom_resource(gateway_server: GatewayServer) -> 
     assert f"customresourcedefinition.apiextensions.k8s.io/crontabs.{group} created" in applied.out
     waited = await k("wait", "--for=condition=Established", f"crd/crontabs.{group}")
     assert waited.code == 0, waited.err
+    definitions = await k("get", "crd")
+    assert definitions.code == 0 and f"crontabs.{group}" in definitions.out, definitions.err
+    described = await k("describe", "crd", f"crontabs.{group}")
+    assert described.code == 0 and "Established" in described.out, described.err
     made = await k("apply", "-f", "-", input=json.dumps(crontab(group, "nightly", image="img")))
     assert made.code == 0, made.err
     assert f"crontab.{group}/nightly created" in made.out
