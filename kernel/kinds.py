@@ -241,6 +241,17 @@ def resolve(name: str) -> Kind:
     raise UnknownKindError(f'the server doesn\'t have a resource type "{name}"')
 
 
+def request_name(kind: Kind) -> str:
+    """The name a request gives for ``kind``: its kind name, or, when that
+    finds another kind (two CRDs' "CronTab"), ``plural.version.group``."""
+    try:
+        if resolve(kind.kind) == kind:
+            return kind.kind
+    except UnknownKindError:
+        pass
+    return f"{kind.plural}.{kind.version}.{kind.group}" if kind.group else kind.kind
+
+
 def _preferred(found: list[Kind]) -> Kind:
     """Of the kinds going by one name: the first resource registered, and
     of its versions the one registered first (a CRD's storage version)."""

@@ -79,17 +79,9 @@ __all__ = ["Client", "ObjectList", "WatchEvent", "call_metadata", "channel_crede
 
 
 def _kind_name(kind: str | Kind) -> str:
-    """The name the server resolves to ``kind``: its kind name, qualified by
-    version and group when another group's kind goes by the same name (two
-    CustomResourceDefinitions may both add a "CronTab")."""
-    if not isinstance(kind, Kind):
-        return kind
-    try:
-        if kinds.resolve(kind.kind) == kind:
-            return kind.kind
-    except kinds.UnknownKindError:
-        pass
-    return f"{kind.plural}.{kind.version}.{kind.group}" if kind.group else kind.kind
+    """The name the server resolves to ``kind`` (qualified when another
+    group's kind goes by the same name: two CRDs may both add a "CronTab")."""
+    return kinds.request_name(kind) if isinstance(kind, Kind) else kind
 
 
 def channel_credentials(cfg: config.ClientConfig) -> grpc.ChannelCredentials | None:
