@@ -67,8 +67,10 @@ async def apply_one(client: Client, manifest: Obj, dry_run: bool = False) -> tup
     """Create or patch one object; returns ``created``, ``configured`` or
     ``unchanged``, and the object as the server has it."""
     from shoal import errors
+    from shoal.ctl.customkinds import ensure_known
     from shoal.manifest import from_dict, to_dict
 
+    await ensure_known(client, manifest)
     desired = from_dict(_annotated(manifest))  # checks kind and fields first
     kind, name, ns = _key(desired)
     try:
@@ -159,7 +161,6 @@ def _for_each(
 
         failed = 0
         for manifest in manifests:
-            name = _ref_of(manifest)
             try:
                 verb, obj = await act(client, manifest)
             except Exception as err:
@@ -169,7 +170,8 @@ def _for_each(
                 click.echo(message, err=True)
                 failed += 1
                 continue
-            _report(printer, name, f"{verb}{suffix}", obj)
+            # named after the act: a custom object's kind is learnt during it
+            _report(printer, _ref_of(manifest), f"{verb}{suffix}", obj)
         return failed
 
     if with_client(ctx, run):
@@ -199,8 +201,10 @@ def _ref_of(manifest: Obj) -> str:
 
 
 async def create_one(client: Client, manifest: Obj, dry_run: bool = False) -> tuple[str, Any]:
+    from shoal.ctl.customkinds import ensure_known
     from shoal.manifest import from_dict
 
+    await ensure_known(client, manifest)
     return "created", await client.create(from_dict(manifest), dry_run=dry_run)
 
 

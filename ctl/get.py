@@ -141,7 +141,7 @@ async def _fetch(
 def _sorted(objects: list[dict[str, Any]], sort_by: str) -> list[dict[str, Any]]:
     if not sort_by:
         return objects
-    from shoal.ctl.printers.jsonpath import evaluate, parse_path
+    from shoal.jsonpath import evaluate, parse_path
 
     path = parse_path(sort_by.strip().strip("{}"))
 

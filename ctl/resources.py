@@ -28,9 +28,39 @@ class Target:
 
 
 def resolve_kind(name: str) -> Kind:
+    """The kind called ``name``; a name this process does not know may be a
+    custom resource's: the server's CustomResourceDefinitions are read once."""
     from shoal import kinds
 
+    try:
+        return kinds.resolve(name)
+    except kinds.UnknownKindError:
+        if not _learn_custom_kinds():
+            raise
     return kinds.resolve(name)
+
+
+def _learn_custom_kinds() -> bool:
+    """Register the kinds of the server's CustomResourceDefinitions, from the
+    command's context; False when there is none to ask (or we are already
+    inside the event loop)."""
+    from shoal.ctl.context import CtlContext
+    from shoal.ctl.customkinds import learn
+
+    click_ctx = click.get_current_context(silent=True)
+    ctx = click_ctx.find_object(CtlContext) if click_ctx is not None else None
+    if ctx is None:
+        return False
+    try:
+        asyncio.get_running_loop()
+        return False
+    except RuntimeError:
+        pass
+    try:
+        with_client(ctx, learn)
+    except Exception:  # the server is unreachable: the name stays unknown
+        return False
+    return True
 
 
 def parse_targets(args: tuple[str, ...] | list[str]) -> list[Target]:
@@ -56,7 +86,7 @@ def _kinds_named(name: str) -> list[Kind]:
     from shoal import kinds
 
     try:
-        return [kinds.resolve(name)]
+        return [resolve_kind(name)]
     except kinds.UnknownKindError:
         every = kinds.all_kinds()
         groups = list(dict.fromkeys(k.group for k in every))

@@ -24,7 +24,7 @@ def condition_met(obj: dict[str, Any], spec: str) -> bool:
             c.get("type", "").lower() == name.lower() and c.get("status", "").lower() == want
             for c in conditions
         )
-    from shoal.ctl.printers.jsonpath import evaluate, parse_path, render_value
+    from shoal.jsonpath import evaluate, parse_path, render_value
 
     path, _, want = rest.partition("}") if rest.startswith("{") else rest.partition("=")
     want = want.removeprefix("=")

@@ -9,13 +9,20 @@ also found from its message (class, instance, full name or type URL).
 Every kind, the built-in ones included, comes from a plugin's
 ``register_kinds`` hook (``shoal.plugins.kinds.*`` for Kubernetes' own): the
 first lookup loads them. :func:`register` adds one more at any time (a
-CustomResourceDefinition's); every name must be new.
+CustomResourceDefinition's) and :func:`unregister` takes it away again.
+
+A *generic* message (:func:`register_generic_message`: shoal.v1.CustomObject)
+carries objects of many kinds: its kind is found from the object's own
+apiVersion and kind, and it converts to and from Kubernetes JSON by the
+functions registered with it.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 from google.protobuf.message import Message
@@ -69,27 +76,121 @@ class UnknownKindError(ValueError):
 
 
 _kinds: list[Kind] = []
-_by_name: dict[str, Kind] = {}  # every lower-case name -> kind
+# every lower-case name -> the kinds going by it, in registration order: names
+# are unique within a group (an unqualified name finds the first kind)
+_by_name: dict[str, list[Kind]] = {}
 _by_message: dict[str, Kind] = {}  # message full name -> kind
 _by_api_version_kind: dict[tuple[str, str], Kind] = {}
 
 
+@dataclass(frozen=True)
+class GenericMessage:
+    """A message that carries objects of many kinds, and its JSON codec:
+    ``to_dict(msg)`` -> Kubernetes JSON, ``from_dict(kind, data)`` -> msg."""
+
+    message: type[Message]
+    to_dict: Callable[[Message], dict[str, Any]]
+    from_dict: Callable[[Kind, dict[str, Any]], Message]
+
+
+_generic: dict[str, GenericMessage] = {}
+
+
+def register_generic_message(generic: GenericMessage) -> None:
+    """Declare a message generic (idempotent)."""
+    _generic[str(generic.message.DESCRIPTOR.full_name)] = generic
+
+
+def generic_message(msg_or_type: Message | type[Message] | str) -> GenericMessage | None:
+    """The generic-message entry of a message (instance, class or full
+    name), or None when the message belongs to one kind."""
+    if isinstance(msg_or_type, str):
+        return _generic.get(msg_or_type.rpartition("/")[2])
+    return _generic.get(msg_or_type.DESCRIPTOR.full_name)
+
+
+def message_type(full_name: str) -> type[Message]:
+    """The message class of a protobuf full name or Any type URL: a kind's
+    message or a generic one."""
+    _ensure_loaded()
+    name = full_name.rpartition("/")[2]
+    generic = _generic.get(name)
+    if generic is not None:
+        return generic.message
+    return for_message(name).message
+
+
+def _same_resource(a: Kind, b: Kind) -> bool:
+    """Two versions of one resource (a CRD's served versions) share names."""
+    return a.group == b.group and a.plural == b.plural
+
+
 def register(kind: Kind) -> None:
-    """Add a kind. Raises ValueError when any of its names, its message or its
-    apiVersion/kind is already taken, so that every name resolves to one kind."""
-    taken = [n for n in kind.names() if n in _by_name]
-    if taken:
-        owner = _by_name[taken[0]]
-        raise ValueError(f'kind {kind.kind}: name "{taken[0]}" is already used by {owner.kind}')
-    if kind.full_name in _by_message:
-        raise ValueError(f"kind {kind.kind}: message {kind.full_name} is already registered")
-    key = (kind.api_version, kind.kind)
-    if key in _by_api_version_kind:
-        raise ValueError(f"kind {kind.kind} is already registered for {kind.api_version}")
-    _kinds.append(kind)
-    _by_name.update(dict.fromkeys(kind.names(), kind))
-    _by_message[kind.full_name] = kind
-    _by_api_version_kind[key] = kind
+    """Add a kind. Raises ValueError when any of its names is taken by another
+    resource of its group (names are unique within a group, as in Kubernetes:
+    "crontabs.a.example.com" and "crontabs.b.example.com" may both exist), or
+    its message or apiVersion/kind by another kind. Registering a kind again replaces it (its
+    strategy may be new): idempotent. Versions of one resource share names;
+    a name resolves to the version registered first."""
+    _ensure_loaded()
+    with _loading:
+        key = (kind.api_version, kind.kind)
+        current = _by_api_version_kind.get(key)
+        if current is not None and current != kind:
+            raise ValueError(f"kind {kind.kind} is already registered for {kind.api_version}")
+        taken = [
+            (n, owner)
+            for n in kind.names()
+            for owner in _by_name.get(n, ())
+            if owner.group == kind.group and not _same_resource(owner, kind)
+        ]
+        if taken:
+            name, owner = taken[0]
+            raise ValueError(f'kind {kind.kind}: name "{name}" is already used by {owner.kind}')
+        generic = kind.full_name in _generic
+        if not generic and kind.full_name in _by_message and current is None:
+            raise ValueError(f"kind {kind.kind}: message {kind.full_name} is already registered")
+        if current is not None and current.names() == kind.names():
+            _kinds[_kinds.index(current)] = kind  # in place: the order of versions holds
+            for name in kind.names():
+                owners = _by_name[name]
+                owners[owners.index(current)] = kind
+        else:
+            if current is not None:
+                _forget(current)
+            _kinds.append(kind)
+            for name in kind.names():
+                _by_name.setdefault(name, []).append(kind)
+        if not generic:
+            _by_message[kind.full_name] = kind
+        _by_api_version_kind[key] = kind
+
+
+def _forget(kind: Kind) -> None:
+    _kinds.remove(kind)
+    for name in kind.names():
+        owners = [k for k in _by_name.get(name, ()) if k is not kind]
+        if owners:
+            _by_name[name] = owners
+        else:
+            _by_name.pop(name, None)
+
+
+def unregister(kind: Kind) -> None:
+    """Take a kind away (a deleted CustomResourceDefinition's version)."""
+    with _loading:
+        current = _by_api_version_kind.pop((kind.api_version, kind.kind), None)
+        if current is None:
+            return
+        _forget(current)
+        if _by_message.get(current.full_name) is current:
+            del _by_message[current.full_name]
+
+
+def versions_of(kind: Kind) -> list[Kind]:
+    """Every registered version of a kind's resource, in registration order."""
+    _ensure_loaded()
+    return [k for k in _kinds if _same_resource(k, kind)]
 
 
 _loaded = False
@@ -131,13 +232,31 @@ def resolve(name: str) -> Kind:
     _ensure_loaded()
     lowered = name.strip().lower()
     found = _by_name.get(lowered)
-    if found is not None:
-        return found
+    if found:
+        return _preferred(found)
     head, _, qualifier = lowered.partition(".")
-    found = _by_name.get(head)
-    if found is not None and qualifier in _qualifiers(found):
-        return found
+    for candidate in _by_name.get(head, ()):
+        if qualifier in _qualifiers(candidate):
+            return candidate
     raise UnknownKindError(f'the server doesn\'t have a resource type "{name}"')
+
+
+def request_name(kind: Kind) -> str:
+    """The name a request gives for ``kind``: its kind name, or, when that
+    finds another kind (two CRDs' "CronTab"), ``plural.version.group``."""
+    try:
+        if resolve(kind.kind) == kind:
+            return kind.kind
+    except UnknownKindError:
+        pass
+    return f"{kind.plural}.{kind.version}.{kind.group}" if kind.group else kind.kind
+
+
+def _preferred(found: list[Kind]) -> Kind:
+    """Of the kinds going by one name: the first resource registered, and
+    of its versions the one registered first (a CRD's storage version)."""
+    first = found[0]
+    return next(k for k in found if _same_resource(k, first))
 
 
 def _qualifiers(kind: Kind) -> set[str]:
@@ -155,6 +274,11 @@ def for_message(msg_or_type: Message | type[Message] | str) -> Kind:
         full_name = msg_or_type.rpartition("/")[2]
     else:
         full_name = msg_or_type.DESCRIPTOR.full_name
+    if full_name in _generic:
+        if isinstance(msg_or_type, Message):
+            obj: Any = msg_or_type
+            return by_api_version_kind(obj.api_version, obj.kind)
+        raise UnknownKindError(f'message "{full_name}" carries many kinds: objects name theirs')
     try:
         return _by_message[full_name]
     except KeyError:

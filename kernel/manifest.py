@@ -143,6 +143,9 @@ def from_dict(data: dict[str, Any]) -> Message:
         kind = kinds.by_api_version_kind(api_version, kind_name)
     except kinds.UnknownKindError as err:
         raise ManifestError(str(err), "kind") from None
+    generic = kinds.generic_message(kind.message)
+    if generic is not None:  # a custom object: its own codec checks it
+        return generic.from_dict(kind, data)
     checked = check_object(data, kind.message.DESCRIPTOR, kind.kind)
     message = kind.message()
     try:
@@ -158,6 +161,9 @@ def to_dict(msg: Message) -> dict[str, Any]:
     registered kinds), a field that holds its default omitted unless
     Kubernetes always writes it (options.proto's `always`), 64-bit integers
     as JSON numbers."""
+    generic = kinds.generic_message(msg)
+    if generic is not None:  # a custom object: its own codec writes it
+        return generic.to_dict(msg)
     body = json_format.MessageToDict(msg, preserving_proto_field_name=False)
     finish(body, msg.DESCRIPTOR)
     try:

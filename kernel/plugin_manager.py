@@ -49,6 +49,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.kinds.scheduling",
     "shoal.plugins.kinds.policy",
     "shoal.plugins.kinds.storage",
+    "shoal.plugins.kinds.apiextensions",
     "shoal.plugins.stores.sqlite",
     "shoal.plugins.stores.etcd",
     "shoal.plugins.controllers.replication",
@@ -74,7 +75,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
 # Kubernetes' own kinds: an allow-list (SHOAL_PLUGINS) keeps them, since no
 # server works without them; only SHOAL_DISABLE_PLUGINS can drop one.
 REQUIRED_PLUGINS: frozenset[str] = frozenset(
-    {"core", "apps", "rbac", "coordination", "scheduling", "policy", "storage"}
+    {"core", "apps", "rbac", "coordination", "scheduling", "policy", "storage", "apiextensions"}
 )
 
 Status = Literal["loaded", "failed", "disabled"]

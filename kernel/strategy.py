@@ -10,15 +10,16 @@ The order of a create::
     prepare_for_create -> default -> (admission) -> validate -> before_create
     -> reserve -> store -> after_create
 
-of an update (update, patch, apply)::
+of an update (update, patch, apply; a status write calls
+``prepare_for_status_update`` instead of ``prepare_for_update`` and ``default``)::
 
     prepare_for_update -> default -> (admission) -> validate -> validate_update
-    -> before_update -> reserve -> store (commit or rollback)
+    -> before_update -> reserve -> store (commit or rollback) -> after_update
 
 of a delete::
 
     check_delete -> (admission) -> grace_period, ready_to_delete -> mark_terminating
-    or remove -> released
+    or remove -> released -> after_delete
 
 Every method has a default that suits a plain stored kind (a ConfigMap),
 so a strategy overrides only what its kind needs. Strategies are shared by
@@ -195,6 +196,10 @@ class Strategy:
     stored: bool = True
     # Whether a create's status is cleared (controllers and agents own it).
     reset_status_on_create: bool = False
+    # The kind's OpenAPI v3 schema when its message does not describe it (a
+    # custom object's, from its CustomResourceDefinition): what the gateway
+    # publishes for ``kubectl explain``. None: built from the message.
+    openapi_schema: dict[str, Any] | None = None
 
     # -- names -----------------------------------------------------------------
 
@@ -211,6 +216,10 @@ class Strategy:
     def prepare_for_update(self, old: Any, new: Any) -> None:
         """Keep what an update of the main resource may not touch (the
         status is already carried over for kinds with a status)."""
+
+    def prepare_for_status_update(self, old: Any, new: Any) -> None:
+        """A status write (``new`` is ``old`` with the new status): clean the
+        status up (a custom object's unknown status fields are pruned)."""
 
     def default(self, obj: Any) -> None:
         """Fill in what a user may leave out, on create and every update."""
@@ -247,6 +256,11 @@ class Strategy:
         """The create of a kind that is never stored (``stored = False``)."""
         raise NotImplementedError
 
+    async def after_update(self, context: StorageContext, old: Any, new: Any) -> None:
+        """Side effects once an update (update, status, patch, apply) is
+        stored and changed something (a CustomResourceDefinition re-registers
+        its kinds)."""
+
     # -- delete ----------------------------------------------------------------
 
     def check_delete(self, obj: Any) -> None:
@@ -267,6 +281,11 @@ class Strategy:
 
     def released(self, context: StorageContext, obj: Any) -> None:
         """Give back what a removed object held (its ClusterIP)."""
+
+    async def after_delete(self, context: StorageContext, obj: Any) -> None:
+        """Side effects once a delete request is stored: ``obj`` is gone, or
+        marked (``metadata.deletionTimestamp``) and held by its finalizers
+        (a CustomResourceDefinition starts deleting its objects)."""
 
     # -- lifecycle ---------------------------------------------------------------
 

@@ -211,7 +211,7 @@ def _dump(fmt: str, data: Any) -> str:
 
 def _template(fmt: str, text: str, data: Any) -> str:
     if fmt == "jsonpath":
-        from shoal.ctl.printers.jsonpath import template
+        from shoal.jsonpath import template
 
         return template(text, data)
     from shoal.ctl.printers.gotemplate import template as go_template
@@ -229,8 +229,8 @@ def _read_template(path: str) -> str:
 
 
 def _custom_columns(spec: str, objects: Sequence[Obj], no_headers: bool) -> str:
-    from shoal.ctl.printers.jsonpath import evaluate, parse_path, render_value
     from shoal.ctl.printers.table import render
+    from shoal.jsonpath import evaluate, parse_path, render_value
 
     columns = []
     for part in spec.split(","):

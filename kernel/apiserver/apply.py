@@ -59,6 +59,7 @@ class ServerSideApply:
             if status:
                 patched, new = new, copy_of(old)
                 new.status.CopyFrom(patched.status)
+                kind.strategy.prepare_for_status_update(old, new)
             else:
                 self._settle_patched(kind, old, new)
             managedfields.track_apply(kind, old, new, config, manager, force=force, status=status)

@@ -37,6 +37,8 @@ def encode(obj: Message) -> bytes:
 def decode(kind: Kind, kv: KeyValue) -> Message:
     obj = kind.message()
     obj.ParseFromString(kv.value)
+    if obj.api_version != kind.api_version:  # type: ignore[attr-defined]
+        obj.api_version = kind.api_version  # type: ignore[attr-defined]  # another served version
     obj.metadata.resource_version = str(kv.mod_revision)  # type: ignore[attr-defined]
     return obj
 

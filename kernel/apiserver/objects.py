@@ -116,7 +116,8 @@ class ObjectRegistry(ServerSideApply):
     async def _create(self, kind: Kind, new: Any, *, dry_run: bool, user: str) -> Any:
         """Admit, validate and store a prepared new object."""
         await self.admission.admit("CREATE", kind, new, None, user, self)
-        self._validate(kind, new)
+        # a large object's schema validation is CPU work: off the event loop
+        await off_loop(new.ByteSize(), self._validate, kind, new)
         await self._guard("CREATE", kind, new, None)
         if kind.namespaced:
             await self.namespaces.admit_create(
@@ -234,6 +235,7 @@ class ObjectRegistry(ServerSideApply):
         def replace_status(old: Any) -> Any:
             new = _copy(old)
             new.status.CopyFrom(obj.status)
+            kind.strategy.prepare_for_status_update(old, new)
             managedfields.track_update(kind, old, new, manager, "status")
             return new
 
@@ -277,6 +279,7 @@ class ObjectRegistry(ServerSideApply):
             if status:
                 new = _copy(old)
                 new.status.CopyFrom(patched.status)
+                kind.strategy.prepare_for_status_update(old, new)
                 managedfields.track_update(kind, old, new, manager, "status")
                 return new
             self._settle_patched(kind, old, patched)
@@ -331,7 +334,7 @@ class ObjectRegistry(ServerSideApply):
             stored = False
             try:
                 await self.admission.admit("UPDATE", kind, new, old, user, self)
-                self._validate(kind, new)
+                await off_loop(len(kv.value), self._validate, kind, new)
                 check_update(kind, old, new)
                 await kind.strategy.before_update(self, old, new)
                 await self._guard("UPDATE", kind, new, old)
@@ -341,14 +344,17 @@ class ObjectRegistry(ServerSideApply):
                     return new
                 written = await self._write(kind, key, kv, old, new)
                 stored = True
-                return written
             except RevisionConflictError:
                 if precondition:
                     raise errors.conflict(kind.plural, name, kind.group) from None
+                continue
             except KeyNotFoundError:
                 raise errors.not_found(kind.plural, name, kind.group) from None
             finally:
                 _settle(reservation, stored)
+            if written is not old:
+                await kind.strategy.after_update(self, old, written)
+            return written
 
     async def guaranteed_update(
         self,
@@ -404,7 +410,9 @@ class ObjectRegistry(ServerSideApply):
             if opts.dry_run:
                 return old
             try:
-                return await self._delete_or_mark(kind, key, kv, old, opts)
+                done = await self._delete_or_mark(kind, key, kv, old, opts)
+                await kind.strategy.after_delete(self, done)
+                return done
             except RevisionConflictError:
                 if opts.resource_version:
                     raise errors.conflict(kind.plural, name, kind.group) from None

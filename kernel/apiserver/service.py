@@ -45,14 +45,18 @@ def unpack(any_object: AnyProto) -> Any:
     if not full_name:
         raise errors.BadRequestError("object: Required value: the request carries no object")
     try:
-        kind = kinds.for_message(full_name)
+        message = kinds.message_type(full_name)
     except (kinds.UnknownKindError, KeyError, ValueError):
         raise errors.BadRequestError(f'no kind is registered for the type "{full_name}"') from None
-    obj = kind.message()
+    obj = message()
     try:
         obj.ParseFromString(any_object.value)
     except (DecodeError, RecursionError) as err:
-        raise errors.BadRequestError(f"malformed {kind.kind} object: {err}") from None
+        raise errors.BadRequestError(f"malformed {message.DESCRIPTOR.name} object: {err}") from None
+    try:
+        kind = kinds.for_message(obj)
+    except kinds.UnknownKindError as err:
+        raise errors.BadRequestError(str(err)) from None
     unknown = unknown_field_paths(obj, kind.kind)
     if unknown:
         raise errors.BadRequestError(

@@ -44,8 +44,7 @@ class WatchEvent:
 
 
 def unpack(any_object: AnyProto) -> Any:
-    kind = kinds.for_message(any_object.type_url.rsplit("/", 1)[-1])
-    obj = kind.message()
+    obj = kinds.message_type(any_object.type_url)()
     obj.ParseFromString(any_object.value)
     return obj
 
@@ -80,7 +79,9 @@ __all__ = ["Client", "ObjectList", "WatchEvent", "call_metadata", "channel_crede
 
 
 def _kind_name(kind: str | Kind) -> str:
-    return kind.kind if isinstance(kind, Kind) else kind
+    """The name the server resolves to ``kind`` (qualified when another
+    group's kind goes by the same name: two CRDs may both add a "CronTab")."""
+    return kinds.request_name(kind) if isinstance(kind, Kind) else kind
 
 
 def channel_credentials(cfg: config.ClientConfig) -> grpc.ChannelCredentials | None:

@@ -33,9 +33,10 @@ InformerKey = tuple[str, str, str, str]
 
 
 def _kind_name(kind: str) -> str:
-    """``pods`` and ``Pod`` are one informer."""
+    """``pods`` and ``Pod`` are one informer; ``crontabs.v1.a.example.com``
+    and ``crontabs.v1.b.example.com`` two."""
     try:
-        return kinds.resolve(kind).kind
+        return kinds.request_name(kinds.resolve(kind))
     except (kinds.UnknownKindError, KeyError):
         return kind  # a kind this process does not know yet (a CRD): as given
 

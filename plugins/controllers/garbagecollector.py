@@ -14,7 +14,11 @@ or be owned:
 * an orphaning owner has its reference removed from every dependent, then
   loses its ``orphan`` finalizer.
 
-Work keys are ``(kind, namespace, name)``.
+Work keys are ``(kind, namespace, name)``; a custom kind (a
+CustomResourceDefinition's) goes by ``plural.version.group``, since two
+groups may both add a "CronTab". Custom kinds are followed as their
+definitions come (an informer over CustomResourceDefinitions), learnt from
+the definition when this process does not know them yet.
 """
 
 from __future__ import annotations
@@ -38,8 +42,16 @@ IGNORED_KINDS = frozenset({"Event", "Lease"})
 Key = tuple[str, str, str]
 
 
+def kind_name(kind: kinds.Kind) -> str:
+    """How this controller names a kind: the kind, or for a custom kind (one
+    of a generic message) its qualified resource."""
+    if kinds.generic_message(kind.message) is None:
+        return kind.kind
+    return f"{kind.plural}.{kind.version}.{kind.group}"
+
+
 def _key(obj: Any) -> Key:
-    return (kinds.for_message(obj).kind, obj.metadata.namespace, obj.metadata.name)
+    return (kind_name(kinds.for_message(obj)), obj.metadata.namespace, obj.metadata.name)
 
 
 def _owner_uids(obj: Any) -> list[str]:
@@ -51,14 +63,44 @@ class GarbageCollector(Controller):
 
     def __init__(self, client: Any, *, workers: int | None = None) -> None:
         super().__init__(client, workers=workers)
+        seen: set[str] = set()
         for kind in kinds.all_kinds():
-            if kind.kind not in IGNORED_KINDS:
-                informer = self.informer(kind.kind)
-                informer.add_index("uid", lambda obj: [obj.metadata.uid])
-                informer.add_index("owner", _owner_uids)
-                informer.add_handler(
-                    self._changed, lambda old, new: self._changed(new), self._deleted
-                )
+            if kind.kind not in IGNORED_KINDS and kind.resource not in seen:
+                seen.add(kind.resource)  # one version of each resource
+                self._follow(kind_name(kind))
+        definitions = self.informer("CustomResourceDefinition")
+        definitions.add_handler(
+            self._definition, lambda old, new: self._definition(new), lambda obj: None
+        )
+
+    def _follow(self, name: str) -> Informer:
+        informer = self.informer(name)
+        informer.add_index("uid", lambda obj: [obj.metadata.uid])
+        informer.add_index("owner", _owner_uids)
+        informer.add_handler(self._changed, lambda old, new: self._changed(new), self._deleted)
+        return informer
+
+    def _definition(self, crd: Any) -> None:
+        """Follow the storage version of a definition's kind once it is
+        established (learning the kind if this process does not know it)."""
+        from shoal.manifest import to_dict
+        from shoal.plugins.kinds.apiextensions import crd_kinds, established, register_crd
+
+        if not established(crd) or crd.metadata.HasField("deletion_timestamp"):
+            return
+        data = to_dict(crd)
+        served = crd_kinds(data)
+        if not served:
+            return
+        try:
+            kinds.by_api_version_kind(served[0].api_version, served[0].kind)
+        except kinds.UnknownKindError:
+            with contextlib.suppress(ValueError):
+                register_crd(data)
+        if any(k.resource == served[0].resource and kind_name(k) in self.informers
+               for k in kinds.all_kinds()):  # fmt: skip
+            return  # followed already (through some version)
+        self._follow(kind_name(served[0])).start()  # run() stops it with the others
 
     # -- events -> keys -------------------------------------------------------------
 
@@ -121,13 +163,14 @@ class GarbageCollector(Controller):
     async def check_owners(self, obj: Any) -> None:
         refs = list(obj.metadata.owner_references)
         gone = [ref for ref in refs if not await self._owner_exists(obj, ref)]
+
         if not gone:
             return
         if len(gone) == len(refs):
             log.info("deleting object whose owners are gone", object=str(_key(obj)))
             with contextlib.suppress(errors.NotFoundError, errors.PreconditionFailedError):
                 await self.client.delete(
-                    kinds.for_message(obj).kind,
+                    kinds.for_message(obj),
                     obj.metadata.name,
                     obj.metadata.namespace,
                     uid=obj.metadata.uid,
@@ -140,13 +183,17 @@ class GarbageCollector(Controller):
         if self.by_uid(ref.uid) is not None:
             return True
         try:
-            kind = kinds.resolve(ref.kind)
+            # by apiVersion first: two groups' kinds may share a name (CRDs)
+            kind = kinds.by_api_version_kind(ref.api_version, ref.kind)
         except kinds.UnknownKindError:
-            return True  # a kind we cannot look up: never delete on a guess
+            try:
+                kind = kinds.resolve(ref.kind)
+            except kinds.UnknownKindError:
+                return True  # a kind we cannot look up: never delete on a guess
         namespace = dependent.metadata.namespace if kind.namespaced else ""
         try:
             # The cache may lag a new owner; only the API server can say it is gone.
-            owner = await self.client.get(kind.kind, ref.name, namespace)
+            owner = await self.client.get(kind, ref.name, namespace)
         except errors.NotFoundError:
             return False
         return bool(owner.metadata.uid == ref.uid)
@@ -175,7 +222,7 @@ class GarbageCollector(Controller):
                 continue
             with contextlib.suppress(errors.NotFoundError, errors.PreconditionFailedError):
                 await self.client.delete(
-                    kinds.for_message(dependent).kind,
+                    kinds.for_message(dependent),
                     dependent.metadata.name,
                     dependent.metadata.namespace,
                     uid=dependent.metadata.uid,

@@ -32,7 +32,7 @@ from shoal.plugins.gateway.status import not_found
 
 QUERY_PARAMETERS = ("dryRun", "fieldManager", "fieldValidation", "pretty")
 JSON = "application/json"
-Fingerprint = tuple[tuple[str, str, str], ...]
+Fingerprint = tuple[tuple[str, str, str, object], ...]
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,12 @@ class Served:
 
 
 def _fingerprint() -> Fingerprint:
-    """What the documents depend on: the registered kinds."""
-    return tuple((k.api_version, k.kind, k.full_name) for k in kinds.all_kinds())
+    """What the documents depend on: the registered kinds (and the schemas
+    their strategies give: a CRD's, new at each update)."""
+    return tuple(
+        (k.api_version, k.kind, k.full_name, k.strategy.openapi_schema and k.strategy)
+        for k in kinds.all_kinds()
+    )
 
 
 def _prefix(group_version: str) -> str:

@@ -13,11 +13,13 @@ string), ``google.protobuf.Value`` (how the protos spell IntOrString) is
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from shoal import kinds
+from shoal.api.v1 import meta_pb2
 from shoal.kinds import Kind
 from shoal.manifest_schema import QUANTITY_FIELDS
 from shoal.plugins.gateway import protodocs
@@ -99,8 +101,26 @@ class Builder:
 
     def add_kinds(self, selected: Iterable[Kind]) -> dict[str, dict[str, Any]]:
         for kind in selected:
-            self._add(kind.message.DESCRIPTOR)
+            if kind.strategy.openapi_schema is not None:
+                self._add_given(kind, kind.strategy.openapi_schema)
+            else:
+                self._add(kind.message.DESCRIPTOR)
         return self.schemas
+
+    def _add_given(self, kind: Kind, given: dict[str, Any]) -> None:
+        """A kind whose strategy gives its schema (a custom resource's),
+        named as Kubernetes names it: ``com.example.stable.v1.CronTab``."""
+        schema = copy.deepcopy(given) if self.ref_prefix == V3 else _v2_subset(given)
+        schema.setdefault("type", "object")
+        properties = schema.setdefault("properties", {})
+        properties["apiVersion"] = {"type": "string", "description": FIELD_DEFAULTS.get(
+            "apiVersion", "APIVersion defines the versioned schema of this object.")}  # fmt: skip
+        properties["kind"] = {"type": "string", "description": FIELD_DEFAULTS.get(
+            "kind", "Kind is a string value representing the REST resource.")}  # fmt: skip
+        properties["metadata"] = {"$ref": self.ref(meta_pb2.ObjectMeta.DESCRIPTOR)}
+        schema["x-kubernetes-group-version-kind"] = [gvk(kind)]
+        group = ".".join(reversed(kind.group.split(".")))
+        self.schemas[f"{group}.{kind.version}.{kind.kind}"] = schema
 
     def ref(self, message: Descriptor) -> str:
         self._add(message)
@@ -187,3 +207,21 @@ def _map_of_quantities(value: FieldDescriptor) -> bool:
         return False
     owner = entry.containing_type
     return any(f.message_type is entry and f.full_name in QUANTITY_FIELDS for f in owner.fields)
+
+
+# OpenAPI v2 (and its protobuf form) carries type, format, description,
+# title, required, enum, items, additionalProperties, properties and x-...;
+# the other keys go, as Kubernetes drops them from a CRD's v2 schema.
+def _v2_subset(schema: Any) -> Any:
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key.startswith("x-") or key in ("required", "enum", "type", "format",
+                                             "description", "title"):  # fmt: skip
+            out[key] = copy.deepcopy(value)
+        elif key == "properties":
+            out[key] = {name: _v2_subset(sub) for name, sub in value.items()}
+        elif key in ("items", "additionalProperties"):
+            out[key] = value if isinstance(value, bool) else _v2_subset(value)
+    return out

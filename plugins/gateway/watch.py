@@ -112,6 +112,9 @@ def _encoder(request: web.Request, target: Target) -> Any:
             }
         else:
             obj = bodies.to_json(event.object)
+            # an object stored through another served version of its kind
+            # (a CRD's) is seen through the version watched
+            obj["apiVersion"] = kind.api_version
             if as_table:
                 obj = table.watch_table(table.table_for(kind), obj, include)
         return (

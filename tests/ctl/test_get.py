@@ -162,6 +162,7 @@ async def test_api_resources_and_cluster_info(shoal: Shoal) -> None:
     assert {
         "clusterrolebindings.rbac.authorization.k8s.io",
         "clusterroles.rbac.authorization.k8s.io",
+        "customresourcedefinitions.apiextensions.k8s.io",
         "namespaces",
         "nodes",
         "persistentvolumes",

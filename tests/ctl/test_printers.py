@@ -6,9 +6,9 @@ import pytest
 from shoal.age import human_duration
 from shoal.ctl.printers import Printer
 from shoal.ctl.printers.gotemplate import template as go
-from shoal.ctl.printers.jsonpath import JSONPathError
-from shoal.ctl.printers.jsonpath import template as jp
 from shoal.ctl.printers.table import render
+from shoal.jsonpath import JSONPathError
+from shoal.jsonpath import template as jp
 from shoal.plugins.kinds.columns import pod_status
 
 

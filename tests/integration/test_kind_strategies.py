@@ -356,3 +356,16 @@ class TestControllerRevision(StrategyContract):
     valid = [obj("apps/v1", "ControllerRevision", "web-1", data={"spec": {}}, revision=1)]
     invalid = [({**valid[0], "revision": -1}, "revision")]
     immutable = [(valid[0], {"data": {"spec": {"x": 1}}}, "data")]
+
+
+def _definition() -> dict[str, Any]:
+    from tests.crds.helpers import crd_manifest
+
+    return crd_manifest("contract.example.com")
+
+
+class TestCustomResourceDefinition(StrategyContract):
+    kind = "CustomResourceDefinition"
+    valid = [_definition()]
+    invalid = [(with_spec(valid[0], scope="Everywhere"), "spec.scope")]
+    immutable = [(valid[0], {"spec": {"scope": "Cluster"}}, "spec.scope")]

@@ -24,6 +24,13 @@ EXPECTED = {
     "StatefulSet": ("apps/v1", "statefulsets", ("sts",), True, True),
     "ControllerRevision": ("apps/v1", "controllerrevisions", (), True, False),
     "Lease": ("coordination.k8s.io/v1", "leases", (), True, False),
+    "CustomResourceDefinition": (
+        "apiextensions.k8s.io/v1",
+        "customresourcedefinitions",
+        ("crd", "crds"),
+        False,
+        True,
+    ),
     "ServiceAccount": ("v1", "serviceaccounts", ("sa",), True, False),
     "PersistentVolume": ("v1", "persistentvolumes", ("pv",), False, True),
     "PersistentVolumeClaim": ("v1", "persistentvolumeclaims", ("pvc",), True, True),
@@ -48,6 +55,7 @@ def test_every_builtin_kind_is_registered_as_kubectl_knows_it() -> None:
     got = {
         k.kind: (k.api_version, k.plural, k.short_names, k.namespaced, k.has_status)
         for k in kinds.all_kinds()
+        if kinds.generic_message(k.message) is None  # not the CRD tests' kinds
     }
     assert got == EXPECTED
 
@@ -158,8 +166,9 @@ def _kind(**overrides: object) -> kinds.Kind:
 @pytest.fixture
 def isolated_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     # register() mutates module state: give each test its own copy.
-    for attr in ("_kinds", "_by_name", "_by_message", "_by_api_version_kind"):
+    for attr in ("_kinds", "_by_message", "_by_api_version_kind", "_generic"):
         monkeypatch.setattr(kinds, attr, getattr(kinds, attr).copy())
+    monkeypatch.setattr(kinds, "_by_name", {k: list(v) for k, v in kinds._by_name.items()})
 
 
 @pytest.mark.usefixtures("isolated_registry")
@@ -175,9 +184,15 @@ def test_register_a_plugin_kind() -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"short_names": ("po",)}, 'kind Widget: name "po" is already used by Pod'),
-        ({"plural": "Services"}, 'kind Widget: name "services" is already used by Service'),
-        ({"kind": "Secret"}, 'kind Secret: name "secret" is already used by Secret'),
+        (
+            {"short_names": ("po",), "api_version": "v1"},
+            'kind Widget: name "po" is already used by Pod',
+        ),
+        (
+            {"plural": "Services", "api_version": "v1"},
+            'kind Widget: name "services" is already used by Service',
+        ),
+        ({"kind": "Secret", "api_version": "v1"}, "kind Secret is already registered for v1"),
         (
             {"message": core_pb2.Pod},
             "kind Widget: message shoal.v1.Pod is already registered",
@@ -188,4 +203,29 @@ def test_register_rejects_duplicate_names(overrides: dict[str, object], message:
     with pytest.raises(ValueError) as err:
         kinds.register(_kind(**overrides))
     assert str(err.value) == message
-    assert len(kinds.all_kinds()) == len(EXPECTED)
+    assert "Widget" not in {k.kind for k in kinds.all_kinds()}
+
+
+@pytest.mark.usefixtures("isolated_registry")
+def test_names_are_unique_within_a_group_only() -> None:
+    """As in Kubernetes: another group may use a name; the unqualified name
+    keeps finding the kind registered first, the qualified one finds each."""
+    kinds.register(_kind(short_names=("po",)))
+    assert kinds.resolve("po").kind == "Pod"
+    assert kinds.resolve("po.example.com").kind == "Widget"
+
+
+@pytest.mark.usefixtures("isolated_registry")
+def test_register_again_is_idempotent_and_unregister_forgets() -> None:
+    kinds.register(_kind())
+    kinds.register(_kind())
+    assert [k.kind for k in kinds.all_kinds()].count("Widget") == 1
+    v2 = _kind(api_version="example.com/v2", message=meta_pb2.OwnerReference)
+    kinds.register(v2)
+    assert kinds.resolve("widgets").api_version == "example.com/v1"  # first version
+    assert kinds.resolve("widgets.v2.example.com") is v2
+    kinds.unregister(_kind())
+    assert kinds.resolve("wd") is v2
+    kinds.unregister(v2)
+    with pytest.raises(kinds.UnknownKindError):
+        kinds.resolve("widgets")

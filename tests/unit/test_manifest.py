@@ -56,7 +56,8 @@ CREATE_ONLY = {"Binding", "Eviction"}
 
 def test_there_is_a_manifest_for_every_kind() -> None:
     seen = {doc["kind"] for _, doc in _documents()}
-    assert seen == {k.kind for k in kinds.all_kinds()} - CREATE_ONLY
+    built_in = {k.kind for k in kinds.all_kinds() if kinds.generic_message(k.message) is None}
+    assert seen == built_in - CREATE_ONLY  # custom kinds (CRD tests') have no message
 
 
 def test_binding_parses_as_kubernetes_writes_it() -> None:
