@@ -46,10 +46,13 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.kinds.apps",
     "shoal.plugins.kinds.rbac",
     "shoal.plugins.kinds.coordination",
+    "shoal.plugins.kinds.batch",
     "shoal.plugins.stores.sqlite",
     "shoal.plugins.stores.etcd",
     "shoal.plugins.controllers.replication",
     "shoal.plugins.controllers.deployment",
+    "shoal.plugins.controllers.job",
+    "shoal.plugins.controllers.cronjob",
     "shoal.plugins.controllers.garbagecollector",
     "shoal.plugins.controllers.namespace",
     "shoal.plugins.runtimes.docker",
@@ -64,7 +67,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
 
 # Kubernetes' own kinds: an allow-list (SHOAL_PLUGINS) keeps them, since no
 # server works without them; only SHOAL_DISABLE_PLUGINS can drop one.
-REQUIRED_PLUGINS: frozenset[str] = frozenset({"core", "apps", "rbac", "coordination"})
+REQUIRED_PLUGINS: frozenset[str] = frozenset({"core", "apps", "rbac", "coordination", "batch"})
 
 Status = Literal["loaded", "failed", "disabled"]
 
