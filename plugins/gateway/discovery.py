@@ -116,8 +116,8 @@ def _resource(kind: Kind) -> dict[str, Any]:
     }
     if kind.short_names:
         body["shortNames"] = list(kind.short_names)
-    if kind.kind in CATEGORIES:
-        body["categories"] = ["all"]
+    if kind.strategy.categories:
+        body["categories"] = list(kind.strategy.categories)
     return body
 
 
