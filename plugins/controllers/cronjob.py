@@ -256,10 +256,11 @@ def _reference(job: Any) -> meta_pb2.ObjectReference:
     )
 
 
-def _started(job: Any) -> tuple[int, int]:
+def _started(job: Any) -> tuple[int, str]:
+    """Kubernetes' byJobStartTime: start (else creation) time, then name."""
     if job.status.HasField("start_time"):
-        return (job.status.start_time.seconds, 0)
-    return (job.metadata.creation_timestamp.seconds, 1)
+        return (job.status.start_time.seconds, job.metadata.name)
+    return (job.metadata.creation_timestamp.seconds, job.metadata.name)
 
 
 @hookimpl
