@@ -39,6 +39,19 @@ from shoal.registry import Registry
 log = structlog.get_logger("job")
 
 BURST = 500
+SYNC_BATCH_PERIOD = 1.0
+# Pod informer indexes: the uid of a pod's controller; the namespace of a pod
+# without one (a candidate for adoption).
+OWNER_UID, ORPHANS = "controller-uid", "orphans"
+
+
+def _owner_uid(pod: Any) -> list[str]:
+    ref = podutil.controller_of(pod)
+    return [ref.uid] if ref is not None else []
+
+
+def _orphan_namespace(pod: Any) -> list[str]:
+    return [] if podutil.controller_of(pod) is not None else [pod.metadata.namespace]
 
 
 class JobController(Controller):
@@ -56,9 +69,14 @@ class JobController(Controller):
         options = options or {}
         self.backoff_base = float(options.get("job_backoff_base", ju.DEFAULT_BACKOFF))
         self.backoff_max = float(options.get("job_backoff_max", ju.MAX_BACKOFF))
+        # Kubernetes' syncJobBatchPeriod: pod changes within it make one sync.
+        self.batch_period = float(options.get("job_sync_batch_period", SYNC_BATCH_PERIOD))
+        self._batched: set[str] = set()
         self.clock = clock
         self.jobs = self.watch("Job")
         self.pods = self.informer("Pod")
+        self.pods.add_index(OWNER_UID, _owner_uid)
+        self.pods.add_index(ORPHANS, _orphan_namespace)
         self.pods.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
         self.expectations = Expectations()
 
@@ -70,11 +88,24 @@ class JobController(Controller):
             return None
         return f"{pod.metadata.namespace}/{ref.name}"
 
+    def _batch(self, key: str) -> None:
+        """Sync ``key`` once the batch period has passed since the first of
+        a burst of pod changes."""
+        if key in self._batched:
+            return
+        self._batched.add(key)
+
+        def due() -> None:
+            self._batched.discard(key)
+            self.queue.add(key)
+
+        asyncio.get_running_loop().call_later(self.batch_period, due)
+
     def _pod_added(self, pod: Any) -> None:
         key = self._job_key(pod)
         if key is not None:
             self.expectations.creation_observed(key)
-            self.queue.add(key)
+            self._batch(key)
 
     def _pod_updated(self, old: Any, new: Any) -> None:
         key = self._job_key(new)
@@ -83,13 +114,13 @@ class JobController(Controller):
                 "deletion_timestamp"
             ):
                 self.expectations.deletion_observed(key, object_key(new))
-            self.queue.add(key)
+            self._batch(key)
 
     def _pod_deleted(self, pod: Any) -> None:
         key = self._job_key(pod)
         if key is not None:
             self.expectations.deletion_observed(key, object_key(pod))
-            self.queue.add(key)
+            self._batch(key)
 
     # -- reconcile ----------------------------------------------------------------
 
@@ -113,14 +144,13 @@ class JobController(Controller):
         selector = selectors.label_selector_from_proto(job.spec.selector)
         if selector.is_empty():
             return []
-        claimed = []
-        for pod in self.pods.by_index("namespace", job.metadata.namespace):
-            ref = podutil.controller_of(pod)
-            if not selector.matches(pod.metadata.labels):
-                continue
-            if ref is not None and ref.uid == job.metadata.uid:
-                claimed.append(pod)
-            elif ref is None and podutil.is_active(pod):
+        claimed = [
+            p
+            for p in self.pods.by_index(OWNER_UID, job.metadata.uid)
+            if selector.matches(p.metadata.labels)
+        ]
+        for pod in self.pods.by_index(ORPHANS, job.metadata.namespace):
+            if selector.matches(pod.metadata.labels) and podutil.is_active(pod):
                 log.info("adopting pod", job=job.metadata.name, pod=pod.metadata.name)
                 claimed.append(await podutil.adopt(self.client, job, pod))
         return claimed

@@ -188,3 +188,24 @@ async def test_ttl_after_finished_deletes_the_job_and_its_pods(cluster: Cluster)
         return False
 
     await eventually(gone, timeout=30)
+
+
+async def test_fifty_jobs_of_ten_completions_on_hollow_nodes(tmp_path: Path) -> None:
+    """Batch work at scale on hollow nodes: 50 jobs x 10 completions = 500 pods."""
+    c = await start_cluster(tmp_path, nodes=10, controller_options=OPTIONS)
+    try:
+        for i in range(50):
+            await c.client.create(job(f"batch-{i}", "echo ok", completions=10, parallelism=5))
+
+        async def all_complete() -> bool:
+            items = (await c.client.list("Job", "default")).items
+            return len(items) == 50 and all(condition(j, "Complete") for j in items)
+
+        await eventually(all_complete, timeout=240, interval=0.5)
+        items = (await c.client.list("Job", "default")).items
+        assert {(j.status.succeeded, j.status.failed) for j in items} == {(10, 0)}
+        pods = (await c.client.list("Pod", "default")).items
+        assert len(pods) == 500 and {p.status.phase for p in pods} == {"Succeeded"}
+        assert len({p.spec.node_name for p in pods}) == 10
+    finally:
+        await stop_cluster(c)

@@ -1,0 +1,149 @@
+"""Job pods per second through the whole path, beside Deployment pods per
+second measured in the same run (issue 16's goal: a ratio of 0.8 or more).
+
+One `shoal server` (API server, scheduler, every controller) and one agent
+with hollow nodes (the fake runtime, whose containers exit as their command
+says), each in its own process:
+
+* baseline: a Deployment of ``JOBS x COMPLETIONS`` replicas, from create to
+  every pod Running;
+* jobs: ``JOBS`` Jobs of ``COMPLETIONS`` completions (parallelism equal),
+  each pod running ``echo ok``, from the first create to every job Complete.
+
+Sizes: ``SHOAL_BENCH_JOBS`` (default 1000), ``SHOAL_BENCH_COMPLETIONS``
+(default 10), ``SHOAL_BENCH_NODES`` (default 100 hollow nodes, 200 pods each).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+from shoal.client import Client
+from shoal.manifest import from_dict
+
+from bench.bench_agent import wait_leases
+from bench.server_process import ServerProcess
+
+JOBS = int(os.environ.get("SHOAL_BENCH_JOBS", "1000"))
+COMPLETIONS = int(os.environ.get("SHOAL_BENCH_COMPLETIONS", "10"))
+NODES = int(os.environ.get("SHOAL_BENCH_NODES", "100"))
+POLL = 0.5
+
+
+def start_agent(address: str, data_dir: pathlib.Path) -> subprocess.Popen[bytes]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    args = [
+        sys.executable, "-m", "shoal.ctl.main", "agent", "--server", address,
+        "--runtime", "fake", "--hollow-nodes", str(NODES), "--name", "hollow",
+        "--data-dir", str(data_dir), "--stream-listen", "127.0.0.1:0",
+        "--cpu", "64", "--memory", "256Gi", "--max-pods", "200", "--log-level", "warning",
+    ]  # fmt: skip
+    log = open(data_dir.parent / "agent.log", "ab")  # noqa: SIM115
+    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log)
+
+
+def _template(command: str, restart: str) -> dict[str, Any]:
+    return {
+        "metadata": {"labels": {"bench": "yes"}},
+        "spec": {
+            "restartPolicy": restart,
+            "terminationGracePeriodSeconds": 0,
+            "containers": [{"name": "c", "image": "busybox", "command": ["sh", "-c", command]}],
+        },
+    }
+
+
+async def _count_pods(client: Client, phase: str) -> int:
+    listed = await client.list("Pod", "default")
+    return sum(p.status.phase == phase for p in listed.items)
+
+
+async def deployment_pods_per_second(client: Client, pods: int) -> dict[str, Any]:
+    manifest = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "baseline"},
+        "spec": {
+            "replicas": pods,
+            "selector": {"matchLabels": {"bench": "yes"}},
+            "template": _template("sleep infinity", "Always"),
+        },
+    }
+    began = time.monotonic()
+    await client.create(from_dict(manifest))
+    while await _count_pods(client, "Running") < pods:
+        await asyncio.sleep(POLL)
+    seconds = time.monotonic() - began
+    await client.delete("Deployment", "baseline", "default", propagation_policy="Background")
+    while (await client.list("Pod", "default")).items:
+        await asyncio.sleep(POLL)
+    return {"pods": pods, "seconds": round(seconds, 2), "pods_per_second": round(pods / seconds, 1)}
+
+
+async def job_pods_per_second(client: Client, jobs: int, completions: int) -> dict[str, Any]:
+    began = time.monotonic()
+    for i in range(jobs):
+        spec = {
+            "completions": completions,
+            "parallelism": completions,
+            "template": _template("echo ok", "Never"),
+        }
+        body = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": f"j{i}"}}
+        await client.create(from_dict({**body, "spec": spec}))
+    created = time.monotonic() - began
+    while True:
+        listed = (await client.list("Job", "default")).items
+        done = sum(
+            any(c.type == "Complete" and c.status == "True" for c in j.status.conditions)
+            for j in listed
+        )
+        if done == jobs:
+            break
+        await asyncio.sleep(POLL)
+    seconds = time.monotonic() - began
+    pods = jobs * completions
+    return {
+        "jobs": jobs,
+        "completions": completions,
+        "pods": pods,
+        "create_seconds": round(created, 2),
+        "seconds": round(seconds, 2),
+        "pods_per_second": round(pods / seconds, 1),
+    }
+
+
+async def measure(address: str) -> dict[str, Any]:
+    async with Client(address) as client:
+        baseline = await deployment_pods_per_second(client, JOBS * COMPLETIONS)
+        jobs = await job_pods_per_second(client, JOBS, COMPLETIONS)
+    ratio = jobs["pods_per_second"] / baseline["pods_per_second"]
+    return {"deployment": baseline, "jobs": jobs, "ratio": round(ratio, 2), "nodes": NODES}
+
+
+def run() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="shoal-bench-jobs-") as tmp:
+        work = pathlib.Path(tmp)
+        server = ServerProcess(work / "server")
+        agent = start_agent(server.address, work / "agent")
+        try:
+            asyncio.run(wait_leases(server.address, NODES))
+            figures = asyncio.run(measure(server.address))
+        finally:
+            agent.terminate()
+            agent.wait(timeout=30)
+            server.stop()
+    d, j = figures["deployment"], figures["jobs"]
+    print(f"   deployment: {d['pods']} pods Running in {d['seconds']} s", end="")
+    print(f" = {d['pods_per_second']} pods/s")
+    print(
+        f"   jobs: {j['jobs']} x {j['completions']} completions in {j['seconds']} s "
+        f"= {j['pods_per_second']} pods/s (ratio {figures['ratio']}, goal >= 0.8)"
+    )
+    return figures
