@@ -17,6 +17,7 @@ Sizes: ``SHOAL_BENCH_JOBS`` (default 1000), ``SHOAL_BENCH_COMPLETIONS``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import pathlib
 import subprocess
@@ -60,9 +61,39 @@ def _template(command: str, restart: str) -> dict[str, Any]:
     }
 
 
-async def _count_pods(client: Client, phase: str) -> int:
-    listed = await client.list("Pod", "default")
-    return sum(p.status.phase == phase for p in listed.items)
+class Tracker:
+    """Follows a kind through one watch (a list of 10,000 pods would pass
+    gRPC's message size): name -> whatever ``summary`` says of the object."""
+
+    def __init__(self, client: Client, kind: str, summary: Any) -> None:
+        self.state: dict[str, Any] = {}
+        self.summary = summary
+        self.task = asyncio.create_task(self._follow(client, kind))
+
+    async def _follow(self, client: Client, kind: str) -> None:
+        async for event in client.watch(kind, "default"):
+            if event.object is None:
+                continue
+            if event.type == "DELETED":
+                self.state.pop(event.object.metadata.name, None)
+            else:
+                self.state[event.object.metadata.name] = self.summary(event.object)
+
+    def count(self, value: Any) -> int:
+        return sum(v == value for v in self.state.values())
+
+    async def until(self, check: Any) -> None:
+        while not check():
+            await asyncio.sleep(POLL)
+
+    async def stop(self) -> None:
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+
+
+def _complete(job: Any) -> bool:
+    return any(c.type == "Complete" and c.status == "True" for c in job.status.conditions)
 
 
 async def deployment_pods_per_second(client: Client, pods: int) -> dict[str, Any]:
@@ -76,18 +107,19 @@ async def deployment_pods_per_second(client: Client, pods: int) -> dict[str, Any
             "template": _template("sleep infinity", "Always"),
         },
     }
+    phases = Tracker(client, "Pod", lambda p: p.status.phase)
     began = time.monotonic()
     await client.create(from_dict(manifest))
-    while await _count_pods(client, "Running") < pods:
-        await asyncio.sleep(POLL)
+    await phases.until(lambda: phases.count("Running") >= pods)
     seconds = time.monotonic() - began
     await client.delete("Deployment", "baseline", "default", propagation_policy="Background")
-    while (await client.list("Pod", "default")).items:
-        await asyncio.sleep(POLL)
+    await phases.until(lambda: not phases.state)
+    await phases.stop()
     return {"pods": pods, "seconds": round(seconds, 2), "pods_per_second": round(pods / seconds, 1)}
 
 
 async def job_pods_per_second(client: Client, jobs: int, completions: int) -> dict[str, Any]:
+    done = Tracker(client, "Job", _complete)
     began = time.monotonic()
     for i in range(jobs):
         spec = {
@@ -98,16 +130,9 @@ async def job_pods_per_second(client: Client, jobs: int, completions: int) -> di
         body = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": f"j{i}"}}
         await client.create(from_dict({**body, "spec": spec}))
     created = time.monotonic() - began
-    while True:
-        listed = (await client.list("Job", "default")).items
-        done = sum(
-            any(c.type == "Complete" and c.status == "True" for c in j.status.conditions)
-            for j in listed
-        )
-        if done == jobs:
-            break
-        await asyncio.sleep(POLL)
+    await done.until(lambda: done.count(True) == jobs)
     seconds = time.monotonic() - began
+    await done.stop()
     pods = jobs * completions
     return {
         "jobs": jobs,

@@ -21,6 +21,8 @@ EXPECTED = {
     "ReplicaSet": ("apps/v1", "replicasets", ("rs",), True, True),
     "Deployment": ("apps/v1", "deployments", ("deploy",), True, True),
     "Lease": ("coordination.k8s.io/v1", "leases", (), True, False),
+    "Job": ("batch/v1", "jobs", (), True, True),
+    "CronJob": ("batch/v1", "cronjobs", ("cj",), True, True),
     "ServiceAccount": ("v1", "serviceaccounts", ("sa",), True, False),
     "Role": ("rbac.authorization.k8s.io/v1", "roles", (), True, False),
     "ClusterRole": ("rbac.authorization.k8s.io/v1", "clusterroles", (), False, False),
