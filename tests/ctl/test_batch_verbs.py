@@ -93,3 +93,15 @@ async def test_create_cronjob_and_job_from_it(shoal_on: Shoal, cluster: Cluster)
         pass
     missing = await shoal_on("create", "job", "x", "--from=cronjob/none")
     assert missing.code != 0 and "not found" in missing.err
+
+
+async def test_apply_documentation_manifests_twice(shoal_on: Shoal, cluster: Cluster) -> None:
+    manifests = Path(__file__).parent.parent / "manifests"
+    for name, ref in (
+        ("job-pi.yaml", "job.batch/pi"),
+        ("cronjob-hello.yaml", "cronjob.batch/hello"),
+    ):
+        first = await shoal_on("apply", "-f", str(manifests / name))
+        assert (first.code, first.out) == (0, f"{ref} created\n"), first.err
+        again = await shoal_on("apply", "-f", str(manifests / name))
+        assert (again.code, again.out) == (0, f"{ref} unchanged\n"), again.err

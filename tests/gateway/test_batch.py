@@ -102,6 +102,8 @@ async def test_documentation_manifests_apply(gateway_server: GatewayServer) -> N
     for name in ("job-pi.yaml", "cronjob-hello.yaml"):
         run = await gateway_server.kubectl("apply", "-f", str(MANIFESTS / name))
         assert run.code == 0, run.err
+        again = await gateway_server.kubectl("apply", "-f", str(MANIFESTS / name))
+        assert again.code == 0 and "unchanged" in again.out, again.err
     pi = yaml.safe_load((MANIFESTS / "job-pi.yaml").read_text())
     stored = await gateway_server.client.get("Job", "pi", "default")
     assert (
