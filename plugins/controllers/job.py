@@ -251,6 +251,12 @@ class _Sync:
 
     async def run(self) -> float | None:
         failure = self._count()
+        decided = self._decided()
+        if decided is not None:  # pods still stopping; the outcome stands
+            kind, why = decided
+            await self._finish(kind, why)
+            await self._write()
+            return None
         failure = failure or self._limits()
         if failure is not None:
             await self._finish(ju.FAILED, failure)
@@ -313,6 +319,18 @@ class _Sync:
             if left <= 0:
                 return ju.DEADLINE_EXCEEDED
             self.requeue.append(left)
+        return None
+
+    def _decided(self) -> tuple[str, tuple[str, str]] | None:
+        """An outcome found earlier (FailureTarget / SuccessCriteriaMet): the
+        pods stopped since must not change it."""
+        for interim, kind in (
+            (ju.FAILURE_TARGET, ju.FAILED),
+            (ju.SUCCESS_CRITERIA_MET, ju.COMPLETE),
+        ):
+            c = ju.condition(self.job, interim)
+            if c is not None and c.status == "True":
+                return kind, (c.reason, c.message)
         return None
 
     def _complete(self) -> bool:

@@ -216,3 +216,49 @@ def test_cron_job_columns_as_kubectl() -> None:
         "60s",
         "10m",
     ]
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str]] = []
+
+    def emit(self, obj: Any, kind: str, reason: str, message: str) -> None:
+        self.events.append((reason, message))
+
+
+class _StubController:
+    """What one job sync uses of its controller: writes are recorded."""
+
+    backoff_base, backoff_max = 10.0, 360.0
+
+    def __init__(self) -> None:
+        from shoal.plugins.controllers.expectations import Expectations
+
+        self.recorder = _Recorder()
+        self.expectations = Expectations()
+        self.written: list[Any] = []
+        self.client = self
+
+    async def update_status(self, job: Any) -> Any:
+        self.written.append(job)
+        return job
+
+    async def delete_pods(self, key: str, job: Any, pods: list[Any]) -> None:
+        return None
+
+
+async def test_an_outcome_once_decided_stands_while_pods_stop() -> None:
+    """A job failed by its deadline whose killed pod then reads Failed stays
+    DeadlineExceeded (not BackoffLimitExceeded), as Kubernetes' FailureTarget."""
+    from shoal.plugins.controllers.job import _Sync
+
+    job = _job(backoffLimit=0, activeDeadlineSeconds=5)
+    batch_rules.default_job(job)
+    job.status.start_time.seconds = 1000
+    ju.set_condition(job.status, ju.FAILURE_TARGET, "True", ju.DEADLINE_EXCEEDED, 1006)
+    killed = _failed_pod(137)
+    ctl = _StubController()
+    await _Sync(ctl, "default/j", job, [killed], 1007.0).run()  # type: ignore[arg-type]
+    [written] = ctl.written
+    failed = ju.condition(written, ju.FAILED)
+    assert failed is not None and (failed.status, failed.reason) == ("True", "DeadlineExceeded")

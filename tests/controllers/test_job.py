@@ -137,7 +137,8 @@ async def test_indexed_job_gives_each_pod_its_index(cluster: Cluster) -> None:
 
 async def test_active_deadline_fails_a_running_job(cluster: Cluster) -> None:
     client = cluster.client
-    await client.create(job("slow", "sleep infinity", activeDeadlineSeconds=1))
+    # backoffLimit 0: the pods killed at the deadline must not turn it into BackoffLimitExceeded.
+    await client.create(job("slow", "sleep infinity", activeDeadlineSeconds=1, backoffLimit=0))
     done = await finished(client, "slow", "Failed")
     assert condition(done, "Failed").reason == "DeadlineExceeded"  # type: ignore[union-attr]
 
