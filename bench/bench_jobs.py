@@ -162,7 +162,11 @@ def run() -> dict[str, Any]:
             figures = asyncio.run(measure(server.address))
         finally:
             agent.terminate()
-            agent.wait(timeout=30)
+            try:
+                agent.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # busy stopping 10,000 hollow pods
+                agent.kill()
+                agent.wait()
             server.stop()
     d, j = figures["deployment"], figures["jobs"]
     print(f"   deployment: {d['pods']} pods Running in {d['seconds']} s", end="")
