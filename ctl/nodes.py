@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import click
+from shoal import errors
+from shoal.api.v1 import policy_pb2
 from shoal.ctl.context import CtlContext
+from shoal.ctl.duration import Duration
 from shoal.ctl.resources import with_client
 
 EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+# How long drain waits before asking again for an eviction a budget refused (kubectl's 5 s).
+EVICTION_RETRY_SECONDS = 5.0
 
 
 async def set_unschedulable(client: Any, name: str, value: bool) -> bool:
@@ -49,9 +56,23 @@ uncordon_command = _cordon_command("uncordon", False)
 @click.option("--grace-period", type=int, default=-1, help="Seconds each pod gets to stop.")
 @click.option("--delete-emptydir-data", is_flag=True, help="Delete pods with emptyDir volumes.")
 @click.option("--dry-run", is_flag=True, help="Only say what would be evicted.")
+@click.option(
+    "--disable-eviction",
+    is_flag=True,
+    help="Delete pods instead of evicting them, bypassing PodDisruptionBudgets.",
+)
+@click.option(
+    "--timeout",
+    type=Duration(),
+    default="0",
+    help="Give up after this long (e.g. 2m); 0 waits as long as it takes.",
+)
 @click.pass_obj
 def drain_command(ctx: CtlContext, node: str, **opts: Any) -> None:
     """Cordon a node, then evict its pods so their controllers place them elsewhere.
+
+    Evictions honour PodDisruptionBudgets: one a budget refuses is asked
+    again every 5 seconds until it is allowed or --timeout passes.
 
     \b
     Examples:
@@ -74,17 +95,49 @@ async def _drain(client: Any, node: str, opts: dict[str, Any]) -> None:
         await set_unschedulable(client, node, True)
     click.echo(f"node/{node} cordoned")
     grace = None if opts["grace_period"] < 0 else opts["grace_period"]
+    deadline = time.monotonic() + opts["timeout"] if opts["timeout"] else None
     for pod in pods:
         label = f"{pod.metadata.namespace}/{pod.metadata.name}"
         if opts["dry_run"]:
             click.echo(f"evicting pod {label} (dry run)")
             continue
         click.echo(f"evicting pod {label}")
-        await client.delete(
-            "Pod", pod.metadata.name, pod.metadata.namespace, grace_period_seconds=grace
-        )
+        if opts["disable_eviction"]:
+            await client.delete(
+                "Pod", pod.metadata.name, pod.metadata.namespace, grace_period_seconds=grace
+            )
+        else:
+            await _evict(client, pod, grace, deadline, opts["timeout"])
         click.echo(f"pod/{pod.metadata.name} evicted")
     click.echo(f"node/{node} drained")
+
+
+async def _evict(
+    client: Any, pod: Any, grace: int | None, deadline: float | None, timeout: float
+) -> None:
+    """Ask for the pod's eviction until a budget allows it (kubectl drain's loop)."""
+    eviction = policy_pb2.Eviction()
+    eviction.metadata.name, eviction.metadata.namespace = pod.metadata.name, pod.metadata.namespace
+    if grace is not None:
+        eviction.delete_options.grace_period_seconds = grace
+    where = f'pods/"{pod.metadata.name}" -n "{pod.metadata.namespace}"'
+    while True:
+        try:
+            await client.create(eviction)
+            return
+        except errors.NotFoundError:
+            return  # gone meanwhile
+        except errors.TooManyRequestsError as err:
+            if deadline is not None and time.monotonic() + EVICTION_RETRY_SECONDS > deadline:
+                raise click.ClickException(
+                    f"error when evicting {where}: global timeout reached: {timeout:g}s ({err})"
+                ) from None
+            click.echo(
+                f"error when evicting {where} (will retry after "
+                f"{EVICTION_RETRY_SECONDS:g}s): {err}",
+                err=True,
+            )
+            await asyncio.sleep(EVICTION_RETRY_SECONDS)
 
 
 def _refusals(pods: list[Any], opts: dict[str, Any]) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pathlib
-from typing import Any
+from typing import Any, TypedDict
 
 import click
 from shoal.ctl.daemonopts import (
@@ -88,7 +88,15 @@ from shoal.ctl.limitopts import request_limit_options
     "--http-listen",
     default="",
     metavar="HOST:PORT",
-    help="Also serve the Kubernetes REST API (for kubectl, curl) here; off by default.",
+    help="Also serve the Kubernetes REST API (for kubectl, curl) here; off by default. "
+    "The HTTP server of the gateway plugin.",
+)
+@click.option(
+    "--http-server",
+    "http_servers",
+    multiple=True,
+    metavar="NAME=HOST:PORT",
+    help="Also run the HTTP server NAME a plugin offers (register_http_servers) here (repeatable).",
 )
 @click.option(
     "--advertise-address",
@@ -190,6 +198,7 @@ def server_command(
     leader_elect_renew_deadline: float,
     leader_elect_retry_period: float,
     http_listen: str,
+    http_servers: tuple[str, ...],
     advertise_address: str,
     cluster_dns: str,
     insecure: bool,
@@ -219,6 +228,7 @@ def server_command(
 
     from shoal import log
     from shoal.apiserver.connlimits import ConnectionLimits
+    from shoal.apiserver.httpservers import HTTPServerError
     from shoal.apiserver.listen import ListenError
     from shoal.apiserver.server import serve
     from shoal.store import StoreError
@@ -226,6 +236,7 @@ def server_command(
     check_controllers(controllers)
     scheduler_profiles = check_scheduler_config(scheduler_config)
     _check_listen(http_listen)
+    extra_http = _http_servers(http_servers)
     _check_insecure(insecure, listen, tls_sans, pki_dir)
     services = _service_allocator(service_cluster_ip_range, service_node_port_range)
     etcd = (etcd_endpoints, etcd_prefix, etcd_cafile, etcd_certfile, etcd_keyfile)
@@ -247,6 +258,7 @@ def server_command(
                 scheduler_config=scheduler_profiles,
                 services=services,
                 http_listen=http_listen,
+                http_servers=extra_http,
                 advertise_address=_check_advertise(advertise_address),
                 cluster_dns=_check_cluster_dns(cluster_dns, services),
                 insecure=insecure,
@@ -261,6 +273,8 @@ def server_command(
                 **election,
             )
         )
+    except HTTPServerError as err:
+        raise click.ClickException(str(err)) from None
     except ListenError as err:
         raise click.ClickException(f"{err} (pick another address with --listen)") from None
     except (StoreError, ValueError) as err:
@@ -323,7 +337,13 @@ def _store_options(
     return {"endpoints": endpoints, "prefix": prefix, **files}
 
 
-def _leader_election(lease: float, renew: float, retry: float) -> dict[str, float]:
+class LeaderElection(TypedDict):
+    lease_duration: float
+    renew_deadline: float
+    retry_period: float
+
+
+def _leader_election(lease: float, renew: float, retry: float) -> LeaderElection:
     if not 0 < retry < renew < lease:
         raise click.UsageError(
             "leader election needs --leader-elect-retry-period < --leader-elect-renew-deadline"
@@ -332,7 +352,7 @@ def _leader_election(lease: float, renew: float, retry: float) -> dict[str, floa
     return {"lease_duration": lease, "renew_deadline": renew, "retry_period": retry}
 
 
-def _check_listen(listen: str) -> None:
+def _check_listen(listen: str, flag: str = "--http-listen") -> None:
     if not listen:
         return
     from shoal.plugins.gateway import split_listen
@@ -340,7 +360,21 @@ def _check_listen(listen: str) -> None:
     try:
         split_listen(listen)
     except ValueError as err:
-        raise click.BadParameter(str(err), param_hint="'--http-listen'") from None
+        raise click.BadParameter(str(err), param_hint=f"'{flag}'") from None
+
+
+def _http_servers(values: tuple[str, ...]) -> dict[str, str]:
+    """``("name=HOST:PORT", ...)`` -> {name: HOST:PORT}."""
+    servers: dict[str, str] = {}
+    for value in values:
+        name, sep, listen = value.partition("=")
+        if not sep or not name.strip() or name.strip() in servers:
+            raise click.BadParameter(
+                f'"{value}": want NAME=HOST:PORT, each NAME once', param_hint="'--http-server'"
+            )
+        _check_listen(listen, "--http-server")
+        servers[name.strip()] = listen
+    return servers
 
 
 def _check_insecure(insecure: bool, listen: str, sans: tuple[str, ...], pki_dir: str) -> None:

@@ -17,12 +17,17 @@ hook                       registers                        contract
 plugins``                                                   (PreFilter ... Bind)
 ``register_runtimes``      ``factory(options) -> runtime``  :class:`Runtime`
 ``register_proxies``       ``factory(client, options)``     :class:`Proxy`
+``register_http_servers``  ``factory(context) -> server``   :class:`HTTPServer`
+                                                            (context:
+                                                            :class:`HTTPServerContext`)
 =========================  ===============================  =========================
 """
 
 from __future__ import annotations
 
+import pathlib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from shoal.runtime import Runtime
@@ -44,6 +49,10 @@ from shoal.scheduling import (
 from shoal.store.base import Store
 
 if TYPE_CHECKING:
+    from shoal.apiserver.connlimits import ConnectionLimits
+    from shoal.apiserver.fairness import RequestLimits
+    from shoal.apiserver.security import ServerSecurity
+    from shoal.client import Client
     from shoal.hookspecs import AdmissionRequest
 
 
@@ -76,11 +85,49 @@ class Proxy(Protocol):
     async def run(self) -> None: ...
 
 
+@runtime_checkable
+class HTTPServer(Protocol):
+    """An HTTP listener the API server runs beside its gRPC port (the REST
+    gateway is one). ``start`` binds (the address is in the context it was
+    made with) and returns once it serves; ``url`` is valid after ``start``;
+    ``stop`` closes it and what it opened."""
+
+    @property
+    def url(self) -> str: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class HTTPServerContext:
+    """What the API server hands an HTTP server's factory.
+
+    ``client`` talks to this API server as the control plane does (its own
+    identity when the server is secure; a server that acts for its callers
+    makes its own client from ``security``). ``listen`` is ``HOST:PORT``
+    (port 0: a free one). ``admin_config`` is the admin kubeconfig the server
+    wrote, whose cluster is ``cluster``. ``security`` is the server's CA,
+    certificates and authenticator, ``None`` when it runs ``--insecure``.
+    ``limits`` and ``connections`` are the API server's own request and
+    connection limits, for the listener to apply too."""
+
+    client: Client
+    listen: str
+    admin_config: pathlib.Path
+    security: ServerSecurity | None
+    limits: RequestLimits
+    connections: ConnectionLimits
+    cluster: str = "shoal"
+
+
 AdmissionPlugin = MutatingAdmission | ValidatingAdmission
 StoreFactory = Callable[[Mapping[str, Any]], Store]
 ControllerFactory = Callable[..., Controller]
 RuntimeFactory = Callable[[Mapping[str, Any]], Runtime]
 ProxyFactory = Callable[[Any, Mapping[str, Any]], Proxy]
+HTTPServerFactory = Callable[[HTTPServerContext], HTTPServer]
 
 __all__ = [
     "AdmissionPlugin",
@@ -88,6 +135,9 @@ __all__ = [
     "Controller",
     "ControllerFactory",
     "FilterPlugin",
+    "HTTPServer",
+    "HTTPServerContext",
+    "HTTPServerFactory",
     "MutatingAdmission",
     "NormalizeScorePlugin",
     "PermitPlugin",

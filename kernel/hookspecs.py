@@ -42,6 +42,7 @@ from shoal.contracts import (
     AdmissionPlugin,
     Controller,
     ControllerFactory,
+    HTTPServerFactory,
     ProxyFactory,
     RuntimeFactory,
     SchedulerPlugin,
@@ -79,6 +80,9 @@ class AdmissionRequest:
     groups: tuple[str, ...] = ()
     # Plugins may leave notes here for later plugins in the same chain.
     annotations: dict[str, str] = field(default_factory=dict)
+    # What the plugin may read of the API server (a shoal.strategy.StorageContext:
+    # ``await request.context.get(kind, namespace, name)``); None outside a server.
+    context: Any = None
 
 
 class AdmissionError(Exception):
@@ -195,6 +199,27 @@ def register_proxies(registry: Registry[ProxyFactory]) -> None:
     :param registry: register ``name -> factory``; the factory is called as
         ``factory(client, options: dict) -> proxy`` and the proxy has
         ``async def run(self) -> None``.
+    :returns: nothing; results are ignored.
+    """
+
+
+@hookspec
+def register_http_servers(registry: Registry[HTTPServerFactory]) -> None:
+    """Offer HTTP servers for ``shoal server`` to run beside its gRPC port
+    (the Kubernetes REST gateway is one: ``--http-listen`` runs ``gateway``).
+
+    Fires once when ``shoal server`` starts, before it opens its store; only
+    the servers asked for (``--http-listen``, ``--http-server NAME=HOST:PORT``)
+    are made.
+
+    :param registry: register ``name -> factory``; once the API server
+        serves, it calls ``factory(context) -> server`` with a
+        :class:`shoal.contracts.HTTPServerContext` (a client of this API
+        server, the listen address, the admin kubeconfig, the server's
+        security or ``None``, its request and connection limits), then
+        ``await server.start()``; on shutdown ``await server.stop()``, after
+        the control plane and before the gRPC listener. The server is a
+        :class:`shoal.contracts.HTTPServer` (``url``, ``start``, ``stop``).
     :returns: nothing; results are ignored.
     """
 

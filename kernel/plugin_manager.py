@@ -47,6 +47,9 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.kinds.rbac",
     "shoal.plugins.kinds.coordination",
     "shoal.plugins.kinds.batch",
+    "shoal.plugins.kinds.scheduling",
+    "shoal.plugins.kinds.policy",
+    "shoal.plugins.kinds.storage",
     "shoal.plugins.stores.sqlite",
     "shoal.plugins.stores.etcd",
     "shoal.plugins.controllers.replication",
@@ -62,12 +65,17 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.runtimes.fake",
     "shoal.plugins.controllers.endpoints",
     "shoal.plugins.controllers.serviceaccounts",
+    "shoal.plugins.controllers.disruption",
+    "shoal.plugins.controllers.persistentvolume",
     "shoal.plugins.proxy.serviceproxy",
+    "shoal.plugins.gateway",
 )
 
 # Kubernetes' own kinds: an allow-list (SHOAL_PLUGINS) keeps them, since no
 # server works without them; only SHOAL_DISABLE_PLUGINS can drop one.
-REQUIRED_PLUGINS: frozenset[str] = frozenset({"core", "apps", "rbac", "coordination", "batch"})
+REQUIRED_PLUGINS: frozenset[str] = frozenset(
+    {"core", "apps", "rbac", "coordination", "batch", "scheduling", "policy", "storage"}
+)
 
 Status = Literal["loaded", "failed", "disabled"]
 
@@ -300,6 +308,11 @@ def scheduler_plugins(
 def runtimes(pm: ShoalPluginManager | None = None) -> Registry[contracts.RuntimeFactory]:
     """Container runtimes: name -> ``factory(options) -> runtime``."""
     return collect("register_runtimes", "runtime", pm)
+
+
+def http_servers(pm: ShoalPluginManager | None = None) -> Registry[contracts.HTTPServerFactory]:
+    """HTTP servers: name -> ``factory(context) -> server`` (``gateway``...)."""
+    return collect("register_http_servers", "HTTP server", pm)
 
 
 def proxies(pm: ShoalPluginManager | None = None) -> Registry[contracts.ProxyFactory]:

@@ -29,8 +29,17 @@ class AdmissionChain:
         self.mutators = [(n, p.mutate) for n, p in plugins if hasattr(p, "mutate")]
         self.validators = [(n, p.validate) for n, p in plugins if hasattr(p, "validate")]
 
-    async def admit(self, operation: str, kind: Kind, obj: Any, old: Any | None, user: str) -> None:
-        """``obj`` is what will be stored (for DELETE, the stored object)."""
+    async def admit(
+        self,
+        operation: str,
+        kind: Kind,
+        obj: Any,
+        old: Any | None,
+        user: str,
+        context: Any = None,
+    ) -> None:
+        """``obj`` is what will be stored (for DELETE, the stored object);
+        ``context`` is what plugins may read (a StorageContext)."""
         if not self.mutators and not self.validators:
             return
         target: Any = obj if obj is not None else old
@@ -45,6 +54,7 @@ class AdmissionChain:
             old_object=old,
             user=user or (caller.name if caller else ""),
             groups=caller.groups if caller else (),
+            context=context,
         )
         for name, hook in [*self.mutators, *self.validators]:
             await _call(name, hook, request, kind)

@@ -115,7 +115,7 @@ class ObjectRegistry(ServerSideApply):
 
     async def _create(self, kind: Kind, new: Any, *, dry_run: bool, user: str) -> Any:
         """Admit, validate and store a prepared new object."""
-        await self.admission.admit("CREATE", kind, new, None, user)
+        await self.admission.admit("CREATE", kind, new, None, user, self)
         self._validate(kind, new)
         await self._guard("CREATE", kind, new, None)
         if kind.namespaced:
@@ -330,9 +330,10 @@ class ObjectRegistry(ServerSideApply):
             reservation = kind.strategy.reserve(self, old, new)
             stored = False
             try:
-                await self.admission.admit("UPDATE", kind, new, old, user)
+                await self.admission.admit("UPDATE", kind, new, old, user, self)
                 self._validate(kind, new)
                 check_update(kind, old, new)
+                await kind.strategy.before_update(self, old, new)
                 await self._guard("UPDATE", kind, new, old)
                 if meta.body_of(new) != meta.body_of(old):
                     new.metadata.generation = old.metadata.generation + 1
@@ -399,7 +400,7 @@ class ObjectRegistry(ServerSideApply):
             old = codec.decode(kind, kv)
             kind.strategy.check_delete(old)
             _check_delete_preconditions(kind, old, opts)
-            await self.admission.admit("DELETE", kind, old, old, user)
+            await self.admission.admit("DELETE", kind, old, old, user, self)
             if opts.dry_run:
                 return old
             try:

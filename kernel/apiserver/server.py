@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import pathlib
 import signal
+from collections.abc import Mapping
 from typing import Any
 
 import grpc
@@ -15,6 +16,7 @@ from grpc_health.v1 import _async as health_async
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from shoal import config, plugin_manager
 from shoal.api.v1 import api_pb2
+from shoal.apiserver import httpservers
 from shoal.apiserver import listen as listening
 from shoal.apiserver.admission import AdmissionChain
 from shoal.apiserver.audit import AuditSink
@@ -41,6 +43,7 @@ from shoal.apiserver.service import (
 from shoal.apiserver.services import ServiceAllocator
 from shoal.apiserver.storemetrics import InstrumentedStore
 from shoal.apiserver.streams import STREAMS, add_streams
+from shoal.contracts import HTTPServerContext
 from shoal.hardening import private_data_dir, quiet_accept_errors, raise_open_files_limit
 from shoal.store import Store
 
@@ -84,7 +87,7 @@ class APIServer:
         self.security = security
         self.registry = ObjectRegistry(
             store,
-            admission,
+            admission if admission is not None else admission_chain(),
             services,
             mount_service_account_tokens=security is not None,
             root_ca_pem=security.pki.ca_pem if security is not None else b"",
@@ -230,8 +233,11 @@ async def serve(
     advertise_address: str = "",
     cluster_dns: str = "",
     metrics: bool = True,
+    http_servers: Mapping[str, str] | None = None,
+    stop: asyncio.Event | None = None,
 ) -> None:
-    """Run until SIGTERM or SIGINT, then drain and close the store.
+    """Run until SIGTERM or SIGINT (or ``stop`` is set), then drain and
+    close the store.
 
     Secure unless ``insecure``: TLS from the cluster's own CA (made on first
     start in ``pki_dir``, default ``DATA/pki``), every request authenticated;
@@ -243,10 +249,17 @@ async def serve(
     ``controllers="-"`` runs none of it. With ``http_listen`` it keeps the
     ``kubernetes`` Service pointing at the gateway (``advertise_address``,
     else the gateway's listen address); with ``cluster_dns`` (an IP) the
-    ``kube-dns`` Service in ``kube-system`` at that ClusterIP."""
+    ``kube-dns`` Service in ``kube-system`` at that ClusterIP.
+
+    ``http_listen`` runs the HTTP server ``gateway``, ``http_servers`` (name
+    -> listen address) others that plugins offer (``register_http_servers``);
+    :class:`~shoal.apiserver.httpservers.HTTPServerError` before anything
+    starts if a plugin offering one is not loaded."""
     from shoal.controlplane import ControlPlane, ControlPlaneOptions, select_controllers
 
     chosen = select_controllers(plugin_manager.controllers().names(), controllers)
+    wanted_http = httpservers.wanted(http_listen, http_servers)
+    http_factories = httpservers.factories(wanted_http)
     if insecure:
         check_insecure_listen(listen)
     open_files, _ = raise_open_files_limit()  # every connection is a descriptor
@@ -296,24 +309,29 @@ async def serve(
     )
     control_plane = ControlPlane(client, chosen, leader_elect=leader_elect, options=options)
     control_plane.start()
-    gateway = (
-        await _start_gateway(
-            client, http_listen, admin, security, server.limits, server.connections
-        )
-        if http_listen
-        else None
+    http = await httpservers.start(
+        wanted_http,
+        http_factories,
+        lambda address: HTTPServerContext(
+            client, address, admin, security, server.limits, server.connections
+        ),
     )
+    gateway = http.get(httpservers.GATEWAY)
     kubernetes_service = (
-        _keep_kubernetes_service(client, services, advertised, gateway.port)
+        _keep_kubernetes_service(client, services, advertised, httpservers.port(gateway))
         if gateway is not None
         else None
     )
     kube_dns = _keep_kube_dns_service(client, cluster_dns) if cluster_dns else None
-    stop = asyncio.Event()
+    stop = stop if stop is not None else asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
     log.info("stopping")
     await control_plane.stop()  # first, so leases are released while the API still answers
     for keeper in (kubernetes_service, kube_dns):
@@ -323,10 +341,7 @@ async def serve(
                 await keeper
     if renewal is not None:
         renewal.cancel()
-    if gateway is not None:
-        await gateway.stop()
-        if gateway.client is not client:  # the secure gateway's own (shoal-gateway)
-            await gateway.client.close()
+    await httpservers.stop(http)
     await client.close()
     await server.stop()
 
@@ -404,54 +419,3 @@ def _controlplane_client(address: str, security: ServerSecurity | None) -> Any:
         address, ca_data=security.pki.ca_pem, cert_data=pair.cert_pem, key_data=pair.key_pem
     )
     return Client.for_config(cfg)
-
-
-async def _start_gateway(
-    client: Any,
-    listen: str,
-    admin: pathlib.Path,
-    security: ServerSecurity | None,
-    limits: RequestLimits | None = None,
-    connections: ConnectionLimits | None = None,
-) -> Any:
-    """The Kubernetes REST gateway (``--http-listen``), over the same client
-    the control plane uses; its URL goes into the admin config for kubectl."""
-    from shoal.plugins.gateway import Gateway
-    from shoal.plugins.gateway.kubeconfig import record_http_server
-
-    gateway = (
-        Gateway(client, limits=limits, connections=connections)
-        if security is None
-        else _secure_gateway(client.target, security, limits, connections)
-    )
-    await gateway.start(listen)
-    record_http_server(admin, "shoal", gateway.url)
-    return gateway
-
-
-def _secure_gateway(
-    address: str,
-    security: ServerSecurity,
-    limits: RequestLimits | None = None,
-    connections: ConnectionLimits | None = None,
-) -> Any:
-    """HTTPS with the serving certificate; calls the API as shoal-gateway,
-    impersonating each authenticated caller."""
-    from shoal.client import Client
-    from shoal.plugins.gateway import Gateway
-    from shoal.plugins.gateway.authn import server_ssl_context
-
-    pair = security.pki.ensure("gateway")
-    cfg = config.ClientConfig(
-        address, ca_data=security.pki.ca_pem, cert_data=pair.cert_pem, key_data=pair.key_pem
-    )
-    cert_file, key_file = security.pki.paths("apiserver")
-    tls = server_ssl_context(cert_file, key_file, security.pki.ca_pem)
-    client = Client.for_config(cfg)
-    return Gateway(
-        client,
-        ssl_context=tls,
-        authenticator=security.authenticator(),
-        limits=limits,
-        connections=connections,
-    )

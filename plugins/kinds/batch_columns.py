@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shoal.ctl.printers.age import age, human_duration, parse_time
+from shoal.age import age, human_duration, parse_time
 from shoal.strategy import Table
 
 Obj = dict[str, Any]

@@ -9,6 +9,7 @@ from typing import Any
 
 from shoal import hookimpl
 from shoal.plugins.scheduler import filters, scores
+from shoal.plugins.scheduler.volumebinding import VolumeBinding
 from shoal.registry import Registry
 
 SCHEDULER_LEASE = "shoal-scheduler"
@@ -41,6 +42,7 @@ def register_scheduler_plugins(registry: Registry[Any]) -> None:
     registry.register("NodePorts", filters.NodePorts())
     registry.register("NodeResourcesFit", filters.NodeResourcesFit())
     registry.register("InterPodAffinity", filters.InterPodAffinity())
+    registry.register("VolumeBinding", VolumeBinding())
     registry.register("LeastAllocated", scores.LeastAllocated())
     registry.register("BalancedAllocation", scores.BalancedAllocation())
     registry.register("SelectorSpread", scores.SelectorSpread())

@@ -102,6 +102,13 @@ class Scheduler:
         factory = informers or shared_informers(client)
         self.pods = factory.for_kind("Pod")
         self.nodes = factory.for_kind("Node")
+        # Kinds plugins read (``watch_kinds``: VolumeBinding's claims and
+        # volumes); they reach the plugins as state["informers"].
+        self.plugin_informers = {
+            kind: factory.for_kind(kind)
+            for _, obj in plugins
+            for kind in getattr(obj, "watch_kinds", ())
+        }
         self._binds = asyncio.Semaphore(bind_concurrency)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.bound = 0
@@ -110,8 +117,19 @@ class Scheduler:
             self.nodes.add_handler(self._node_added, self._node_updated, self._node_deleted),
             self.pods.add_handler(self._pod_added, self._pod_updated, self._pod_deleted),
         ]
+        for informer in self.plugin_informers.values():
+            # a claim or volume that appears or changes may let a pod fit
+            self._registrations.append(
+                informer.add_handler(self._plugin_kind_added, self._plugin_kind_updated, None)
+            )
 
     # -- informer handlers ---------------------------------------------------
+
+    def _plugin_kind_added(self, _obj: Any) -> None:
+        self.queue.move_all_to_active_or_backoff()
+
+    def _plugin_kind_updated(self, _old: Any, _new: Any) -> None:
+        self.queue.move_all_to_active_or_backoff()
 
     def _responsible(self, pod: Any) -> bool:
         return self._framework_of(pod) is not None and not pod.metadata.HasField(
@@ -164,6 +182,8 @@ class Scheduler:
     async def run(self) -> None:
         self.nodes.start()
         self.pods.start()
+        for informer in self.plugin_informers.values():
+            informer.start()
         ticker = asyncio.create_task(self._expire_assumed())
         try:
             # Synced handlers, not just caches: our cache and queue are fed
@@ -183,6 +203,8 @@ class Scheduler:
                 registration.remove()
             await self.pods.stop()
             await self.nodes.stop()
+            for informer in self.plugin_informers.values():
+                await informer.stop()
 
     async def _expire_assumed(self) -> None:
         while True:
@@ -195,7 +217,7 @@ class Scheduler:
         pod = queued.pod
         framework = self._framework_of(pod) or self.framework
         info = PodInfo.of(pod)
-        state: CycleState = {}
+        state: CycleState = {"client": self.client, "informers": self.plugin_informers}
         try:
             node = framework.schedule(pod, self.cache, info, state)
         except FitError as err:

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest_asyncio
 from shoal import errors
+from shoal.agent.testing import Cluster, start_cluster, stop_cluster
 from shoal.client import Client
-from shoal.testing import Cluster, start_cluster, stop_cluster
 
 from tests.integration.helpers import eventually, obj
 

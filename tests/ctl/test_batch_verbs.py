@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest_asyncio
 from shoal import errors
-from shoal.testing import Cluster, start_cluster, stop_cluster
+from shoal.agent.testing import Cluster, start_cluster, stop_cluster
 
 from tests.ctl.conftest import Result, Shoal, invoke
 from tests.integration.helpers import eventually

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from shoal.client import Client
 
@@ -123,6 +124,34 @@ async def test_cordon_taint_drain(shoal: Shoal, shoal_client: Client) -> None:
     drained = await shoal("drain", "n1", "--force", "--grace-period=0")
     assert drained.code == 0 and "pod/owned evicted" in drained.out, drained.err
     assert (await shoal_client.list("pod", "default")).items == []
+
+
+async def test_drain_honours_disruption_budgets(shoal: Shoal, shoal_client: Client) -> None:
+    await shoal_client.create(obj({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}}))
+    guarded = pod("guarded", node="n1", labels={"app": "db"})
+    guarded.metadata.owner_references.add(
+        kind="ReplicaSet", name="rs", uid="u1", api_version="apps/v1", controller=True
+    )
+    await shoal_client.create(guarded)
+    await shoal_client.update_status(_running(await shoal_client.get("pod", "guarded")))
+    await shoal_client.create(obj({
+        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "db"},
+        "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "db"}}},
+    }))  # fmt: skip
+    refused = await shoal("drain", "n1", "--timeout=1s")
+    assert refused.code == 1, refused.out
+    assert 'error when evicting pods/"guarded" -n "default": global timeout reached' in refused.err
+    assert "disruption budget" in refused.err
+    assert not (await shoal_client.get("pod", "guarded")).metadata.HasField("deletion_timestamp")
+    forced = await shoal("drain", "n1", "--disable-eviction", "--grace-period=0")
+    assert forced.code == 0 and "pod/guarded evicted" in forced.out, forced.err
+    assert (await shoal_client.list("pod", "default")).items == []
+
+
+def _running(p: Any) -> Any:
+    p.status.phase = "Running"
+    p.status.conditions.add(type="Ready", status="True")
+    return p
 
 
 async def test_config_commands(shoal: Shoal, tmp_path: Path) -> None:

@@ -16,9 +16,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 import pytest_asyncio
+from shoal.agent.testing import Cluster, start_cluster, stop_cluster
 from shoal.client import Client
 from shoal.plugins.gateway import Gateway
-from shoal.testing import Cluster, start_cluster, start_server, stop_cluster
+from shoal.testing import start_server
 
 from tests.requirements import require_binary
 

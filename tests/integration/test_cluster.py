@@ -1,10 +1,10 @@
-"""The whole cluster in one process (``shoal.testing.shoal_cluster``): a
+"""The whole cluster in one process (``shoal.agent.testing.shoal_cluster``): a
 deployment's pods are scheduled onto hollow nodes and run; a deleted pod comes
 back; deleting the deployment cleans up."""
 
 from __future__ import annotations
 
-from shoal.testing import Cluster
+from shoal.agent.testing import Cluster
 
 from tests.integration.helpers import eventually, obj
 

@@ -24,6 +24,7 @@ FILTERS = [
     "NodePorts",
     "NodeResourcesFit",
     "InterPodAffinity",
+    "VolumeBinding",
 ]
 
 
@@ -86,6 +87,7 @@ def test_disabled_enabled_and_weights() -> None:
         "NodeAffinity",
         "NodeResourcesFit",
         "InterPodAffinity",
+        "VolumeBinding",
         "OnlyOdd",
         "NodeReady",  # named in enabled: moved to its place there
     ]

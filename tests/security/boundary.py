@@ -18,8 +18,9 @@ from shoal import config, pki
 from shoal.apiserver.audit import MemoryAudit
 from shoal.apiserver.fairness import RequestLimits
 from shoal.apiserver.security import ServerSecurity
-from shoal.apiserver.server import APIServer, _secure_gateway
+from shoal.apiserver.server import APIServer
 from shoal.client import Client
+from shoal.plugins.gateway.plugin import secure_gateway as _secure_gateway
 from shoal.store.sqlite import SQLiteStore
 
 from tests.security.authz_helpers import binding, until_allowed

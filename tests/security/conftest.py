@@ -73,7 +73,7 @@ async def secure_server(tmp_path: Path) -> AsyncIterator[SecureServer]:
 @pytest_asyncio.fixture
 async def gateway_url(secure_server: SecureServer) -> AsyncIterator[str]:
     """The secure HTTPS gateway in front of ``secure_server``."""
-    from shoal.apiserver.server import _secure_gateway
+    from shoal.plugins.gateway.plugin import secure_gateway as _secure_gateway
 
     gateway = _secure_gateway(secure_server.address, secure_server.security)
     await gateway.start("127.0.0.1:0")
@@ -141,7 +141,7 @@ class SecureGateway:
 async def secure_gateway(
     secure_server: SecureServer, tmp_path: Path
 ) -> AsyncIterator[SecureGateway]:
-    from shoal.apiserver.server import _secure_gateway
+    from shoal.plugins.gateway.plugin import secure_gateway as _secure_gateway
 
     gateway = _secure_gateway(secure_server.address, secure_server.security)
     await gateway.start("127.0.0.1:0")

@@ -24,6 +24,9 @@ EXPECTED = {
     "Job": ("batch/v1", "jobs", (), True, True),
     "CronJob": ("batch/v1", "cronjobs", ("cj",), True, True),
     "ServiceAccount": ("v1", "serviceaccounts", ("sa",), True, False),
+    "PersistentVolume": ("v1", "persistentvolumes", ("pv",), False, True),
+    "PersistentVolumeClaim": ("v1", "persistentvolumeclaims", ("pvc",), True, True),
+    "StorageClass": ("storage.k8s.io/v1", "storageclasses", ("sc",), False, False),
     "Role": ("rbac.authorization.k8s.io/v1", "roles", (), True, False),
     "ClusterRole": ("rbac.authorization.k8s.io/v1", "clusterroles", (), False, False),
     "RoleBinding": ("rbac.authorization.k8s.io/v1", "rolebindings", (), True, False),
@@ -34,6 +37,9 @@ EXPECTED = {
         False,
         False,
     ),
+    "PriorityClass": ("scheduling.k8s.io/v1", "priorityclasses", ("pc",), False, False),
+    "PodDisruptionBudget": ("policy/v1", "poddisruptionbudgets", ("pdb",), True, True),
+    "Eviction": ("policy/v1", "evictions", (), True, False),
 }
 
 

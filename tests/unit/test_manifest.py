@@ -51,7 +51,7 @@ def _without_defaults(data: Any, desc: Descriptor) -> Any:
 
 # Create-only kinds are never applied from a file (kubectl apply reads the
 # live object first); they parse like the others.
-CREATE_ONLY = {"Binding"}
+CREATE_ONLY = {"Binding", "Eviction"}
 
 
 def test_there_is_a_manifest_for_every_kind() -> None:

@@ -1,0 +1,119 @@
+"""PodDisruptionBudgets and evictions on hollow nodes: the disruption
+controller keeps a budget's status, an eviction the budget allows deletes
+its pod, one it does not allow is refused with 429 and deletes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from shoal import errors
+from shoal.agent.testing import Cluster
+from shoal.api.v1 import policy_pb2
+from shoal.client import Client
+
+from tests.integration.helpers import obj
+
+
+def budget(name: str, selector: dict[str, str], **spec: Any) -> Any:
+    return obj({
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": name},
+        "spec": {"selector": {"matchLabels": selector}, **spec},
+    })  # fmt: skip
+
+
+def eviction(name: str) -> Any:
+    ev = policy_pb2.Eviction()
+    ev.metadata.name, ev.metadata.namespace = name, "default"
+    return ev
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        found = await check()
+        if found:
+            return found
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met before the deadline")
+        await asyncio.sleep(0.1)
+
+
+async def ready_pods(client: Client, app: str) -> list[Any]:
+    listed = await client.list("pods", label_selector=f"app={app}")
+    return [
+        p
+        for p in listed.items
+        if not p.metadata.HasField("deletion_timestamp")
+        and any(c.type == "Ready" and c.status == "True" for c in p.status.conditions)
+    ]
+
+
+async def test_eviction_honours_the_budget(shoal_cluster: Cluster) -> None:
+    client = shoal_cluster.client
+    await client.create(obj({
+        "apiVersion": "v1",
+        "kind": "ReplicationController",
+        "metadata": {"name": "web"},
+        "spec": {
+            "replicas": 3,
+            "selector": {"app": "web"},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": "busybox"}]},
+            },
+        },
+    }))  # fmt: skip
+    await client.create(budget("web", {"app": "web"}, minAvailable=2))
+
+    async def allows_one() -> Any:
+        pdb = await client.get("pdb", "web")
+        s = pdb.status
+        counts = (s.disruptions_allowed, s.current_healthy, s.expected_pods)
+        return pdb if counts == (1, 3, 3) else None
+
+    pdb = await eventually(allows_one)
+    assert pdb.status.desired_healthy == 2
+    assert [(c.type, c.status) for c in pdb.status.conditions] == [("DisruptionAllowed", "True")]
+    first, second, _ = sorted(await ready_pods(client, "web"), key=lambda p: p.metadata.name)
+
+    await client.create(eviction(first.metadata.name))
+    gone = await client.get("pods", first.metadata.name)
+    assert gone.metadata.HasField("deletion_timestamp")
+
+    with pytest.raises(errors.TooManyRequestsError) as refused:
+        await client.create(eviction(second.metadata.name))
+    assert str(refused.value) == (
+        "Cannot evict pod as it would violate the pod's disruption budget."
+    )
+    still = await client.get("pods", second.metadata.name)
+    assert not still.metadata.HasField("deletion_timestamp")
+
+    # The controller replaces the evicted pod; the budget allows one again.
+    await eventually(allows_one)
+    await client.create(eviction(second.metadata.name))
+
+
+async def test_pods_no_budget_covers_are_evicted(shoal_cluster: Cluster) -> None:
+    client = shoal_cluster.client
+    await client.create(budget("other", {"app": "other"}, maxUnavailable=0))
+    created = await client.create(obj({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "free", "labels": {"app": "x"}},
+        "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+    }))  # fmt: skip
+    await client.create(eviction(created.metadata.name))
+    with pytest.raises(errors.NotFoundError):
+        await client.create(eviction("missing"))
+
+
+async def test_budget_validation(shoal_client: Client) -> None:
+    with pytest.raises(errors.InvalidError, match="cannot be both set"):
+        await shoal_client.create(budget("both", {"a": "b"}, minAvailable=1, maxUnavailable=1))
+    with pytest.raises(errors.InvalidError, match=r"spec\.minAvailable: Invalid value"):
+        await shoal_client.create(budget("pct", {"a": "b"}, minAvailable="150%"))
+    with pytest.raises(errors.NotFoundError):
+        await shoal_client.get("pdb", "both")
