@@ -5,6 +5,7 @@ in-process cluster of hollow nodes (the fake runtime runs the commands)."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -47,8 +48,12 @@ async def test_create_job_wait_logs_delete(shoal_on: Shoal, cluster: Cluster) ->
     assert (waited.code, waited.out) == (0, "job.batch/pi condition met\n"), waited.err
     logs = await shoal_on("logs", "job/pi")
     assert (logs.code, logs.out) == (0, "3.14159\n"), logs.err
-    got = await shoal_on("get", "jobs,cronjobs")
-    assert got.code == 0 and "pi" in got.out, got.err
+    got = await shoal_on("get", "jobs")
+    assert got.code == 0, got.err
+    assert re.match(r"NAME\s+STATUS\s+COMPLETIONS\s+DURATION\s+AGE\n", got.out), got.out
+    assert re.search(r"^pi\s+Complete\s+1/1\s+", got.out, re.M), got.out
+    every = await shoal_on("get", "all")
+    assert "job.batch/pi" in every.out, every.out
     gone = await shoal_on("delete", "job", "pi")
     assert gone.code == 0, gone.err
 
@@ -74,6 +79,11 @@ async def test_create_cronjob_and_job_from_it(shoal_on: Shoal, cluster: Cluster)
     cj = await cluster.client.get("CronJob", "tick", "default")
     assert cj.spec.job_template.spec.template.spec.restart_policy == "OnFailure"
     assert list(cj.spec.job_template.spec.template.spec.containers[0].command) == ["echo", "tick"]
+    listed = await shoal_on("get", "cronjobs")
+    assert re.match(
+        r"NAME\s+SCHEDULE\s+TIMEZONE\s+SUSPEND\s+ACTIVE\s+LAST SCHEDULE\s+AGE\n", listed.out
+    ), listed.out
+    assert re.search(r"^tick\s+\*/1 \* \* \* \*\s+<none>\s+False\s+", listed.out, re.M)
     now = await shoal_on("create", "job", "tick-now", "--from=cronjob/tick")
     assert now.code == 0, now.err
     job = await cluster.client.get("Job", "tick-now", "default")

@@ -124,19 +124,27 @@ async def test_kubectl_create_get_wait_logs(gateway_cluster: GatewayCluster) -> 
     assert "job.batch/hello condition met" in wait.out
     logs = await eventually(lambda: _nonempty(k("logs", "job/hello")), timeout=15)
     assert logs.out == "hi there\n"
-    # The columns (JobStrategy.table) print once the gateway reads Strategy.table.
     got = await k("get", "jobs")
     assert got.code == 0, got.err
-    assert re.search(r"^hello\s", got.out, re.M), got.out
+    assert re.match(r"NAME\s+STATUS\s+COMPLETIONS\s+DURATION\s+AGE\n", got.out), got.out
+    assert re.search(r"^hello\s+Complete\s+1/1\s+\d+s\s+\d+s$", got.out, re.M), got.out
+    wide = await k("get", "jobs", "-o", "wide")
+    assert re.match(r"NAME.*AGE\s+CONTAINERS\s+IMAGES\s+SELECTOR\n", wide.out), wide.out
+    assert "batch.kubernetes.io/controller-uid=" in wide.out
     run = await k("create", "cronjob", "tick", "--image=busybox", "--schedule=*/5 * * * *")
     assert run.code == 0, run.err
     run = await k("create", "job", "manual", "--from=cronjob/tick")
     assert run.code == 0, run.err
     manual = await gateway_cluster.cluster.client.get("Job", "manual", "default")
     assert manual.metadata.annotations["cronjob.kubernetes.io/instantiate"] == "manual"
-    got = await k("get", "cronjobs,jobs")
-    assert got.code == 0, got.err
-    assert "cronjob.batch/tick" in got.out and "job.batch/manual" in got.out, got.out
+    got = await k("get", "cronjobs")
+    assert re.match(
+        r"NAME\s+SCHEDULE\s+TIMEZONE\s+SUSPEND\s+ACTIVE\s+LAST SCHEDULE\s+AGE\n", got.out
+    ), got.out
+    # The manual job is the cronjob's (ownerReference): ACTIVE may count it, as in Kubernetes.
+    assert re.search(r"^tick\s+\*/5 \* \* \* \*\s+<none>\s+False\s+[01]\s+<none>", got.out, re.M)
+    every = await k("get", "all")
+    assert "cronjob.batch/tick" in every.out and "job.batch/manual" in every.out, every.out
 
 
 async def _nonempty(run: Any) -> Any:
