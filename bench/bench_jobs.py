@@ -8,7 +8,8 @@ says), each in its own process:
 * baseline: a Deployment of ``JOBS x COMPLETIONS`` replicas, from create to
   every pod Running;
 * jobs: ``JOBS`` Jobs of ``COMPLETIONS`` completions (parallelism equal),
-  each pod running ``echo ok``, from the first create to every job Complete.
+  each pod running ``echo ok``, created 16 at a time, from the first create
+  to every job Complete.
 
 Sizes: ``SHOAL_BENCH_JOBS`` (default 1000), ``SHOAL_BENCH_COMPLETIONS``
 (default 10), ``SHOAL_BENCH_NODES`` (default 100 hollow nodes, 200 pods each).
@@ -36,6 +37,7 @@ JOBS = int(os.environ.get("SHOAL_BENCH_JOBS", "1000"))
 COMPLETIONS = int(os.environ.get("SHOAL_BENCH_COMPLETIONS", "10"))
 NODES = int(os.environ.get("SHOAL_BENCH_NODES", "100"))
 POLL = 0.5
+IN_FLIGHT = 16  # job creates in flight at once
 
 
 def start_agent(address: str, data_dir: pathlib.Path) -> subprocess.Popen[bytes]:
@@ -121,14 +123,19 @@ async def deployment_pods_per_second(client: Client, pods: int) -> dict[str, Any
 async def job_pods_per_second(client: Client, jobs: int, completions: int) -> dict[str, Any]:
     done = Tracker(client, "Job", _complete)
     began = time.monotonic()
-    for i in range(jobs):
-        spec = {
-            "completions": completions,
-            "parallelism": completions,
-            "template": _template("echo ok", "Never"),
-        }
+    spec = {
+        "completions": completions,
+        "parallelism": completions,
+        "template": _template("echo ok", "Never"),
+    }
+    slots = asyncio.Semaphore(IN_FLIGHT)  # a load generator, not one request at a time
+
+    async def create(i: int) -> None:
         body = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": f"j{i}"}}
-        await client.create(from_dict({**body, "spec": spec}))
+        async with slots:
+            await client.create(from_dict({**body, "spec": spec}))
+
+    await asyncio.gather(*(create(i) for i in range(jobs)))
     created = time.monotonic() - began
     await done.until(lambda: done.count(True) == jobs)
     seconds = time.monotonic() - began
