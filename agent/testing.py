@@ -37,18 +37,24 @@ class Cluster:
 
 
 async def start_cluster(
-    data_dir: Path, *, nodes: int = 3, metric_resolution: float | None = None
+    data_dir: Path,
+    *,
+    nodes: int = 3,
+    metric_resolution: float | None = None,
+    controller_options: dict[str, Any] | None = None,
 ) -> Cluster:
     """Server, control plane and ``nodes`` hollow nodes, waiting until every
-    node is Ready; stop with :func:`stop_cluster`."""
+    node is Ready; stop with :func:`stop_cluster`. ``controller_options``
+    reach the controllers that take options (``job_backoff_base``...)."""
     from shoal.agent.agent import Agent, AgentOptions
     from shoal.agent.kubelet import Timing
-    from shoal.controlplane import ControlPlane
+    from shoal.controlplane import ControlPlane, ControlPlaneOptions
 
     server = await start_server(data_dir, metric_resolution=metric_resolution)
     address = f"127.0.0.1:{server.port}"
     client = Client(address)
-    control_plane = ControlPlane(Client(address), "*", leader_elect=False)
+    options = ControlPlaneOptions(extra=dict(controller_options or {}))
+    control_plane = ControlPlane(Client(address), "*", leader_elect=False, options=options)
     control_plane.start()
     timing = Timing(
         lease_interval=1.0,

@@ -177,6 +177,10 @@ def _register() -> None:
     from shoal.ctl.create import create_command
 
     create_command.add_command(create_token_command)  # shoal create token SA
+    from shoal.ctl.createbatch import create_cronjob, create_job
+
+    create_command.add_command(create_job)
+    create_command.add_command(create_cronjob)
 
 
 def main(argv: list[str] | None = None) -> Any:

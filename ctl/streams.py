@@ -23,10 +23,10 @@ def _stub(client: Client) -> Any:
 
 
 async def resolve_pod(client: Client, namespace: str, arg: str) -> str:
-    """``web`` or ``pod/web``, or, as kubectl does, ``deploy/web`` (also rs, rc,
-    svc): one of the pods its selector picks, running ones first."""
+    """``web`` or ``pod/web``, or, as kubectl does, ``deploy/web`` (any kind
+    with a ``spec.selector``: rs, rc, svc, job...): one of the pods its
+    selector picks, running ones first."""
     from shoal import kinds
-    from shoal.selectors import label_selector_from_map, label_selector_from_proto
 
     kind_name, _, name = arg.rpartition("/")
     if not kind_name:
@@ -37,15 +37,15 @@ async def resolve_pod(client: Client, namespace: str, arg: str) -> str:
         raise click.UsageError(str(err)) from None
     if kind.kind == "Pod":
         return name
-    if kind.kind not in ("Deployment", "ReplicaSet", "ReplicationController", "Service"):
+    spec = kind.message.DESCRIPTOR.fields_by_name.get("spec")
+    if (
+        spec is None
+        or spec.message_type is None
+        or "selector" not in spec.message_type.fields_by_name
+    ):
         raise click.UsageError(f"cannot pick a pod of a {kind.kind}: name a pod")
     owner = await client.get(kind, name, namespace)
-    selector = owner.spec.selector
-    picked = (
-        label_selector_from_map(selector)
-        if kind.kind in ("Service", "ReplicationController")
-        else label_selector_from_proto(selector)
-    )
+    picked = _selector_of(owner.spec)
     pods = (await client.list("Pod", namespace, label_selector=str(picked))).items
     if not pods:
         raise click.ClickException(f"no pods found for {kind.singular}/{name}")
@@ -53,6 +53,17 @@ async def resolve_pod(client: Client, namespace: str, arg: str) -> str:
     if len(pods) > 1:
         click.echo(f"Found {len(pods)} pods, using pod/{pods[0].metadata.name}", err=True)
     return str(pods[0].metadata.name)
+
+
+def _selector_of(spec: Any) -> Any:
+    """A ``spec.selector``: a plain label map (Service, ReplicationController)
+    or a LabelSelector."""
+    from shoal.selectors import label_selector_from_map, label_selector_from_proto
+
+    field = spec.DESCRIPTOR.fields_by_name["selector"]
+    if field.message_type is not None and field.message_type.GetOptions().map_entry:
+        return label_selector_from_map(spec.selector)
+    return label_selector_from_proto(spec.selector)
 
 
 def _rpc_error(err: Exception) -> Exception:

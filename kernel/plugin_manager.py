@@ -46,6 +46,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.kinds.apps",
     "shoal.plugins.kinds.rbac",
     "shoal.plugins.kinds.coordination",
+    "shoal.plugins.kinds.batch",
     "shoal.plugins.kinds.scheduling",
     "shoal.plugins.kinds.policy",
     "shoal.plugins.kinds.storage",
@@ -56,6 +57,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.controllers.deployment",
     "shoal.plugins.controllers.daemonset",
     "shoal.plugins.controllers.statefulset",
+    "shoal.plugins.controllers.job",
+    "shoal.plugins.controllers.cronjob",
     "shoal.plugins.controllers.garbagecollector",
     "shoal.plugins.controllers.namespace",
     "shoal.plugins.runtimes.docker",
@@ -75,7 +78,17 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
 # Kubernetes' own kinds: an allow-list (SHOAL_PLUGINS) keeps them, since no
 # server works without them; only SHOAL_DISABLE_PLUGINS can drop one.
 REQUIRED_PLUGINS: frozenset[str] = frozenset(
-    {"core", "apps", "rbac", "coordination", "scheduling", "policy", "storage", "apiextensions"}
+    {
+        "core",
+        "apps",
+        "rbac",
+        "coordination",
+        "batch",
+        "scheduling",
+        "policy",
+        "storage",
+        "apiextensions",
+    }
 )
 
 Status = Literal["loaded", "failed", "disabled"]

@@ -63,7 +63,16 @@ META: dict[str, dict[int, Field]] = {
         8: _m("creationTimestamp", "Time"),
         11: _map("labels"),
         12: _map("annotations"),
+        13: _list("ownerReferences", "OwnerReference"),
         14: _list("finalizers"),
+    },
+    "OwnerReference": {
+        1: _s("kind"),
+        3: _s("name"),
+        4: _s("uid"),
+        5: _s("apiVersion"),
+        6: _b("controller", pointer=True),
+        7: _b("blockOwnerDeletion", pointer=True),
     },
     "LabelSelector": {
         1: _map("matchLabels"),
@@ -228,6 +237,51 @@ APPS: dict[str, dict[int, Field]] = {
     },
 }
 
+# batch/v1: what `kubectl create job` and `create cronjob` send.
+BATCH: dict[str, dict[int, Field]] = {
+    "Job": {
+        1: _m("metadata", "ObjectMeta"),
+        2: _m("spec", "JobSpec"),
+        3: _m("status", "JobStatus"),
+    },
+    "JobSpec": {
+        1: _i("parallelism", pointer=True),
+        2: _i("completions", pointer=True),
+        3: _i("activeDeadlineSeconds", pointer=True),
+        4: _m("selector", "LabelSelector", pointer=True),
+        5: _b("manualSelector", pointer=True),
+        6: _m("template", "PodTemplateSpec"),
+        7: _i("backoffLimit", pointer=True),
+        8: _i("ttlSecondsAfterFinished", pointer=True),
+        9: Field("completionMode", "string", pointer=True),
+        10: _b("suspend", pointer=True),
+    },
+    # Status fields arrive at their zero values on a create; the API ignores them.
+    "JobStatus": {
+        4: _i("active"),
+        5: _i("succeeded"),
+        6: _i("failed"),
+        7: _s("completedIndexes"),
+    },
+    "CronJob": {
+        1: _m("metadata", "ObjectMeta"),
+        2: _m("spec", "CronJobSpec"),
+        3: _m("status", "CronJobStatus"),
+    },
+    "CronJobSpec": {
+        1: _s("schedule"),
+        2: _i("startingDeadlineSeconds", pointer=True),
+        3: _s("concurrencyPolicy"),
+        4: _b("suspend", pointer=True),
+        5: _m("jobTemplate", "JobTemplateSpec"),
+        6: _i("successfulJobsHistoryLimit", pointer=True),
+        7: _i("failedJobsHistoryLimit", pointer=True),
+        8: Field("timeZone", "string", pointer=True),
+    },
+    "JobTemplateSpec": {1: _m("metadata", "ObjectMeta"), 2: _m("spec", "JobSpec")},
+    "CronJobStatus": {},
+}
+
 RBAC: dict[str, dict[int, Field]] = {
     "Role": {1: _m("metadata", "ObjectMeta"), 2: _list("rules", "PolicyRule")},
     "ClusterRole": {
@@ -312,10 +366,13 @@ AUTHORIZATION: dict[str, dict[int, Field]] = {
     "NonResourceRule": {1: _list("verbs"), 2: _list("nonResourceURLs")},
 }
 
-MESSAGES: dict[str, dict[int, Field]] = {**META, **CORE, **POD, **APPS, **RBAC, **AUTHORIZATION}
+MESSAGES: dict[str, dict[int, Field]] = {
+    **META, **CORE, **POD, **APPS, **BATCH, **RBAC, **AUTHORIZATION
+}  # fmt: skip
 # the kinds a request body may hold
 OBJECTS = frozenset(
     {"Namespace", "ConfigMap", "Secret", "ServiceAccount", "Service", "Deployment",
+     "Job", "CronJob",
      "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "SelfSubjectAccessReview",
      "SubjectAccessReview", "LocalSubjectAccessReview", "SelfSubjectRulesReview"}
 )  # fmt: skip

@@ -1,7 +1,7 @@
 """Kubernetes' JSON writes a field even at its zero value unless its Go type
 tags it `omitempty`; options.proto's `always` marks such fields, and to_dict
 writes them. The table below states, per message, the fields Kubernetes
-always writes, read off its Go types (k8s.io/api core/v1, apps/v1,
+always writes, read off its Go types (k8s.io/api core/v1, apps/v1, batch/v1,
 coordination/v1, rbac/v1, storage/v1 and k8s.io/apimachinery meta/v1 types.go): no
 `omitempty` tag, or a non-pointer struct (metav1.Time, IntOrString,
 resource.Quantity, a nested spec), which encoding/json never leaves out.
@@ -47,10 +47,20 @@ KUBERNETES_ALWAYS: dict[str, set[str]] = {
     "ClusterRole": {"metadata", "rules"},
     "RoleBinding": {"metadata", "roleRef"},
     "ClusterRoleBinding": {"metadata", "roleRef"},
+    "Job": _OBJECT,
+    "CronJob": _OBJECT,
     "Event": {
         "metadata", "involvedObject", "source", "firstTimestamp", "lastTimestamp",
         "eventTime", "reportingComponent", "reportingInstance",
     },
+    # batch/v1
+    "JobSpec": {"template"},
+    "JobTemplateSpec": {"metadata", "spec"},
+    "CronJobSpec": {"schedule", "jobTemplate"},
+    "PodFailurePolicy": {"rules"},
+    "PodFailurePolicyRule": {"action"},
+    "PodFailurePolicyOnExitCodesRequirement": {"operator", "values"},
+    "PodFailurePolicyOnPodConditionsPattern": {"type", "status"},
     # meta/v1
     "OwnerReference": {"apiVersion", "kind", "name", "uid"},
     "LabelSelectorRequirement": {"key", "operator"},

@@ -31,6 +31,8 @@ EXPECTED = {
         False,
         True,
     ),
+    "Job": ("batch/v1", "jobs", (), True, True),
+    "CronJob": ("batch/v1", "cronjobs", ("cj",), True, True),
     "ServiceAccount": ("v1", "serviceaccounts", ("sa",), True, False),
     "PersistentVolume": ("v1", "persistentvolumes", ("pv",), False, True),
     "PersistentVolumeClaim": ("v1", "persistentvolumeclaims", ("pvc",), True, True),

@@ -1,0 +1,185 @@
+"""Job pods per second through the whole path, beside Deployment pods per
+second measured in the same run (issue 16's goal: a ratio of 0.8 or more).
+
+One `shoal server` (API server, scheduler, every controller) and one agent
+with hollow nodes (the fake runtime, whose containers exit as their command
+says), each in its own process:
+
+* baseline: a Deployment of ``JOBS x COMPLETIONS`` replicas, from create to
+  every pod Running;
+* jobs: ``JOBS`` Jobs of ``COMPLETIONS`` completions (parallelism equal),
+  each pod running ``echo ok``, created 16 at a time, from the first create
+  to every job Complete.
+
+Sizes: ``SHOAL_BENCH_JOBS`` (default 1000), ``SHOAL_BENCH_COMPLETIONS``
+(default 10), ``SHOAL_BENCH_NODES`` (default 100 hollow nodes, 200 pods each).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+from shoal.client import Client
+from shoal.manifest import from_dict
+
+from bench.bench_agent import wait_leases
+from bench.server_process import ServerProcess
+
+JOBS = int(os.environ.get("SHOAL_BENCH_JOBS", "1000"))
+COMPLETIONS = int(os.environ.get("SHOAL_BENCH_COMPLETIONS", "10"))
+NODES = int(os.environ.get("SHOAL_BENCH_NODES", "100"))
+POLL = 0.5
+IN_FLIGHT = 16  # job creates in flight at once
+
+
+def start_agent(address: str, data_dir: pathlib.Path) -> subprocess.Popen[bytes]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    args = [
+        sys.executable, "-m", "shoal.ctl.main", "agent", "--server", address,
+        "--runtime", "fake", "--hollow-nodes", str(NODES), "--name", "hollow",
+        "--data-dir", str(data_dir), "--stream-listen", "127.0.0.1:0",
+        "--cpu", "64", "--memory", "256Gi", "--max-pods", "200", "--log-level", "warning",
+    ]  # fmt: skip
+    log = open(data_dir.parent / "agent.log", "ab")  # noqa: SIM115
+    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log)
+
+
+def _template(command: str, restart: str) -> dict[str, Any]:
+    return {
+        "metadata": {"labels": {"bench": "yes"}},
+        "spec": {
+            "restartPolicy": restart,
+            "terminationGracePeriodSeconds": 0,
+            "containers": [{"name": "c", "image": "busybox", "command": ["sh", "-c", command]}],
+        },
+    }
+
+
+class Tracker:
+    """Follows a kind through one watch (a list of 10,000 pods would pass
+    gRPC's message size): name -> whatever ``summary`` says of the object."""
+
+    def __init__(self, client: Client, kind: str, summary: Any) -> None:
+        self.state: dict[str, Any] = {}
+        self.summary = summary
+        self.task = asyncio.create_task(self._follow(client, kind))
+
+    async def _follow(self, client: Client, kind: str) -> None:
+        async for event in client.watch(kind, "default"):
+            if event.object is None:
+                continue
+            if event.type == "DELETED":
+                self.state.pop(event.object.metadata.name, None)
+            else:
+                self.state[event.object.metadata.name] = self.summary(event.object)
+
+    def count(self, value: Any) -> int:
+        return sum(v == value for v in self.state.values())
+
+    async def until(self, check: Any) -> None:
+        while not check():
+            await asyncio.sleep(POLL)
+
+    async def stop(self) -> None:
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+
+
+def _complete(job: Any) -> bool:
+    return any(c.type == "Complete" and c.status == "True" for c in job.status.conditions)
+
+
+async def deployment_pods_per_second(client: Client, pods: int) -> dict[str, Any]:
+    manifest = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "baseline"},
+        "spec": {
+            "replicas": pods,
+            "selector": {"matchLabels": {"bench": "yes"}},
+            "template": _template("sleep infinity", "Always"),
+        },
+    }
+    phases = Tracker(client, "Pod", lambda p: p.status.phase)
+    began = time.monotonic()
+    await client.create(from_dict(manifest))
+    await phases.until(lambda: phases.count("Running") >= pods)
+    seconds = time.monotonic() - began
+    await client.delete("Deployment", "baseline", "default", propagation_policy="Background")
+    await phases.until(lambda: not phases.state)
+    await phases.stop()
+    return {"pods": pods, "seconds": round(seconds, 2), "pods_per_second": round(pods / seconds, 1)}
+
+
+async def job_pods_per_second(client: Client, jobs: int, completions: int) -> dict[str, Any]:
+    done = Tracker(client, "Job", _complete)
+    began = time.monotonic()
+    spec = {
+        "completions": completions,
+        "parallelism": completions,
+        "template": _template("echo ok", "Never"),
+    }
+    slots = asyncio.Semaphore(IN_FLIGHT)  # a load generator, not one request at a time
+
+    async def create(i: int) -> None:
+        body = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": f"j{i}"}}
+        async with slots:
+            await client.create(from_dict({**body, "spec": spec}))
+
+    await asyncio.gather(*(create(i) for i in range(jobs)))
+    created = time.monotonic() - began
+    await done.until(lambda: done.count(True) == jobs)
+    seconds = time.monotonic() - began
+    await done.stop()
+    pods = jobs * completions
+    return {
+        "jobs": jobs,
+        "completions": completions,
+        "pods": pods,
+        "create_seconds": round(created, 2),
+        "seconds": round(seconds, 2),
+        "pods_per_second": round(pods / seconds, 1),
+    }
+
+
+async def measure(address: str) -> dict[str, Any]:
+    async with Client(address) as client:
+        baseline = await deployment_pods_per_second(client, JOBS * COMPLETIONS)
+        jobs = await job_pods_per_second(client, JOBS, COMPLETIONS)
+    ratio = jobs["pods_per_second"] / baseline["pods_per_second"]
+    return {"deployment": baseline, "jobs": jobs, "ratio": round(ratio, 2), "nodes": NODES}
+
+
+def run() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="shoal-bench-jobs-") as tmp:
+        work = pathlib.Path(tmp)
+        server = ServerProcess(work / "server")
+        agent = start_agent(server.address, work / "agent")
+        try:
+            asyncio.run(wait_leases(server.address, NODES))
+            figures = asyncio.run(measure(server.address))
+        finally:
+            agent.terminate()
+            try:
+                agent.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # busy stopping 10,000 hollow pods
+                agent.kill()
+                agent.wait()
+            server.stop()
+    d, j = figures["deployment"], figures["jobs"]
+    print(f"   deployment: {d['pods']} pods Running in {d['seconds']} s", end="")
+    print(f" = {d['pods_per_second']} pods/s")
+    print(
+        f"   jobs: {j['jobs']} x {j['completions']} completions in {j['seconds']} s "
+        f"= {j['pods_per_second']} pods/s (ratio {figures['ratio']}, goal >= 0.8)"
+    )
+    return figures
