@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from shoal import hookimpl
-from shoal.plugins.scheduler import filters, scores
+from shoal.plugins.scheduler import filters, preemption, scores, spread
 from shoal.registry import Registry
 
 SCHEDULER_LEASE = "shoal-scheduler"
@@ -41,12 +41,14 @@ def register_scheduler_plugins(registry: Registry[Any]) -> None:
     registry.register("NodePorts", filters.NodePorts())
     registry.register("NodeResourcesFit", filters.NodeResourcesFit())
     registry.register("InterPodAffinity", filters.InterPodAffinity())
+    registry.register("PodTopologySpread", spread.PodTopologySpread())
     registry.register("LeastAllocated", scores.LeastAllocated())
     registry.register("BalancedAllocation", scores.BalancedAllocation())
     registry.register("SelectorSpread", scores.SelectorSpread())
     registry.register("NodeAffinityPreferred", scores.NodeAffinityPreferred())
     registry.register("InterPodAffinityPreferred", scores.InterPodAffinityPreferred())
     registry.register("TaintTolerationPreferred", scores.TaintTolerationPreferred())
+    registry.register("DefaultPreemption", preemption.DefaultPreemption())
 
 
 @hookimpl
