@@ -200,7 +200,9 @@ class NodeInfo:
             self._account(info, -1)
 
     def _account(self, info: PodInfo, sign: int) -> None:
-        self.requested.update({r: sign * v for r, v in info.requests.items()})
+        requested = self.requested
+        for resource, amount in info.requests.items():
+            requested[resource] += sign * amount
         self.req_cpu += sign * info.cpu
         self.req_memory += sign * info.memory
         self.nonzero_cpu += sign * info.nonzero_cpu
@@ -234,6 +236,7 @@ class SchedulerCache:
         self._nominated_node: dict[str, str] = {}
         # PodDisruptionBudgets by namespace/name, for preemption to weigh.
         self.pdbs: dict[str, Any] = {}
+        self.pdb_generation = 0  # bumped on every change, for derived indexes
 
     # -- nodes ---------------------------------------------------------------
 
@@ -318,9 +321,11 @@ class SchedulerCache:
 
     def set_pdb(self, pdb: Any) -> None:
         self.pdbs[object_key(pdb)] = pdb
+        self.pdb_generation += 1
 
     def remove_pdb(self, pdb: Any) -> None:
         self.pdbs.pop(object_key(pdb), None)
+        self.pdb_generation += 1
 
     # -- assumed pods ----------------------------------------------------------
 

@@ -204,8 +204,11 @@ class Framework:
         for plugin in self.filters:
             if plugin.name in skipped:
                 continue
-            status = as_status(plugin.obj.filter(pod, node, state))
-            if status.is_rejected() or status.code.name == "ERROR":
+            reason = plugin.obj.filter(pod, node, state)
+            if not reason:
+                continue
+            status = as_status(reason)
+            if not (status.is_success() or status.is_skip()):
                 return plugin.obj, status
         return None
 

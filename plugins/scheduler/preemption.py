@@ -19,14 +19,15 @@ The decision is plain Python over the scheduler's cache: no API calls.
 from __future__ import annotations
 
 import random
+import weakref
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shoal.plugins.kinds.policy import covers
 from shoal.plugins.scheduler.cache import NodeInfo, PodInfo, SchedulerCache
 from shoal.scheduling import Code, CycleState, Status
+from shoal.selectors import LabelSelector, SelectorError, label_selector_from_proto
 
 # kube-scheduler's DefaultPreemptionArgs defaults: look at 10% of the nodes,
 # at least 100, before choosing among the candidates found.
@@ -79,21 +80,86 @@ def by_importance(pods: Iterable[PodInfo]) -> list[PodInfo]:
     return sorted(pods, key=lambda p: (-p.priority, _started(p)))
 
 
+@dataclass
+class Budget:
+    """A PodDisruptionBudget as preemption weighs it, its selector parsed."""
+
+    namespace: str
+    selector: LabelSelector
+    allowed: int  # status.disruptionsAllowed
+    disrupted: frozenset[str]  # pods it already counts as going
+
+
+class BudgetIndex:
+    """Budgets by namespace and one of their matchLabels pairs, so finding
+    the budgets covering a pod looks at its labels, not every budget (an
+    unset selector covers no pod; an empty one every pod of the namespace)."""
+
+    def __init__(self, pdbs: Iterable[Any]) -> None:
+        self.budgets: list[Budget] = []
+        self._by_label: dict[tuple[str, str, str], list[int]] = {}
+        self._scanned: list[int] = []  # no matchLabels: checked for every pod
+        self._memo: dict[str, tuple[Any, list[int]]] = {}  # pod key -> (pod, budgets)
+        for pdb in pdbs:
+            if not pdb.spec.HasField("selector"):
+                continue
+            try:
+                selector = label_selector_from_proto(pdb.spec.selector)
+            except SelectorError:
+                continue  # validation refuses these; never fail scheduling on one
+            namespace = pdb.metadata.namespace
+            status = pdb.status
+            index = len(self.budgets)
+            self.budgets.append(
+                Budget(namespace, selector, status.disruptions_allowed,
+                       frozenset(status.disrupted_pods))
+            )  # fmt: skip
+            match_labels = pdb.spec.selector.match_labels
+            if match_labels:
+                key = min(match_labels)
+                self._by_label.setdefault((namespace, key, match_labels[key]), []).append(index)
+            else:
+                self._scanned.append(index)
+
+    def covering(self, info: PodInfo) -> list[int]:
+        """Indexes of the budgets that cover the pod (remembered per pod
+        version: the index is rebuilt whenever a budget changes)."""
+        if not self.budgets:
+            return []
+        known = self._memo.get(info.key)
+        if known is not None and known[0] is info.pod:
+            return known[1]
+        found = self._covering(info.pod)
+        self._memo[info.key] = (info.pod, found)
+        return found
+
+    def _covering(self, pod: Any) -> list[int]:
+        namespace, labels = pod.metadata.namespace, pod.metadata.labels
+        found = [
+            i
+            for key, value in labels.items()
+            for i in self._by_label.get((namespace, key, value), ())
+        ]
+        found += [i for i in self._scanned if self.budgets[i].namespace == namespace]
+        return [i for i in found if self.budgets[i].selector.matches(labels)]
+
+
 def split_by_pdb_violation(
-    pods: list[PodInfo], pdbs: Iterable[Any]
+    pods: list[PodInfo], budgets: BudgetIndex
 ) -> tuple[list[PodInfo], list[PodInfo]]:
     """(violating, non-violating), each in the order given: a pod violates
     when deleting it and the pods before it would take a budget that covers
     it below its ``status.disruptionsAllowed`` (pods the budget already
     counts as disrupted are not counted twice)."""
-    budgets = list(pdbs)
-    allowed = [pdb.status.disruptions_allowed for pdb in budgets]
+    if not budgets.budgets:
+        return [], list(pods)
+    allowed = [b.allowed for b in budgets.budgets]
     violating: list[PodInfo] = []
     fine: list[PodInfo] = []
     for info in pods:
         violated = False
-        for i, pdb in enumerate(budgets):
-            if not covers(pdb, info.pod) or info.pod.metadata.name in pdb.status.disrupted_pods:
+        for i in budgets.covering(info):
+            if info.pod.metadata.name in budgets.budgets[i].disrupted:
                 continue
             allowed[i] -= 1
             if allowed[i] < 0:
@@ -122,6 +188,17 @@ class DefaultPreemption:
 
     def __init__(self, rng: random.Random | None = None) -> None:
         self.rng = rng or random.Random()
+        # Per cache: its budgets' generation and their index, rebuilt on change.
+        self._budgets: weakref.WeakKeyDictionary[SchedulerCache, tuple[int, BudgetIndex]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def budgets(self, cache: SchedulerCache) -> BudgetIndex:
+        known = self._budgets.get(cache)
+        if known is None or known[0] != cache.pdb_generation:
+            known = (cache.pdb_generation, BudgetIndex(cache.pdbs.values()))
+            self._budgets[cache] = known
+        return known[1]
 
     def post_filter(self, pod: Any, state: CycleState, reasons: Mapping[str, int]) -> Status:
         cache: SchedulerCache = state["cache"]
@@ -153,7 +230,7 @@ class DefaultPreemption:
             total, max(total * MIN_CANDIDATE_NODES_PERCENTAGE // 100, MIN_CANDIDATE_NODES_ABSOLUTE)
         )
         start = self.rng.randrange(total) if total else 0
-        pdbs = _budgets_for(pod, state["cache"])
+        pdbs = self.budgets(state["cache"])
         framework = state["framework"]
         candidates: list[Candidate] = []
         refusals: Counter[str] = Counter()
@@ -169,12 +246,6 @@ class DefaultPreemption:
         return candidates, refusals
 
 
-def _budgets_for(pod: Any, cache: SchedulerCache) -> list[Any]:
-    """Budgets that could cover a victim: any namespace (victims may be in
-    another namespace than the preemptor)."""
-    return [pdb for pdb in cache.pdbs.values() if pdb.spec.HasField("selector")]
-
-
 def _unresolvable(plugin: Any, status: Status) -> bool:
     """A refusal no deletion can change (taints, node selector, readiness):
     filters say so with an ``unresolvable`` attribute or Status code."""
@@ -184,7 +255,7 @@ def _unresolvable(plugin: Any, status: Status) -> bool:
 
 
 def select_victims_on_node(
-    pod: Any, node: NodeInfo, state: CycleState, framework: Any, pdbs: list[Any]
+    pod: Any, node: NodeInfo, state: CycleState, framework: Any, pdbs: BudgetIndex
 ) -> Candidate | str:
     """The fewest pods of lower priority to delete from ``node`` so ``pod``
     fits (a Candidate), or why no deletion helps (a reason)."""

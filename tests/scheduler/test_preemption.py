@@ -11,6 +11,7 @@ from shoal.plugins.scheduler.cache import PodInfo, SchedulerCache
 from shoal.plugins.scheduler.framework import FitError, Framework
 from shoal.plugins.scheduler.preemption import (
     NOT_HELPFUL,
+    BudgetIndex,
     Candidate,
     pick_one_node,
     select_victims_on_node,
@@ -63,7 +64,7 @@ def test_the_fewest_least_important_pods_are_victims() -> None:
     state = {"pod_info": PodInfo.of(preemptor), "cache": cache}
     framework = Framework(builtin_plugins())
     framework.run_pre_filter(preemptor, state)
-    found = select_victims_on_node(preemptor, cache.nodes["n1"], state, framework, [])
+    found = select_victims_on_node(preemptor, cache.nodes["n1"], state, framework, BudgetIndex([]))
     assert isinstance(found, Candidate)
     # "upper" (7) is tried back first and fits; "mid" and "low" must go.
     assert [v.pod.metadata.name for v in found.victims] == ["mid", "low"]
@@ -100,11 +101,12 @@ def test_a_taint_is_not_helped_by_preemption() -> None:
 def test_budgets_count_violations_in_order() -> None:
     pods = [PodInfo.of(prio(f"web-{i}", 0, labels={"app": "web"})) for i in range(3)]
     pods.append(PodInfo.of(prio("other", 0, labels={"app": "other"})))
-    violating, fine = split_by_pdb_violation(pods, [budget("web", "web", 1)])
+    violating, fine = split_by_pdb_violation(pods, BudgetIndex([budget("web", "web", 1)]))
     assert [p.pod.metadata.name for p in fine] == ["web-0", "other"]
     assert [p.pod.metadata.name for p in violating] == ["web-1", "web-2"]
     # A pod the budget already counts as disrupted costs it nothing more.
-    violating, _ = split_by_pdb_violation(pods[:2], [budget("web", "web", 0, ("web-0",))])
+    index = BudgetIndex([budget("web", "web", 0, ("web-0",))])
+    violating, _ = split_by_pdb_violation(pods[:2], index)
     assert [p.pod.metadata.name for p in violating] == ["web-1"]
 
 
