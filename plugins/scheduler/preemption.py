@@ -212,6 +212,8 @@ class DefaultPreemption:
         candidates, refusals = self.dry_run(pod, nodes, state)
         best = pick_one_node(candidates)
         if best is None:
+            # No room anywhere: an earlier nomination no longer holds (cleared).
+            state["preemption_cleared"] = True
             ordered = sorted(refusals.items(), key=lambda item: (-item[1], item[0]))
             histogram = ", ".join(f"{n} {r}" for r, n in ordered)
             return Status.unschedulable(

@@ -224,7 +224,8 @@ class Scheduler:
                 self.cache.nominate(pod, chosen.node)
                 self._spawn(self._preempt(queued, chosen, str(err)))
             else:
-                self._spawn(self._record_unschedulable(queued, str(err)))
+                nominated = self._cleared_nomination(pod, state)
+                self._spawn(self._record_unschedulable(queued, str(err), nominated=nominated))
             self.queue.requeue_unschedulable(queued)
             return
         except Exception:
@@ -239,6 +240,17 @@ class Scheduler:
             return
         await self._binds.acquire()
         self._spawn(self._bind(queued, node, framework, state, started))
+
+    def _cleared_nomination(self, pod: Any, state: CycleState) -> str | None:
+        """ "" if preemption found no room and the pod's nomination must go
+        (then its held room is released at once), else None (leave it)."""
+        key = object_key(pod)
+        if not state.get("preemption_cleared"):
+            return None
+        if not (self.cache.nominated_node(key) or pod.status.nominated_node_name):
+            return None
+        self.cache.unnominate(key)
+        return ""
 
     def _cycle_failed(self, queued: QueuedPod, status: Status) -> None:
         """A plugin refused the pod after a node was chosen: it is tried again."""

@@ -183,3 +183,14 @@ def test_a_preemptor_waits_while_its_victims_terminate() -> None:
     chosen, state, message = schedule(preemptor, cache)
     assert chosen is None and "preemption" not in state
     assert message.endswith("not eligible due to a terminating pod on the nominated node.")
+
+
+def test_no_room_anywhere_clears_an_earlier_nomination() -> None:
+    cache = cluster([node("n1", cpu="2")], [prio("peer", 10, "2", "n1")])
+    preemptor = prio("new", 10, cpu="2")
+    _, state, _ = schedule(preemptor, cache)
+    assert state.get("preemption_cleared") is True
+    # while a preemption that found its victims leaves the nomination to be set
+    cache = cluster([node("n1", cpu="2")], [prio("low", 0, "2", "n1")])
+    _, state, _ = schedule(preemptor, cache)
+    assert "preemption_cleared" not in state and state["preemption"].node == "n1"

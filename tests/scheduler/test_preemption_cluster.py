@@ -1,18 +1,24 @@
 """Preemption on hollow nodes (server, control plane, 3 nodes of 4 cpu):
 a pending pod of higher priority takes the room of a lower one, budgets
-steer which one, and ``preemptionPolicy: Never`` waits instead."""
+steer which one, and ``preemptionPolicy: Never`` waits instead; and, with
+the scheduler alone over Node objects, a stale nomination is cleared."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest_asyncio
 from shoal.agent.testing import Cluster
 from shoal.api.v1 import scheduling_pb2
 from shoal.client import Client
+from shoal.plugins.scheduler.scheduler import Scheduler
 
 from tests.integration.helpers import eventually, obj, pod
+from tests.scheduler.builders import node
+from tests.scheduler.test_scheduler_integration import running as started
 
 
 def priority_class(name: str, value: int, **fields: Any) -> Any:
@@ -140,3 +146,33 @@ async def test_preemption_policy_never_waits_instead(shoal_cluster: Cluster) -> 
     pods = (await client.list("pods", label_selector="app=batch")).items
     assert {p.metadata.name for p in pods if running(p)} == set(placed)
     assert not (await client.get("pods", "urgent")).spec.node_name
+
+
+@pytest_asyncio.fixture
+async def lone_scheduler(shoal_client: Client) -> AsyncIterator[Scheduler]:
+    async with started(Scheduler(shoal_client, initial_backoff=0.05)) as s:
+        yield s
+
+
+async def test_a_nomination_that_no_longer_holds_is_cleared(
+    shoal_client: Client, lone_scheduler: Scheduler
+) -> None:
+    """A pending pod nominated to a node (by an earlier preemption) where no
+    preemption can make room any more loses its nomination, and its held room."""
+    c = shoal_client
+    await c.create(node("n1", cpu="1"))
+    await c.create(hungry("big"))  # 4 cpu: fits nowhere, nothing to preempt
+    await eventually(lambda: events(c, "FailedScheduling", "big"))
+    pending = await c.get("pods", "big")
+    pending.status.nominated_node_name = "n1"
+    await c.update_status(pending)
+    scheduler = lone_scheduler
+    await eventually(lambda: scheduler.cache.nominated_node("default/big") == "n1")
+    await c.create(node("n2", cpu="1"))  # a cluster change: the pod is tried again
+
+    async def cleared() -> bool:
+        p = await c.get("pods", "big")
+        return p.status.nominated_node_name == "" and not p.spec.node_name
+
+    await eventually(cleared)
+    assert scheduler.cache.nominated == {}
