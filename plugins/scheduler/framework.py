@@ -94,6 +94,14 @@ class Framework:
                 _Plugin(n, objects[n], self._weight(n, objects[n])) for n in names
             ]
         self.filters, self.scores = self.points["filter"], self.points["score"]
+        self.extensions = {
+            method: [
+                (p.name, getattr(p.obj, method))
+                for p in self.points["preFilter"]
+                if callable(getattr(p.obj, method, None))
+            ]
+            for method in ("add_pod", "remove_pod")
+        }
         self.percentage = percentage_of_nodes_to_score or self.profile.percentage_of_nodes_to_score
         self.rng = rng or random.Random()
         self._next_start = 0
@@ -211,6 +219,18 @@ class Framework:
             if not (status.is_success() or status.is_skip()):
                 return plugin.obj, status
         return None
+
+    def run_pre_filter_extensions(
+        self, method: str, pod: Any, state: CycleState, other: PodInfo, node: NodeInfo
+    ) -> None:
+        """Kubernetes' PreFilterExtensions: tell pre-filters that keep counts
+        in ``state`` (PodTopologySpread) that ``other`` was removed from
+        (``method="remove_pod"``) or added to (``"add_pod"``) ``node``'s view,
+        as preemption's dry runs do."""
+        skipped = state.get("skipped_filters", ())
+        for name, hook in self.extensions[method]:
+            if name not in skipped:
+                hook(pod, state, other, node)
 
     def run_post_filter(self, pod: Any, state: CycleState, reasons: Counter[str]) -> str:
         """Run the post-filters until one succeeds (preemption nominated a

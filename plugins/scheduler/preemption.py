@@ -248,6 +248,34 @@ class DefaultPreemption:
         return candidates, refusals
 
 
+class _Removals:
+    """Pods taken off a node's view, with the pre-filters' counts kept in
+    step (and put back afterwards, so the next node starts clean)."""
+
+    def __init__(self, pod: Any, state: CycleState, framework: Any, view: NodeInfo) -> None:
+        self.pod, self.state, self.framework, self.view = pod, state, framework, view
+        self.out: dict[str, PodInfo] = {}
+
+    def remove(self, other: PodInfo) -> None:
+        self.view.remove_pod(other.key)
+        self.out[other.key] = other
+        self.framework.run_pre_filter_extensions(
+            "remove_pod", self.pod, self.state, other, self.view
+        )
+
+    def add(self, other: PodInfo) -> None:
+        self.view.add_pod(other)
+        del self.out[other.key]
+        self.framework.run_pre_filter_extensions("add_pod", self.pod, self.state, other, self.view)
+
+    def restore(self) -> None:
+        for other in list(self.out.values()):
+            self.framework.run_pre_filter_extensions(
+                "add_pod", self.pod, self.state, other, self.view
+            )
+        self.out.clear()
+
+
 def _unresolvable(plugin: Any, status: Status) -> bool:
     """A refusal no deletion can change (taints, node selector, readiness):
     filters say so with an ``unresolvable`` attribute or Status code."""
@@ -268,25 +296,29 @@ def select_victims_on_node(
         failure = framework.first_failure(pod, view, state)
         return NOT_HELPFUL if failure is not None and _unresolvable(*failure) else NO_VICTIMS
     view = view.clone() if view is node else view
+    removed = _Removals(pod, state, framework, view)
     for victim in potential:
-        view.remove_pod(victim.key)
-    failure = framework.first_failure(pod, view, state)
-    if failure is not None:
-        plugin, status = failure
-        if _unresolvable(plugin, status):
-            return NOT_HELPFUL
-        return status.reasons[0] if status.reasons else NO_VICTIMS
-    violating, fine = split_by_pdb_violation(by_importance(potential), pdbs)
-    victims: list[PodInfo] = []
-    violations = 0
-    for group, counts in ((violating, True), (fine, False)):
-        for other in group:  # try to keep each one, most important first
-            view.add_pod(other)
-            if framework.first_failure(pod, view, state) is None:
-                continue
-            view.remove_pod(other.key)
-            victims.append(other)
-            violations += counts
+        removed.remove(victim)
+    try:
+        failure = framework.first_failure(pod, view, state)
+        if failure is not None:
+            plugin, status = failure
+            if _unresolvable(plugin, status):
+                return NOT_HELPFUL
+            return status.reasons[0] if status.reasons else NO_VICTIMS
+        violating, fine = split_by_pdb_violation(by_importance(potential), pdbs)
+        victims: list[PodInfo] = []
+        violations = 0
+        for group, counts in ((violating, True), (fine, False)):
+            for other in group:  # try to keep each one, most important first
+                removed.add(other)
+                if framework.first_failure(pod, view, state) is None:
+                    continue
+                removed.remove(other)
+                victims.append(other)
+                violations += counts
+    finally:
+        removed.restore()  # the cycle state is shared by every node's dry run
     if not victims:
         return NO_VICTIMS
     return Candidate(node.name, by_importance(victims), violations)

@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from shoal.plugins.scheduler.cache import NodeInfo, SchedulerCache
+from shoal.plugins.scheduler.cache import NodeInfo, PodInfo, SchedulerCache
 from shoal.plugins.scheduler.matching import node_selector_matches, untolerated
 from shoal.scheduling import CycleState, Status
 from shoal.selectors import LabelSelector, SelectorError, label_selector_from_proto
@@ -156,6 +156,28 @@ class PodTopologySpread:
             [int(c.matches(pod, namespace)) for c in constraints],
         )
         return True
+
+    def add_pod(self, pod: Any, state: CycleState, other: PodInfo, node: NodeInfo) -> None:
+        """PreFilterExtensions: ``other`` now counts on ``node`` (preemption)."""
+        self._recount(pod, state, other, node, 1)
+
+    def remove_pod(self, pod: Any, state: CycleState, other: PodInfo, node: NodeInfo) -> None:
+        """PreFilterExtensions: ``other`` no longer counts on ``node``."""
+        self._recount(pod, state, other, node, -1)
+
+    def _recount(
+        self, pod: Any, state: CycleState, other: PodInfo, node: NodeInfo, by: int
+    ) -> None:
+        spread: _FilterState | None = state.get("spread")
+        if spread is None or other.pod.metadata.HasField("deletion_timestamp"):
+            return
+        labels, namespace = node.labels, pod.metadata.namespace
+        if not all(c.topology_key in labels for c in spread.constraints):
+            return
+        for i, constraint in enumerate(spread.constraints):
+            if _included(pod, node, constraint) and constraint.matches(other.pod, namespace):
+                spread.counts[i][labels[constraint.topology_key]] += by
+                spread.minimums[i] = skew_minimum(constraint, spread.counts[i])
 
     def filter(self, pod: Any, node: NodeInfo, state: CycleState) -> Status | str | None:
         spread: _FilterState = state["spread"]

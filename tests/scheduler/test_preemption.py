@@ -194,3 +194,35 @@ def test_no_room_anywhere_clears_an_earlier_nomination() -> None:
     cache = cluster([node("n1", cpu="2")], [prio("low", 0, "2", "n1")])
     _, state, _ = schedule(preemptor, cache)
     assert "preemption_cleared" not in state and state["preemption"].node == "n1"
+
+
+SPREAD = [
+    {
+        "maxSkew": 1,
+        "topologyKey": "kubernetes.io/hostname",
+        "whenUnsatisfiable": "DoNotSchedule",
+        "labelSelector": {"matchLabels": {"app": "web"}},
+    }
+]
+
+
+def test_preemption_sees_the_spread_counts_without_its_victims() -> None:
+    # n1 has two low-priority web pods (skew too high there); n2 has room
+    # for no web pod: its cpu is taken by a pod more important than ours.
+    web = {"app": "web"}
+    cache = cluster(
+        [node("n1", cpu="2"), node("n2", cpu="2")],
+        [
+            prio("w1", 0, "", "n1", labels=web),
+            prio("w2", 0, "", "n1", labels=web),
+            prio("vip", 100, "2", "n2"),
+        ],
+    )
+    preemptor = prio("new", 10, cpu="1", labels=web, topologySpreadConstraints=SPREAD)
+    chosen, state, _ = schedule(preemptor, cache)
+    assert chosen is None
+    # Deleting one web pod leaves n1 at 1 + 1 - 0 = 2 > maxSkew: both go.
+    assert state["preemption"].node == "n1"
+    assert sorted(v.pod.metadata.name for v in state["preemption"].victims) == ["w1", "w2"]
+    # The dry runs put the counts back as they were.
+    assert state["spread"].counts[0] == {"n1": 2, "n2": 0}
