@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 PROTOS := $(wildcard proto/shoal/api/v1/*.proto)
 GEN := kernel/api/v1
 DESCRIPTORS := descriptors.binpb
+# The example plugin package (a third party's kind, with its own message).
+WIDGETS := examples/shoal-widgets
 
 .PHONY: up down test test-fast lint typecheck proto proto-check bench clean
 
@@ -40,6 +42,8 @@ typecheck: $(VENV)/.installed
 	for f in kernel/*; do ln -s "$(CURDIR)/$$f" build/mypy/shoal/; done
 	for d in plugins agent ctl; do ln -s "$(CURDIR)/$$d" build/mypy/shoal/$$d; done
 	cd build/mypy && MYPYPATH=. $(CURDIR)/$(PY) -m mypy --config-file $(CURDIR)/pyproject.toml -p shoal
+	cd build/mypy && MYPYPATH=.:$(CURDIR)/$(WIDGETS) $(CURDIR)/$(PY) -m mypy \
+	    --config-file $(CURDIR)/pyproject.toml -p shoal_widgets
 
 # Regenerate the protobuf and gRPC code from proto/ (committed), and a
 # descriptor set with the comments (source info), which the REST gateway turns
@@ -52,6 +56,8 @@ proto: $(VENV)/.installed
 	rm -f $(GEN)/*_pb2*.py $(GEN)/*_pb2*.pyi
 	cp build/proto/shoal/api/v1/*_pb2*.py build/proto/shoal/api/v1/*_pb2*.pyi \
 	    build/proto/shoal/api/v1/$(DESCRIPTORS) $(GEN)/
+	$(PY) -m grpc_tools.protoc -Iproto -I$(WIDGETS)/proto --python_out=$(WIDGETS) \
+	    --pyi_out=$(WIDGETS) $(WIDGETS)/proto/shoal_widgets/widgets.proto
 
 # Fails when the committed generated code differs from what proto/ gives.
 proto-check: $(VENV)/.installed
@@ -61,6 +67,11 @@ proto-check: $(VENV)/.installed
 	    --descriptor_set_out=build/proto-check/shoal/api/v1/$(DESCRIPTORS) $(PROTOS)
 	@for f in build/proto-check/shoal/api/v1/*_pb2* build/proto-check/shoal/api/v1/$(DESCRIPTORS); do \
 	  cmp -s $$f $(GEN)/$$(basename $$f) || { echo "stale generated code: $(GEN)/$$(basename $$f); run 'make proto'"; exit 1; }; \
+	done
+	$(PY) -m grpc_tools.protoc -Iproto -I$(WIDGETS)/proto --python_out=build/proto-check \
+	    --pyi_out=build/proto-check $(WIDGETS)/proto/shoal_widgets/widgets.proto
+	@for f in build/proto-check/shoal_widgets/*; do \
+	  cmp -s $$f $(WIDGETS)/shoal_widgets/$$(basename $$f) || { echo "stale generated code: $(WIDGETS)/shoal_widgets/$$(basename $$f); run 'make proto'"; exit 1; }; \
 	done
 	@for f in $(GEN)/*_pb2*; do \
 	  [ -f build/proto-check/shoal/api/v1/$$(basename $$f) ] || { echo "generated file without a .proto: $$f"; exit 1; }; \

@@ -17,6 +17,7 @@ from shoal.agent.metrics import DEFAULT_PORT as DEFAULT_METRICS_PORT
 from shoal.agent.metrics import KubeletMetrics, serve_metrics
 from shoal.agent.node import NodeFacts, ensure_lease_namespace, host_address, host_capacity
 from shoal.agent.nodedns import PodDNS, start_node_dns
+from shoal.agent.provisioner import LocalProvisioner
 from shoal.agent.streams import StreamBackend, StreamTLS, serve_streams
 from shoal.apiserver.kube_dns_service import NODE_LABEL as CLUSTER_DNS_LABEL
 from shoal.client import Client, shared_informers
@@ -92,6 +93,8 @@ class Agent:
         self._proxy_task: asyncio.Task[None] | None = None
         self.pod_dns = PodDNS(options.cluster_domain)
         self.dns: Any = None
+        self.provisioner: LocalProvisioner | None = None
+        self._provisioner_task: asyncio.Task[None] | None = None
 
     def node_names(self) -> list[str]:
         if not self.options.hollow_nodes:
@@ -204,6 +207,7 @@ class Agent:
             node.pods.synced = True
             node.start()
         self._start_proxy()
+        self._start_provisioner()
         log.info(
             "agent started",
             nodes=len(self.nodes),
@@ -237,6 +241,12 @@ class Agent:
         self.proxy = plugin_manager.proxies().get(mode)(self.client, options)
         self._proxy_task = asyncio.create_task(self.proxy.run())
 
+    def _start_provisioner(self) -> None:
+        """The local-path provisioner for this agent's nodes (their data dirs)."""
+        dirs = {name: node.data_dir for name, node in self.nodes.items()}
+        self.provisioner = LocalProvisioner(self.client, dirs)
+        self._provisioner_task = asyncio.create_task(self.provisioner.run())
+
     def _manager(self, pod: Any) -> Any:
         node = self.nodes.get(pod.spec.node_name)
         return node.pods if node is not None else None
@@ -255,14 +265,15 @@ class Agent:
 
     async def stop(self) -> None:
         """Stop managing; containers keep running (a restart adopts them)."""
+        for task in (self._provisioner_task, self._proxy_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         await self.pod_informer.stop()
         await self.service_informer.stop()
         if self.dns is not None:
             await self.dns.stop()
-        if self._proxy_task is not None:
-            self._proxy_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._proxy_task
         await asyncio.gather(*(n.stop() for n in self.nodes.values()))
         if self._given_runtimes is None:  # ours to close (SDK clients, thread pools)
             await asyncio.gather(*(n.runtime.close() for n in self.nodes.values()))

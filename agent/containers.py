@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from shoal.agent.env import Lookup, container_env, expand
-from shoal.agent.volumes import container_mounts
+from shoal.agent.volumes import container_mounts, read_only_volumes
 from shoal.quantity import cpu_millis, to_bytes
 from shoal.runtime import (
     LABEL_ATTEMPT,
@@ -91,7 +91,7 @@ async def container_config(
         args=[expand(a, env) for a in container.args],
         env=env,
         working_dir=container.working_dir,
-        mounts=container_mounts(container, volumes),
+        mounts=container_mounts(container, volumes, read_only_volumes(pod)),
         labels=labels,
         annotations=dict(pod.metadata.annotations),
         attempt=attempt,

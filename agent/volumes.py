@@ -3,7 +3,9 @@
 shared by the pod's containers, configMap and secret are files (one per key,
 or per ``items`` entry), downwardAPI and projected are files too
 (``shoal.agent.projected``: the service-account token among them), hostPath
-is the node's own path."""
+is the node's own path, and persistentVolumeClaim the path of the volume
+bound to the claim (a ``local`` or ``hostPath`` PersistentVolume on this
+node: see ``shoal.agent.provisioner``)."""
 
 from __future__ import annotations
 
@@ -67,6 +69,32 @@ async def _object_files(lookup: Lookup, what: str, name: str, source: Any) -> di
     return _select(data, source, what, name)
 
 
+async def claimed_path(lookup: Lookup, claim_name: str) -> str:
+    """The node path of the volume bound to the claim; ContainerConfigError
+    (the container waits and is tried again) while there is none."""
+    claim = await lookup("PersistentVolumeClaim", claim_name)
+    if claim is None:
+        raise ContainerConfigError(f'persistentvolumeclaim "{claim_name}" not found')
+    if not claim.spec.volume_name:
+        raise ContainerConfigError(f'persistentvolumeclaim "{claim_name}" is not bound')
+    pv = await lookup("PersistentVolume", claim.spec.volume_name)
+    if pv is None:
+        raise ContainerConfigError(f'persistentvolume "{claim.spec.volume_name}" not found')
+    if pv.spec.HasField("local"):
+        path = Path(pv.spec.local.path)
+        if not path.is_dir():
+            raise ContainerConfigError(f'local volume path "{path}" does not exist on this node')
+        return str(path)
+    if pv.spec.HasField("host_path"):
+        path = Path(pv.spec.host_path.path)
+        if pv.spec.host_path.type in ("DirectoryOrCreate", "") and not path.exists():
+            path.mkdir(parents=True, exist_ok=True)
+        return str(path)
+    raise ContainerConfigError(
+        f'persistentvolume "{pv.metadata.name}": only local and hostPath volumes are supported'
+    )
+
+
 async def _prepare(pod: Any, volume: Any, root: Path, lookup: Lookup, tokens: Tokens | None) -> str:
     """Make one volume's directory; its path on the node."""
     if volume.HasField("host_path"):
@@ -74,6 +102,8 @@ async def _prepare(pod: Any, volume: Any, root: Path, lookup: Lookup, tokens: To
         if volume.host_path.type in ("DirectoryOrCreate", "") and not path.exists():
             path.mkdir(parents=True, exist_ok=True)
         return str(path)
+    if volume.HasField("persistent_volume_claim"):
+        return await claimed_path(lookup, volume.persistent_volume_claim.claim_name)
     target = root / volume.name
     if volume.HasField("config_map"):
         source = volume.config_map
@@ -111,7 +141,18 @@ async def prepare_volumes(
     return {v.name: await _prepare(pod, v, root, lookup, tokens) for v in pod.spec.volumes}
 
 
-def container_mounts(container: Any, volumes: dict[str, str]) -> list[Mount]:
+def read_only_volumes(pod: Any) -> set[str]:
+    """Volumes every mount of which is read-only (a claim with ``readOnly``)."""
+    return {
+        v.name
+        for v in pod.spec.volumes
+        if v.HasField("persistent_volume_claim") and v.persistent_volume_claim.read_only
+    }
+
+
+def container_mounts(
+    container: Any, volumes: dict[str, str], read_only: set[str] | frozenset[str] = frozenset()
+) -> list[Mount]:
     mounts = []
     for vm in container.volume_mounts:
         if vm.name not in volumes:
@@ -119,5 +160,5 @@ def container_mounts(container: Any, volumes: dict[str, str]) -> list[Mount]:
         host = volumes[vm.name]
         if vm.sub_path:
             host = os.path.join(host, vm.sub_path)
-        mounts.append(Mount(host, vm.mount_path, vm.read_only))
+        mounts.append(Mount(host, vm.mount_path, vm.read_only or vm.name in read_only))
     return mounts

@@ -75,7 +75,7 @@ def describe_object(obj: Obj, events: list[Obj]) -> str:
     for owner in meta.get("ownerReferences") or []:
         lines.append(f"Controlled By:  {owner.get('kind')}/{owner.get('name')}")
     if obj.get("kind") == "Pod":
-        from shoal.ctl.printers.columns import pod_status
+        from shoal.plugins.kinds.columns import pod_status
 
         lines.append(f"Status:       {pod_status(obj)}")
     for key, value in obj.items():
@@ -119,8 +119,8 @@ def _section(title: str, value: Any, depth: int) -> list[str]:
 def _events(events: list[Obj]) -> list[str]:
     if not events:
         return ["Events:       <none>"]
+    from shoal.age import age
     from shoal.ctl.info import event_time
-    from shoal.ctl.printers.age import age
     from shoal.ctl.printers.table import render
 
     rows = [

@@ -20,9 +20,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# What `get all` means, as in kubectl.
-ALL = ("pods", "services", "replicationcontrollers", "deployments", "replicasets")
-
 
 @dataclass
 class Target:
@@ -44,13 +41,29 @@ def parse_targets(args: tuple[str, ...] | list[str]) -> list[Target]:
         return [_slashed(a) for a in args]
     types = [t for t in args[0].split(",") if t]
     names = list(args[1:])
-    expanded = [k for t in types for k in (ALL if t == "all" else (t,))]
-    if names and len(expanded) > 1:
+    resolved = [k for t in types for k in _kinds_named(t)]
+    if names and len(resolved) > 1:
         raise click.UsageError("names cannot be given with more than one resource type")
-    resolved = [resolve_kind(t) for t in expanded]
     if not names:
         return [Target(k) for k in resolved]
     return [Target(resolved[0], n) for n in names]
+
+
+def _kinds_named(name: str) -> list[Kind]:
+    """The kind called ``name`` or, as kubectl, the kinds whose strategy puts
+    them in the category ``name`` (``all``): group by group in the order the
+    groups were registered (the core group first), by plural within a group."""
+    from shoal import kinds
+
+    try:
+        return [kinds.resolve(name)]
+    except kinds.UnknownKindError:
+        every = kinds.all_kinds()
+        groups = list(dict.fromkeys(k.group for k in every))
+        found = [k for k in every if name.lower() in k.strategy.categories]
+        if not found:
+            raise
+        return sorted(found, key=lambda k: (groups.index(k.group), k.plural))
 
 
 def _slashed(arg: str) -> Target:

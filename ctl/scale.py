@@ -1,5 +1,6 @@
-"""``shoal scale``: set the replicas of a deployment, replica set or
-replication controller (optionally only if it has an expected count now)."""
+"""``shoal scale``: set the replicas of an object whose kind has a scale
+subresource (a deployment, replica set, replication controller, or a
+plugin's kind), optionally only if it has an expected count now."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from shoal.client import Client
 from shoal.ctl.context import CtlContext
 from shoal.ctl.resources import Target, namespace_of, parse_targets, ref, with_client
 from shoal.errors import ConflictError
+from shoal.manifest import to_dict
+from shoal.strategy import ScaleSubresource
 
-SCALABLE = ("Deployment", "ReplicaSet", "ReplicationController")
 CONFLICT_RETRIES = 5
 
 
@@ -33,10 +35,10 @@ def scale_command(
         raise click.UsageError("the --replicas flag must be 0 or more")
     targets = parse_targets(resources)
     for target in targets:
-        if target.kind.kind not in SCALABLE or not target.name:
-            raise click.UsageError(
-                f"cannot scale {target.kind.plural}: name a deployment, rs or rc"
-            )
+        if target.kind.strategy.scale is None:
+            raise click.UsageError(f"cannot scale {target.kind.plural}: no scale subresource")
+        if not target.name:
+            raise click.UsageError(f"cannot scale {target.kind.plural}: name the object")
 
     async def scale(client: Client) -> None:
         for target in targets:
@@ -44,7 +46,8 @@ def scale_command(
             if current_replicas < 0:
                 # As kubectl: a patch of the replicas alone, so a controller
                 # writing the object's status meanwhile causes no conflict.
-                await client.patch(target.kind, target.name, {"spec": {"replicas": replicas}}, ns)
+                patch = _scale(target).replicas_patch(replicas)
+                await client.patch(target.kind, target.name, patch, ns)
             else:
                 await _scale_if_current(client, target, ns, replicas, current_replicas)
             click.echo(f"{ref(target.kind, target.name)} scaled")
@@ -58,16 +61,23 @@ async def _scale_if_current(
     """Read, check the precondition, write with that resourceVersion; a
     conflict (someone wrote in between) reads and checks again, as kubectl's
     scaler retries."""
+    scale = _scale(target)
     for _ in range(CONFLICT_RETRIES):
-        obj = await client.get(target.kind, target.name, ns)
-        if obj.spec.replicas != current:
-            raise click.ClickException(
-                f"expected replicas to be {current}, was {obj.spec.replicas}"
-            )
-        obj.spec.replicas = replicas
+        obj = to_dict(await client.get(target.kind, target.name, ns))
+        now = scale.replicas(obj)
+        if now != current:
+            raise click.ClickException(f"expected replicas to be {current}, was {now}")
+        patch = scale.replicas_patch(replicas)
+        patch["metadata"] = {"resourceVersion": obj["metadata"]["resourceVersion"]}
         try:
-            await client.update(obj)
+            await client.patch(target.kind, target.name, patch, ns)
             return
         except ConflictError:
             continue
     raise click.ClickException(f"{ref(target.kind, target.name)} kept changing; scale it again")
+
+
+def _scale(target: Target) -> ScaleSubresource:
+    scale = target.kind.strategy.scale
+    assert scale is not None  # checked before any call
+    return scale

@@ -31,6 +31,9 @@ QUANTITY_FIELDS = frozenset(
         "shoal.v1.NodeStatus.allocatable",
         "shoal.v1.EmptyDirVolumeSource.size_limit",
         "shoal.v1.ResourceFieldSelector.divisor",
+        "shoal.v1.PersistentVolumeSpec.capacity",
+        "shoal.v1.PersistentVolumeClaimStatus.capacity",
+        "shoal.v1.PersistentVolumeClaimStatus.allocated_resources",
     }
 )
 

@@ -48,6 +48,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.kinds.coordination",
     "shoal.plugins.kinds.scheduling",
     "shoal.plugins.kinds.policy",
+    "shoal.plugins.kinds.storage",
     "shoal.plugins.stores.sqlite",
     "shoal.plugins.stores.etcd",
     "shoal.plugins.controllers.replication",
@@ -62,6 +63,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.controllers.endpoints",
     "shoal.plugins.controllers.serviceaccounts",
     "shoal.plugins.controllers.disruption",
+    "shoal.plugins.controllers.persistentvolume",
     "shoal.plugins.proxy.serviceproxy",
     "shoal.plugins.gateway",
 )
@@ -69,7 +71,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
 # Kubernetes' own kinds: an allow-list (SHOAL_PLUGINS) keeps them, since no
 # server works without them; only SHOAL_DISABLE_PLUGINS can drop one.
 REQUIRED_PLUGINS: frozenset[str] = frozenset(
-    {"core", "apps", "rbac", "coordination", "scheduling", "policy"}
+    {"core", "apps", "rbac", "coordination", "scheduling", "policy", "storage"}
 )
 
 Status = Literal["loaded", "failed", "disabled"]

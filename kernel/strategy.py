@@ -13,7 +13,7 @@ The order of a create::
 of an update (update, patch, apply)::
 
     prepare_for_update -> default -> (admission) -> validate -> validate_update
-    -> reserve -> store (commit or rollback)
+    -> before_update -> reserve -> store (commit or rollback)
 
 of a delete::
 
@@ -28,11 +28,13 @@ every API server in a process: keep per-server state in the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from shoal import validation
+from shoal.age import age
 
 # Each problem is a (field path, message) pair: ("spec.replicas", "Invalid value: -1: ...").
 Causes = list[tuple[str, str]]
@@ -43,12 +45,23 @@ Cells = Callable[[dict[str, Any], float], list[str]]
 @dataclass(frozen=True)
 class Table:
     """The columns ``shoal get`` and the gateway's Table responses (kubectl
-    get) print for a kind; ``wide_*`` are the extra ``-o wide`` columns."""
+    get) print for a kind after NAME; ``wide_*`` are the extra ``-o wide``
+    columns. ``name_wide``: kubectl shows NAME only with ``-o wide`` (events,
+    read by their object); ``shoal get`` leaves it out."""
 
     headers: Sequence[str]
     cells: Cells
     wide_headers: Sequence[str] = ()
     wide_cells: Cells | None = None
+    name_wide: bool = False
+
+
+def _age_cells(obj: dict[str, Any], now: float) -> list[str]:
+    return [age((obj.get("metadata") or {}).get("creationTimestamp", ""), now)]
+
+
+# The table of a kind whose strategy has none: NAME and AGE.
+AGE_TABLE = Table(["AGE"], _age_cells)
 
 
 @dataclass(frozen=True)
@@ -59,6 +72,49 @@ class ScaleSubresource:
     spec_replicas_path: str = ".spec.replicas"
     status_replicas_path: str = ".status.replicas"
     label_selector_path: str = ".status.selector"
+
+    def replicas(self, obj: dict[str, Any]) -> int:
+        """The wanted replicas of an object (Kubernetes JSON), 0 when unset."""
+        return _int(_at(obj, self.spec_replicas_path))
+
+    def status_replicas(self, obj: dict[str, Any]) -> int:
+        return _int(_at(obj, self.status_replicas_path))
+
+    def selector(self, obj: dict[str, Any]) -> str:
+        """The label selector as a string (``app=web``): the string at the
+        path, or a LabelSelector's matchLabels, or a map of labels."""
+        found = _at(obj, self.label_selector_path)
+        if isinstance(found, str):
+            return found
+        if not isinstance(found, dict):
+            return ""
+        labels = found
+        if not all(isinstance(v, str) for v in found.values()):  # a LabelSelector
+            labels = found.get("matchLabels") or {}
+        return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+    def replicas_patch(self, replicas: int) -> dict[str, Any]:
+        """A merge patch that sets the wanted replicas."""
+        patch: Any = replicas
+        for key in reversed(_steps(self.spec_replicas_path)):
+            patch = {key: patch}
+        return dict(patch)
+
+
+def _steps(path: str) -> list[str]:
+    return [step for step in path.split(".") if step]
+
+
+def _at(obj: Any, path: str) -> Any:
+    for step in _steps(path):
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(step)
+    return obj
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 class Reservation(Protocol):
@@ -121,8 +177,15 @@ class Strategy:
     # Columns for tables; None prints NAME and AGE.
     table: Table | None = None
     # Subresources served by other means than the object store (a pod's
-    # "log", "exec", "attach", "portforward", "proxy"): listed in discovery.
+    # "log", "exec", "attach", "portforward", "proxy"): listed in discovery,
+    # routed by the gateway to the handler of that name.
     connect_subresources: tuple[str, ...] = ()
+    # The fields a field selector may name besides metadata.name and
+    # metadata.namespace: "spec.nodeName" -> (object -> the value as text).
+    selectable_fields: Mapping[str, Callable[[Any], str]] = MappingProxyType({})
+    # For a kind that is a subresource of another, as authorization sees
+    # it: (the other's plural, the subresource); a Binding is pods/binding.
+    subresource_of: tuple[str, str] | None = None
     # False for kinds that are never stored (a Binding is applied to its pod):
     # a create then goes to :meth:`create_unstored`.
     stored: bool = True
@@ -159,6 +222,11 @@ class Strategy:
     async def before_create(self, context: StorageContext, obj: Any) -> None:
         """Admit side effects before a create is stored (a pod's service
         account token volume); raise an :mod:`shoal.errors` error to refuse."""
+
+    async def before_update(self, context: StorageContext, old: Any, new: Any) -> None:
+        """Check an update against other objects before it is stored (a
+        claim may grow only if its StorageClass allows expansion); raise an
+        :mod:`shoal.errors` error to refuse."""
 
     def reserve(self, context: StorageContext, old: Any | None, new: Any) -> Reservation | None:
         """Take what the write needs (``old`` is None on create); the API
@@ -208,7 +276,14 @@ class Strategy:
 
 DEFAULT_STRATEGY = Strategy()
 
+
+def table_of(strategy: Strategy) -> Table:
+    """The strategy's table, or NAME and AGE for a kind without one."""
+    return strategy.table or AGE_TABLE
+
+
 __all__ = [
+    "AGE_TABLE",
     "DEFAULT_STRATEGY",
     "Causes",
     "Cells",
@@ -217,4 +292,5 @@ __all__ = [
     "StorageContext",
     "Strategy",
     "Table",
+    "table_of",
 ]

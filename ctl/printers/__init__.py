@@ -135,9 +135,11 @@ class Printer:
         from shoal.ctl.printers.columns import table_for
         from shoal.ctl.printers.table import render
 
-        names, cells, wide_names, wide_cells = table_for(kind)
+        columns = table_for(kind, objects[0].get("apiVersion", ""))
+        names, cells = list(columns.headers), columns.cells
+        wide_names, wide_cells = list(columns.wide_headers), columns.wide_cells
         now = time.time()
-        named = kind != "Event"
+        named = not columns.name_wide
         spaced = self.all_namespaces and any(
             (o.get("metadata") or {}).get("namespace") for o in objects
         )

@@ -85,6 +85,12 @@ NODE_RULES = [
     _rule(["create", "update", "patch"], [""], ["events"]),
     _rule(["get"], [""], ["secrets", "configmaps"]),
     _rule(["get", "create", "update", "patch", "delete"], ["coordination.k8s.io"], ["leases"]),
+    # the agent's local-path provisioner (shoal.agent.provisioner): it reads
+    # claims, volumes and classes, and makes and removes the volumes of its
+    # own node (the node authorizer checks their node affinity)
+    _rule(READ, [""], ["persistentvolumeclaims", "persistentvolumes"]),
+    _rule(READ, ["storage.k8s.io"], ["storageclasses"]),
+    _rule(["create", "delete"], [""], ["persistentvolumes"]),
 ]
 
 

@@ -16,34 +16,11 @@ _COMMON: dict[str, Getter] = {
     "metadata.namespace": lambda o: o.metadata.namespace,
 }
 
-# The fields Kubernetes lets a selector name, per kind.
-FIELDS: dict[str, dict[str, Getter]] = {
-    "Pod": {
-        "spec.nodeName": lambda o: o.spec.node_name,
-        "spec.restartPolicy": lambda o: o.spec.restart_policy,
-        "spec.schedulerName": lambda o: o.spec.scheduler_name,
-        "spec.serviceAccountName": lambda o: o.spec.service_account_name,
-        "status.phase": lambda o: o.status.phase,
-        "status.podIP": lambda o: o.status.pod_ip,
-    },
-    "Node": {"spec.unschedulable": lambda o: str(o.spec.unschedulable).lower()},
-    "Event": {
-        "involvedObject.kind": lambda o: o.involved_object.kind,
-        "involvedObject.namespace": lambda o: o.involved_object.namespace,
-        "involvedObject.name": lambda o: o.involved_object.name,
-        "involvedObject.uid": lambda o: o.involved_object.uid,
-        "reason": lambda o: o.reason,
-        "type": lambda o: o.type,
-        "source": lambda o: o.source.component,
-    },
-    "Secret": {"type": lambda o: o.type},
-    "Namespace": {"status.phase": lambda o: o.status.phase},
-    "ReplicaSet": {"status.replicas": lambda o: str(o.status.replicas)},
-}
-
 
 def field_getters(kind: Kind) -> dict[str, Getter]:
-    return {**_COMMON, **FIELDS.get(kind.kind, {})}
+    """The fields a selector may name: the metadata's, and those the
+    kind's strategy adds (``selectable_fields``)."""
+    return {**_COMMON, **kind.strategy.selectable_fields}
 
 
 class ObjectFilter:

@@ -136,6 +136,15 @@ class NodeAuthorizer:
             return Decision(False, problem)
         return Decision(True, f'node authorizer: allowed for node "{node}"')
 
+    async def _volume_node(self, attrs: Attributes, name: str) -> str:
+        if attrs.verb == "create":
+            return volume_node(attrs.obj) if attrs.obj is not None else ""
+        try:
+            pv = await self.graph.registry.get(kinds.resolve("PersistentVolume"), "", name)
+        except errors.NotFoundError:
+            return ""
+        return volume_node(pv)
+
     async def _restriction(self, node: str, attrs: Attributes) -> str:
         """Why this node may not touch this object, or ""."""
         resource, name = attrs.resource, _target_name(attrs)
@@ -148,6 +157,10 @@ class NodeAuthorizer:
             return f"node '{node}' cannot modify node '{name}'"
         if resource == "leases" and (attrs.namespace != LEASE_NAMESPACE or name != node):
             return f"node '{node}' can only access its own lease in {LEASE_NAMESPACE}"
+        if resource == "persistentvolumes" and attrs.verb in ("create", "delete"):
+            if await self._volume_node(attrs, name) != node:
+                return f"node '{node}' can only create and delete volumes pinned to it"
+            return ""
         changes_pod = attrs.subresource == "status" or attrs.verb == "delete"
         if (
             resource == "pods"
@@ -156,6 +169,17 @@ class NodeAuthorizer:
         ):
             return f"node '{node}' can only change pods bound to it"
         return ""
+
+
+def volume_node(pv: Any) -> str:
+    """The one node a volume's required node affinity names (hostname In [node])."""
+    terms = pv.spec.node_affinity.required.node_selector_terms
+    if len(terms) != 1:
+        return ""
+    for req in terms[0].match_expressions:
+        if req.key == "kubernetes.io/hostname" and req.operator == "In" and len(req.values) == 1:
+            return str(req.values[0])
+    return ""
 
 
 def _target_name(attrs: Attributes) -> str:

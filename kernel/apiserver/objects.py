@@ -333,6 +333,7 @@ class ObjectRegistry(ServerSideApply):
                 await self.admission.admit("UPDATE", kind, new, old, user, self)
                 self._validate(kind, new)
                 check_update(kind, old, new)
+                await kind.strategy.before_update(self, old, new)
                 await self._guard("UPDATE", kind, new, old)
                 if meta.body_of(new) != meta.body_of(old):
                     new.metadata.generation = old.metadata.generation + 1

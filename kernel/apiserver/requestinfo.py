@@ -64,13 +64,15 @@ def object_attributes(user: UserInfo, method: str, request: Any) -> Attributes:
     if method in ("Create", "Update", "UpdateStatus"):
         obj = unpack(request.object)
         kind, meta = kinds.for_message(obj), obj.metadata
-        if kind.kind == "Binding":  # pods/binding, named after its pod
+        parent = kind.strategy.subresource_of
+        if parent is not None:  # a Binding is pods/binding, named after its pod
+            resource, subresource = parent
             return Attributes(
                 user,
                 "create",
-                "",
-                "pods",
-                "binding",
+                kind.group,
+                resource,
+                subresource,
                 _namespace(kind, meta.namespace),
                 meta.name,
                 obj=obj,

@@ -13,6 +13,7 @@ from typing import Any
 
 from shoal import errors
 from shoal.client.client import Client
+from shoal.strategy import Table
 
 # The control-plane components that prove they live by renewing a Lease.
 LEASE_NAMESPACE = "shoal-system"
@@ -68,3 +69,17 @@ def _status(name: str, is_healthy: bool, message: str) -> dict[str, Any]:
         "metadata": {"name": name},
         "conditions": [condition],
     }
+
+
+def _cells(obj: dict[str, Any], now: float) -> list[str]:
+    condition = (obj.get("conditions") or [{}])[0]
+    healthy = condition.get("status") == "True"
+    return [
+        "Healthy" if healthy else "Unhealthy",
+        condition.get("message", ""),
+        condition.get("error", ""),
+    ]
+
+
+# The columns of ``shoal get cs`` and ``kubectl get cs`` (no kind is stored).
+TABLE = Table(["STATUS", "MESSAGE", "ERROR"], _cells)

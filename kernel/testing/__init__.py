@@ -10,8 +10,9 @@ the node agent, which the kernel never imports: it is in
 :mod:`shoal.agent.testing`, a pytest plugin of its own.
 
 And the contract suites a third-party implementation runs by subclassing:
-:class:`StoreContract` (give it a ``store`` fixture) and
-:class:`RuntimeContract` (a ``runtime`` fixture); see their modules.
+:class:`StoreContract` (give it a ``store`` fixture),
+:class:`RuntimeContract` (a ``runtime`` fixture) and
+:class:`StrategyContract` (a kind's sample objects); see their modules.
 """
 
 from __future__ import annotations
@@ -23,17 +24,23 @@ import pytest
 import pytest_asyncio
 
 # Before importing them: their asserts should explain failures as tests' do.
-pytest.register_assert_rewrite("shoal.testing.store_contract", "shoal.testing.runtime_contract")
+pytest.register_assert_rewrite(
+    "shoal.testing.store_contract",
+    "shoal.testing.runtime_contract",
+    "shoal.testing.strategy_contract",
+)
 
 from shoal.apiserver.server import APIServer  # noqa: E402
 from shoal.client import Client  # noqa: E402
 from shoal.store.sqlite import SQLiteStore  # noqa: E402
 from shoal.testing.runtime_contract import RuntimeContract  # noqa: E402
 from shoal.testing.store_contract import StoreContract  # noqa: E402
+from shoal.testing.strategy_contract import StrategyContract  # noqa: E402
 
 __all__ = [
     "RuntimeContract",
     "StoreContract",
+    "StrategyContract",
     "start_server",
 ]
 

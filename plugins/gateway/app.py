@@ -15,6 +15,7 @@ from shoal.plugins.gateway import accessreview, componentstatus, discovery, open
 from shoal.plugins.gateway.access import AccessCheck
 from shoal.plugins.gateway.authn import impersonation_headers
 from shoal.plugins.gateway.bodies import respond
+from shoal.plugins.gateway.connect import CONNECT
 from shoal.plugins.gateway.fairness import fairness
 from shoal.plugins.gateway.metrics import METRICS_PATH, count, mark_calls, serve_metrics
 from shoal.plugins.gateway.objects import Objects
@@ -111,8 +112,6 @@ class Router:
 
     def _verb(self, method: str, target: paths.Target, watch: bool) -> Any:
         sub = target.subresource
-        if sub and target.kind.kind != "Pod" and sub not in ("status", "scale"):
-            raise not_found()
         table = self._subresource_verbs(target) if sub else self._object_verbs(target, watch)
         verb = table.get(method)
         if verb is None:
@@ -134,19 +133,12 @@ class Router:
         o, sub = self.objects, target.subresource
         if sub == "status" and target.kind.has_status:
             return {"GET": o.get, "PUT": o.update, "PATCH": o.patch}
-        if sub == "scale":
+        if sub == "scale" and target.kind.strategy.scale is not None:
             sc = self.scales
             return {"GET": sc.get, "PUT": sc.update, "PATCH": sc.patch}
-        streams: dict[str, dict[str, Any]] = {
-            "log": {"GET": self.streams.log},
-            "exec": dict.fromkeys(("GET", "POST"), self.streams.exec),
-            "portforward": dict.fromkeys(("GET", "POST"), self.proxy.port_forward),
-            "proxy": dict.fromkeys(
-                ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"), self.proxy.proxy
-            ),
-        }
-        if target.kind.kind == "Pod" and sub in streams:
-            return streams[sub]
+        connect = CONNECT.get(sub or "")
+        if connect is not None and sub in target.kind.strategy.connect_subresources:
+            return dict.fromkeys(connect.methods, connect.handler(self))
         raise not_found()
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 from shoal.client import Client
-from shoal.client.componentstatus import NAMES, component_statuses
+from shoal.client.componentstatus import NAMES, TABLE, component_statuses
 from shoal.plugins.gateway.bodies import respond
 from shoal.plugins.gateway.status import not_found
 from shoal.plugins.gateway.table import table, wants_table
@@ -21,7 +21,7 @@ def add_routes(app: web.Application, client: Client) -> None:
     async def listed(request: web.Request) -> web.Response:
         items = await component_statuses(client)
         if wants_table(request.headers.get("Accept", "")):
-            return respond(table(KIND, items, {}, request.query.get("includeObject", "Metadata")))
+            return respond(table(TABLE, items, {}, request.query.get("includeObject", "Metadata")))
         return respond({"kind": "ComponentStatusList", "apiVersion": "v1", "items": items})
 
     async def one(request: web.Request) -> web.Response:
@@ -30,7 +30,7 @@ def add_routes(app: web.Application, client: Client) -> None:
             raise not_found(f'componentstatuses "{name}" not found')
         (item,) = [s for s in await component_statuses(client) if s["metadata"]["name"] == name]
         if wants_table(request.headers.get("Accept", "")):
-            return respond(table(KIND, [item], {}, request.query.get("includeObject", "Metadata")))
+            return respond(table(TABLE, [item], {}, request.query.get("includeObject", "Metadata")))
         return respond(item)
 
     app.router.add_get(PATH, listed)

@@ -11,22 +11,13 @@ from typing import Any
 from shoal import __version__
 from shoal.kinds import Kind
 from shoal.plugins.gateway import accessreview, componentstatus
+from shoal.plugins.gateway.connect import CONNECT
 from shoal.plugins.gateway.paths import group_versions, kinds_of
 
 # The Kubernetes API level the gateway speaks; shoal's own version rides along.
 KUBERNETES_MAJOR, KUBERNETES_MINOR = "1", "32"
 
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
-SCALABLE = {"Deployment", "ReplicaSet", "ReplicationController"}
-POD_STREAMS = {
-    "log": ("Pod", ["get"]),
-    "exec": ("PodExecOptions", ["create", "get"]),
-    "portforward": ("PodPortForwardOptions", ["create", "get"]),
-    "proxy": ("PodProxyOptions", ["create", "delete", "get", "patch", "update"]),
-}
-CATEGORIES = {
-    "Pod", "ReplicationController", "Service", "ReplicaSet", "Deployment",
-}  # fmt: skip
 
 
 def version_info(git_commit: str = "") -> dict[str, str]:
@@ -116,8 +107,8 @@ def _resource(kind: Kind) -> dict[str, Any]:
     }
     if kind.short_names:
         body["shortNames"] = list(kind.short_names)
-    if kind.kind in CATEGORIES:
-        body["categories"] = ["all"]
+    if kind.strategy.categories:
+        body["categories"] = list(kind.strategy.categories)
     return body
 
 
@@ -125,10 +116,11 @@ def _subresources(kind: Kind) -> list[dict[str, Any]]:
     subs: list[tuple[str, str, str, list[str]]] = []
     if kind.has_status:
         subs.append(("status", kind.kind, "", ["get", "patch", "update"]))
-    if kind.kind in SCALABLE:
+    if kind.strategy.scale is not None:
         subs.append(("scale", "Scale", "autoscaling", ["get", "patch", "update"]))
-    if kind.kind == "Pod":
-        subs += [(name, sub, "", verbs) for name, (sub, verbs) in POD_STREAMS.items()]
+    for name in kind.strategy.connect_subresources:
+        if name in CONNECT:
+            subs.append((name, CONNECT[name].kind, "", CONNECT[name].verbs))
     out = []
     for name, sub_kind, group, verbs in subs:
         body = {

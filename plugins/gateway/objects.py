@@ -67,7 +67,7 @@ class Objects:
         if table.wants_table(request.headers.get("Accept", "")):
             include = request.query.get("includeObject", "Metadata")
             meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
-            return bodies.respond(table.table(target.kind.kind, [obj], meta, include))
+            return bodies.respond(table.table(table.table_for(target.kind), [obj], meta, include))
         return bodies.respond(obj)
 
     async def list(self, request: web.Request, target: Target) -> web.Response:
@@ -240,7 +240,7 @@ def _list_body(target: Target, listed: Any, as_table: bool, include: str) -> str
     if listed.continue_token:
         meta["continue"] = listed.continue_token
     if as_table:
-        return bodies.encode(table.table(target.kind.kind, items, meta, include))
+        return bodies.encode(table.table(table.table_for(target.kind), items, meta, include))
     for item in items:  # items of a list carry no kind, as Kubernetes sends them
         item.pop("apiVersion", None)
         item.pop("kind", None)

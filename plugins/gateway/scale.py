@@ -1,5 +1,7 @@
-"""The ``scale`` subresource (autoscaling/v1 Scale) of deployments, replica
-sets and replication controllers: what ``kubectl scale`` reads and patches."""
+"""The ``scale`` subresource (autoscaling/v1 Scale) of every kind whose
+strategy has one (deployments, replica sets, replication controllers, a
+plugin's kind): what ``kubectl scale`` reads and patches, at the JSON paths
+the strategy's :class:`shoal.strategy.ScaleSubresource` names."""
 
 from __future__ import annotations
 
@@ -13,18 +15,18 @@ from shoal.plugins.gateway.objects import MERGE, STRATEGIC, dry_run, field_manag
 from shoal.plugins.gateway.paths import Target
 from shoal.plugins.gateway.status import StatusError, not_found
 from shoal.plugins.gateway.strategic import strategic_merge
+from shoal.strategy import ScaleSubresource
 
-SCALABLE = {"Deployment", "ReplicaSet", "ReplicationController"}
+
+def _subresource(target: Target) -> ScaleSubresource:
+    scale = target.kind.strategy.scale
+    if scale is None:
+        raise not_found()
+    return scale
 
 
-def scale_of(obj: dict[str, Any]) -> dict[str, Any]:
-    meta, spec, status = obj["metadata"], obj.get("spec") or {}, obj.get("status") or {}
-    selector = spec.get("selector") or {}
-    labels = (
-        selector.get("matchLabels", selector)
-        if obj["kind"] != "ReplicationController"
-        else selector
-    )
+def scale_of(paths: ScaleSubresource, obj: dict[str, Any]) -> dict[str, Any]:
+    meta = obj["metadata"]
     return {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
@@ -33,11 +35,8 @@ def scale_of(obj: dict[str, Any]) -> dict[str, Any]:
             for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
             if k in meta
         },
-        "spec": {"replicas": spec.get("replicas", 0)},
-        "status": {
-            "replicas": status.get("replicas", 0),
-            "selector": ",".join(f"{k}={v}" for k, v in sorted((labels or {}).items())),
-        },
+        "spec": {"replicas": paths.replicas(obj)},
+        "status": {"replicas": paths.status_replicas(obj), "selector": paths.selector(obj)},
     }
 
 
@@ -46,12 +45,11 @@ class Scales:
         self.client = client
 
     async def _current(self, target: Target) -> dict[str, Any]:
-        if target.kind.kind not in SCALABLE:
-            raise not_found()
+        _subresource(target)
         return bodies.to_json(await self.client.get(target.kind, target.name, target.namespace))
 
     async def get(self, request: web.Request, target: Target) -> web.Response:
-        return bodies.respond(scale_of(await self._current(target)))
+        return bodies.respond(scale_of(_subresource(target), await self._current(target)))
 
     async def update(self, request: web.Request, target: Target) -> web.Response:
         scale = await bodies.read_json(request)
@@ -63,7 +61,7 @@ class Scales:
                 "UnsupportedMediaType", f"unsupported patch type {request.content_type[:100]}"
             )
         document = decoding.decode_json(await request.read(), "the patch")
-        scale = scale_of(await self._current(target))
+        scale = scale_of(_subresource(target), await self._current(target))
         patched = (
             merge(scale, document)
             if request.content_type == MERGE
@@ -82,7 +80,8 @@ class Scales:
                 "must be greater than or equal to 0",
                 {"causes": [{"field": "spec.replicas", "reason": "FieldValueInvalid"}]},
             )
-        patch: dict[str, Any] = {"spec": {"replicas": replicas}}
+        paths = _subresource(target)
+        patch = paths.replicas_patch(replicas)
         version = ((scale or {}).get("metadata") or {}).get("resourceVersion")
         if pin and version:  # a PUT of a Scale read earlier must not undo a newer change
             patch["metadata"] = {"resourceVersion": version}
@@ -90,4 +89,4 @@ class Scales:
             target.kind, target.name, patch, target.namespace,
             dry_run=dry_run(request), field_manager=field_manager(request),
         )  # fmt: skip
-        return bodies.respond(scale_of(bodies.to_json(updated)))
+        return bodies.respond(scale_of(paths, bodies.to_json(updated)))

@@ -1,13 +1,15 @@
 """The ``meta.k8s.io/v1`` Table that kubectl asks for (``Accept:
 application/json;as=Table;v=v1;g=meta.k8s.io``), so ``kubectl get`` prints
-the same columns as ``shoal get``: the column logic is shared with it."""
+the same columns as ``shoal get``: both print the kind's strategy's
+:class:`shoal.strategy.Table`."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from shoal.ctl.printers.columns import table_for
+from shoal.kinds import Kind
+from shoal.strategy import Table, table_of
 
 Obj = dict[str, Any]
 
@@ -15,8 +17,6 @@ _DESCRIPTION = {
     "Name": "Name must be unique within a namespace.",
     "AGE": "CreationTimestamp is the time the object was created.",
 }
-# kinds whose NAME kubectl shows only with -o wide (events read by their object)
-_NAME_IS_WIDE = {"Event"}
 
 
 def wants_table(accept: str) -> bool:
@@ -25,12 +25,15 @@ def wants_table(accept: str) -> bool:
     return "as=Table" in first.replace(" ", "")
 
 
-def columns(kind: str) -> list[Obj]:
-    headers, _, wide, _ = table_for(kind)
-    name_priority = 1 if kind in _NAME_IS_WIDE else 0
-    defs = [_column("Name", name_priority, "name")]
-    defs += [_column(h, 0) for h in headers]
-    defs += [_column(h, 1) for h in wide]
+def table_for(kind: Kind) -> Table:
+    """The kind's columns: its strategy's table, or NAME and AGE."""
+    return table_of(kind.strategy)
+
+
+def columns(columns: Table) -> list[Obj]:
+    defs = [_column("Name", 1 if columns.name_wide else 0, "name")]
+    defs += [_column(h, 0) for h in columns.headers]
+    defs += [_column(h, 1) for h in columns.wide_headers]
     return defs
 
 
@@ -45,14 +48,13 @@ def _column(header: str, priority: int, fmt: str = "") -> Obj:
     }
 
 
-def row(kind: str, obj: Obj, include: str = "Metadata", now: float | None = None) -> Obj:
+def row(columns: Table, obj: Obj, include: str = "Metadata", now: float | None = None) -> Obj:
     """One row: the cells, and the object as kubectl needs it (its metadata)."""
-    _, cells, _, wide_cells = table_for(kind)
     when = time.time() if now is None else now
     metadata = obj.get("metadata") or {}
-    values = [metadata.get("name", ""), *cells(obj, when)]
-    if wide_cells is not None:
-        values += wide_cells(obj, when)
+    values = [metadata.get("name", ""), *columns.cells(obj, when)]
+    if columns.wide_cells is not None:
+        values += columns.wide_cells(obj, when)
     return {"cells": values, "object": _row_object(obj, include)}
 
 
@@ -68,19 +70,19 @@ def _row_object(obj: Obj, include: str) -> Obj | None:
     }
 
 
-def table(kind: str, objects: list[Obj], list_meta: Obj, include: str = "Metadata") -> Obj:
+def table(columns_of: Table, objects: list[Obj], list_meta: Obj, include: str = "Metadata") -> Obj:
     now = time.time()
     return {
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
         "metadata": list_meta,
-        "columnDefinitions": columns(kind),
-        "rows": [row(kind, obj, include, now) for obj in objects],
+        "columnDefinitions": columns(columns_of),
+        "rows": [row(columns_of, obj, include, now) for obj in objects],
     }
 
 
-def watch_table(kind: str, obj: Obj, include: str = "Metadata") -> Obj:
+def watch_table(columns_of: Table, obj: Obj, include: str = "Metadata") -> Obj:
     """A watch event's object as a one-row Table (what ``kubectl get -w`` reads)."""
     meta = obj.get("metadata") or {}
-    body = table(kind, [obj], {"resourceVersion": meta.get("resourceVersion", "")}, include)
+    body = table(columns_of, [obj], {"resourceVersion": meta.get("resourceVersion", "")}, include)
     return body

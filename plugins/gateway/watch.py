@@ -113,7 +113,7 @@ def _encoder(request: web.Request, target: Target) -> Any:
         else:
             obj = bodies.to_json(event.object)
             if as_table:
-                obj = table.watch_table(kind.kind, obj, include)
+                obj = table.watch_table(table.table_for(kind), obj, include)
         return (
             json.dumps({"type": event.type, "object": obj}, separators=(",", ":")).encode() + b"\n"
         )

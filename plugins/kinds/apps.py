@@ -8,6 +8,7 @@ from shoal import hookimpl
 from shoal.api.v1 import apps_pb2
 from shoal.apiserver import defaults, validate
 from shoal.kinds import Kind
+from shoal.plugins.kinds import columns
 from shoal.plugins.kinds._register import kind, register_all
 from shoal.plugins.kinds.core import ALL, REPLICAS
 from shoal.registry import Registry
@@ -28,6 +29,9 @@ class _Workload(Strategy):
 
 
 class ReplicaSetStrategy(_Workload):
+    table = columns.REPLICAS
+    selectable_fields = {"status.replicas": lambda o: str(o.status.replicas)}
+
     def default(self, obj: Any) -> None:
         defaults.default_replica_set(obj)
 
@@ -36,6 +40,8 @@ class ReplicaSetStrategy(_Workload):
 
 
 class DeploymentStrategy(_Workload):
+    table = columns.DEPLOYMENT
+
     def default(self, obj: Any) -> None:
         defaults.default_deployment(obj)
 

@@ -13,6 +13,7 @@ from shoal.apiserver import defaults, validate
 from shoal.apiserver.binding import bind
 from shoal.apiserver.services import Allocation, ServiceAllocator
 from shoal.kinds import Kind
+from shoal.plugins.kinds import columns
 from shoal.plugins.kinds._register import kind, register_all
 from shoal.registry import Registry
 from shoal.strategy import Causes, Reservation, ScaleSubresource, StorageContext, Strategy
@@ -23,7 +24,9 @@ SYSTEM_NAMESPACES = ("default", "shoal-system")
 SERVICES = "services"  # the ServiceAllocator (ClusterIPs and node ports)
 SERVICE_ACCOUNTS = "service_accounts"  # ServiceAccountAdmission
 ALL = ("all",)
-REPLICAS = ScaleSubresource(".spec.replicas", ".status.replicas", ".status.selector")
+# The workloads' scale subresource; their selector is in the spec (Kubernetes
+# prints it into the Scale's status.selector).
+REPLICAS = ScaleSubresource(".spec.replicas", ".status.replicas", ".spec.selector")
 POD_CONNECT = ("log", "exec", "portforward", "proxy")
 
 
@@ -32,6 +35,9 @@ def _immutable(path: str) -> tuple[str, str]:
 
 
 class NamespaceStrategy(Strategy):
+    table = columns.NAMESPACE
+    selectable_fields = {"status.phase": lambda o: o.status.phase}
+
     def validate_name(self, name: str) -> list[str]:
         return names.validate_dns1123_label(name)  # namespaces become DNS labels
 
@@ -73,12 +79,24 @@ class NamespaceStrategy(Strategy):
 
 
 class NodeStrategy(Strategy):
+    table = columns.NODE
+    selectable_fields = {"spec.unschedulable": lambda o: str(o.spec.unschedulable).lower()}
+
     def validate(self, obj: Any) -> Causes:
         return validate.validate_node(obj)
 
 
 class PodStrategy(Strategy):
     categories = ALL
+    table = columns.POD
+    selectable_fields = {
+        "spec.nodeName": lambda o: o.spec.node_name,
+        "spec.restartPolicy": lambda o: o.spec.restart_policy,
+        "spec.schedulerName": lambda o: o.spec.scheduler_name,
+        "spec.serviceAccountName": lambda o: o.spec.service_account_name,
+        "status.phase": lambda o: o.status.phase,
+        "status.podIP": lambda o: o.status.pod_ip,
+    }
     connect_subresources = POD_CONNECT
     reset_status_on_create = True
 
@@ -110,6 +128,7 @@ class BindingStrategy(Strategy):
     """Create-only, as in Kubernetes: a Binding is applied to its pod, never stored."""
 
     stored = False
+    subresource_of = ("pods", "binding")
 
     async def create_unstored(
         self, context: StorageContext, obj: Any, *, dry_run: bool, user: str
@@ -121,6 +140,7 @@ class BindingStrategy(Strategy):
 class ReplicationControllerStrategy(Strategy):
     categories = ALL
     scale = REPLICAS
+    table = columns.REPLICAS
     reset_status_on_create = True
 
     def default(self, obj: Any) -> None:
@@ -143,6 +163,7 @@ class _ServiceReservation:
 
 class ServiceStrategy(Strategy):
     categories = ALL
+    table = columns.SERVICE
     reset_status_on_create = True
 
     def validate_name(self, name: str) -> list[str]:
@@ -183,11 +204,16 @@ class _ImmutableData(Strategy):
 
 
 class ConfigMapStrategy(_ImmutableData):
+    table = columns.CONFIG_MAP
+
     def validate(self, obj: Any) -> Causes:
         return validate.validate_config_map(obj)
 
 
 class SecretStrategy(_ImmutableData):
+    table = columns.SECRET
+    selectable_fields = {"type": lambda o: o.type}
+
     def default(self, obj: Any) -> None:
         defaults.default_secret(obj)
 
@@ -195,7 +221,25 @@ class SecretStrategy(_ImmutableData):
         return validate.validate_secret(obj)
 
 
+class EndpointsStrategy(Strategy):
+    table = columns.ENDPOINTS
+
+
+class EventStrategy(Strategy):
+    table = columns.EVENT
+    selectable_fields = {
+        "involvedObject.kind": lambda o: o.involved_object.kind,
+        "involvedObject.namespace": lambda o: o.involved_object.namespace,
+        "involvedObject.name": lambda o: o.involved_object.name,
+        "involvedObject.uid": lambda o: o.involved_object.uid,
+        "reason": lambda o: o.reason,
+        "type": lambda o: o.type,
+        "source": lambda o: o.source.component,
+    }
+
+
 POD = kind("Pod", "v1", core_pb2.Pod, ("po",), strategy=PodStrategy(), has_status=True)
+
 SERVICE = kind(
     "Service", "v1", core_pb2.Service, ("svc",), strategy=ServiceStrategy(), has_status=True
 )
@@ -229,8 +273,15 @@ KINDS: tuple[Kind, ...] = (
         has_status=True,
     ),
     SERVICE,
-    kind("Endpoints", "v1", core_pb2.Endpoints, ("ep",), plural="endpoints"),
-    kind("Event", "v1", core_pb2.Event, ("ev",)),
+    kind(
+        "Endpoints",
+        "v1",
+        core_pb2.Endpoints,
+        ("ep",),
+        strategy=EndpointsStrategy(),
+        plural="endpoints",
+    ),
+    kind("Event", "v1", core_pb2.Event, ("ev",), strategy=EventStrategy()),
     kind("ConfigMap", "v1", core_pb2.ConfigMap, ("cm",), strategy=ConfigMapStrategy()),
     kind("Secret", "v1", core_pb2.Secret, strategy=SecretStrategy()),
     kind("ServiceAccount", "v1", core_pb2.ServiceAccount, ("sa",)),

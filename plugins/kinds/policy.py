@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from shoal import errors, hookimpl, selectors
+from shoal.age import age
 from shoal.api.v1 import policy_pb2
 from shoal.apiserver import meta
 from shoal.apiserver.objects import DeleteOptions
@@ -50,8 +51,6 @@ def _shown(value: Any) -> str:
 
 
 def _cells(obj: dict[str, Any], now: float) -> list[str]:
-    from shoal.ctl.printers.age import age  # TODO(lead): the shared column helpers
-
     meta_ = obj.get("metadata") or {}
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     return [

@@ -14,6 +14,7 @@ import contextlib
 from typing import Any
 
 from shoal import errors, hookimpl
+from shoal.age import age
 from shoal.api.v1 import scheduling_pb2
 from shoal.apiserver.storecache import StoreCache
 from shoal.hookspecs import AdmissionRequest
@@ -41,8 +42,6 @@ CACHE = "priorityclasses"  # the per-server PriorityClasses in StorageContext.ex
 
 
 def _cells(obj: dict[str, Any], now: float) -> list[str]:
-    from shoal.ctl.printers.age import age  # TODO(lead): the shared column helpers
-
     meta = obj.get("metadata") or {}
     default = "true" if obj.get("globalDefault") else "false"
     return [meta.get("name", ""), str(obj.get("value", 0)), default,

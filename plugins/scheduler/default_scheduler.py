@@ -9,6 +9,7 @@ from typing import Any
 
 from shoal import hookimpl
 from shoal.plugins.scheduler import filters, preemption, scores, spread
+from shoal.plugins.scheduler.volumebinding import VolumeBinding
 from shoal.registry import Registry
 
 SCHEDULER_LEASE = "shoal-scheduler"
@@ -42,6 +43,7 @@ def register_scheduler_plugins(registry: Registry[Any]) -> None:
     registry.register("NodeResourcesFit", filters.NodeResourcesFit())
     registry.register("InterPodAffinity", filters.InterPodAffinity())
     registry.register("PodTopologySpread", spread.PodTopologySpread())
+    registry.register("VolumeBinding", VolumeBinding())
     registry.register("LeastAllocated", scores.LeastAllocated())
     registry.register("BalancedAllocation", scores.BalancedAllocation())
     registry.register("SelectorSpread", scores.SelectorSpread())

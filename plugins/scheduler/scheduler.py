@@ -105,6 +105,13 @@ class Scheduler:
         self.pods = factory.for_kind("Pod")
         self.nodes = factory.for_kind("Node")
         self.budgets = factory.for_kind("PodDisruptionBudget")
+        # Kinds plugins read (``watch_kinds``: VolumeBinding's claims and
+        # volumes); they reach the plugins as state["informers"].
+        self.plugin_informers = {
+            kind: factory.for_kind(kind)
+            for _, obj in plugins
+            for kind in getattr(obj, "watch_kinds", ())
+        }
         self._binds = asyncio.Semaphore(bind_concurrency)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.bound = 0
@@ -116,8 +123,19 @@ class Scheduler:
                 self.cache.set_pdb, lambda _old, new: self.cache.set_pdb(new), self.cache.remove_pdb
             ),
         ]
+        for informer in self.plugin_informers.values():
+            # a claim or volume that appears or changes may let a pod fit
+            self._registrations.append(
+                informer.add_handler(self._plugin_kind_added, self._plugin_kind_updated, None)
+            )
 
     # -- informer handlers ---------------------------------------------------
+
+    def _plugin_kind_added(self, _obj: Any) -> None:
+        self.queue.move_all_to_active_or_backoff()
+
+    def _plugin_kind_updated(self, _old: Any, _new: Any) -> None:
+        self.queue.move_all_to_active_or_backoff()
 
     def _responsible(self, pod: Any) -> bool:
         return self._framework_of(pod) is not None and not pod.metadata.HasField(
@@ -182,6 +200,8 @@ class Scheduler:
         self.nodes.start()
         self.pods.start()
         self.budgets.start()
+        for informer in self.plugin_informers.values():
+            informer.start()
         ticker = asyncio.create_task(self._expire_assumed())
         try:
             # Synced handlers, not just caches: our cache and queue are fed
@@ -202,6 +222,8 @@ class Scheduler:
             await self.budgets.stop()
             await self.pods.stop()
             await self.nodes.stop()
+            for informer in self.plugin_informers.values():
+                await informer.stop()
 
     async def _expire_assumed(self) -> None:
         while True:
@@ -214,7 +236,7 @@ class Scheduler:
         pod = queued.pod
         framework = self._framework_of(pod) or self.framework
         info = PodInfo.of(pod)
-        state: CycleState = {}
+        state: CycleState = {"client": self.client, "informers": self.plugin_informers}
         try:
             node = framework.schedule(pod, self.cache, info, state)
         except FitError as err:

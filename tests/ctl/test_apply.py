@@ -42,15 +42,22 @@ async def test_apply_every_test_manifest_unchanged(shoal: Shoal, shoal_client: C
         obj({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "cache"}})
     )
     files = sorted(MANIFESTS.glob("*.yaml"))
-    # namespace-holding documents first, as a person would apply them
-    files.sort(key=lambda p: "namespace" not in p.read_text().lower())
+    # priority classes, then namespace-holding documents first, as a person would apply them
+    files.sort(
+        key=lambda p: (
+            "kind: PriorityClass" not in p.read_text(),
+            "namespace" not in p.read_text().lower(),
+        )
+    )
     args = [a for f in files for a in ("-f", str(f))]
     first = await shoal("apply", *args)
     assert first.code == 0, first.err
     assert "deployment.apps/nginx-deployment created" in first.out
     again = await shoal("apply", "-f", str(MANIFESTS), "-R")
     assert again.code == 0, again.err
-    assert set(line.rsplit(" ", 1)[1] for line in again.out.splitlines()) == {"unchanged"}
+    assert set(line.rsplit(" ", 1)[1] for line in again.out.splitlines()) == {"unchanged"}, (
+        again.out
+    )
 
 
 async def test_apply_three_way_merge(shoal: Shoal, shoal_client: Client, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import json
 import time
 
 from google.protobuf.timestamp_pb2 import Timestamp
+from shoal import kinds
 from shoal.client import Client
 
 from tests.ctl.conftest import Shoal, ages
@@ -156,12 +157,16 @@ async def test_api_resources_and_cluster_info(shoal: Shoal) -> None:
     assert ["pods", "po", "v1", "true", "Pod"] in rows
     assert ["roles", "rbac.authorization.k8s.io/v1", "true", "Role"] in rows
     names = await shoal("api-resources", "--namespaced=false", "-o", "name")
-    assert names.out.split() == [
+    listed = names.out.split()
+    assert listed == sorted(k.resource for k in kinds.all_kinds() if not k.namespaced)
+    assert {
         "clusterrolebindings.rbac.authorization.k8s.io",
         "clusterroles.rbac.authorization.k8s.io",
         "namespaces",
         "nodes",
-    ]
+        "persistentvolumes",
+        "storageclasses.storage.k8s.io",
+    } <= set(listed)
     info = await shoal("cluster-info")
     assert info.out.startswith("shoal control plane is running at 127.0.0.1:")
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from shoal.age import human_duration
 from shoal.ctl.printers import Printer
-from shoal.ctl.printers.age import human_duration
-from shoal.ctl.printers.columns import pod_status
 from shoal.ctl.printers.gotemplate import template as go
 from shoal.ctl.printers.jsonpath import JSONPathError
 from shoal.ctl.printers.jsonpath import template as jp
 from shoal.ctl.printers.table import render
+from shoal.plugins.kinds.columns import pod_status
 
 
 @pytest.mark.parametrize(

@@ -215,6 +215,35 @@ async def test_scale_and_status(gateway_server: GatewayServer) -> None:
     assert status["status"]["observedGeneration"] == 7
 
 
+async def test_subresources_follow_the_kinds_strategy(gateway_server: GatewayServer) -> None:
+    """A replication controller's scale reads its selector map at the
+    strategy's path; a kind without connect subresources has no pods/log."""
+    labels = {"app": "web", "tier": "a"}
+    template = {**DEPLOYMENT["spec"]["template"], "metadata": {"labels": labels}}
+    rc = {
+        "apiVersion": "v1",
+        "kind": "ReplicationController",
+        "metadata": {"name": "web"},
+        "spec": {"replicas": 3, "selector": labels, "template": template},
+    }
+    code, _ = await call(
+        gateway_server, "POST", "/api/v1/namespaces/default/replicationcontrollers", rc
+    )
+    assert code == 201
+    code, scale = await call(
+        gateway_server, "GET", "/api/v1/namespaces/default/replicationcontrollers/web/scale"
+    )
+    assert code == 200 and scale["spec"]["replicas"] == 3
+    assert scale["status"]["selector"] == "app=web,tier=a"
+    await call(gateway_server, "POST", "/api/v1/namespaces/default/configmaps",
+               {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})  # fmt: skip
+    for sub in ("log", "exec", "scale", "nothing"):
+        code, _ = await call(
+            gateway_server, "GET", f"/api/v1/namespaces/default/configmaps/c/{sub}"
+        )
+        assert code == 404, sub
+
+
 async def test_delete_collection(gateway_server: GatewayServer) -> None:
     for name in ("a", "b"):
         await call(gateway_server, "POST", "/api/v1/namespaces/default/configmaps",

@@ -190,6 +190,8 @@ async def test_errors_read_as_kubernetes(gateway_cluster: GatewayCluster) -> Non
     bad = await k("apply", "-f", "-", input=json.dumps(typo))
     assert bad.code != 0 and "containerz" in bad.err, bad.err
     pod = (MANIFESTS / "pod-web.yaml").read_text()
+    priority_class = (MANIFESTS / "00-priorityclass.yaml").read_text()
+    assert (await k("create", "-f", "-", input=priority_class)).code == 0
     missing = await k("create", "-f", "-", input=pod)  # its service account is not there yet
     assert "Error from server (Forbidden)" in missing.err, missing.err
     assert 'error looking up service account default/web: serviceaccount "web" not found' in (

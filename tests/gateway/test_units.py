@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from shoal import errors
+from shoal import errors, kinds
 from shoal.plugins.gateway import paths, table
 from shoal.plugins.gateway.httpwire import parse_response, request_bytes
 from shoal.plugins.gateway.jsonpatch import json_patch
@@ -140,7 +140,10 @@ def test_pod_name_and_port() -> None:
 def test_table_columns_and_preference() -> None:
     assert table.wants_table("application/json;as=Table;v=v1;g=meta.k8s.io,application/json")
     assert not table.wants_table("application/json")
-    names = [(c["name"], c["priority"]) for c in table.columns("Deployment")]
+    names = [
+        (c["name"], c["priority"])
+        for c in table.columns(table.table_for(kinds.resolve("Deployment")))
+    ]
     assert names[:5] == [("Name", 0), ("Ready", 0), ("Up-To-Date", 0), ("Available", 0), ("Age", 0)]
     assert ("Containers", 1) in names
 

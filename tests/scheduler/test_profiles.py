@@ -25,6 +25,7 @@ FILTERS = [
     "NodeResourcesFit",
     "InterPodAffinity",
     "PodTopologySpread",
+    "VolumeBinding",
 ]
 
 
@@ -90,6 +91,7 @@ def test_disabled_enabled_and_weights() -> None:
         "NodeResourcesFit",
         "InterPodAffinity",
         "PodTopologySpread",
+        "VolumeBinding",
         "OnlyOdd",
         "NodeReady",  # named in enabled: moved to its place there
     ]

@@ -2,7 +2,7 @@
 tags it `omitempty`; options.proto's `always` marks such fields, and to_dict
 writes them. The table below states, per message, the fields Kubernetes
 always writes, read off its Go types (k8s.io/api core/v1, apps/v1,
-coordination/v1, rbac/v1 and k8s.io/apimachinery meta/v1 types.go): no
+coordination/v1, rbac/v1, storage/v1 and k8s.io/apimachinery meta/v1 types.go): no
 `omitempty` tag, or a non-pointer struct (metav1.Time, IntOrString,
 resource.Quantity, a nested spec), which encoding/json never leaves out.
 metadata.creationTimestamp is `omitzero` since Kubernetes 1.34, so it is
@@ -35,6 +35,9 @@ KUBERNETES_ALWAYS: dict[str, set[str]] = {
     "ReplicaSet": _OBJECT,
     "Deployment": _OBJECT,
     "Lease": {"metadata", "spec"},
+    "PersistentVolume": _OBJECT,
+    "PersistentVolumeClaim": _OBJECT,
+    "StorageClass": {"metadata", "provisioner"},
     "Binding": {"metadata", "target"},
     "Endpoints": {"metadata"},
     "ConfigMap": {"metadata"},
@@ -105,6 +108,11 @@ KUBERNETES_ALWAYS: dict[str, set[str]] = {
     },
     "ContainerStateRunning": {"startedAt"},
     "ContainerStateTerminated": {"exitCode", "startedAt", "finishedAt"},
+    # core/v1: volumes and claims
+    "PersistentVolumeClaimSpec": {"resources"},
+    "LocalVolumeSource": {"path"},
+    "NFSVolumeSource": {"server", "path"},
+    "TypedLocalObjectReference": {"apiGroup", "kind", "name"},
     # core/v1: the rest
     "ReplicationControllerStatus": {"replicas"},
     "ServicePort": {"port", "targetPort"},
@@ -123,6 +131,8 @@ KUBERNETES_ALWAYS: dict[str, set[str]] = {
         "disruptionsAllowed", "currentHealthy", "desiredHealthy", "expectedPods",
     },
     "Eviction": {"metadata"},
+    # storage/v1
+    "TopologySelectorLabelRequirement": {"key", "values"},
     # rbac/v1
     "PolicyRule": {"verbs"},
     "Subject": {"kind", "name"},
