@@ -9,6 +9,7 @@ integers, requested sums, used host ports, taints by effect.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -168,26 +169,12 @@ class NodeInfo:
     def clone(self) -> NodeInfo:
         """A copy whose pods can be added and removed without touching this
         one (preemption's dry runs, nominated pods' held room)."""
-        return NodeInfo(
-            self.name,
-            self.node,
-            self.labels,
-            self.allocatable,
-            self.alloc_cpu,
-            self.alloc_memory,
-            self.alloc_pods,
-            self.ready,
-            self.unschedulable,
-            self.taints,
-            self.prefer_no_schedule,
-            dict(self.pods),
-            Counter(self.requested),
-            self.req_cpu,
-            self.req_memory,
-            self.nonzero_cpu,
-            self.nonzero_memory,
-            Counter(self.used_ports),
-            Counter(self.owner_counts),
+        return dataclasses.replace(
+            self,
+            pods=dict(self.pods),
+            requested=Counter(self.requested),
+            used_ports=Counter(self.used_ports),
+            owner_counts=Counter(self.owner_counts),
         )
 
     def add_pod(self, info: PodInfo) -> None:

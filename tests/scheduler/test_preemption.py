@@ -71,6 +71,7 @@ def test_the_fewest_least_important_pods_are_victims() -> None:
     assert found.pdb_violations == 0
     # The dry run worked on a copy: the cache still holds every pod.
     assert len(cache.nodes["n1"].pods) == 4
+    assert cache.nodes["n1"].req_cpu == 4000
 
 
 def test_a_pod_of_equal_or_higher_priority_is_never_a_victim() -> None:
