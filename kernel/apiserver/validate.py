@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from shoal import validation as names
+from shoal.apiserver.validate_spread import validate_topology_spread
 from shoal.kinds import Kind
 from shoal.quantity import QuantityError, parse_quantity
 
@@ -131,6 +132,7 @@ def validate_pod_spec(path: str, spec: Any) -> Causes:
             )
         if t.effect and t.effect not in TAINT_EFFECTS:
             causes.append((f"{path}.tolerations[{i}].effect", unsupported(t.effect, TAINT_EFFECTS)))
+    causes += validate_topology_spread(path, spec.topology_spread_constraints)
     if (
         spec.HasField("termination_grace_period_seconds")
         and spec.termination_grace_period_seconds < 0

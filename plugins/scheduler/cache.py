@@ -9,6 +9,7 @@ integers, requested sums, used host ports, taints by effect.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -54,6 +55,11 @@ def pod_requests(spec: Any) -> dict[str, int]:
     return dict(total)
 
 
+def pod_priority(pod: Any) -> int:
+    """``spec.priority`` as the Priority admission resolved it; 0 if unset."""
+    return pod.spec.priority if pod.spec.HasField("priority") else 0
+
+
 def host_ports(spec: Any) -> list[HostPort]:
     return [
         (port.host_ip or "0.0.0.0", port.protocol or "TCP", port.host_port)
@@ -77,6 +83,7 @@ class PodInfo:
     host_ports: list[HostPort]
     owner_uid: str
     has_required_anti_affinity: bool
+    priority: int = 0
 
     @classmethod
     def of(cls, pod: Any) -> PodInfo:
@@ -95,6 +102,7 @@ class PodInfo:
             host_ports=host_ports(pod.spec),
             owner_uid=owner,
             has_required_anti_affinity=anti,
+            priority=pod_priority(pod),
         )
 
 
@@ -158,6 +166,17 @@ class NodeInfo:
         self.taints = list(node.spec.taints)
         self.prefer_no_schedule = [t for t in self.taints if t.effect == "PreferNoSchedule"]
 
+    def clone(self) -> NodeInfo:
+        """A copy whose pods can be added and removed without touching this
+        one (preemption's dry runs, nominated pods' held room)."""
+        return dataclasses.replace(
+            self,
+            pods=dict(self.pods),
+            requested=Counter(self.requested),
+            used_ports=Counter(self.used_ports),
+            owner_counts=Counter(self.owner_counts),
+        )
+
     def add_pod(self, info: PodInfo) -> None:
         self.pods[info.key] = info
         self._account(info, 1)
@@ -168,7 +187,9 @@ class NodeInfo:
             self._account(info, -1)
 
     def _account(self, info: PodInfo, sign: int) -> None:
-        self.requested.update({r: sign * v for r, v in info.requests.items()})
+        requested = self.requested
+        for resource, amount in info.requests.items():
+            requested[resource] += sign * amount
         self.req_cpu += sign * info.cpu
         self.req_memory += sign * info.memory
         self.nonzero_cpu += sign * info.nonzero_cpu
@@ -197,6 +218,12 @@ class SchedulerCache:
         self._orphans: dict[str, dict[str, PodInfo]] = {}  # pods seen before their node
         # Pods with required anti-affinity, which every placement must respect.
         self.anti_affinity_pods: dict[str, PodInfo] = {}
+        # Pending pods that preemption made room for: node -> {key: PodInfo}.
+        self.nominated: dict[str, dict[str, PodInfo]] = {}
+        self._nominated_node: dict[str, str] = {}
+        # PodDisruptionBudgets by namespace/name, for preemption to weigh.
+        self.pdbs: dict[str, Any] = {}
+        self.pdb_generation = 0  # bumped on every change, for derived indexes
 
     # -- nodes ---------------------------------------------------------------
 
@@ -255,6 +282,37 @@ class SchedulerCache:
             self.nodes[node_name].remove_pod(key)
         elif node_name is not None:
             self._orphans.get(node_name, {}).pop(key, None)
+
+    # -- nominated pods (room held for a preemptor) ------------------------------
+
+    def nominate(self, pod: Any, node_name: str) -> None:
+        """``pod`` (pending) waits for room on ``node_name``; "" forgets it."""
+        key = object_key(pod)
+        self.unnominate(key)
+        if node_name:
+            self.nominated.setdefault(node_name, {})[key] = PodInfo.of(pod)
+            self._nominated_node[key] = node_name
+
+    def unnominate(self, key: str) -> None:
+        node_name = self._nominated_node.pop(key, None)
+        if node_name is not None:
+            held = self.nominated.get(node_name, {})
+            held.pop(key, None)
+            if not held:
+                self.nominated.pop(node_name, None)
+
+    def nominated_node(self, key: str) -> str:
+        return self._nominated_node.get(key, "")
+
+    # -- PodDisruptionBudgets ------------------------------------------------------
+
+    def set_pdb(self, pdb: Any) -> None:
+        self.pdbs[object_key(pdb)] = pdb
+        self.pdb_generation += 1
+
+    def remove_pdb(self, pdb: Any) -> None:
+        self.pdbs.pop(object_key(pdb), None)
+        self.pdb_generation += 1
 
     # -- assumed pods ----------------------------------------------------------
 

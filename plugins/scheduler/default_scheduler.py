@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from shoal import hookimpl
-from shoal.plugins.scheduler import filters, scores
+from shoal.plugins.scheduler import filters, preemption, scores, spread
 from shoal.plugins.scheduler.volumebinding import VolumeBinding
 from shoal.registry import Registry
 
@@ -42,6 +42,7 @@ def register_scheduler_plugins(registry: Registry[Any]) -> None:
     registry.register("NodePorts", filters.NodePorts())
     registry.register("NodeResourcesFit", filters.NodeResourcesFit())
     registry.register("InterPodAffinity", filters.InterPodAffinity())
+    registry.register("PodTopologySpread", spread.PodTopologySpread())
     registry.register("VolumeBinding", VolumeBinding())
     registry.register("LeastAllocated", scores.LeastAllocated())
     registry.register("BalancedAllocation", scores.BalancedAllocation())
@@ -49,6 +50,7 @@ def register_scheduler_plugins(registry: Registry[Any]) -> None:
     registry.register("NodeAffinityPreferred", scores.NodeAffinityPreferred())
     registry.register("InterPodAffinityPreferred", scores.InterPodAffinityPreferred())
     registry.register("TaintTolerationPreferred", scores.TaintTolerationPreferred())
+    registry.register("DefaultPreemption", preemption.DefaultPreemption())
 
 
 @hookimpl

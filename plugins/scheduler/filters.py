@@ -21,6 +21,8 @@ UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
 class NodeReady:
     """Only Ready nodes that are not cordoned (``spec.unschedulable``)."""
 
+    unresolvable = True  # preemption cannot help
+
     def filter(self, pod: Any, node: NodeInfo, state: dict[str, Any]) -> str | None:
         if not node.ready:
             return "node(s) were not ready"
@@ -35,6 +37,8 @@ class NodeReady:
 class TaintToleration:
     """NoSchedule and NoExecute taints the pod does not tolerate."""
 
+    unresolvable = True  # preemption cannot help
+
     def filter(self, pod: Any, node: NodeInfo, state: dict[str, Any]) -> str | None:
         if not node.taints:
             return None
@@ -46,6 +50,8 @@ class TaintToleration:
 
 class NodeAffinity:
     """``spec.nodeSelector`` and required node affinity."""
+
+    unresolvable = True  # preemption cannot help
 
     def pre_filter(self, pod: Any, state: dict[str, Any]) -> bool:
         affinity = pod.spec.affinity.node_affinity

@@ -32,11 +32,17 @@ MIN_FEASIBLE_NODES = 100
 
 
 class FitError(Exception):
-    """No node fits; the message is the FailedScheduling event's."""
+    """No node fits; the message is the FailedScheduling event's, followed
+    by what the post-filter (preemption) said when it could not help."""
 
-    def __init__(self, pod: Any, total: int, reasons: Counter[str]) -> None:
+    def __init__(
+        self, pod: Any, total: int, reasons: Counter[str], post_filter_message: str = ""
+    ) -> None:
         self.pod, self.total, self.reasons = pod, total, reasons
-        super().__init__(fit_error_message(total, reasons))
+        message = fit_error_message(total, reasons)
+        if post_filter_message:
+            message += f" {post_filter_message}"
+        super().__init__(message)
 
 
 def fit_error_message(total: int, reasons: Counter[str]) -> str:
@@ -88,6 +94,14 @@ class Framework:
                 _Plugin(n, objects[n], self._weight(n, objects[n])) for n in names
             ]
         self.filters, self.scores = self.points["filter"], self.points["score"]
+        self.extensions = {
+            method: [
+                (p.name, getattr(p.obj, method))
+                for p in self.points["preFilter"]
+                if callable(getattr(p.obj, method, None))
+            ]
+            for method in ("add_pod", "remove_pod")
+        }
         self.percentage = percentage_of_nodes_to_score or self.profile.percentage_of_nodes_to_score
         self.rng = rng or random.Random()
         self._next_start = 0
@@ -107,12 +121,12 @@ class Framework:
         """The chosen node's name, or :class:`FitError`."""
         if state is None:
             state = {}
-        state.update({"pod_info": info or PodInfo.of(pod), "cache": cache})
+        state.update({"pod_info": info or PodInfo.of(pod), "cache": cache, "framework": self})
         nodes = cache.node_list
         feasible, reasons = self.find_feasible(pod, nodes, state)
         if not feasible:
-            self.run_post_filter(pod, state, reasons)
-            raise FitError(pod, len(nodes), reasons)
+            message = self.run_post_filter(pod, state, reasons)
+            raise FitError(pod, len(nodes), reasons, message)
         if len(feasible) == 1:
             return feasible[0].name
         return self.select(feasible, self.score(pod, feasible, state))
@@ -128,8 +142,9 @@ class Framework:
             elif not status.is_success():
                 nodes = len(state["cache"].node_list)
                 reasons = Counter({status.message or plugin.name: nodes})
-                self.run_post_filter(pod, state, reasons)
-                raise FitError(pod, nodes, reasons)
+                message = self.run_post_filter(pod, state, reasons)
+                raise FitError(pod, nodes, reasons, message)
+        state["skipped_filters"] = skipped
         return skipped
 
     def find_feasible(
@@ -143,6 +158,8 @@ class Framework:
         total, start = len(nodes), self._next_start
         checked = 0
         order = [*nodes[start:], *nodes[:start]] if start else nodes
+        if state["cache"].nominated:
+            order = self.with_nominated_pods(pod, order, state)
         for node in order:
             checked += 1
             for check in filters:  # inlined: this loop runs for every node of every pod
@@ -164,11 +181,73 @@ class Framework:
         self._next_start = (start + checked) % total if total else 0
         return feasible, reasons
 
-    def run_post_filter(self, pod: Any, state: CycleState, reasons: Counter[str]) -> None:
+    def with_nominated_pods(
+        self, pod: Any, nodes: Sequence[NodeInfo], state: CycleState
+    ) -> list[NodeInfo]:
+        """``nodes``, where pods nominated to a node (waiting for the room
+        their preemption freed) of at least this pod's priority count as if
+        placed there, so lower-priority pods do not take that room."""
+        held, info = state["cache"].nominated, state["pod_info"]
+        result = []
+        for node in nodes:
+            waiting = [
+                other
+                for other in held.get(node.name, {}).values()
+                if other.key != info.key and other.priority >= info.priority
+            ]
+            if waiting:
+                node = node.clone()
+                for other in waiting:
+                    node.add_pod(other)
+            result.append(node)
+        return result
+
+    def first_failure(
+        self, pod: Any, node: NodeInfo, state: CycleState
+    ) -> tuple[Any, Status] | None:
+        """Run the filters the pre-filters kept on ``node`` (a view, maybe
+        with pods removed): None if the pod fits, else the first refusing
+        plugin and its Status. For the post-filter (preemption)."""
+        skipped = state.get("skipped_filters", ())
+        for plugin in self.filters:
+            if plugin.name in skipped:
+                continue
+            reason = plugin.obj.filter(pod, node, state)
+            if not reason:
+                continue
+            status = as_status(reason)
+            if not (status.is_success() or status.is_skip()):
+                return plugin.obj, status
+        return None
+
+    def run_pre_filter_extensions(
+        self, method: str, pod: Any, state: CycleState, other: PodInfo, node: NodeInfo
+    ) -> None:
+        """Kubernetes' PreFilterExtensions: tell pre-filters that keep counts
+        in ``state`` (PodTopologySpread) that ``other`` was removed from
+        (``method="remove_pod"``) or added to (``"add_pod"``) ``node``'s view,
+        as preemption's dry runs do."""
+        skipped = state.get("skipped_filters", ())
+        for name, hook in self.extensions[method]:
+            if name not in skipped:
+                hook(pod, state, other, node)
+
+    def run_post_filter(self, pod: Any, state: CycleState, reasons: Counter[str]) -> str:
+        """Run the post-filters until one succeeds (preemption nominated a
+        node); the message of the last refusal otherwise."""
+        message = ""
         for plugin in self.points["postFilter"]:
-            status = as_status(plugin.obj.post_filter(pod, state, reasons))
+            try:
+                status = as_status(plugin.obj.post_filter(pod, state, reasons))
+            except Exception as err:
+                log.exception("post-filter failed", plugin=plugin.name)
+                status = Status.error(f"{type(err).__name__}: {err}")
+            if status.is_success():
+                return ""
             if status.code.name == "ERROR":
                 log.warning("post-filter failed", plugin=plugin.name, error=status.message)
+            message = status.message
+        return message
 
     def score(self, pod: Any, nodes: list[NodeInfo], state: dict[str, Any]) -> list[int]:
         """Weighted totals, in the order of ``nodes``."""

@@ -27,8 +27,10 @@ from shoal.events import NORMAL, WARNING, EventRecorder
 from shoal.plugins.scheduler.cache import PodInfo, SchedulerCache
 from shoal.plugins.scheduler.conditions import pod_scheduled_condition, set_condition
 from shoal.plugins.scheduler.framework import FitError, Framework
+from shoal.plugins.scheduler.preemption import Candidate
 from shoal.plugins.scheduler.profile import DEFAULT_SCHEDULER_NAME, SchedulerProfile
 from shoal.plugins.scheduler.queue import QueuedPod, SchedulingQueue
+from shoal.plugins.scheduler.victims import delete_victims
 from shoal.scheduling import CycleState, Status
 
 log = structlog.get_logger("scheduler")
@@ -102,6 +104,7 @@ class Scheduler:
         factory = informers or shared_informers(client)
         self.pods = factory.for_kind("Pod")
         self.nodes = factory.for_kind("Node")
+        self.budgets = factory.for_kind("PodDisruptionBudget")
         # Kinds plugins read (``watch_kinds``: VolumeBinding's claims and
         # volumes); they reach the plugins as state["informers"].
         self.plugin_informers = {
@@ -116,6 +119,9 @@ class Scheduler:
         self._registrations = [
             self.nodes.add_handler(self._node_added, self._node_updated, self._node_deleted),
             self.pods.add_handler(self._pod_added, self._pod_updated, self._pod_deleted),
+            self.budgets.add_handler(
+                self.cache.set_pdb, lambda _old, new: self.cache.set_pdb(new), self.cache.remove_pdb
+            ),
         ]
         for informer in self.plugin_informers.values():
             # a claim or volume that appears or changes may let a pod fit
@@ -143,19 +149,29 @@ class Scheduler:
         if pod.spec.node_name:
             self.cache.set_pod(pod)
         elif self._responsible(pod) and not _finished(pod):
+            self._nominated(pod)
             self.queue.add(pod)
+
+    def _nominated(self, pod: Any) -> None:
+        """A pending pod's ``status.nominatedNodeName`` holds room for it
+        (set by a preemption, maybe by an earlier scheduler)."""
+        if pod.status.nominated_node_name:
+            self.cache.nominate(pod, pod.status.nominated_node_name)
 
     def _pod_updated(self, old: Any, new: Any) -> None:
         key = object_key(new)
         if new.spec.node_name:
             if not old.spec.node_name:
                 self.queue.delete(key)
+                self.cache.unnominate(key)
             self.cache.set_pod(new)
             if _finished(new) and not _finished(old):
                 self.queue.move_all_to_active_or_backoff()  # its room is free
         elif self._responsible(new):
+            self._nominated(new)
             self.queue.add(new, changed=_pod_changed(old, new))
         else:
+            self.cache.unnominate(key)
             self.queue.delete(key)
 
     def _pod_deleted(self, pod: Any) -> None:
@@ -163,6 +179,7 @@ class Scheduler:
         if pod.spec.node_name or self.cache.is_assumed(key):
             self.cache.remove_pod(key)
             self.queue.move_all_to_active_or_backoff()
+        self.cache.unnominate(key)
         self.queue.delete(key)
 
     def _node_added(self, node: Any) -> None:
@@ -182,6 +199,7 @@ class Scheduler:
     async def run(self) -> None:
         self.nodes.start()
         self.pods.start()
+        self.budgets.start()
         for informer in self.plugin_informers.values():
             informer.start()
         ticker = asyncio.create_task(self._expire_assumed())
@@ -201,6 +219,7 @@ class Scheduler:
             await asyncio.gather(ticker, *self._tasks, return_exceptions=True)
             for registration in self._registrations:
                 registration.remove()
+            await self.budgets.stop()
             await self.pods.stop()
             await self.nodes.stop()
             for informer in self.plugin_informers.values():
@@ -222,7 +241,13 @@ class Scheduler:
             node = framework.schedule(pod, self.cache, info, state)
         except FitError as err:
             self._attempted("unschedulable", started)
-            self._spawn(self._record_unschedulable(queued, str(err)))
+            chosen: Candidate | None = state.get("preemption")
+            if chosen is not None:  # victims chosen: the pod waits for their room
+                self.cache.nominate(pod, chosen.node)
+                self._spawn(self._preempt(queued, chosen, str(err)))
+            else:
+                nominated = self._cleared_nomination(pod, state)
+                self._spawn(self._record_unschedulable(queued, str(err), nominated=nominated))
             self.queue.requeue_unschedulable(queued)
             return
         except Exception:
@@ -237,6 +262,17 @@ class Scheduler:
             return
         await self._binds.acquire()
         self._spawn(self._bind(queued, node, framework, state, started))
+
+    def _cleared_nomination(self, pod: Any, state: CycleState) -> str | None:
+        """ "" if preemption found no room and the pod's nomination must go
+        (then its held room is released at once), else None (leave it)."""
+        key = object_key(pod)
+        if not state.get("preemption_cleared"):
+            return None
+        if not (self.cache.nominated_node(key) or pod.status.nominated_node_name):
+            return None
+        self.cache.unnominate(key)
+        return ""
 
     def _cycle_failed(self, queued: QueuedPod, status: Status) -> None:
         """A plugin refused the pod after a node was chosen: it is tried again."""
@@ -292,6 +328,7 @@ class Scheduler:
         return await self.bind_pod(queued, node)  # no bind plugin took it: our own binder
 
     def _bound(self, queued: QueuedPod) -> Any:
+        self.cache.unnominate(queued.key)
         self.cache.finish_binding(queued.key)
         self.queue.done(queued.key)
         self.bound += 1
@@ -333,19 +370,31 @@ class Scheduler:
             pod, NORMAL, "Scheduled", f"Successfully assigned {m.namespace}/{m.name} to {node}"
         )
 
-    async def _record_unschedulable(self, queued: QueuedPod, message: str) -> None:
+    async def _preempt(self, queued: QueuedPod, chosen: Candidate, message: str) -> None:
+        """Delete the victims, then record the failure with the nominated node."""
+        await delete_victims(self.client, self.recorder, queued.pod, chosen)
+        await self._record_unschedulable(queued, message, nominated=chosen.node)
+
+    async def _record_unschedulable(
+        self, queued: QueuedPod, message: str, *, nominated: str | None = None
+    ) -> None:
         pod = queued.pod
         self.recorder.emit(pod, WARNING, "FailedScheduling", message)
-        written = await self._write_condition(pod, pod_scheduled_condition(False, message))
+        condition = pod_scheduled_condition(False, message)
+        written = await self._write_condition(pod, condition, nominated)
         if written is not None and _version(queued.pod) <= _version(written):
             queued.pod = written  # so the next bind carries the current version
 
-    async def _write_condition(self, pod: Any, condition: Any) -> Any:
-        """Set the PodScheduled condition (a few tries on conflict)."""
+    async def _write_condition(self, pod: Any, condition: Any, nominated: str | None = None) -> Any:
+        """Set the PodScheduled condition, and ``status.nominatedNodeName``
+        if ``nominated`` is not None (a few tries on conflict)."""
         for _attempt in range(3):
             copy = type(pod)()
             copy.CopyFrom(pod)
-            if not set_condition(copy.status.conditions, condition):
+            changed = set_condition(copy.status.conditions, condition)
+            if nominated is not None and copy.status.nominated_node_name != nominated:
+                copy.status.nominated_node_name, changed = nominated, True
+            if not changed:
                 return None
             try:
                 return await self.client.update_status(copy)

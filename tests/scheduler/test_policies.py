@@ -279,7 +279,9 @@ def test_fit_error_message_reads_like_kubernetes() -> None:
         Framework(builtin_plugins()).schedule(pod("web", cpu="2"), cache)
     assert str(err.value) == (
         "0/3 nodes are available: 2 Insufficient cpu, "
-        "1 node(s) had untolerated taint {dedicated: gpu}."
+        "1 node(s) had untolerated taint {dedicated: gpu}. "
+        "preemption: 0/3 nodes are available: 2 No preemption victims found for incoming pod, "
+        "1 Preemption is not helpful for scheduling."
     )
     assert (
         fit_error_message(0, Counter())

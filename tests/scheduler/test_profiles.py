@@ -24,6 +24,7 @@ FILTERS = [
     "NodePorts",
     "NodeResourcesFit",
     "InterPodAffinity",
+    "PodTopologySpread",
     "VolumeBinding",
 ]
 
@@ -53,6 +54,7 @@ def test_the_default_profile_is_registration_order_with_the_plugins_weights() ->
     fw = Framework(builtin_plugins())
     assert names(fw, "filter") == FILTERS
     assert [(p.name, p.weight) for p in fw.scores] == [
+        ("PodTopologySpread", 2),
         ("LeastAllocated", 1),
         ("BalancedAllocation", 1),
         ("SelectorSpread", 2),
@@ -60,6 +62,7 @@ def test_the_default_profile_is_registration_order_with_the_plugins_weights() ->
         ("InterPodAffinityPreferred", 2),
         ("TaintTolerationPreferred", 3),
     ]
+    assert names(fw, "postFilter") == ["DefaultPreemption"]
     assert names(framework({}), "filter") == [*FILTERS, "OnlyOdd"]
 
 
@@ -87,6 +90,7 @@ def test_disabled_enabled_and_weights() -> None:
         "NodeAffinity",
         "NodeResourcesFit",
         "InterPodAffinity",
+        "PodTopologySpread",
         "VolumeBinding",
         "OnlyOdd",
         "NodeReady",  # named in enabled: moved to its place there

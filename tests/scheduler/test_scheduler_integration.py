@@ -59,7 +59,9 @@ async def test_pod_that_fits_nowhere_waits_then_lands_when_a_node_joins(
     assert warnings[0].type == "Warning"
     assert warnings[0].message == (
         "0/3 nodes are available: 2 Insufficient cpu, "
-        "1 node(s) had untolerated taint {dedicated: gpu}."
+        "1 node(s) had untolerated taint {dedicated: gpu}. "
+        "preemption: 0/3 nodes are available: 2 No preemption victims found for incoming pod, "
+        "1 Preemption is not helpful for scheduling."
     )
 
     async def unschedulable() -> Any:
