@@ -17,6 +17,7 @@ from shoal.ctl.cluster import CONTEXT_HOME_HELP
 # name -> (on by default, what it is)
 ADDONS: dict[str, tuple[bool, str]] = {
     "dns": (True, "cluster DNS: Service names for pods, kube-system/kube-dns (docs/services.md)"),
+    "dashboard": (True, "the web dashboard: `shoal dashboard` opens it (docs/dashboard.md)"),
 }
 
 
@@ -54,9 +55,9 @@ def addons_command() -> None:
 def list_command(ctx: Any, home: str | None) -> None:
     """The add-ons and whether each is enabled."""
     state = enabled(lc.Paths.under(localcontext.cluster_home(ctx, home)))
-    click.echo(f"{'NAME':<8}{'STATUS':<10}DESCRIPTION")
+    click.echo(f"{'NAME':<11}{'STATUS':<10}DESCRIPTION")
     for name, (_, what) in sorted(ADDONS.items()):
-        click.echo(f"{name:<8}{'enabled' if state[name] else 'disabled':<10}{what}")
+        click.echo(f"{name:<11}{'enabled' if state[name] else 'disabled':<10}{what}")
 
 
 @addons_command.command("enable")

@@ -31,11 +31,15 @@ SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 KUBE_DNS_IP = "10.96.0.10"  # kubeadm's and minikube's kube-dns ClusterIP
 
 
-def _server_args(paths: lc.Paths, listen: str, http_listen: str, dns: bool = True) -> list[str]:
+def _server_args(
+    paths: lc.Paths, listen: str, http_listen: str, dns: bool = True, dashboard: str = ""
+) -> list[str]:
     # The REST gateway too: kubectl, and programs in pods (the kubernetes
     # Service points at it), speak the Kubernetes API to it.
     data = str(paths.data("server"))
     args = ["server", "--data-dir", data, "--listen", listen, "--http-listen", http_listen]
+    if dashboard:  # the dashboard add-on: its own HTTPS listener
+        args += ["--http-server", f"dashboard={dashboard}"]
     return [*args, "--cluster-dns", KUBE_DNS_IP] if dns else args  # the DNS add-on's Service
 
 
@@ -43,6 +47,18 @@ def default_http_listen(listen: str) -> str:
     """The gateway beside the gRPC port: ``127.0.0.1:6443`` -> ``127.0.0.1:6444``."""
     host, _, port = listen.rpartition(":")
     return f"{host}:{int(port) + 1}" if port.isdigit() and int(port) else f"{host}:0"
+
+
+def default_dashboard_listen(listen: str) -> str:
+    """The dashboard two ports above the API: ``127.0.0.1:6443`` -> ``127.0.0.1:6445``."""
+    host, _, port = listen.rpartition(":")
+    return f"{host}:{int(port) + 2}" if port.isdigit() and int(port) else f"{host}:0"
+
+
+def dashboard_url(listen: str) -> str:
+    host, _, port = listen.rpartition(":")
+    host = "127.0.0.1" if host in ("", "0.0.0.0") else host
+    return f"https://{host}:{port}/"
 
 
 def _agent_args(
@@ -234,9 +250,13 @@ def up_command(
     try:
         from shoal.ctl.addons import enabled
 
-        dns = enabled(paths)["dns"]
-        procs["server"] = lc.spawn(paths, "server", _server_args(paths, listen, http_listen, dns))
-        paths.write_state({"server": listen, "runtime": chosen, "node": node})
+        addons = enabled(paths)
+        dns = addons["dns"]
+        dashboard = default_dashboard_listen(listen) if addons["dashboard"] else ""
+        args = _server_args(paths, listen, http_listen, dns, dashboard)
+        procs["server"] = lc.spawn(paths, "server", args)
+        state = {"server": listen, "runtime": chosen, "node": node}
+        paths.write_state({**state, "dashboard": dashboard_url(dashboard) if dashboard else ""})
         try:
             lc.ensure_tutorial_images(chosen)
         except Exception as exc:  # the cluster works without; say so and go on
@@ -244,6 +264,8 @@ def up_command(
         agent_args = _agent_args(paths, listen, chosen, node, dns)
         asyncio.run(_wait_ready(paths, procs, listen, agent_args, timeout))
         localcontext.merge(ctx, paths, listen)
+        if dashboard:
+            click.echo(f"✓ dashboard: {dashboard_url(dashboard)} (`shoal dashboard` opens it)")
     except click.ClickException as err:
         stopped = _undo(paths, procs)
         undone = f"; stopped the {' and '.join(stopped)} it started" if stopped else ""

@@ -66,6 +66,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.controllers.persistentvolume",
     "shoal.plugins.proxy.serviceproxy",
     "shoal.plugins.gateway",
+    "shoal.plugins.dashboard",
 )
 
 # Kubernetes' own kinds: an allow-list (SHOAL_PLUGINS) keeps them, since no

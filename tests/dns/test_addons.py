@@ -15,19 +15,20 @@ def test_dns_is_on_by_default_and_can_be_disabled(tmp_path: Path) -> None:
     home = str(tmp_path / "cluster")
     listed = _shoal(tmp_path, "addons", "list", "--data-dir", home)
     assert listed.returncode == 0, listed.stderr
-    assert [line.split()[:2] for line in listed.stdout.splitlines()[1:]] == [["dns", "enabled"]]
+    rows = [line.split()[:2] for line in listed.stdout.splitlines()[1:]]
+    assert rows == [["dashboard", "enabled"], ["dns", "enabled"]]
     off = _shoal(tmp_path, "addons", "disable", "dns", "--data-dir", home)
     assert off.returncode == 0 and "addon dns disabled" in off.stdout, off.stderr
     assert "disabled" in _shoal(tmp_path, "addons", "list", "--data-dir", home).stdout
-    assert enabled(lc.Paths.under(home)) == {"dns": False}
+    assert enabled(lc.Paths.under(home)) == {"dns": False, "dashboard": True}
     on = _shoal(tmp_path, "addons", "enable", "dns", "--data-dir", home)
-    assert on.returncode == 0 and enabled(lc.Paths.under(home)) == {"dns": True}
+    assert on.returncode == 0 and enabled(lc.Paths.under(home))["dns"] is True
 
 
 def test_an_unknown_addon_is_refused(tmp_path: Path) -> None:
     bad = _shoal(tmp_path, "addons", "enable", "nope", "--data-dir", str(tmp_path))
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
-    assert 'addon "nope" does not exist; available: dns' in bad.stderr
+    assert 'addon "nope" does not exist; available: dashboard, dns' in bad.stderr
 
 
 def test_up_passes_the_dns_flags_by_the_addon(tmp_path: Path) -> None:
@@ -37,3 +38,10 @@ def test_up_passes_the_dns_flags_by_the_addon(tmp_path: Path) -> None:
     assert "--cluster-dns" not in _server_args(paths, "127.0.0.1:6443", "127.0.0.1:6444", False)
     assert "--cluster-dns" in _agent_args(paths, "127.0.0.1:6443", "docker", "n", True)
     assert "--no-cluster-dns" in _agent_args(paths, "127.0.0.1:6443", "docker", "n", False)
+
+
+def test_up_runs_the_dashboard_by_the_addon(tmp_path: Path) -> None:
+    paths = lc.Paths.under(str(tmp_path))
+    server = _server_args(paths, "127.0.0.1:6443", "127.0.0.1:6444", True, "127.0.0.1:6445")
+    assert server[server.index("--http-server") + 1] == "dashboard=127.0.0.1:6445"
+    assert "--http-server" not in _server_args(paths, "127.0.0.1:6443", "127.0.0.1:6444", True)
