@@ -24,7 +24,8 @@ from shoal.plugins.gateway.authn import impersonation
 
 COOKIE = "shoal-dashboard-token"
 SECURE_KEY = web.AppKey("secure", bool)
-AUTHENTICATOR_KEY = web.AppKey("authenticator", Any)
+AUTHENTICATOR_KEY = web.AppKey("authenticator", Authenticator)
+USER_KEY = web.RequestKey("user", str)
 OPEN_PATHS = ("/login", "/static/")
 MAX_TOKEN = 8192
 
@@ -32,7 +33,9 @@ MAX_TOKEN = 8192
 def _authenticate(authenticator: Authenticator, token: str, request: web.Request) -> Any:
     peer = request.transport.get_extra_info("peername") if request.transport else None
     where = f"https:{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else ""
-    return authenticator.authenticate([("authorization", f"Bearer {token}")], None, "/dashboard", where)
+    return authenticator.authenticate(
+        [("authorization", f"Bearer {token}")], None, "/dashboard", where
+    )
 
 
 def authentication(authenticator: Authenticator | None) -> Any:
@@ -55,7 +58,7 @@ def authentication(authenticator: Authenticator | None) -> Any:
         if request.method == "POST" and request.headers.get("X-Shoal-Dashboard") != "1":
             raise Refused("actions come from the dashboard's own page only", 403)
         saved = call_metadata.set(impersonation(user))
-        request["user"] = user.name
+        request[USER_KEY] = user.name
         try:
             return await handler(request)
         finally:
@@ -64,7 +67,8 @@ def authentication(authenticator: Authenticator | None) -> Any:
     return authenticate
 
 
-LOGIN_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>shoal dashboard: sign in</title>
+LOGIN_PAGE = """<!doctype html><html><head><meta charset="utf-8">
+<title>shoal dashboard: sign in</title>
 <link rel="stylesheet" href="/static/dashboard.css"></head><body class="login">
 <form method="post" action="/login"><h1>shoal dashboard</h1>
 <p>This cluster needs a bearer token. Make one with
@@ -103,7 +107,6 @@ async def logout(request: web.Request) -> web.Response:
     answer = web.HTTPFound("/login")
     answer.del_cookie(COOKIE)
     raise answer
-
 
 
 async def allowed(

@@ -10,6 +10,7 @@ import datetime
 from typing import Any
 
 from aiohttp import web
+from shoal import manifest
 from shoal.plugins.dashboard import pages, views
 from shoal.plugins.dashboard.errors import Refused
 
@@ -52,8 +53,8 @@ async def act(request: web.Request) -> web.Response:
         await client.patch(kind, name, {"spec": {"replicas": replicas}}, ns)
         message = f"scaled {kind.kind} {name} to {replicas} replicas"
     elif action == "restart":
-        obj = await client.get(kind, name, ns)
-        if not obj.HasField("spec") or not obj.spec.HasField("template"):
+        obj = manifest.to_dict(await client.get(kind, name, ns))
+        if not isinstance((obj.get("spec") or {}).get("template"), dict):
             raise Refused(f"{kind.resource} has no pod template to restart")
         now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}}

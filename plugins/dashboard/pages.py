@@ -4,6 +4,7 @@ actions). The page's script keeps them live (static/dashboard.js)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from html import escape
 from typing import Any
@@ -38,7 +39,7 @@ async def namespaces(client: Client) -> list[str]:
 
 
 def layout(title: str, body: str, nav: str, request: web.Request) -> web.Response:
-    user = request.get("user", "")
+    user = request.get(access.USER_KEY, "")
     who = (
         f'<form method="post" action="/logout" class="who">{escape(user)} '
         f"<button>Sign out</button></form>"
@@ -65,10 +66,8 @@ def navigation(section: str, ns: str, names: list[str]) -> str:
     for name in sorted(set(names) | ({ns} - {ALL})):
         selected = " selected" if name == ns else ""
         options.append(f'<option value="{escape(name)}"{selected}>{escape(name)}</option>')
-    switcher = (
-        f'<select id="namespace" data-view="{escape(section)}">{"".join(options)}</select>'
-    )
-    return f'<nav>{"".join(links)}</nav>{switcher}'
+    switcher = f'<select id="namespace" data-view="{escape(section)}">{"".join(options)}</select>'
+    return f"<nav>{''.join(links)}</nav>{switcher}"
 
 
 async def index(request: web.Request) -> web.Response:
@@ -116,10 +115,8 @@ async def detail(request: web.Request) -> web.Response:
     obj = manifest.to_dict(await client.get(kind, name, ns))
     text = yaml.safe_dump(obj, sort_keys=False)
     events: list[list[str]] = []
-    try:
+    with contextlib.suppress(errors.ForbiddenError):  # not allowed to read events: none shown
         events = _events_of((await client.list("Event", ns)).items, kind, name)
-    except errors.ForbiddenError:
-        pass
     actions = await offered(client, kind, obj, ns, name)
     body = _detail_body(kind, obj, ns, name, text, events, actions)
     nav = navigation("workloads", ns or "default", [])

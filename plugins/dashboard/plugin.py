@@ -5,15 +5,17 @@ API as ``shoal-gateway`` impersonating the token's user (as the gateway does).""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shoal import config
-from shoal import hookimpl
+from shoal import config, hookimpl
 from shoal.client import Client
 from shoal.contracts import HTTPServerContext
 from shoal.plugins.dashboard.server import Dashboard
 from shoal.plugins.gateway.authn import server_ssl_context
 from shoal.registry import Registry
+
+if TYPE_CHECKING:
+    from shoal.apiserver.security import ServerSecurity
 
 NAME = "dashboard"
 
@@ -23,22 +25,10 @@ class DashboardServer:
 
     def __init__(self, context: HTTPServerContext) -> None:
         self.context = context
-        security = context.security
-        if security is None:
-            self.dashboard = Dashboard(context.client)
-            return
-        pair = security.pki.ensure("gateway")  # may impersonate, as the gateway does
-        cfg = config.ClientConfig(
-            context.client.target,
-            ca_data=security.pki.ca_pem,
-            cert_data=pair.cert_pem,
-            key_data=pair.key_pem,
-        )
-        cert_file, key_file = security.pki.paths("apiserver")
-        self.dashboard = Dashboard(
-            Client.for_config(cfg),
-            ssl_context=server_ssl_context(cert_file, key_file, security.pki.ca_pem),
-            authenticator=security.authenticator(),
+        self.dashboard = (
+            Dashboard(context.client)
+            if context.security is None
+            else secure_dashboard(context.client.target, context.security)
         )
 
     @property
@@ -52,6 +42,22 @@ class DashboardServer:
         await self.dashboard.stop()
         if self.dashboard.client is not self.context.client:
             await self.dashboard.client.close()
+
+
+def secure_dashboard(address: str, security: ServerSecurity) -> Dashboard:
+    """HTTPS with the serving certificate in front of the API server at
+    ``address``; calls it as shoal-gateway (a client of its own, closed by
+    whoever stops it), impersonating each signed-in user."""
+    pair = security.pki.ensure("gateway")  # may impersonate, as the gateway does
+    cfg = config.ClientConfig(
+        address, ca_data=security.pki.ca_pem, cert_data=pair.cert_pem, key_data=pair.key_pem
+    )
+    cert_file, key_file = security.pki.paths("apiserver")
+    return Dashboard(
+        Client.for_config(cfg),
+        ssl_context=server_ssl_context(cert_file, key_file, security.pki.ca_pem),
+        authenticator=security.authenticator(),
+    )
 
 
 @hookimpl

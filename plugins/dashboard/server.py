@@ -21,7 +21,8 @@ def build_app(client: Client, authenticator: Any = None) -> web.Application:
     app = web.Application(middlewares=middlewares, client_max_size=64 * 1024)
     app[pages.CLIENT_KEY] = client
     app[access.SECURE_KEY] = authenticator is not None
-    app[access.AUTHENTICATOR_KEY] = authenticator
+    if authenticator is not None:
+        app[access.AUTHENTICATOR_KEY] = authenticator
     app.router.add_get("/", pages.index)
     app.router.add_get("/object", pages.detail)
     app.router.add_get("/login", access.login_form)

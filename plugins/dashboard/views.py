@@ -82,7 +82,7 @@ def cells(kind: kinds.Kind, obj: Obj, all_namespaces: bool, usage: dict[str, Obj
         capacity = (obj.get("status") or {}).get("capacity") or {}
         used = usage.get(meta.get("name", ""), {})
         row += [capacity.get("cpu", ""), capacity.get("memory", "")]
-        row += [used.get("cpu", "–"), used.get("memory", "–")]
+        row += [used.get("cpu", "-"), used.get("memory", "-")]
     return row
 
 
