@@ -55,10 +55,21 @@ def default_dashboard_listen(listen: str) -> str:
     return f"{host}:{int(port) + 2}" if port.isdigit() and int(port) else f"{host}:0"
 
 
-def dashboard_url(listen: str) -> str:
-    host, _, port = listen.rpartition(":")
-    host = "127.0.0.1" if host in ("", "0.0.0.0") else host
-    return f"https://{host}:{port}/"
+def dashboard_url(paths: lc.Paths) -> str:
+    """Where the running server's dashboard serves, "" when it does not."""
+    from shoal.plugins.dashboard.plugin import URL_FILE
+
+    try:
+        return (paths.data("server") / URL_FILE).read_text().strip()
+    except FileNotFoundError:
+        return ""
+
+
+def _await_dashboard(paths: lc.Paths, timeout: float = 15.0) -> str:
+    deadline = time.monotonic() + timeout
+    while not (url := dashboard_url(paths)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return url
 
 
 def _agent_args(
@@ -210,6 +221,13 @@ def _check_listen(listen: str, flag: str = "--listen") -> None:
     help="The Kubernetes REST API (kubectl, programs in pods); default: the --listen "
     "port + 1 (127.0.0.1:6444).",
 )
+@click.option(
+    "--dashboard-listen",
+    default="",
+    metavar="HOST:PORT",
+    help="The web dashboard (the dashboard add-on); default: the --listen port + 2 "
+    "(127.0.0.1:6445).",
+)
 @click.pass_obj
 def up_command(
     ctx: CtlContext,
@@ -219,6 +237,7 @@ def up_command(
     node_name: str,
     timeout: float,
     http_listen: str,
+    dashboard_listen: str,
 ) -> None:
     """Set up and start a local cluster in the background: API server,
     control plane and one agent on this machine.
@@ -242,21 +261,26 @@ def up_command(
     _check_listen(listen)
     http_listen = http_listen or default_http_listen(listen)
     _check_listen(http_listen, "--http-listen")
+    from shoal.ctl.addons import enabled
+
+    addons = enabled(paths)
+    dashboard_listen = dashboard_listen or default_dashboard_listen(listen)
+    if addons["dashboard"]:
+        _check_listen(dashboard_listen, "--dashboard-listen")
     chosen, why = lc.pick_runtime(runtime)
     click.echo(f"✓ runtime: {chosen} ({why})")
     node = node_name or lc.node_name()
     lc.admin_config(paths).unlink(missing_ok=True)  # the server writes it anew once it serves
     procs: dict[str, Any] = {}
     try:
-        from shoal.ctl.addons import enabled
-
-        addons = enabled(paths)
         dns = addons["dns"]
-        dashboard = default_dashboard_listen(listen) if addons["dashboard"] else ""
+        dashboard = dashboard_listen if addons["dashboard"] else ""
+        from shoal.plugins.dashboard.plugin import URL_FILE
+
+        (paths.data("server") / URL_FILE).unlink(missing_ok=True)  # the server writes it anew
         args = _server_args(paths, listen, http_listen, dns, dashboard)
         procs["server"] = lc.spawn(paths, "server", args)
-        state = {"server": listen, "runtime": chosen, "node": node}
-        paths.write_state({**state, "dashboard": dashboard_url(dashboard) if dashboard else ""})
+        paths.write_state({"server": listen, "runtime": chosen, "node": node})
         try:
             lc.ensure_tutorial_images(chosen)
         except Exception as exc:  # the cluster works without; say so and go on
@@ -264,8 +288,10 @@ def up_command(
         agent_args = _agent_args(paths, listen, chosen, node, dns)
         asyncio.run(_wait_ready(paths, procs, listen, agent_args, timeout))
         localcontext.merge(ctx, paths, listen)
-        if dashboard:
-            click.echo(f"✓ dashboard: {dashboard_url(dashboard)} (`shoal dashboard` opens it)")
+        if dashboard and (url := _await_dashboard(paths)):
+            click.echo(f"✓ dashboard: {url} (`shoal dashboard` opens it)")
+        elif dashboard:
+            click.echo("! the dashboard did not start; see the server's log", err=True)
     except click.ClickException as err:
         stopped = _undo(paths, procs)
         undone = f"; stopped the {' and '.join(stopped)} it started" if stopped else ""

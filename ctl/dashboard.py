@@ -10,14 +10,14 @@ from typing import Any
 import click
 from shoal.ctl import localcluster as lc
 from shoal.ctl import localcontext
-from shoal.ctl.cluster import CONTEXT_HOME_HELP
+from shoal.ctl.cluster import CONTEXT_HOME_HELP, dashboard_url
 
 
 def dashboard_address(paths: lc.Paths) -> str:
     """The running dashboard's URL; a ClickException saying why there is none."""
     if not lc.running_pid(paths, "server"):
         raise click.ClickException("shoal is not running here: start it with `shoal up`")
-    url = str(paths.read_state().get("dashboard") or "")
+    url = dashboard_url(paths)
     if not url:
         raise click.ClickException(
             "the dashboard add-on is not running: `shoal addons enable dashboard`, "
@@ -36,7 +36,7 @@ def dashboard_command(ctx: Any, print_url: bool, home: str | None) -> None:
     \b
     It asks for a bearer token: a service account's, acting with its rights:
       kubectl create serviceaccount viewer
-      kubectl create clusterrolebinding viewer --clusterrole=view \
+      kubectl create rolebinding viewer --clusterrole=view \
           --serviceaccount=default:viewer
       shoal create token viewer --duration 24h
     """

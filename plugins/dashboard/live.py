@@ -75,10 +75,17 @@ async def watch(request: web.Request) -> web.StreamResponse:
         except errors.GoneError:
             await _send(answer, "relist", {})
         finally:
-            if not pending.done():
-                pending.cancel()
-            await stream.aclose()  # type: ignore[attr-defined]
+            await _close(pending, stream)
     return answer
+
+
+async def _close(pending: asyncio.Future[Any], stream: Any) -> None:
+    """Stop the watch: its pending read first (a generator cannot be closed
+    while a read runs in it), then the generator, which cancels the call."""
+    pending.cancel()
+    with contextlib.suppress(BaseException):
+        await pending
+    await stream.aclose()
 
 
 async def logs(request: web.Request) -> web.StreamResponse:

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from shoal.apiserver.security import ServerSecurity
 
 NAME = "dashboard"
+# Beside the admin kubeconfig: where the dashboard serves (`shoal up` and
+# `shoal dashboard` read it; the port may have been chosen by the system).
+URL_FILE = "dashboard.url"
 
 
 class DashboardServer:
@@ -37,6 +40,8 @@ class DashboardServer:
 
     async def start(self) -> None:
         await self.dashboard.start(self.context.listen)
+        where = self.context.admin_config.parent / URL_FILE
+        where.write_text(self.dashboard.url + "/\n")
 
     async def stop(self) -> None:
         await self.dashboard.stop()
