@@ -11,9 +11,10 @@ from typing import Any
 
 import grpc
 from aiohttp import web
-from shoal import errors, manifest
+from shoal import errors, kinds, manifest
 from shoal.api.v1 import streams_pb2 as s
 from shoal.api.v1 import streams_pb2_grpc
+from shoal.client import Client
 from shoal.plugins.dashboard import pages, views
 from shoal.plugins.dashboard.errors import Refused
 from shoal.plugins.gateway.podstreams import rpc_error
@@ -33,59 +34,90 @@ async def _send(answer: web.StreamResponse, event: str, data: Any) -> None:
     await answer.write(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
 
 
+MAX_TABLES = 20
+
+
+def _tables(request: web.Request) -> list[tuple[kinds.Kind, str]]:
+    wanted = request.query.getall("table", [])
+    if not wanted or len(wanted) > MAX_TABLES:
+        raise Refused(f"table: 1 to {MAX_TABLES} of KIND@RESOURCEVERSION are required")
+    tables = []
+    for item in wanted:
+        resource, _, rv = item.partition("@")
+        kind = views.find_kind(resource)
+        if rv and not rv.isdigit():
+            raise Refused(f'table: "{rv[:40]}" is not a resource version')
+        tables.append((kind, rv))
+    return tables
+
+
 async def watch(request: web.Request) -> web.StreamResponse:
-    """``/watch?kind=pods&ns=default&rv=N``: ``row`` events (``type``,
-    ``key``, ``cells``) from resource version ``rv`` on; ``relist`` when it
-    was compacted away (the page reloads its tables)."""
+    """``/watch?ns=default&table=pods@N&table=deployments.apps@M``: one
+    stream for all of a page's tables (a browser opens at most six
+    connections to a host), ``row`` events (``table``, ``type``, ``key``,
+    ``html``) from each table's resource version on; ``relist`` when one
+    was compacted away (the page loads again)."""
     client = request.app[pages.CLIENT_KEY]
-    kind = views.find_kind(request.query.get("kind", ""))
     ns = pages.namespace_param(request)
-    scope = "" if ns == pages.ALL or not kind.namespaced else ns
-    rv = request.query.get("rv", "")
-    if rv and not rv.isdigit():
-        raise Refused(f'rv: "{rv[:40]}" is not a resource version')
-    all_ns = not scope and kind.namespaced
-    stream = client.watch(kind, scope, resource_version=rv)
-    first = asyncio.ensure_future(anext(stream))
-    await asyncio.wait({first}, timeout=0.2)  # refusals (403) answer as errors, not streams
-    if first.done() and isinstance(first.exception(), errors.APIError):
-        raise first.exception()  # type: ignore[misc]
-    answer = await _open(request)
-    usage: dict[str, Any] = {}
-    with contextlib.suppress(ConnectionResetError, StopAsyncIteration):
-        try:
-            pending: asyncio.Future[Any] = first
-            while True:
-                done, _ = await asyncio.wait({pending}, timeout=HEARTBEAT)
-                if not done:
-                    await answer.write(b": alive\n\n")
-                    continue
-                event = pending.result()
-                pending = asyncio.ensure_future(anext(stream))
-                if event.object is None or event.type == "BOOKMARK":
-                    continue
-                obj = manifest.to_dict(event.object)
-                meta = obj.get("metadata") or {}
-                if views.is_node(kind):
-                    usage = await views.node_usage(client)
-                row = views.cells(kind, obj, all_ns, usage)
-                key = f"{meta.get('namespace', '') if all_ns else ''}/{meta.get('name', '')}"
-                html = views.render_row(kind, row, all_ns)
-                await _send(answer, "row", {"type": event.type, "key": key, "html": html})
-        except errors.GoneError:
+    tables = _tables(request)
+    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=10_000)
+    tasks = [asyncio.create_task(_follow(client, kind, ns, rv, queue)) for kind, rv in tables]
+    try:
+        try:  # refusals (403) answer as errors, not as streams
+            item = await asyncio.wait_for(queue.get(), 0.2)
+        except TimeoutError:
+            item = None
+        if isinstance(item, errors.APIError) and not isinstance(item, errors.GoneError):
+            raise item
+        answer = await _open(request)
+        with contextlib.suppress(ConnectionResetError):
+            await _relay(answer, queue, item)
+        return answer
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _relay(answer: web.StreamResponse, queue: asyncio.Queue[Any], item: Any) -> None:
+    while True:
+        if item is None:
+            try:
+                item = await asyncio.wait_for(queue.get(), HEARTBEAT)
+            except TimeoutError:
+                await answer.write(b": alive\n\n")
+                continue
+        if isinstance(item, errors.GoneError):
             await _send(answer, "relist", {})
-        finally:
-            await _close(pending, stream)
-    return answer
+            return
+        if isinstance(item, errors.APIError):
+            await _send(answer, "failed", item.message)
+            return
+        await _send(answer, "row", item)
+        item = None
 
 
-async def _close(pending: asyncio.Future[Any], stream: Any) -> None:
-    """Stop the watch: its pending read first (a generator cannot be closed
-    while a read runs in it), then the generator, which cancels the call."""
-    pending.cancel()
-    with contextlib.suppress(BaseException):
-        await pending
-    await stream.aclose()
+async def _follow(
+    client: Client, kind: kinds.Kind, ns: str, rv: str, queue: asyncio.Queue[Any]
+) -> None:
+    """One table's watch, as rows (or the error that ended it) on ``queue``."""
+    scope = "" if ns == pages.ALL or not kind.namespaced else ns
+    all_ns = not scope and kind.namespaced
+    usage: dict[str, Any] = {}
+    try:
+        async for event in client.watch(kind, scope, resource_version=rv):
+            if event.object is None or event.type == "BOOKMARK":
+                continue
+            obj = manifest.to_dict(event.object)
+            meta = obj.get("metadata") or {}
+            if views.is_node(kind):
+                usage = await views.node_usage(client)
+            row = views.cells(kind, obj, all_ns, usage)
+            key = f"{meta.get('namespace', '') if all_ns else ''}/{meta.get('name', '')}"
+            html = views.render_row(kind, row, all_ns)
+            await queue.put({"table": kind.resource, "type": event.type, "key": key, "html": html})
+    except errors.APIError as err:
+        await queue.put(err)
 
 
 async def logs(request: web.Request) -> web.StreamResponse:

@@ -32,9 +32,14 @@ async def test_overview_shows_nodes_ready_with_capacity(
 async def test_pod_list_updates_live_when_a_pod_is_created(
     dashboard_cluster: DashboardCluster, page: Any
 ) -> None:
+    watches: list[str] = []
+    page.on("request", lambda r: watches.append(r.url) if "/watch?" in r.url else None)
     await page.goto(dashboard_cluster.url + "/?view=workloads&ns=default")
     await expect(page.locator('table[data-kind="pods"]')).to_be_visible()
     await expect(row(page, "pods", "live-one")).to_have_count(0)
+    # one stream for all the page's tables: a browser opens six connections a host at most
+    await eventually(lambda: watches, timeout=10)
+    assert len(watches) == 1 and "table=pods%40" in watches[0], watches
     loads = []
     page.on("load", lambda _: loads.append(1))
     await dashboard_cluster.cluster.client.create(pod("live-one"))

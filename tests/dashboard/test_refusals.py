@@ -52,8 +52,9 @@ async def _call(url: str, method: str, path: str, body: Any = None, raw: bytes =
         ("/?ns=Bad_NS", '"Bad_NS" is not a namespace name'),
         ("/object?kind=widgets&name=x", 'kind "widgets" is not served'),
         ("/object?kind=pods", "name: the object's name is required"),
-        ("/watch?kind=pods&rv=abc", '"abc" is not a resource version'),
-        ("/watch?kind=", 'kind "" is not served'),
+        ("/watch?table=pods@abc", '"abc" is not a resource version'),
+        ("/watch?table=@1", 'kind "" is not served'),
+        ("/watch?ns=default", "table: 1 to 20 of KIND@RESOURCEVERSION"),
         ("/logs?ns=default", "pod: the pod's name is required"),
     ],
 )

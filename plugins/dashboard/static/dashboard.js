@@ -26,13 +26,17 @@ function count(table) {
   if (badge) badge.textContent = table.tBodies[0].rows.length;
 }
 
-function follow(table) {
-  const q = new URLSearchParams({
-    kind: table.dataset.kind, ns: table.dataset.namespace, rv: table.dataset.rv,
-  });
+function follow(all) {
+  // One stream for every table of the page: a browser opens at most six
+  // connections to a host, and actions need one too.
+  if (all.length === 0) return;
+  const q = new URLSearchParams({ ns: all[0].dataset.namespace });
+  all.forEach((t) => q.append("table", t.dataset.kind + "@" + t.dataset.rv));
   const source = new EventSource("/watch?" + q);
   source.addEventListener("row", (e) => {
     const change = JSON.parse(e.data);
+    const table = all.find((t) => t.dataset.kind === change.table);
+    if (!table) return;
     const body = table.tBodies[0];
     const old = Array.from(body.rows).find((r) => r.dataset.key === change.key);
     if (change.type === "DELETED") {
@@ -158,7 +162,8 @@ function switcher() {
   });
 }
 
-tables().forEach((t) => { sortable(t); follow(t); });
+tables().forEach(sortable);
+follow(tables());
 const filterBox = document.getElementById("filter");
 if (filterBox) filterBox.addEventListener("input", applyFilter);
 switcher();
