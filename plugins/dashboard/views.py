@@ -1,18 +1,22 @@
 """What the dashboard shows: its sections, the kinds in each (only those
 this server serves, from the kinds registry), and each kind's rows with the
 columns of its strategy's :class:`shoal.strategy.Table`, as ``kubectl get``
-prints them. Nodes add capacity and, when the metrics API is served, usage."""
+prints them. Nodes add capacity and, when the metrics API is served, usage (``cpu``,
+``memory``) with the share of capacity it is."""
 
 from __future__ import annotations
 
+import importlib
 import time
 from dataclasses import dataclass
 from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
+import grpc
 from shoal import errors, kinds, manifest
 from shoal.client import Client
+from shoal.quantity import parse_quantity
 from shoal.strategy import table_of
 
 Obj = dict[str, Any]
@@ -82,22 +86,37 @@ def cells(kind: kinds.Kind, obj: Obj, all_namespaces: bool, usage: dict[str, Obj
         capacity = (obj.get("status") or {}).get("capacity") or {}
         used = usage.get(meta.get("name", ""), {})
         row += [capacity.get("cpu", ""), capacity.get("memory", "")]
-        row += [used.get("cpu", "-"), used.get("memory", "-")]
+        row += [share(used.get(r, ""), capacity.get(r, "")) for r in ("cpu", "memory")]
     return row
 
 
-async def node_usage(client: Client) -> dict[str, Obj]:
-    """Node name -> usage from ``metrics.k8s.io`` NodeMetrics; {} without it."""
+def share(used: str, capacity: str) -> str:
+    """``250m`` of ``4`` CPUs -> ``250m (6%)``; ``-`` without a figure."""
+    if not used:
+        return "-"
     try:
-        kind = kinds.resolve("NodeMetrics")
-        listed = await client.list(kind)
-    except (kinds.UnknownKindError, errors.APIError):
+        whole = parse_quantity(capacity)
+        return f"{used} ({int(parse_quantity(used) * 100 / whole)}%)" if whole else used
+    except ValueError:
+        return used
+
+
+async def node_usage(client: Client) -> dict[str, Obj]:
+    """Node name -> usage (``cpu``, ``memory``) from the metrics API
+    (``metrics.k8s.io``, the ``shoal.v1.Metrics`` service); {} when this
+    server has none, or the user may not read it."""
+    try:
+        metrics = importlib.import_module("shoal.api.v1.metrics_pb2")
+        stubs = importlib.import_module("shoal.api.v1.metrics_pb2_grpc")
+    except ImportError:  # a shoal without the metrics API
         return {}
-    usage = {}
-    for item in listed.items:
-        body = manifest.to_dict(item)
-        usage[(body.get("metadata") or {}).get("name", "")] = body.get("usage") or {}
-    return usage
+    try:
+        listed = await stubs.MetricsStub(client.channel).ListNodeMetrics(
+            metrics.ListMetricsRequest()
+        )
+    except grpc.aio.AioRpcError:  # UNIMPLEMENTED (no metrics plugin), PERMISSION_DENIED
+        return {}
+    return {item.metadata.name: dict(item.usage) for item in listed.items}
 
 
 async def listing(client: Client, kind: kinds.Kind, namespace: str) -> Listing:
