@@ -114,3 +114,38 @@ async def test_tables_filter_and_sort(dashboard_cluster: DashboardCluster, page:
     await page.fill("#filter", "brav")
     await expect(page.locator('table[data-kind="pods"] tbody tr:visible')).to_have_count(1)
     await expect(row(page, "pods", "alpha")).to_be_hidden()
+
+
+async def test_restart_asks_then_restarts_the_rollout(
+    dashboard_cluster: DashboardCluster, page: Any
+) -> None:
+    client = dashboard_cluster.cluster.client
+    await client.create(deployment("api", 1))
+    await page.goto(dashboard_cluster.url + "/object?kind=deployments.apps&ns=default&name=api")
+    page.once("dialog", lambda dialog: dialog.accept())
+    await page.click("#restart")
+    await expect(page.locator("#message")).to_have_text("restarted Deployment api")
+    got = await client.get("Deployment", "api", "default")
+    assert "kubectl.kubernetes.io/restartedAt" in got.spec.template.metadata.annotations
+
+
+async def test_the_namespace_switcher_shows_another_namespace(
+    dashboard_cluster: DashboardCluster, page: Any
+) -> None:
+    from shoal import manifest
+
+    client = dashboard_cluster.cluster.client
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "other"}}
+    await client.create(manifest.from_dict(namespace))
+    await client.create(pod("elsewhere", namespace="other"))
+    await client.create(pod("local-pod"))
+    await page.goto(dashboard_cluster.url + "/?view=workloads&ns=default")
+    await expect(row(page, "pods", "local-pod")).to_have_count(1)
+    await expect(row(page, "pods", "elsewhere")).to_have_count(0)
+    await page.select_option("#namespace", "other")
+    await expect(row(page, "pods", "elsewhere")).to_have_count(1, timeout=WAIT)
+    await expect(row(page, "pods", "local-pod")).to_have_count(0)
+    await page.select_option("#namespace", "_all")
+    await expect(page.locator('table[data-kind="pods"] th').first).to_have_text("NAMESPACE")
+    await expect(row(page, "pods", "elsewhere")).to_contain_text("other", timeout=WAIT)
+    await expect(row(page, "pods", "local-pod")).to_have_count(1)

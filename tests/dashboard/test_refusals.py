@@ -32,11 +32,14 @@ async def bare(tmp_path: Path) -> AsyncIterator[tuple[str, Client]]:
         await server.stop(grace=0)
 
 
-async def _call(url: str, method: str, path: str, body: Any = None, raw: bytes = b"") -> Any:
+async def _call(
+    url: str, method: str, path: str, body: Any = None, raw: bytes = b"", page: bool = True
+) -> Any:
     data = raw or None
+    headers = {"X-Shoal-Dashboard": "1"} if page else {}
     async with (
         aiohttp.ClientSession() as http,
-        http.request(method, url + path, json=body, data=data) as answer,
+        http.request(method, url + path, json=body, data=data, headers=headers) as answer,
     ):
         text = await answer.text()
         assert "Traceback" not in text
@@ -110,3 +113,13 @@ async def test_restart_of_a_kind_without_a_template_is_400(bare: tuple[str, Clie
     body = {"kind": "pods", "name": "plain", "namespace": "default"}
     code, answer = await _call(url, "POST", "/actions/restart", body)
     assert code == 400 and "has no pod template to restart" in answer["error"]
+
+
+async def test_an_action_without_the_pages_header_is_403(bare: tuple[str, Client]) -> None:
+    """Another site's form (text/plain, no custom header) cannot act."""
+    url, client = bare
+    await client.create(deployment("web", 2))
+    body = {"kind": "deployments", "name": "web", "namespace": "default"}
+    code, answer = await _call(url, "POST", "/actions/delete", body, page=False)
+    assert code == 403 and "X-Shoal-Dashboard" in answer["error"]
+    assert (await client.get("Deployment", "web", "default")).spec.replicas == 2
