@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from playwright.async_api import expect
-
 from tests.dashboard.conftest import DashboardCluster
 from tests.dashboard.objects import deployment, pod
 from tests.integration.helpers import eventually
+from tests.requirements import require_module
+
+# Chromium's driver; without it the module skips, or fails in CI (tests.requirements)
+expect = require_module("playwright.async_api").expect
 
 WAIT = 20_000  # ms: how long the page may take to show a change
 

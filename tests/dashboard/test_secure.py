@@ -9,13 +9,16 @@ from typing import Any
 
 import aiohttp
 import pytest_asyncio
-from playwright.async_api import expect
 from shoal.plugins.dashboard import Dashboard
 from shoal.plugins.dashboard.plugin import secure_dashboard
 
 from tests.dashboard.objects import deployment, pod
+from tests.requirements import require_module
 from tests.security.authz_helpers import binding, until_allowed
 from tests.security.conftest import SecureServer, secure_server  # noqa: F401 - fixture
+
+# Chromium's driver; without it the module skips, or fails in CI (tests.requirements)
+expect = require_module("playwright.async_api").expect
 
 VIEWER = "system:serviceaccount:default:viewer"
 EDITOR = "system:serviceaccount:default:editor"
@@ -60,6 +63,10 @@ async def test_a_viewer_sees_objects_but_is_not_offered_delete_or_scale(
     await page.goto(secure_dashboard_url + "/?view=workloads&ns=default")
     await expect(page.locator('table[data-kind="pods"] tbody tr')).to_contain_text("guarded")
     await expect(page.locator("header .who")).to_contain_text(VIEWER)
+    await admin.create(pod("newcomer"))  # the viewer's watch (as the viewer) shows it live
+    await expect(
+        page.locator('table[data-kind="pods"] tbody tr', has_text="newcomer")
+    ).to_have_count(1)
     # nodes are cluster-scoped: a namespace viewer may not list them
     await page.goto(secure_dashboard_url + "/?view=overview&ns=default")
     await expect(page.locator('section[data-kind="nodes"] .forbidden')).to_be_visible()
