@@ -21,6 +21,7 @@ ADDONS: dict[str, tuple[bool, str]] = {
         True,
         "resource metrics: kubectl top, shoal top (metrics.k8s.io; docs/resource-metrics.md)",
     ),
+    "dashboard": (True, "the web dashboard: `shoal dashboard` opens it (docs/dashboard.md)"),
 }
 
 

@@ -32,7 +32,12 @@ KUBE_DNS_IP = "10.96.0.10"  # kubeadm's and minikube's kube-dns ClusterIP
 
 
 def _server_args(
-    paths: lc.Paths, listen: str, http_listen: str, dns: bool = True, metrics: bool = True
+    paths: lc.Paths,
+    listen: str,
+    http_listen: str,
+    dns: bool = True,
+    metrics: bool = True,
+    dashboard: str = "",
 ) -> list[str]:
     # The REST gateway too: kubectl, and programs in pods (the kubernetes
     # Service points at it), speak the Kubernetes API to it.
@@ -40,6 +45,8 @@ def _server_args(
     args = ["server", "--data-dir", data, "--listen", listen, "--http-listen", http_listen]
     if not metrics:  # the metrics-server add-on: the metrics plugin (kubectl top)
         args += ["--disable-plugins", "metrics"]
+    if dashboard:  # the dashboard add-on: its own HTTPS listener
+        args += ["--http-server", f"dashboard={dashboard}"]
     return [*args, "--cluster-dns", KUBE_DNS_IP] if dns else args  # the DNS add-on's Service
 
 
@@ -47,6 +54,29 @@ def default_http_listen(listen: str) -> str:
     """The gateway beside the gRPC port: ``127.0.0.1:6443`` -> ``127.0.0.1:6444``."""
     host, _, port = listen.rpartition(":")
     return f"{host}:{int(port) + 1}" if port.isdigit() and int(port) else f"{host}:0"
+
+
+def default_dashboard_listen(listen: str) -> str:
+    """The dashboard two ports above the API: ``127.0.0.1:6443`` -> ``127.0.0.1:6445``."""
+    host, _, port = listen.rpartition(":")
+    return f"{host}:{int(port) + 2}" if port.isdigit() and int(port) else f"{host}:0"
+
+
+def dashboard_url(paths: lc.Paths) -> str:
+    """Where the running server's dashboard serves, "" when it does not."""
+    from shoal.plugins.dashboard.plugin import URL_FILE
+
+    try:
+        return (paths.data("server") / URL_FILE).read_text().strip()
+    except FileNotFoundError:
+        return ""
+
+
+def _await_dashboard(paths: lc.Paths, timeout: float = 15.0) -> str:
+    deadline = time.monotonic() + timeout
+    while not (url := dashboard_url(paths)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return url
 
 
 def _agent_args(
@@ -198,6 +228,13 @@ def _check_listen(listen: str, flag: str = "--listen") -> None:
     help="The Kubernetes REST API (kubectl, programs in pods); default: the --listen "
     "port + 1 (127.0.0.1:6444).",
 )
+@click.option(
+    "--dashboard-listen",
+    default="",
+    metavar="HOST:PORT",
+    help="The web dashboard (the dashboard add-on); default: the --listen port + 2 "
+    "(127.0.0.1:6445).",
+)
 @click.pass_obj
 def up_command(
     ctx: CtlContext,
@@ -207,6 +244,7 @@ def up_command(
     node_name: str,
     timeout: float,
     http_listen: str,
+    dashboard_listen: str,
 ) -> None:
     """Set up and start a local cluster in the background: API server,
     control plane and one agent on this machine.
@@ -230,17 +268,26 @@ def up_command(
     _check_listen(listen)
     http_listen = http_listen or default_http_listen(listen)
     _check_listen(http_listen, "--http-listen")
+    from shoal.ctl.addons import enabled
+
+    addons = enabled(paths)
+    dashboard_listen = dashboard_listen or default_dashboard_listen(listen)
+    if addons["dashboard"]:
+        _check_listen(dashboard_listen, "--dashboard-listen")
     chosen, why = lc.pick_runtime(runtime)
     click.echo(f"✓ runtime: {chosen} ({why})")
     node = node_name or lc.node_name()
     lc.admin_config(paths).unlink(missing_ok=True)  # the server writes it anew once it serves
     procs: dict[str, Any] = {}
     try:
-        from shoal.ctl.addons import enabled
-
-        addons = enabled(paths)
         dns = addons["dns"]
-        server_args = _server_args(paths, listen, http_listen, dns, addons["metrics-server"])
+        dashboard = dashboard_listen if addons["dashboard"] else ""
+        from shoal.plugins.dashboard.plugin import URL_FILE
+
+        (paths.data("server") / URL_FILE).unlink(missing_ok=True)  # the server writes it anew
+        server_args = _server_args(
+            paths, listen, http_listen, dns, addons["metrics-server"], dashboard
+        )
         procs["server"] = lc.spawn(paths, "server", server_args)
         paths.write_state({"server": listen, "runtime": chosen, "node": node})
         try:
@@ -250,6 +297,10 @@ def up_command(
         agent_args = _agent_args(paths, listen, chosen, node, dns)
         asyncio.run(_wait_ready(paths, procs, listen, agent_args, timeout))
         localcontext.merge(ctx, paths, listen)
+        if dashboard and (url := _await_dashboard(paths)):
+            click.echo(f"✓ dashboard: {url} (`shoal dashboard` opens it)")
+        elif dashboard:
+            click.echo("! the dashboard did not start; see the server's log", err=True)
     except click.ClickException as err:
         stopped = _undo(paths, procs)
         undone = f"; stopped the {' and '.join(stopped)} it started" if stopped else ""

@@ -149,6 +149,7 @@ def _register() -> None:
     from shoal.ctl.certs import certs_command, create_token_command, revoke_token_command
     from shoal.ctl.cluster import down_command, status_command, up_command
     from shoal.ctl.controllermanager import controller_manager_command
+    from shoal.ctl.dashboard import dashboard_command
     from shoal.ctl.plugins import plugins_command
     from shoal.ctl.proxy import proxy_command
     from shoal.ctl.server import server_command
@@ -168,6 +169,7 @@ def _register() -> None:
         down_command,
         status_command,
         addons_command,
+        dashboard_command,
         proxy_command,
         certs_command,
         revoke_token_command,

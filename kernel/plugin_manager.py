@@ -73,6 +73,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.proxy.serviceproxy",
     "shoal.plugins.gateway",
     "shoal.plugins.metrics",
+    "shoal.plugins.dashboard",
 )
 
 # Kubernetes' own kinds: an allow-list (SHOAL_PLUGINS) keeps them, since no

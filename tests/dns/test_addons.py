@@ -18,13 +18,16 @@ def test_dns_is_on_by_default_and_can_be_disabled(tmp_path: Path) -> None:
     listed = _shoal(tmp_path, "addons", "list", "--data-dir", home)
     assert listed.returncode == 0, listed.stderr
     assert [line.split()[:2] for line in listed.stdout.splitlines()[1:]] == [
+        ["dashboard", "enabled"],
         ["dns", "enabled"],
         ["metrics-server", "enabled"],
     ]
     off = _shoal(tmp_path, "addons", "disable", "dns", "--data-dir", home)
     assert off.returncode == 0 and "addon dns disabled" in off.stdout, off.stderr
     assert "disabled" in _shoal(tmp_path, "addons", "list", "--data-dir", home).stdout
-    assert enabled(lc.Paths.under(home)) == {"dns": False, "metrics-server": True}
+    assert enabled(lc.Paths.under(home)) == {
+        "dns": False, "metrics-server": True, "dashboard": True,
+    }  # fmt: skip
     on = _shoal(tmp_path, "addons", "enable", "dns", "--data-dir", home)
     assert on.returncode == 0 and enabled(lc.Paths.under(home))["dns"]
 
@@ -32,7 +35,7 @@ def test_dns_is_on_by_default_and_can_be_disabled(tmp_path: Path) -> None:
 def test_an_unknown_addon_is_refused(tmp_path: Path) -> None:
     bad = _shoal(tmp_path, "addons", "enable", "nope", "--data-dir", str(tmp_path))
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
-    assert 'addon "nope" does not exist; available: dns, metrics-server' in bad.stderr
+    assert 'addon "nope" does not exist; available: dashboard, dns, metrics-server' in bad.stderr
 
 
 def test_up_passes_the_dns_flags_by_the_addon(tmp_path: Path) -> None:
@@ -52,7 +55,9 @@ def test_up_leaves_the_metrics_plugin_out_when_metrics_server_is_disabled(tmp_pa
     home = str(tmp_path / "cluster")
     disabled = _shoal(tmp_path, "addons", "disable", "metrics-server", "--data-dir", home)
     assert disabled.returncode == 0, disabled.stderr
-    assert enabled(lc.Paths.under(home)) == {"dns": True, "metrics-server": False}
+    assert enabled(lc.Paths.under(home)) == {
+        "dns": True, "metrics-server": False, "dashboard": True,
+    }  # fmt: skip
 
 
 def test_server_disable_plugins_keeps_the_plugin_out(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -68,3 +73,12 @@ def test_server_disable_plugins_keeps_the_plugin_out(monkeypatch: pytest.MonkeyP
         monkeypatch.delenv("SHOAL_DISABLE_PLUGINS")
         reset_plugin_manager()
     assert api_services().names() == ["metrics"]
+
+
+def test_up_runs_the_dashboard_by_the_addon(tmp_path: Path) -> None:
+    paths = lc.Paths.under(str(tmp_path))
+    server = _server_args(
+        paths, "127.0.0.1:6443", "127.0.0.1:6444", True, dashboard="127.0.0.1:6445"
+    )
+    assert server[server.index("--http-server") + 1] == "dashboard=127.0.0.1:6445"
+    assert "--http-server" not in _server_args(paths, "127.0.0.1:6443", "127.0.0.1:6444", True)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,7 +49,7 @@ def _up(tmp_path: Path, home: Path, listen: str, env: dict[str, str]) -> Any:
     # the gateway on a port of its own choosing: listen + 1 may be some
     # connection's ephemeral port on a busy test machine
     args = ["up", "--data-dir", str(home), "--listen", listen, "--runtime", "fake"]
-    args += ["--http-listen", "127.0.0.1:0"]
+    args += ["--http-listen", "127.0.0.1:0", "--dashboard-listen", "127.0.0.1:0"]
     return _shoal(tmp_path, *args, "--node-name", "solo", env=env)
 
 
@@ -86,6 +88,8 @@ def test_up_status_down_delete_with_the_fake_runtime(tmp_path: Path) -> None:
             listen,
             "--http-listen",
             gateway,
+            "--dashboard-listen",
+            "127.0.0.1:0",
             "--runtime",
             "fake",
             "--node-name",
@@ -94,6 +98,14 @@ def test_up_status_down_delete_with_the_fake_runtime(tmp_path: Path) -> None:
         assert up.returncode == 0, up.stderr
         assert "runtime: fake (asked for with --runtime)" in up.stdout
         assert 'node "solo" Ready' in up.stdout
+        # the dashboard add-on: up says where it is, `shoal dashboard --url` too
+        said = [line for line in up.stdout.splitlines() if "✓ dashboard: https://" in line]
+        assert said, up.stdout
+        url = said[0].split()[2]
+        printed = _shoal(tmp_path, "dashboard", "--url", "--data-dir", home)
+        assert printed.returncode == 0 and printed.stdout.strip() == url, printed.stderr
+        login = urllib.request.urlopen(url, context=ssl._create_unverified_context(), timeout=10)
+        assert "needs a bearer token" in login.read().decode()  # a secure cluster: sign in
         nodes = _shoal(tmp_path, "get", "nodes")
         assert "solo" in nodes.stdout and "Ready" in nodes.stdout
         # the REST gateway runs beside the API, and pods find it through the
@@ -115,6 +127,8 @@ def test_up_status_down_delete_with_the_fake_runtime(tmp_path: Path) -> None:
     assert not (tmp_path / "home" / "server").exists()
     stopped = _shoal(tmp_path, "status", "--data-dir", home)
     assert stopped.returncode == 1 and "server: Stopped" in stopped.stdout
+    gone = _shoal(tmp_path, "dashboard", "--url", "--data-dir", home)
+    assert gone.returncode == 1 and "shoal is not running here" in gone.stderr
 
 
 def _eventually_shows(tmp_path: Path, args: list[str], text: str, timeout: float = 20) -> bool:
