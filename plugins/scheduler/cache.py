@@ -77,6 +77,7 @@ class PodInfo:
     host_ports: list[HostPort]
     owner_uid: str
     has_required_anti_affinity: bool
+    extended: tuple[tuple[str, int], ...] = ()  # nonzero requests other than cpu and memory
 
     @classmethod
     def of(cls, pod: Any) -> PodInfo:
@@ -95,6 +96,7 @@ class PodInfo:
             host_ports=host_ports(pod.spec),
             owner_uid=owner,
             has_required_anti_affinity=anti,
+            extended=tuple((r, v) for r, v in requests.items() if v and r not in ("cpu", "memory")),
         )
 
 

@@ -178,8 +178,13 @@ class Framework:
             obj = plugin.obj
             if plugin.name in skipped:
                 continue
-            score, weight = obj.score, plugin.weight
-            values = [score(pod, n, state) for n in nodes]
+            weight = plugin.weight
+            batch = getattr(obj, "score_nodes", None)
+            if batch is not None:  # one call per pod, not one per node
+                values = batch(pod, nodes, state)
+            else:
+                score = obj.score
+                values = [score(pod, n, state) for n in nodes]
             normalize = getattr(obj, "normalize_scores", None)
             if normalize is not None:
                 by_name = {n.name: v for n, v in zip(nodes, values, strict=True)}
