@@ -190,8 +190,10 @@ class Framework:
                 by_name = {n.name: v for n, v in zip(nodes, values, strict=True)}
                 normalize(pod, by_name, state)
                 values = [by_name[n.name] for n in nodes]
-            for i, value in enumerate(values):
-                totals[i] += (0 if value < 0 else 100 if value > 100 else int(value)) * weight
+            totals = [
+                total + (0 if value < 0 else 100 if value > 100 else int(value)) * weight
+                for total, value in zip(totals, values, strict=True)
+            ]
         return totals
 
     def _pre_score(self, pod: Any, nodes: list[NodeInfo], state: CycleState) -> set[str]:
