@@ -37,6 +37,12 @@ def main(argv: list[str]) -> int:
         out.parent.mkdir(exist_ok=True)
         out.write_text(json.dumps(result, indent=2) + "\n")
         print(f"   -> {out.relative_to(HERE.parent)}")
+    from bench.goals import MET
+
+    if MET:
+        print("== goals (issue 18), each beside its baseline from the same run")
+        for line in MET:
+            print(f"   {line}")
     return 0
 
 

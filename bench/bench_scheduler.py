@@ -34,7 +34,10 @@ from shoal.plugins.scheduler.framework import Framework
 from shoal.plugins.scheduler.scheduler import Scheduler
 from shoal.testing import start_server
 
+from bench.goals import goal
+
 SHAPES = [(500, 1_000), (5_000, 10_000)]
+GOAL_SHAPE, GOAL_PODS_PER_S = (5_000, 10_000), 1_000  # issue 18, goal 3
 CONCURRENCY = 256
 
 
@@ -204,4 +207,13 @@ def run() -> dict[str, Any]:
             f" {e2e['with_events_pods_per_s']} with the Scheduled events written)"
             f"   (floor: first-fit + Binding {result['e2e_first_fit_floor_pods_per_s']} pods/s)"
         )
+        if (nodes, pods) == GOAL_SHAPE:
+            result["goal"] = goal(
+                f"scheduler end to end at {nodes} nodes / {pods} pods",
+                e2e["pods_per_s"],
+                f"first-fit + Binding floor {result['e2e_first_fit_floor_pods_per_s']} pods/s",
+                f">= {GOAL_PODS_PER_S} pods/s",
+                e2e["pods_per_s"] >= GOAL_PODS_PER_S,
+                " pods/s",
+            )
     return figures

@@ -151,6 +151,15 @@ class ScorePlugin(Protocol):
 
 
 @runtime_checkable
+class BatchScorePlugin(Protocol):
+    """Optional, beside ``score``: every feasible node's score at once, in
+    the order of ``nodes`` (the same values ``score`` gives one by one).
+    The framework prefers it: one call per pod instead of one per node."""
+
+    def score_nodes(self, pod: Any, nodes: list[Any], state: CycleState) -> list[int]: ...
+
+
+@runtime_checkable
 class NormalizeScorePlugin(Protocol):
     def normalize_scores(self, pod: Any, scores: dict[str, int], state: CycleState) -> None: ...
 

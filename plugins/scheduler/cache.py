@@ -84,6 +84,7 @@ class PodInfo:
     owner_uid: str
     has_required_anti_affinity: bool
     priority: int = 0
+    extended: tuple[tuple[str, int], ...] = ()  # nonzero requests other than cpu and memory
 
     @classmethod
     def of(cls, pod: Any) -> PodInfo:
@@ -103,6 +104,7 @@ class PodInfo:
             owner_uid=owner,
             has_required_anti_affinity=anti,
             priority=pod_priority(pod),
+            extended=tuple((r, v) for r, v in requests.items() if v and r not in ("cpu", "memory")),
         )
 
 

@@ -97,6 +97,13 @@ class NodeResourcesFit:
 
     def filter(self, pod: Any, node: NodeInfo, state: dict[str, Any]) -> list[str] | None:
         info: PodInfo = state["pod_info"]
+        if (  # the common case, decided without building a list
+            len(node.pods) < node.alloc_pods
+            and node.req_cpu + info.cpu <= node.alloc_cpu
+            and node.req_memory + info.memory <= node.alloc_memory
+            and not info.extended
+        ):
+            return None
         reasons = []
         if len(node.pods) + 1 > node.alloc_pods:
             reasons.append("Too many pods")
@@ -104,9 +111,7 @@ class NodeResourcesFit:
             reasons.append("Insufficient cpu")
         if info.memory and node.req_memory + info.memory > node.alloc_memory:
             reasons.append("Insufficient memory")
-        for resource, amount in info.requests.items():
-            if resource in ("cpu", "memory") or not amount:
-                continue
+        for resource, amount in info.extended:
             if node.requested[resource] + amount > node.allocatable.get(resource, 0):
                 reasons.append(f"Insufficient {resource}")
         return reasons or None

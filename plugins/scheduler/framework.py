@@ -257,15 +257,22 @@ class Framework:
             obj = plugin.obj
             if plugin.name in skipped:
                 continue
-            score, weight = obj.score, plugin.weight
-            values = [score(pod, n, state) for n in nodes]
+            weight = plugin.weight
+            batch = getattr(obj, "score_nodes", None)
+            if batch is not None:  # one call per pod, not one per node
+                values = batch(pod, nodes, state)
+            else:
+                score = obj.score
+                values = [score(pod, n, state) for n in nodes]
             normalize = getattr(obj, "normalize_scores", None)
             if normalize is not None:
                 by_name = {n.name: v for n, v in zip(nodes, values, strict=True)}
                 normalize(pod, by_name, state)
                 values = [by_name[n.name] for n in nodes]
-            for i, value in enumerate(values):
-                totals[i] += (0 if value < 0 else 100 if value > 100 else int(value)) * weight
+            totals = [
+                total + (0 if value < 0 else 100 if value > 100 else int(value)) * weight
+                for total, value in zip(totals, values, strict=True)
+            ]
         return totals
 
     def _pre_score(self, pod: Any, nodes: list[NodeInfo], state: CycleState) -> set[str]:

@@ -17,6 +17,24 @@ def _fractions(pod: PodInfo, node: NodeInfo) -> tuple[float, float]:
     return (cpu_f if cpu_f < 1.0 else 1.0), (mem_f if mem_f < 1.0 else 1.0)
 
 
+def _all_fractions(nodes: list[NodeInfo], state: dict[str, Any]) -> list[tuple[float, float]]:
+    """``_fractions`` for every node, computed once per pod's cycle (both
+    resource scores read them) and kept in ``state``."""
+    cached = state.get("resource_fractions")
+    if cached is not None and cached[0] is nodes:
+        return cached[1]  # type: ignore[no-any-return]
+    pod: PodInfo = state["pod_info"]
+    pod_cpu, pod_memory = pod.nonzero_cpu, pod.nonzero_memory
+    fractions = []
+    for node in nodes:  # _fractions inlined: this runs for every feasible node of every pod
+        alloc_cpu, alloc_memory = node.alloc_cpu, node.alloc_memory
+        cpu_f = (node.nonzero_cpu + pod_cpu) / alloc_cpu if alloc_cpu else 1.0
+        mem_f = (node.nonzero_memory + pod_memory) / alloc_memory if alloc_memory else 1.0
+        fractions.append(((cpu_f if cpu_f < 1.0 else 1.0), (mem_f if mem_f < 1.0 else 1.0)))
+    state["resource_fractions"] = (nodes, fractions)
+    return fractions
+
+
 def _normalize(scores: dict[str, int], reverse: bool = False) -> None:
     """Scale to 0..100 by the highest score (reverse: the highest gets 0)."""
     top = max(scores.values(), default=0)
@@ -34,6 +52,9 @@ class LeastAllocated:
         cpu_f, mem_f = _fractions(state["pod_info"], node)
         return int((2.0 - cpu_f - mem_f) * 50)
 
+    def score_nodes(self, pod: Any, nodes: list[NodeInfo], state: dict[str, Any]) -> list[int]:
+        return [int((2.0 - c - m) * 50) for c, m in _all_fractions(nodes, state)]
+
 
 class BalancedAllocation:
     """Prefer nodes whose cpu and memory would be used in equal measure."""
@@ -43,6 +64,9 @@ class BalancedAllocation:
     def score(self, pod: Any, node: NodeInfo, state: dict[str, Any]) -> int:
         cpu_f, mem_f = _fractions(state["pod_info"], node)
         return int((1.0 - abs(cpu_f - mem_f) / 2) * 100)
+
+    def score_nodes(self, pod: Any, nodes: list[NodeInfo], state: dict[str, Any]) -> list[int]:
+        return [int((1.0 - abs(c - m) / 2) * 100) for c, m in _all_fractions(nodes, state)]
 
 
 class SelectorSpread:
