@@ -131,7 +131,7 @@ class DaemonSetController(Controller):
         self.expectations.expect(key, len(create_on), {object_key(p) for p in delete})
         results = await asyncio.gather(
             *(self._create(key, ds, node, hash_) for node in create_on),
-            *(self._delete(key, ds, pod) for pod in delete),
+            *(podutil.delete_owned_pod(self, key, ds, pod) for pod in delete),
             return_exceptions=True,
         )
         failed = [r for r in results if isinstance(r, BaseException)]
@@ -148,20 +148,6 @@ class DaemonSetController(Controller):
         self.recorder.emit(
             ds, "Normal", "SuccessfulCreate", f"Created pod: {created.metadata.name}"
         )
-
-    async def _delete(self, key: str, ds: Any, pod: Any) -> None:
-        try:
-            await self.client.delete(
-                "Pod", pod.metadata.name, pod.metadata.namespace, uid=pod.metadata.uid
-            )
-        except (errors.NotFoundError, errors.PreconditionFailedError):
-            self.expectations.deletion_observed(key, object_key(pod))
-            return
-        except errors.APIError as err:
-            self.expectations.deletion_observed(key, object_key(pod))
-            self.recorder.emit(ds, "Warning", "FailedDelete", f"Error deleting: {err}")
-            raise
-        self.recorder.emit(ds, "Normal", "SuccessfulDelete", f"Deleted pod: {pod.metadata.name}")
 
     # -- status ----------------------------------------------------------------------
 

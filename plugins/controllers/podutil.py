@@ -128,3 +128,26 @@ async def release(client: Any, owner: Any, obj: Any) -> None:
     released.metadata.owner_references.extend(refs)
     with contextlib.suppress(errors.NotFoundError):
         await client.update(released)
+
+
+async def delete_owned_pod(controller: Any, key: str, owner: Any, pod: Any) -> None:
+    """Delete one of ``owner``'s pods as Kubernetes' controllers do: by uid,
+    a deletion expected under ``key`` (observed at once when it fails or the
+    pod is gone), a SuccessfulDelete or FailedDelete event on the owner.
+    ``controller`` has ``client``, ``expectations`` and ``recorder``."""
+    from shoal.client import object_key
+
+    try:
+        await controller.client.delete(
+            "Pod", pod.metadata.name, pod.metadata.namespace, uid=pod.metadata.uid
+        )
+    except (errors.NotFoundError, errors.PreconditionFailedError):
+        controller.expectations.deletion_observed(key, object_key(pod))
+        return
+    except errors.APIError as err:
+        controller.expectations.deletion_observed(key, object_key(pod))
+        controller.recorder.emit(owner, "Warning", "FailedDelete", f"Error deleting: {err}")
+        raise
+    controller.recorder.emit(
+        owner, "Normal", "SuccessfulDelete", f"Deleted pod: {pod.metadata.name}"
+    )

@@ -172,25 +172,11 @@ class ReplicaController(Controller):
     async def delete_pods(self, key: str, owner: Any, pods: list[Any]) -> None:
         self.expectations.expect_deletions(key, {object_key(p) for p in pods})
         results = await asyncio.gather(
-            *(self._delete_pod(key, owner, p) for p in pods), return_exceptions=True
+            *(podutil.delete_owned_pod(self, key, owner, p) for p in pods), return_exceptions=True
         )
         failed = [r for r in results if isinstance(r, BaseException)]
         if failed:
             raise failed[0]
-
-    async def _delete_pod(self, key: str, owner: Any, pod: Any) -> None:
-        try:
-            await self.client.delete(
-                "Pod", pod.metadata.name, pod.metadata.namespace, uid=pod.metadata.uid
-            )
-        except (errors.NotFoundError, errors.PreconditionFailedError):
-            self.expectations.deletion_observed(key, object_key(pod))
-            return
-        except errors.APIError as err:
-            self.expectations.deletion_observed(key, object_key(pod))
-            self.recorder.emit(owner, "Warning", "FailedDelete", f"Error deleting: {err}")
-            raise
-        self.recorder.emit(owner, "Normal", "SuccessfulDelete", f"Deleted pod: {pod.metadata.name}")
 
     async def update_status(self, owner: Any, active: list[Any]) -> float | None:
         """Write status if it changed; the seconds until a ready pod becomes
