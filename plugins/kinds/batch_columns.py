@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from shoal.age import age, human_duration, parse_time
+from shoal.plugins.kinds.columns import labels_selector
 from shoal.strategy import Table
 
 Obj = dict[str, Any]
@@ -57,24 +58,13 @@ def job(obj: Obj, now: float) -> list[str]:
     return [job_status(obj), job_completions(obj), job_duration(obj, now), age(created, now)]
 
 
-def _selector(selector: Any) -> str:
-    if not selector:
-        return "<none>"
-    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
-    for expr in selector.get("matchExpressions") or []:
-        values = ",".join(expr.get("values") or [])
-        op = expr.get("operator", "").lower()
-        parts.append(f"{expr.get('key')} {op} ({values})" if values else f"!{expr.get('key')}")
-    return ",".join(parts) or "<none>"
-
-
 def _containers(spec: Obj) -> list[str]:
     pod = ((spec.get("template") or {}).get("spec")) or {}
     containers = pod.get("containers") or []
     return [
         ",".join(c.get("name", "") for c in containers),
         ",".join(c.get("image", "") for c in containers),
-        _selector(spec.get("selector")),
+        labels_selector(spec.get("selector")),
     ]
 
 

@@ -25,15 +25,23 @@ def _age(obj: Obj, now: float) -> str:
     return age(_meta(obj).get("creationTimestamp", ""), now)
 
 
-def _labels_selector(selector: Any) -> str:
-    if not selector:
+def labels_selector(selector: Any) -> str:
+    """A selector as kubectl prints it (metav1.FormatLabelSelector): a
+    LabelSelector's ``matchLabels`` and ``matchExpressions`` (``k in (a,b)``,
+    ``k notin (a)``, ``k``, ``!k``), or a plain map (a ReplicationController's)."""
+    if not selector or not isinstance(selector, dict):
         return "<none>"
-    labels = selector.get("matchLabels", selector) if isinstance(selector, dict) else {}
+    labels = selector.get("matchLabels", selector)
     parts = [f"{k}={v}" for k, v in sorted(labels.items()) if isinstance(v, str)]
-    for expr in selector.get("matchExpressions", []) if isinstance(selector, dict) else []:
-        values = ",".join(expr.get("values", []))
-        op = expr.get("operator", "")
-        parts.append(f"{expr['key']} {op.lower()} ({values})" if values else f"!{expr['key']}")
+    for expr in selector.get("matchExpressions") or []:
+        key, op = expr.get("key", ""), expr.get("operator", "")
+        values = ",".join(expr.get("values") or [])
+        if op == "Exists":
+            parts.append(key)
+        elif op == "DoesNotExist":
+            parts.append(f"!{key}")
+        else:
+            parts.append(f"{key} {op.lower()} ({values})")
     return ",".join(parts) or "<none>"
 
 
@@ -124,7 +132,7 @@ def _template_wide(obj: Obj, now: float) -> Cells:
     return [
         ",".join(c.get("name", "") for c in containers),
         ",".join(c.get("image", "") for c in containers),
-        _labels_selector(spec.get("selector")),
+        labels_selector(spec.get("selector")),
     ]
 
 
@@ -175,7 +183,7 @@ def _ports(ports: list[Obj]) -> str:
 
 
 def service_wide(obj: Obj, now: float) -> Cells:
-    return [_labels_selector((obj.get("spec") or {}).get("selector"))]
+    return [labels_selector((obj.get("spec") or {}).get("selector"))]
 
 
 def endpoints(obj: Obj, now: float) -> Cells:

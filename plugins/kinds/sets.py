@@ -11,6 +11,7 @@ from shoal import validation
 from shoal.age import age
 from shoal.apiserver import defaults
 from shoal.apiserver.validate import REQUIRED, unsupported, validate_pod_spec
+from shoal.plugins.kinds.columns import labels_selector
 from shoal.plugins.kinds.storage_rules import (
     default_persistent_volume_claim,
     validate_persistent_volume_claim,
@@ -277,16 +278,6 @@ def _age(obj: Obj, now: float) -> str:
     return age((obj.get("metadata") or {}).get("creationTimestamp", ""), now)
 
 
-def _selector(selector: Any) -> str:
-    if not selector:
-        return "<none>"
-    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
-    for expr in selector.get("matchExpressions") or []:
-        values = ",".join(expr.get("values") or [])
-        parts.append(f"{expr.get('key')} {expr.get('operator', '').lower()} ({values})")
-    return ",".join(parts) or "<none>"
-
-
 def _containers(obj: Obj) -> list[str]:
     spec = obj.get("spec") or {}
     containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
@@ -313,7 +304,7 @@ def daemon_set_cells(obj: Obj, now: float) -> list[str]:
 
 
 def template_wide_cells(obj: Obj, now: float) -> list[str]:
-    return [*_containers(obj), _selector((obj.get("spec") or {}).get("selector"))]
+    return [*_containers(obj), labels_selector((obj.get("spec") or {}).get("selector"))]
 
 
 def stateful_set_cells(obj: Obj, now: float) -> list[str]:

@@ -57,7 +57,8 @@ def test_table_carries_wide_columns_and_name_placement() -> None:
 def test_get_all_is_the_kinds_in_the_category() -> None:
     from shoal.ctl.resources import parse_targets
 
-    every = [t.kind.plural for t in parse_targets(["all"])]
+    # (leaving out the custom kinds CRD tests in this process may have added)
+    every = [t.kind.plural for t in parse_targets(["all"]) if "example.com" not in t.kind.group]
     assert every == [
         "pods", "replicationcontrollers", "services",
         "daemonsets", "deployments", "replicasets", "statefulsets",
