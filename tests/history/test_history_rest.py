@@ -3,11 +3,7 @@ as the requesting user (``get`` on the object needed), Secret values redacted.""
 
 from __future__ import annotations
 
-from tests.security.conftest import (  # noqa: F401 - fixtures
-    SecureGateway,
-    secure_gateway,
-    secure_server,
-)
+from tests.security.conftest import SecureGateway
 
 BASE = "/apis/history.shoal.dev/v1"
 CM = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}}
