@@ -7,7 +7,7 @@ from __future__ import annotations
 import pathlib
 import sqlite3
 
-from shoal.store import Author, write_author
+from shoal.store import Author, HistoryStore, Store, write_author
 from shoal.store.sqlite import SQLiteStore
 
 
@@ -70,3 +70,28 @@ async def test_compaction_forgets_authors_with_their_rows(tmp_path: pathlib.Path
             "SELECT COUNT(*) FROM history WHERE rev NOT IN (SELECT rev FROM log)"
         ).fetchone()[0]
     assert orphans == 0
+
+
+async def test_every_backend_lists_authored_revisions(store: Store) -> None:
+    """SQLite and etcd alike: authored writes with their users, oldest
+    first, the delete included; compaction forgets superseded revisions."""
+    assert isinstance(store, HistoryStore)
+    await _write_as("alice", "create", lambda: store.create("d/web", b"v1"))
+    await _write_as("bob", "update", lambda: store.update("d/web", b"v2", 0))
+    await _write_as("alice", "delete", lambda: store.delete("d/web"))
+    await _write_as("carol", "create", lambda: store.create("d/web", b"v3"))
+    revs = await store.revisions("d/web")
+    assert [(r.type, r.user, r.verb, r.kv.value) for r in revs] == [
+        ("CREATE", "alice", "create", b"v1"),
+        ("UPDATE", "bob", "update", b"v2"),
+        ("DELETE", "alice", "delete", b"v2"),
+        ("CREATE", "carol", "create", b"v3"),
+    ]
+    revisions = [r.kv.mod_revision for r in revs]
+    assert revisions == sorted(revisions) and all(r.time > 0 for r in revs)
+    await _write_as("dave", "update", lambda: store.update("d/web", b"v4", 0))
+    await store.compact(await store.current_revision())
+    assert [(r.user, r.kv.value) for r in await store.revisions("d/web")] == [("dave", b"v4")]
+    # The author records live outside the store's keys: never listed or watched.
+    items, _ = await store.list("")
+    assert [kv.key for kv in items] == ["d/web"]
