@@ -97,6 +97,7 @@ def _verbs() -> list[click.Command]:
     from shoal.ctl.describe import describe_command
     from shoal.ctl.edit import edit_command
     from shoal.ctl.get import get_command
+    from shoal.ctl.history import history_command
     from shoal.ctl.info import (
         api_resources_command,
         cluster_info_command,
@@ -140,6 +141,7 @@ def _verbs() -> list[click.Command]:
         config_command,
         auth_command,
         top_command,
+        history_command,
     ]
 
 

@@ -224,6 +224,12 @@ class Strategy:
     def default(self, obj: Any) -> None:
         """Fill in what a user may leave out, on create and every update."""
 
+    def redact_history(self, obj: Any, mark: Callable[[bytes], bytes]) -> None:
+        """Hide values from an old revision served by object history (the
+        object is a copy; change it in place). ``mark(value)`` gives a
+        stand-in that differs when the value differs but does not reveal it,
+        so a history still shows *that* a value changed. Default: nothing."""
+
     def validate(self, obj: Any) -> Causes:
         """Problems with the object's own fields (metadata is checked generically)."""
         return []

@@ -9,6 +9,7 @@ finalizers or a pod's grace period hold the object.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -19,6 +20,7 @@ from shoal.apiserver.admission import AdmissionChain
 from shoal.apiserver.apply import ServerSideApply
 from shoal.apiserver.decoding import off_loop
 from shoal.apiserver.fieldmanager import check_patch_options
+from shoal.apiserver.history import HistoryEntry, object_history, recorded
 from shoal.apiserver.lists import ListResult, list_objects
 from shoal.apiserver.manifests import from_json, to_json
 from shoal.apiserver.namespaces import NamespaceLifecycle
@@ -46,6 +48,10 @@ class DeleteOptions:
     uid: str = ""
     resource_version: str = ""
     dry_run: bool = False
+
+
+def _patch_verb(**options: Any) -> str:
+    return "apply" if options.get("patch_type") == "apply" else "patch"
 
 
 class ObjectRegistry(ServerSideApply):
@@ -99,8 +105,13 @@ class ObjectRegistry(ServerSideApply):
     async def list(self, kind: Kind, namespace: str = "", **options: Any) -> ListResult:
         return await list_objects(self.store, kind, namespace, **options)
 
+    async def history(self, kind: Kind, namespace: str, name: str) -> builtins.list[HistoryEntry]:
+        """The retained revisions of one object (see ``history``)."""
+        return await object_history(self.store, kind, namespace, name)
+
     # -- create --------------------------------------------------------------
 
+    @recorded("create")
     async def create(
         self, obj: Any, *, dry_run: bool = False, user: str = "", manager: str = ""
     ) -> Any:
@@ -196,6 +207,7 @@ class ObjectRegistry(ServerSideApply):
 
     # -- update --------------------------------------------------------------
 
+    @recorded("update")
     async def update(
         self, obj: Any, *, dry_run: bool = False, user: str = "", manager: str = ""
     ) -> Any:
@@ -224,6 +236,7 @@ class ObjectRegistry(ServerSideApply):
             uid=m.uid,
         )
 
+    @recorded("update")
     async def update_status(
         self, obj: Any, *, dry_run: bool = False, user: str = "", manager: str = ""
     ) -> Any:
@@ -250,6 +263,7 @@ class ObjectRegistry(ServerSideApply):
             uid=m.uid,
         )
 
+    @recorded(_patch_verb)
     async def patch(
         self,
         kind: Kind,
@@ -387,6 +401,7 @@ class ObjectRegistry(ServerSideApply):
 
     # -- delete --------------------------------------------------------------
 
+    @recorded("delete")
     async def delete(
         self,
         kind: Kind,

@@ -21,6 +21,7 @@ OBJECT_VERBS = {
     "Patch": "patch",
     "Delete": "delete",
     "Watch": "watch",
+    "History": "get",  # an object's history: `get` on the object
 }
 STREAM_ATTRIBUTES = {  # method -> (verb, resource, subresource)
     "Logs": ("get", "pods", "log"),

@@ -20,6 +20,7 @@ from google.protobuf.message import DecodeError, Message
 from shoal import errors, kinds
 from shoal.api.v1 import api_pb2
 from shoal.apiserver.batching import batched, watch_response
+from shoal.apiserver.history import history_response
 from shoal.apiserver.managedfields import default_manager
 from shoal.apiserver.objects import DeleteOptions, ObjectRegistry
 from shoal.apiserver.watch import EventCache, type_url, watch_objects
@@ -183,6 +184,11 @@ class ObjectsService:
             await self.registry.delete(resolve_kind(key.kind), key.namespace, key.name, options)
         )
 
+    async def History(self, request: api_pb2.GetRequest, context: Any) -> Any:
+        key = request.key
+        entries = await self.registry.history(resolve_kind(key.kind), key.namespace, key.name)
+        return history_response(entries)
+
     async def Watch(self, request: api_pb2.WatchRequest, context: Any) -> AsyncIterator[bytes]:
         events = watch_objects(
             self.registry.store,
@@ -279,6 +285,7 @@ def generic_handlers(objects: ObjectsService, discovery: DiscoveryService) -> li
         "UpdateStatus": unary(objects, "UpdateStatus", a.UpdateRequest, a.ObjectResponse),
         "Patch": unary(objects, "Patch", a.PatchRequest, a.ObjectResponse),
         "Delete": unary(objects, "Delete", a.DeleteRequest, a.ObjectResponse),
+        "History": unary(objects, "History", a.GetRequest, a.HistoryResponse),
         "Watch": grpc.unary_stream_rpc_method_handler(
             _stream(objects.Watch, "Watch"),
             request_deserializer=a.WatchRequest.FromString,

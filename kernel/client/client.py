@@ -197,6 +197,14 @@ class Client:
         request = api_pb2.GetRequest(key=self._key(kind, name, namespace))
         return unpack((await self._call(self._objects.Get, request)).object)
 
+    async def history(
+        self, kind: str | Kind, name: str, namespace: str | None = None
+    ) -> builtins.list[api_pb2.HistoryEntry]:
+        """The retained revisions of one object, oldest first (``entry.object``
+        is packed: :func:`unpack` it)."""
+        request = api_pb2.GetRequest(key=self._key(kind, name, namespace))
+        return builtins.list((await self._call(self._objects.History, request)).items)
+
     async def list(
         self,
         kind: str | Kind,

@@ -13,6 +13,7 @@ after, a revision below ``C`` raises :class:`CompactedError`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
@@ -98,6 +99,45 @@ class Event:
     @property
     def revision(self) -> int:
         return self.kv.mod_revision
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """Who made a write and with which API verb (create, update, patch,
+    delete...). The API server sets :data:`write_author` around a store write;
+    a store that keeps history records it in the same transaction as the
+    write, so the "who" of an acknowledged write is never lost."""
+
+    user: str
+    verb: str
+
+
+# Read by the store in the caller's task when a write is submitted.
+write_author: ContextVar[Author | None] = ContextVar("shoal_store_write_author", default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """One retained revision of a key: the change, who made it and when
+    (``user``/``verb`` empty and ``time`` 0 when the write carried no author).
+    For a DELETE, ``kv.value`` is the last value before the delete."""
+
+    type: Literal["CREATE", "UPDATE", "DELETE"]
+    kv: KeyValue
+    user: str = ""
+    verb: str = ""
+    time: float = 0.0
+
+
+@runtime_checkable
+class HistoryStore(Protocol):
+    """A store that can list the retained revisions of one key (optional:
+    the object registry answers history only over such a store)."""
+
+    async def revisions(self, key: str) -> list[Revision]:
+        """Every retained revision of ``key``, oldest first; compaction
+        keeps only the newest revision of each key at or below the compact
+        revision (a key deleted before it has none)."""
 
 
 @runtime_checkable

@@ -18,6 +18,7 @@ loop. The store belongs to the event loop that started it.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import os
 import sqlite3
@@ -31,10 +32,12 @@ from shoal.store import sqlite_schema as schema
 from shoal.store.base import (
     Event,
     KeyValue,
+    Revision,
     StoreError,
     check_key,
     check_revision,
     check_value,
+    write_author,
 )
 from shoal.store.lock import StoreLock
 from shoal.store.sqlite_compact import DEFAULT_BATCH
@@ -165,21 +168,43 @@ class SQLiteStore:
 
     async def create(self, key: str, value: bytes) -> KeyValue:
         return await self._write(
-            WriteOp("create", self._future(), check_key(key), check_value(value))
+            WriteOp(
+                "create",
+                self._future(),
+                check_key(key),
+                check_value(value),
+                author=write_author.get(),
+            )
         )
 
     async def update(self, key: str, value: bytes, expected_revision: int) -> KeyValue:
         check_revision(expected_revision)
         op = WriteOp(
-            "update", self._future(), check_key(key), check_value(value), expected_revision
+            "update",
+            self._future(),
+            check_key(key),
+            check_value(value),
+            expected_revision,
+            write_author.get(),
         )
         return await self._write(op)
 
     async def delete(self, key: str, expected_revision: int = 0) -> KeyValue:
         check_revision(expected_revision)
         return await self._write(
-            WriteOp("delete", self._future(), check_key(key), b"", expected_revision)
+            WriteOp(
+                "delete",
+                self._future(),
+                check_key(key),
+                b"",
+                expected_revision,
+                write_author.get(),
+            )
         )
+
+    async def revisions(self, key: str) -> builtins.list[Revision]:
+        """See :class:`shoal.store.base.HistoryStore`."""
+        return await self._read(schema.revisions, check_key(key))
 
     async def compact(self, revision: int) -> None:
         check_revision(revision)

@@ -129,9 +129,16 @@ def delete_superseded(conn: sqlite3.Connection, after: int, upto: int) -> None:
     no row.
     """
     span = (after, upto)
+    # Authors (``history``) go with their rows: first, while the rows exist.
+    for table in ("history", "log"):
+        conn.execute(
+            f"DELETE FROM {table} WHERE rev IN (SELECT prev_rev FROM log"
+            " WHERE rev > ? AND rev <= ? AND prev_rev > 0)",
+            span,
+        )
     conn.execute(
-        "DELETE FROM log WHERE rev IN (SELECT prev_rev FROM log"
-        " WHERE rev > ? AND rev <= ? AND prev_rev > 0)",
+        f"DELETE FROM history WHERE rev IN (SELECT rev FROM log"
+        f" WHERE rev > ? AND rev <= ? AND kind = {schema.DELETE})",
         span,
     )
     conn.execute(f"DELETE FROM log WHERE rev > ? AND rev <= ? AND kind = {schema.DELETE}", span)

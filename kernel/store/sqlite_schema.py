@@ -4,7 +4,9 @@ The ``log`` table is the history, kine-style: one row per change, and the row's
 INTEGER PRIMARY KEY *is* the revision, so history is a plain range scan. A
 DELETE row carries the last value, so a delete event needs no second lookup.
 ``current`` mirrors the newest live row of every key so that get and list-now
-never scan history. ``meta`` keeps the revision counter and the compact
+never scan history. ``history`` records who made a write (user, API verb,
+time), keyed by the same revision and written in the write's transaction;
+compaction drops it with its log row. ``meta`` keeps the revision counter and the compact
 revision: compaction may delete the newest log row (a delete), so the counter
 cannot be derived from the log alone.
 """
@@ -15,7 +17,7 @@ import os
 import sqlite3
 from typing import Any
 
-from shoal.store.base import CompactedError, Event, FutureRevisionError, KeyValue
+from shoal.store.base import CompactedError, Event, FutureRevisionError, KeyValue, Revision
 
 CREATE, UPDATE, DELETE = 0, 1, 2
 KINDS = ("CREATE", "UPDATE", "DELETE")
@@ -38,6 +40,12 @@ CREATE TABLE IF NOT EXISTS current (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta VALUES ('rev', 0), ('compact_rev', 0);
+CREATE TABLE IF NOT EXISTS history (
+    rev INTEGER PRIMARY KEY,
+    user TEXT NOT NULL,
+    verb TEXT NOT NULL,
+    time REAL NOT NULL
+);
 """
 
 
@@ -155,3 +163,22 @@ def _event(
         return Event("DELETE", kv, KeyValue(key, value, create_rev, prev_rev))
     old = KeyValue(key, prev, create_rev, prev_rev) if prev is not None else None
     return Event("CREATE" if kind == CREATE else "UPDATE", kv, old)
+
+
+def revisions(conn: sqlite3.Connection, key: str) -> list[Revision]:
+    """Every retained row of ``key`` with its author, oldest first."""
+    rows = conn.execute(
+        "SELECT l.rev, l.kind, l.create_rev, l.value, h.user, h.verb, h.time"
+        " FROM log l LEFT JOIN history h ON h.rev = l.rev WHERE l.key = ? ORDER BY l.rev",
+        (key,),
+    ).fetchall()
+    return [
+        Revision(
+            KINDS[kind],  # type: ignore[arg-type]
+            KeyValue(key, value, create_rev, rev),
+            user or "",
+            verb or "",
+            time or 0.0,
+        )
+        for rev, kind, create_rev, value, user, verb, time in rows
+    ]

@@ -24,6 +24,7 @@ import os
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from typing import Any, Literal
 
 from shoal.store import sqlite_schema as schema
 from shoal.store.base import (
+    Author,
     Event,
     FutureRevisionError,
     KeyExistsError,
@@ -51,6 +53,7 @@ class WriteOp:
     key: str = ""
     value: bytes = b""
     expected: int = 0  # expected mod_revision, or the compact revision
+    author: Author | None = None  # recorded in ``history`` with the write
 
 
 # (future, result, error) for each op of a batch.
@@ -268,6 +271,11 @@ class Writer:
         elif op.expected and old.mod_revision != op.expected:
             raise RevisionConflictError(op.key, op.expected, old.mod_revision)
         self.rev += 1
+        if op.author is not None:
+            conn.execute(
+                "INSERT INTO history VALUES (?, ?, ?, ?)",
+                (self.rev, op.author.user, op.author.verb, time.time()),
+            )
         if op.kind == "delete":
             assert old is not None
             return self._delete(conn, old, events)

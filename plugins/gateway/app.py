@@ -15,6 +15,7 @@ from shoal.plugins.gateway import (
     accessreview,
     componentstatus,
     discovery,
+    history,
     openapi,
     paths,
     resourcemetrics,
@@ -189,6 +190,7 @@ def build_app(
     openapi.add_routes(app)
     accessreview.add_routes(app, client)
     componentstatus.add_routes(app, client)
+    history.add_routes(app, client)
     resourcemetrics.add_routes(app, client)
     app.router.add_route("*", "/api/v1/{tail:.+}", router.core)
     app.router.add_route("*", "/apis/{group}/{version}/{tail:.+}", router.grouped)

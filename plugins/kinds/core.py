@@ -4,6 +4,7 @@ Secret and ServiceAccount."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from shoal import errors, hookimpl
@@ -219,6 +220,12 @@ class SecretStrategy(_ImmutableData):
 
     def validate(self, obj: Any) -> Causes:
         return validate.validate_secret(obj)
+
+    def redact_history(self, obj: Any, mark: Callable[[bytes], bytes]) -> None:
+        for key, value in list(obj.data.items()):
+            obj.data[key] = mark(value)
+        for key, text in list(obj.string_data.items()):
+            obj.string_data[key] = mark(text.encode()).decode()
 
 
 class EndpointsStrategy(Strategy):

@@ -21,6 +21,7 @@ its own compactions and from watch responses, and finds it by bisection
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 from collections.abc import Iterable
 from typing import Any
@@ -28,6 +29,7 @@ from typing import Any
 import grpc
 import structlog
 from aetcd import rpc
+from shoal.plugins.stores import etcd_history
 from shoal.plugins.stores.etcd_client import EtcdClient, TLSFiles, prefix_end
 from shoal.plugins.stores.etcd_watch import EtcdWatch, WatchStream
 from shoal.store.base import (
@@ -36,12 +38,14 @@ from shoal.store.base import (
     KeyExistsError,
     KeyNotFoundError,
     KeyValue,
+    Revision,
     RevisionConflictError,
     StorageFullError,
     StoreError,
     check_key,
     check_revision,
     check_value,
+    write_author,
 )
 
 log = structlog.get_logger("shoal.store.etcd")
@@ -69,6 +73,7 @@ class EtcdStore:
         self.endpoints = endpoints
         self.prefix = prefix
         self._raw_prefix = prefix.encode()
+        self._history_prefix = etcd_history.history_prefix(prefix)
         self._tls = tls
         self._timeout = timeout
         self._compact_interval = compact_interval
@@ -143,7 +148,7 @@ class EtcdStore:
     async def create(self, key: str, value: bytes) -> KeyValue:
         raw = self._etcd_key(key)
         put = rpc.RequestOp(request_put=rpc.PutRequest(key=raw, value=check_value(value)))
-        response = await self._txn([_mod_is(raw, 0)], [put], [])
+        response = await self._txn([_mod_is(raw, 0)], [put, *self._authored(key)], [])
         if not response.succeeded:
             raise KeyExistsError(key)
         return KeyValue(key, bytes(value), response.header.revision, response.header.revision)
@@ -153,7 +158,7 @@ class EtcdStore:
         raw = self._etcd_key(key)
         put = rpc.PutRequest(key=raw, value=check_value(value), prev_kv=True)
         response = await self._conditional(
-            key, raw, expected_revision, rpc.RequestOp(request_put=put)
+            key, raw, expected_revision, rpc.RequestOp(request_put=put), self._authored(key)
         )
         prev = response.responses[0].response_put.prev_kv
         return KeyValue(key, bytes(value), prev.create_revision, response.header.revision)
@@ -163,9 +168,15 @@ class EtcdStore:
         raw = self._etcd_key(key)
         delete = rpc.DeleteRangeRequest(key=raw, prev_kv=True)
         op = rpc.RequestOp(request_delete_range=delete)
-        response = await self._conditional(key, raw, expected_revision, op)
+        response = await self._conditional(key, raw, expected_revision, op, self._authored(key))
         prev = response.responses[0].response_delete_range.prev_kvs[0]
         return KeyValue(key, prev.value, prev.create_revision, response.header.revision)
+
+    async def revisions(self, key: str) -> builtins.list[Revision]:
+        """See :class:`shoal.store.base.HistoryStore` and ``etcd_history``."""
+        raw = self._etcd_key(key)
+        history_key = self._history_prefix + check_key(key).encode("utf-8")
+        return await etcd_history.revisions(self._range, key, raw, history_key)
 
     async def compact(self, revision: int) -> None:
         check_revision(revision)
@@ -238,13 +249,21 @@ class EtcdStore:
         self._seen(response.header.revision)
         return response
 
+    def _authored(self, key: str) -> Ops:
+        """The author record of a write, put in its transaction (none without an author)."""
+        author = write_author.get()
+        if author is None:
+            return []
+        return [etcd_history.author_op(self._history_prefix + key.encode("utf-8"), author)]
+
     async def _conditional(
-        self, key: str, raw: bytes, expected: int, op: rpc.RequestOp
+        self, key: str, raw: bytes, expected: int, op: rpc.RequestOp, also: Ops | None = None
     ) -> rpc.TxnResponse:
-        """Run ``op`` if the key exists with mod_revision ``expected`` (0: any)."""
+        """Run ``op`` (and ``also``) if the key exists with mod_revision
+        ``expected`` (0: any)."""
         compare = _mod_is(raw, expected) if expected else _exists(raw)
         read = rpc.RequestOp(request_range=rpc.RangeRequest(key=raw))
-        response = await self._txn([compare], [op], [read])
+        response = await self._txn([compare], [op, *(also or [])], [read])
         if response.succeeded:
             return response
         found = response.responses[0].response_range.kvs

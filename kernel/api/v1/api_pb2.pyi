@@ -7,6 +7,28 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class HistoryEntry(_message.Message):
+    __slots__ = ("resource_version", "type", "verb", "user", "time", "object")
+    RESOURCE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    VERB_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    resource_version: str
+    type: str
+    verb: str
+    user: str
+    time: str
+    object: _any_pb2.Any
+    def __init__(self, resource_version: _Optional[str] = ..., type: _Optional[str] = ..., verb: _Optional[str] = ..., user: _Optional[str] = ..., time: _Optional[str] = ..., object: _Optional[_Union[_any_pb2.Any, _Mapping]] = ...) -> None: ...
+
+class HistoryResponse(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[HistoryEntry]
+    def __init__(self, items: _Optional[_Iterable[_Union[HistoryEntry, _Mapping]]] = ...) -> None: ...
+
 class ObjectKey(_message.Message):
     __slots__ = ("kind", "namespace", "name")
     KIND_FIELD_NUMBER: _ClassVar[int]

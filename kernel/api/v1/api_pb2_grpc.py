@@ -75,6 +75,11 @@ class ObjectsStub:
                 request_serializer=shoal_dot_api_dot_v1_dot_api__pb2.WatchRequest.SerializeToString,
                 response_deserializer=shoal_dot_api_dot_v1_dot_api__pb2.WatchResponse.FromString,
                 _registered_method=True)
+        self.History = channel.unary_unary(
+                '/shoal.v1.Objects/History',
+                request_serializer=shoal_dot_api_dot_v1_dot_api__pb2.GetRequest.SerializeToString,
+                response_deserializer=shoal_dot_api_dot_v1_dot_api__pb2.HistoryResponse.FromString,
+                _registered_method=True)
 
 
 class ObjectsServicer:
@@ -146,6 +151,15 @@ class ObjectsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def History(self, request, context):
+        """History lists the retained revisions of one object, oldest first: who
+        wrote each (user, API verb), when, and the object as it was. Needs
+        `get` on the object; a kind may redact values (a Secret's data).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ObjectsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -188,6 +202,11 @@ def add_ObjectsServicer_to_server(servicer, server):
                     servicer.Watch,
                     request_deserializer=shoal_dot_api_dot_v1_dot_api__pb2.WatchRequest.FromString,
                     response_serializer=shoal_dot_api_dot_v1_dot_api__pb2.WatchResponse.SerializeToString,
+            ),
+            'History': grpc.unary_unary_rpc_method_handler(
+                    servicer.History,
+                    request_deserializer=shoal_dot_api_dot_v1_dot_api__pb2.GetRequest.FromString,
+                    response_serializer=shoal_dot_api_dot_v1_dot_api__pb2.HistoryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -407,6 +426,33 @@ class Objects:
             '/shoal.v1.Objects/Watch',
             shoal_dot_api_dot_v1_dot_api__pb2.WatchRequest.SerializeToString,
             shoal_dot_api_dot_v1_dot_api__pb2.WatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def History(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shoal.v1.Objects/History',
+            shoal_dot_api_dot_v1_dot_api__pb2.GetRequest.SerializeToString,
+            shoal_dot_api_dot_v1_dot_api__pb2.HistoryResponse.FromString,
             options,
             channel_credentials,
             insecure,
