@@ -51,6 +51,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.kinds.policy",
     "shoal.plugins.kinds.storage",
     "shoal.plugins.kinds.apiextensions",
+    "shoal.plugins.kinds.autoscaling",
     "shoal.plugins.stores.sqlite",
     "shoal.plugins.stores.etcd",
     "shoal.plugins.controllers.replication",
@@ -89,6 +90,7 @@ REQUIRED_PLUGINS: frozenset[str] = frozenset(
         "policy",
         "storage",
         "apiextensions",
+        "autoscaling",
     }
 )
 
