@@ -71,6 +71,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.controllers.serviceaccounts",
     "shoal.plugins.controllers.disruption",
     "shoal.plugins.controllers.persistentvolume",
+    "shoal.plugins.controllers.horizontalpodautoscaler",
     "shoal.plugins.proxy.serviceproxy",
     "shoal.plugins.gateway",
     "shoal.plugins.metrics",
