@@ -103,7 +103,10 @@ class HorizontalPodAutoscalerController(Controller):
 
     async def _scale(self, hpa: Any, status: Any, behavior: Behavior) -> None:
         ref, spec, old = hpa.spec.scale_target_ref, hpa.spec, hpa.status
-        kind = kinds.resolve(ref.kind)
+        try:
+            kind = kinds.resolve(ref.kind)
+        except kinds.UnknownKindError as err:
+            raise errors.BadRequestError(str(err)) from None
         scale = kind.strategy.scale
         if scale is None:
             raise errors.BadRequestError(f"{ref.kind} has no scale subresource")

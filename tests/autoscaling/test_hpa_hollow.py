@@ -97,3 +97,34 @@ async def test_scales_up_on_high_usage_and_down_after_the_window(cluster: Cluste
         return bool(metrics) and metrics[0]["resource"]["current"]["averageUtilization"] < 50
 
     await eventually(utilization_low, timeout=30)
+
+
+async def test_conditions_say_why_it_cannot_scale(cluster: Cluster) -> None:
+    client = cluster.client
+    missing = autoscaler(window=2)
+    missing.metadata.name = "nobody"
+    missing.spec.scale_target_ref.name = "nobody"
+    await client.create(missing)
+    unknown = autoscaler(window=2)
+    unknown.metadata.name = "widget"
+    unknown.spec.scale_target_ref.kind = "Widget"
+    await client.create(unknown)
+    no_requests = deployment("200m")
+    no_requests.spec.template.spec.containers[0].resources.ClearField("requests")
+    await client.create(no_requests)
+    await client.create(autoscaler(window=2))
+
+    async def condition(name: str, type_: str) -> tuple[str, str] | None:
+        status = to_dict(await client.get("hpa", name, "default"))["status"]
+        found = [c for c in status.get("conditions") or [] if c["type"] == type_]
+        return (found[0]["status"], found[0]["reason"]) if found else None
+
+    async def reads(name: str, type_: str, want: tuple[str, str]) -> bool:
+        return await condition(name, type_) == want
+
+    await eventually(lambda: reads("nobody", "AbleToScale", ("False", "FailedGetScale")), 30)
+    await eventually(lambda: reads("widget", "AbleToScale", ("False", "FailedGetScale")), 30)
+    await eventually(
+        lambda: reads("web", "ScalingActive", ("False", "FailedGetResourceMetric")), 30
+    )
+    assert (await client.get("deployment", "web", "default")).spec.replicas == 1
