@@ -76,6 +76,10 @@ async def test_autoscale_defaults_to_80_percent_and_one_pod(gateway_server: Gate
     assert done.code == 0, done.err
     table = await gw.kubectl("get", "hpa", "web", "--no-headers")
     assert table.out.split()[:6] == ["web", "Deployment/web", "cpu:", "<unknown>/80%", "1", "3"]
+    described = await gw.kubectl("describe", "hpa", "web")
+    assert described.code == 0, described.err
+    assert "Reference:" in described.out and "Deployment/web" in described.out, described.out
+    assert "Min replicas:" in described.out and "Max replicas:" in described.out, described.out
 
 
 async def test_a_bad_autoscaler_is_refused_through_rest_and_grpc(
