@@ -181,12 +181,9 @@ class HorizontalPodAutoscalerController(Controller):
             longest = max((p.period_seconds for r in _rules(hpa) for p in r.policies), default=0)
             behavior.scaled(time.time(), current, desired, longest)
             status.last_scale_time.CopyFrom(meta.now())
-            above = "above" if desired > current else "below"
+            why = _rescale_reason(hpa.spec, current, desired, reason)
             self.recorder.emit(
-                hpa,
-                "Normal",
-                "SuccessfulRescale",
-                f"New size: {desired}; reason: {reason.format(above)}",
+                hpa, "Normal", "SuccessfulRescale", f"New size: {desired}; reason: {why}"
             )
 
     async def _proposal(
@@ -258,6 +255,15 @@ class HorizontalPodAutoscalerController(Controller):
         updated.CopyFrom(hpa)
         updated.status.CopyFrom(status)
         await self.client.update_status(updated)
+
+
+def _rescale_reason(spec: Any, current: int, desired: int, metric: str) -> str:
+    """Kubernetes' rescaleReason: the metric that asked for the most, or bounds."""
+    if current > spec.max_replicas:
+        return "Current number of replicas above Spec.MaxReplicas"
+    if current < spec.min_replicas:
+        return "Current number of replicas below Spec.MinReplicas"
+    return metric.format("above") if desired > current else "All metrics below target"
 
 
 def _rules(hpa: Any) -> tuple[Rules, Rules]:

@@ -77,20 +77,25 @@ async def test_scales_up_on_high_usage_and_down_after_the_window(cluster: Cluste
         return (await client.get("deployment", "web", "default")).spec.replicas == n
 
     await eventually(lambda: replicas(4), timeout=60)
-    status = (await _hpa(cluster))["status"]
-    assert status["desiredReplicas"] == 4
-    assert {c["type"]: c["status"] for c in status["conditions"]}["AbleToScale"] == "True"
-    events = (await client.list("events", "default")).items
-    rescales = [e.message for e in events if e.reason == "SuccessfulRescale"]
-    assert any(
-        m.startswith("New size: 4; reason: cpu resource utilization (percentage of request) above")
-        for m in rescales
-    ), rescales
+
+    async def recorded(message: str) -> bool:
+        events = (await client.list("events", "default")).items
+        return any(e.reason == "SuccessfulRescale" and e.message == message for e in events)
+
+    async def status_desired(n: int) -> bool:
+        status = (await _hpa(cluster))["status"]
+        able = {c["type"]: c["status"] for c in status.get("conditions") or []}
+        return status["desiredReplicas"] == n and able.get("AbleToScale") == "True"
+
+    await eventually(lambda: status_desired(4), timeout=10)
+    up = "New size: 4; reason: cpu resource utilization (percentage of request) above target"
+    await eventually(lambda: recorded(up), timeout=10)
 
     # New pods (a rollout) that use 10% of their request: scale down to 1.
     template = {"metadata": {"annotations": {USAGE: "10m"}}}
     await client.patch("deployment", "web", {"spec": {"template": template}}, "default")
     await eventually(lambda: replicas(1), timeout=90)
+    await eventually(lambda: recorded("New size: 1; reason: All metrics below target"), 10)
 
     async def utilization_low() -> bool:
         metrics = (await _hpa(cluster))["status"].get("currentMetrics") or []
