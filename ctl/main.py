@@ -91,6 +91,7 @@ def _verbs() -> list[click.Command]:
     """The kubectl-like verbs; each module imports its heavy parts lazily."""
     from shoal.ctl.apply import apply_command
     from shoal.ctl.auth import auth_command
+    from shoal.ctl.autoscale import autoscale_command
     from shoal.ctl.configcmd import config_command
     from shoal.ctl.create import create_command, expose_command
     from shoal.ctl.delete import delete_command
@@ -130,6 +131,7 @@ def _verbs() -> list[click.Command]:
         label_command,
         annotate_command,
         scale_command,
+        autoscale_command,
         set_command,
         patch_command,
         wait_command,

@@ -46,6 +46,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.kinds.apps",
     "shoal.plugins.kinds.rbac",
     "shoal.plugins.kinds.coordination",
+    "shoal.plugins.kinds.autoscaling",
     "shoal.plugins.kinds.batch",
     "shoal.plugins.kinds.scheduling",
     "shoal.plugins.kinds.policy",
@@ -70,6 +71,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.controllers.serviceaccounts",
     "shoal.plugins.controllers.disruption",
     "shoal.plugins.controllers.persistentvolume",
+    "shoal.plugins.controllers.horizontalpodautoscaler",
     "shoal.plugins.proxy.serviceproxy",
     "shoal.plugins.gateway",
     "shoal.plugins.metrics",
@@ -89,6 +91,7 @@ REQUIRED_PLUGINS: frozenset[str] = frozenset(
         "policy",
         "storage",
         "apiextensions",
+        "autoscaling",
     }
 )
 

@@ -50,6 +50,7 @@ VIEW_RULES = [
         ],
     ),
     _rule(READ, ["policy"], ["poddisruptionbudgets", "poddisruptionbudgets/status"]),
+    _rule(READ, ["autoscaling"], ["horizontalpodautoscalers", "horizontalpodautoscalers/status"]),
     # metrics-server's system:aggregated-metrics-reader: `kubectl top` for viewers
     _rule(READ, ["metrics.k8s.io"], ["pods", "nodes"]),
 ]  # fmt: skip
@@ -71,6 +72,7 @@ EDIT_RULES = [
     _rule(["impersonate"], [""], ["serviceaccounts"]),
     _rule(["create"], [""], ["pods/eviction"]),
     _rule(WRITE, ["policy"], ["poddisruptionbudgets"]),
+    _rule(WRITE, ["autoscaling"], ["horizontalpodautoscalers"]),
     _rule(
         WRITE,
         ["apps"],

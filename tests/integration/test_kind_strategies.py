@@ -280,6 +280,31 @@ class TestPodDisruptionBudget(StrategyContract):
     ]
 
 
+HPA_SPEC = {
+    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+    "maxReplicas": 5,
+}
+
+
+class TestHorizontalPodAutoscaler(StrategyContract):
+    kind = "HorizontalPodAutoscaler"
+    valid = [obj("autoscaling/v2", "HorizontalPodAutoscaler", "web", spec=HPA_SPEC)]
+    invalid = [
+        (with_spec(valid[0], minReplicas=6), "spec.maxReplicas"),
+        (with_spec(valid[0], minReplicas=-1), "spec.minReplicas"),
+        (with_spec(valid[0], scaleTargetRef={"kind": "Deployment"}), "spec.scaleTargetRef.name"),
+        (with_spec(valid[0], metrics=[{"type": "Resource", "resource": {
+            "name": "gpu", "target": {"type": "Utilization", "averageUtilization": 50}}}]),
+         "spec.metrics[0].resource.name"),
+        (with_spec(valid[0], metrics=[{"type": "Resource", "resource": {
+            "name": "cpu", "target": {"type": "Utilization"}}}]),
+         "spec.metrics[0].resource.target.averageUtilization"),
+        (with_spec(valid[0], behavior={"scaleDown": {"policies": [
+            {"type": "Pods", "value": 1, "periodSeconds": 0}]}}),
+         "spec.behavior.scaleDown.policies[0].periodSeconds"),
+    ]  # fmt: skip
+
+
 class TestEviction(StrategyContract):
     """An Eviction is never stored: it is applied to its pod (deleted, as no
     budget covers it). Its checks are in the create, so the round trip and

@@ -47,6 +47,10 @@ async def test_view_edit_admin(secure_server: SecureServer) -> None:
         await refused(nsadmin.delete("namespace", "default"))
         assert not await review(viewer, "create", "deployments", "default", group="apps")
         assert await review(editor, "create", "deployments", "default", group="apps")
+        hpas = ("horizontalpodautoscalers", "default")
+        assert await review(viewer, "list", *hpas, group="autoscaling")
+        assert not await review(viewer, "create", *hpas, group="autoscaling")
+        assert await review(editor, "create", *hpas, group="autoscaling")
         assert not await review(editor, "get", "pods", "shoal-system")  # bound in default only
     finally:
         for client in (viewer, editor, nsadmin):

@@ -2,7 +2,7 @@
 tags it `omitempty`; options.proto's `always` marks such fields, and to_dict
 writes them. The table below states, per message, the fields Kubernetes
 always writes, read off its Go types (k8s.io/api core/v1, apps/v1, batch/v1,
-coordination/v1, rbac/v1, storage/v1 and k8s.io/apimachinery meta/v1 types.go): no
+coordination/v1, rbac/v1, storage/v1, autoscaling/v2 and k8s.io/apimachinery meta/v1 types.go): no
 `omitempty` tag, or a non-pointer struct (metav1.Time, IntOrString,
 resource.Quantity, a nested spec), which encoding/json never leaves out.
 metadata.creationTimestamp is `omitzero` since Kubernetes 1.34, so it is
@@ -150,6 +150,17 @@ KUBERNETES_ALWAYS: dict[str, set[str]] = {
         "disruptionsAllowed", "currentHealthy", "desiredHealthy", "expectedPods",
     },
     "Eviction": {"metadata"},
+    # autoscaling/v2
+    "HorizontalPodAutoscaler": _OBJECT,
+    "HorizontalPodAutoscalerSpec": {"scaleTargetRef", "maxReplicas"},
+    "CrossVersionObjectReference": {"kind", "name"},
+    "MetricSpec": {"type"},
+    "ResourceMetricSource": {"name", "target"},
+    "MetricTarget": {"type"},
+    "HPAScalingPolicy": {"type", "value", "periodSeconds"},
+    "HorizontalPodAutoscalerStatus": {"desiredReplicas"},
+    "MetricStatus": {"type"},
+    "ResourceMetricStatus": {"name", "current"},
     # storage/v1
     "TopologySelectorLabelRequirement": {"key", "values"},
     # rbac/v1
@@ -322,7 +333,10 @@ def test_zeros_read_back_as_unset() -> None:
 
 
 def _client_class(kind: kinds.Kind) -> str:
-    return "CoreV1Event" if kind.kind == "Event" else f"V1{kind.kind}"
+    """The official client's model: V1Pod, V2HorizontalPodAutoscaler..."""
+    if kind.kind == "Event":
+        return "CoreV1Event"
+    return f"{kind.version.capitalize()}{kind.kind}"
 
 
 def test_the_official_python_client_reads_every_manifest() -> None:

@@ -50,6 +50,13 @@ EXPECTED = {
     "PriorityClass": ("scheduling.k8s.io/v1", "priorityclasses", ("pc",), False, False),
     "PodDisruptionBudget": ("policy/v1", "poddisruptionbudgets", ("pdb",), True, True),
     "Eviction": ("policy/v1", "evictions", (), True, False),
+    "HorizontalPodAutoscaler": (
+        "autoscaling/v2",
+        "horizontalpodautoscalers",
+        ("hpa",),
+        True,
+        True,
+    ),
 }
 
 

@@ -62,7 +62,7 @@ def test_get_all_is_the_kinds_in_the_category() -> None:
     assert every == [
         "pods", "replicationcontrollers", "services",
         "daemonsets", "deployments", "replicasets", "statefulsets",
-        "cronjobs", "jobs",
+        "horizontalpodautoscalers", "cronjobs", "jobs",
     ]  # fmt: skip
     assert all("all" in kinds.resolve(p).strategy.categories for p in every)
 
