@@ -112,6 +112,7 @@ def _verbs() -> list[click.Command]:
     from shoal.ctl.set import set_command
     from shoal.ctl.top import top_command
     from shoal.ctl.wait import wait_command
+    from shoal.ctl.why import why_command
 
     return [
         get_command,
@@ -140,6 +141,7 @@ def _verbs() -> list[click.Command]:
         config_command,
         auth_command,
         top_command,
+        why_command,
     ]
 
 
