@@ -19,6 +19,7 @@ that fits somewhere, the taint to tolerate, the label a node lacks.
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
@@ -76,8 +77,10 @@ class DecisionRecorder:
             order = [0]
             totals = [0]
         else:
-            order = sorted(range(len(feasible)), key=lambda i: -totals[i])
-            winner = next(i for i in order if feasible[i].name == chosen)
+            order = heapq.nlargest(self.top, range(len(feasible)), key=totals.__getitem__)
+            winner = next((i for i in order if feasible[i].name == chosen), None)
+            if winner is None:  # a tie the top did not keep
+                winner = next(i for i, n in enumerate(feasible) if n.name == chosen)
             order = [winner, *[i for i in order if i != winner]][: self.top]
         top = [
             {
