@@ -410,11 +410,12 @@ class Scheduler:
         decision: dict[str, Any] | None = None,
     ) -> None:
         pod = queued.pod
-        self.recorder.emit(pod, WARNING, "FailedScheduling", message)
         condition = pod_scheduled_condition(False, message)
         written = await self._write_condition(pod, condition, nominated)
-        if decision is not None:
+        if decision is not None:  # after the condition: it may clear a nomination
             written = await annotate(self.client, written or pod, decision) or written
+        # last, so whoever reacts to the event finds the pod written
+        self.recorder.emit(pod, WARNING, "FailedScheduling", message)
         if written is not None and _version(queued.pod) <= _version(written):
             queued.pod = written  # so the next bind carries the current version
 
