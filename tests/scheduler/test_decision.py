@@ -107,3 +107,18 @@ def test_memory_is_bounded() -> None:
         assert len(decision["top"]) == 3
         assert len(encode(decision)) < 2048
     assert list(recorder.decisions) == [f"default/p{i}" for i in range(7, 12)]
+
+
+def test_at_5000_nodes_the_record_stays_small_and_names_the_choice() -> None:
+    nodes = [node(f"n{i:04}", cpu=str(2 + i % 7)) for i in range(5000)]
+    fw = framework(DecisionRecorder())
+    chosen, decision = schedule(fw, pod("web", cpu="1"), nodes)
+    assert decision["node"] == chosen == decision["top"][0]["node"]
+    assert decision["nodes"] == 5000 and decision["feasible"] >= 100
+    assert len(decision["top"]) == 5 and len(encode(decision)) < 2048
+    _, pending = schedule(fw, pod("huge", cpu="64"), nodes)
+    assert pending["filtered"] == {"Insufficient cpu": 5000}
+    # the roomiest nodes (8 cpu) are nearest
+    assert [row["free"]["cpu"] for row in pending["nearest"]] == [8000] * 5
+    assert pending["hints"][0].startswith("request at most cpu 8000m (asks 64000m)")
+    assert len(encode(pending)) < 2048
