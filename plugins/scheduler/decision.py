@@ -11,10 +11,11 @@ pod (no extra write: the API server copies a Binding's annotations onto the
 pod, as Kubernetes does), by a patch after the FailedScheduling condition for
 a pending one. The last ``recent`` records also stay in memory.
 
-A pending pod gets more work, off the hot path: every node's failures (all
-filters, not only the first that refused), the nearest nodes (fewest
-failures, then smallest resource shortfall), and hints: the largest request
-that fits somewhere, the taint to tolerate, the label a node lacks.
+A pending pod gets more work (bounded: the ``analyzed`` nodes with the most
+room): each node's failures (all filters, not only the first that refused),
+the nearest nodes (fewest failures, then smallest resource shortfall), and
+hints: the largest request that fits somewhere, the taint to tolerate, the
+label a node lacks.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from shoal.scheduling import CycleState
 ANNOTATION = "scheduler.shoal.dev/decision"
 TOP_NODES = 5
 RECENT_DECISIONS = 1000
+ANALYZED_NODES = 1000  # a pending pod's every-filter analysis: the roomiest this many
 MAX_REASONS = 10
 RESOURCE_REASONS = ("Insufficient cpu", "Insufficient memory")
 
@@ -42,8 +44,10 @@ def encode(decision: dict[str, Any]) -> str:
 class DecisionRecorder:
     """Bounded: ``recent`` decisions, each of ``top`` nodes plus counts."""
 
-    def __init__(self, top: int = TOP_NODES, recent: int = RECENT_DECISIONS) -> None:
-        self.top, self.recent = top, recent
+    def __init__(
+        self, top: int = TOP_NODES, recent: int = RECENT_DECISIONS, analyzed: int = ANALYZED_NODES
+    ) -> None:
+        self.top, self.recent, self.analyzed = top, recent, analyzed
         self.decisions: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     def begin(self, state: CycleState) -> None:
@@ -105,10 +109,13 @@ class DecisionRecorder:
     ) -> dict[str, Any]:
         """Every node's failures, the nearest nodes and what would make it fit."""
         framework = state.get("framework")
+        info: PodInfo = state["pod_info"]
         rows: list[tuple[NodeInfo, list[str]]] = []
         if framework is not None and "skipped_filters" in state:  # pre-filters ran
-            rows = [(n, framework.filter_reasons(pod, n, state)) for n in nodes]
-        info: PodInfo = state["pod_info"]
+            looked = nodes
+            if len(nodes) > self.analyzed:  # bounded: the nodes with the most room
+                looked = heapq.nsmallest(self.analyzed, nodes, key=lambda n: _shortfall(info, n))
+            rows = [(n, framework.filter_reasons(pod, n, state)) for n in looked]
         rows.sort(key=lambda row: (len(row[1]), _shortfall(info, row[0]), row[0].name))
         decision = {
             "node": "",

@@ -122,3 +122,12 @@ def test_at_5000_nodes_the_record_stays_small_and_names_the_choice() -> None:
     assert [row["free"]["cpu"] for row in pending["nearest"]] == [8000] * 5
     assert pending["hints"][0].startswith("request at most cpu 8000m (asks 64000m)")
     assert len(encode(pending)) < 2048
+
+
+def test_a_pending_pods_analysis_is_bounded_to_the_roomiest_nodes() -> None:
+    nodes = [node(f"n{i:02}", cpu=str(1 + i % 5)) for i in range(40)]
+    _, decision = schedule(
+        framework(DecisionRecorder(top=10, analyzed=8)), pod("x", cpu="9"), nodes
+    )
+    assert decision["filtered"] == {"Insufficient cpu": 40}  # the counts cover every node
+    assert sorted(row["free"]["cpu"] for row in decision["nearest"]) == [5000] * 8
