@@ -137,5 +137,10 @@ def why_command(ctx: CtlContext, target: str, output: str) -> None:
         ) from err
     if output == "json":
         click.echo(json.dumps(decision, indent=2))
-    else:
-        click.echo(render(decision, namespace, name))
+        return
+    click.echo(render(decision, namespace, name))
+    if pod.spec.node_name and decision.get("node") != pod.spec.node_name:
+        click.echo(
+            f"Note: the pod is now on {pod.spec.node_name}; this record is from an earlier "
+            "attempt (the pod was bound by a bind plugin or another scheduler)."
+        )

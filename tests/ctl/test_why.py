@@ -41,6 +41,11 @@ async def test_why_through_the_cli(shoal: Shoal, shoal_client: Client) -> None:
         "  - request at most cpu 1500m (asks 9000m): fits node a",
     ]
     assert json.loads((await shoal("why", "big", "-o", "json")).out) == decision
+    stale = pod("moved", node_name="n9")
+    stale.metadata.annotations[ANNOTATION] = encode(decision)
+    await shoal_client.create(stale)
+    result = await shoal("why", "pod/moved")
+    assert result.code == 0 and "Note: the pod is now on n9; this record is from an" in result.out
     await shoal_client.create(pod("plain"))
     result = await shoal("why", "plain")
     assert result.code == 1 and "has no scheduling decision" in result.err
