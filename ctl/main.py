@@ -114,6 +114,7 @@ def _verbs() -> list[click.Command]:
     from shoal.ctl.set import set_command
     from shoal.ctl.top import top_command
     from shoal.ctl.wait import wait_command
+    from shoal.ctl.why import why_command
 
     return [
         get_command,
@@ -144,6 +145,7 @@ def _verbs() -> list[click.Command]:
         auth_command,
         top_command,
         history_command,
+        why_command,
     ]
 
 

@@ -1,5 +1,6 @@
 """Binding a pod to a node, as Kubernetes' pods/binding does: one write sets
-``spec.nodeName`` and the ``PodScheduled=True`` condition, and a pod already
+``spec.nodeName``, the ``PodScheduled=True`` condition and the Binding's
+annotations (copied onto the pod, as Kubernetes does), and a pod already
 bound refuses (ABORTED), so no pod is ever bound twice."""
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ async def bind(update: Update, binding: Any, *, dry_run: bool, user: str) -> Any
         if pod.metadata.HasField("deletion_timestamp"):
             raise errors.ConflictError(f'pods "{name}" is being deleted', name=name, kind="pods")
         pod.spec.node_name = node
+        for key, value in binding.metadata.annotations.items():  # as Kubernetes' assignPod
+            pod.metadata.annotations[key] = value
         _scheduled(pod)
         return pod
 

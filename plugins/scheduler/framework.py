@@ -23,6 +23,7 @@ from typing import Any
 
 import structlog
 from shoal.plugins.scheduler.cache import NodeInfo, PodInfo, SchedulerCache
+from shoal.plugins.scheduler.decision import DecisionRecorder
 from shoal.plugins.scheduler.profile import SchedulerProfile, default_order
 from shoal.scheduling import EXTENSION_POINTS, CycleState, Status, as_status
 
@@ -105,6 +106,7 @@ class Framework:
         self.percentage = percentage_of_nodes_to_score or self.profile.percentage_of_nodes_to_score
         self.rng = rng or random.Random()
         self._next_start = 0
+        self.recorder: DecisionRecorder | None = None  # set to record decisions (shoal why)
 
     def _weight(self, name: str, obj: Any) -> int:
         return int(self.profile.weights.get(name, getattr(obj, "weight", 1)))
@@ -123,13 +125,30 @@ class Framework:
             state = {}
         state.update({"pod_info": info or PodInfo.of(pod), "cache": cache, "framework": self})
         nodes = cache.node_list
-        feasible, reasons = self.find_feasible(pod, nodes, state)
+        recorder = self.recorder
+        if recorder is None:
+            feasible, reasons = self.find_feasible(pod, nodes, state)
+        else:  # shoal why: what the cycle computed anyway, kept compact
+            recorder.begin(state)
+            try:
+                feasible, reasons = self.find_feasible(pod, nodes, state)
+            except FitError as err:  # a pre-filter refused every node
+                recorder.unschedulable(pod, state, nodes, err.reasons)
+                raise
+            if not feasible:
+                recorder.unschedulable(pod, state, nodes, reasons)
         if not feasible:
             message = self.run_post_filter(pod, state, reasons)
             raise FitError(pod, len(nodes), reasons, message)
         if len(feasible) == 1:
+            if recorder is not None:
+                recorder.scheduled(state, len(nodes), reasons, feasible, None, feasible[0].name)
             return feasible[0].name
-        return self.select(feasible, self.score(pod, feasible, state))
+        totals = self.score(pod, feasible, state)
+        chosen = self.select(feasible, totals)
+        if recorder is not None:
+            recorder.scheduled(state, len(nodes), reasons, feasible, totals, chosen)
+        return chosen
 
     def run_pre_filter(self, pod: Any, state: CycleState) -> set[str]:
         """Names of the plugins whose filter skips this pod; a rejection is
@@ -220,6 +239,23 @@ class Framework:
                 return plugin.obj, status
         return None
 
+    def filter_reasons(self, pod: Any, node: NodeInfo, state: CycleState) -> list[str]:
+        """Every reason every filter the pre-filters kept gives against
+        ``node`` (not only the first): for ``shoal why`` on a pending pod."""
+        skipped = state.get("skipped_filters", ())
+        found: list[str] = []
+        for plugin in self.filters:
+            if plugin.name in skipped:
+                continue
+            try:
+                status = as_status(plugin.obj.filter(pod, node, state))
+            except Exception as err:
+                found.append(f"{plugin.name}: {type(err).__name__}")
+                continue
+            if not (status.is_success() or status.is_skip()):
+                found.extend(status.reasons or (status.message or plugin.name,))
+        return found
+
     def run_pre_filter_extensions(
         self, method: str, pod: Any, state: CycleState, other: PodInfo, node: NodeInfo
     ) -> None:
@@ -253,6 +289,7 @@ class Framework:
         """Weighted totals, in the order of ``nodes``."""
         totals = [0] * len(nodes)
         skipped = self._pre_score(pod, nodes, state)
+        breakdown = state.get("score_breakdown")  # per plugin, when recording
         for plugin in self.scores:
             obj = plugin.obj
             if plugin.name in skipped:
@@ -269,6 +306,8 @@ class Framework:
                 by_name = {n.name: v for n, v in zip(nodes, values, strict=True)}
                 normalize(pod, by_name, state)
                 values = [by_name[n.name] for n in nodes]
+            if breakdown is not None:
+                breakdown[plugin.name] = (values, weight)
             totals = [
                 total + (0 if value < 0 else 100 if value > 100 else int(value)) * weight
                 for total, value in zip(totals, values, strict=True)

@@ -26,6 +26,7 @@ from shoal.client import Client, SharedInformerFactory, object_key, shared_infor
 from shoal.events import NORMAL, WARNING, EventRecorder
 from shoal.plugins.scheduler.cache import PodInfo, SchedulerCache
 from shoal.plugins.scheduler.conditions import pod_scheduled_condition, set_condition
+from shoal.plugins.scheduler.decision import ANNOTATION, DecisionRecorder, annotate, encode
 from shoal.plugins.scheduler.framework import FitError, Framework
 from shoal.plugins.scheduler.preemption import Candidate
 from shoal.plugins.scheduler.profile import DEFAULT_SCHEDULER_NAME, SchedulerProfile
@@ -55,8 +56,15 @@ def _pod_changed(old: Any, new: Any) -> bool:
     return (
         old.spec != new.spec
         or old.metadata.labels != new.metadata.labels
-        or old.metadata.annotations != new.metadata.annotations
+        or _annotations(old) != _annotations(new)
     )
+
+
+def _annotations(pod: Any) -> dict[str, str]:
+    """Without our own decision record (its write must not requeue the pod)."""
+    annotations = dict(pod.metadata.annotations)
+    annotations.pop(ANNOTATION, None)
+    return annotations
 
 
 def _finished(pod: Any) -> bool:
@@ -80,6 +88,7 @@ class Scheduler:
         initial_backoff: float = 1.0,
         informers: SharedInformerFactory | None = None,
         profiles: Sequence[SchedulerProfile] | None = None,
+        record_decisions: bool = True,
     ) -> None:
         """``profiles`` (from ``--scheduler-config``): one framework per
         schedulerName; by default one profile, ``scheduler_name``, running
@@ -97,6 +106,10 @@ class Scheduler:
         }
         self.scheduler_name = profiles[0].scheduler_name
         self.framework = self.frameworks[self.scheduler_name]
+        # shoal why: a compact decision per pod, carried to the pod's annotation
+        self.decisions = DecisionRecorder() if record_decisions else None
+        for framework in self.frameworks.values():
+            framework.recorder = self.decisions
         self.cache = SchedulerCache()
         self.queue = SchedulingQueue(initial_backoff=initial_backoff)
         metrics.track_scheduling_queue(self.queue)  # scheduler_pending_pods{queue}
@@ -244,10 +257,14 @@ class Scheduler:
             chosen: Candidate | None = state.get("preemption")
             if chosen is not None:  # victims chosen: the pod waits for their room
                 self.cache.nominate(pod, chosen.node)
-                self._spawn(self._preempt(queued, chosen, str(err)))
+                self._spawn(self._preempt(queued, chosen, str(err), state.get("decision")))
             else:
                 nominated = self._cleared_nomination(pod, state)
-                self._spawn(self._record_unschedulable(queued, str(err), nominated=nominated))
+                self._spawn(
+                    self._record_unschedulable(
+                        queued, str(err), nominated=nominated, decision=state.get("decision")
+                    )
+                )
             self.queue.requeue_unschedulable(queued)
             return
         except Exception:
@@ -325,7 +342,8 @@ class Scheduler:
             if not (status.is_success() or status.is_skip()):
                 self._cycle_failed(queued, status)
                 return None
-        return await self.bind_pod(queued, node)  # no bind plugin took it: our own binder
+        # no bind plugin took it: our own binder
+        return await self.bind_pod(queued, node, state.get("decision"))
 
     def _bound(self, queued: QueuedPod) -> Any:
         self.cache.unnominate(queued.key)
@@ -334,15 +352,21 @@ class Scheduler:
         self.bound += 1
         return queued.pod
 
-    async def bind_pod(self, queued: QueuedPod, node: str) -> Any:
+    async def bind_pod(
+        self, queued: QueuedPod, node: str, decision: dict[str, Any] | None = None
+    ) -> Any:
         """Bind through a Binding: nodeName and PodScheduled=True in one write,
-        refused if the pod moved on (another version, or already bound)."""
+        refused if the pod moved on (another version, or already bound); the
+        Binding carries the decision record, which the API server copies onto
+        the pod."""
         pod, key = queued.pod, queued.key
         binding = core_pb2.Binding()
         m = binding.metadata
         m.name, m.namespace = pod.metadata.name, pod.metadata.namespace
         m.uid, m.resource_version = pod.metadata.uid, pod.metadata.resource_version
         binding.target.kind, binding.target.name = "Node", node
+        if decision is not None:
+            m.annotations[ANNOTATION] = encode(decision)
         try:
             await self.client.create(binding)
         except errors.NotFoundError:
@@ -370,18 +394,28 @@ class Scheduler:
             pod, NORMAL, "Scheduled", f"Successfully assigned {m.namespace}/{m.name} to {node}"
         )
 
-    async def _preempt(self, queued: QueuedPod, chosen: Candidate, message: str) -> None:
+    async def _preempt(
+        self, queued: QueuedPod, chosen: Candidate, message: str, decision: Any = None
+    ) -> None:
         """Delete the victims, then record the failure with the nominated node."""
         await delete_victims(self.client, self.recorder, queued.pod, chosen)
-        await self._record_unschedulable(queued, message, nominated=chosen.node)
+        await self._record_unschedulable(queued, message, nominated=chosen.node, decision=decision)
 
     async def _record_unschedulable(
-        self, queued: QueuedPod, message: str, *, nominated: str | None = None
+        self,
+        queued: QueuedPod,
+        message: str,
+        *,
+        nominated: str | None = None,
+        decision: dict[str, Any] | None = None,
     ) -> None:
         pod = queued.pod
-        self.recorder.emit(pod, WARNING, "FailedScheduling", message)
         condition = pod_scheduled_condition(False, message)
         written = await self._write_condition(pod, condition, nominated)
+        if decision is not None:  # after the condition: it may clear a nomination
+            written = await annotate(self.client, written or pod, decision) or written
+        # last, so whoever reacts to the event finds the pod written
+        self.recorder.emit(pod, WARNING, "FailedScheduling", message)
         if written is not None and _version(queued.pod) <= _version(written):
             queued.pod = written  # so the next bind carries the current version
 

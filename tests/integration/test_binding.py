@@ -49,3 +49,18 @@ async def test_bad_bindings(shoal_client: Client) -> None:
         await shoal_client.create(binding("web", ""))
     with pytest.raises(errors.ConflictError, match="uid"):
         await shoal_client.create(binding("web", "node-1", uid="wrong"))
+
+
+async def test_a_bindings_annotations_are_copied_onto_the_pod(shoal_client: Client) -> None:
+    """As Kubernetes' assignPod: the scheduler's decision record rides on the Binding."""
+    manifest = pod("web")
+    manifest.metadata.annotations["keep"] = "me"
+    await shoal_client.create(manifest)
+    b = binding("web", "node-1")
+    b.metadata.annotations["scheduler.shoal.dev/decision"] = '{"node":"node-1"}'
+    await shoal_client.create(b)
+    bound = await shoal_client.get("pods", "web")
+    assert dict(bound.metadata.annotations) == {
+        "keep": "me",
+        "scheduler.shoal.dev/decision": '{"node":"node-1"}',
+    }
