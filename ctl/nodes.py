@@ -51,7 +51,9 @@ uncordon_command = _cordon_command("uncordon", False)
 @click.argument("node")
 @click.option("--force", is_flag=True, help="Also delete pods no controller manages.")
 @click.option(
-    "--ignore-daemonsets", is_flag=True, help="Accepted for kubectl habits (no DaemonSets here)."
+    "--ignore-daemonsets",
+    is_flag=True,
+    help="Leave DaemonSet-managed pods (their DaemonSet would put them back) and drain the rest.",
 )
 @click.option("--grace-period", type=int, default=-1, help="Seconds each pod gets to stop.")
 @click.option("--delete-emptydir-data", is_flag=True, help="Delete pods with emptyDir volumes.")
@@ -88,9 +90,11 @@ async def _drain(client: Any, node: str, opts: dict[str, Any]) -> None:
     refuse = _refusals(pods, opts)
     if refuse:
         await set_unschedulable(client, node, True)
-        raise click.ClickException(
-            f"cannot delete {'; '.join(refuse)} (use --force or --delete-emptydir-data)"
-        )
+        raise click.ClickException(f"cannot delete {'; '.join(refuse)}")
+    daemons = [p for p in pods if _owner_kind(p) == "DaemonSet"]
+    if daemons:  # --ignore-daemonsets: as kubectl, warn and leave them
+        click.echo(f"Warning: ignoring DaemonSet-managed Pods: {_names(daemons)}", err=True)
+        pods = [p for p in pods if p not in daemons]
     if not opts["dry_run"]:
         await set_unschedulable(client, node, True)
     click.echo(f"node/{node} cordoned")
@@ -140,16 +144,26 @@ async def _evict(
             await asyncio.sleep(EVICTION_RETRY_SECONDS)
 
 
+def _owner_kind(pod: Any) -> str:
+    return next((o.kind for o in pod.metadata.owner_references if o.controller), "")
+
+
+def _names(pods: list[Any]) -> str:
+    return ", ".join(f"{p.metadata.namespace}/{p.metadata.name}" for p in pods)
+
+
 def _refusals(pods: list[Any], opts: dict[str, Any]) -> list[str]:
+    """kubectl drain's refusals, each with the flag that overrides it."""
     out = []
-    bare = [p for p in pods if not any(o.controller for o in p.metadata.owner_references)]
+    bare = [p for p in pods if not _owner_kind(p)]
     if bare and not opts["force"]:
-        names = ", ".join(f"{p.metadata.namespace}/{p.metadata.name}" for p in bare)
-        out.append(f"Pods not managed by a controller: {names}")
+        out.append(f"Pods not managed by a controller (use --force): {_names(bare)}")
+    daemons = [p for p in pods if _owner_kind(p) == "DaemonSet"]
+    if daemons and not opts["ignore_daemonsets"]:
+        out.append(f"DaemonSet-managed Pods (use --ignore-daemonsets): {_names(daemons)}")
     local = [p for p in pods if any(v.HasField("empty_dir") for v in p.spec.volumes)]
     if local and not opts["delete_emptydir_data"]:
-        names = ", ".join(f"{p.metadata.namespace}/{p.metadata.name}" for p in local)
-        out.append(f"Pods with local storage: {names}")
+        out.append(f"Pods with local storage (use --delete-emptydir-data): {_names(local)}")
     return out
 
 

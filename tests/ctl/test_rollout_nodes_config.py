@@ -148,6 +148,27 @@ async def test_drain_honours_disruption_budgets(shoal: Shoal, shoal_client: Clie
     assert (await shoal_client.list("pod", "default")).items == []
 
 
+async def test_drain_leaves_daemonset_pods_only_when_asked(
+    shoal: Shoal, shoal_client: Client
+) -> None:
+    await shoal_client.create(obj({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}}))
+    daemon = pod("agent-x", node="n1")
+    daemon.metadata.owner_references.add(
+        kind="DaemonSet", name="agent", uid="u2", api_version="apps/v1", controller=True
+    )
+    await shoal_client.create(daemon)
+    refused = await shoal("drain", "n1")
+    assert refused.code == 1
+    assert "DaemonSet-managed Pods (use --ignore-daemonsets): default/agent-x" in refused.err
+    drained = await shoal("drain", "n1", "--ignore-daemonsets")
+    assert drained.code == 0, drained.err
+    assert "Warning: ignoring DaemonSet-managed Pods: default/agent-x" in drained.err
+    assert "node/n1 drained" in drained.out
+    assert [p.metadata.name for p in (await shoal_client.list("pod", "default")).items] == [
+        "agent-x"
+    ]
+
+
 def _running(p: Any) -> Any:
     p.status.phase = "Running"
     p.status.conditions.add(type="Ready", status="True")
