@@ -135,7 +135,7 @@ async def test_a_plugins_http_server_starts_and_stops_with_the_api_server(
 async def test_an_http_server_no_plugin_offers_is_refused_before_anything_starts(
     plugins: pmod.ShoalPluginManager, tmp_path: Path
 ) -> None:
-    with pytest.raises(httpservers.HTTPServerError, match=r'"nobody".*offered: gateway'):
+    with pytest.raises(httpservers.HTTPServerError, match=r'"nobody".*offered: dashboard, gateway'):
         await serve(tmp_path / "data", "127.0.0.1:0", insecure=True, http_servers={"nobody": ":0"})
     assert not (tmp_path / "data").exists()
 
