@@ -116,9 +116,9 @@ async def _scenario(client: Client, etcd: LocalEtcd, servers: list[ServerProcess
     assert takeover < LEASE * 3, f"standby took {takeover:.1f}s (lease {LEASE}s)"
     await eventually(lambda: _leads(client, "shoal-scheduler", standby.pid), timeout=LEASE * 5)
 
-    scaled = await client.get("Deployment", "web")
-    scaled.spec.replicas = 5
-    await client.update(scaled)
+    # a patch, as kubectl scale sends: a read-modify-write would race the new
+    # leader's status writes to the same Deployment
+    await client.patch("Deployment", "web", {"spec": {"replicas": 5}})
     await eventually(lambda: _count(client, 5), timeout=20)
     after_leader = len(writer.acked)
     await eventually(lambda: len(writer.acked) >= after_leader + 20, timeout=20)
