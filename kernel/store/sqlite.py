@@ -23,7 +23,7 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -63,6 +63,8 @@ class SQLiteStore:
     ``compact_batch`` revisions are compacted per transaction, writes
     committed between them (see ``sqlite_compact``; 0: all in one
     transaction, which stalls writes for as long as it takes).
+    ``history_retention`` (key prefix -> seconds) keeps the compacted
+    revisions of those keys that long (see ``sqlite_retention``).
     """
 
     def __init__(
@@ -76,8 +78,10 @@ class SQLiteStore:
         max_batch: int = 1000,
         reserve_bytes: int = 0,
         compact_batch: int = DEFAULT_BATCH,
+        history_retention: Mapping[str, float] | None = None,
     ) -> None:
         self.path = path
+        self._retention = dict(history_retention or {})
         self._compact_batch = compact_batch
         self._reserve_bytes = reserve_bytes
         self._compact_interval = compact_interval
@@ -118,6 +122,7 @@ class SQLiteStore:
             self._reserve_bytes,
             self._compact_batch,
         )
+        self._writer.compaction.retention = self._retention
         try:
             rev, compact_rev = await self._writer.start()
         except BaseException:
@@ -202,9 +207,16 @@ class SQLiteStore:
             )
         )
 
-    async def revisions(self, key: str) -> builtins.list[Revision]:
+    async def revisions(self, key: str, after: int = 0, limit: int = 0) -> builtins.list[Revision]:
         """See :class:`shoal.store.base.HistoryStore`."""
-        return await self._read(schema.revisions, check_key(key))
+        check_revision(after)
+        return await self._read(schema.revisions, check_key(key), after, limit)
+
+    async def deleted(
+        self, prefix: str, start_after: str = "", limit: int = 0
+    ) -> builtins.list[Revision]:
+        """See :class:`shoal.store.base.HistoryStore`."""
+        return await self._read(schema.deleted, prefix, start_after, limit)
 
     async def compact(self, revision: int) -> None:
         check_revision(revision)
