@@ -88,7 +88,12 @@ async def revision(read: Range, key: str, raw: bytes, rev: int, who: Who) -> Rev
     """The change at ``rev`` of ``key`` with its author ``who``."""
     user, verb = str(who.get("user", "")), str(who.get("verb", ""))
     when = float(who.get("time", 0.0))
-    now = await read(rpc.RangeRequest(key=raw, revision=rev))
+    try:
+        now = await read(rpc.RangeRequest(key=raw, revision=rev))
+    except CompactedError:  # still the current value? then it is readable now
+        now = await read(rpc.RangeRequest(key=raw))
+        if not (now.kvs and int(now.kvs[0].mod_revision) == rev):
+            raise
     if now.kvs and int(now.kvs[0].mod_revision) == rev:
         kv = now.kvs[0]
         fresh = int(kv.create_revision) == rev
