@@ -198,3 +198,39 @@ async def test_listing_deleted_needs_list_over_rest(secure_gateway: SecureGatewa
     )
     assert answer.code == 403, answer.body
     assert "carol" in answer.body["message"] and "list" in answer.body["message"]
+
+
+async def test_namespace_only_list_and_deleted_secret_over_rest(
+    secure_gateway: SecureGateway,
+) -> None:
+    gw = secure_gateway
+    await _deleted_by(gw.server, "erin")
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"}}
+    made = await gw.call(
+        "POST",
+        "/api/v1/namespaces/default/secrets",
+        body={**secret, "stringData": {"p": "hunter2"}},
+    )
+    assert made.code == 201, made.body
+    assert (await gw.call("DELETE", "/api/v1/namespaces/default/secrets/db")).code == 200
+    history = await gw.call("GET", f"{BASE}/core/v1/namespaces/default/secrets/db")
+    assert [i["type"] for i in history.body["items"]] == ["CREATE", "DELETE"]
+    assert "hunter2" not in str(history.body) and "aHVudGVyMg" not in str(history.body)
+
+    await gw.server.admin.create(binding("dana-view", "view", user="dana", namespace="default"))
+    dana = gw.server.user_client("dana")
+    try:
+        await until_allowed(dana, "list", "configmaps", "default")
+    finally:
+        await dana.close()
+    mine = await gw.call(
+        "GET", f"{BASE}/deleted/core/v1/namespaces/default/configmaps", user="dana", groups=()
+    )
+    assert mine.code == 200, mine.body
+    assert [i["name"] for i in mine.body["items"]] == ["a", "b"]
+    everywhere = await gw.call("GET", f"{BASE}/deleted/core/v1/configmaps", user="dana", groups=())
+    assert everywhere.code == 403, everywhere.body
+    secrets = await gw.call(
+        "GET", f"{BASE}/deleted/core/v1/namespaces/default/secrets", user="dana", groups=()
+    )
+    assert secrets.code == 403, secrets.body  # view may not list Secrets
