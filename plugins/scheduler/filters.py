@@ -11,11 +11,14 @@ from shoal.plugins.scheduler.matching import (
     AffinityTerm,
     describe_taint,
     node_selector_matches,
+    pinned_node_names,
     required_terms,
     untolerated,
 )
+from shoal.scheduling import PreFilterResult
 
 UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
+AFFINITY_MISMATCH = "node(s) didn't match Pod's node affinity/selector"
 
 
 class NodeReady:
@@ -53,22 +56,25 @@ class NodeAffinity:
 
     unresolvable = True  # preemption cannot help
 
-    def pre_filter(self, pod: Any, state: dict[str, Any]) -> bool:
+    def pre_filter(self, pod: Any, state: dict[str, Any]) -> bool | PreFilterResult:
         affinity = pod.spec.affinity.node_affinity
-        return bool(pod.spec.node_selector) or affinity.HasField(
-            "required_during_scheduling_ignored_during_execution"
-        )
+        if not affinity.HasField("required_during_scheduling_ignored_during_execution"):
+            return bool(pod.spec.node_selector)
+        names = pinned_node_names(affinity.required_during_scheduling_ignored_during_execution)
+        if not names:  # every node may match, or none can (the filter says so)
+            return True
+        return PreFilterResult(names, AFFINITY_MISMATCH)
 
     def filter(self, pod: Any, node: NodeInfo, state: dict[str, Any]) -> str | None:
         labels = node.metadata.labels
         for key, value in pod.spec.node_selector.items():
             if labels.get(key) != value:
-                return "node(s) didn't match Pod's node affinity/selector"
+                return AFFINITY_MISMATCH
         affinity = pod.spec.affinity.node_affinity
         if affinity.HasField("required_during_scheduling_ignored_during_execution"):
             required = affinity.required_during_scheduling_ignored_during_execution
             if not node_selector_matches(required, node):
-                return "node(s) didn't match Pod's node affinity/selector"
+                return AFFINITY_MISMATCH
         return None
 
 
