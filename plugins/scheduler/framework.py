@@ -13,15 +13,13 @@ it holds ``state["pod_info"]`` (the pod's precomputed requests) and
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import random
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
+from shoal.plugins.scheduler.bindingcycle import BindingCycle, Plugin, guarded
 from shoal.plugins.scheduler.cache import NodeInfo, PodInfo, SchedulerCache
 from shoal.plugins.scheduler.decision import DecisionRecorder
 from shoal.plugins.scheduler.profile import SchedulerProfile, default_order
@@ -65,14 +63,7 @@ def num_feasible_nodes_to_find(total: int, percentage: int = 0) -> int:
     return max(total * percentage // 100, MIN_FEASIBLE_NODES)
 
 
-@dataclass
-class _Plugin:
-    name: str
-    obj: Any
-    weight: int
-
-
-class Framework:
+class Framework(BindingCycle):
     """The plugins of one profile, by extension point, in the profile's order."""
 
     def __init__(
@@ -86,14 +77,12 @@ class Framework:
         plugins = list(plugins)
         self.profile = profile or SchedulerProfile()
         objects = dict(plugins)
-        self.points: dict[str, list[_Plugin]] = {}
+        self.points: dict[str, list[Plugin]] = {}
         for point in EXTENSION_POINTS:
             names = self.profile.plugins.get(point)
             if names is None:
                 names = default_order(point, plugins)
-            self.points[point] = [
-                _Plugin(n, objects[n], self._weight(n, objects[n])) for n in names
-            ]
+            self.points[point] = [Plugin(n, objects[n], self._weight(n, objects[n])) for n in names]
         self.filters, self.scores = self.points["filter"], self.points["score"]
         self.extensions = {
             method: [
@@ -365,7 +354,7 @@ class Framework:
     def run_reserve(self, pod: Any, node: str, state: CycleState) -> Status:
         """Reserve in order; on the first failure, unreserve everything."""
         for plugin in self.points["reserve"]:
-            status = _guarded(plugin, lambda p=plugin: p.obj.reserve(pod, node, state))
+            status = guarded(plugin, lambda p=plugin: p.obj.reserve(pod, node, state))
             if not status.is_success():
                 self.run_unreserve(pod, node, state)
                 return status
@@ -377,60 +366,3 @@ class Framework:
                 plugin.obj.unreserve(pod, node, state)
             except Exception:
                 log.exception("unreserve failed", plugin=plugin.name)
-
-    # -- the binding cycle ---------------------------------------------------------
-
-    async def run_permit(self, pod: Any, node: str, state: CycleState) -> Status:
-        for plugin in self.points["permit"]:
-            status = await _awaited(plugin, "permit", self.profile.permit_timeout, pod, node, state)
-            if not status.is_success():
-                return status
-        return Status.success()
-
-    async def run_pre_bind(self, pod: Any, node: str, state: CycleState) -> Status:
-        for plugin in self.points["preBind"]:
-            status = await _awaited(plugin, "pre_bind", None, pod, node, state)
-            if not status.is_success():
-                return status
-        return Status.success()
-
-    async def run_bind(self, pod: Any, node: str, state: CycleState) -> Status:
-        """The first binder that does not skip; Skip if all do (then the
-        scheduler's own binder binds)."""
-        for plugin in self.points["bind"]:
-            status = await _awaited(plugin, "bind", None, pod, node, state)
-            if not status.is_skip():
-                return status
-        return Status.skip()
-
-    def run_post_bind(self, pod: Any, node: str, state: CycleState) -> None:
-        for plugin in self.points["postBind"]:
-            try:
-                plugin.obj.post_bind(pod, node, state)
-            except Exception:
-                log.exception("post-bind failed", plugin=plugin.name)
-
-
-def _guarded(plugin: _Plugin, call: Any) -> Status:
-    try:
-        return as_status(call()).with_plugin(plugin.name)
-    except Exception as err:
-        log.exception("scheduler plugin failed", plugin=plugin.name)
-        return Status.error(f"{type(err).__name__}: {err}").with_plugin(plugin.name)
-
-
-async def _awaited(plugin: _Plugin, method: str, timeout: float | None, *args: Any) -> Status:
-    try:
-        result = getattr(plugin.obj, method)(*args)
-        if inspect.isawaitable(result):
-            result = await asyncio.wait_for(result, timeout)
-        return as_status(result).with_plugin(plugin.name)
-    except TimeoutError:
-        return Status.unschedulable(
-            f"rejected due to timeout after waiting {timeout}s at plugin {plugin.name}"
-        ).with_plugin(plugin.name)
-    except asyncio.CancelledError:
-        raise
-    except Exception as err:
-        log.exception("scheduler plugin failed", plugin=plugin.name, point=method)
-        return Status.error(f"{type(err).__name__}: {err}").with_plugin(plugin.name)
