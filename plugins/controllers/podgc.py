@@ -103,12 +103,8 @@ class PodGCController:
             await self._delete(pod, None)
         await self.gc_orphans(pods)
         for pod in pods:
-            m = pod.metadata
-            if not m.HasField("deletion_timestamp") or pod.spec.node_name:
-                continue
-            if is_terminated(pod) and m.deletion_grace_period_seconds == 0:
-                continue  # done before: only its finalizers hold it now
-            await self._delete(pod, None)
+            if pod.metadata.HasField("deletion_timestamp") and not pod.spec.node_name:
+                await self._delete(pod, None)
 
     async def gc_orphans(self, pods: list[Any]) -> None:
         existing = {n.metadata.name for n in self.nodes.list()}
