@@ -12,7 +12,11 @@ allow one disruption each. Timed, per decision (median of the runs):
   filtered and refused, no preemption;
 - **preemption**: the same pod at priority 100 - every node refused, then
   DefaultPreemption's dry run over 10% of the nodes (500) and the choice of
-  a node and its victims (the deletes through the API are not timed).
+  a node and its victims (the deletes through the API are not timed);
+- **daemon pod** and **daemon preemption**: the plain pod and the urgent one
+  pinned to one node as a DaemonSet pins its pods (required node affinity
+  ``matchFields: metadata.name``), which NodeAffinity's PreFilterResult
+  narrows to that node.
 """
 
 from __future__ import annotations
@@ -50,6 +54,13 @@ def make_pod(name: str, cpu: str = "", priority: int = 0, node: str = "") -> cor
         container.resources.requests["cpu"] = cpu
     pod.spec.priority = priority
     pod.spec.node_name = node
+    return pod
+
+
+def pinned(pod: core_pb2.Pod, node: str) -> core_pb2.Pod:
+    affinity = pod.spec.affinity.node_affinity
+    term = affinity.required_during_scheduling_ignored_during_execution.node_selector_terms.add()
+    term.match_fields.add(key="metadata.name", operator="In", values=[node])
     return pod
 
 
@@ -99,6 +110,11 @@ def run() -> dict[str, Any]:
     no_fit_ms, _ = decision_ms(framework, polite, cache)
     preempt_ms, chosen = decision_ms(framework, make_pod("urgent", "1", 100), cache)
     assert chosen is not None and len(chosen.victims) == 2, chosen
+    daemon_ms, placed = decision_ms(framework, pinned(make_pod("ds"), "node-4321"), cache)
+    assert placed == "node-4321", placed
+    pinned_urgent = pinned(make_pod("ds-urgent", "1", 100), "node-4321")
+    daemon_preempt_ms, daemon_chosen = decision_ms(framework, pinned_urgent, cache)
+    assert daemon_chosen is not None and daemon_chosen.node == "node-4321", daemon_chosen
     figures = {
         "nodes": NODES,
         "pods": NODES * PODS_PER_NODE,
@@ -108,6 +124,8 @@ def run() -> dict[str, Any]:
         "preemption_over_plain": round(preempt_ms / plain_ms, 1),
         "victims": sorted(v.priority for v in chosen.victims),
         "pdb_violations": chosen.pdb_violations,
+        "daemon_pod_decision_ms": round(daemon_ms, 2),
+        "daemon_pod_preemption_decision_ms": round(daemon_preempt_ms, 2),
     }
     for key, value in figures.items():
         print(f"   {key}: {value}")

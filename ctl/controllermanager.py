@@ -35,6 +35,7 @@ def controller_manager_command(
     controllers: str,
     leader_elect: bool,
     node_monitor_grace_period: float,
+    terminated_pod_gc_threshold: int,
     scheduler_config: str,
     metrics_listen: str,
     log_format: str,
@@ -55,7 +56,15 @@ def controller_manager_command(
     config = check_scheduler_config(scheduler_config)
     log.configure("controller-manager", json=log_format == "json", level=log_level)
     asyncio.run(
-        _run(ctx, controllers, leader_elect, node_monitor_grace_period, config, metrics_listen)
+        _run(
+            ctx,
+            controllers,
+            leader_elect,
+            node_monitor_grace_period,
+            config,
+            metrics_listen,
+            terminated_pod_gc_threshold,
+        )
     )
 
 
@@ -66,6 +75,7 @@ async def _run(
     grace: float,
     config: Any,
     metrics_listen: str,
+    terminated_pod_gc_threshold: int = 12500,
 ) -> None:
     import asyncio
     import signal
@@ -85,7 +95,11 @@ async def _run(
     # The CA the config trusts is the cluster's: root-ca-cert-publisher
     # puts it in each namespace's kube-root-ca.crt.
     extra = {"root_ca_pem": cfg.ca_data} if cfg.ca_data else {}
-    options = ControlPlaneOptions(node_monitor_grace_period=grace, extra=extra)
+    options = ControlPlaneOptions(
+        node_monitor_grace_period=grace,
+        terminated_pod_gc_threshold=terminated_pod_gc_threshold,
+        extra=extra,
+    )
     if config is not None:
         options.extra["scheduler_config"] = config
     control_plane = ControlPlane(client, controllers, leader_elect=leader_elect, options=options)

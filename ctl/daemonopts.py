@@ -24,8 +24,8 @@ def log_options(func: F) -> F:
 
 
 def control_plane_options(func: F) -> F:
-    """--controllers, --leader-elect, --node-monitor-grace-period and
-    --scheduler-config."""
+    """--controllers, --leader-elect, --node-monitor-grace-period,
+    --terminated-pod-gc-threshold and --scheduler-config."""
     func = click.option(
         "--scheduler-config",
         type=click.Path(dir_okay=False),
@@ -33,6 +33,13 @@ def control_plane_options(func: F) -> F:
         metavar="FILE",
         help="A KubeSchedulerConfiguration (YAML): scheduler profiles, plugin order "
         "per extension point, score weights (docs/scheduler.md).",
+    )(func)
+    func = click.option(
+        "--terminated-pod-gc-threshold",
+        type=click.IntRange(min=0),
+        default=12500,
+        show_default=True,
+        help="Succeeded and Failed pods kept before the oldest are deleted (0: keep all).",
     )(func)
     func = click.option(
         "--node-monitor-grace-period",

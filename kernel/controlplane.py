@@ -49,6 +49,8 @@ class ControlPlaneOptions:
     renew_deadline: float = 10.0
     retry_period: float = 2.0
     node_monitor_grace_period: float = 40.0
+    # Terminated pods kept before the oldest are deleted (podgc); 0 keeps all.
+    terminated_pod_gc_threshold: int = 12500
     # Seconds before a crashed controller is started again (doubling, capped).
     restart_backoff: float = 1.0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -56,6 +58,7 @@ class ControlPlaneOptions:
     def as_dict(self) -> dict[str, Any]:
         return {
             "node_monitor_grace_period": self.node_monitor_grace_period,
+            "terminated_pod_gc_threshold": self.terminated_pod_gc_threshold,
             **self.extra,
         }
 

@@ -66,6 +66,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.runtimes.podman",
     "shoal.plugins.scheduler.default_scheduler",
     "shoal.plugins.controllers.nodelifecycle",
+    "shoal.plugins.controllers.podgc",
     "shoal.plugins.runtimes.fake",
     "shoal.plugins.controllers.endpoints",
     "shoal.plugins.controllers.serviceaccounts",

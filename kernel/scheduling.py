@@ -11,7 +11,10 @@ scheduling cycle (one pod at a time, in memory, no API calls):
 
 * ``pre_filter(pod, state)`` once: ``Status.skip()`` (or ``False``) leaves
   this plugin's ``filter`` out for the pod; an unschedulable Status makes the
-  pod fit nowhere, with its reasons.
+  pod fit nowhere, with its reasons; a :class:`PreFilterResult` (a success)
+  names the only nodes that can fit, so the filters and scores look at
+  those alone (NodeAffinity's ``matchFields: metadata.name``, as a
+  DaemonSet pod carries). Several results intersect.
 * ``filter(pod, node, state)`` per node: ``None`` (or a successful Status)
   if the pod fits, else why not: a reason string, a list of them, or a
   Status. Kept this cheap because it runs for every node of every pod.
@@ -103,11 +106,12 @@ _SKIP = Status(Code.SKIP)
 
 
 def as_status(result: Any) -> Status:
-    """A plugin's answer as a Status: ``None``/``True`` succeed, ``False``
+    """A plugin's answer as a Status: ``None``/``True`` (and a
+    :class:`PreFilterResult`) succeed, ``False``
     skips, a string or list of strings is unschedulable."""
     if isinstance(result, Status):
         return result
-    if result is None or result is True:
+    if result is None or result is True or isinstance(result, PreFilterResult):
         return _SUCCESS
     if result is False:
         return _SKIP
@@ -116,12 +120,22 @@ def as_status(result: Any) -> Status:
     return Status(Code.UNSCHEDULABLE, tuple(result))
 
 
+@dataclass(frozen=True)
+class PreFilterResult:
+    """Kubernetes' ``PreFilterResult``: the only nodes the pod can fit.
+    The others count as refused with ``reason`` in the fit error (by
+    default ``node(s) didn't satisfy plugin(s) [<plugin>]``)."""
+
+    node_names: frozenset[str]
+    reason: str = ""
+
+
 # -- the scheduling cycle -----------------------------------------------------------
 
 
 @runtime_checkable
 class PreFilterPlugin(Protocol):
-    def pre_filter(self, pod: Any, state: CycleState) -> Status | bool | None: ...
+    def pre_filter(self, pod: Any, state: CycleState) -> Status | PreFilterResult | bool | None: ...
 
 
 @runtime_checkable

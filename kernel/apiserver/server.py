@@ -240,6 +240,7 @@ async def serve(
     controllers: str | None = "*",
     leader_elect: bool = True,
     node_monitor_grace_period: float = 40.0,
+    terminated_pod_gc_threshold: int = 12500,
     scheduler_config: Any = None,
     services: ServiceAllocator | None = None,
     lease_duration: float = 15.0,
@@ -331,6 +332,7 @@ async def serve(
         renew_deadline=renew_deadline,
         retry_period=retry_period,
         node_monitor_grace_period=node_monitor_grace_period,
+        terminated_pod_gc_threshold=terminated_pod_gc_threshold,
         extra=_control_plane_extra(scheduler_config, security),
     )
     control_plane = ControlPlane(client, chosen, leader_elect=leader_elect, options=options)

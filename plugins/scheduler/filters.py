@@ -4,6 +4,7 @@ words it in ``0/3 nodes are available: ...``."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from shoal.plugins.scheduler.cache import NodeInfo, PodInfo, SchedulerCache
@@ -11,11 +12,14 @@ from shoal.plugins.scheduler.matching import (
     AffinityTerm,
     describe_taint,
     node_selector_matches,
+    pinned_node_names,
     required_terms,
     untolerated,
 )
+from shoal.scheduling import PreFilterResult
 
 UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
+AFFINITY_MISMATCH = "node(s) didn't match Pod's node affinity/selector"
 
 
 class NodeReady:
@@ -53,22 +57,25 @@ class NodeAffinity:
 
     unresolvable = True  # preemption cannot help
 
-    def pre_filter(self, pod: Any, state: dict[str, Any]) -> bool:
+    def pre_filter(self, pod: Any, state: dict[str, Any]) -> bool | PreFilterResult:
         affinity = pod.spec.affinity.node_affinity
-        return bool(pod.spec.node_selector) or affinity.HasField(
-            "required_during_scheduling_ignored_during_execution"
-        )
+        if not affinity.HasField("required_during_scheduling_ignored_during_execution"):
+            return bool(pod.spec.node_selector)
+        names = pinned_node_names(affinity.required_during_scheduling_ignored_during_execution)
+        if not names:  # every node may match, or none can (the filter says so)
+            return True
+        return PreFilterResult(names, AFFINITY_MISMATCH)
 
     def filter(self, pod: Any, node: NodeInfo, state: dict[str, Any]) -> str | None:
         labels = node.metadata.labels
         for key, value in pod.spec.node_selector.items():
             if labels.get(key) != value:
-                return "node(s) didn't match Pod's node affinity/selector"
+                return AFFINITY_MISMATCH
         affinity = pod.spec.affinity.node_affinity
         if affinity.HasField("required_during_scheduling_ignored_during_execution"):
             required = affinity.required_during_scheduling_ignored_during_execution
             if not node_selector_matches(required, node):
-                return "node(s) didn't match Pod's node affinity/selector"
+                return AFFINITY_MISMATCH
         return None
 
 
@@ -119,7 +126,9 @@ class NodeResourcesFit:
 
 class InterPodAffinity:
     """Required pod affinity and anti-affinity by topology key, both the
-    pod's own and that of pods already placed (anti-affinity is symmetric)."""
+    pod's own and that of pods already placed (anti-affinity is symmetric).
+    Its PreFilterExtensions (``add_pod``/``remove_pod``) keep the counts in
+    step when preemption's dry run takes pods off a node."""
 
     def pre_filter(self, pod: Any, state: dict[str, Any]) -> bool:
         cache: SchedulerCache = state["cache"]
@@ -134,9 +143,25 @@ class InterPodAffinity:
     def filter(self, pod: Any, node: NodeInfo, state: dict[str, Any]) -> str | None:
         return state["interpod"].check(node.metadata.labels)
 
+    def add_pod(self, pod: Any, state: dict[str, Any], other: PodInfo, node: NodeInfo) -> None:
+        if "interpod" in state:
+            state["interpod"].update(pod, other.pod, node.labels, 1)
+
+    def remove_pod(self, pod: Any, state: dict[str, Any], other: PodInfo, node: NodeInfo) -> None:
+        if "interpod" in state:
+            state["interpod"].update(pod, other.pod, node.labels, -1)
+
+
+def _count(counts: Counter[Any], key: Any, sign: int) -> None:
+    counts[key] += sign
+    if counts[key] <= 0:
+        del counts[key]
+
 
 class _AffinityState:
-    """For one pod: the topology domains (key, value) its terms see pods in."""
+    """For one pod: how many pods each of its terms sees per topology domain
+    (a label value of the term's key), and the domains (key, value) where
+    placed pods' anti-affinity forbids it, counted so pods can be taken out."""
 
     def __init__(
         self,
@@ -146,43 +171,48 @@ class _AffinityState:
         shunned: list[AffinityTerm],
     ) -> None:
         self.wanted, self.shunned = wanted, shunned
-        self.wanted_domains: list[set[str]] = [set() for _ in wanted]
-        self.shunned_domains: list[set[str]] = [set() for _ in shunned]
-        self.forbidden: set[tuple[str, str]] = set()
+        self.wanted_domains: list[Counter[str]] = [Counter() for _ in wanted]
+        self.shunned_domains: list[Counter[str]] = [Counter() for _ in shunned]
+        self.forbidden: Counter[tuple[str, str]] = Counter()
         for node in cache.node_list if (wanted or shunned) else ():
             for other in node.pods.values():
-                self._see(other.pod, node.labels)
-        self._see_existing_anti_affinity(pod, cache)
+                self._see(other.pod, node.labels, 1)
+        for key, info in cache.anti_affinity_pods.items():
+            placed = cache.nodes.get(cache.node_of(key) or "")
+            if placed is not None:
+                self._see_anti_affinity(pod, info.pod, placed.labels, 1)
         # The first pod of a group that wants to be with its own kind may go
         # anywhere, or it could never start (Kubernetes' special case).
-        self.wanted_free = (
-            bool(wanted) and not any(self.wanted_domains) and all(t.matches(pod) for t in wanted)
-        )
+        self.wanted_self = bool(wanted) and all(t.matches(pod) for t in wanted)
 
-    def _see(self, other: Any, labels: Any) -> None:
+    def _see(self, other: Any, labels: Any, sign: int) -> None:
         for i, term in enumerate(self.wanted):
             if term.topology_key in labels and term.matches(other):
-                self.wanted_domains[i].add(labels[term.topology_key])
+                _count(self.wanted_domains[i], labels[term.topology_key], sign)
         for i, term in enumerate(self.shunned):
             if term.topology_key in labels and term.matches(other):
-                self.shunned_domains[i].add(labels[term.topology_key])
+                _count(self.shunned_domains[i], labels[term.topology_key], sign)
 
-    def _see_existing_anti_affinity(self, pod: Any, cache: SchedulerCache) -> None:
-        for key, info in cache.anti_affinity_pods.items():
-            node = cache.nodes.get(cache.node_of(key) or "")
-            if node is None:
-                continue
-            other = info.pod
-            anti = other.spec.affinity.pod_anti_affinity
-            for term in required_terms(anti, other.metadata.namespace):
-                if term.topology_key in node.labels and term.matches(pod):
-                    self.forbidden.add((term.topology_key, node.labels[term.topology_key]))
+    def _see_anti_affinity(self, pod: Any, other: Any, labels: Any, sign: int) -> None:
+        anti = other.spec.affinity.pod_anti_affinity
+        for term in required_terms(anti, other.metadata.namespace):
+            if term.topology_key in labels and term.matches(pod):
+                _count(self.forbidden, (term.topology_key, labels[term.topology_key]), sign)
+
+    def update(self, pod: Any, other: Any, labels: Any, sign: int) -> None:
+        """``other`` was added to (1) or taken off (-1) a node with ``labels``."""
+        self._see(other, labels, sign)
+        anti = other.spec.affinity.pod_anti_affinity
+        if anti.required_during_scheduling_ignored_during_execution:
+            self._see_anti_affinity(pod, other, labels, sign)
 
     def check(self, labels: Any) -> str | None:
-        for i, term in enumerate(self.wanted):
-            value = labels.get(term.topology_key)
-            if value is None or not (self.wanted_free or value in self.wanted_domains[i]):
-                return "node(s) didn't match pod affinity rules"
+        if self.wanted:
+            free = self.wanted_self and not any(self.wanted_domains)
+            for i, term in enumerate(self.wanted):
+                value = labels.get(term.topology_key)
+                if value is None or not (free or value in self.wanted_domains[i]):
+                    return "node(s) didn't match pod affinity rules"
         for i, term in enumerate(self.shunned):
             if labels.get(term.topology_key) in self.shunned_domains[i]:
                 return "node(s) didn't match pod anti-affinity rules"

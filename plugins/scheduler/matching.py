@@ -50,6 +50,24 @@ def term_matches(term: Any, node: Any) -> bool:
     return all(requirement_matches(r, fields) for r in term.match_fields)
 
 
+def pinned_node_names(selector: Any) -> frozenset[str]:
+    """The only nodes required node affinity can match, when every term
+    names them by ``matchFields: metadata.name In [...]`` (a DaemonSet's
+    pod); empty when some term leaves every node open, or when the names
+    of one term contradict each other. Kubernetes' NodeAffinity
+    ``getPreFilterNodeNames``."""
+    found: set[str] = set()
+    for term in selector.node_selector_terms:
+        names: set[str] | None = None
+        for req in term.match_fields:
+            if req.key == "metadata.name" and req.operator == "In":
+                names = set(req.values) if names is None else names & set(req.values)
+        if names is None:  # this term is not pinned: any node may match it
+            return frozenset()
+        found |= names
+    return frozenset(found)
+
+
 def node_selector_matches(selector: Any, node: Any) -> bool:
     """Required node affinity: any one of the terms (they are ORed)."""
     return any(term_matches(t, node) for t in selector.node_selector_terms)

@@ -21,12 +21,12 @@ from __future__ import annotations
 import random
 import weakref
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from shoal.plugins.scheduler.cache import NodeInfo, PodInfo, SchedulerCache
-from shoal.scheduling import Code, CycleState, Status
+from shoal.scheduling import Code, CycleState, PreFilterResult, Status
 from shoal.selectors import LabelSelector, SelectorError, label_selector_from_proto
 
 # kube-scheduler's DefaultPreemptionArgs defaults: look at 10% of the nodes,
@@ -236,8 +236,14 @@ class DefaultPreemption:
         framework = state["framework"]
         candidates: list[Candidate] = []
         refusals: Counter[str] = Counter()
-        for i in range(total):
-            node = nodes[(start + i) % total]
+        order: Iterator[NodeInfo] = (nodes[(start + i) % total] for i in range(total))
+        result: PreFilterResult | None = state.get("pre_filter_result")
+        if result is not None:  # the other nodes cannot fit whatever goes (unresolvable)
+            kept = [n for n in order if n.name in result.node_names]
+            if total > len(kept):
+                refusals[NOT_HELPFUL] = total - len(kept)
+            order = iter(kept)
+        for node in order:
             found = select_victims_on_node(pod, node, state, framework, pdbs)
             if isinstance(found, Candidate):
                 candidates.append(found)

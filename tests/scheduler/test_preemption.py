@@ -227,3 +227,60 @@ def test_preemption_sees_the_spread_counts_without_its_victims() -> None:
     assert sorted(v.pod.metadata.name for v in state["preemption"].victims) == ["w1", "w2"]
     # The dry runs put the counts back as they were.
     assert state["spread"].counts[0] == {"n1": 2, "n2": 0}
+
+
+def _anti_affinity_to(app: str) -> dict[str, Any]:
+    return {
+        "podAntiAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "labelSelector": {"matchLabels": {"app": app}},
+                    "topologyKey": "kubernetes.io/hostname",
+                }
+            ]
+        }
+    }
+
+
+def test_a_pod_shunning_a_lower_pod_on_the_only_fitting_node_preempts_it() -> None:
+    """InterPodAffinity's remove_pod: the dry run sees the victim gone."""
+    cache = cluster(
+        [node("n1", cpu="4"), node("n2", cpu="4", taints=[{"key": "x", "effect": "NoSchedule"}])],
+        [prio("low", 1, node_name="n1", labels={"app": "low"}), prio("keep", 1, node_name="n1")],
+    )
+    preemptor = prio("new", 10, affinity=_anti_affinity_to("low"))
+    chosen, state, message = schedule(preemptor, cache)
+    assert chosen is None, message
+    best = state["preemption"]
+    assert best.node == "n1"
+    assert [v.pod.metadata.name for v in best.victims] == ["low"]  # "keep" is spared
+
+
+def test_a_lower_pod_shunning_the_preemptor_is_preempted() -> None:
+    """The placed pod's anti-affinity (symmetric) goes with it."""
+    cache = cluster(
+        [node("n1", cpu="4")],
+        [
+            prio("low", 1, node_name="n1", affinity=_anti_affinity_to("web")),
+            prio("keep", 1, node_name="n1"),
+        ],
+    )
+    chosen, state, message = schedule(prio("new", 10, labels={"app": "web"}), cache)
+    assert chosen is None
+    assert [v.pod.metadata.name for v in state["preemption"].victims] == ["low"]
+    # ... and a pod of the victim's priority could not preempt it.
+    chosen, state, message = schedule(prio("peer", 1, labels={"app": "web"}), cache)
+    assert chosen is None and "preemption" not in state
+    assert "didn't satisfy existing pods anti-affinity rules" in message
+
+
+def test_the_dry_run_leaves_the_affinity_counts_as_they_were() -> None:
+    """Every node's dry run starts from the same counts (add_pod restores)."""
+    nodes = [node(f"n{i}", cpu="4") for i in range(3)]
+    bound = [prio(f"low{i}", 1, node_name=f"n{i}", labels={"app": "low"}) for i in range(3)]
+    cache = cluster(nodes, bound)
+    preemptor = prio("new", 10, affinity=_anti_affinity_to("low"))
+    chosen, state, _ = schedule(preemptor, cache)
+    assert chosen is None and len(state["preemption"].victims) == 1
+    counts = state["interpod"].shunned_domains[0]
+    assert counts == {"n0": 1, "n1": 1, "n2": 1}

@@ -176,3 +176,31 @@ async def test_a_nomination_that_no_longer_holds_is_cleared(
 
     await eventually(cleared)
     assert scheduler.cache.nominated == {}
+
+
+async def test_a_pod_shunning_lower_pods_preempts_one_and_lands_in_its_place(
+    shoal_cluster: Cluster,
+) -> None:
+    """InterPodAffinity in the dry run: only anti-affinity keeps the pod out."""
+    client = shoal_cluster.client
+    for i, name in enumerate(shoal_cluster.nodes):
+        await client.create(pod(f"low-{i}", labels={"app": "batch"}, node=name))
+
+    async def all_running() -> bool:
+        pods = (await client.list("pods", label_selector="app=batch")).items
+        return len(pods) == 3 and all(running(p) for p in pods)
+
+    await eventually(all_running, timeout=30)
+    await client.create(priority_class("high", 1000))
+    shy = pod("shy", priorityClassName="high", affinity={"podAntiAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": [{
+            "labelSelector": {"matchLabels": {"app": "batch"}},
+            "topologyKey": "kubernetes.io/hostname"}]}})  # fmt: skip
+    await client.create(shy)
+    landed = await lands(client, "shy")
+    preempted = await events(client, "Preempted")
+    assert len(preempted) == 1
+    victim = preempted[0].involved_object.name
+    assert victim == f"low-{shoal_cluster.nodes.index(landed.spec.node_name)}"
+    left = {p.metadata.name for p in (await client.list("pods", label_selector="app=batch")).items}
+    assert left == {"low-0", "low-1", "low-2"} - {victim}
