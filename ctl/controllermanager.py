@@ -9,6 +9,7 @@ import click
 import structlog
 from shoal.ctl.context import CtlContext
 from shoal.ctl.daemonopts import (
+    autoscaler_options,
     check_controllers,
     check_scheduler_config,
     control_plane_options,
@@ -36,6 +37,8 @@ def controller_manager_command(
     leader_elect: bool,
     node_monitor_grace_period: float,
     scheduler_config: str,
+    horizontal_pod_autoscaler_sync_period: float,
+    horizontal_pod_autoscaler_downscale_stabilization: float,
     metrics_listen: str,
     log_format: str,
     log_level: str,
@@ -54,9 +57,15 @@ def controller_manager_command(
     check_controllers(controllers)
     config = check_scheduler_config(scheduler_config)
     log.configure("controller-manager", json=log_format == "json", level=log_level)
-    asyncio.run(
-        _run(ctx, controllers, leader_elect, node_monitor_grace_period, config, metrics_listen)
+    autoscaling = autoscaler_options(
+        horizontal_pod_autoscaler_sync_period, horizontal_pod_autoscaler_downscale_stabilization
     )
+    asyncio.run(
+        _run(
+            ctx, controllers, leader_elect, node_monitor_grace_period, config, metrics_listen,
+            autoscaling,
+        )
+    )  # fmt: skip
 
 
 async def _run(
@@ -66,6 +75,7 @@ async def _run(
     grace: float,
     config: Any,
     metrics_listen: str,
+    autoscaling: dict[str, float],
 ) -> None:
     import asyncio
     import signal
@@ -84,7 +94,8 @@ async def _run(
     client = ctx.client()
     # The CA the config trusts is the cluster's: root-ca-cert-publisher
     # puts it in each namespace's kube-root-ca.crt.
-    extra = {"root_ca_pem": cfg.ca_data} if cfg.ca_data else {}
+    extra: dict[str, Any] = {"root_ca_pem": cfg.ca_data} if cfg.ca_data else {}
+    extra.update(autoscaling)
     options = ControlPlaneOptions(node_monitor_grace_period=grace, extra=extra)
     if config is not None:
         options.extra["scheduler_config"] = config

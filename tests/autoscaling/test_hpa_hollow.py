@@ -56,7 +56,12 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
         tmp_path,
         nodes=2,
         metric_resolution=0.3,
-        controller_options={"horizontal_pod_autoscaler_sync_period": 0.5},
+        controller_options={
+            "horizontal_pod_autoscaler_sync_period": 0.5,
+            # --horizontal-pod-autoscaler-downscale-stabilization: autoscalers
+            # without a behavior wait this long (Kubernetes' default: 5 minutes)
+            "horizontal_pod_autoscaler_downscale_stabilization": 2,
+        },
     )
     try:
         yield cluster
@@ -133,3 +138,21 @@ async def test_conditions_say_why_it_cannot_scale(cluster: Cluster) -> None:
         lambda: reads("web", "ScalingActive", ("False", "FailedGetResourceMetric")), 30
     )
     assert (await client.get("deployment", "web", "default")).spec.replicas == 1
+
+
+async def test_without_behavior_the_controller_window_applies(cluster: Cluster) -> None:
+    """An autoscaler without ``behavior`` scales down after the controller's
+    --horizontal-pod-autoscaler-downscale-stabilization (2 s here), not 5 minutes."""
+    client = cluster.client
+    await client.create(deployment("200m"))
+    plain = autoscaler(window=2)
+    plain.spec.ClearField("behavior")
+    await client.create(plain)
+
+    async def replicas(n: int) -> bool:
+        return (await client.get("deployment", "web", "default")).spec.replicas == n
+
+    await eventually(lambda: replicas(4), timeout=60)
+    template = {"metadata": {"annotations": {USAGE: "10m"}}}
+    await client.patch("deployment", "web", {"spec": {"template": template}}, "default")
+    await eventually(lambda: replicas(1), timeout=90)
