@@ -199,9 +199,10 @@ async def serve(
     """Plain HTTP ``GET /metrics`` of ``registry`` on ``listen`` (HOST:PORT),
     for a component without the gateway in front (an agent, a standalone
     controller-manager), with ``/healthz``, ``/livez`` and ``/readyz``
-    answering ``ok`` while the process serves, as Kubernetes' components do. When ``default_port`` is the one asked and it is
-    taken (another component on this host), a free port. Returns the aiohttp
-    runner (``cleanup()`` stops it) and the port."""
+    answering ``ok`` while the process serves, as Kubernetes' components
+    do. When ``default_port`` is the one asked and it is taken (another
+    component on this host), a free port. Returns the aiohttp runner
+    (``cleanup()`` stops it) and the port."""
     import errno
 
     from aiohttp import web

@@ -102,7 +102,9 @@ SPIN_UNTIL_STOPPED = "while [ ! -e /tmp/stop ]; do :; done; exec sleep 3600"
 def busy_deployment(node: str) -> dict[str, Any]:
     labels = {"app": "busy"}
     container = {
-        "name": "spin", "image": BUSYBOX_IMAGE, "imagePullPolicy": "Never",
+        "name": "spin",
+        "image": BUSYBOX_IMAGE,
+        "imagePullPolicy": "Never",
         "command": ["sh", "-c", SPIN_UNTIL_STOPPED],
         "resources": {"requests": {"cpu": "100m"}},
     }
