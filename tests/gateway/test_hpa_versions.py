@@ -258,3 +258,12 @@ async def test_watchers_of_each_version_get_their_own(gateway_server: GatewaySer
     assert v1_event.object.spec.target_cpu_utilization_percentage == 60
     assert v2_event.object.api_version == "autoscaling/v2"
     assert v2_event.object.status.desired_replicas == 3
+
+
+async def test_kubectl_explain_each_version(gateway_server: GatewayServer) -> None:
+    v1 = await gateway_server.kubectl("explain", "hpa.spec", "--api-version=autoscaling/v1")
+    assert v1.code == 0, v1.err
+    assert "VERSION:    v1" in v1.out and "targetCPUUtilizationPercentage" in v1.out, v1.out
+    v2 = await gateway_server.kubectl("explain", "hpa.spec")
+    assert v2.code == 0, v2.err
+    assert "VERSION:    v2" in v2.out and "behavior" in v2.out, v2.out
