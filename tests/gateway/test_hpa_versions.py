@@ -15,6 +15,7 @@ import pytest
 from shoal import errors
 from shoal.api.v1 import autoscaling_v1_pb2
 
+from tests.ctl.conftest import invoke
 from tests.gateway.conftest import GatewayServer
 from tests.requirements import require_module
 
@@ -267,3 +268,38 @@ async def test_kubectl_explain_each_version(gateway_server: GatewayServer) -> No
     v2 = await gateway_server.kubectl("explain", "hpa.spec")
     assert v2.code == 0, v2.err
     assert "VERSION:    v2" in v2.out and "behavior" in v2.out, v2.out
+
+
+V1_MANIFEST = {
+    "apiVersion": "autoscaling/v1",
+    "kind": "HorizontalPodAutoscaler",
+    "metadata": {"name": "applied"},
+    "spec": {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+        "maxReplicas": 3,
+        "targetCPUUtilizationPercentage": 40,
+    },
+}
+
+
+@pytest.mark.parametrize("server_side", [False, True])
+async def test_kubectl_apply_a_v1_manifest_twice(
+    gateway_server: GatewayServer, server_side: bool
+) -> None:
+    gw = gateway_server
+    flags = ["--server-side"] if server_side else []
+    first = await gw.kubectl("apply", *flags, "-f", "-", input=json.dumps(V1_MANIFEST))
+    assert first.code == 0, first.err
+    changed = json.loads(json.dumps(V1_MANIFEST))
+    changed["spec"]["targetCPUUtilizationPercentage"] = 70
+    again = await gw.kubectl("apply", *flags, "-f", "-", input=json.dumps(changed))
+    assert again.code == 0, again.err
+    v2 = await kubectl_json(gw, "get", "hpa", "applied")
+    assert v2["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 70
+    assert v2["spec"]["maxReplicas"] == 3
+    shoal_table = await asyncio.to_thread(
+        invoke, ["--server", gw.client.target, "get", V1, "applied", "--no-headers"]
+    )
+    assert shoal_table.out.split()[:6] == [
+        "applied", "Deployment/web", "cpu:", "<unknown>/70%", "1", "3"
+    ], shoal_table.out  # fmt: skip
