@@ -9,6 +9,7 @@ import click
 import structlog
 from shoal.ctl.context import CtlContext
 from shoal.ctl.daemonopts import (
+    autoscaler_options,
     check_controllers,
     check_scheduler_config,
     control_plane_options,
@@ -37,6 +38,8 @@ def controller_manager_command(
     node_monitor_grace_period: float,
     terminated_pod_gc_threshold: int,
     scheduler_config: str,
+    horizontal_pod_autoscaler_sync_period: float,
+    horizontal_pod_autoscaler_downscale_stabilization: float,
     metrics_listen: str,
     log_format: str,
     log_level: str,
@@ -55,6 +58,9 @@ def controller_manager_command(
     check_controllers(controllers)
     config = check_scheduler_config(scheduler_config)
     log.configure("controller-manager", json=log_format == "json", level=log_level)
+    autoscaling = autoscaler_options(
+        horizontal_pod_autoscaler_sync_period, horizontal_pod_autoscaler_downscale_stabilization
+    )
     asyncio.run(
         _run(
             ctx,
@@ -63,6 +69,7 @@ def controller_manager_command(
             node_monitor_grace_period,
             config,
             metrics_listen,
+            autoscaling,
             terminated_pod_gc_threshold,
         )
     )
@@ -75,6 +82,7 @@ async def _run(
     grace: float,
     config: Any,
     metrics_listen: str,
+    autoscaling: dict[str, float],
     terminated_pod_gc_threshold: int = 12500,
 ) -> None:
     import asyncio
@@ -94,7 +102,8 @@ async def _run(
     client = ctx.client()
     # The CA the config trusts is the cluster's: root-ca-cert-publisher
     # puts it in each namespace's kube-root-ca.crt.
-    extra = {"root_ca_pem": cfg.ca_data} if cfg.ca_data else {}
+    extra: dict[str, Any] = {"root_ca_pem": cfg.ca_data} if cfg.ca_data else {}
+    extra.update(autoscaling)
     options = ControlPlaneOptions(
         node_monitor_grace_period=grace,
         terminated_pod_gc_threshold=terminated_pod_gc_threshold,

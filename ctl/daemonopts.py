@@ -25,7 +25,23 @@ def log_options(func: F) -> F:
 
 def control_plane_options(func: F) -> F:
     """--controllers, --leader-elect, --node-monitor-grace-period,
-    --terminated-pod-gc-threshold and --scheduler-config."""
+    --terminated-pod-gc-threshold, --scheduler-config and the horizontal pod
+    autoscaler's periods."""
+    func = click.option(
+        "--horizontal-pod-autoscaler-downscale-stabilization",
+        type=Duration(minimum=0),
+        default="5m",
+        show_default=True,
+        help="The scale-down stabilization window of autoscalers without a behavior: "
+        "they shrink to the highest recommendation within it.",
+    )(func)
+    func = click.option(
+        "--horizontal-pod-autoscaler-sync-period",
+        type=Duration(minimum=0.1),
+        default="15s",
+        show_default=True,
+        help="How often each HorizontalPodAutoscaler reads its metrics and rescales.",
+    )(func)
     func = click.option(
         "--scheduler-config",
         type=click.Path(dir_okay=False),
@@ -61,6 +77,14 @@ def control_plane_options(func: F) -> F:
         metavar="NAME,...|*|-",
         help="Controllers to run: '*' all, '-' none, '*,-name' all but one.",
     )(func)
+
+
+def autoscaler_options(sync_period: float, downscale_stabilization: float) -> dict[str, float]:
+    """The controller options of the autoscaler flags (Kubernetes' names)."""
+    return {
+        "horizontal_pod_autoscaler_sync_period": sync_period,
+        "horizontal_pod_autoscaler_downscale_stabilization": downscale_stabilization,
+    }
 
 
 def check_controllers(names: str) -> None:

@@ -7,6 +7,7 @@ from typing import Any, TypedDict
 
 import click
 from shoal.ctl.daemonopts import (
+    autoscaler_options,
     check_controllers,
     check_scheduler_config,
     control_plane_options,
@@ -210,6 +211,8 @@ def server_command(
     node_monitor_grace_period: float,
     terminated_pod_gc_threshold: int,
     scheduler_config: str,
+    horizontal_pod_autoscaler_sync_period: float,
+    horizontal_pod_autoscaler_downscale_stabilization: float,
     service_cluster_ip_range: str,
     service_node_port_range: str,
     leader_elect_lease_duration: float,
@@ -281,6 +284,10 @@ def server_command(
                 leader_elect=leader_elect,
                 node_monitor_grace_period=node_monitor_grace_period,
                 terminated_pod_gc_threshold=terminated_pod_gc_threshold,
+                controller_options=autoscaler_options(
+                    horizontal_pod_autoscaler_sync_period,
+                    horizontal_pod_autoscaler_downscale_stabilization,
+                ),
                 scheduler_config=scheduler_profiles,
                 services=services,
                 http_listen=http_listen,

@@ -198,9 +198,11 @@ async def serve(
 ) -> tuple[Any, int]:
     """Plain HTTP ``GET /metrics`` of ``registry`` on ``listen`` (HOST:PORT),
     for a component without the gateway in front (an agent, a standalone
-    controller-manager). When ``default_port`` is the one asked and it is
-    taken (another component on this host), a free port. Returns the aiohttp
-    runner (``cleanup()`` stops it) and the port."""
+    controller-manager), with ``/healthz``, ``/livez`` and ``/readyz``
+    answering ``ok`` while the process serves, as Kubernetes' components
+    do. When ``default_port`` is the one asked and it is taken (another
+    component on this host), a free port. Returns the aiohttp runner
+    (``cleanup()`` stops it) and the port."""
     import errno
 
     from aiohttp import web
@@ -209,8 +211,13 @@ async def serve(
         body = exposition(registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
+    async def ok(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
     app = web.Application()
     app.router.add_get("/metrics", scrape)
+    for path in ("/healthz", "/livez", "/readyz"):
+        app.router.add_get(path, ok)
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
     await runner.setup()
     host, _, port_text = listen.rpartition(":")

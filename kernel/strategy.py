@@ -122,6 +122,26 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
+@dataclass(frozen=True)
+class Conversion:
+    """How a kind served at a version other than the one its objects are
+    stored in is converted (Kubernetes' conversion functions): the
+    autoscaling/v1 HorizontalPodAutoscaler is a view of the one stored
+    autoscaling/v2 object. The API server decodes a stored object as
+    ``storage`` and gives ``from_storage(stored)`` to this version's
+    readers and watchers; it stores ``to_storage(obj)`` of what this
+    version's writers send, after this version's defaulting and
+    validation. Both functions take and return whole objects (metadata
+    included, ``resourceVersion`` aside) and must round-trip what this
+    version can say, keeping the rest (in annotations, as Kubernetes does)
+    so that an update through this version loses nothing. The version
+    objects are stored in must be registered first (it is the preferred one)."""
+
+    storage: type[Any]
+    to_storage: Callable[[Any], Any]
+    from_storage: Callable[[Any], Any]
+
+
 class Reservation(Protocol):
     """Something a write took before it was stored (a ClusterIP, a node
     port): ``commit`` once the write is stored, ``rollback`` otherwise."""
@@ -200,6 +220,9 @@ class Strategy:
     # custom object's, from its CustomResourceDefinition): what the gateway
     # publishes for ``kubectl explain``. None: built from the message.
     openapi_schema: dict[str, Any] | None = None
+    # For a kind served at a second version whose objects are stored as
+    # another version's message: how to convert (see :class:`Conversion`).
+    conversion: Conversion | None = None
 
     # -- names -----------------------------------------------------------------
 
@@ -316,6 +339,7 @@ __all__ = [
     "DEFAULT_STRATEGY",
     "Causes",
     "Cells",
+    "Conversion",
     "Reservation",
     "ScaleSubresource",
     "StorageContext",

@@ -24,7 +24,12 @@ def object_key(kind: Kind, namespace: str, name: str) -> str:
     return f"{kind_prefix(kind, namespace)}{name}"
 
 
-def encode(obj: Message) -> bytes:
+def encode(obj: Message, kind: Kind | None = None) -> bytes:
+    """The stored bytes of ``obj`` (of ``kind``: converted to the stored
+    version when the kind is a view of another, ``Strategy.conversion``)."""
+    conversion = kind.strategy.conversion if kind is not None else None
+    if conversion is not None:
+        obj = conversion.to_storage(obj)
     meta = obj.metadata  # type: ignore[attr-defined]
     version = meta.resource_version
     meta.resource_version = ""
@@ -35,8 +40,15 @@ def encode(obj: Message) -> bytes:
 
 
 def decode(kind: Kind, kv: KeyValue) -> Message:
-    obj = kind.message()
-    obj.ParseFromString(kv.value)
+    conversion = kind.strategy.conversion
+    if conversion is None:
+        obj = kind.message()
+        obj.ParseFromString(kv.value)
+    else:  # stored as another version: converted for this one's readers
+        stored = conversion.storage()
+        stored.ParseFromString(kv.value)
+        obj = conversion.from_storage(stored)
+        obj.kind = kind.kind  # type: ignore[attr-defined]
     if obj.api_version != kind.api_version:  # type: ignore[attr-defined]
         obj.api_version = kind.api_version  # type: ignore[attr-defined]  # another served version
     obj.metadata.resource_version = str(kv.mod_revision)  # type: ignore[attr-defined]
@@ -48,7 +60,10 @@ def stamped(kind: Kind, kv: KeyValue) -> bytes:
     decoding the object: the encoded metadata field is rewritten in place
     with the version added to it. Appending a second ``metadata`` would be
     valid protobuf too, but decoders that keep only the last occurrence of a
-    message field (protobufjs) would then lose the name, labels and uid."""
+    message field (protobufjs) would then lose the name, labels and uid.
+    A kind stored as another version is decoded and converted instead."""
+    if kind.strategy.conversion is not None:
+        return decode(kind, kv).SerializeToString(deterministic=True)
     field = _metadata_field(kind.message)
     version = _length_delimited(_RESOURCE_VERSION_FIELD, str(kv.mod_revision).encode())
     data = kv.value

@@ -196,7 +196,7 @@ class ObjectRegistry(ServerSideApply):
         for _attempt in range(3 if obj.metadata.generate_name else 1):
             key = codec.object_key(kind, obj.metadata.namespace, obj.metadata.name)
             try:
-                kv = await self.store.create(key, codec.encode(obj))
+                kv = await self.store.create(key, codec.encode(obj, kind))
             except KeyExistsError:
                 if obj.metadata.generate_name:  # a clash of generated names: draw again
                     obj.metadata.name = meta.generated_name(obj.metadata.generate_name)
@@ -408,7 +408,7 @@ class ObjectRegistry(ServerSideApply):
             await self.store.delete(key, kv.mod_revision)
             kind.strategy.released(self, old)
             return new
-        data = codec.encode(new)
+        data = codec.encode(new, kind)
         if data == kv.value:  # a no-op update writes nothing, as in Kubernetes
             return old
         written = await self.store.update(key, data, kv.mod_revision)

@@ -241,6 +241,7 @@ async def serve(
     leader_elect: bool = True,
     node_monitor_grace_period: float = 40.0,
     terminated_pod_gc_threshold: int = 12500,
+    controller_options: Mapping[str, Any] | None = None,
     scheduler_config: Any = None,
     services: ServiceAllocator | None = None,
     lease_duration: float = 15.0,
@@ -272,7 +273,9 @@ async def serve(
 
     The control plane (scheduler, controllers) runs in this process too,
     talking to the API over the loopback port like any other client;
-    ``controllers="-"`` runs none of it. With ``http_listen`` it keeps the
+    ``controllers="-"`` runs none of it; ``controller_options`` reach the
+    controllers' factories (``horizontal_pod_autoscaler_sync_period``).
+    With ``http_listen`` it keeps the
     ``kubernetes`` Service pointing at the gateway (``advertise_address``,
     else the gateway's listen address); with ``cluster_dns`` (an IP) the
     ``kube-dns`` Service in ``kube-system`` at that ClusterIP.
@@ -333,7 +336,7 @@ async def serve(
         retry_period=retry_period,
         node_monitor_grace_period=node_monitor_grace_period,
         terminated_pod_gc_threshold=terminated_pod_gc_threshold,
-        extra=_control_plane_extra(scheduler_config, security),
+        extra={**_control_plane_extra(scheduler_config, security), **(controller_options or {})},
     )
     control_plane = ControlPlane(client, chosen, leader_elect=leader_elect, options=options)
     control_plane.start()

@@ -183,14 +183,14 @@ class EventCache:
 
     def decoded(self, kind: Kind, kv: KeyValue) -> Any:
         """The object of a store value; callers must not change it."""
-        key = (kv.key, kv.mod_revision)
+        key = (kind.api_version, kv.key, kv.mod_revision)  # versions of one resource differ
         obj = self._objects.get(key)
         if obj is None:
             obj = self._objects.put(key, codec.decode(kind, kv))
         return obj
 
     def encoded(self, event_type: str, kind: Kind, kv: KeyValue | None, revision: int) -> bytes:
-        key = (event_type, kv.key if kv else "", revision)
+        key = (event_type, kind.api_version, kv.key if kv else "", revision)
         frame = self._frames.get(key)
         if frame is None:
             message = api_pb2.WatchEvent(type=event_type, resource_version=str(revision))

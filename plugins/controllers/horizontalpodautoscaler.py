@@ -1,6 +1,7 @@
 """The horizontal pod autoscaler controller, as Kubernetes'
 ``HorizontalController``: every sync period (15 s; the control plane's
-``horizontal_pod_autoscaler_sync_period`` option) each autoscaler reads its
+``horizontal_pod_autoscaler_sync_period`` option, the server's
+``--horizontal-pod-autoscaler-sync-period``) each autoscaler reads its
 target's replicas and selector at the target kind's scale paths
 (``strategy.scale``), the pods' usage from the metrics API
 (``shoal.v1.Metrics/ListPodMetrics``), computes the replicas its metrics
@@ -29,6 +30,7 @@ from shoal.quantity import parse_quantity
 from shoal.registry import Registry
 
 SYNC_PERIOD = 15.0
+DOWNSCALE_STABILIZATION = 300.0  # --horizontal-pod-autoscaler-downscale-stabilization
 
 
 def _requests(pod: Any, resource: str) -> Decimal:
@@ -65,9 +67,11 @@ class HorizontalPodAutoscalerController(Controller):
 
     def __init__(self, client: Client, options: dict[str, Any] | None = None) -> None:
         super().__init__(client)
-        self.sync_period = float(
-            (options or {}).get("horizontal_pod_autoscaler_sync_period", SYNC_PERIOD)
-        )
+        options = options or {}
+        self.sync_period = float(options.get("horizontal_pod_autoscaler_sync_period", SYNC_PERIOD))
+        # the scale-down window of autoscalers without a behavior (theirs is defaulted)
+        window = options.get("horizontal_pod_autoscaler_downscale_stabilization")
+        self.downscale_window = int(DOWNSCALE_STABILIZATION if window is None else window)
         self.autoscalers = self.watch("HorizontalPodAutoscaler")
         self.pods = self.informer("Pod")
         self.metrics = metrics_pb2_grpc.MetricsStub(client.channel)
@@ -178,7 +182,8 @@ class HorizontalPodAutoscalerController(Controller):
             await self.client.patch(
                 kind, ref.name, scale.replicas_patch(desired), hpa.metadata.namespace
             )
-            longest = max((p.period_seconds for r in _rules(hpa) for p in r.policies), default=0)
+            rules = self._rules(hpa)
+            longest = max((p.period_seconds for r in rules for p in r.policies), default=0)
             behavior.scaled(time.time(), current, desired, longest)
             status.last_scale_time.CopyFrom(meta.now())
             why = _rescale_reason(hpa.spec, current, desired, reason)
@@ -241,10 +246,22 @@ class HorizontalPodAutoscalerController(Controller):
             return high, "TooManyReplicas"
         if current < low:
             return low, "TooFewReplicas"
-        up, down = _rules(hpa)
+        up, down = self._rules(hpa)
         now = time.time()
         stabilized = behavior.stabilize(now, proposed, current, up, down)
         return behavior.limit(now, stabilized, current, low, high, up, down)
+
+    def _rules(self, hpa: Any) -> tuple[Rules, Rules]:
+        """The scaling rules: the behavior's (defaulted), else Kubernetes'
+        defaults with this controller's scale-down window."""
+        behavior = hpa.spec.behavior
+        if not hpa.spec.HasField("behavior"):
+            down = scale_down_rules(None)
+            down.stabilization_window_seconds = self.downscale_window
+            return Rules.of(scale_up_rules(None)), Rules.of(down)
+        up = behavior.scale_up if behavior.HasField("scale_up") else None
+        down_rules = behavior.scale_down if behavior.HasField("scale_down") else None
+        return Rules.of(scale_up_rules(up)), Rules.of(scale_down_rules(down_rules))
 
     async def _write_status(self, hpa: Any, status: Any) -> None:
         if status.SerializeToString(deterministic=True) == hpa.status.SerializeToString(
@@ -264,13 +281,6 @@ def _rescale_reason(spec: Any, current: int, desired: int, metric: str) -> str:
     if current < spec.min_replicas:
         return "Current number of replicas below Spec.MinReplicas"
     return metric.format("above") if desired > current else "All metrics below target"
-
-
-def _rules(hpa: Any) -> tuple[Rules, Rules]:
-    behavior = hpa.spec.behavior
-    up = behavior.scale_up if behavior.HasField("scale_up") else None
-    down = behavior.scale_down if behavior.HasField("scale_down") else None
-    return Rules.of(scale_up_rules(up)), Rules.of(scale_down_rules(down))
 
 
 def horizontal_pod_autoscaler_factory(

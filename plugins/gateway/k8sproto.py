@@ -282,6 +282,31 @@ BATCH: dict[str, dict[int, Field]] = {
     "CronJobStatus": {},
 }
 
+# autoscaling/v1: what `kubectl autoscale` sends (the v2 message differs
+# from field 4 on, which the decoder then refuses by its wire type).
+AUTOSCALING: dict[str, dict[int, Field]] = {
+    "HorizontalPodAutoscaler": {
+        1: _m("metadata", "ObjectMeta"),
+        2: _m("spec", "HorizontalPodAutoscalerSpec"),
+        3: _m("status", "HorizontalPodAutoscalerStatus"),
+    },
+    "HorizontalPodAutoscalerSpec": {
+        1: _m("scaleTargetRef", "CrossVersionObjectReference"),
+        2: _i("minReplicas", pointer=True),
+        3: _i("maxReplicas"),
+        4: _i("targetCPUUtilizationPercentage", pointer=True),
+    },
+    "CrossVersionObjectReference": {1: _s("kind"), 2: _s("name"), 3: _s("apiVersion")},
+    # Status fields arrive at their zero values on a create; the API ignores them.
+    "HorizontalPodAutoscalerStatus": {
+        1: _i("observedGeneration", pointer=True),
+        2: _m("lastScaleTime", "Time"),
+        3: _i("currentReplicas"),
+        4: _i("desiredReplicas"),
+        5: _i("currentCPUUtilizationPercentage", pointer=True),
+    },
+}
+
 RBAC: dict[str, dict[int, Field]] = {
     "Role": {1: _m("metadata", "ObjectMeta"), 2: _list("rules", "PolicyRule")},
     "ClusterRole": {
@@ -367,12 +392,12 @@ AUTHORIZATION: dict[str, dict[int, Field]] = {
 }
 
 MESSAGES: dict[str, dict[int, Field]] = {
-    **META, **CORE, **POD, **APPS, **BATCH, **RBAC, **AUTHORIZATION
+    **META, **CORE, **POD, **APPS, **BATCH, **AUTOSCALING, **RBAC, **AUTHORIZATION
 }  # fmt: skip
 # the kinds a request body may hold
 OBJECTS = frozenset(
     {"Namespace", "ConfigMap", "Secret", "ServiceAccount", "Service", "Deployment",
-     "Job", "CronJob",
+     "Job", "CronJob", "HorizontalPodAutoscaler",
      "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "SelfSubjectAccessReview",
      "SubjectAccessReview", "LocalSubjectAccessReview", "SelfSubjectRulesReview"}
 )  # fmt: skip

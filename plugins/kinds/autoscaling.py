@@ -1,4 +1,5 @@
-"""The ``autoscaling/v2`` kind: HorizontalPodAutoscaler.
+"""The ``autoscaling/v2`` kind: HorizontalPodAutoscaler, also served as
+``autoscaling/v1`` (:mod:`autoscaling_v1`, a view of the same objects).
 
 Its strategy defaults and checks the spec as Kubernetes does; the
 horizontal pod autoscaler controller
@@ -15,6 +16,7 @@ from shoal.age import age
 from shoal.api.v1 import autoscaling_pb2
 from shoal.kinds import Kind
 from shoal.plugins.kinds._register import kind, register_all
+from shoal.plugins.kinds.autoscaling_v1 import served_as_v1
 from shoal.plugins.kinds.core import ALL
 from shoal.registry import Registry
 from shoal.strategy import Causes, Strategy, Table
@@ -243,11 +245,14 @@ HPA = kind(
     strategy=HorizontalPodAutoscalerStrategy(),
     has_status=True,
 )
+# The same objects served as autoscaling/v1 (registered after v2, the preferred version).
+HPA_V1 = served_as_v1(HPA)
 
 
 @hookimpl
 def register_kinds(registry: Registry[Kind]) -> None:
     register_all(registry, HPA)
+    registry.register(f"{HPA_V1.plural}.{HPA_V1.version}.{HPA_V1.group}", HPA_V1)
 
 
-__all__ = ["HPA", "default_hpa", "scale_down_rules", "scale_up_rules", "validate_hpa"]
+__all__ = ["HPA", "HPA_V1", "default_hpa", "scale_down_rules", "scale_up_rules", "validate_hpa"]

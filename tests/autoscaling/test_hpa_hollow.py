@@ -56,7 +56,12 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
         tmp_path,
         nodes=2,
         metric_resolution=0.3,
-        controller_options={"horizontal_pod_autoscaler_sync_period": 0.5},
+        controller_options={
+            "horizontal_pod_autoscaler_sync_period": 0.5,
+            # --horizontal-pod-autoscaler-downscale-stabilization: autoscalers
+            # without a behavior wait this long (Kubernetes' default: 5 minutes)
+            "horizontal_pod_autoscaler_downscale_stabilization": 2,
+        },
     )
     try:
         yield cluster
@@ -133,3 +138,34 @@ async def test_conditions_say_why_it_cannot_scale(cluster: Cluster) -> None:
         lambda: reads("web", "ScalingActive", ("False", "FailedGetResourceMetric")), 30
     )
     assert (await client.get("deployment", "web", "default")).spec.replicas == 1
+
+
+async def test_without_behavior_the_controller_window_applies(cluster: Cluster) -> None:
+    """An autoscaler without ``behavior`` (here created as autoscaling/v1,
+    which has none) scales down after the controller's
+    --horizontal-pod-autoscaler-downscale-stabilization (2 s here), not 5 minutes."""
+    client = cluster.client
+    await client.create(deployment("200m"))
+    await client.create(from_dict({
+        "apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+            "maxReplicas": 4, "targetCPUUtilizationPercentage": 50,
+        },
+    }))  # fmt: skip
+
+    async def replicas(n: int) -> bool:
+        return (await client.get("deployment", "web", "default")).spec.replicas == n
+
+    await eventually(lambda: replicas(4), timeout=60)
+
+    async def v1_status_shows(replicas: int) -> bool:
+        v1 = await client.get("horizontalpodautoscalers.v1.autoscaling", "web", "default")
+        status = v1.status
+        return status.desired_replicas == replicas and status.current_cpu_utilization_percentage > 0
+
+    await eventually(lambda: v1_status_shows(4), timeout=30)
+    template = {"metadata": {"annotations": {USAGE: "10m"}}}
+    await client.patch("deployment", "web", {"spec": {"template": template}}, "default")
+    await eventually(lambda: replicas(1), timeout=90)

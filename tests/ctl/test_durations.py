@@ -69,6 +69,14 @@ def _command(path: tuple[str, ...]) -> click.Command:
         (("rollout", "status"), ["deploy/x", "--timeout", "5m"], "timeout", 300),
         (("create", "token"), ["sa", "--duration", "24h"], "duration", 86400),
         (("server",), ["--node-monitor-grace-period", "40"], "node_monitor_grace_period", 40),
+        (("server",), ["--horizontal-pod-autoscaler-sync-period", "500ms"],
+         "horizontal_pod_autoscaler_sync_period", 0.5),
+        (("server",), ["--horizontal-pod-autoscaler-downscale-stabilization", "1m"],
+         "horizontal_pod_autoscaler_downscale_stabilization", 60),
+        (("controller-manager",), ["--horizontal-pod-autoscaler-sync-period", "2s"],
+         "horizontal_pod_autoscaler_sync_period", 2),
+        (("controller-manager",), ["--horizontal-pod-autoscaler-downscale-stabilization", "0s"],
+         "horizontal_pod_autoscaler_downscale_stabilization", 0),
     ],
 )  # fmt: skip
 def test_duration_flags_take_go_durations(

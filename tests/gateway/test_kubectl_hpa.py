@@ -3,8 +3,8 @@ autoscale`` creates one (autoscaling/v2), ``kubectl get hpa`` and ``shoal
 get hpa`` print kubectl 1.32's columns, and a bad one is refused through
 REST (kubectl) and gRPC (shoal) alike.
 
-``kubectl autoscale`` (1.32) posts an autoscaling/v1 object, a version
-shoal does not serve; see docs/autoscaling.md."""
+``kubectl autoscale`` (1.32) posts an autoscaling/v1 object:
+test_hpa_versions.py."""
 
 from __future__ import annotations
 

@@ -108,6 +108,17 @@ async def test_kubectl_get_raw_metrics_and_a_view_user_is_forbidden(
     assert "Error from server (Forbidden)" in refused.err, refused.err
 
 
+@pytest.mark.usefixtures("needs_kubectl")
+async def test_health_checks_through_kubectl_and_plain_http(
+    gateway_server: GatewayServer,
+) -> None:
+    for path in ("/healthz", "/livez", "/readyz"):
+        raw = await gateway_server.kubectl("get", "--raw", path)
+        assert (raw.code, raw.out) == (0, "ok"), raw.err
+        async with gateway_server.http.get(path) as response:
+            assert (response.status, await response.text()) == (200, "ok")
+
+
 async def _poll(read: Any, done: Any, what: str, deadline: float = 30.0) -> str:
     """Read until ``done(text)`` or the deadline."""
     loop = asyncio.get_running_loop()

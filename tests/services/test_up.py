@@ -113,6 +113,10 @@ def test_up_status_down_delete_with_the_fake_runtime(tmp_path: Path) -> None:
         assert _eventually_shows(tmp_path, ["get", "endpoints", "kubernetes"], gateway)
         svc = _shoal(tmp_path, "get", "svc", "kubernetes", "-o", "wide")
         assert "10.96.0.1" in svc.stdout and "443/TCP" in svc.stdout, svc.stdout
+        # the DNS add-on's Service, and the metrics add-on: `shoal top` shows usage
+        dns = _shoal(tmp_path, "get", "svc", "kube-dns", "-n", "kube-system")
+        assert "10.96.0.10" in dns.stdout and "53/UDP" in dns.stdout, dns.stdout + dns.stderr
+        assert _eventually_shows(tmp_path, ["top", "nodes"], "solo", timeout=60)
         status = _shoal(tmp_path, "status", "--data-dir", home)
         assert status.returncode == 0
         assert (

@@ -2,7 +2,8 @@
 tags it `omitempty`; options.proto's `always` marks such fields, and to_dict
 writes them. The table below states, per message, the fields Kubernetes
 always writes, read off its Go types (k8s.io/api core/v1, apps/v1, batch/v1,
-coordination/v1, rbac/v1, storage/v1, autoscaling/v2 and k8s.io/apimachinery meta/v1 types.go): no
+coordination/v1, rbac/v1, storage/v1, autoscaling/v1, autoscaling/v2 and
+k8s.io/apimachinery meta/v1 types.go): no
 `omitempty` tag, or a non-pointer struct (metav1.Time, IntOrString,
 resource.Quantity, a nested spec), which encoding/json never leaves out.
 metadata.creationTimestamp is `omitzero` since Kubernetes 1.34, so it is
@@ -159,6 +160,10 @@ KUBERNETES_ALWAYS: dict[str, set[str]] = {
     "MetricTarget": {"type"},
     "HPAScalingPolicy": {"type", "value", "periodSeconds"},
     "HorizontalPodAutoscalerStatus": {"desiredReplicas"},
+    # autoscaling/v1 (the V1 messages)
+    "HorizontalPodAutoscalerV1": _OBJECT,
+    "HorizontalPodAutoscalerSpecV1": {"scaleTargetRef", "maxReplicas"},
+    "HorizontalPodAutoscalerStatusV1": {"currentReplicas", "desiredReplicas"},
     "MetricStatus": {"type"},
     "ResourceMetricStatus": {"name", "current"},
     # storage/v1

@@ -65,8 +65,14 @@ def test_every_builtin_kind_is_registered_as_kubectl_knows_it() -> None:
         k.kind: (k.api_version, k.plural, k.short_names, k.namespaced, k.has_status)
         for k in kinds.all_kinds()
         if kinds.generic_message(k.message) is None  # not the CRD tests' kinds
+        and kinds.versions_of(k)[0] is k  # the preferred version
     }
     assert got == EXPECTED
+    also_served = [
+        (k.api_version, k.kind) for k in kinds.all_kinds() if kinds.versions_of(k)[0] is not k
+        and kinds.generic_message(k.message) is None
+    ]  # fmt: skip
+    assert also_served == [("autoscaling/v1", "HorizontalPodAutoscaler")]
 
 
 @pytest.mark.parametrize("name", ["Pod", "pod", "pods", "po", "PODS", "Po", " pod "])

@@ -53,3 +53,16 @@ async def test_serve_answers_the_text_format_and_falls_back_from_a_taken_default
         assert {"process_cpu_seconds", "python_info", "workqueue_adds"} <= families
     finally:
         await runner.cleanup()
+
+
+async def test_serve_answers_health_checks_as_kubernetes_components() -> None:
+    """An agent's and a controller-manager's listener answer /healthz, /livez
+    and /readyz beside /metrics, as the kubelet and kube-controller-manager."""
+    runner, port = await metrics.serve("127.0.0.1:0")
+    try:
+        async with aiohttp.ClientSession() as http:
+            for path in ("/healthz", "/livez", "/readyz"):
+                async with http.get(f"http://127.0.0.1:{port}{path}") as response:
+                    assert (response.status, await response.text()) == (200, "ok"), path
+    finally:
+        await runner.cleanup()
