@@ -12,6 +12,7 @@ from typing import Any
 from google.protobuf.timestamp_pb2 import Timestamp
 from shoal.api.v1 import core_pb2
 from shoal.plugins.controllers import podutil
+from shoal.plugins.controllers.job_tracking import TRACKING
 from shoal.plugins.kinds.batch_rules import COMPLETION_INDEX
 
 # Kubernetes' job back-off: 10 s doubling per failure, at most 6 minutes.
@@ -106,8 +107,9 @@ def finished_at(pod: Any) -> float:
 
 
 def new_pod(job: Any, index: int | None) -> core_pb2.Pod:
-    """A pod of ``job`` from its template; with an index, Indexed mode's
-    annotation, label, ``JOB_COMPLETION_INDEX`` and hostname."""
+    """A pod of ``job`` from its template, holding the tracking finalizer;
+    with an index, Indexed mode's annotation, label, ``JOB_COMPLETION_INDEX``
+    and hostname."""
     template = job.spec.template
     pod = core_pb2.Pod(spec=template.spec)
     m = pod.metadata
@@ -116,6 +118,8 @@ def new_pod(job: Any, index: int | None) -> core_pb2.Pod:
     m.labels.update(template.metadata.labels)
     m.annotations.update(template.metadata.annotations)
     m.finalizers.extend(template.metadata.finalizers)
+    if TRACKING not in m.finalizers:
+        m.finalizers.append(TRACKING)
     m.owner_references.append(podutil.controller_ref(job))
     if index is not None:
         m.annotations[COMPLETION_INDEX] = str(index)

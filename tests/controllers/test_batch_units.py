@@ -236,12 +236,21 @@ class _StubController:
 
         self.recorder = _Recorder()
         self.expectations = Expectations()
+        from shoal.plugins.controllers.job_tracking import Releases
+
+        self.releases = Releases()
+        self.batch_period = 1.0
         self.written: list[Any] = []
+        self.updated: list[Any] = []
         self.client = self
 
     async def update_status(self, job: Any) -> Any:
         self.written.append(job)
         return job
+
+    async def update(self, pod: Any) -> Any:
+        self.updated.append(pod)
+        return pod
 
     async def delete_pods(self, key: str, job: Any, pods: list[Any]) -> None:
         return None
@@ -250,15 +259,24 @@ class _StubController:
 async def test_an_outcome_once_decided_stands_while_pods_stop() -> None:
     """A job failed by its deadline whose killed pod then reads Failed stays
     DeadlineExceeded (not BackoffLimitExceeded), as Kubernetes' FailureTarget."""
-    from shoal.plugins.controllers.job import _Sync
+    from shoal.plugins.controllers.job_sync import JobSync
+    from shoal.plugins.controllers.job_tracking import TRACKING
 
     job = _job(backoffLimit=0, activeDeadlineSeconds=5)
     batch_rules.default_job(job)
     job.status.start_time.seconds = 1000
     ju.set_condition(job.status, ju.FAILURE_TARGET, "True", ju.DEADLINE_EXCEEDED, 1006)
     killed = _failed_pod(137)
+    killed.metadata.uid = "killed-uid"
+    killed.metadata.finalizers.append(TRACKING)
     ctl = _StubController()
-    await _Sync(ctl, "default/j", job, [killed], 1007.0).run()  # type: ignore[arg-type]
-    [written] = ctl.written
-    failed = ju.condition(written, ju.FAILED)
+    await JobSync(ctl, "default/j", job, [killed], 1007.0).run()  # type: ignore[arg-type]
+    # First the pod's uid is recorded, then its finalizer goes, then it is counted.
+    recorded, counted = ctl.written
+    assert list(recorded.status.uncounted_terminated_pods.failed) == ["killed-uid"]
+    assert ju.condition(recorded, ju.FAILED) is None
+    [released] = ctl.updated
+    assert TRACKING not in released.metadata.finalizers
+    assert counted.status.failed == 1 and not counted.status.uncounted_terminated_pods.failed
+    failed = ju.condition(counted, ju.FAILED)
     assert failed is not None and (failed.status, failed.reason) == ("True", "DeadlineExceeded")
