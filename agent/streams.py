@@ -165,8 +165,10 @@ class AgentStreams(streams_pb2_grpc.StreamsServicer):
                     if stream == "stdout"
                     else streams_pb2.ExecOutput(stderr=data)
                 )
-            if not attach:
-                yield streams_pb2.ExecOutput(exit_code=await session.wait())
+            # The last message, also for an attach (which ends with 0: the
+            # container's exit is not the attach's failure, as Kubernetes).
+            code = 0 if attach else await session.wait()
+            yield streams_pb2.ExecOutput(exit_code=code)
         finally:
             pump.cancel()
 

@@ -206,12 +206,14 @@ async def run_exec(
         width, height = _terminal_size()
         start.size.width, start.size.height = width, height
     code = 0
+    call = getattr(_stub(client), method)(_exec_requests(start, stdin, tty))
     try:
-        async for reply in getattr(_stub(client), method)(_exec_requests(start, stdin, tty)):
+        async for reply in call:
             which = reply.WhichOneof("output")
-            if which == "exit_code":
-                code = reply.exit_code
-                continue
+            if which == "exit_code":  # the last message: the call's status adds nothing
+                code = reply.exit_code if method == "Exec" else 0
+                call.cancel()
+                break
             stream = sys.stdout.buffer if which == "stdout" else sys.stderr.buffer
             stream.write(getattr(reply, which))
             stream.flush()

@@ -18,7 +18,7 @@ from shoal import auth, errors
 from shoal.apiserver import requestinfo
 from shoal.apiserver.audit import AuditSink
 from shoal.apiserver.authz import Attributes, Authorizer, forbidden, is_authenticated
-from shoal.apiserver.handlers import rewrap
+from shoal.apiserver.handlers import AnswerHook, rewrap
 
 OBJECTS = "/shoal.v1.Objects/"
 STREAMS = "/shoal.v1.Streams/"
@@ -105,9 +105,20 @@ class _Check:
         if attrs is not None and self.owner.audit is not None:
             self.owner.audit.record(attrs, code, reason, self.method)
 
-    def finish(self, attrs: Attributes | None, context: Any) -> None:
-        code = context.code()
-        self.record(attrs, code.name if isinstance(code, grpc.StatusCode) else "OK")
+    def answering(self, attrs: Attributes | None, context: Any) -> AnswerHook:
+        """The context the handler gets: an error it answers is audited
+        before the caller has it (a reader sees what was answered)."""
+        return AnswerHook(context, lambda code: self.record(attrs, _code_name(code)))
+
+    def finish(self, attrs: Attributes | None, context: AnswerHook) -> None:
+        """Audit a call the handler ended without aborting (before gRPC
+        sends its answer, which follows the return)."""
+        if not context.aborted:
+            self.record(attrs, _code_name(context.code() or grpc.StatusCode.OK))
+
+
+def _code_name(code: Any) -> str:
+    return code.name if isinstance(code, grpc.StatusCode) else str(code)
 
 
 def _wrap(handler: Any, check: _Check) -> Any:
@@ -148,11 +159,12 @@ async def _admit(
 def _unary(behavior: Any, check: _Check, streaming_in: bool) -> Any:
     async def call(request: Any, context: Any) -> Any:
         attrs, request = await _admit(check, request, context, streaming_in)
+        answering = check.answering(attrs, context)
         try:
-            result = behavior(request, context)
+            result = behavior(request, answering)
             return await result if inspect.isawaitable(result) else result
         finally:
-            check.finish(attrs, context)
+            check.finish(attrs, answering)
 
     return call
 
@@ -160,10 +172,11 @@ def _unary(behavior: Any, check: _Check, streaming_in: bool) -> Any:
 def _streaming(behavior: Any, check: _Check, streaming_in: bool) -> Any:
     async def call(request: Any, context: Any) -> AsyncIterator[Any]:
         attrs, request = await _admit(check, request, context, streaming_in)
+        answering = check.answering(attrs, context)
         try:
-            async for item in behavior(request, context):
+            async for item in behavior(request, answering):
                 yield item
         finally:
-            check.finish(attrs, context)
+            check.finish(attrs, answering)
 
     return call

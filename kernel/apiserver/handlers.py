@@ -29,3 +29,28 @@ def rewrap(handler: Any, wrap: Callable[[str, Any], Any]) -> Any:
                 response_serializer=handler.response_serializer,
             )
     return handler
+
+
+class AnswerHook:
+    """A servicer context whose ``abort`` first calls ``on_answer(code)``.
+
+    grpc.aio sends the status to the caller inside ``abort``, before the
+    exception unwinds through the interceptors: an interceptor that wrote
+    down the answer in a ``finally`` would write it after the caller had it
+    (and had perhaps read the audit log or the metrics already). What must
+    be true when the caller sees an error is done in ``on_answer``;
+    ``aborted`` says whether it ran."""
+
+    def __init__(self, context: Any, on_answer: Callable[[grpc.StatusCode], None]) -> None:
+        self._context = context
+        self._on_answer = on_answer
+        self.aborted = False
+
+    def __getattr__(self, name: str) -> Any:  # everything else is the context's
+        return getattr(self._context, name)
+
+    async def abort(self, code: grpc.StatusCode, *args: Any, **kwargs: Any) -> None:
+        if not self.aborted:
+            self.aborted = True
+            self._on_answer(code)
+        await self._context.abort(code, *args, **kwargs)

@@ -30,7 +30,7 @@ import grpc
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from shoal import kinds, metrics
-from shoal.apiserver.handlers import rewrap
+from shoal.apiserver.handlers import AnswerHook, rewrap
 
 VIA_KEY, VIA_GATEWAY = "shoal-via", "gateway"
 GATEWAY_MARK = (VIA_KEY, VIA_GATEWAY)
@@ -301,35 +301,49 @@ def _code(context: Any, failed: BaseException | None) -> Any:
     return C.CANCELLED if isinstance(failed, asyncio.CancelledError) else C.UNKNOWN
 
 
+class _Call:
+    """One call, counted once: when the handler aborts, before gRPC sends
+    that answer (so a scrape after an error answer sees it), else when the
+    handler ends."""
+
+    def __init__(self, found: Series, context: Any) -> None:
+        self.found: Series | None = found
+        self.started = found.start()
+        self.context = AnswerHook(context, self.finish)  # what the handler gets
+
+    def finish(self, code: Any) -> None:
+        found, self.found = self.found, None
+        if found is not None:
+            found.finish(code, self.started)
+
+
 def _unary(behavior: Any, resolve: Callable[[Any], Series]) -> Any:
     async def call(request: Any, context: Any) -> Any:
-        found = resolve(request)
-        started = found.start()
+        counted = _Call(resolve(request), context)
         failed: BaseException | None = None
         try:
-            result = behavior(request, context)
+            result = behavior(request, counted.context)
             return await result if inspect.isawaitable(result) else result
         except BaseException as err:
             failed = err
             raise
         finally:
-            found.finish(_code(context, failed), started)
+            counted.finish(_code(context, failed))
 
     return call
 
 
 def _streaming(behavior: Any, resolve: Callable[[Any], Series]) -> Any:
     async def call(request: Any, context: Any) -> AsyncIterator[Any]:
-        found = resolve(request)
-        started = found.start()
+        counted = _Call(resolve(request), context)
         failed: BaseException | None = None
         try:
-            async for item in behavior(request, context):
+            async for item in behavior(request, counted.context):
                 yield item
         except BaseException as err:
             failed = err
             raise
         finally:
-            found.finish(_code(context, failed), started)
+            counted.finish(_code(context, failed))
 
     return call

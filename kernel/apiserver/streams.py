@@ -139,6 +139,12 @@ async def _abort(context: Any, err: Exception, link: AgentLink | None = None) ->
     raise err
 
 
+def _is_last(out: Any) -> bool:
+    """An exec's or attach's last message (its exit code); port-forward
+    frames have none."""
+    return isinstance(out, streams_pb2.ExecOutput) and out.WhichOneof("output") == "exit_code"
+
+
 async def _relay_input(requests: Any, call: Any) -> None:
     async for message in requests:
         await call.write(message)
@@ -191,6 +197,9 @@ class StreamsProxy(streams_pb2_grpc.StreamsServicer):
             pump = asyncio.create_task(_relay_input(requests, call))
             async for out in call:
                 yield out
+                if _is_last(out):
+                    call.cancel()  # the session ended: its status adds nothing
+                    return
         except StopAsyncIteration:
             return
         except (errors.APIError, grpc.aio.AioRpcError) as err:

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from shoal import config, hookimpl
-from shoal.client import Client
+from shoal import hookimpl
 from shoal.contracts import HTTPServerContext
 from shoal.plugins.dashboard.server import Dashboard
-from shoal.plugins.gateway.authn import server_ssl_context
+from shoal.plugins.gateway.authn import secure_front
 from shoal.registry import Registry
 
 if TYPE_CHECKING:
@@ -53,16 +52,8 @@ def secure_dashboard(address: str, security: ServerSecurity) -> Dashboard:
     """HTTPS with the serving certificate in front of the API server at
     ``address``; calls it as shoal-gateway (a client of its own, closed by
     whoever stops it), impersonating each signed-in user."""
-    pair = security.pki.ensure("gateway")  # may impersonate, as the gateway does
-    cfg = config.ClientConfig(
-        address, ca_data=security.pki.ca_pem, cert_data=pair.cert_pem, key_data=pair.key_pem
-    )
-    cert_file, key_file = security.pki.paths("apiserver")
-    return Dashboard(
-        Client.for_config(cfg),
-        ssl_context=server_ssl_context(cert_file, key_file, security.pki.ca_pem),
-        authenticator=security.authenticator(),
-    )
+    front = secure_front(address, security)  # as the gateway: it may impersonate
+    return Dashboard(front.client, ssl_context=front.ssl_context, authenticator=front.authenticator)
 
 
 @hookimpl

@@ -23,18 +23,22 @@ from __future__ import annotations
 import re
 import ssl
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from shoal import auth
+from shoal import auth, config
 from shoal.apiserver.authn import (
     IMPERSONATE_GROUP,
     IMPERSONATE_USER,
     Authenticator,
     Unauthenticated,
 )
-from shoal.client import call_metadata
+from shoal.client import Client, call_metadata
 from shoal.plugins.gateway.status import response, status
+
+if TYPE_CHECKING:
+    from shoal.apiserver.security import ServerSecurity
 
 # What gRPC metadata allows in a key, and (printable ASCII) in a value.
 _METADATA_KEY = re.compile(r"[0-9a-z_.-]+")
@@ -53,6 +57,32 @@ def server_ssl_context(cert_file: Any, key_file: Any, ca: bytes) -> ssl.SSLConte
     context.load_verify_locations(cadata=ca.decode())
     context.verify_mode = ssl.CERT_OPTIONAL
     return context
+
+
+@dataclass(frozen=True)
+class SecureFront:
+    """What an HTTPS server in front of a secure API server needs (the
+    gateway, the dashboard): a client of its own as ``shoal-gateway``, which
+    may impersonate, closed by whoever stops the server; TLS with the API
+    server's serving certificate; the authenticator of its callers."""
+
+    client: Client
+    ssl_context: ssl.SSLContext
+    authenticator: Authenticator
+
+
+def secure_front(address: str, security: ServerSecurity) -> SecureFront:
+    """The :class:`SecureFront` of the API server at ``address``, from its PKI."""
+    pair = security.pki.ensure("gateway")
+    cfg = config.ClientConfig(
+        address, ca_data=security.pki.ca_pem, cert_data=pair.cert_pem, key_data=pair.key_pem
+    )
+    cert_file, key_file = security.pki.paths("apiserver")
+    return SecureFront(
+        Client.for_config(cfg),
+        server_ssl_context(cert_file, key_file, security.pki.ca_pem),
+        security.authenticator(),
+    )
 
 
 def _peer_pem(request: web.Request) -> bytes | None:

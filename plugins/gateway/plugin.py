@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from shoal import config, hookimpl
-from shoal.client import Client
+from shoal import hookimpl
 from shoal.contracts import HTTPServerContext
-from shoal.plugins.gateway.authn import server_ssl_context
+from shoal.plugins.gateway.authn import secure_front
 from shoal.plugins.gateway.kubeconfig import record_http_server
 from shoal.plugins.gateway.runner import Gateway
 from shoal.registry import Registry
@@ -68,15 +67,11 @@ def secure_gateway(
     """HTTPS with the serving certificate, in front of the API server at
     ``address``; calls it as shoal-gateway (a client of its own, closed by
     whoever stops the gateway), impersonating each authenticated caller."""
-    pair = security.pki.ensure("gateway")
-    cfg = config.ClientConfig(
-        address, ca_data=security.pki.ca_pem, cert_data=pair.cert_pem, key_data=pair.key_pem
-    )
-    cert_file, key_file = security.pki.paths("apiserver")
+    front = secure_front(address, security)
     return Gateway(
-        Client.for_config(cfg),
-        ssl_context=server_ssl_context(cert_file, key_file, security.pki.ca_pem),
-        authenticator=security.authenticator(),
+        front.client,
+        ssl_context=front.ssl_context,
+        authenticator=front.authenticator,
         limits=limits,
         connections=connections,
     )

@@ -162,12 +162,15 @@ async def _run_exec(
             yield item
 
     code, failure = 0, None
+    call = getattr(stub, method)(requests())
     try:
-        async for reply in getattr(stub, method)(requests()):
+        async for reply in call:
             which = reply.WhichOneof("output")
-            if which == "exit_code":
+            if which == "exit_code":  # the last message: the status adds nothing
                 code = reply.exit_code
-            elif which in ("stdout", "stderr"):
+                end_call(call)
+                break
+            if which in ("stdout", "stderr"):
                 channel = STDOUT if which == "stdout" else STDERR
                 await ws.send_bytes(bytes([channel]) + getattr(reply, which))
     except grpc.aio.AioRpcError as err:
@@ -178,6 +181,14 @@ async def _run_exec(
     with contextlib.suppress(ConnectionResetError):  # the client went first (kubectl cp does)
         await ws.send_bytes(bytes([ERROR]) + json.dumps(exit_status(code, failure)).encode())
         await ws.close()
+
+
+def end_call(call: Any) -> None:
+    """Stop an exec or attach whose last message (the exit code) came: its
+    status adds nothing, and stdin still in flight could make it INTERNAL."""
+    cancel = getattr(call, "cancel", None)  # a gRPC call; a plain stream just ends
+    if cancel is not None:
+        cancel()
 
 
 def exit_status(code: int, failure: BaseException | None) -> dict[str, Any]:

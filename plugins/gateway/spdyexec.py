@@ -22,7 +22,7 @@ import grpc
 from aiohttp import web
 from shoal.api.v1 import streams_pb2 as s
 from shoal.plugins.gateway import spdyupgrade
-from shoal.plugins.gateway.podstreams import exit_status, rpc_error
+from shoal.plugins.gateway.podstreams import end_call, exit_status, rpc_error
 from shoal.plugins.gateway.spdysession import Stream
 from shoal.plugins.gateway.status import bad_request
 
@@ -89,12 +89,15 @@ class ExecSession:
                 yield item
 
         code = 0
+        call = getattr(self.stub, self.method)(requests())
         try:
-            async for reply in getattr(self.stub, self.method)(requests()):
+            async for reply in call:
                 which = reply.WhichOneof("output")
-                if which == "exit_code":
+                if which == "exit_code":  # the last message: the status adds nothing
                     code = reply.exit_code
-                elif which in ("stdout", "stderr"):
+                    end_call(call)
+                    break
+                if which in ("stdout", "stderr"):
                     out = self.streams.get(which) or self.streams.get("stdout")
                     if out is not None:
                         await out.write(getattr(reply, which))

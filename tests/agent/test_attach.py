@@ -17,6 +17,7 @@ from shoal.client import Client
 from shoal.plugins.runtimes.fake import FakeRuntime
 
 from tests.agent.conftest import StartAgent
+from tests.ctl.conftest import invoke
 from tests.integration.helpers import eventually, pod
 
 
@@ -73,7 +74,11 @@ async def test_attach_types_into_the_shell_and_ends_with_it(
     await typed.put(s.ExecInput(stdin=b"exit 4\n"))
     rest = [out async for out in call]
     watched = [out async for out in watcher]  # it ends when the shell does
-    assert not any(o.HasField("exit_code") for o in rest + watched)  # attach has no exit code
+    # Both end with a last message of 0, so readers stop there instead of on
+    # the call's status, which stdin still in flight could turn into INTERNAL
+    # (the container's own code is in its status below).
+    assert rest[-1] == s.ExecOutput(exit_code=0) and watched[-1] == s.ExecOutput(exit_code=0)
+    assert not any(o.HasField("exit_code") for o in rest[:-1] + watched[:-1])
     assert [o.stdout for o in watched if o.stdout] == [b"hello\n"]
 
     async def exited() -> int | None:
@@ -132,13 +137,30 @@ async def test_shoal_run_interactive_attaches_and_removes(
     assert "error: pod default/once terminated (Error)" in err
     assert [p.metadata.name for p in (await shoal_client.list("Pod", "default")).items] == []
 
+
+async def test_shoal_attach_types_into_a_running_pod(
+    shoal_server: APIServer, shoal_client: Client, start_agent: StartAgent
+) -> None:
+    await start_agent()
     await _shell_pod(shoal_client, "kept", stdin_once=True)
     code, out, err = await _shoal(shoal_server, "attach", "-i", "kept", input=b"echo hi\nexit 0\n")
     assert (code, out) == (0, "hi\n"), err
-    for args, words in [
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
         (["run", "x", "--image=busybox", "-t"], "-i/--stdin is required"),
         (["run", "x", "--image=busybox", "--rm"], "--rm should only be used"),
         (["attach", "nope"], 'pods "nope" not found'),
-    ]:
-        code, _, err = await _shoal(shoal_server, *args)
-        assert code != 0 and words in err and "Traceback" not in err, err
+    ],
+    ids=["tty-without-stdin", "rm-without-stdin", "no-pod"],
+)
+async def test_shoal_run_and_attach_refusals(
+    shoal_server: APIServer, args: list[str], words: str
+) -> None:
+    # in-process: refusals read no stdin, and a Python process per case is
+    # seconds of start-up each on a loaded machine
+    argv = ["--server", f"127.0.0.1:{shoal_server.port}", *args]
+    result = await asyncio.to_thread(invoke, argv)
+    assert result.code != 0 and words in result.err and "Traceback" not in result.err, result.err

@@ -77,7 +77,7 @@ async def test_two_schedulers_with_leader_election_never_double_bind(shoal_clien
             await eventually(lambda: _all_bound(c, 20))
             # The standby takes over when the leader goes; later pods still land.
             await first.stop()
-            await eventually(lambda: _holder(c, "shoal-scheduler", "second"), timeout=3)
+            await eventually(lambda: _holder(c, "shoal-scheduler", "second"), timeout=30)
             for i in range(20, 30):
                 await c.create(pod(f"p{i}", cpu="100m"))
             await eventually(lambda: _all_bound(c, 30))
@@ -131,7 +131,7 @@ async def test_a_node_that_stops_renewing_turns_unknown_is_tainted_and_its_pods_
             taints = [t for t in node.spec.taints if t.key == "node.kubernetes.io/unreachable"]
             return taints and node
 
-        node = await eventually(tainted, timeout=5)
+        node = await eventually(tainted, timeout=30)
         ready = next(cond for cond in node.status.conditions if cond.type == "Ready")
         assert (ready.status, ready.reason) == ("Unknown", "NodeStatusUnknown")
         assert node.spec.taints[0].effect == "NoExecute"
@@ -141,7 +141,7 @@ async def test_a_node_that_stops_renewing_turns_unknown_is_tainted_and_its_pods_
             brief = await c.get("Pod", "brief")
             return brief.metadata.HasField("deletion_timestamp") and brief
 
-        brief = await eventually(evicted, timeout=5)
+        brief = await eventually(evicted, timeout=30)
         # Evicted no sooner than its two seconds of toleration allow.
         asked = (
             brief.metadata.deletion_timestamp.seconds - brief.metadata.deletion_grace_period_seconds
@@ -157,7 +157,7 @@ async def test_a_node_that_stops_renewing_turns_unknown_is_tainted_and_its_pods_
         async def untainted() -> bool:
             return not (await c.get("Node", "dying")).spec.taints
 
-        await eventually(untainted, timeout=5)
+        await eventually(untainted, timeout=30)
 
 
 async def test_evicted_pods_of_a_replica_set_are_replaced_on_healthy_nodes(

@@ -270,14 +270,19 @@ async def test_get_flags_events_and_debug(gateway_cluster: GatewayCluster) -> No
 
 
 async def test_get_watch_only(gateway_cluster: GatewayCluster) -> None:
+    """Only changes after kubectl listed are printed: the pod is created
+    once kubectl says (-v=6 logs each request) that its watch is open, or a
+    pod that was created, scheduled and running before kubectl's list would
+    never show."""
     env_home = gateway_cluster.home
     proc = await asyncio.create_subprocess_exec(
-        str(KUBECTL), "--server", gateway_cluster.url, "get", "pods", "--watch-only",
+        str(KUBECTL), "--server", gateway_cluster.url, "get", "pods", "--watch-only", "-v=6",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         env={"HOME": str(env_home), "KUBECONFIG": str(env_home / "none"), "PATH": "/usr/bin:/bin"},
     )  # fmt: skip
-    assert proc.stdout is not None
+    assert proc.stdout is not None and proc.stderr is not None
     try:
+        await _answered(proc.stderr, "watch=true", timeout=60)
         run = await gateway_cluster.kubectl("run", "later", "--image=busybox")
         assert run.code == 0, run.err
         line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
@@ -286,3 +291,14 @@ async def test_get_watch_only(gateway_cluster: GatewayCluster) -> None:
     finally:
         proc.kill()
         await proc.wait()
+
+
+async def _answered(stderr: asyncio.StreamReader, fragment: str, timeout: float) -> None:
+    """Read kubectl's -v=6 log until it says a GET whose URL has ``fragment``
+    was answered 200 (``round_trippers.go] GET URL 200 OK in N milliseconds``)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            line = (await stderr.readline()).decode()
+            assert line, "kubectl ended before its request was answered"
+            if "] GET " in line and fragment in line and " 200 OK " in line:
+                return

@@ -78,7 +78,7 @@ async def test_pod_that_fits_nowhere_waits_then_lands_when_a_node_joins(
         p = await c.get("Pod", "web")
         return p.spec.node_name and p
 
-    placed = await eventually(bound, timeout=5)
+    placed = await eventually(bound, timeout=30)
     assert placed.spec.node_name == "big"
     scheduled = await eventually(lambda: events_for(c, "web", "Scheduled"))
     assert scheduled[0].message == "Successfully assigned default/web to big"
@@ -123,7 +123,7 @@ async def test_pod_is_placed_when_a_bound_pod_goes(
     async def second_bound() -> bool:
         return (await shoal_client.get("Pod", "second")).spec.node_name == "only"
 
-    await eventually(second_bound, timeout=5)
+    await eventually(second_bound, timeout=30)
 
 
 async def test_bind_with_a_stale_version_binds_nothing(shoal_client: Client) -> None:
