@@ -3,9 +3,16 @@
 Compacting a long history in one transaction holds the writer for as long as
 the delete takes (2.4 s for 291k revisions), and every write queued behind it
 waits that long. So, as kine does (``pkg/logstructured/sqllog``), the writer
-compacts in *steps* of at most ``batch`` revisions, each step its own
-transaction, and commits the writes that queued up in between: a write waits
-for at most one step.
+compacts in *steps*, each step its own transaction, and commits the writes
+that queued up in between: a write waits for at most one step.
+
+A step is bounded by time, not only by a revision count: how long a
+revision takes to compact varies (how many rows it supersedes, which index
+pages are cached, what else the disk is doing), so a fixed count gives
+steps of 3 ms and of 100 ms alike. A step deletes ``CHUNK`` revisions at a
+time and commits once it has worked ``budget`` seconds (or reached
+``batch`` revisions, or the target), so a write waits for about
+``budget`` plus one chunk, whatever the history looks like.
 
 Why every step may publish its compact revision at once: a step covering
 ``(C, S]`` deletes only rows superseded by a change at or below ``S`` and the
@@ -34,18 +41,22 @@ import contextlib
 import os
 import sqlite3
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from shoal.store import sqlite_schema as schema
 
-# Revisions per step, from bench/bench_compaction.py (~300k revisions, one
-# writer, 2 cores shared with other work): a step dirties about one index
-# page per revision, so its cost grows with its size. Steps of 100 stalled a
-# write least: p50 ~3 ms, p99 ~25-55 ms (no compaction: p99 2-7 ms); steps
-# of 1,000 (kine's size): p50 ~30 ms, p99 ~200-300 ms. Smaller steps make
-# the whole compaction longer (~10-17 s instead of 2.4-5 s in one
-# transaction), which nobody waits for.
-DEFAULT_BATCH = 100
+# Seconds of work per step (bench/bench_compaction.py: ~300k revisions, one
+# writer, 2 cores shared with other work). Steps of a fixed 100 revisions
+# took ~3 ms at the median but up to 100+ ms; kine's 1,000: p99 200-300 ms.
+DEFAULT_BUDGET = 0.005
+# At most this many revisions per step, however quick (a ceiling, so one
+# step's transaction stays small on a fast disk too).
+DEFAULT_BATCH = 1000
+# Revisions deleted per statement group inside a step; the budget is
+# checked between chunks, so a step overruns it by one chunk at most.
+CHUNK = 20
 
 # (future, result, error), as the writer hands outcomes back.
 Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
@@ -54,8 +65,16 @@ Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
 class Compaction:
     """The compactions asked for and not yet reached; owned by the writer thread."""
 
-    def __init__(self, path: str | os.PathLike[str], batch: int = DEFAULT_BATCH) -> None:
-        self.batch = batch  # revisions per step; 0 or less: all in one step
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        batch: int = DEFAULT_BATCH,
+        budget: float = DEFAULT_BUDGET,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.batch = batch  # revisions per step at most; 0 or less: all in one step
+        self.budget = budget  # seconds of work per step; 0 or less: no time bound
+        self._clock = clock
         self._waiting: list[tuple[int, asyncio.Future[Any]]] = []
         # An in-memory database has no WAL, nor a second connection to it.
         self._checkpointer = Checkpointer(path) if os.fspath(path) != ":memory:" else None
@@ -74,7 +93,8 @@ class Compaction:
         """Run one step in its own transaction; returns the new compact revision."""
         target = max(rev for rev, _ in self._waiting)
         upto = target if self.batch <= 0 else min(target, compact_rev + self.batch)
-        if not self._running and self._checkpointer is not None and upto < target:
+        several = upto < target or (self.budget > 0 and upto - compact_rev > CHUNK)
+        if not self._running and self._checkpointer is not None and several:
             self._running = True  # several steps ahead: checkpoints move off this thread
             conn.execute("PRAGMA wal_autocheckpoint = 0")
         # No fsync of its own: losing a step to a power cut loses nothing
@@ -83,7 +103,7 @@ class Compaction:
         conn.execute("PRAGMA synchronous = NORMAL")
         try:
             conn.execute("BEGIN IMMEDIATE")
-            delete_superseded(conn, compact_rev, upto)
+            upto = self._delete_within_budget(conn, compact_rev, upto)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -94,6 +114,22 @@ class Compaction:
         if self._running and self._checkpointer is not None:
             self._checkpointer.request()
         return upto
+
+    def _delete_within_budget(self, conn: sqlite3.Connection, after: int, limit: int) -> int:
+        """Delete ``(after, limit]`` a chunk at a time until the budget is
+        spent; returns how far it got (at least one chunk)."""
+        if self.budget <= 0 or self.batch <= 0:
+            delete_superseded(conn, after, limit)
+            return limit
+        deadline = self._clock() + self.budget
+        done = after
+        while done < limit:
+            upto = min(limit, done + CHUNK)
+            delete_superseded(conn, done, upto)
+            done = upto
+            if self._clock() >= deadline:
+                break
+        return done
 
     def settle(self, conn: sqlite3.Connection) -> None:
         """After a step or a failure: once nothing is pending, the writer

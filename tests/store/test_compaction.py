@@ -9,6 +9,7 @@ import pathlib
 from collections.abc import AsyncIterator
 
 import pytest
+from shoal.store import sqlite_compact
 from shoal.store import sqlite_schema as schema
 from shoal.store.base import CompactedError, KeyValue, StoreError
 from shoal.store.sqlite import SQLiteStore
@@ -180,3 +181,70 @@ async def test_writes_between_steps_stay_fsynced(tmp_path: pathlib.Path) -> None
     assert pragmas[:-1] == [(full, 0)] * (len(pragmas) - 1)  # checkpoints off the writer
     assert pragmas[-1] == (full, 1000)  # SQLite's default again
     assert reached == last
+
+
+class _Ticks:
+    """A clock that moves ``tick`` seconds each time it is read."""
+
+    def __init__(self, tick: float) -> None:
+        self.now, self.tick = 0.0, tick
+
+    def __call__(self) -> float:
+        self.now += self.tick
+        return self.now
+
+
+async def _step_sizes(path: pathlib.Path, budget: float, tick: float) -> tuple[list[int], int]:
+    """The revisions each step of a whole compaction covered, and the last revision."""
+    store = await _open(path, batch=0)
+    last = await _history(store, 20)
+    await store.close()
+    conn = schema.connect(path, writer=True)
+    compaction = Compaction(path, batch=1000, budget=budget, clock=_Ticks(tick))
+    compaction.request(last, asyncio.get_running_loop().create_future())
+    sizes, reached = [], 0
+    try:
+        while compaction.pending:
+            stepped = compaction.step(conn, reached)
+            sizes.append(stepped - reached)
+            reached = stepped
+            compaction.reached(reached)
+            compaction.settle(conn)
+    finally:
+        compaction.close()
+        conn.close()
+    return sizes, last
+
+
+async def test_a_step_ends_once_its_time_budget_is_spent(tmp_path: pathlib.Path) -> None:
+    # The clock moves 2 ms per reading: the deadline is read at 2 ms (so 7 ms),
+    # then after each chunk at 4, 6, 8 ms: three chunks, then the commit.
+    sizes, last = await _step_sizes(tmp_path / "store.db", budget=0.005, tick=0.002)
+    chunk = sqlite_compact.CHUNK
+    assert last > 3 * chunk * 2  # several steps' worth
+    assert sizes[:-1] == [3 * chunk] * (len(sizes) - 1)
+    assert 0 < sizes[-1] <= 3 * chunk
+    assert sum(sizes) == last
+
+
+async def test_without_a_budget_a_step_takes_its_whole_batch(tmp_path: pathlib.Path) -> None:
+    sizes, last = await _step_sizes(tmp_path / "store.db", budget=0, tick=0.002)
+    assert sizes == [last]  # fewer than 1,000 revisions: one step
+
+
+async def test_time_bounded_steps_keep_reads_exact(tmp_path: pathlib.Path) -> None:
+    store = SQLiteStore(
+        tmp_path / "store.db", compact_keep=0, compact_batch=1000, compact_budget=1e-9
+    )
+    await store.start()
+    try:
+        last = await _history(store, 20)
+        expected = {r: (await store.list("h/", r))[0] for r in range(last - 30, last + 1)}
+        await store.compact(last - 30)  # one chunk per step: many steps
+        assert await store.compact_revision() == last - 30
+        for r, items in expected.items():
+            assert await store.list("h/", r) == (items, r)
+        with pytest.raises(CompactedError):
+            await store.list("h/", last - 31)
+    finally:
+        await store.close()
