@@ -8,7 +8,7 @@ DESCRIPTORS := descriptors.binpb
 # The example plugin package (a third party's kind, with its own message).
 WIDGETS := examples/shoal-widgets
 
-.PHONY: up down test test-fast lint typecheck proto proto-check bench clean
+.PHONY: up down test test-fast lint typecheck proto proto-check bench bench-scale clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -79,6 +79,11 @@ proto-check: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) -m bench
+
+# Issue 18's density runs (minutes; docs/benchmarks.md): one bench per line.
+bench-scale: $(VENV)/.installed
+	$(PY) -m bench density
+	$(PY) -m bench scale
 
 clean:
 	rm -rf build $(VENV) *.egg-info
