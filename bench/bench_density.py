@@ -23,7 +23,7 @@ from shoal.api.v1 import core_pb2
 from shoal.client import Client
 from shoal.manifest import from_dict
 
-from bench.density import Cluster, PodClock, deployment
+from bench.density import Cluster, PodClock, calls_between, deployment
 from bench.goals import goal
 
 PODS = int(os.environ.get("BENCH_DENSITY_PODS", "3000"))
@@ -32,8 +32,9 @@ IN_FLIGHT = 100
 TIMEOUT = 1200.0
 
 
-async def deployment_rate(client: Client) -> dict[str, Any]:
+async def deployment_rate(client: Client, cluster: Cluster) -> dict[str, Any]:
     clock = PodClock(client, "default")
+    before = cluster.metrics()
     await clock.start()
     try:
         began = time.monotonic()
@@ -42,7 +43,14 @@ async def deployment_rate(client: Client) -> dict[str, Any]:
     finally:
         await clock.stop()
     seconds = last - began
-    return {"pods": PODS, "seconds": round(seconds, 2), "pods_per_s": round(PODS / seconds, 1)}
+    calls = calls_between(before, cluster.metrics())
+    return {
+        "pods": PODS,
+        "seconds": round(seconds, 2),
+        "pods_per_s": round(PODS / seconds, 1),
+        "mutating_calls_per_pod": round(sum(calls.values()) / PODS, 2),
+        "mutating_calls": calls,
+    }
 
 
 async def bound_create_rate(client: Client) -> dict[str, Any]:
@@ -68,7 +76,7 @@ async def bound_create_rate(client: Client) -> dict[str, Any]:
 async def measure(cluster: Cluster) -> dict[str, Any]:
     registered = await cluster.wait_ready()
     async with Client(cluster.server.address) as client:
-        density = await deployment_rate(client)
+        density = await deployment_rate(client, cluster)
         bound = await bound_create_rate(client)
     return {"nodes_ready_s": round(registered, 1), "deployment": density, "bound_creates": bound}
 
@@ -85,6 +93,8 @@ def run() -> dict[str, Any]:
         f"   baseline  bound-pod creates ({IN_FLIGHT} in flight): {base:7.1f} creates/s"
         f"\n   Deployment of {PODS} on {NODES} hollow nodes: {rate:7.1f} pods/s to Ready"
         f" ({figures['deployment']['seconds']:.1f} s) = {rate / base:.0%} of the bound-create rate"
+        f"\n   mutating API calls per pod: {figures['deployment']['mutating_calls_per_pod']}"
+        f" ({figures['deployment']['mutating_calls']})"
     )
     figures["goal"] = goal(
         f"density pods/s, {PODS} pods on {NODES} hollow nodes",

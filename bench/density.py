@@ -228,3 +228,26 @@ class PeakRSS:
             await asyncio.gather(self._task, return_exceptions=True)
         self.peak = max(self.peak, self._server.rss_bytes())
         return self.peak
+
+
+def mutating_calls(text: str) -> dict[str, float]:
+    """``apiserver_request_total`` of mutating verbs, per "VERB resource[/sub]"."""
+    out: dict[str, float] = defaultdict(float)
+    for line in text.splitlines():
+        if not line.startswith("apiserver_request_total{"):
+            continue
+        labels, value = line.rsplit(" ", 1)
+        fields = {
+            k: v.strip('"')
+            for k, v in (p.split("=", 1) for p in labels[labels.index("{") + 1 : -1].split(","))
+        }
+        if fields.get("verb") in MUTATING:
+            sub = f"/{fields['subresource']}" if fields.get("subresource") else ""
+            out[f"{fields['verb']} {fields.get('resource', '')}{sub}"] += float(value)
+    return out
+
+
+def calls_between(before: str, after: str) -> dict[str, int]:
+    earlier, later = mutating_calls(before), mutating_calls(after)
+    diff = {k: int(v - earlier.get(k, 0.0)) for k, v in later.items()}
+    return dict(sorted(((k, v) for k, v in diff.items() if v), key=lambda kv: -kv[1]))

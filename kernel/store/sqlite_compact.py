@@ -10,9 +10,13 @@ A step is bounded by time, not only by a revision count: how long a
 revision takes to compact varies (how many rows it supersedes, which index
 pages are cached, what else the disk is doing), so a fixed count gives
 steps of 3 ms and of 100 ms alike. A step deletes ``CHUNK`` revisions at a
-time and commits once it has worked ``budget`` seconds (or reached
-``batch`` revisions, or the target), so a write waits for about
-``budget`` plus one chunk, whatever the history looks like.
+time and commits once it has worked ``budget`` seconds, or reached its
+allowance of revisions, or the target. Most of a step's time can be its
+COMMIT (writing the pages it dirtied into the WAL), which comes after the
+deletes and cannot be cut short; so the allowance is learnt: each step's
+whole time (commit included) per revision sets how many revisions the next
+may take to fit in ``budget`` (at least one chunk, at most ``batch``). A
+write then waits for about ``budget``, whatever the history looks like.
 
 Why every step may publish its compact revision at once: a step covering
 ``(C, S]`` deletes only rows superseded by a change at or below ``S`` and the
@@ -75,6 +79,7 @@ class Compaction:
         self.batch = batch  # revisions per step at most; 0 or less: all in one step
         self.budget = budget  # seconds of work per step; 0 or less: no time bound
         self._clock = clock
+        self.allowance = CHUNK  # revisions the next step may take (learnt; see above)
         self._waiting: list[tuple[int, asyncio.Future[Any]]] = []
         # An in-memory database has no WAL, nor a second connection to it.
         self._checkpointer = Checkpointer(path) if os.fspath(path) != ":memory:" else None
@@ -101,10 +106,17 @@ class Compaction:
         # (its rows are still there, its compact revision not yet moved),
         # and the next write's commit fsyncs the WAL, this step's pages too.
         conn.execute("PRAGMA synchronous = NORMAL")
+        timed = self.budget > 0 and self.batch > 0
         try:
+            began = self._clock() if timed else 0.0
             conn.execute("BEGIN IMMEDIATE")
-            upto = self._delete_within_budget(conn, compact_rev, upto)
+            if timed:
+                upto = self._delete_within_budget(conn, compact_rev, upto, began)
+            else:
+                delete_superseded(conn, compact_rev, upto)
             conn.execute("COMMIT")
+            if timed:
+                self._learn(upto - compact_rev, self._clock() - began)
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -115,13 +127,13 @@ class Compaction:
             self._checkpointer.request()
         return upto
 
-    def _delete_within_budget(self, conn: sqlite3.Connection, after: int, limit: int) -> int:
+    def _delete_within_budget(
+        self, conn: sqlite3.Connection, after: int, limit: int, began: float
+    ) -> int:
         """Delete ``(after, limit]`` a chunk at a time until the budget is
-        spent; returns how far it got (at least one chunk)."""
-        if self.budget <= 0 or self.batch <= 0:
-            delete_superseded(conn, after, limit)
-            return limit
-        deadline = self._clock() + self.budget
+        spent or the allowance taken; returns how far it got (at least one chunk)."""
+        limit = min(limit, after + self.allowance)
+        deadline = began + self.budget
         done = after
         while done < limit:
             upto = min(limit, done + CHUNK)
@@ -130,6 +142,13 @@ class Compaction:
             if self._clock() >= deadline:
                 break
         return done
+
+    def _learn(self, revisions: int, took: float) -> None:
+        """The next step's allowance, from this one's time per revision."""
+        if revisions <= 0:
+            return
+        fits = int(self.budget * revisions / took) if took > 0 else self.batch
+        self.allowance = max(CHUNK, min(self.batch, fits))
 
     def settle(self, conn: sqlite3.Connection) -> None:
         """After a step or a failure: once nothing is pending, the writer

@@ -217,14 +217,39 @@ async def _step_sizes(path: pathlib.Path, budget: float, tick: float) -> tuple[l
 
 
 async def test_a_step_ends_once_its_time_budget_is_spent(tmp_path: pathlib.Path) -> None:
-    # The clock moves 2 ms per reading: the deadline is read at 2 ms (so 7 ms),
-    # then after each chunk at 4, 6, 8 ms: three chunks, then the commit.
+    # The clock moves 1 ms per reading; a step reads it when it begins, after
+    # each chunk and after its commit. With a budget of 5 ms and an allowance
+    # of 1,000 revisions, the first step takes chunks until 5 ms have passed.
+    path = tmp_path / "store.db"
+    store = await _open(path, batch=0)
+    last = await _history(store, 20)
+    await store.close()
+    conn = schema.connect(path, writer=True)
+    compaction = Compaction(path, batch=1000, budget=0.005, clock=_Ticks(0.001))
+    compaction.allowance = 1000
+    compaction.request(last, asyncio.get_running_loop().create_future())
+    try:
+        reached = compaction.step(conn, 0)
+    finally:
+        compaction.close()
+        conn.close()
+    assert reached == 5 * sqlite_compact.CHUNK  # read at 2, 3, 4, 5, 6 ms: 5 ms spent
+    # 6 ms for 100 revisions, commit included: the next step may take 83.
+    assert compaction.allowance == int(0.005 * reached / 0.006)
+
+
+async def test_steps_learn_how_many_revisions_fit_the_budget(tmp_path: pathlib.Path) -> None:
     sizes, last = await _step_sizes(tmp_path / "store.db", budget=0.005, tick=0.002)
     chunk = sqlite_compact.CHUNK
-    assert last > 3 * chunk * 2  # several steps' worth
-    assert sizes[:-1] == [3 * chunk] * (len(sizes) - 1)
-    assert 0 < sizes[-1] <= 3 * chunk
     assert sum(sizes) == last
+    # A step reads the clock when it begins, after each chunk and after its
+    # commit, 2 ms apart. The first takes its first allowance, one chunk, in
+    # 4 ms: 25 revisions would fit 5 ms. Taking 25 (two chunks) costs 6 ms:
+    # 20 fit. So the allowance swings between 20 and 25 (24: float rounding).
+    assert sizes[0] == chunk
+    assert all(chunk <= size <= chunk * 5 // 4 for size in sizes[:-1])
+    assert max(sizes) > chunk  # it did learn
+    assert 0 < sizes[-1] <= chunk * 5 // 4
 
 
 async def test_without_a_budget_a_step_takes_its_whole_batch(tmp_path: pathlib.Path) -> None:
