@@ -31,6 +31,8 @@ import tempfile
 import time
 from typing import Any
 
+import grpc
+from shoal import errors
 from shoal.client import Client
 
 from bench.density import (
@@ -49,6 +51,12 @@ PER_NODE = int(os.environ.get("BENCH_SCALE_PODS_PER_NODE", "30"))
 PACE = float(os.environ.get("BENCH_SCALE_PODS_PER_S", "50"))
 REPLICAS = 150  # per Deployment
 LIST_EVERY = 10.0
+RETRIED = (
+    grpc.StatusCode.CANCELLED,
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+)
 QUIET = float(os.environ.get("BENCH_SCALE_QUIET", "30"))  # seconds of the baseline
 
 
@@ -58,6 +66,21 @@ async def list_probe(client: Client, out: list[float]) -> None:
         await client.list("Pod", "default")
         out.append(time.monotonic() - began)
         await asyncio.sleep(LIST_EVERY)
+
+
+async def create(client: Client, obj: Any, attempts: int = 5) -> None:
+    """Create, retrying a call the overloaded server cancelled or refused
+    for load; one that landed before (AlreadyExists) counts as done."""
+    for attempt in range(attempts):
+        try:
+            await client.create(obj)
+            return
+        except errors.AlreadyExistsError:
+            return
+        except errors.APIError as err:
+            if attempt == attempts - 1 or err.code not in RETRIED:
+                raise
+            await asyncio.sleep(1)
 
 
 def slos(cluster: Cluster, before: str) -> dict[str, Any]:
@@ -87,7 +110,8 @@ async def measure(cluster: Cluster) -> dict[str, Any]:
         began = time.monotonic()
         try:
             for i in range(math.ceil(pods / REPLICAS)):
-                await client.create(deployment(f"load-{i:04d}", min(REPLICAS, pods - i * REPLICAS)))
+                replicas = min(REPLICAS, pods - i * REPLICAS)
+                await create(client, deployment(f"load-{i:04d}", replicas))
                 await asyncio.sleep(max(0.0, began + (i + 1) * REPLICAS / PACE - time.monotonic()))
             last = await clock.until_ready(pods, 3600)
             load = slos(cluster, scrape)
