@@ -1,6 +1,7 @@
 """``shoal history KIND/NAME``: the retained revisions of one object — who
 wrote each, with which verb, when, and which fields changed — and
-``--diff REV1 REV2``: a unified diff of two revisions' YAML."""
+``--diff REV1 REV2``: a unified diff of two revisions' YAML. ``--deleted
+[KIND]``: the objects that no longer exist (``history_deleted``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import yaml
 from shoal.client import Client
 from shoal.client.client import unpack
 from shoal.ctl.context import CtlContext
+from shoal.ctl.history_deleted import show_deleted
 from shoal.ctl.resources import namespace_of, parse_targets, with_client
 from shoal.manifest import to_dict
 
@@ -19,34 +21,72 @@ from shoal.manifest import to_dict
 NOISE = (("metadata", "resourceVersion"), ("metadata", "managedFields"))
 
 
+# Revisions (or deleted objects) per call when reading a whole list.
+PAGE = 500
+
+
 @click.command("history")
-@click.argument("resource", nargs=-1, required=True)
+@click.argument("resource", nargs=-1)
 @click.option(
-    "--diff", "diff", nargs=2, type=int, default=None, metavar="REV1 REV2",
+    "--diff",
+    "diff",
+    nargs=2,
+    type=int,
+    default=None,
+    metavar="REV1 REV2",
     help="Show a unified diff of the object's YAML between two revisions.",
+)
+@click.option(
+    "--deleted",
+    is_flag=True,
+    help="List the objects (of KIND, or of every kind) that no longer exist.",
+)
+@click.option("-A", "--all-namespaces", is_flag=True, help="With --deleted: in every namespace.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, metavar="N",
+    help="Show only the first N (oldest) revisions, or N deleted objects; "
+    "without it, every one (read a page at a time).",
 )  # fmt: skip
 @click.pass_obj
 def history_command(
-    ctx: CtlContext, resource: tuple[str, ...], diff: tuple[int, int] | None
+    ctx: CtlContext,
+    resource: tuple[str, ...],
+    diff: tuple[int, int] | None,
+    deleted: bool,
+    all_namespaces: bool,
+    limit: int | None,
 ) -> None:
-    """List the retained revisions of an object and who made them.
+    """List the retained revisions of an object and who made them, or the
+    objects that no longer exist (--deleted).
 
     \b
     Examples:
       shoal history deployment/web
       shoal history secret db -n prod
       shoal history deploy/web --diff 12 15
+      shoal history --deleted deployments -A
+      shoal history --deleted
     """
+    if deleted:
+        if diff is not None:
+            raise click.UsageError("--diff names one object's revisions, not --deleted")
+        show_deleted(ctx, resource, all_namespaces, limit)
+        return
     targets = parse_targets(resource)
     if len(targets) != 1 or not targets[0].name:
         raise click.UsageError("name one object, e.g. shoal history deployment/web")
     target = targets[0]
 
-    async def run(client: Client) -> list[Any]:
+    async def run(client: Client) -> tuple[list[Any], bool]:
         ns = namespace_of(ctx, target.kind)
-        return await client.history(target.kind, target.name, ns)
+        if limit is None:
+            return await client.history(target.kind, target.name, ns, page=PAGE), False
+        page = await client.history_page(target.kind, target.name, ns, limit)
+        return list(page.items), bool(page.continue_token)
 
-    entries = with_client(ctx, run)
+    entries, more = with_client(ctx, run)
+    if more:
+        click.echo(f"(the first {limit} revisions; more follow)", err=True)
     revisions = [(int(e.resource_version), e, _plain(to_dict(unpack(e.object)))) for e in entries]
     if diff is not None:
         click.echo(yaml_diff(revisions, *diff), nl=False)

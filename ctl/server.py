@@ -14,6 +14,7 @@ from shoal.ctl.daemonopts import (
 )
 from shoal.ctl.duration import Duration
 from shoal.ctl.limitopts import request_limit_options
+from shoal.ctl.retention import parse_retention, retention_option
 
 
 @click.command("server")
@@ -192,6 +193,7 @@ from shoal.ctl.limitopts import request_limit_options
     "resource metrics API (the metrics-server add-on of `shoal up`).",
 )
 @request_limit_options
+@retention_option
 def server_command(
     data_dir: str,
     listen: str,
@@ -228,6 +230,7 @@ def server_command(
     metrics: bool,
     disable_plugins: str,
     request_limits: Any,
+    history_retention: str,
 ) -> None:
     """Run the API server.
 
@@ -258,7 +261,10 @@ def server_command(
     _check_insecure(insecure, listen, tls_sans, pki_dir)
     services = _service_allocator(service_cluster_ip_range, service_node_port_range)
     etcd = (etcd_endpoints, etcd_prefix, etcd_cafile, etcd_certfile, etcd_keyfile)
-    store_options = _store_options(store_name, *etcd)
+    store_options: dict[str, Any] = dict(_store_options(store_name, *etcd))
+    retention = parse_retention(history_retention)
+    if retention:
+        store_options["history_retention"] = retention
     election = _leader_election(
         leader_elect_lease_duration, leader_elect_renew_deadline, leader_elect_retry_period
     )

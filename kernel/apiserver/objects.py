@@ -20,7 +20,13 @@ from shoal.apiserver.admission import AdmissionChain
 from shoal.apiserver.apply import ServerSideApply
 from shoal.apiserver.decoding import off_loop
 from shoal.apiserver.fieldmanager import check_patch_options
-from shoal.apiserver.history import HistoryEntry, object_history, recorded
+from shoal.apiserver.history import (
+    DeletedEntry,
+    HistoryEntry,
+    deleted_objects,
+    object_history,
+    recorded,
+)
 from shoal.apiserver.lists import ListResult, list_objects
 from shoal.apiserver.manifests import from_json, to_json
 from shoal.apiserver.namespaces import NamespaceLifecycle
@@ -105,9 +111,19 @@ class ObjectRegistry(ServerSideApply):
     async def list(self, kind: Kind, namespace: str = "", **options: Any) -> ListResult:
         return await list_objects(self.store, kind, namespace, **options)
 
-    async def history(self, kind: Kind, namespace: str, name: str) -> builtins.list[HistoryEntry]:
-        """The retained revisions of one object (see ``history``)."""
-        return await object_history(self.store, kind, namespace, name)
+    async def history(
+        self, kind: Kind, namespace: str, name: str, **paging: Any
+    ) -> tuple[builtins.list[HistoryEntry], str]:
+        """The retained revisions of one object, a page (``limit``,
+        ``continue_token``) at a time (see ``history``)."""
+        return await object_history(self.store, kind, _ns(kind, namespace), name, **paging)
+
+    async def deleted(
+        self, kind: Kind, namespace: str = "", **paging: Any
+    ) -> tuple[builtins.list[DeletedEntry], str]:
+        """The objects of ``kind`` that no longer exist (see ``history``)."""
+        ns = namespace if kind.namespaced else ""
+        return await deleted_objects(self.store, kind, ns, **paging)
 
     # -- create --------------------------------------------------------------
 

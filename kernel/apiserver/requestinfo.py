@@ -22,6 +22,7 @@ OBJECT_VERBS = {
     "Delete": "delete",
     "Watch": "watch",
     "History": "get",  # an object's history: `get` on the object
+    "ListDeleted": "list",  # a kind's deleted objects: `list` on the kind
 }
 STREAM_ATTRIBUTES = {  # method -> (verb, resource, subresource)
     "Logs": ("get", "pods", "log"),
@@ -91,7 +92,7 @@ def object_attributes(user: UserInfo, method: str, request: Any) -> Attributes:
         sub = "status" if method == "UpdateStatus" else ""
         name = "" if method == "Create" else meta.name  # create names no object, as a POST
         return _resource(user, verb, kind, meta.namespace, name, subresource=sub, obj=obj)
-    if method in ("List", "Watch"):  # no namespace: every namespace, cluster scope
+    if method in ("List", "Watch", "ListDeleted"):  # no namespace: every namespace, cluster scope
         kind = _kind(request.kind)
         namespace = request.namespace if kind.namespaced else ""
         return Attributes(user, verb, kind.group, kind.plural, "", namespace, "")

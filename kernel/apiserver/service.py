@@ -20,7 +20,7 @@ from google.protobuf.message import DecodeError, Message
 from shoal import errors, kinds
 from shoal.api.v1 import api_pb2
 from shoal.apiserver.batching import batched, watch_response
-from shoal.apiserver.history import history_response
+from shoal.apiserver.history import deleted_response, history_response
 from shoal.apiserver.managedfields import default_manager
 from shoal.apiserver.objects import DeleteOptions, ObjectRegistry
 from shoal.apiserver.watch import EventCache, type_url, watch_objects
@@ -184,10 +184,23 @@ class ObjectsService:
             await self.registry.delete(resolve_kind(key.kind), key.namespace, key.name, options)
         )
 
-    async def History(self, request: api_pb2.GetRequest, context: Any) -> Any:
+    async def History(self, request: api_pb2.HistoryRequest, context: Any) -> Any:
         key = request.key
-        entries = await self.registry.history(resolve_kind(key.kind), key.namespace, key.name)
-        return history_response(entries)
+        entries, token = await self.registry.history(
+            resolve_kind(key.kind),
+            key.namespace,
+            key.name,
+            limit=request.limit,
+            continue_token=request.continue_token,
+        )
+        return history_response(entries, token)
+
+    async def ListDeleted(self, request: api_pb2.ListRequest, context: Any) -> Any:
+        kind = resolve_kind(request.kind)
+        entries, token = await self.registry.deleted(
+            kind, request.namespace, limit=request.limit, continue_token=request.continue_token
+        )
+        return deleted_response(kind, entries, token)
 
     async def Watch(self, request: api_pb2.WatchRequest, context: Any) -> AsyncIterator[bytes]:
         events = watch_objects(
@@ -285,7 +298,8 @@ def generic_handlers(objects: ObjectsService, discovery: DiscoveryService) -> li
         "UpdateStatus": unary(objects, "UpdateStatus", a.UpdateRequest, a.ObjectResponse),
         "Patch": unary(objects, "Patch", a.PatchRequest, a.ObjectResponse),
         "Delete": unary(objects, "Delete", a.DeleteRequest, a.ObjectResponse),
-        "History": unary(objects, "History", a.GetRequest, a.HistoryResponse),
+        "History": unary(objects, "History", a.HistoryRequest, a.HistoryResponse),
+        "ListDeleted": unary(objects, "ListDeleted", a.ListRequest, a.DeletedObjectsResponse),
         "Watch": grpc.unary_stream_rpc_method_handler(
             _stream(objects.Watch, "Watch"),
             request_deserializer=a.WatchRequest.FromString,

@@ -198,12 +198,43 @@ class Client:
         return unpack((await self._call(self._objects.Get, request)).object)
 
     async def history(
-        self, kind: str | Kind, name: str, namespace: str | None = None
+        self, kind: str | Kind, name: str, namespace: str | None = None, *, page: int = 0
     ) -> builtins.list[api_pb2.HistoryEntry]:
-        """The retained revisions of one object, oldest first (``entry.object``
-        is packed: :func:`unpack` it)."""
-        request = api_pb2.GetRequest(key=self._key(kind, name, namespace))
-        return builtins.list((await self._call(self._objects.History, request)).items)
+        """Every retained revision of one object, oldest first (``entry.object``
+        is packed: :func:`unpack` it), read ``page`` at a time (0: at once)."""
+        items: builtins.list[api_pb2.HistoryEntry] = []
+        token = ""
+        while True:
+            response = await self.history_page(kind, name, namespace, page, token)
+            items += response.items
+            token = response.continue_token
+            if not token:
+                return items
+
+    async def history_page(
+        self,
+        kind: str | Kind,
+        name: str,
+        namespace: str | None = None,
+        limit: int = 0,
+        continue_token: str = "",
+    ) -> api_pb2.HistoryResponse:
+        """At most ``limit`` revisions after ``continue_token``; the answer's
+        ``continue_token`` reads on ("" at the end)."""
+        request = api_pb2.HistoryRequest(
+            key=self._key(kind, name, namespace), limit=limit, continue_token=continue_token
+        )
+        return await self._call(self._objects.History, request)
+
+    async def deleted(
+        self, kind: str | Kind, namespace: str = "", limit: int = 0, continue_token: str = ""
+    ) -> api_pb2.DeletedObjectsResponse:
+        """Objects of a kind that no longer exist (``namespace=""``: every
+        namespace), a page at a time as :meth:`history_page`."""
+        request = api_pb2.ListRequest(
+            kind=_kind_name(kind), namespace=namespace, limit=limit, continue_token=continue_token
+        )
+        return await self._call(self._objects.ListDeleted, request)
 
     async def list(
         self,

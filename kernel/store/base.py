@@ -134,10 +134,19 @@ class HistoryStore(Protocol):
     """A store that can list the retained revisions of one key (optional:
     the object registry answers history only over such a store)."""
 
-    async def revisions(self, key: str) -> list[Revision]:
-        """Every retained revision of ``key``, oldest first; compaction
-        keeps only the newest revision of each key at or below the compact
-        revision (a key deleted before it has none)."""
+    async def revisions(self, key: str, after: int = 0, limit: int = 0) -> list[Revision]:
+        """The retained revisions of ``key`` newer than ``after``, oldest
+        first, at most ``limit`` (0: all). Compaction keeps only the newest
+        revision of each key at or below the compact revision (a key deleted
+        before it has none), except under a prefix the store was told to
+        retain (``history_retention``: key prefix -> seconds), whose
+        revisions stay that long after they were written."""
+
+    async def deleted(self, prefix: str, start_after: str = "", limit: int = 0) -> list[Revision]:
+        """The keys under ``prefix`` whose newest retained revision is a
+        delete, in key order after ``start_after``, at most ``limit`` (0:
+        all): each as its DELETE (revision, author, time; the value may be
+        left out)."""
 
 
 @runtime_checkable

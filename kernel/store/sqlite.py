@@ -23,7 +23,7 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -65,6 +65,8 @@ class SQLiteStore:
     committed between them (see ``sqlite_compact``; a batch of 0: all in
     one transaction, which stalls writes for as long as it takes; a budget
     of 0: steps bounded by the revision count only).
+    ``history_retention`` (key prefix -> seconds) keeps the compacted
+    revisions of those keys that long (see ``sqlite_retention``).
     """
 
     def __init__(
@@ -79,8 +81,10 @@ class SQLiteStore:
         reserve_bytes: int = 0,
         compact_batch: int = DEFAULT_BATCH,
         compact_budget: float = DEFAULT_BUDGET,
+        history_retention: Mapping[str, float] | None = None,
     ) -> None:
         self.path = path
+        self._retention = dict(history_retention or {})
         self._compact_batch = compact_batch
         self._compact_budget = compact_budget
         self._reserve_bytes = reserve_bytes
@@ -123,6 +127,7 @@ class SQLiteStore:
             self._compact_batch,
             self._compact_budget,
         )
+        self._writer.compaction.retention = self._retention
         try:
             rev, compact_rev = await self._writer.start()
         except BaseException:
@@ -207,9 +212,16 @@ class SQLiteStore:
             )
         )
 
-    async def revisions(self, key: str) -> builtins.list[Revision]:
+    async def revisions(self, key: str, after: int = 0, limit: int = 0) -> builtins.list[Revision]:
         """See :class:`shoal.store.base.HistoryStore`."""
-        return await self._read(schema.revisions, check_key(key))
+        check_revision(after)
+        return await self._read(schema.revisions, check_key(key), after, limit)
+
+    async def deleted(
+        self, prefix: str, start_after: str = "", limit: int = 0
+    ) -> builtins.list[Revision]:
+        """See :class:`shoal.store.base.HistoryStore`."""
+        return await self._read(schema.deleted, prefix, start_after, limit)
 
     async def compact(self, revision: int) -> None:
         check_revision(revision)

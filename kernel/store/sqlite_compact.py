@@ -46,9 +46,10 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from shoal.store import sqlite_retention
 from shoal.store import sqlite_schema as schema
 
 # Seconds of work per step (bench/bench_compaction.py: ~300k revisions, one
@@ -80,6 +81,9 @@ class Compaction:
         self.budget = budget  # seconds of work per step; 0 or less: no time bound
         self._clock = clock
         self.allowance = CHUNK  # revisions the next step may take (learnt; see above)
+        # Key prefix -> seconds its superseded revisions outlive compaction
+        # (see ``sqlite_retention``); set by the store.
+        self.retention: Mapping[str, float] = {}
         self._waiting: list[tuple[int, asyncio.Future[Any]]] = []
         # An in-memory database has no WAL, nor a second connection to it.
         self._checkpointer = Checkpointer(path) if os.fspath(path) != ":memory:" else None
@@ -113,7 +117,9 @@ class Compaction:
             if timed:
                 upto = self._delete_within_budget(conn, compact_rev, upto, began)
             else:
-                delete_superseded(conn, compact_rev, upto)
+                delete_superseded(conn, compact_rev, upto, self.retention)
+            if upto == target and self.retention:  # once per compaction
+                sqlite_retention.expire(conn, upto, self.retention)
             conn.execute("COMMIT")
             if timed:
                 self._learn(upto - compact_rev, self._clock() - began)
@@ -137,7 +143,7 @@ class Compaction:
         done = after
         while done < limit:
             upto = min(limit, done + CHUNK)
-            delete_superseded(conn, done, upto)
+            delete_superseded(conn, done, upto, self.retention)
             done = upto
             if self._clock() >= deadline:
                 break
@@ -175,28 +181,34 @@ class Compaction:
         return done
 
 
-def delete_superseded(conn: sqlite3.Connection, after: int, upto: int) -> None:
+def delete_superseded(
+    conn: sqlite3.Connection, after: int, upto: int, retention: Mapping[str, float] | None = None
+) -> None:
     """Forget history in ``(after, upto]``, inside the caller's transaction.
 
     Every superseded row is the prev_rev of its successor, and rows superseded
     at or below ``after`` are gone already, so only the rows written in the
     span need looking at. Deletes in the span are dropped too: absence needs
-    no row.
+    no row. Keys under a ``retention`` prefix keep their rows (see
+    ``sqlite_retention``).
     """
-    span = (after, upto)
+    keep, keep_args = sqlite_retention.not_retained(retention or {})
+    span = [after, upto, *keep_args]
     # Authors (``history``) go with their rows: first, while the rows exist.
     for table in ("history", "log"):
         conn.execute(
             f"DELETE FROM {table} WHERE rev IN (SELECT prev_rev FROM log"
-            " WHERE rev > ? AND rev <= ? AND prev_rev > 0)",
+            f" WHERE rev > ? AND rev <= ? AND prev_rev > 0 AND {keep})",
             span,
         )
     conn.execute(
         f"DELETE FROM history WHERE rev IN (SELECT rev FROM log"
-        f" WHERE rev > ? AND rev <= ? AND kind = {schema.DELETE})",
+        f" WHERE rev > ? AND rev <= ? AND kind = {schema.DELETE} AND {keep})",
         span,
     )
-    conn.execute(f"DELETE FROM log WHERE rev > ? AND rev <= ? AND kind = {schema.DELETE}", span)
+    conn.execute(
+        f"DELETE FROM log WHERE rev > ? AND rev <= ? AND kind = {schema.DELETE} AND {keep}", span
+    )
     conn.execute("UPDATE meta SET value = ? WHERE name = 'compact_rev'", (upto,))
 
 

@@ -165,12 +165,14 @@ def _event(
     return Event("CREATE" if kind == CREATE else "UPDATE", kv, old)
 
 
-def revisions(conn: sqlite3.Connection, key: str) -> list[Revision]:
-    """Every retained row of ``key`` with its author, oldest first."""
+def revisions(conn: sqlite3.Connection, key: str, after: int = 0, limit: int = 0) -> list[Revision]:
+    """The retained rows of ``key`` newer than ``after`` with their
+    authors, oldest first, at most ``limit`` (0: all)."""
     rows = conn.execute(
         "SELECT l.rev, l.kind, l.create_rev, l.value, h.user, h.verb, h.time"
-        " FROM log l LEFT JOIN history h ON h.rev = l.rev WHERE l.key = ? ORDER BY l.rev",
-        (key,),
+        " FROM log l LEFT JOIN history h ON h.rev = l.rev WHERE l.key = ? AND l.rev > ?"
+        " ORDER BY l.rev LIMIT ?",
+        (key, after, limit if limit > 0 else -1),
     ).fetchall()
     return [
         Revision(
@@ -181,4 +183,23 @@ def revisions(conn: sqlite3.Connection, key: str) -> list[Revision]:
             time or 0.0,
         )
         for rev, kind, create_rev, value, user, verb, time in rows
+    ]
+
+
+def deleted(conn: sqlite3.Connection, prefix: str, start_after: str, limit: int) -> list[Revision]:
+    """The retained deletes of keys under ``prefix`` that have not been
+    written since, in key order after ``start_after``, at most ``limit``
+    (0: all); values left out (``b""``)."""
+    where, args = _range(prefix, start_after, col="l.key")
+    rows = conn.execute(
+        "SELECT l.key, l.rev, l.create_rev, h.user, h.verb, h.time"
+        " FROM log l LEFT JOIN history h ON h.rev = l.rev"
+        f" WHERE {where} AND l.kind = {DELETE}"
+        " AND NOT EXISTS (SELECT 1 FROM log n WHERE n.key = l.key AND n.rev > l.rev)"
+        " ORDER BY l.key LIMIT ?",
+        [*args, limit if limit > 0 else -1],
+    ).fetchall()
+    return [
+        Revision("DELETE", KeyValue(key, b"", create_rev, rev), user or "", verb or "", time or 0.0)
+        for key, rev, create_rev, user, verb, time in rows
     ]

@@ -23,13 +23,13 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import grpc
 import structlog
 from aetcd import rpc
-from shoal.plugins.stores import etcd_history
+from shoal.plugins.stores import etcd_history, etcd_retention
 from shoal.plugins.stores.etcd_client import EtcdClient, TLSFiles, prefix_end
 from shoal.plugins.stores.etcd_watch import EtcdWatch, WatchStream
 from shoal.store.base import (
@@ -69,11 +69,14 @@ class EtcdStore:
         compact_interval: float = 300.0,
         compact_keep: int = 10000,
         watch_queue_size: int = 10000,
+        history_retention: Mapping[str, float] | None = None,
     ) -> None:
         self.endpoints = endpoints
         self.prefix = prefix
         self._raw_prefix = prefix.encode()
         self._history_prefix = etcd_history.history_prefix(prefix)
+        self._archive = etcd_retention.archive_prefix(prefix)
+        self._retention = dict(history_retention or {})
         self._tls = tls
         self._timeout = timeout
         self._compact_interval = compact_interval
@@ -172,11 +175,28 @@ class EtcdStore:
         prev = response.responses[0].response_delete_range.prev_kvs[0]
         return KeyValue(key, prev.value, prev.create_revision, response.header.revision)
 
-    async def revisions(self, key: str) -> builtins.list[Revision]:
+    async def revisions(self, key: str, after: int = 0, limit: int = 0) -> builtins.list[Revision]:
         """See :class:`shoal.store.base.HistoryStore` and ``etcd_history``."""
+        check_revision(after)
         raw = self._etcd_key(key)
         history_key = self._history_prefix + check_key(key).encode("utf-8")
-        return await etcd_history.revisions(self._range, key, raw, history_key)
+        kept = await etcd_retention.archived(self._range, self._archive, key)
+        return await etcd_history.revisions(self._range, key, raw, history_key, kept, after, limit)
+
+    async def deleted(
+        self, prefix: str, start_after: str = "", limit: int = 0
+    ) -> builtins.list[Revision]:
+        """See :class:`shoal.store.base.HistoryStore` and ``etcd_retention``."""
+        return await etcd_retention.deleted(
+            self._range, self._prefixes, prefix, self._compacted, start_after, limit
+        )
+
+    @property
+    def _prefixes(self) -> tuple[bytes, bytes, bytes]:
+        return self._raw_prefix, self._history_prefix, self._archive
+
+    async def _put_all(self, ops: builtins.list[rpc.RequestOp]) -> None:
+        await self._txn([], ops, [])
 
     async def compact(self, revision: int) -> None:
         check_revision(revision)
@@ -184,6 +204,12 @@ class EtcdStore:
         if revision <= self._compacted:
             return
         assert self.client is not None
+        if self._retention:  # first copy what retained kinds would lose
+            floor = self._compacted
+            await etcd_retention.archive(
+                self._range, self._put_all, self._prefixes, self._retention, floor, revision
+            )
+            await etcd_retention.expire(self._range, self._put_all, self._archive, self._retention)
         try:
             await self.client.compact(revision)
         except grpc.aio.AioRpcError as err:

@@ -46,3 +46,71 @@ async def test_history_refuses_bad_arguments(shoal: Shoal) -> None:
     absent = await shoal("history", "configmap/nothing")
     assert absent.code != 0
     assert "not found" in absent.err
+
+
+async def test_history_deleted_and_limit(shoal: Shoal, shoal_client: Client) -> None:
+    await shoal("create", "namespace", "gone")
+    for name in ("one", "two"):
+        await shoal("create", "configmap", name, "--from-literal=a=1", "-n", "gone")
+        await shoal("delete", "configmap", name, "-n", "gone")
+    await shoal("create", "configmap", "kept", "--from-literal=a=1", "-n", "gone")
+    for n in range(2, 5):
+        await shoal("patch", "configmap/kept", "-p", f'{{"data": {{"a": "{n}"}}}}', "-n", "gone")
+
+    listed = await shoal("history", "--deleted", "configmaps", "-n", "gone")
+    assert listed.code == 0, listed.err
+    lines = listed.out.splitlines()
+    assert lines[0].split() == ["KIND", "NAMESPACE", "NAME", "DELETED", "REVISION", "USER"]
+    assert [line.split()[:3] for line in lines[1:]] == [
+        ["ConfigMap", "gone", "one"],
+        ["ConfigMap", "gone", "two"],
+    ]
+    everywhere = await shoal("history", "--deleted", "-A")  # every kind, every namespace
+    assert everywhere.code == 0, everywhere.err
+    assert "two" in everywhere.out and "kept" not in everywhere.out
+    first = await shoal("history", "--deleted", "configmaps", "-A", "--limit", "1")
+    assert [line.split()[2] for line in first.out.splitlines()[1:]] == ["one"]
+    assert "more follow" in first.err
+
+    one = await shoal("history", "configmap/one", "-n", "gone")  # a deleted object
+    assert one.code == 0, one.err
+    assert one.out.splitlines()[-1].endswith("(deleted)")
+
+    whole = await shoal("history", "configmap/kept", "-n", "gone")
+    assert len(whole.out.splitlines()) == 1 + 4
+    limited = await shoal("history", "configmap/kept", "-n", "gone", "--limit", "2")
+    assert limited.out.splitlines() == whole.out.splitlines()[:3]
+    assert "more follow" in limited.err
+    bad = await shoal("history", "configmap/kept", "--limit", "0")
+    assert bad.code != 0
+    assert (await shoal("history", "--deleted", "configmap/one")).code != 0
+
+
+def test_history_retention_flag_parses_kinds_and_durations() -> None:
+    import click
+    import pytest
+    from shoal.ctl.retention import parse_retention
+
+    assert parse_retention(
+        "deployments.apps=720h, roles.rbac.authorization.k8s.io=90d,events=0"
+    ) == {
+        "/registry/deployments.apps/": 720 * 3600.0,
+        "/registry/roles.rbac.authorization.k8s.io/": 90 * 86400.0,
+        "/registry/events/": 0.0,
+    }
+    assert parse_retention("") == {}
+    for bad in ("deployments", "nothings=1h", "deployments.apps=soon", "=1h"):
+        with pytest.raises(click.BadParameter):
+            parse_retention(bad)
+
+
+def test_server_refuses_a_bad_history_retention(tmp_path: object) -> None:
+    from click.testing import CliRunner
+    from shoal.ctl.server import server_command
+
+    result = CliRunner().invoke(
+        server_command,
+        ["--data-dir", str(tmp_path), "--history-retention", "deployments.apps=soon"],
+    )
+    assert result.exit_code == 2, result.output
+    assert "--history-retention" in result.output and "invalid duration" in result.output

@@ -7,6 +7,16 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class HistoryRequest(_message.Message):
+    __slots__ = ("key", "limit", "continue_token")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CONTINUE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    key: ObjectKey
+    limit: int
+    continue_token: str
+    def __init__(self, key: _Optional[_Union[ObjectKey, _Mapping]] = ..., limit: _Optional[int] = ..., continue_token: _Optional[str] = ...) -> None: ...
+
 class HistoryEntry(_message.Message):
     __slots__ = ("resource_version", "type", "verb", "user", "time", "object")
     RESOURCE_VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -24,10 +34,40 @@ class HistoryEntry(_message.Message):
     def __init__(self, resource_version: _Optional[str] = ..., type: _Optional[str] = ..., verb: _Optional[str] = ..., user: _Optional[str] = ..., time: _Optional[str] = ..., object: _Optional[_Union[_any_pb2.Any, _Mapping]] = ...) -> None: ...
 
 class HistoryResponse(_message.Message):
-    __slots__ = ("items",)
+    __slots__ = ("items", "continue_token")
     ITEMS_FIELD_NUMBER: _ClassVar[int]
+    CONTINUE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[HistoryEntry]
-    def __init__(self, items: _Optional[_Iterable[_Union[HistoryEntry, _Mapping]]] = ...) -> None: ...
+    continue_token: str
+    def __init__(self, items: _Optional[_Iterable[_Union[HistoryEntry, _Mapping]]] = ..., continue_token: _Optional[str] = ...) -> None: ...
+
+class DeletedObject(_message.Message):
+    __slots__ = ("kind", "api_version", "namespace", "name", "resource_version", "user", "verb", "time")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    API_VERSION_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    VERB_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    api_version: str
+    namespace: str
+    name: str
+    resource_version: str
+    user: str
+    verb: str
+    time: str
+    def __init__(self, kind: _Optional[str] = ..., api_version: _Optional[str] = ..., namespace: _Optional[str] = ..., name: _Optional[str] = ..., resource_version: _Optional[str] = ..., user: _Optional[str] = ..., verb: _Optional[str] = ..., time: _Optional[str] = ...) -> None: ...
+
+class DeletedObjectsResponse(_message.Message):
+    __slots__ = ("items", "continue_token")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    CONTINUE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[DeletedObject]
+    continue_token: str
+    def __init__(self, items: _Optional[_Iterable[_Union[DeletedObject, _Mapping]]] = ..., continue_token: _Optional[str] = ...) -> None: ...
 
 class ObjectKey(_message.Message):
     __slots__ = ("kind", "namespace", "name")

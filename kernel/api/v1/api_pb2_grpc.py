@@ -77,8 +77,13 @@ class ObjectsStub:
                 _registered_method=True)
         self.History = channel.unary_unary(
                 '/shoal.v1.Objects/History',
-                request_serializer=shoal_dot_api_dot_v1_dot_api__pb2.GetRequest.SerializeToString,
+                request_serializer=shoal_dot_api_dot_v1_dot_api__pb2.HistoryRequest.SerializeToString,
                 response_deserializer=shoal_dot_api_dot_v1_dot_api__pb2.HistoryResponse.FromString,
+                _registered_method=True)
+        self.ListDeleted = channel.unary_unary(
+                '/shoal.v1.Objects/ListDeleted',
+                request_serializer=shoal_dot_api_dot_v1_dot_api__pb2.ListRequest.SerializeToString,
+                response_deserializer=shoal_dot_api_dot_v1_dot_api__pb2.DeletedObjectsResponse.FromString,
                 _registered_method=True)
 
 
@@ -160,6 +165,16 @@ class ObjectsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListDeleted(self, request, context):
+        """ListDeleted lists the objects of a kind that no longer exist and whose
+        delete is still retained: each with the delete's revision, author and
+        time. Needs `list` on the kind (in the namespace, or cluster-wide for
+        every namespace).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ObjectsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -205,8 +220,13 @@ def add_ObjectsServicer_to_server(servicer, server):
             ),
             'History': grpc.unary_unary_rpc_method_handler(
                     servicer.History,
-                    request_deserializer=shoal_dot_api_dot_v1_dot_api__pb2.GetRequest.FromString,
+                    request_deserializer=shoal_dot_api_dot_v1_dot_api__pb2.HistoryRequest.FromString,
                     response_serializer=shoal_dot_api_dot_v1_dot_api__pb2.HistoryResponse.SerializeToString,
+            ),
+            'ListDeleted': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDeleted,
+                    request_deserializer=shoal_dot_api_dot_v1_dot_api__pb2.ListRequest.FromString,
+                    response_serializer=shoal_dot_api_dot_v1_dot_api__pb2.DeletedObjectsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -451,8 +471,35 @@ class Objects:
             request,
             target,
             '/shoal.v1.Objects/History',
-            shoal_dot_api_dot_v1_dot_api__pb2.GetRequest.SerializeToString,
+            shoal_dot_api_dot_v1_dot_api__pb2.HistoryRequest.SerializeToString,
             shoal_dot_api_dot_v1_dot_api__pb2.HistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDeleted(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shoal.v1.Objects/ListDeleted',
+            shoal_dot_api_dot_v1_dot_api__pb2.ListRequest.SerializeToString,
+            shoal_dot_api_dot_v1_dot_api__pb2.DeletedObjectsResponse.FromString,
             options,
             channel_credentials,
             insecure,
