@@ -80,8 +80,11 @@ proto-check: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) -m bench
 
-# Scale runs (minutes): 1,000 Jobs x 10 completions on 100 hollow nodes.
+# Scale runs (minutes; docs/benchmarks.md), one bench per line: issue 18's
+# density runs, then 1,000 Jobs x 10 completions on 100 hollow nodes.
 bench-scale: $(VENV)/.installed
+	$(PY) -m bench density
+	$(PY) -m bench scale
 	$(PY) -m bench jobs_scale
 
 clean:

@@ -1,13 +1,23 @@
 """Events: what controllers, the scheduler and agents tell people about
 objects (``Scaled up replica set web-7d4b9 to 3``), shown by ``describe``.
 
-Like client-go's recorder, repeats aggregate: the same object, type, reason
-and message from the same component bump ``count`` and ``lastTimestamp`` of
-the Event already written instead of writing a new one. The bump is a patch
-from the count the recorder remembers, never a read: a node may create and
-patch Events but not get them (Kubernetes' ``system:node``). Recording never
-raises into the caller: an Event is a courtesy, and a controller must not
-fail its work because the Event could not be written.
+Like client-go's recorder (``tools/record``'s EventCorrelator), repeats
+aggregate: the same object, type, reason and message from the same component
+bump ``count`` and ``lastTimestamp`` of the Event already written instead of
+writing a new one. The bump is a patch from the count the recorder
+remembers, never a read: a node may create and patch Events but not get them
+(Kubernetes' ``system:node``). *Similar* events (the same but for the
+message: ``Created pod: web-1``, ``Created pod: web-2``...) combine as
+client-go's aggregator does: from the 10th distinct message within 10
+minutes on, they count on one Event whose message is ``(combined from
+similar events): `` and the newest message.
+
+Repeats that arrive while the previous write of their Event is in flight
+coalesce: the next write carries all of them (one patch adding their
+count), so a burst of N repeats costs a couple of writes, not N, and the
+count is still exact. Recording never raises into the caller: an Event is a
+courtesy, and a controller must not fail its work because the Event could
+not be written.
 """
 
 from __future__ import annotations
@@ -28,6 +38,10 @@ NORMAL, WARNING = "Normal", "Warning"
 # Cluster-scoped objects (nodes, namespaces) have their Events here.
 CLUSTER_EVENT_NAMESPACE = "default"
 _CACHE_SIZE = 4096
+# client-go's defaultAggregateMaxEvents and defaultAggregateIntervalInSeconds.
+AGGREGATE_MAX_EVENTS = 10
+AGGREGATE_INTERVAL = 600.0
+COMBINED = "(combined from similar events): "
 
 AggregateKey = tuple[str, ...]
 
@@ -63,6 +77,10 @@ class EventRecorder:
         # one lock per aggregate key, so a repeat never races its own first write
         self._locks: dict[AggregateKey, tuple[asyncio.Lock, int]] = {}
         self._pending: set[asyncio.Task[None]] = set()
+        # similar key -> (distinct messages seen, when the last was seen)
+        self._similar: OrderedDict[AggregateKey, tuple[set[str], float]] = OrderedDict()
+        # aggregate key -> (occurrences not written yet, the newest message)
+        self._unwritten: dict[AggregateKey, tuple[int, str]] = {}
 
     async def record(self, obj: Any, type: str, reason: str, message: str) -> None:
         if type not in (NORMAL, WARNING):
@@ -86,16 +104,41 @@ class EventRecorder:
         while self._pending:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
 
+    def _aggregate(
+        self, ref: meta_pb2.ObjectReference, type: str, reason: str, message: str
+    ) -> tuple[AggregateKey, str]:
+        """The key the occurrence counts under, and the message to show: its
+        own, or the combined one once similar events are many (client-go's
+        EventAggregator)."""
+        similar = (ref.kind, ref.namespace, ref.name, ref.uid, type, reason)
+        now = time.monotonic()
+        messages, last = self._similar.pop(similar, (set(), now))
+        if now - last > AGGREGATE_INTERVAL:
+            messages = set()
+        messages.add(message)
+        self._similar[similar] = (messages, now)
+        if len(self._similar) > _CACHE_SIZE:
+            self._similar.popitem(last=False)
+        if len(messages) < AGGREGATE_MAX_EVENTS:
+            return (*similar, message), message
+        messages.discard(message)  # the set stays at its bound, as client-go's
+        return (*similar, COMBINED), COMBINED + message
+
     async def _record(
         self, ref: meta_pb2.ObjectReference, type: str, reason: str, message: str
     ) -> None:
-        key = (ref.kind, ref.namespace, ref.name, ref.uid, type, reason, message)
+        key, message = self._aggregate(ref, type, reason, message)
+        count, _ = self._unwritten.get(key, (0, ""))
+        self._unwritten[key] = (count + 1, message)
         lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
         self._locks[key] = (lock, users + 1)
         try:
             async with lock:
-                if not await self._bump(key):
-                    await self._create(key, ref, type, reason, message)
+                # Taken by a write that started after this occurrence was
+                # counted (and has finished): nothing left to write.
+                count, message = self._unwritten.pop(key, (0, ""))
+                if count and not await self._bump(key, count, message):
+                    await self._create(key, ref, type, reason, message, count)
         finally:
             lock, users = self._locks[key]
             if users == 1:
@@ -103,26 +146,32 @@ class EventRecorder:
             else:
                 self._locks[key] = (lock, users - 1)
 
-    async def _bump(self, key: AggregateKey) -> bool:
-        """Count a repeat on the Event we wrote before; False if there is none."""
+    async def _bump(self, key: AggregateKey, more: int, message: str) -> bool:
+        """Count ``more`` repeats on the Event we wrote before; False if there is none."""
         written = self._written.get(key)
         if written is None:
             return False
         namespace, name, count = written
-        stamp = _now().ToJsonString()
+        patch: dict[str, Any] = {"count": count + more, "lastTimestamp": _now().ToJsonString()}
+        if key[-1] == COMBINED:
+            patch["message"] = message  # client-go's patch carries the newest message
         try:
-            await self.client.patch(
-                "Event", name, {"count": count + 1, "lastTimestamp": stamp}, namespace
-            )
+            await self.client.patch("Event", name, patch, namespace)
         except errors.NotFoundError:  # deleted (or expired) meanwhile: write a new one
             self._written.pop(key, None)
             return False
-        self._written[key] = (namespace, name, count + 1)
+        self._written[key] = (namespace, name, count + more)
         self._written.move_to_end(key)
         return True
 
     async def _create(
-        self, key: AggregateKey, ref: meta_pb2.ObjectReference, type: str, reason: str, message: str
+        self,
+        key: AggregateKey,
+        ref: meta_pb2.ObjectReference,
+        type: str,
+        reason: str,
+        message: str,
+        count: int = 1,
     ) -> None:
         now = _now()
         namespace = ref.namespace or CLUSTER_EVENT_NAMESPACE
@@ -133,7 +182,7 @@ class EventRecorder:
             source=self.source,
             first_timestamp=now,
             last_timestamp=now,
-            count=1,
+            count=count,
             type=type,
             reporting_component=self.source.component,
             reporting_instance=self.source.host,
@@ -142,6 +191,6 @@ class EventRecorder:
         # Kubernetes names Events "<object>.<unix nanoseconds in hex>".
         event.metadata.name = f"{ref.name}.{time.time_ns():x}"
         created = await self.client.create(event)
-        self._written[key] = (namespace, created.metadata.name, 1)
+        self._written[key] = (namespace, created.metadata.name, count)
         if len(self._written) > _CACHE_SIZE:
             self._written.popitem(last=False)

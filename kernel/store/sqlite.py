@@ -40,7 +40,7 @@ from shoal.store.base import (
     write_author,
 )
 from shoal.store.lock import StoreLock
-from shoal.store.sqlite_compact import DEFAULT_BATCH
+from shoal.store.sqlite_compact import DEFAULT_BATCH, DEFAULT_BUDGET
 from shoal.store.sqlite_watch import Watch, WatchHub
 from shoal.store.sqlite_writer import Outcome, WriteOp, Writer, resolve
 
@@ -60,9 +60,11 @@ class SQLiteStore:
     ``reserve_bytes`` of disk are kept for deletes on a full disk (see
     ``sqlite_reserve``; the store plugin ``shoal server`` opens asks for
     ``DEFAULT_RESERVE_BYTES``; 0, the default here: none).
-    ``compact_batch`` revisions are compacted per transaction, writes
-    committed between them (see ``sqlite_compact``; 0: all in one
-    transaction, which stalls writes for as long as it takes).
+    Compaction runs in steps of at most ``compact_budget`` seconds of work
+    and ``compact_batch`` revisions, each its own transaction, writes
+    committed between them (see ``sqlite_compact``; a batch of 0: all in
+    one transaction, which stalls writes for as long as it takes; a budget
+    of 0: steps bounded by the revision count only).
     ``history_retention`` (key prefix -> seconds) keeps the compacted
     revisions of those keys that long (see ``sqlite_retention``).
     """
@@ -78,11 +80,13 @@ class SQLiteStore:
         max_batch: int = 1000,
         reserve_bytes: int = 0,
         compact_batch: int = DEFAULT_BATCH,
+        compact_budget: float = DEFAULT_BUDGET,
         history_retention: Mapping[str, float] | None = None,
     ) -> None:
         self.path = path
         self._retention = dict(history_retention or {})
         self._compact_batch = compact_batch
+        self._compact_budget = compact_budget
         self._reserve_bytes = reserve_bytes
         self._compact_interval = compact_interval
         self._compact_keep = compact_keep
@@ -121,6 +125,7 @@ class SQLiteStore:
             self._max_batch,
             self._reserve_bytes,
             self._compact_batch,
+            self._compact_budget,
         )
         self._writer.compaction.retention = self._retention
         try:

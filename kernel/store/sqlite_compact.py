@@ -3,9 +3,20 @@
 Compacting a long history in one transaction holds the writer for as long as
 the delete takes (2.4 s for 291k revisions), and every write queued behind it
 waits that long. So, as kine does (``pkg/logstructured/sqllog``), the writer
-compacts in *steps* of at most ``batch`` revisions, each step its own
-transaction, and commits the writes that queued up in between: a write waits
-for at most one step.
+compacts in *steps*, each step its own transaction, and commits the writes
+that queued up in between: a write waits for at most one step.
+
+A step is bounded by time, not only by a revision count: how long a
+revision takes to compact varies (how many rows it supersedes, which index
+pages are cached, what else the disk is doing), so a fixed count gives
+steps of 3 ms and of 100 ms alike. A step deletes ``CHUNK`` revisions at a
+time and commits once it has worked ``budget`` seconds, or reached its
+allowance of revisions, or the target. Most of a step's time can be its
+COMMIT (writing the pages it dirtied into the WAL), which comes after the
+deletes and cannot be cut short; so the allowance is learnt: each step's
+whole time (commit included) per revision sets how many revisions the next
+may take to fit in ``budget`` (at least one chunk, at most ``batch``). A
+write then waits for about ``budget``, whatever the history looks like.
 
 Why every step may publish its compact revision at once: a step covering
 ``(C, S]`` deletes only rows superseded by a change at or below ``S`` and the
@@ -34,20 +45,23 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from shoal.store import sqlite_retention
 from shoal.store import sqlite_schema as schema
 
-# Revisions per step, from bench/bench_compaction.py (~300k revisions, one
-# writer, 2 cores shared with other work): a step dirties about one index
-# page per revision, so its cost grows with its size. Steps of 100 stalled a
-# write least: p50 ~3 ms, p99 ~25-55 ms (no compaction: p99 2-7 ms); steps
-# of 1,000 (kine's size): p50 ~30 ms, p99 ~200-300 ms. Smaller steps make
-# the whole compaction longer (~10-17 s instead of 2.4-5 s in one
-# transaction), which nobody waits for.
-DEFAULT_BATCH = 100
+# Seconds of work per step (bench/bench_compaction.py: ~300k revisions, one
+# writer, 2 cores shared with other work). Steps of a fixed 100 revisions
+# took ~3 ms at the median but up to 100+ ms; kine's 1,000: p99 200-300 ms.
+DEFAULT_BUDGET = 0.005
+# At most this many revisions per step, however quick (a ceiling, so one
+# step's transaction stays small on a fast disk too).
+DEFAULT_BATCH = 1000
+# Revisions deleted per statement group inside a step; the budget is
+# checked between chunks, so a step overruns it by one chunk at most.
+CHUNK = 20
 
 # (future, result, error), as the writer hands outcomes back.
 Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
@@ -56,8 +70,17 @@ Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
 class Compaction:
     """The compactions asked for and not yet reached; owned by the writer thread."""
 
-    def __init__(self, path: str | os.PathLike[str], batch: int = DEFAULT_BATCH) -> None:
-        self.batch = batch  # revisions per step; 0 or less: all in one step
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        batch: int = DEFAULT_BATCH,
+        budget: float = DEFAULT_BUDGET,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.batch = batch  # revisions per step at most; 0 or less: all in one step
+        self.budget = budget  # seconds of work per step; 0 or less: no time bound
+        self._clock = clock
+        self.allowance = CHUNK  # revisions the next step may take (learnt; see above)
         # Key prefix -> seconds its superseded revisions outlive compaction
         # (see ``sqlite_retention``); set by the store.
         self.retention: Mapping[str, float] = {}
@@ -79,19 +102,27 @@ class Compaction:
         """Run one step in its own transaction; returns the new compact revision."""
         target = max(rev for rev, _ in self._waiting)
         upto = target if self.batch <= 0 else min(target, compact_rev + self.batch)
-        if not self._running and self._checkpointer is not None and upto < target:
+        several = upto < target or (self.budget > 0 and upto - compact_rev > CHUNK)
+        if not self._running and self._checkpointer is not None and several:
             self._running = True  # several steps ahead: checkpoints move off this thread
             conn.execute("PRAGMA wal_autocheckpoint = 0")
         # No fsync of its own: losing a step to a power cut loses nothing
         # (its rows are still there, its compact revision not yet moved),
         # and the next write's commit fsyncs the WAL, this step's pages too.
         conn.execute("PRAGMA synchronous = NORMAL")
+        timed = self.budget > 0 and self.batch > 0
         try:
+            began = self._clock() if timed else 0.0
             conn.execute("BEGIN IMMEDIATE")
-            delete_superseded(conn, compact_rev, upto, self.retention)
+            if timed:
+                upto = self._delete_within_budget(conn, compact_rev, upto, began)
+            else:
+                delete_superseded(conn, compact_rev, upto, self.retention)
             if upto == target and self.retention:  # once per compaction
                 sqlite_retention.expire(conn, upto, self.retention)
             conn.execute("COMMIT")
+            if timed:
+                self._learn(upto - compact_rev, self._clock() - began)
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -101,6 +132,29 @@ class Compaction:
         if self._running and self._checkpointer is not None:
             self._checkpointer.request()
         return upto
+
+    def _delete_within_budget(
+        self, conn: sqlite3.Connection, after: int, limit: int, began: float
+    ) -> int:
+        """Delete ``(after, limit]`` a chunk at a time until the budget is
+        spent or the allowance taken; returns how far it got (at least one chunk)."""
+        limit = min(limit, after + self.allowance)
+        deadline = began + self.budget
+        done = after
+        while done < limit:
+            upto = min(limit, done + CHUNK)
+            delete_superseded(conn, done, upto, self.retention)
+            done = upto
+            if self._clock() >= deadline:
+                break
+        return done
+
+    def _learn(self, revisions: int, took: float) -> None:
+        """The next step's allowance, from this one's time per revision."""
+        if revisions <= 0:
+            return
+        fits = int(self.budget * revisions / took) if took > 0 else self.batch
+        self.allowance = max(CHUNK, min(self.batch, fits))
 
     def settle(self, conn: sqlite3.Connection) -> None:
         """After a step or a failure: once nothing is pending, the writer

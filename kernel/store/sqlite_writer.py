@@ -42,7 +42,7 @@ from shoal.store.base import (
     StorageFullError,
     StoreError,
 )
-from shoal.store.sqlite_compact import DEFAULT_BATCH, Compaction
+from shoal.store.sqlite_compact import DEFAULT_BATCH, DEFAULT_BUDGET, Compaction
 from shoal.store.sqlite_reserve import Reserve, is_disk_full
 
 
@@ -75,9 +75,10 @@ class Writer:
         max_batch: int = 1000,
         reserve_bytes: int = 0,
         compact_batch: int = DEFAULT_BATCH,
+        compact_budget: float = DEFAULT_BUDGET,
     ) -> None:
         self._path = path
-        self.compaction = Compaction(path, compact_batch)
+        self.compaction = Compaction(path, compact_batch, compact_budget)
         self.reserve = Reserve(Path(f"{os.fspath(path)}-reserve"), reserve_bytes)
         self._loop = loop
         self._deliver = deliver

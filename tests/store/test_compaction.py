@@ -9,6 +9,7 @@ import pathlib
 from collections.abc import AsyncIterator
 
 import pytest
+from shoal.store import sqlite_compact
 from shoal.store import sqlite_schema as schema
 from shoal.store.base import CompactedError, KeyValue, StoreError
 from shoal.store.sqlite import SQLiteStore
@@ -180,3 +181,95 @@ async def test_writes_between_steps_stay_fsynced(tmp_path: pathlib.Path) -> None
     assert pragmas[:-1] == [(full, 0)] * (len(pragmas) - 1)  # checkpoints off the writer
     assert pragmas[-1] == (full, 1000)  # SQLite's default again
     assert reached == last
+
+
+class _Ticks:
+    """A clock that moves ``tick`` seconds each time it is read."""
+
+    def __init__(self, tick: float) -> None:
+        self.now, self.tick = 0.0, tick
+
+    def __call__(self) -> float:
+        self.now += self.tick
+        return self.now
+
+
+async def _step_sizes(path: pathlib.Path, budget: float, tick: float) -> tuple[list[int], int]:
+    """The revisions each step of a whole compaction covered, and the last revision."""
+    store = await _open(path, batch=0)
+    last = await _history(store, 20)
+    await store.close()
+    conn = schema.connect(path, writer=True)
+    compaction = Compaction(path, batch=1000, budget=budget, clock=_Ticks(tick))
+    compaction.request(last, asyncio.get_running_loop().create_future())
+    sizes, reached = [], 0
+    try:
+        while compaction.pending:
+            stepped = compaction.step(conn, reached)
+            sizes.append(stepped - reached)
+            reached = stepped
+            compaction.reached(reached)
+            compaction.settle(conn)
+    finally:
+        compaction.close()
+        conn.close()
+    return sizes, last
+
+
+async def test_a_step_ends_once_its_time_budget_is_spent(tmp_path: pathlib.Path) -> None:
+    # The clock moves 1 ms per reading; a step reads it when it begins, after
+    # each chunk and after its commit. With a budget of 5 ms and an allowance
+    # of 1,000 revisions, the first step takes chunks until 5 ms have passed.
+    path = tmp_path / "store.db"
+    store = await _open(path, batch=0)
+    last = await _history(store, 20)
+    await store.close()
+    conn = schema.connect(path, writer=True)
+    compaction = Compaction(path, batch=1000, budget=0.005, clock=_Ticks(0.001))
+    compaction.allowance = 1000
+    compaction.request(last, asyncio.get_running_loop().create_future())
+    try:
+        reached = compaction.step(conn, 0)
+    finally:
+        compaction.close()
+        conn.close()
+    assert reached == 5 * sqlite_compact.CHUNK  # read at 2, 3, 4, 5, 6 ms: 5 ms spent
+    # 6 ms for 100 revisions, commit included: the next step may take 83.
+    assert compaction.allowance == int(0.005 * reached / 0.006)
+
+
+async def test_steps_learn_how_many_revisions_fit_the_budget(tmp_path: pathlib.Path) -> None:
+    sizes, last = await _step_sizes(tmp_path / "store.db", budget=0.005, tick=0.002)
+    chunk = sqlite_compact.CHUNK
+    assert sum(sizes) == last
+    # A step reads the clock when it begins, after each chunk and after its
+    # commit, 2 ms apart. The first takes its first allowance, one chunk, in
+    # 4 ms: 25 revisions would fit 5 ms. Taking 25 (two chunks) costs 6 ms:
+    # 20 fit. So the allowance swings between 20 and 25 (24: float rounding).
+    assert sizes[0] == chunk
+    assert all(chunk <= size <= chunk * 5 // 4 for size in sizes[:-1])
+    assert max(sizes) > chunk  # it did learn
+    assert 0 < sizes[-1] <= chunk * 5 // 4
+
+
+async def test_without_a_budget_a_step_takes_its_whole_batch(tmp_path: pathlib.Path) -> None:
+    sizes, last = await _step_sizes(tmp_path / "store.db", budget=0, tick=0.002)
+    assert sizes == [last]  # fewer than 1,000 revisions: one step
+
+
+async def test_time_bounded_steps_keep_reads_exact(tmp_path: pathlib.Path) -> None:
+    store = SQLiteStore(
+        tmp_path / "store.db", compact_keep=0, compact_batch=1000, compact_budget=1e-9
+    )
+    await store.start()
+    try:
+        last = await _history(store, 20)
+        expected = {r: (await store.list("h/", r))[0] for r in range(last - 30, last + 1)}
+        await store.compact(last - 30)  # one chunk per step: many steps
+        assert await store.compact_revision() == last - 30
+        for r, items in expected.items():
+            assert await store.list("h/", r) == (items, r)
+        with pytest.raises(CompactedError):
+            await store.list("h/", last - 31)
+    finally:
+        await store.close()
