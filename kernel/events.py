@@ -19,7 +19,7 @@ from typing import Any
 
 import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
-from shoal import errors, kinds
+from shoal import clock, errors, kinds
 from shoal.api.v1 import core_pb2, meta_pb2
 
 log = structlog.get_logger("events")
@@ -47,7 +47,7 @@ def involved_object(obj: Any) -> meta_pb2.ObjectReference:
 
 
 def _now() -> Timestamp:
-    return Timestamp(seconds=int(time.time()))
+    return Timestamp(seconds=int(clock.time()))
 
 
 class EventRecorder:
@@ -140,7 +140,7 @@ class EventRecorder:
         )
         event.metadata.namespace = namespace
         # Kubernetes names Events "<object>.<unix nanoseconds in hex>".
-        event.metadata.name = f"{ref.name}.{time.time_ns():x}"
+        event.metadata.name = f"{ref.name}.{time.time_ns():x}"  # unique, not a time
         created = await self.client.create(event)
         self._written[key] = (namespace, created.metadata.name, 1)
         if len(self._written) > _CACHE_SIZE:
