@@ -14,3 +14,10 @@ def register_ctl_commands(cli: Any) -> None:
     from shoal.plugins.simulate.command import simulate_command
 
     cli.add_command(simulate_command)
+
+
+@hookimpl
+def register_api_services(registry: Any) -> None:
+    from shoal.plugins.simulate.service import SimulationsServer
+
+    registry.register("simulations", SimulationsServer)
