@@ -10,7 +10,7 @@ import pytest
 from shoal.plugins.simulate import runner
 from shoal.plugins.simulate.scenario import Simulation, add_documents, hollow_nodes
 
-from tests.ctl.conftest import invoke
+from tests.simulate.conftest import shoal_process
 
 TOLERATION = 300  # seconds: the API server's default for not-ready/unreachable
 GRACE = 40  # the node lifecycle controller's --node-monitor-grace-period
@@ -79,18 +79,18 @@ def test_the_cli_reports_and_plots(tmp_path: Path, suffix: str) -> None:
     workload.write_text(deployment(8))
     plot = tmp_path / f"run{suffix}"
     args = ["simulate", "--nodes", "4", "-f", str(workload), "--kill-node", "30s", "--for", "2m"]
-    result = invoke([*args, "--plot", str(plot), "-o", "json"])
-    assert result.code == 0, result.err
-    data = json.loads(result.out)
+    code, out, err = shoal_process(*args, "--plot", str(plot), "-o", "json")
+    assert code == 0, err
+    data = json.loads(out)
     assert data["nodes"] == 4 and data["disruptions"][0]["action"] == "kill-node"
     head = plot.read_bytes()[:200]
     if suffix == ".png":
         assert head.startswith(b"\x89PNG\r\n\x1a\n")
     else:
         assert b"<svg" in plot.read_bytes()
-    text = invoke(args)
-    assert text.code == 0, text.err
-    assert "simulated minutes per second" in text.out and "kill-node" in text.out
+    code, text, err = shoal_process(*args)
+    assert code == 0, err
+    assert "simulated minutes per second" in text and "kill-node" in text
 
 
 @pytest.mark.parametrize(
@@ -103,6 +103,6 @@ def test_the_cli_reports_and_plots(tmp_path: Path, suffix: str) -> None:
     ],
 )
 def test_the_cli_refuses_bad_input_without_a_traceback(args: list[str], message: str) -> None:
-    result = invoke(["simulate", "--nodes", "2", "--for", "10m", *args])
-    assert result.code == 2
-    assert message in result.err and "Traceback" not in result.err
+    code, _, err = shoal_process("simulate", "--nodes", "2", "--for", "10m", *args)
+    assert code == 2
+    assert message in err and "Traceback" not in err
