@@ -6,9 +6,10 @@ and a container that stayed up for twice the maximum starts over at 10 s.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from shoal import clock as shoal_clock
 
 
 @dataclass
@@ -25,7 +26,7 @@ class BackOff:
         self,
         initial: float = 10.0,
         maximum: float = 300.0,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = shoal_clock.time,
     ) -> None:
         if initial <= 0 or maximum < initial:
             raise ValueError("back-off needs 0 < initial <= maximum")

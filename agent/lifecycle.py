@@ -9,14 +9,13 @@ kills what fails its liveness probe, and reports the status when it changed.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import structlog
-from shoal import errors
+from shoal import clock, errors
 from shoal.agent.backoff import BackOff
 from shoal.agent.containers import sandbox_config
 from shoal.agent.discovery import service_hosts
@@ -152,7 +151,7 @@ class PodSyncer:
             if not should_restart(pod.spec.restart_policy or "Always", latest.exit_code):
                 self.waiting.pop(spec.name, None)
                 return self.ctx.resync
-            remaining = self.ctx.backoff.remaining(key, latest.finished_at or time.time())
+            remaining = self.ctx.backoff.remaining(key, latest.finished_at or clock.time())
             if remaining > 0:
                 self._crash_loop(pod, spec, key)
                 return remaining
@@ -236,17 +235,17 @@ class PodSyncer:
             return None
         if policy != "Never":
             self.event(NORMAL, "Pulling", f'Pulling image "{image}"')
-        began = time.monotonic()
+        began = clock.monotonic()
         try:
             await self.ctx.runtime.ensure_image(image, policy)  # type: ignore[arg-type]
         except ImageError as err:
             self.ctx.backoff.next(key)
-            self._pull_failed_at[spec.name] = time.time()
+            self._pull_failed_at[spec.name] = clock.time()
             self.waiting[spec.name] = (err.reason, str(err))
             reason = err.reason if err.reason == "ErrImageNeverPull" else "Failed"
             self.event(WARNING, reason, str(err))
             return self.ctx.backoff.delay(key)
-        took = time.monotonic() - began
+        took = clock.monotonic() - began
         self.event(NORMAL, "Pulled", f'Successfully pulled image "{image}" in {took:.3f}s')
         self._pull_failed_at.pop(spec.name, None)
         return None

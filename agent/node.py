@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from shoal import __version__, errors
+from shoal import __version__, clock, errors
 from shoal.api.v1 import coordination_pb2, core_pb2, meta_pb2
 
 log = structlog.get_logger("agent.node")
@@ -102,7 +102,7 @@ def node_status(facts: NodeFacts, info: core_pb2.NodeSystemInfo) -> core_pb2.Nod
         reason="KubeletReady",
         message="shoal agent is posting ready status",
     )
-    ready.last_heartbeat_time.GetCurrentTime()
+    ready.last_heartbeat_time.CopyFrom(clock.now_stamp())
     ready.last_transition_time.CopyFrom(ready.last_heartbeat_time)
     status.conditions.append(ready)
     return status
@@ -156,7 +156,7 @@ def new_lease(node: str, duration: int) -> coordination_pb2.Lease:
     lease.metadata.namespace = LEASE_NAMESPACE
     lease.spec.holder_identity = node
     lease.spec.lease_duration_seconds = duration
-    lease.spec.renew_time.GetCurrentTime()
+    lease.spec.renew_time.CopyFrom(clock.now_stamp())
     return lease
 
 

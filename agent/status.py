@@ -4,11 +4,11 @@ container's state, computed from what the runtime reports (kubelet's
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
+from shoal import clock
 from shoal.api.v1 import core_pb2, meta_pb2
 from shoal.runtime import ContainerStatus
 
@@ -143,7 +143,7 @@ def pod_status(
     already holds are kept, so an unchanged pod yields an equal message (and
     no write)."""
     old = pod.status if old is None else old
-    now = _stamp(time.time())
+    now = _stamp(clock.time())
     statuses = [container_status(v, runtime) for v in views]
     status = core_pb2.PodStatus(
         phase=phase(pod.spec, statuses),

@@ -29,7 +29,7 @@ from typing import Any
 
 import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
-from shoal import errors, kinds
+from shoal import clock, errors, kinds
 from shoal.api.v1 import core_pb2, meta_pb2
 
 log = structlog.get_logger("events")
@@ -61,7 +61,7 @@ def involved_object(obj: Any) -> meta_pb2.ObjectReference:
 
 
 def _now() -> Timestamp:
-    return Timestamp(seconds=int(time.time()))
+    return Timestamp(seconds=int(clock.time()))
 
 
 class EventRecorder:
@@ -111,7 +111,7 @@ class EventRecorder:
         own, or the combined one once similar events are many (client-go's
         EventAggregator)."""
         similar = (ref.kind, ref.namespace, ref.name, ref.uid, type, reason)
-        now = time.monotonic()
+        now = clock.monotonic()
         messages, last = self._similar.pop(similar, (set(), now))
         if now - last > AGGREGATE_INTERVAL:
             messages = set()
@@ -189,7 +189,7 @@ class EventRecorder:
         )
         event.metadata.namespace = namespace
         # Kubernetes names Events "<object>.<unix nanoseconds in hex>".
-        event.metadata.name = f"{ref.name}.{time.time_ns():x}"
+        event.metadata.name = f"{ref.name}.{time.time_ns():x}"  # unique, not a time
         created = await self.client.create(event)
         self._written[key] = (namespace, created.metadata.name, count)
         if len(self._written) > _CACHE_SIZE:

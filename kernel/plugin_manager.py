@@ -77,6 +77,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shoal.plugins.gateway",
     "shoal.plugins.metrics",
     "shoal.plugins.dashboard",
+    "shoal.plugins.simulate",
 )
 
 # Kubernetes' own kinds: an allow-list (SHOAL_PLUGINS) keeps them, since no

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import random
 import secrets
-import time
 import uuid
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
+from shoal import clock
 
 # Kubernetes' generateName alphabet: no vowels, no look-alike digits.
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -16,7 +16,7 @@ _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 def now() -> Timestamp:
     """Whole seconds, as Kubernetes stores metadata timestamps."""
-    return Timestamp(seconds=int(time.time()))
+    return Timestamp(seconds=int(clock.time()))
 
 
 _uids = random.Random()  # seeded from os.urandom; a uid must be unique, not secret

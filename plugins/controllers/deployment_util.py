@@ -5,11 +5,11 @@ unavailability arithmetic, revisions, conditions (Kubernetes'
 from __future__ import annotations
 
 import math
-import time
 from typing import Any
 
 from google.protobuf.struct_pb2 import Value
 from google.protobuf.timestamp_pb2 import Timestamp
+from shoal import clock
 from shoal.api.v1 import meta_pb2
 
 HASH_LABEL = "pod-template-hash"
@@ -151,7 +151,7 @@ def available_count(sets: list[Any]) -> int:
 
 
 def now_stamp() -> Timestamp:
-    return Timestamp(seconds=int(time.time()))
+    return Timestamp(seconds=int(clock.time()))
 
 
 def get_condition(status: Any, type: str) -> Any | None:
@@ -251,7 +251,7 @@ def progress(
     pass, if the rollout is still under way."""
     if not deploy.spec.HasField("progress_deadline_seconds"):
         return None
-    now = time.time() if now is None else now
+    now = clock.time() if now is None else now
     name = new.metadata.name if new is not None else ""
     current = get_condition(status, "Progressing")
     done = current is not None and current.reason == "NewReplicaSetAvailable"

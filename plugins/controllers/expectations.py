@@ -10,15 +10,16 @@ controller forever).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
+
+from shoal import clock
 
 
 @dataclass
 class _Record:
     adds: int = 0
     deletes: set[str] = field(default_factory=set)
-    stamp: float = field(default_factory=time.monotonic)
+    stamp: float = field(default_factory=clock.monotonic)
 
 
 class Expectations:
@@ -52,7 +53,7 @@ class Expectations:
             return True
         if record.adds <= 0 and not record.deletes:
             return True
-        return time.monotonic() - record.stamp > self.ttl
+        return clock.monotonic() - record.stamp > self.ttl
 
     def forget(self, key: str) -> None:
         self._records.pop(key, None)

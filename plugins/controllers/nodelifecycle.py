@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from typing import Any
 
 import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
-from shoal import errors, hookimpl
+from shoal import clock, errors, hookimpl
 from shoal.api.v1 import core_pb2
 from shoal.client import Client, SharedInformerFactory, object_key, shared_informers
 from shoal.events import NORMAL, EventRecorder
@@ -39,7 +38,7 @@ NODE_CONDITIONS = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
 
 def _now() -> Timestamp:
     stamp = Timestamp()
-    stamp.FromNanoseconds(time.time_ns())
+    stamp.FromNanoseconds(clock.time_ns())
     return stamp
 
 
@@ -145,7 +144,7 @@ class NodeLifecycleController:
         ]
         beat = (lease.spec.renew_time.ToNanoseconds() if lease is not None else None, tuple(ready))
         seen = self._heartbeat.get(name)
-        now = time.monotonic()
+        now = clock.monotonic()
         if seen is None or seen[0] != beat:
             self._heartbeat[name] = (beat, now)
             return 0.0
@@ -190,7 +189,7 @@ class NodeLifecycleController:
         taints = [t for t in node.spec.taints if t.effect == "NoExecute"]
         if not taints:
             return
-        now = time.time()
+        now = clock.time()
         for pod in self.pods.by_index("node", node.metadata.name):
             if pod.metadata.HasField("deletion_timestamp") or object_key(pod) in self._evicting:
                 continue

@@ -5,11 +5,10 @@ pods, the order in which excess pods go, and owner references (Kubernetes'
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterable
 from typing import Any
 
-from shoal import errors, kinds
+from shoal import clock, errors, kinds
 from shoal.api.v1 import meta_pb2
 
 # Kubernetes' ranking of pod phases: the earlier, the sooner a pod is deleted.
@@ -35,7 +34,7 @@ def is_available(pod: Any, min_ready_seconds: int, now: float | None = None) -> 
         return False
     if min_ready_seconds <= 0:
         return True
-    now = time.time() if now is None else now
+    now = clock.time() if now is None else now
     return condition.last_transition_time.seconds + min_ready_seconds <= now
 
 
@@ -44,7 +43,7 @@ def seconds_until_available(pod: Any, min_ready_seconds: int, now: float | None 
     condition = ready_condition(pod)
     if condition is None or condition.status != "True":
         return 0.0
-    now = time.time() if now is None else now
+    now = clock.time() if now is None else now
     return max(0.0, condition.last_transition_time.seconds + min_ready_seconds - now)
 
 

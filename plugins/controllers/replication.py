@@ -13,11 +13,10 @@ status.
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import structlog
-from shoal import errors, hookimpl, selectors
+from shoal import clock, errors, hookimpl, selectors
 from shoal.api.v1 import core_pb2
 from shoal.client import object_key
 from shoal.controller import Controller
@@ -181,7 +180,7 @@ class ReplicaController(Controller):
     async def update_status(self, owner: Any, active: list[Any]) -> float | None:
         """Write status if it changed; the seconds until a ready pod becomes
         available, if one will, so it is counted then."""
-        min_ready, now = owner.spec.min_ready_seconds, time.time()
+        min_ready, now = owner.spec.min_ready_seconds, clock.time()
         template_labels = owner.spec.template.metadata.labels
         status = podutil.copy(owner.status)
         status.replicas = len(active)

@@ -19,6 +19,7 @@ from shoal.plugins.gateway import (
     openapi,
     paths,
     resourcemetrics,
+    simulate,
 )
 from shoal.plugins.gateway.access import AccessCheck
 from shoal.plugins.gateway.authn import impersonation_headers
@@ -192,6 +193,7 @@ def build_app(
     componentstatus.add_routes(app, client)
     history.add_routes(app, client)
     resourcemetrics.add_routes(app, client)
+    simulate.add_routes(app, client)
     app.router.add_route("*", "/api/v1/{tail:.+}", router.core)
     app.router.add_route("*", "/apis/{group}/{version}/{tail:.+}", router.grouped)
     return app

@@ -17,7 +17,8 @@ from typing import Any
 import structlog
 from shoal.plugins.metrics.rates import MetricsStorage
 
-log = structlog.get_logger("metrics").bind(component="metrics-scraper")
+# lazy: bound at first use, so it follows log.configure (level, stream) made later
+log = structlog.get_logger("metrics", component="metrics-scraper")
 
 NodeLister = Callable[[], Awaitable[list[str]]]
 SummaryReader = Callable[[str], Awaitable[Any]]

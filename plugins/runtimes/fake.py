@@ -44,7 +44,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from shoal import __version__, hookimpl
+from shoal import __version__, clock, hookimpl
 from shoal.plugins.runtimes.fake_attach import FakeAttachSession, MainIO, reads_stdin
 from shoal.plugins.runtimes.fake_exec import FakeExecSession
 from shoal.plugins.runtimes.fake_images import FakeImages, new_id
@@ -90,7 +90,7 @@ class FakeContainer:
 
     def append(self, data: bytes) -> None:
         for line in data.splitlines(keepends=True):
-            self.log.append((time.time(), line))
+            self.log.append((clock.time(), line))
         self._wake()
 
     def _wake(self) -> None:
@@ -148,7 +148,7 @@ class FakeRuntime:
             uid=config.uid,
             state="ready",
             ip=str(next(self._addresses)),
-            created_at=time.time(),
+            created_at=clock.time(),
             attempt=config.attempt,
             labels=dict(config.labels),
         )
@@ -199,7 +199,7 @@ class FakeRuntime:
                 state="created",
                 image=config.image,
                 image_id=image.id if image else "",
-                created_at=time.time(),
+                created_at=clock.time(),
                 attempt=config.attempt,
                 labels=dict(config.labels),
             ),
@@ -219,7 +219,7 @@ class FakeRuntime:
         if error:
             self._exit(container, 128, "StartError", error)
             raise RuntimeFailure(error, "RunContainerError")
-        container.status.state, container.status.started_at = "running", time.time()
+        container.status.state, container.status.started_at = "running", clock.time()
         argv, config = self.images.argv(container.config), container.config
         scripted = any(container.behaviour(key) is not None for key in _SCRIPTED)
         if not scripted and reads_stdin(argv, config.stdin):
@@ -306,7 +306,7 @@ class FakeRuntime:
             return
         s = container.status
         s.state, s.exit_code, s.reason, s.message = "exited", code, reason, message
-        s.finished_at = time.time()
+        s.finished_at = clock.time()
         _cancel(container)
         container.main.ended()
         container._wake()

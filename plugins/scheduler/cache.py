@@ -10,12 +10,12 @@ integers, requested sums, used host ports, taints by effect.
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
+from shoal import clock
 from shoal.client import object_key
 from shoal.quantity import QuantityError, cpu_millis, parse_quantity, to_bytes
 
@@ -326,7 +326,7 @@ class SchedulerCache:
 
     def finish_binding(self, key: str) -> None:
         if key in self._assumed:
-            self._assumed[key] = time.monotonic() + self._assumed_ttl
+            self._assumed[key] = clock.monotonic() + self._assumed_ttl
 
     def forget_pod(self, key: str) -> None:
         """The bind failed: take the assumed pod back off its node."""
@@ -338,7 +338,7 @@ class SchedulerCache:
 
     def expire_assumed(self) -> None:
         """Drop assumed pods whose bind the informer never confirmed."""
-        now = time.monotonic()
+        now = clock.monotonic()
         for key in [k for k, expiry in self._assumed.items() if expiry < now]:
             log.warning("assumed pod expired", pod=key)
             self.forget_pod(key)

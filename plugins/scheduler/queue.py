@@ -18,10 +18,10 @@ import asyncio
 import contextlib
 import heapq
 import itertools
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from shoal import clock
 from shoal.client import object_key
 
 INITIAL_BACKOFF = 1.0
@@ -37,7 +37,7 @@ class QueuedPod:
     backoff_until: float = 0.0
     parked_at: float = 0.0
     cycle: int = 0  # the scheduling cycle that last popped it
-    added: float = field(default_factory=time.monotonic)
+    added: float = field(default_factory=clock.monotonic)
 
 
 class SchedulingQueue:
@@ -124,18 +124,18 @@ class SchedulingQueue:
         self._in_flight.discard(queued.key)
         if queued.key not in self._pods:
             return  # deleted or bound meanwhile
-        queued.backoff_until = time.monotonic() + self.backoff_for(queued)
+        queued.backoff_until = clock.monotonic() + self.backoff_for(queued)
         if self._move_request_cycle >= queued.cycle:
             self._push_backoff(queued)
         else:
-            queued.parked_at = time.monotonic()
+            queued.parked_at = clock.monotonic()
             self._unschedulable.add(queued.key)
 
     def requeue_backoff(self, queued: QueuedPod) -> None:
         """A transient failure (bind conflict, API error): try again later."""
         self._in_flight.discard(queued.key)
         if queued.key in self._pods:
-            queued.backoff_until = time.monotonic() + self.backoff_for(queued)
+            queued.backoff_until = clock.monotonic() + self.backoff_for(queued)
             self._push_backoff(queued)
 
     def backoff_for(self, queued: QueuedPod) -> float:
@@ -157,7 +157,7 @@ class SchedulingQueue:
     def _to_backoff_or_active(self, queued: QueuedPod) -> None:
         if queued.key in self._in_flight:
             return
-        if queued.backoff_until > time.monotonic():
+        if queued.backoff_until > clock.monotonic():
             self._push_backoff(queued)
         else:
             self._push_active(queued.key)
@@ -179,7 +179,7 @@ class SchedulingQueue:
         self._wakeup.set()
 
     def _flush(self) -> None:
-        now = time.monotonic()
+        now = clock.monotonic()
         while self._backoff and self._backoff[0][0] <= now:
             _, _, key = heapq.heappop(self._backoff)
             if key in self._in_backoff:
@@ -193,7 +193,7 @@ class SchedulingQueue:
             self._push_active(key)
 
     def _next_wakeup(self) -> float:
-        now, soonest = time.monotonic(), UNSCHEDULABLE_FLUSH
+        now, soonest = clock.monotonic(), UNSCHEDULABLE_FLUSH
         if self._backoff:
             soonest = min(soonest, self._backoff[0][0] - now)
         if self._unschedulable:

@@ -67,12 +67,12 @@ def test_server_disable_plugins_keeps_the_plugin_out(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("SHOAL_DISABLE_PLUGINS", "podman")
     try:
         _disable_plugins("metrics")
-        assert api_services().names() == []
+        assert "metrics" not in api_services().names()
         assert os.environ["SHOAL_DISABLE_PLUGINS"] == "podman,metrics"
     finally:
         monkeypatch.delenv("SHOAL_DISABLE_PLUGINS")
         reset_plugin_manager()
-    assert api_services().names() == ["metrics"]
+    assert "metrics" in api_services().names()
 
 
 def test_up_runs_the_dashboard_by_the_addon(tmp_path: Path) -> None:

@@ -1,0 +1,226 @@
+"""Runs a :class:`~shoal.plugins.simulate.scenario.Simulation`: the real API
+server (SQLite in a temporary directory, on /dev/shm when there is one), the
+control plane ``shoal server`` runs (scheduler and every registered
+controller) and one hollow node per NodeSpec, all in this process on a
+:class:`VirtualClockLoop`, with :mod:`shoal.clock` following it.
+
+:func:`run` is synchronous and owns its event loop and the process's clock
+while it runs; servers call it in a child process (see ``service.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import structlog
+from shoal import clock
+from shoal.plugins.simulate.observer import Observer
+from shoal.plugins.simulate.report import Report
+from shoal.plugins.simulate.scenario import Action, NodeSpec, Simulation
+from shoal.plugins.simulate.virtualloop import VirtualClockLoop, virtual_clocks
+
+log = structlog.get_logger("simulate")
+FIELD_MANAGER = "shoal-simulate"
+
+
+def run(sim: Simulation, *, epoch: float | None = None, virtual: bool = True) -> Report:
+    """Simulate ``sim``; ``virtual=False`` runs the same thing in real time
+    (the benchmark's baseline)."""
+    sim.validate()
+    began = time.perf_counter()
+    if not virtual:
+        loop = asyncio.new_event_loop()
+        try:
+            report = loop.run_until_complete(_simulate(sim, loop))
+        finally:
+            _cancel_leftovers(loop)
+            loop.close()
+        report.wall_seconds = time.perf_counter() - began
+        return report
+    vloop = VirtualClockLoop()
+    wall, mono = virtual_clocks(vloop, time.time() if epoch is None else epoch)
+    try:
+        with clock.install(wall, mono):
+            report = vloop.run_until_complete(_simulate(sim, vloop))
+    finally:
+        _cancel_leftovers(vloop)
+        vloop.close()
+    report.wall_seconds = time.perf_counter() - began
+    return report
+
+
+def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+    """Tasks parts left behind (the fake runtime's container loops)."""
+    tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in tasks:
+        task.cancel()
+    with contextlib.suppress(Exception):
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+
+
+def _data_dir() -> Path:
+    shm = Path("/dev/shm")
+    return Path(tempfile.mkdtemp(prefix="shoal-simulate-", dir=shm if shm.is_dir() else None))
+
+
+async def _simulate(sim: Simulation, loop: asyncio.AbstractEventLoop) -> Report:
+    from shoal.apiserver.server import APIServer
+    from shoal.client import Client
+    from shoal.controlplane import ControlPlane, ControlPlaneOptions
+    from shoal.store.sqlite import SQLiteStore
+
+    data_dir = _data_dir()
+    store = SQLiteStore(data_dir / "state.db")
+    server = APIServer(store)
+    await server.start("127.0.0.1:0")
+    address = f"127.0.0.1:{server.port}"
+    clients = [Client(address) for _ in range(3)]
+    control_plane = ControlPlane(clients[0], "*", leader_elect=False, options=ControlPlaneOptions())
+    agent = _agent(address, sim.nodes, data_dir)
+    try:
+        control_plane.start()
+        await agent.start()
+        await _taint(clients[1], sim.nodes)
+        return await _play(sim, loop, clients[1], clients[2], agent)
+    finally:
+        with contextlib.suppress(Exception):
+            await agent.stop()
+        await control_plane.stop()
+        for c in clients:
+            await c.close()
+        await server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _agent(address: str, nodes: list[NodeSpec], data_dir: Path) -> Any:
+    from shoal.agent.agent import Agent, AgentOptions
+    from shoal.agent.node import NodeFacts
+
+    by_name = {n.name: n for n in nodes}
+
+    class SimulatedAgent(Agent):
+        """Hollow nodes named and sized as the simulation says."""
+
+        def node_names(self) -> list[str]:
+            return list(by_name)
+
+        def _facts(self, name: str) -> NodeFacts:
+            spec = by_name[name]
+            return NodeFacts(
+                name=name,
+                address="127.0.0.1",
+                cpu=spec.cpu,
+                memory=spec.memory,
+                max_pods=spec.max_pods,
+                stream_port=self.stream_port,
+                labels=dict(spec.labels),
+            )
+
+    options = AgentOptions(
+        server=address,
+        name="hollow",
+        hollow_nodes=len(nodes),
+        data_dir=data_dir / "agent",
+        stream_listen="127.0.0.1:0",
+        metrics_listen="none",
+        runtime="fake",
+    )
+    return SimulatedAgent(options)
+
+
+async def _taint(client: Any, nodes: list[NodeSpec]) -> None:
+    for node in nodes:
+        if node.taints:
+            await client.patch("Node", node.name, {"spec": {"taints": node.taints}})
+
+
+async def _play(
+    sim: Simulation, loop: asyncio.AbstractEventLoop, client: Any, watcher: Any, agent: Any
+) -> Report:
+    from shoal.client import shared_informers
+
+    start = loop.time()
+    observer = Observer(lambda: loop.time() - start)
+    pods = shared_informers(watcher).for_kind("Pod")
+    pods.add_handler(observer.added, observer.updated, observer.deleted)
+    pods.start()
+    await pods.wait_synced()
+    report = Report(nodes=[n.name for n in sim.nodes], duration=sim.duration)
+    for doc in sim.workloads:
+        await client.apply(doc, field_manager=FIELD_MANAGER, force=True)
+    actions = list(sim.actions)
+    every = sim.sample_every()
+    next_sample = 0.0
+    try:
+        while True:
+            now = loop.time() - start
+            while actions and actions[0].at <= now:
+                await _act(actions.pop(0), client, agent, observer, report)
+            if now >= next_sample:
+                report.sample(now, observer)
+                next_sample += every
+            if now >= sim.duration:
+                break
+            wake = min([next_sample, sim.duration] + [a.at for a in actions[:1]])
+            await asyncio.sleep(max(wake - now, 0.0))
+    finally:
+        await pods.stop()
+    report.finish(observer, getattr(loop, "jumps", 0))
+    return report
+
+
+async def _act(action: Action, client: Any, agent: Any, observer: Observer, report: Report) -> None:
+    from shoal import errors
+
+    log.info("scenario action", action=action.action, at=action.at)
+    try:
+        if action.action in ("kill-node", "drain-node"):
+            node = action.node or _busiest(agent, observer)
+            action.node = node
+            observer.disrupt(action.action, node)
+            if action.action == "kill-node":
+                await _kill(agent, node)
+            else:
+                await _drain(client, observer, node)
+        elif action.action == "scale":
+            await client.patch(
+                action.kind, action.name, {"spec": {"replicas": action.replicas}}, action.namespace
+            )
+        elif action.action == "apply":
+            await client.apply(action.manifest, field_manager=FIELD_MANAGER, force=True)
+        elif action.action == "delete":
+            await client.delete(action.kind, action.name, action.namespace)
+        report.actions.append({"at": action.at, "action": action.describe(), "error": ""})
+    except errors.APIError as err:
+        report.actions.append({"at": action.at, "action": action.describe(), "error": str(err)})
+
+
+def _busiest(agent: Any, observer: Observer) -> str:
+    live = [n for n in agent.nodes if n not in observer.dead]
+    return max(live, key=lambda n: (observer.running_on(n), n)) if live else ""
+
+
+async def _kill(agent: Any, node: str) -> None:
+    """The node stops: no more heartbeats, Lease renewals or pod syncs."""
+    handle = agent.nodes.pop(node, None)
+    if handle is not None:
+        await handle.stop()
+
+
+async def _drain(client: Any, observer: Observer, node: str) -> None:
+    """Cordon, then delete every pod on the node (as ``shoal drain --force``)."""
+    from shoal import errors
+
+    await client.patch("Node", node, {"spec": {"unschedulable": True}})
+    for key, entry in list(observer.pods.items()):
+        if entry[0] == node:
+            namespace, name = key.split("/", 1)
+            with contextlib.suppress(errors.NotFoundError):
+                await client.delete("Pod", name, namespace)
