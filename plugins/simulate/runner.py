@@ -27,6 +27,8 @@ from shoal.plugins.simulate.virtualloop import VirtualClockLoop, virtual_clocks
 
 log = structlog.get_logger("simulate")
 FIELD_MANAGER = "shoal-simulate"
+EVICTION_RETRY_SECONDS = 5.0  # how often a drain asks again for a refused eviction (kubectl)
+_EVICTIONS: set[asyncio.Task[None]] = set()  # a drain's evictions still asking
 
 
 def run(sim: Simulation, *, epoch: float | None = None, virtual: bool = True) -> Report:
@@ -188,7 +190,7 @@ async def _act(action: Action, client: Any, agent: Any, observer: Observer, repo
             if action.action == "kill-node":
                 await _kill(agent, node)
             else:
-                await _drain(client, observer, node)
+                await _drain(client, node)
         elif action.action == "scale":
             await client.patch(
                 action.kind, action.name, {"spec": {"replicas": action.replicas}}, action.namespace
@@ -214,13 +216,31 @@ async def _kill(agent: Any, node: str) -> None:
         await handle.stop()
 
 
-async def _drain(client: Any, observer: Observer, node: str) -> None:
-    """Cordon, then delete every pod on the node (as ``shoal drain --force``)."""
-    from shoal import errors
-
+async def _drain(client: Any, node: str) -> None:
+    """Cordon, then evict every pod on the node as ``shoal drain
+    --ignore-daemonsets`` does: PodDisruptionBudgets are honoured, and an
+    eviction a budget refuses is asked again every 5 s of simulated time
+    (kubectl's pace) until it is allowed or the scenario ends."""
     await client.patch("Node", node, {"spec": {"unschedulable": True}})
-    for key, entry in list(observer.pods.items()):
-        if entry[0] == node:
-            namespace, name = key.split("/", 1)
-            with contextlib.suppress(errors.NotFoundError):
-                await client.delete("Pod", name, namespace)
+    pods = (await client.list("Pod", field_selector=f"spec.nodeName={node}")).items
+    for pod in pods:
+        if not any(o.controller and o.kind == "DaemonSet" for o in pod.metadata.owner_references):
+            task = asyncio.create_task(_evict(client, pod))
+            _EVICTIONS.add(task)
+            task.add_done_callback(_EVICTIONS.discard)
+
+
+async def _evict(client: Any, pod: Any) -> None:
+    from shoal import errors
+    from shoal.api.v1 import policy_pb2
+
+    eviction = policy_pb2.Eviction()
+    eviction.metadata.name, eviction.metadata.namespace = pod.metadata.name, pod.metadata.namespace
+    while True:
+        try:
+            await client.create(eviction)
+            return
+        except errors.NotFoundError:
+            return  # gone meanwhile
+        except errors.TooManyRequestsError:  # a budget allows no disruption now
+            await asyncio.sleep(EVICTION_RETRY_SECONDS)

@@ -73,6 +73,38 @@ def test_scale_and_drain_in_a_scenario(tmp_path: Path) -> None:
     assert (report["running"], report["pending"]) == (12, 0)
 
 
+def budget(**spec: int) -> str:
+    rule = ", ".join(f"{k}: {v}" for k, v in spec.items())
+    return (
+        "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: web}\n"
+        f"spec: {{{rule}, selector: {{matchLabels: {{app: web}}}}}}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("rule", "all_evicted"),
+    [({"maxUnavailable": 1}, True), ({"minAvailable": 4}, False)],
+    ids=["one-at-a-time", "none-allowed"],
+)
+def test_a_drain_evicts_and_honours_disruption_budgets(
+    rule: dict[str, int], all_evicted: bool
+) -> None:
+    sim = Simulation(nodes=hollow_nodes(2), duration=240)
+    add_documents(sim, deployment(4), "web.yaml")
+    add_documents(sim, budget(**rule), "pdb.yaml")
+    add_documents(
+        sim, "kind: Scenario\nevents:\n- {at: 1m, action: drain-node, node: hollow-0000}\n", "s"
+    )
+    report = runner.run(sim).as_dict()
+    [drained] = report["disruptions"]
+    assert drained["podsOnNode"] > 0
+    if all_evicted:  # the budget lets them go one by one, each replaced first
+        assert drained["evicted"] == drained["rescheduled"] == drained["podsOnNode"]
+        assert (report["running"], report["pending"]) == (4, 0)
+    else:  # a budget that allows no disruption keeps every pod where it is
+        assert drained["evicted"] == 0
+
+
 @pytest.mark.parametrize("suffix", [".png", ".svg"])
 def test_the_cli_reports_and_plots(tmp_path: Path, suffix: str) -> None:
     workload = tmp_path / "web.yaml"
