@@ -193,6 +193,14 @@ from shoal.ctl.retention import parse_retention, retention_option
     help="Plugins not to load (added to SHOAL_DISABLE_PLUGINS), e.g. metrics: no "
     "resource metrics API (the metrics-server add-on of `shoal up`).",
 )
+@click.option(
+    "--api-processes",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="API server processes sharing the --listen (and --http-listen) port, for more "
+    "than one core; more than 1 needs --store etcd. See docs/etcd.md.",
+)
 @request_limit_options
 @retention_option
 def server_command(
@@ -235,6 +243,7 @@ def server_command(
     disable_plugins: str,
     request_limits: Any,
     history_retention: str,
+    api_processes: int,
 ) -> None:
     """Run the API server.
 
@@ -273,6 +282,8 @@ def server_command(
         leader_elect_lease_duration, leader_elect_renew_deadline, leader_elect_retry_period
     )
     log.configure("apiserver", json=log_format == "json", level=log_level)
+    if api_processes > 1:
+        _run_api_processes(api_processes, store_name, listen, http_listen, data_dir)
     try:
         asyncio.run(
             serve(
@@ -313,6 +324,27 @@ def server_command(
         raise click.ClickException(f"{err} (pick another address with --listen)") from None
     except (StoreError, ValueError) as err:
         raise click.ClickException(f"store {store_name}: {err}") from None
+
+
+def _run_api_processes(
+    count: int, store_name: str, listen: str, http_listen: str, data_dir: str
+) -> None:
+    """Never returns: exits with the children's status."""
+    import sys
+
+    from shoal.apiserver.listen import ListenError
+    from shoal.ctl import apiprocesses
+
+    if store_name != "etcd":
+        raise click.UsageError(
+            f"--api-processes {count} needs --store etcd: each API process is a whole "
+            f"server on the store, and the {store_name} store is one process's file "
+            "(one writer); run several API processes on etcd"
+        )
+    try:
+        sys.exit(apiprocesses.run(count, sys.argv[1:], listen, http_listen, data_dir))
+    except ListenError as err:
+        raise click.ClickException(f"{err} (pick another address with --listen)") from None
 
 
 def _disable_plugins(names: str) -> None:

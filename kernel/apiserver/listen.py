@@ -17,6 +17,22 @@ import tempfile
 from collections.abc import Callable, Iterator
 from typing import IO
 
+API_PROCESS_ENV = "SHOAL_API_PROCESS"
+
+
+def api_process() -> int | None:
+    """This process's index among ``shoal server --api-processes N``'s API
+    server processes (set by the parent in ``SHOAL_API_PROCESS``), or None
+    for a server of its own."""
+    value = os.environ.get(API_PROCESS_ENV, "")
+    return int(value) if value.isdigit() else None
+
+
+def shared_port() -> bool:
+    """Listeners bind with SO_REUSEPORT: the kernel spreads the connections
+    over the API processes that share the port."""
+    return api_process() is not None
+
 
 class ListenError(OSError):
     """The address cannot be listened on; the message says why, ``errno``
@@ -38,7 +54,7 @@ def check_free(address: str) -> None:
     """Raise ListenError unless some address ``address`` resolves to can be
     bound as gRPC binds (SO_REUSEADDR, no SO_REUSEPORT); port 0 always can."""
     host, port = split(address)
-    if port == 0:
+    if port == 0 or shared_port():  # shared: the parent has bound it already
         return
     try:
         candidates = socket.getaddrinfo(

@@ -129,7 +129,7 @@ class APIServer:
                     self.limits.max_request_bytes + RECEIVE_OVERHEAD_BYTES,
                 ),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.so_reuseport", 0),
+                ("grpc.so_reuseport", 1 if listening.shared_port() else 0),
                 *self.connections.grpc_options(),
             ],
         )
@@ -322,12 +322,14 @@ async def serve(
     host = listen_host or "127.0.0.1"
     if host in ("0.0.0.0", "[::]", "::"):
         host = "127.0.0.1"
-    if security is not None:
-        join = data_dir / "join-token"
-        security.ensure_join_token(join, join_token_ttl)
-        log.info("join token written", path=str(join), hint="shoal agent --token $(cat PATH)")
-    admin = write_admin_config(data_dir / "admin.conf", f"{host}:{port}", security)
-    log.info("admin config written", path=str(admin), hint=f"export SHOAL_CONFIG={admin}")
+    admin = data_dir / "admin.conf"
+    if listening.api_process() in (None, 0):  # of --api-processes N, the first writes them
+        if security is not None:
+            join = data_dir / "join-token"
+            security.ensure_join_token(join, join_token_ttl)
+            log.info("join token written", path=str(join), hint="shoal agent --token $(cat PATH)")
+        write_admin_config(admin, f"{host}:{port}", security)
+        log.info("admin config written", path=str(admin), hint=f"export SHOAL_CONFIG={admin}")
     client = _controlplane_client(f"{host}:{port}", security)
     renewal = asyncio.create_task(security.renew_periodically()) if security else None
     options = ControlPlaneOptions(

@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 from shoal.apiserver.connlimits import ConnectionLimits, OnceIn
+from shoal.apiserver.listen import shared_port
 
 log = structlog.get_logger("gateway")
 
@@ -77,7 +78,11 @@ class GuardedSite(web.TCPSite):
         await web.BaseSite.start(self)  # registers the site with the runner
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            self._protocol, self._host, self._port, backlog=self._backlog
+            self._protocol,
+            self._host,
+            self._port,
+            backlog=self._backlog,
+            reuse_port=shared_port() or None,  # shoal server --api-processes N
         )
         self._bound_port = self._server.sockets[0].getsockname()[1]
 
