@@ -56,6 +56,9 @@ def make_runtime(engine: str, node_name: str) -> Any:
     return PodmanRuntime({"node_name": node_name})
 
 
+REMOVAL_ROUNDS = 5  # a pod being created as the agent stopped appears in a later round
+
+
 def node_objects(engine: str, node_name: str) -> list[str]:
     """Names of the containers (and Podman pods) labelled with the node."""
     client = engine_client(engine)
@@ -67,14 +70,29 @@ def node_objects(engine: str, node_name: str) -> list[str]:
 
 
 def remove_node_objects(engine: str, node_name: str) -> None:
+    """Remove the node's pods and containers. A pod the agent was still
+    creating in a worker thread when it stopped can appear between the
+    listings (its infra container then refuses removal on its own), so this
+    goes round until nothing is left."""
     client = engine_client(engine)
     label = f"{LABEL_NODE}={node_name}"
-    for pod in client.pods.list(filters={"label": label}) if engine == "podman" else []:
-        with contextlib.suppress(Exception):  # kill first: Podman's rm -f waits 10 s
-            pod.kill()
-        pod.remove(force=True)
-    for container in client.containers.list(all=True, filters={"label": label}):
-        container.remove(force=True, v=True)
+    for _ in range(REMOVAL_ROUNDS):
+        failures: list[Exception] = []
+        for pod in client.pods.list(filters={"label": label}) if engine == "podman" else []:
+            with contextlib.suppress(Exception):  # kill first: Podman's rm -f waits 10 s
+                pod.kill()
+            try:
+                pod.remove(force=True)
+            except Exception as err:  # gone meanwhile, or still starting
+                failures.append(err)
+        for container in client.containers.list(all=True, filters={"label": label}):
+            try:
+                container.remove(force=True, v=True)
+            except Exception as err:  # a new pod's infra container
+                failures.append(err)
+        if not node_objects(engine, node_name):
+            return
+    raise AssertionError(f"node {node_name}'s containers outlived removal: {failures}")
 
 
 def inspect(engine: str, container_id: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import pytest
 from shoal.plugins.runtimes.images import BUSYBOX_IMAGE
 from shoal.runtime import ContainerConfig, PodSandboxConfig
 from shoal.testing import RuntimeContract
+from shoal.testing.runtime_contract import eventually
 
 from tests.e2e.engines import (
     inspect,
@@ -94,8 +95,19 @@ async def test_out_of_memory_is_oomkilled(runtime: Any, engine: str) -> None:
     sandbox_id, sandbox = await pod(runtime)
     hog = busybox("hog", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo ${#x}")
     hog.memory_bytes = 16 << 20
-    oom = await RuntimeContract.exited(runtime, await run(runtime, sandbox_id, sandbox, hog), 60)
+    hog_id = await run(runtime, sandbox_id, sandbox, hog)
+    oom = await RuntimeContract.exited(runtime, hog_id, 60)
     assert oom.exit_code == 137
+
+    async def oom_recorded() -> Any:
+        # Docker sets OOMKilled when containerd's OOM event arrives, which
+        # can be after the exit it reports: wait for the engine to settle
+        # (the agent reads the status again on its next sync).
+        status = await runtime.container_status(hog_id)
+        return status if status.reason == "OOMKilled" else None
+
+    if engine == "docker":
+        oom = await eventually(oom_recorded, 30)
     if engine == "podman" and oom.reason == "Error":
         # Measured: conmon 2.1.6 sees the OOM kill and touches "oom" in its own
         # working directory, the service's, as Podman 4.3 passes it no
