@@ -2,7 +2,7 @@
 
 from shoal.client.channel import call_metadata
 from shoal.client.client import Client, ObjectList, WatchEvent, channel_credentials
-from shoal.client.factory import SharedInformerFactory, shared_informers
+from shoal.client.factory import SharedInformerFactory, run_every, shared_informers
 from shoal.client.informer import Informer, object_key
 from shoal.client.listener import HandlerRegistration
 
@@ -16,5 +16,6 @@ __all__ = [
     "call_metadata",
     "channel_credentials",
     "object_key",
+    "run_every",
     "shared_informers",
 ]

@@ -111,3 +111,22 @@ def shared_informers(client: Client) -> SharedInformerFactory:
     if factory is None:
         factory = _factories[client] = SharedInformerFactory(client)
     return factory
+
+
+async def run_every(informers: tuple[Informer, ...], step: Any, period: float) -> None:
+    """Start ``informers``, wait until each has synced, then await
+    ``step()`` every ``period`` seconds until cancelled; the informers stop
+    with it (a periodic controller's loop: node lifecycle, pod GC)."""
+    import asyncio
+
+    for informer in informers:
+        informer.start()
+    try:
+        for informer in informers:
+            await informer.wait_synced()
+        while True:
+            await step()
+            await asyncio.sleep(period)
+    finally:
+        for informer in informers:
+            await informer.stop()

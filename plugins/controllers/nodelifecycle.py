@@ -16,7 +16,6 @@ the Lease change, so clocks on nodes do not matter.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from typing import Any
 
@@ -24,7 +23,13 @@ import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
 from shoal import clock, errors, hookimpl
 from shoal.api.v1 import core_pb2
-from shoal.client import Client, SharedInformerFactory, object_key, shared_informers
+from shoal.client import (
+    Client,
+    SharedInformerFactory,
+    object_key,
+    run_every,
+    shared_informers,
+)
 from shoal.events import NORMAL, EventRecorder
 from shoal.registry import Registry
 
@@ -102,18 +107,7 @@ class NodeLifecycleController:
 
     async def run(self) -> None:
         await self._ensure_lease_namespace()
-        informers = (self.nodes, self.leases, self.pods)
-        for informer in informers:
-            informer.start()
-        try:
-            for informer in informers:
-                await informer.wait_synced()
-            while True:
-                await self.monitor()
-                await asyncio.sleep(self.monitor_period)
-        finally:
-            for informer in informers:
-                await informer.stop()
+        await run_every((self.nodes, self.leases, self.pods), self.monitor, self.monitor_period)
 
     async def _ensure_lease_namespace(self) -> None:
         namespace = core_pb2.Namespace()

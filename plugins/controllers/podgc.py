@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -25,7 +24,13 @@ from typing import Any
 import structlog
 from shoal import errors, hookimpl
 from shoal.apiserver import meta
-from shoal.client import Client, SharedInformerFactory, object_key, shared_informers
+from shoal.client import (
+    Client,
+    SharedInformerFactory,
+    object_key,
+    run_every,
+    shared_informers,
+)
 from shoal.registry import Registry
 
 log = structlog.get_logger("podgc")
@@ -83,18 +88,7 @@ class PodGCController:
         self.deleted = 0
 
     async def run(self) -> None:
-        informers = (self.nodes, self.pods)
-        for informer in informers:
-            informer.start()
-        try:
-            for informer in informers:
-                await informer.wait_synced()
-            while True:
-                await self.gc()
-                await asyncio.sleep(self.period)
-        finally:
-            for informer in informers:
-                await informer.stop()
+        await run_every((self.nodes, self.pods), self.gc, self.period)
 
     async def gc(self) -> None:
         """One pass, in Kubernetes' order."""
