@@ -103,6 +103,7 @@ class PodManager:
         self.pod_start: Any = None  # kubelet_pod_start_duration_seconds, set by the agent
         self._states: dict[str, ContainerState] = {}
         self._task: asyncio.Task[None] | None = None
+        self.stopped = False  # a stopped node starts no worker for a late event
 
     # informer handlers -------------------------------------------------------
 
@@ -110,6 +111,8 @@ class PodManager:
         worker = self.workers.get(pod.metadata.uid)
         if worker is not None:
             worker.update(pod)
+            return
+        if self.stopped:  # an event the informer delivered as the node stopped
             return
         self.workers[pod.metadata.uid] = PodWorker(self.ctx, pod, self._finished)
 
@@ -134,6 +137,7 @@ class PodManager:
         self._task = asyncio.create_task(self._relist_loop(), name=f"relist-{self.ctx.node}")
 
     async def stop(self) -> None:
+        self.stopped = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
