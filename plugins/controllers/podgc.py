@@ -18,12 +18,11 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterable
 from typing import Any
 
 import structlog
-from shoal import errors, hookimpl
+from shoal import clock, errors, hookimpl
 from shoal.apiserver import meta
 from shoal.client import Client, SharedInformerFactory, object_key, shared_informers
 from shoal.registry import Registry
@@ -108,7 +107,7 @@ class PodGCController:
 
     async def gc_orphans(self, pods: list[Any]) -> None:
         existing = {n.metadata.name for n in self.nodes.list()}
-        now = time.monotonic()
+        now = clock.monotonic()
         bound = {p.spec.node_name for p in pods if p.spec.node_name}
         for name in bound - existing:
             self._missing.setdefault(name, now)
