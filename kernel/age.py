@@ -5,8 +5,9 @@ which the gateway prints too."""
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
+
+from shoal import clock
 
 
 def human_duration(seconds: float) -> str:
@@ -56,4 +57,4 @@ def age(stamp: str, now: float | None = None) -> str:
     when = parse_time(stamp)
     if when is None:
         return "<unknown>"
-    return human_duration((time.time() if now is None else now) - when)
+    return human_duration((clock.time() if now is None else now) - when)

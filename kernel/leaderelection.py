@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import os
 import socket
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from typing import Any
 
 import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
-from shoal import errors
+from shoal import clock, errors
 from shoal.api.v1 import coordination_pb2
 
 log = structlog.get_logger("leaderelection")
@@ -62,7 +61,7 @@ class LeaderElectionConfig:
 
 def _now() -> Timestamp:
     stamp = Timestamp()
-    stamp.FromNanoseconds(time.time_ns() // 1000 * 1000)
+    stamp.FromNanoseconds(clock.time_ns() // 1000 * 1000)
     return stamp
 
 
@@ -109,12 +108,12 @@ class LeaderElector:
         cfg = self.config
         while True:
             await asyncio.sleep(cfg.retry_period)
-            deadline = time.monotonic() + cfg.renew_deadline
+            deadline = clock.monotonic() + cfg.renew_deadline
             while not await self.try_acquire_or_renew():
-                if time.monotonic() >= deadline:
+                if clock.monotonic() >= deadline:
                     log.warning("failed to renew lease; stepping down", lease=cfg.name)
                     return
-                await asyncio.sleep(min(cfg.retry_period, max(deadline - time.monotonic(), 0)))
+                await asyncio.sleep(min(cfg.retry_period, max(deadline - clock.monotonic(), 0)))
 
     async def try_acquire_or_renew(self) -> bool:
         """One attempt; True if this candidate holds the Lease afterwards."""
@@ -135,10 +134,10 @@ class LeaderElector:
     def _observe(self, lease: Any) -> None:
         record = (lease.spec.holder_identity, lease.spec.renew_time.ToJsonString())
         if record != self._observed:
-            self._observed, self._observed_at = record, time.monotonic()
+            self._observed, self._observed_at = record, clock.monotonic()
 
     def _expired(self) -> bool:
-        return time.monotonic() > self._observed_at + self.config.lease_duration
+        return clock.monotonic() > self._observed_at + self.config.lease_duration
 
     async def _claim(self, lease: Any, holder: str) -> bool:
         spec, now = lease.spec, _now()
@@ -199,4 +198,4 @@ def lease_is_held(lease: Any, now: float | None = None) -> bool:
         return False
     renewed = spec.renew_time.ToNanoseconds() / 1e9
     duration = spec.lease_duration_seconds or 15
-    return renewed + duration >= (time.time() if now is None else now)
+    return renewed + duration >= (clock.time() if now is None else now)

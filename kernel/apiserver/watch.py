@@ -12,14 +12,13 @@ serialized once (``EventCache``), not a thousand times.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from google.protobuf.any_pb2 import Any as AnyProto
-from shoal import errors
+from shoal import clock, errors
 from shoal.api.v1 import api_pb2
 from shoal.apiserver import codec
 from shoal.apiserver.filters import ObjectFilter
@@ -136,14 +135,14 @@ async def _with_bookmarks(
         return
     iterator = source.__aiter__()
     pending: asyncio.Future[Event] | None = None
-    deadline = time.monotonic() + interval
+    deadline = clock.monotonic() + interval
     try:
         while True:
             if pending is None:
                 pending = asyncio.ensure_future(iterator.__anext__())
-            done, _ = await asyncio.wait({pending}, timeout=max(deadline - time.monotonic(), 0))
+            done, _ = await asyncio.wait({pending}, timeout=max(deadline - clock.monotonic(), 0))
             if not done:
-                deadline = time.monotonic() + interval
+                deadline = clock.monotonic() + interval
                 yield None
                 continue
             future, pending = pending, None

@@ -8,10 +8,9 @@ control-plane component when its Lease was renewed within its duration.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from shoal import errors
+from shoal import clock, errors
 from shoal.client.client import Client
 from shoal.strategy import Table
 
@@ -54,7 +53,7 @@ async def _lease_health(client: Client, name: str) -> tuple[bool, str]:
     if not spec.HasField("renew_time"):
         return False, f"lease {LEASE_NAMESPACE}/{name} was never renewed"
     duration = spec.lease_duration_seconds or 15
-    silent = time.time() - spec.renew_time.ToSeconds()
+    silent = clock.time() - spec.renew_time.ToSeconds()
     if silent > duration:
         return False, f"lease {name} not renewed for {int(silent)}s (duration {duration}s)"
     return True, "ok"

@@ -16,12 +16,12 @@ waiting for minutes to pass.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from shoal import clock as shoal_clock
 from shoal import errors, hookimpl
 from shoal.api.v1 import batch_pb2, meta_pb2
 from shoal.controller import Controller
@@ -47,7 +47,7 @@ class CronJobController(Controller):
         client: Any,
         *,
         workers: int | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = shoal_clock.time,
     ) -> None:
         super().__init__(client, workers=workers)
         self.clock = clock

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from croniter import croniter
+from shoal import clock
 
 # Kubernetes warns past this many missed start times and runs only the last.
 MAX_MISSED = 100
@@ -22,7 +23,7 @@ MAX_MISSED = 100
 def zone_of(cron_job: Any) -> tzinfo:
     if cron_job.spec.HasField("time_zone"):
         return zoneinfo.ZoneInfo(cron_job.spec.time_zone)
-    local = datetime.now().astimezone().tzinfo
+    local = datetime.fromtimestamp(clock.time()).astimezone().tzinfo
     assert local is not None
     return local
 

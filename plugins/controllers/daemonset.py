@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from typing import Any
 
 import structlog
-from shoal import errors, hookimpl
+from shoal import clock, errors, hookimpl
 from shoal.client import object_key
 from shoal.controller import Controller
 from shoal.plugins.controllers import claims, history, podutil
@@ -121,7 +120,7 @@ class DaemonSetController(Controller):
                 for n, place in places.items()
                 if place.should_run
             }
-            plan = du.plan_rollout(ds, wanted, hash_, time.time())
+            plan = du.plan_rollout(ds, wanted, hash_, clock.time())
             create_on, delete = plan.create_on, plan.delete
         await self.sync_nodes(key, ds, create_on, delete, hash_)
 
@@ -154,7 +153,7 @@ class DaemonSetController(Controller):
     async def update_status(
         self, ds: Any, nodes: dict[str, Any], by_node: dict[str, list[Any]], hash_: str
     ) -> float | None:
-        spec, now, min_ready = du.daemon_pod_spec(ds), time.time(), ds.spec.min_ready_seconds
+        spec, now, min_ready = du.daemon_pod_spec(ds), clock.time(), ds.spec.min_ready_seconds
         status = podutil.copy(ds.status)
         counts = dict.fromkeys(("desired", "current", "mis", "ready", "updated", "available"), 0)
         waits: list[float] = []

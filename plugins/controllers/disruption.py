@@ -13,10 +13,9 @@ leaving out pods an eviction took in the last two minutes
 from __future__ import annotations
 
 import math
-import time
 from typing import Any
 
-from shoal import hookimpl
+from shoal import clock, hookimpl
 from shoal.api.v1 import policy_pb2
 from shoal.apiserver import meta
 from shoal.controller import Controller
@@ -103,7 +102,7 @@ class DisruptionController(Controller):
         pdb = self.budgets.get(name, namespace)
         if pdb is None or pdb.metadata.HasField("deletion_timestamp"):
             return None
-        now = time.time()
+        now = clock.time()
         status = budget_status(pdb, self.pods.by_index("namespace", namespace), now)
         if _same(status, pdb.status):
             # Look again when the oldest disruption entry expires.

@@ -12,11 +12,10 @@ records a ``SuccessfulRescale`` event.
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 from typing import Any
 
-from shoal import errors, hookimpl, kinds, selectors
+from shoal import clock, errors, hookimpl, kinds, selectors
 from shoal.api.v1 import autoscaling_pb2, metrics_pb2, metrics_pb2_grpc
 from shoal.apiserver import meta
 from shoal.client import Client
@@ -184,7 +183,7 @@ class HorizontalPodAutoscalerController(Controller):
             )
             rules = self._rules(hpa)
             longest = max((p.period_seconds for r in rules for p in r.policies), default=0)
-            behavior.scaled(time.time(), current, desired, longest)
+            behavior.scaled(clock.time(), current, desired, longest)
             status.last_scale_time.CopyFrom(meta.now())
             why = _rescale_reason(hpa.spec, current, desired, reason)
             self.recorder.emit(
@@ -247,7 +246,7 @@ class HorizontalPodAutoscalerController(Controller):
         if current < low:
             return low, "TooFewReplicas"
         up, down = self._rules(hpa)
-        now = time.time()
+        now = clock.time()
         stabilized = behavior.stabilize(now, proposed, current, up, down)
         return behavior.limit(now, stabilized, current, low, high, up, down)
 

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Callable
 from typing import Any
 
 import structlog
+from shoal import clock as shoal_clock
 from shoal import errors, hookimpl, selectors
 from shoal.client import object_key
 from shoal.controller import Controller
@@ -65,7 +65,7 @@ class JobController(Controller):
         *,
         workers: int | None = None,
         options: dict[str, Any] | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = shoal_clock.time,
     ) -> None:
         super().__init__(client, workers=workers)
         options = options or {}

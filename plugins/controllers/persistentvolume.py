@@ -27,7 +27,7 @@ import contextlib
 from typing import Any
 
 import structlog
-from shoal import errors, hookimpl
+from shoal import clock, errors, hookimpl
 from shoal.client import object_key
 from shoal.controller import Controller
 from shoal.plugins.controllers import pvutil
@@ -247,7 +247,7 @@ class PersistentVolumeController(Controller):
     async def _volume_phase(self, pv: Any, phase: str) -> Any:
         new = _copy(pv)
         new.status.phase = phase
-        new.status.last_phase_transition_time.GetCurrentTime()
+        new.status.last_phase_transition_time.CopyFrom(clock.now_stamp())
         return await self.client.update_status(new)
 
     async def _sync_volume(self, pv: Any) -> None:

@@ -17,12 +17,11 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from typing import Any
 
 import structlog
-from shoal import errors, hookimpl
+from shoal import clock, errors, hookimpl
 from shoal.apiserver import meta
 from shoal.client import (
     Client,
@@ -102,7 +101,7 @@ class PodGCController:
 
     async def gc_orphans(self, pods: list[Any]) -> None:
         existing = {n.metadata.name for n in self.nodes.list()}
-        now = time.monotonic()
+        now = clock.monotonic()
         bound = {p.spec.node_name for p in pods if p.spec.node_name}
         for name in bound - existing:
             self._missing.setdefault(name, now)

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from typing import Any
 
 import structlog
-from shoal import errors, hookimpl
+from shoal import clock, errors, hookimpl
 from shoal.api.v1 import core_pb2
 from shoal.controller import Controller
 from shoal.plugins.controllers import claims, history, podutil
@@ -76,7 +75,7 @@ class StatefulSetController(Controller):
         pods = await claims.claim_pods(self.client, self.pods, sts)
         by_ordinal, condemned = self._sort(sts, pods)
         await self._claim_owners(sts, by_ordinal)
-        step = su.plan(sts, by_ordinal, condemned, update.metadata.name, time.time())
+        step = su.plan(sts, by_ordinal, condemned, update.metadata.name, clock.time())
         if step:
             await self._take(sts, step, current, update)
         live = {su.revision_of(p) for p in pods} | {current.metadata.name, update.metadata.name}
@@ -167,7 +166,7 @@ class StatefulSetController(Controller):
     async def update_status(
         self, sts: Any, pods: list[Any], current: str, update: str
     ) -> float | None:
-        now, min_ready = time.time(), sts.spec.min_ready_seconds
+        now, min_ready = clock.time(), sts.spec.min_ready_seconds
         status = podutil.copy(sts.status)
         status.observed_generation = sts.metadata.generation
         status.replicas = len(pods)

@@ -5,9 +5,9 @@ the same columns as ``shoal get``: both print the kind's strategy's
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
+from shoal import clock
 from shoal.kinds import Kind
 from shoal.strategy import Table, table_of
 
@@ -50,7 +50,7 @@ def _column(header: str, priority: int, fmt: str = "") -> Obj:
 
 def row(columns: Table, obj: Obj, include: str = "Metadata", now: float | None = None) -> Obj:
     """One row: the cells, and the object as kubectl needs it (its metadata)."""
-    when = time.time() if now is None else now
+    when = clock.time() if now is None else now
     metadata = obj.get("metadata") or {}
     values = [metadata.get("name", ""), *columns.cells(obj, when)]
     if columns.wide_cells is not None:
@@ -71,7 +71,7 @@ def _row_object(obj: Obj, include: str) -> Obj | None:
 
 
 def table(columns_of: Table, objects: list[Obj], list_meta: Obj, include: str = "Metadata") -> Obj:
-    now = time.time()
+    now = clock.time()
     return {
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",

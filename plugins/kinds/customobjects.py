@@ -10,12 +10,11 @@ numbers are doubles: integers keep their exact value up to 2**53.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
-from shoal import errors
+from shoal import clock, errors
 from shoal.api.v1 import apiextensions_pb2, meta_pb2
 from shoal.kinds import GenericMessage, Kind
 from shoal.manifest_always import canonicalize, finish
@@ -218,5 +217,5 @@ def cell(column: Obj, obj: Obj, now: float | None = None) -> str:
         return "<none>"
     value = found[0]
     if column.get("type") == "date" and isinstance(value, str):
-        return age(value, time.time() if now is None else now)
+        return age(value, clock.time() if now is None else now)
     return render_value(value)

@@ -10,11 +10,11 @@ that scrape (and logged); the others are not held up by it.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
+from shoal import clock
 from shoal.plugins.metrics.rates import MetricsStorage
 
 # lazy: bound at first use, so it follows log.configure (level, stream) made later
@@ -53,9 +53,9 @@ class Scraper:
     async def run(self) -> None:
         """Scrape until cancelled."""
         while True:
-            started = time.monotonic()
+            started = clock.monotonic()
             try:
                 await self.scrape_once()
             except Exception as err:
                 log.warning("scrape failed", error=str(err) or type(err).__name__)
-            await asyncio.sleep(max(self.resolution - (time.monotonic() - started), 0.0))
+            await asyncio.sleep(max(self.resolution - (clock.monotonic() - started), 0.0))

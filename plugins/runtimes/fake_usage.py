@@ -17,9 +17,9 @@ A hollow node uses what its containers use, no more.
 
 from __future__ import annotations
 
-import time
 from typing import Protocol
 
+from shoal import clock
 from shoal.quantity import cpu_millis, to_bytes
 from shoal.runtime import ContainerStatus, ResourceUsage
 
@@ -39,7 +39,7 @@ def _micros(seconds: float) -> int:
 
 def container_usage(container: Modelled, now: float | None = None) -> ResourceUsage:
     """What ``container`` has used up to ``now`` (CPU) and uses at ``now`` (memory)."""
-    now_us = _micros(time.time() if now is None else now)
+    now_us = _micros(clock.time() if now is None else now)
     status = container.status
     running = status.state == "running"
     millis = cpu_millis(container.behaviour("usage-cpu") or DEFAULT_CPU)
@@ -54,7 +54,7 @@ def node_usage(
 ) -> ResourceUsage:
     """A hollow node's usage: the sum of its containers', with the CPU of
     removed containers (``retired_cpu``) kept so the node's counter never goes back."""
-    now = time.time() if now is None else now
+    now = clock.time() if now is None else now
     usages = [container_usage(c, now) for c in containers]
     cpu = retired_cpu + sum(u.cpu_usage_core_nanoseconds for u in usages)
     return ResourceUsage(_micros(now) * 1000, cpu, sum(u.memory_working_set_bytes for u in usages))

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
+from shoal import clock
 from shoal.api.v1 import meta_pb2
 
 
 def now() -> Timestamp:
-    return Timestamp(seconds=int(time.time()))
+    return clock.now_stamp(whole_seconds=True)
 
 
 def pod_scheduled_condition(scheduled: bool, message: str = "") -> Any:

@@ -21,9 +21,9 @@ it in the cycle state (``state["informers"]``, ``state["client"]``).
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
+from shoal import clock
 from shoal.plugins.controllers import pvutil
 from shoal.plugins.scheduler.cache import NodeInfo
 from shoal.plugins.scheduler.matching import node_selector_matches
@@ -149,8 +149,8 @@ async def _pre_bind(client: Any, pv: Any, claim: Any) -> None:
 
 async def _wait_bound(claims: Any, namespace: str, names: list[str]) -> Status | None:
     """Until the PV controller bound every claim (Kubernetes waits as long)."""
-    deadline = time.monotonic() + BIND_TIMEOUT
-    while time.monotonic() < deadline:
+    deadline = clock.monotonic() + BIND_TIMEOUT
+    while clock.monotonic() < deadline:
         current = [claims.get(name, namespace) for name in names]
         if any(c is None for c in current):
             return Status.unschedulable("a PersistentVolumeClaim went away while binding")

@@ -23,6 +23,7 @@ class Report:
     jumps: int = 0
     wall_seconds: float = 0.0
     allocatable_millis: dict[str, int] = field(default_factory=dict)
+    jobs: list[dict[str, str]] = field(default_factory=list)
 
     def sample(self, at: float, observer: Observer) -> None:
         util = {
@@ -63,6 +64,7 @@ class Report:
             "evicted": sum(d["evicted"] for d in self.disruptions),
             "rescheduled": sum(d["rescheduled"] for d in self.disruptions),
             "disruptions": self.disruptions,
+            "jobs": self.jobs,
             "actions": self.actions,
             "samples": self.samples,
         }
@@ -90,6 +92,13 @@ def render_text(data: dict[str, Any]) -> str:
         f"Pods: {data['pods']}   running: {data['running']}   pending: {data['pending']}   "
         f"evicted: {data['evicted']}   rescheduled: {data['rescheduled']}",
     ]
+    jobs = data.get("jobs") or []
+    if jobs:
+        count = {s: sum(j["status"] == s for j in jobs) for s in ("Complete", "Failed", "Active")}
+        lines.append(
+            f"Jobs: {len(jobs)}   complete: {count['Complete']}   failed: {count['Failed']}   "
+            f"active: {count['Active']}"
+        )
     if data["disruptions"]:
         rows = [["AT", "ACTION", "NODE", "PODS", "EVICTED", "RESCHEDULED", "RECOVERY"]]
         rows += [

@@ -174,8 +174,30 @@ async def _play(
             await asyncio.sleep(max(wake - now, 0.0))
     finally:
         await pods.stop()
+    report.jobs = await _jobs(client)
     report.finish(observer, getattr(loop, "jumps", 0))
     return report
+
+
+async def _jobs(client: Any) -> list[dict[str, str]]:
+    """Every Job at the end (a CronJob's included): whether it completed,
+    failed (and why) or is still running."""
+    jobs = []
+    for job in (await client.list("Job")).items:
+        done = [
+            c
+            for c in job.status.conditions
+            if c.type in ("Complete", "Failed") and c.status == "True"
+        ]
+        jobs.append(
+            {
+                "namespace": job.metadata.namespace,
+                "name": job.metadata.name,
+                "status": done[0].type if done else "Active",
+                "reason": done[0].reason if done else "",
+            }
+        )
+    return sorted(jobs, key=lambda j: (j["namespace"], j["name"]))
 
 
 async def _act(action: Action, client: Any, agent: Any, observer: Observer, report: Report) -> None:
