@@ -17,6 +17,7 @@ from shoal.api.v1 import autoscaling_v1_pb2
 
 from tests.ctl.conftest import invoke
 from tests.gateway.conftest import GatewayServer
+from tests.gateway.test_kubectl_hpa import WEB
 from tests.requirements import require_module
 
 kubernetes = require_module("kubernetes")
@@ -25,19 +26,6 @@ pytestmark = pytest.mark.usefixtures("needs_kubectl")
 # the preferred v2, as against a Kubernetes cluster): the resource's own name.
 V1 = "horizontalpodautoscalers.v1.autoscaling"
 
-WEB = {
-    "apiVersion": "apps/v1",
-    "kind": "Deployment",
-    "metadata": {"name": "web"},
-    "spec": {
-        "replicas": 1,
-        "selector": {"matchLabels": {"app": "web"}},
-        "template": {
-            "metadata": {"labels": {"app": "web"}},
-            "spec": {"containers": [{"name": "web", "image": "busybox"}]},
-        },
-    },
-}
 V2_WITH_MORE = {
     "apiVersion": "autoscaling/v2",
     "kind": "HorizontalPodAutoscaler",
