@@ -26,6 +26,9 @@ from shoal.strategy import Causes, StorageContext, Strategy, Table
 API_VERSION = "policy/v1"
 UNHEALTHY_POLICIES = ("IfHealthyBudget", "AlwaysAllow")
 VIOLATION = "Cannot evict pod as it would violate the pod's disruption budget."
+EVICTION_CONFLICT_RETRIES = (
+    20  # as Kubernetes' EvictionsRetry: reads of the budget after a conflict
+)
 
 
 def _int_or_percent(path: str, value: Any) -> Causes:
@@ -128,17 +131,32 @@ class EvictionStrategy(Strategy):
             raise errors.invalid("Eviction", name, [("metadata.name", "Required value")], "policy")
         pod = await context.get(POD, namespace, name)
         _check_preconditions(pod, obj.delete_options)
-        if _disruption_free(pod):
-            budget = None
-        else:
-            budget = await self._budget(context, pod)
-        if budget is not None and not (
-            budget.spec.unhealthy_pod_eviction_policy == "AlwaysAllow" and not _is_ready(pod)
-        ):
-            await self._take(context, budget, pod, dry_run=dry_run, user=user)
+        if not _disruption_free(pod):
+            await self._check_budget(context, pod, dry_run=dry_run, user=user)
         if not dry_run:
             await context.delete(POD, namespace, name, _delete_options(obj), user=user)
         return obj
+
+    async def _check_budget(
+        self, context: StorageContext, pod: Any, *, dry_run: bool, user: str
+    ) -> None:
+        """Take one disruption from the pod's budget. Another eviction
+        taking from the same budget at the same time makes the write
+        conflict; then the budget is read again and checked again, as
+        Kubernetes' eviction does (``EvictionsRetry``), so concurrent
+        evictions get 429 or succeed, never 409."""
+        for attempt in range(EVICTION_CONFLICT_RETRIES):
+            budget = await self._budget(context, pod)
+            if budget is None or (
+                budget.spec.unhealthy_pod_eviction_policy == "AlwaysAllow" and not _is_ready(pod)
+            ):
+                return
+            try:
+                await self._take(context, budget, pod, dry_run=dry_run, user=user)
+                return
+            except errors.ConflictError:
+                if attempt == EVICTION_CONFLICT_RETRIES - 1:
+                    raise
 
     async def _budget(self, context: StorageContext, pod: Any) -> Any:
         found = [

@@ -15,6 +15,7 @@ import contextlib
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from shoal.plugins.simulate.virtualloop import VirtualClockLoop, virtual_clocks
 
 log = structlog.get_logger("simulate")
 FIELD_MANAGER = "shoal-simulate"
+PENDING_CALLS = 1_000_000  # calls gRPC may hold for the server's loop (connlimits.py)
 EVICTION_RETRY_SECONDS = 5.0  # how often a drain asks again for a refused eviction (kubectl)
 _EVICTIONS: set[asyncio.Task[None]] = set()  # a drain's evictions still asking
 
@@ -73,6 +75,7 @@ def _data_dir() -> Path:
 
 
 async def _simulate(sim: Simulation, loop: asyncio.AbstractEventLoop) -> Report:
+    from shoal.apiserver.connlimits import ConnectionLimits
     from shoal.apiserver.server import APIServer
     from shoal.client import Client
     from shoal.controlplane import ControlPlane, ControlPlaneOptions
@@ -80,7 +83,9 @@ async def _simulate(sim: Simulation, loop: asyncio.AbstractEventLoop) -> Report:
 
     data_dir = _data_dir()
     store = SQLiteStore(data_dir / "state.db")
-    server = APIServer(store)
+    # Every client is in this process and every call must be answered: a
+    # call gRPC shed under a burst would be a failure the cluster never has.
+    server = APIServer(store, connections=ConnectionLimits(pending_calls=PENDING_CALLS))
     await server.start("127.0.0.1:0")
     address = f"127.0.0.1:{server.port}"
     clients = [Client(address) for _ in range(3)]
@@ -212,7 +217,7 @@ async def _act(action: Action, client: Any, agent: Any, observer: Observer, repo
             if action.action == "kill-node":
                 await _kill(agent, node)
             else:
-                await _drain(client, node)
+                await _drain(client, node, report, observer.now)
         elif action.action == "scale":
             await client.patch(
                 action.kind, action.name, {"spec": {"replicas": action.replicas}}, action.namespace
@@ -238,21 +243,22 @@ async def _kill(agent: Any, node: str) -> None:
         await handle.stop()
 
 
-async def _drain(client: Any, node: str) -> None:
+async def _drain(client: Any, node: str, report: Report, now: Callable[[], float]) -> None:
     """Cordon, then evict every pod on the node as ``shoal drain
     --ignore-daemonsets`` does: PodDisruptionBudgets are honoured, and an
     eviction a budget refuses is asked again every 5 s of simulated time
-    (kubectl's pace) until it is allowed or the scenario ends."""
+    (kubectl's pace) until it is allowed or the scenario ends. Any other
+    refusal is reported with the drain, as kubectl prints it."""
     await client.patch("Node", node, {"spec": {"unschedulable": True}})
     pods = (await client.list("Pod", field_selector=f"spec.nodeName={node}")).items
     for pod in pods:
         if not any(o.controller and o.kind == "DaemonSet" for o in pod.metadata.owner_references):
-            task = asyncio.create_task(_evict(client, pod))
+            task = asyncio.create_task(_evict(client, pod, report, now))
             _EVICTIONS.add(task)
             task.add_done_callback(_EVICTIONS.discard)
 
 
-async def _evict(client: Any, pod: Any) -> None:
+async def _evict(client: Any, pod: Any, report: Report, now: Callable[[], float]) -> None:
     from shoal import errors
     from shoal.api.v1 import policy_pb2
 
@@ -266,3 +272,8 @@ async def _evict(client: Any, pod: Any) -> None:
             return  # gone meanwhile
         except errors.TooManyRequestsError:  # a budget allows no disruption now
             await asyncio.sleep(EVICTION_RETRY_SECONDS)
+        except errors.APIError as err:
+            at = round(now(), 3)
+            what = f"evict pod {pod.metadata.namespace}/{pod.metadata.name}"
+            report.actions.append({"at": at, "action": what, "error": str(err)})
+            return

@@ -117,3 +117,39 @@ async def test_budget_validation(shoal_client: Client) -> None:
         await shoal_client.create(budget("pct", {"a": "b"}, minAvailable="150%"))
     with pytest.raises(errors.NotFoundError):
         await shoal_client.get("pdb", "both")
+
+
+async def test_concurrent_evictions_are_allowed_or_refused_never_conflict(
+    shoal_cluster: Cluster,
+) -> None:
+    """Evictions of several pods at once (a drain) take from one budget; the
+    loser of a write race reads the budget again: it is allowed or gets 429,
+    never 409 Conflict (which kubectl drain and ``shoal drain`` do not retry)."""
+    client = shoal_cluster.client
+    await client.create(obj({
+        "apiVersion": "v1",
+        "kind": "ReplicationController",
+        "metadata": {"name": "burst"},
+        "spec": {
+            "replicas": 4,
+            "selector": {"app": "burst"},
+            "template": {
+                "metadata": {"labels": {"app": "burst"}},
+                "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+            },
+        },
+    }))  # fmt: skip
+    await client.create(budget("burst", {"app": "burst"}, maxUnavailable=2))
+
+    async def allows_two() -> Any:
+        s = (await client.get("pdb", "burst")).status
+        return (s.disruptions_allowed, s.current_healthy) == (2, 4)
+
+    await eventually(allows_two)
+    pods = await ready_pods(client, "burst")
+    answers = await asyncio.gather(
+        *(client.create(eviction(p.metadata.name)) for p in pods[:3]), return_exceptions=True
+    )
+    refused = [a for a in answers if isinstance(a, BaseException)]
+    assert [type(a) for a in refused] == [errors.TooManyRequestsError], answers
+    assert len(answers) - len(refused) == 2
