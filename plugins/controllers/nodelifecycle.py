@@ -5,7 +5,9 @@
   for the grace period (``--node-monitor-grace-period``, 40 s) gets its
   conditions set to ``Unknown`` (reason ``NodeStatusUnknown``);
 * a node whose Ready is ``Unknown`` gets the ``node.kubernetes.io/unreachable``
-  NoExecute taint, ``False`` the ``not-ready`` one; ``True`` neither;
+  NoExecute taint, ``False`` the ``not-ready`` one; ``True`` neither; a node
+  that has not posted a Ready condition yet (just registered) keeps its
+  taints until the grace period passes without one (then it is ``Unknown``);
 * pods on a node with a NoExecute taint are deleted at once if they do not
   tolerate it, or once their ``tolerationSeconds`` (300 s by default, added
   by the API server) have passed since the taint was added.
@@ -48,10 +50,11 @@ def _now() -> Timestamp:
 
 
 def ready_status(node: Any) -> str:
+    """The Ready condition's status; "" when the node has posted none."""
     for c in node.status.conditions:
         if c.type == "Ready":
             return c.status
-    return "Unknown"
+    return ""
 
 
 def wanted_taint(status: str) -> str | None:
@@ -161,7 +164,10 @@ class NodeLifecycleController:
         return updated
 
     async def _reconcile_taints(self, node: Any) -> Any:
-        want = wanted_taint(ready_status(node))
+        status = ready_status(node)
+        if not status:  # registered, no status posted yet: nothing to judge
+            return node
+        want = wanted_taint(status)
         have = [
             t
             for t in node.spec.taints

@@ -19,6 +19,7 @@ from shoal.controlplane import (
     select_controllers,
 )
 from shoal.manifest import from_dict
+from shoal.plugins.controllers.nodelifecycle import NodeLifecycleController
 
 from tests.controlplane.hollow import HollowNode
 from tests.integration.helpers import eventually
@@ -158,6 +159,38 @@ async def test_a_node_that_stops_renewing_turns_unknown_is_tainted_and_its_pods_
             return not (await c.get("Node", "dying")).spec.taints
 
         await eventually(untainted, timeout=30)
+
+
+async def test_a_node_without_status_yet_is_not_tainted_until_its_grace_passes(
+    shoal_client: Client,
+) -> None:
+    """An agent registers its Node, then posts its first status; a monitor
+    pass between the two tainted the node unreachable at once (a thousand
+    hollow nodes starting together all got the taint, and write conflicts)."""
+    c = shoal_client
+    await c.create(from_dict({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "fresh"}}))
+    controller = NodeLifecycleController(c, grace_period=0.0)
+    watched = (controller.nodes, controller.leases, controller.pods)
+    for informer in watched:
+        informer.start()
+    try:
+        for informer in watched:
+            await informer.wait_synced()
+        await controller.monitor()  # first sight: no status, nothing to judge
+        assert not (await c.get("Node", "fresh")).spec.taints
+
+        async def marked() -> Any:
+            await controller.monitor()  # the grace (none) has passed without a status
+            node = await c.get("Node", "fresh")
+            return node.spec.taints and node
+
+        node = await eventually(marked, timeout=30)
+        assert [t.key for t in node.spec.taints] == ["node.kubernetes.io/unreachable"]
+        ready = next(cond for cond in node.status.conditions if cond.type == "Ready")
+        assert ready.status == "Unknown"
+    finally:
+        for informer in watched:
+            await informer.stop()
 
 
 async def test_evicted_pods_of_a_replica_set_are_replaced_on_healthy_nodes(
