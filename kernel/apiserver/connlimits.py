@@ -8,7 +8,12 @@ a thousand of them with no credentials must not starve the API.
   the HTTP/2 preface (gRPC) must arrive this soon after the connection;
 - idle timeouts: an HTTP keep-alive connection between requests, a gRPC
   connection without any call (clients reconnect by themselves);
-- gRPC keepalive pings find dead peers holding streams open.
+- gRPC keepalive pings find dead peers holding streams open;
+- ``pending_calls``: calls gRPC's core has received but the server's event
+  loop has not taken up yet. Past it, gRPC sheds calls at random, and past
+  three times it every new call: the client sees ``CANCELLED`` (the core
+  says nothing more). 1000 is gRPC's own default; a simulation, whose every
+  client is in the same process, raises it so nothing is shed.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ class ConnectionLimits:
     http_idle_timeout: float = 90.0
     grpc_idle_timeout: float = 300.0
     grpc_keepalive: float = 60.0
+    pending_calls: int = 1000
 
     def grpc_options(self) -> list[tuple[str, Any]]:
         return [
@@ -39,6 +45,8 @@ class ConnectionLimits:
             ("grpc.keepalive_time_ms", int(self.grpc_keepalive * 1000)),
             ("grpc.keepalive_timeout_ms", 20_000),
             ("grpc.http2.max_pings_without_data", 0),  # keep checking idle watch streams
+            ("grpc.server.max_pending_requests", self.pending_calls),
+            ("grpc.server.max_pending_requests_hard_limit", 3 * self.pending_calls),
         ]
 
     def within(self, open_files: int, listeners: int = 2) -> ConnectionLimits:

@@ -4,7 +4,10 @@ storage, as metrics-server scrapes every kubelet each ``--metric-resolution``.
 
 A node that does not answer within the resolution (at least
 ``MIN_TIMEOUT``: dockerd may take a second to answer stats) is left out of
-that scrape (and logged); the others are not held up by it.
+that scrape (and logged); the others are not held up by it. At most
+``CONCURRENT_NODES`` are asked at once: one agent serving a thousand hollow
+nodes would otherwise get a thousand calls in one burst, more than gRPC
+holds for its server (it sheds the rest as CANCELLED).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ log = structlog.get_logger("metrics", component="metrics-scraper")
 NodeLister = Callable[[], Awaitable[list[str]]]
 SummaryReader = Callable[[str], Awaitable[Any]]
 MIN_TIMEOUT = 5.0  # seconds a node has to answer, however short the resolution
+CONCURRENT_NODES = 64  # nodes asked at once
 
 
 class Scraper:
@@ -39,13 +43,16 @@ class Scraper:
 
     async def scrape_once(self) -> None:
         names = await self.nodes()
-        found = await asyncio.gather(*(self._node(name) for name in names))
+        seats = asyncio.Semaphore(CONCURRENT_NODES)
+        found = await asyncio.gather(*(self._node(name, seats) for name in names))
         self.storage.store(summary for summary in found if summary is not None)
         self.scrapes += 1
 
-    async def _node(self, name: str) -> Any | None:
+    async def _node(self, name: str, seats: asyncio.Semaphore) -> Any | None:
         try:
-            return await asyncio.wait_for(self.summary(name), max(self.resolution, MIN_TIMEOUT))
+            async with seats:
+                timeout = max(self.resolution, MIN_TIMEOUT)
+                return await asyncio.wait_for(self.summary(name), timeout)
         except Exception as err:  # one node's trouble must not stop the others
             log.info("node not scraped", node=name, error=str(err) or type(err).__name__)
             return None

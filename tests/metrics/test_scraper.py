@@ -1,0 +1,37 @@
+"""The scrape asks a bounded number of nodes at once: one agent serving a
+thousand hollow nodes got a thousand calls in one burst, and gRPC shed most
+of them as CANCELLED (every node of a 1,000-node simulation unscraped)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from shoal.api.v1 import metrics_pb2
+from shoal.plugins.metrics import scraper
+from shoal.plugins.metrics.rates import MetricsStorage
+
+NODES = [f"hollow-{i:04d}" for i in range(300)]
+
+
+async def test_a_scrape_asks_a_bounded_number_of_nodes_at_once() -> None:
+    asking, most, answered = 0, 0, []
+
+    async def summary(name: str) -> Any:
+        nonlocal asking, most
+        asking += 1
+        most = max(most, asking)
+        await asyncio.sleep(0)  # answered on the next turn of the loop
+        asking -= 1
+        answered.append(name)
+        found = metrics_pb2.NodeSummary()
+        found.node.node_name = name
+        return found
+
+    async def nodes() -> list[str]:
+        return NODES
+
+    storage = MetricsStorage()
+    await scraper.Scraper(nodes, summary, storage, resolution=15.0).scrape_once()
+    assert most == scraper.CONCURRENT_NODES
+    assert sorted(answered) == NODES
