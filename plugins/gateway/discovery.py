@@ -10,7 +10,7 @@ from typing import Any
 
 from shoal import __version__
 from shoal.kinds import Kind
-from shoal.plugins.gateway import accessreview, componentstatus, resourcemetrics
+from shoal.plugins.gateway import accessreview, componentstatus, resourcemetrics, simulate
 from shoal.plugins.gateway.connect import CONNECT
 from shoal.plugins.gateway.paths import group_versions, kinds_of, subresource_kinds
 
@@ -49,6 +49,7 @@ VIRTUAL = {
     "v1": componentstatus.discovery_resources,
     accessreview.GROUP_VERSION: accessreview.discovery_resources,
     resourcemetrics.GROUP_VERSION: resourcemetrics.discovery_resources,
+    simulate.GROUP_VERSION: simulate.discovery_resources,
 }
 
 

@@ -11,6 +11,7 @@ or bad input is 400 with a Status naming the problem.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import grpc
 from aiohttp import web
@@ -22,7 +23,22 @@ from shoal.plugins.gateway.bodies import read_json, respond
 from shoal.plugins.gateway.podstreams import rpc_error
 from shoal.plugins.gateway.status import not_found
 
-PATH = "/apis/simulate.shoal.dev/v1/simulations"
+GROUP_VERSION = "simulate.shoal.dev/v1"
+PATH = f"/apis/{GROUP_VERSION}/simulations"
+
+
+def discovery_resources() -> list[dict[str, Any]]:
+    """Listed in discovery (``kubectl api-resources``): create is the only
+    verb, cluster-wide; nothing is stored."""
+    return [
+        {
+            "name": "simulations",
+            "singularName": "simulation",
+            "namespaced": False,
+            "kind": "Simulation",
+            "verbs": ["create"],
+        }
+    ]
 
 
 def add_routes(app: web.Application, client: Client) -> None:

@@ -97,6 +97,20 @@ async def test_a_simulation_over_rest(secure_gateway: SecureGateway) -> None:
     assert answer.body["disruptions"][0]["node"] == "hollow-0000"
 
 
+async def test_the_rest_path_is_in_discovery(secure_gateway: SecureGateway) -> None:
+    groups = (await secure_gateway.call("GET", "/apis")).body["groups"]
+    [group] = [g for g in groups if g["name"] == "simulate.shoal.dev"]
+    assert group["preferredVersion"]["groupVersion"] == "simulate.shoal.dev/v1"
+    listed = await secure_gateway.call("GET", "/apis/simulate.shoal.dev/v1")
+    assert listed.code == 200, listed.body
+    [resource] = listed.body["resources"]
+    assert (resource["name"], resource["verbs"], resource["namespaced"]) == (
+        "simulations",
+        ["create"],
+        False,
+    )
+
+
 @pytest.mark.parametrize(
     ("body", "message"), [*BAD, ({"nodes": "many"}, "SimulateRequest"), ([1], "object")]
 )
