@@ -220,15 +220,19 @@ class JobSync:
         if not self.ctl.expectations.satisfied(self.key):
             return
         excess, missing = self._plan()
-        if excess:
+        if excess:  # as Kubernetes' manageJob: counted as terminating at once
             await self.ctl.delete_pods(self.key, self.job, excess)
+            self.status.active -= len(excess)
+            self.status.terminating += len(excess)
         if not missing:
             return
         wait = self._backoff_left()
         if wait > 0:
             self.requeue.append(wait)
             return
-        await self.ctl.create_pods(self.key, self.job, missing[:BURST])
+        creating = missing[:BURST]
+        await self.ctl.create_pods(self.key, self.job, creating)
+        self.status.active += len(creating)  # ...and what it made as active
 
     def _plan(self) -> tuple[list[Any], list[int | None]]:
         """Pods to delete and indexes to create (None: a non-indexed pod)."""

@@ -4,6 +4,7 @@ command says)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,26 @@ async def test_job_of_3_completions_2_parallel_completes(cluster: Cluster) -> No
     for p in pods:
         [ref] = p.metadata.owner_references
         assert (ref.kind, ref.uid, ref.controller) == ("Job", uid, True)
+
+
+async def test_the_first_status_counts_the_pods_it_created_as_active(cluster: Cluster) -> None:
+    """As Kubernetes' manageJob adds what it creates to ``active``: the
+    status written with the start time says 3 active, not 0 until the pods
+    are seen again."""
+    client = cluster.client
+
+    created = await client.create(job("busy", "sleep infinity", parallelism=3, completions=3))
+
+    async def first_status() -> Any:
+        since = created.metadata.resource_version  # every write after the create
+        async for event in client.watch("Job", "default", resource_version=since):
+            if event.object is not None and event.object.status.HasField("start_time"):
+                return event.object
+        return None
+
+    first = await asyncio.wait_for(first_status(), 30)
+    assert first.metadata.name == "busy"
+    assert (first.status.active, first.status.succeeded) == (3, 0)
 
 
 async def test_failing_job_stops_at_its_backoff_limit(cluster: Cluster) -> None:
