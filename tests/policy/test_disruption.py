@@ -26,6 +26,23 @@ def budget(name: str, selector: dict[str, str], **spec: Any) -> Any:
     })  # fmt: skip
 
 
+def replication_controller(app: str, replicas: int) -> Any:
+    """``replicas`` busybox pods labelled ``app=APP``."""
+    return obj({
+        "apiVersion": "v1",
+        "kind": "ReplicationController",
+        "metadata": {"name": app},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"app": app},
+            "template": {
+                "metadata": {"labels": {"app": app}},
+                "spec": {"containers": [{"name": app, "image": "busybox"}]},
+            },
+        },
+    })  # fmt: skip
+
+
 def eviction(name: str) -> Any:
     ev = policy_pb2.Eviction()
     ev.metadata.name, ev.metadata.namespace = name, "default"
@@ -55,19 +72,7 @@ async def ready_pods(client: Client, app: str) -> list[Any]:
 
 async def test_eviction_honours_the_budget(shoal_cluster: Cluster) -> None:
     client = shoal_cluster.client
-    await client.create(obj({
-        "apiVersion": "v1",
-        "kind": "ReplicationController",
-        "metadata": {"name": "web"},
-        "spec": {
-            "replicas": 3,
-            "selector": {"app": "web"},
-            "template": {
-                "metadata": {"labels": {"app": "web"}},
-                "spec": {"containers": [{"name": "web", "image": "busybox"}]},
-            },
-        },
-    }))  # fmt: skip
+    await client.create(replication_controller("web", 3))
     await client.create(budget("web", {"app": "web"}, minAvailable=2))
 
     async def allows_one() -> Any:
@@ -126,19 +131,7 @@ async def test_concurrent_evictions_are_allowed_or_refused_never_conflict(
     loser of a write race reads the budget again: it is allowed or gets 429,
     never 409 Conflict (which kubectl drain and ``shoal drain`` do not retry)."""
     client = shoal_cluster.client
-    await client.create(obj({
-        "apiVersion": "v1",
-        "kind": "ReplicationController",
-        "metadata": {"name": "burst"},
-        "spec": {
-            "replicas": 4,
-            "selector": {"app": "burst"},
-            "template": {
-                "metadata": {"labels": {"app": "burst"}},
-                "spec": {"containers": [{"name": "c", "image": "busybox"}]},
-            },
-        },
-    }))  # fmt: skip
+    await client.create(replication_controller("burst", 4))
     await client.create(budget("burst", {"app": "burst"}, maxUnavailable=2))
 
     async def allows_two() -> Any:
