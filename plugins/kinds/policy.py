@@ -26,9 +26,8 @@ from shoal.strategy import Causes, StorageContext, Strategy, Table
 API_VERSION = "policy/v1"
 UNHEALTHY_POLICIES = ("IfHealthyBudget", "AlwaysAllow")
 VIOLATION = "Cannot evict pod as it would violate the pod's disruption budget."
-EVICTION_CONFLICT_RETRIES = (
-    20  # as Kubernetes' EvictionsRetry: reads of the budget after a conflict
-)
+# Reads of the budget after a write conflict, as Kubernetes' EvictionsRetry.
+EVICTION_CONFLICT_RETRIES = 20
 
 
 def _int_or_percent(path: str, value: Any) -> Causes:
