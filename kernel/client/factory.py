@@ -22,6 +22,7 @@ the control plane talks through one client, so everything it runs shares.
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from typing import Any
 
@@ -117,8 +118,6 @@ async def run_every(informers: tuple[Informer, ...], step: Any, period: float) -
     """Start ``informers``, wait until each has synced, then await
     ``step()`` every ``period`` seconds until cancelled; the informers stop
     with it (a periodic controller's loop: node lifecycle, pod GC)."""
-    import asyncio
-
     for informer in informers:
         informer.start()
     try:

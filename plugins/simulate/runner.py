@@ -194,19 +194,18 @@ async def _play(
 async def _jobs(client: Any) -> list[dict[str, str]]:
     """Every Job at the end (a CronJob's included): whether it completed,
     failed (and why) or is still running."""
+    from shoal.plugins.controllers import job_util as ju
+
     jobs = []
     for job in (await client.list("Job")).items:
-        done = [
-            c
-            for c in job.status.conditions
-            if c.type in ("Complete", "Failed") and c.status == "True"
-        ]
+        done = next((k for k in (ju.COMPLETE, ju.FAILED) if ju.has_condition(job, k)), "")
+        why = ju.condition(job, done) if done else None
         jobs.append(
             {
                 "namespace": job.metadata.namespace,
                 "name": job.metadata.name,
-                "status": done[0].type if done else "Active",
-                "reason": done[0].reason if done else "",
+                "status": done or "Active",
+                "reason": why.reason if why is not None else "",
             }
         )
     return sorted(jobs, key=lambda j: (j["namespace"], j["name"]))
