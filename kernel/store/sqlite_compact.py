@@ -11,12 +11,13 @@ revision takes to compact varies (how many rows it supersedes, which index
 pages are cached, what else the disk is doing), so a fixed count gives
 steps of 3 ms and of 100 ms alike. A step deletes ``CHUNK`` revisions at a
 time and commits once it has worked ``budget`` seconds, or reached its
-allowance of revisions, or the target. Most of a step's time can be its
-COMMIT (writing the pages it dirtied into the WAL), which comes after the
-deletes and cannot be cut short; so the allowance is learnt: each step's
-whole time (commit included) per revision sets how many revisions the next
-may take to fit in ``budget`` (at least one chunk, at most ``batch``). A
-write then waits for about ``budget``, whatever the history looks like.
+allowance of revisions, or the target. Most of a step's time can come
+after its deletes, in its COMMIT and its checkpoint (below), which cannot
+be cut short; so the allowance is learnt: each step's whole time (commit and
+checkpoint included) per revision sets how many revisions the next may take
+to fit in ``budget`` (at least one chunk, at most ``batch``, at most twice
+the last). A write then waits for about ``budget``, whatever the history
+looks like.
 
 Why every step may publish its compact revision at once: a step covering
 ``(C, S]`` deletes only rows superseded by a change at or below ``S`` and the
@@ -28,14 +29,14 @@ they read the rows in. So "too old resource version" is answered exactly when
 the data is gone, after each step as after the whole compaction; a crash
 between steps leaves a consistent, partly compacted log.
 
-Checkpoints: SQLite copies the WAL back into the database file when the WAL
-passes 1,000 pages, inside the commit that crosses the mark. A step dirties
-a page of the ``(key, rev)`` index per revision or so, so every few steps
-would pay a checkpoint of megabytes, on the writer thread: the measured
-stalls of up to 150 ms. So while a compaction runs, the writer's connection
-does not checkpoint; a :class:`Checkpointer` thread with its own connection
-does, after each step, alongside the writer (WAL lets a checkpoint run while
-the writer appends).
+Checkpoints: a step's pages go into the WAL; copying them back into the
+database file (a checkpoint, two fsyncs) is most of what compacting costs
+on disk. Left to run on another thread alongside the writer, checkpoints
+competed with the writes' own fsyncs for the disk and a write waited up to
+~90 ms behind a step of 5; left to the next write's commit, that write paid
+for the step. So a step commits without an fsync and then checkpoints
+itself, on the writer's connection, and its time, checkpoint included, is
+what it learns from: a write waits for one whole step and nothing after it.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ import asyncio
 import contextlib
 import os
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -52,9 +52,9 @@ from typing import Any
 from shoal.store import sqlite_retention
 from shoal.store import sqlite_schema as schema
 
-# Seconds of work per step (bench/bench_compaction.py: ~300k revisions, one
-# writer, 2 cores shared with other work). Steps of a fixed 100 revisions
-# took ~3 ms at the median but up to 100+ ms; kine's 1,000: p99 200-300 ms.
+# Seconds per step, checkpoint included (bench/bench_compaction.py: ~300k
+# revisions, one writer: a write waits p99 7.5 ms, p50 5.5 ms). A fixed
+# count adapts to no disk; kine's 1,000 revisions a step: p99 200-300 ms.
 DEFAULT_BUDGET = 0.005
 # At most this many revisions per step, however quick (a ceiling, so one
 # step's transaction stays small on a fast disk too).
@@ -62,6 +62,10 @@ DEFAULT_BATCH = 1000
 # Revisions deleted per statement group inside a step; the budget is
 # checked between chunks, so a step overruns it by one chunk at most.
 CHUNK = 20
+# A step's allowance at most doubles from one step to the next: the first
+# steps of a compaction are cheap (the pages they touch are cached), and
+# learning from them alone made the next step 30 times larger.
+GROWTH = 2
 
 # (future, result, error), as the writer hands outcomes back.
 Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
@@ -85,9 +89,7 @@ class Compaction:
         # (see ``sqlite_retention``); set by the store.
         self.retention: Mapping[str, float] = {}
         self._waiting: list[tuple[int, asyncio.Future[Any]]] = []
-        # An in-memory database has no WAL, nor a second connection to it.
-        self._checkpointer = Checkpointer(path) if os.fspath(path) != ":memory:" else None
-        self._running = False
+        self._wal = os.fspath(path) != ":memory:"  # an in-memory database has no WAL
 
     @property
     def pending(self) -> bool:
@@ -102,13 +104,9 @@ class Compaction:
         """Run one step in its own transaction; returns the new compact revision."""
         target = max(rev for rev, _ in self._waiting)
         upto = target if self.batch <= 0 else min(target, compact_rev + self.batch)
-        several = upto < target or (self.budget > 0 and upto - compact_rev > CHUNK)
-        if not self._running and self._checkpointer is not None and several:
-            self._running = True  # several steps ahead: checkpoints move off this thread
-            conn.execute("PRAGMA wal_autocheckpoint = 0")
-        # No fsync of its own: losing a step to a power cut loses nothing
-        # (its rows are still there, its compact revision not yet moved),
-        # and the next write's commit fsyncs the WAL, this step's pages too.
+        # No fsync at the commit: losing a step to a power cut loses nothing
+        # (its rows are still there, its compact revision not yet moved), and
+        # the checkpoint after it fsyncs the WAL before copying it back.
         conn.execute("PRAGMA synchronous = NORMAL")
         timed = self.budget > 0 and self.batch > 0
         try:
@@ -121,6 +119,11 @@ class Compaction:
             if upto == target and self.retention:  # once per compaction
                 sqlite_retention.expire(conn, upto, self.retention)
             conn.execute("COMMIT")
+            if self._wal:
+                # PASSIVE: copies what no reader still needs, never waits. The
+                # step is committed: a failed checkpoint is left to the next.
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
             if timed:
                 self._learn(upto - compact_rev, self._clock() - began)
         except BaseException:
@@ -129,8 +132,6 @@ class Compaction:
             raise
         finally:
             conn.execute("PRAGMA synchronous = FULL")  # acknowledged writes are durable
-        if self._running and self._checkpointer is not None:
-            self._checkpointer.request()
         return upto
 
     def _delete_within_budget(
@@ -154,19 +155,7 @@ class Compaction:
         if revisions <= 0:
             return
         fits = int(self.budget * revisions / took) if took > 0 else self.batch
-        self.allowance = max(CHUNK, min(self.batch, fits))
-
-    def settle(self, conn: sqlite3.Connection) -> None:
-        """After a step or a failure: once nothing is pending, the writer
-        checkpoints for itself again (SQLite's default threshold)."""
-        if self._running and not self._waiting:
-            self._running = False
-            with contextlib.suppress(sqlite3.Error):  # a broken connection fails later
-                conn.execute("PRAGMA wal_autocheckpoint = 1000")
-
-    def close(self) -> None:
-        if self._checkpointer is not None:
-            self._checkpointer.stop()
+        self.allowance = max(CHUNK, min(self.batch, fits, self.allowance * GROWTH))
 
     def reached(self, compact_rev: int) -> list[Outcome]:
         """Outcomes of the requests ``compact_rev`` satisfies; they are dropped."""
@@ -211,43 +200,3 @@ def delete_superseded(
     )
     conn.execute("UPDATE meta SET value = ? WHERE name = 'compact_rev'", (upto,))
 
-
-class Checkpointer:
-    """Copies the WAL into the database file on its own thread and connection,
-    when asked, so the writer never waits for it. Started on first request."""
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self._path = path
-        self._wanted = threading.Event()
-        self._stopping = False
-        self._thread: threading.Thread | None = None
-
-    def request(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._run, name="shoal-store-checkpoint", daemon=True
-            )
-            self._thread.start()
-        self._wanted.set()  # requests that arrive during a checkpoint coalesce
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._stopping = True
-            self._wanted.set()
-            self._thread.join()
-            self._thread = None
-
-    def _run(self) -> None:
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        try:
-            while True:
-                self._wanted.wait()
-                self._wanted.clear()
-                if self._stopping:
-                    return
-                # PASSIVE: copies what it can without waiting for, or
-                # blocking, the writer or readers; a busy database is fine.
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        finally:
-            conn.close()

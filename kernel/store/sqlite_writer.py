@@ -197,7 +197,6 @@ class Writer:
             outcomes = self.compaction.fail(error)
         else:
             self.commits += 1
-        self.compaction.settle(conn)
         # Published at once: see sqlite_compact for why that is safe.
         self._hand_back(outcomes, [])
 
@@ -209,7 +208,6 @@ class Writer:
                 f"the store closed during compaction (compacted up to {self.compact_rev})"
             )
             self._hand_back(self.compaction.fail(error), [])
-        self.compaction.close()
 
     def _transaction(
         self, conn: sqlite3.Connection, ops: list[WriteOp], events: list[Event]

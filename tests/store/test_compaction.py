@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import pathlib
+import sqlite3
 from collections.abc import AsyncIterator
 
 import pytest
@@ -150,10 +151,14 @@ async def test_close_during_compaction_keeps_a_consistent_partial_log(
         await store.close()
 
 
-async def test_writes_between_steps_stay_fsynced(tmp_path: pathlib.Path) -> None:
-    """Steps skip their own fsync and leave checkpoints to another thread; the
-    writes committed between them must still be fsynced (synchronous=FULL),
-    and once done the writer checkpoints for itself again."""
+async def test_each_step_checkpoints_itself_and_writes_stay_fsynced(
+    tmp_path: pathlib.Path,
+) -> None:
+    """A step commits without an fsync and then copies its pages into the
+    database file itself, on the writer's connection: the next write pays
+    for none of it, and no checkpoint runs beside the writer. The writes
+    between steps stay fsynced (synchronous=FULL) and SQLite's own
+    checkpoint threshold is left as it is."""
     path = tmp_path / "store.db"
     store = await _open(path, batch=1)
     last = await _history(store, 3)
@@ -161,25 +166,34 @@ async def test_writes_between_steps_stay_fsynced(tmp_path: pathlib.Path) -> None
     conn = schema.connect(path, writer=True)
     compaction = Compaction(path, batch=5)
     compaction.request(last, asyncio.get_running_loop().create_future())
-    pragmas = []
+    after_steps = []
     reached = 0
     try:
         while compaction.pending:
             reached = compaction.step(conn, reached)
             compaction.reached(reached)
-            compaction.settle(conn)
-            pragmas.append(
+            # The database file alone, without its WAL, has the step in it.
+            copy = tmp_path / "copy.db"
+            copy.write_bytes(path.read_bytes())
+            alone = sqlite3.connect(copy)
+            try:
+                in_file = schema.read_meta(alone)[1]
+            finally:
+                alone.close()
+                copy.unlink()
+            after_steps.append(
                 (
+                    in_file,
                     conn.execute("PRAGMA synchronous").fetchone()[0],
                     conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0],
                 )
             )
     finally:
-        compaction.close()
         conn.close()
     full = 2
-    assert pragmas[:-1] == [(full, 0)] * (len(pragmas) - 1)  # checkpoints off the writer
-    assert pragmas[-1] == (full, 1000)  # SQLite's default again
+    assert len(after_steps) > 2
+    assert [compact for compact, _, _ in after_steps] == [*range(5, last, 5), last]
+    assert all((sync, threshold) == (full, 1000) for _, sync, threshold in after_steps)
     assert reached == last
 
 
@@ -209,9 +223,7 @@ async def _step_sizes(path: pathlib.Path, budget: float, tick: float) -> tuple[l
             sizes.append(stepped - reached)
             reached = stepped
             compaction.reached(reached)
-            compaction.settle(conn)
     finally:
-        compaction.close()
         conn.close()
     return sizes, last
 
@@ -231,7 +243,6 @@ async def test_a_step_ends_once_its_time_budget_is_spent(tmp_path: pathlib.Path)
     try:
         reached = compaction.step(conn, 0)
     finally:
-        compaction.close()
         conn.close()
     assert reached == 5 * sqlite_compact.CHUNK  # read at 2, 3, 4, 5, 6 ms: 5 ms spent
     # 6 ms for 100 revisions, commit included: the next step may take 83.
@@ -250,6 +261,15 @@ async def test_steps_learn_how_many_revisions_fit_the_budget(tmp_path: pathlib.P
     assert all(chunk <= size <= chunk * 5 // 4 for size in sizes[:-1])
     assert max(sizes) > chunk  # it did learn
     assert 0 < sizes[-1] <= chunk * 5 // 4
+
+
+async def test_the_allowance_at_most_doubles_from_step_to_step(tmp_path: pathlib.Path) -> None:
+    # Steps that take no time at all would fit any number of revisions;
+    # the allowance still grows only twofold per step, up to the batch.
+    sizes, last = await _step_sizes(tmp_path / "store.db", budget=0.005, tick=1e-9)
+    chunk = sqlite_compact.CHUNK
+    assert sum(sizes) == last
+    assert sizes[:4] == [chunk, 2 * chunk, 4 * chunk, 8 * chunk]
 
 
 async def test_without_a_budget_a_step_takes_its_whole_batch(tmp_path: pathlib.Path) -> None:
