@@ -199,4 +199,3 @@ def delete_superseded(
         f"DELETE FROM log WHERE rev > ? AND rev <= ? AND kind = {schema.DELETE} AND {keep}", span
     )
     conn.execute("UPDATE meta SET value = ? WHERE name = 'compact_rev'", (upto,))
-
