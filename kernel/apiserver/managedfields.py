@@ -5,7 +5,10 @@ so gRPC and REST clients are tracked alike."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from shoal import errors
 from shoal.apiserver import fieldmanager, fieldpaths, lastapplied, meta
@@ -40,11 +43,27 @@ def default_manager(user_agent: str) -> str:
     return name[: fieldmanager.MAX_MANAGER_LENGTH] or UNKNOWN_MANAGER
 
 
+@functools.lru_cache(maxsize=256)
+def _time_text(seconds: int, nanos: int) -> str:
+    """A managedFields time as JSON. Times repeat (whole seconds, every
+    write of a second alike) and protobuf converts them in Python, with
+    ``strptime`` one way: ~5% of a create's time before these caches."""
+    return Timestamp(seconds=seconds, nanos=nanos).ToJsonString()
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_time(text: str) -> tuple[int, int]:
+    """(seconds, nanos) of a JSON time; ValueError (not cached) if it is none."""
+    stamp = Timestamp()
+    stamp.FromJsonString(text)
+    return stamp.seconds, stamp.nanos
+
+
 def write_of(kind: Kind, manager: str, subresource: str = "") -> Write:
     return Write(
         manager=manager or UNKNOWN_MANAGER,
         api_version=kind.api_version,
-        time=meta.now().ToJsonString(),
+        time=_time_text(meta.now().seconds, 0),
         subresource=subresource,
         has_status=kind.has_status,
     )
@@ -61,7 +80,7 @@ def entries_of(obj: Any) -> list[Entry]:
                 manager=e.manager,
                 operation=e.operation,
                 api_version=e.api_version,
-                time=e.time.ToJsonString() if e.HasField("time") else "",
+                time=_time_text(e.time.seconds, e.time.nanos) if e.HasField("time") else "",
                 subresource=e.subresource,
                 fields=set(fields),
                 source=e,
@@ -91,7 +110,7 @@ def store_entries(obj: Any, entries: list[Entry]) -> None:
     for e, stored in zip(entries, kept, strict=True):
         if stored is not None:
             if e.time:
-                stored.time.FromJsonString(e.time)
+                stored.time.seconds, stored.time.nanos = _parse_time(e.time)
             stored.api_version = e.api_version
             field.append(stored)
             continue
@@ -103,7 +122,7 @@ def store_entries(obj: Any, entries: list[Entry]) -> None:
             subresource=e.subresource,
         )
         if e.time:
-            entry.time.FromJsonString(e.time)
+            entry.time.seconds, entry.time.nanos = _parse_time(e.time)
         entry.fields_v1.update(fieldpaths.to_fields_v1(e.fields))
 
 

@@ -58,13 +58,25 @@ def unpack(any_object: AnyProto) -> Any:
         kind = kinds.for_message(obj)
     except kinds.UnknownKindError as err:
         raise errors.BadRequestError(str(err)) from None
-    unknown = unknown_field_paths(obj, kind.kind)
+    unknown = unknown_field_paths(obj, kind.kind) if has_unknown_fields(obj) else []
     if unknown:
         raise errors.BadRequestError(
             f"unknown field(s) in {kind.kind}: {', '.join(unknown)} (a client built from a "
             "newer API than the server's?)"
         )
     return obj
+
+
+def has_unknown_fields(msg: Message) -> bool:
+    """Whether ``msg`` or any message in it holds fields this server's schema
+    lacks, in protobuf's own code: a copy without them is smaller (a field
+    takes two bytes at least). Walking every message in Python to find them
+    cost ~8% of the server's time under a Job load; the walk below now runs
+    only to name what is there."""
+    probe = type(msg)()
+    probe.CopyFrom(msg)
+    probe.DiscardUnknownFields()
+    return probe.ByteSize() != msg.ByteSize()
 
 
 def unknown_field_paths(msg: Message, path: str) -> list[str]:

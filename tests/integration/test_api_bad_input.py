@@ -146,3 +146,18 @@ def test_random_pods_are_stored_whole_or_refused_cleanly(
             key=api_pb2.ObjectKey(kind="pods", name=pod.metadata.name, namespace="default")
         )
     )
+
+
+def test_unknown_fields_deep_inside_are_named(api: tuple[ServerThread, Any]) -> None:
+    server, stub = api
+    before = server.revision()
+    container = core_pb2.Container(name="c", image="busybox").SerializeToString()
+    container += b"\xb8\x3e\x01"  # field 999, varint 1, inside the container
+    spec = b"\x12" + bytes([len(container)]) + container  # PodSpec.containers = 2
+    pod = core_pb2.Pod()
+    pod.metadata.name = "x"
+    value = pod.SerializeToString() + b"\x22" + bytes([len(spec)]) + spec  # Pod.spec = 4
+    err = create_raw(stub, "type.googleapis.com/shoal.v1.Pod", value)
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "unknown field(s) in Pod: Pod.spec.containers field #999" in err.details()
+    assert server.revision() == before
