@@ -9,7 +9,6 @@ import functools
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
-
 from shoal import errors
 from shoal.apiserver import fieldmanager, fieldpaths, lastapplied, meta
 from shoal.apiserver.decoding import decode_json, decode_yaml
