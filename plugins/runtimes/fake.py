@@ -225,6 +225,11 @@ class FakeRuntime:
         if not scripted and reads_stdin(argv, config.stdin):
             container.main.open_stdin(self._shell(container), argv, config.tty)
         container.tasks.append(asyncio.create_task(self._main(container)))
+        # The main process runs until it first waits before start returns, as
+        # a real one does during the engine's reply: a command that ends at
+        # once (``echo ok``) has exited by the agent's next look, so its pod
+        # goes from Pending to Succeeded as it does on Docker or Podman.
+        await asyncio.sleep(0)
 
     async def _main(self, container: FakeContainer) -> None:
         """What the container does. Unless annotations say otherwise, its main

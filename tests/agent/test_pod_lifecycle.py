@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from shoal.client import Client
@@ -107,6 +108,35 @@ async def test_restart_policy_never_and_on_failure_finish_the_pod(
     term = p.status.container_statuses[0].state.terminated
     assert term.exit_code == 1 and term.reason == "Error"
     assert p.status.container_statuses[0].restart_count == 0
+
+
+async def test_a_command_that_ends_at_once_goes_from_pending_to_succeeded(
+    shoal_client: Client, start_agent: StartAgent
+) -> None:
+    """As on Docker or Podman, ``echo ok`` has exited by the agent's look
+    after starting it: the pod's status is written Succeeded without a
+    Running in between (one status write fewer per batch pod)."""
+    agent = await start_agent()
+    watch = shoal_client.watch("Pod", "default")
+    quick = pod("quick", node="node-1", restartPolicy="Never")
+    quick.spec.containers[0].command.extend(["sh", "-c", "echo ok"])
+    await shoal_client.create(quick)
+    phases: list[str] = []
+
+    async def follow() -> None:
+        async for event in watch:
+            if event.object is not None and event.object.metadata.name == "quick":
+                phases.append(event.object.status.phase)
+                if event.object.status.phase == "Succeeded":
+                    return
+
+    await asyncio.wait_for(follow(), 10)
+    assert "Running" not in phases, phases
+    p = await _get(shoal_client, "quick")
+    assert p.status.container_statuses[0].state.terminated.reason == "Completed"
+    runtime: FakeRuntime = agent.nodes["node-1"].runtime  # type: ignore[assignment]
+    (container,) = runtime.containers.values()
+    assert b"ok\n" in b"".join(chunk for _, chunk in container.log)
 
 
 async def test_failing_liveness_probe_restarts(
