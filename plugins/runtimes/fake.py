@@ -28,7 +28,8 @@ Exec understands the same shell; attach (``fake_attach``) sees the main
 process's output and, for a bare ``sh`` made with ``stdin: true``, types
 into it. Images are ``fake_images``: pulling
 succeeds for any image except those under ``fake.invalid/``; ``load_image``
-reads a ``docker save`` tarball. Pod IPs come from ``pod_cidr``;
+reads a ``docker save`` tarball. Pod IPs come from ``pod_cidr`` (``fake_ipam``:
+freed when a sandbox stops);
 port-forward connects to ``port_forward_host`` (loopback), where a test can
 run the "pod's" server.
 """
@@ -37,7 +38,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import itertools
 import time
 from collections.abc import AsyncIterator
@@ -48,6 +48,7 @@ from shoal import __version__, clock, hookimpl
 from shoal.plugins.runtimes.fake_attach import FakeAttachSession, MainIO, reads_stdin
 from shoal.plugins.runtimes.fake_exec import FakeExecSession
 from shoal.plugins.runtimes.fake_images import FakeImages, new_id
+from shoal.plugins.runtimes.fake_ipam import PodAddresses
 from shoal.plugins.runtimes.fake_shell import FakeFS, Shell, forever
 from shoal.plugins.runtimes.fake_usage import container_usage, node_usage
 from shoal.registry import Registry
@@ -108,8 +109,7 @@ class FakeRuntime:
         self.start_latency = float(opts.get("start_latency", 0.0))
         self.pull_latency = float(opts.get("pull_latency", 0.0))
         self.port_forward_host = str(opts.get("port_forward_host", "127.0.0.1"))
-        network = ipaddress.ip_network(opts.get("pod_cidr", "10.244.0.0/16"))
-        self._addresses = network.hosts()
+        self._addresses = PodAddresses(opts.get("pod_cidr", "10.244.0.0/16"))
         self.images = FakeImages(opts.get("images", ()), self.pull_latency)
         self.sandboxes: dict[str, tuple[PodSandboxStatus, PodSandboxConfig]] = {}
         self.containers: dict[str, FakeContainer] = {}
@@ -141,13 +141,14 @@ class FakeRuntime:
 
     async def run_pod_sandbox(self, config: PodSandboxConfig) -> str:
         sandbox_id = _new_id("pod")
+        address = self._addresses.allocate(sandbox_id)
         status = PodSandboxStatus(
             id=sandbox_id,
             name=config.name,
             namespace=config.namespace,
             uid=config.uid,
             state="ready",
-            ip=str(next(self._addresses)),
+            ip=address,
             created_at=clock.time(),
             attempt=config.attempt,
             labels=dict(config.labels),
@@ -160,11 +161,13 @@ class FakeRuntime:
         for container in self._in_sandbox(sandbox_id):
             self._exit(container, 137, "Error")
         status.state = "notready"
+        self._addresses.release(sandbox_id)
 
     async def remove_pod_sandbox(self, sandbox_id: str) -> None:
         for container in self._in_sandbox(sandbox_id):
             await self.remove_container(container.status.id)
         self.sandboxes.pop(sandbox_id, None)
+        self._addresses.release(sandbox_id)
 
     async def pod_sandbox_status(self, sandbox_id: str) -> PodSandboxStatus:
         return self._sandbox(sandbox_id)[0]
