@@ -1,7 +1,12 @@
 """The disruption controller: each PodDisruptionBudget's status from the
 pods it covers, as Kubernetes' ``DisruptionController`` keeps it.
 
-``expectedPods`` counts the covered pods that are not finished;
+``expectedPods`` is, for ``maxUnavailable`` or a percentage
+``minAvailable``, the scale of the pods' controllers (their ``replicas``;
+a ReplicaSet's Deployment's own), as Kubernetes' ``getExpectedScale``: a
+pod an eviction deleted and its replacement are one expected pod, not two.
+Otherwise (a number ``minAvailable``, or a pod without a controller that
+has replicas) it counts the covered pods that are not finished.
 ``desiredHealthy`` comes from ``minAvailable`` (a number, or a percentage
 of the expected pods rounded up) or from ``expectedPods - maxUnavailable``;
 ``currentHealthy`` counts covered pods that are Ready and not going away,
@@ -15,11 +20,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from shoal import clock, hookimpl
+from shoal import clock, errors, hookimpl
 from shoal.api.v1 import policy_pb2
 from shoal.apiserver import meta
 from shoal.controller import Controller
-from shoal.plugins.controllers.podutil import is_ready
+from shoal.plugins.controllers.podutil import controller_of, is_ready
 from shoal.plugins.kinds.policy import covers
 from shoal.registry import Registry
 
@@ -42,9 +47,22 @@ def desired_healthy(spec: Any, expected: int) -> int:
     return 0
 
 
-def budget_status(pdb: Any, pods: list[Any], now: float) -> Any:
-    """The status ``pdb`` should have over every pod of its namespace."""
-    covered = [p for p in pods if covers(pdb, p) and p.status.phase not in ("Succeeded", "Failed")]
+def uses_scale(spec: Any) -> bool:
+    """Whether the expected pods come from the controllers' scale."""
+    return spec.HasField("max_unavailable") or (
+        spec.HasField("min_available") and spec.min_available.WhichOneof("kind") == "string_value"
+    )
+
+
+def covered_pods(pdb: Any, pods: list[Any]) -> list[Any]:
+    """The pods ``pdb`` selects that are not finished."""
+    return [p for p in pods if covers(pdb, p) and p.status.phase not in ("Succeeded", "Failed")]
+
+
+def budget_status(pdb: Any, pods: list[Any], now: float, scale: int | None = None) -> Any:
+    """The status ``pdb`` should have over every pod of its namespace;
+    ``scale``: its pods' controllers' replicas (see the module docstring)."""
+    covered = covered_pods(pdb, pods)
     present = {p.metadata.name: p for p in covered if not p.metadata.HasField("deletion_timestamp")}
     disrupted = {
         name: stamp
@@ -52,7 +70,7 @@ def budget_status(pdb: Any, pods: list[Any], now: float) -> Any:
         if name in present and stamp.seconds + DELETION_TIMEOUT > now
     }
     healthy = sum(1 for n, p in present.items() if is_ready(p) and n not in disrupted)
-    expected = len(covered)
+    expected = scale if scale is not None and uses_scale(pdb.spec) else len(covered)
     desired = desired_healthy(pdb.spec, expected)
     allowed = max(0, healthy - desired) if expected else 0
     status = policy_pb2.PodDisruptionBudgetStatus(
@@ -103,7 +121,11 @@ class DisruptionController(Controller):
         if pdb is None or pdb.metadata.HasField("deletion_timestamp"):
             return None
         now = clock.time()
-        status = budget_status(pdb, self.pods.by_index("namespace", namespace), now)
+        pods = self.pods.by_index("namespace", namespace)
+        scale = None
+        if uses_scale(pdb.spec):
+            scale = await self._expected_scale(namespace, covered_pods(pdb, pods))
+        status = budget_status(pdb, pods, now, scale)
         if _same(status, pdb.status):
             # Look again when the oldest disruption entry expires.
             stamps = [s.seconds for s in status.disrupted_pods.values()]
@@ -113,6 +135,34 @@ class DisruptionController(Controller):
         updated.status.CopyFrom(status)
         await self.client.update_status(updated)
         return None
+
+    async def _expected_scale(self, namespace: str, pods: list[Any]) -> int | None:
+        """The sum of the replicas of the pods' controllers, each counted
+        once (a Deployment's ReplicaSets count as the Deployment); None when
+        a pod has no controller or its controller no replicas."""
+        scales: dict[str, int] = {}
+        looked: set[str] = set()
+        for pod in pods:
+            ref = controller_of(pod)
+            if ref is None:
+                return None
+            if ref.uid in looked:
+                continue
+            looked.add(ref.uid)
+            owner, uid = await self._get(ref.kind, ref.name, namespace), ref.uid
+            parent = controller_of(owner) if owner is not None else None
+            if ref.kind == "ReplicaSet" and parent is not None and parent.kind == "Deployment":
+                owner, uid = await self._get("Deployment", parent.name, namespace), parent.uid
+            if owner is None or "replicas" not in owner.spec.DESCRIPTOR.fields_by_name:
+                return None
+            scales[uid] = int(owner.spec.replicas)
+        return sum(scales.values())
+
+    async def _get(self, kind: str, name: str, namespace: str) -> Any | None:
+        try:
+            return await self.client.get(kind, name, namespace)
+        except (errors.NotFoundError, errors.BadRequestError):  # gone, or no such kind
+            return None
 
 
 def _same(a: Any, b: Any) -> bool:

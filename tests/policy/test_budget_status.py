@@ -65,3 +65,20 @@ def test_old_disruptions_expire() -> None:
     pdb.status.disrupted_pods["p1"].seconds = int(NOW) - 500
     status = budget_status(pdb, [ready_pod("p1"), ready_pod("p2")], NOW)
     assert status.disruptions_allowed == 1 and not status.disrupted_pods
+
+
+def test_max_unavailable_counts_the_controllers_scale_not_the_pods() -> None:
+    """An evicted pod still terminating and its replacement are one expected
+    pod: with 4 replicas and maxUnavailable 2, three Ready pods left allow
+    one more disruption (counting 5 pods allowed none, and a drain's second
+    concurrent eviction was refused)."""
+    pdb = spec(maxUnavailable=2)
+    evicted = ready_pod("p1")
+    evicted.metadata.deletion_timestamp.seconds = int(NOW)
+    pods = [evicted, ready_pod("p2"), ready_pod("p3"), ready_pod("p4"),
+            ready_pod("p5", ready=False, phase="Pending")]  # fmt: skip
+    status = budget_status(pdb, pods, NOW, scale=4)
+    assert (status.expected_pods, status.desired_healthy, status.current_healthy) == (4, 2, 3)
+    assert status.disruptions_allowed == 1
+    counted = budget_status(spec(minAvailable=2), pods, NOW, scale=4)
+    assert counted.expected_pods == 5  # a number minAvailable counts the unfinished pods
