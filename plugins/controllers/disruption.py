@@ -153,16 +153,17 @@ class DisruptionController(Controller):
             parent = controller_of(owner) if owner is not None else None
             if ref.kind == "ReplicaSet" and parent is not None and parent.kind == "Deployment":
                 owner, uid = await self._get("Deployment", parent.name, namespace), parent.uid
-            if owner is None or "replicas" not in owner.spec.DESCRIPTOR.fields_by_name:
-                return None
-            scales[uid] = int(owner.spec.replicas)
+            spec = getattr(owner, "spec", None)
+            if spec is None or "replicas" not in spec.DESCRIPTOR.fields_by_name:
+                return None  # a custom object's spec is no typed message either
+            scales[uid] = int(spec.replicas)
         return sum(scales.values())
 
     async def _get(self, kind: str, name: str, namespace: str) -> Any | None:
         try:
             return await self.client.get(kind, name, namespace)
-        except (errors.NotFoundError, errors.BadRequestError):  # gone, or no such kind
-            return None
+        except (errors.NotFoundError, errors.BadRequestError, errors.ForbiddenError):
+            return None  # gone, no such kind, or not ours to read: count the pods
 
 
 def _same(a: Any, b: Any) -> bool:
