@@ -10,6 +10,10 @@ overtaking a request still on the wire: a reply that takes longer than
 ``idle`` only arrives later in virtual time, never out of order. A jump
 goes ``resolution`` (100 ms) past the next timer, so timers that close
 together fire in one step: the simulation's clock has that granularity.
+A positive delay is at least ``MIN_DELAY``: a float cannot hold 260.3 +
+1e-14, so a shorter sleep would come due at once without the clock moving,
+and a loop sleeping until a deadline just ahead would spin forever where
+real time would have moved on.
 
 :func:`virtual_clocks` gives the wall and monotonic clocks for
 :func:`shoal.clock.install` that follow the loop.
@@ -26,6 +30,7 @@ from typing import Any
 IDLE = 0.0005  # real seconds without I/O before the clock may jump
 NO_TIMERS_WAIT = 0.05  # real seconds to wait when no timer is scheduled
 RESOLUTION = 0.1  # virtual seconds: timers this close to the next one fire with it
+MIN_DELAY = 1e-6  # virtual seconds: the shortest positive delay (above a float's precision)
 
 
 class _AutojumpSelector(selectors.BaseSelector):
@@ -88,6 +93,11 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
     def busy(self) -> bool:
         self._pending = {f for f in self._pending if not f.done()}
         return bool(self._pending)
+
+    def call_later(self, delay: float, callback: Any, *args: Any, context: Any = None) -> Any:  # type: ignore[override]
+        if 0 < delay < MIN_DELAY:
+            delay = MIN_DELAY
+        return super().call_later(delay, callback, *args, context=context)
 
     def run_in_executor(self, executor: Any, func: Callable[..., Any], *args: Any) -> Any:  # type: ignore[override]
         future = super().run_in_executor(executor, func, *args)

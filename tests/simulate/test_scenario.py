@@ -97,3 +97,27 @@ def test_the_virtual_clock_jumps_over_idle_time_and_the_shoal_clock_follows() ->
         loop.close()
     assert after - before >= 3600
     assert loop.jumps >= 1
+
+
+def test_a_sleep_shorter_than_the_clocks_precision_still_moves_the_clock() -> None:
+    """At t = 260.3 s a float cannot hold t + 1e-14: the timer came due at
+    once, the clock never moved, and a loop sleeping until a deadline that
+    far ahead (the scenario player's, after a subtraction's rounding) spun
+    forever: the CI's simulation that hung for 300 s."""
+    loop = VirtualClockLoop()
+    loop.advance(260.2)
+    deadline = loop.time() + 1e-14
+    assert deadline == loop.time()  # the rounding itself
+    naps = 0
+
+    async def until_after(at: float) -> None:
+        nonlocal naps
+        while loop.time() <= at and naps < 100:
+            naps += 1
+            await asyncio.sleep(1e-14)
+
+    try:
+        loop.run_until_complete(until_after(loop.time()))
+    finally:
+        loop.close()
+    assert naps == 1
