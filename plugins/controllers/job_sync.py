@@ -123,7 +123,13 @@ class JobSync:
             *(releases.release(self.ctl.client, p) for p in self.to_release),
             return_exceptions=True,
         )
-        holding = {p.metadata.uid for p in self.pods if releases.tracked(p)}
+        # A pod released here holds no finalizer, whatever the snapshot says:
+        # the informer may have seen the removal (and forgotten the release)
+        # before the removal's reply came back.
+        released = {
+            p.metadata.uid for p, r in zip(self.to_release, results, strict=True) if r is True
+        }
+        holding = {p.metadata.uid for p in self.pods if releases.tracked(p)} - released
         s = self.status
         uncounted = s.uncounted_terminated_pods
         for field, kept in (

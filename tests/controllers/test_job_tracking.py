@@ -122,3 +122,46 @@ async def test_finalizers_leave_pods_of_a_deleted_job(shoal_client: Client) -> N
     async with running(JobController(client)):
         await client.delete("Pod", "left", "default")
         await eventually(lambda: _no_pods(client), timeout=10)
+
+
+class _InformerFirstClient:
+    """A client whose pod updates return only once the controller's pod
+    informer has seen them: the watch event of a finalizer removal racing
+    ahead of the removal's own reply, as it does under load."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.controller: JobController | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    async def update(self, obj: Any) -> Any:
+        updated = await self.client.update(obj)
+        assert self.controller is not None
+        pods = self.controller.pods
+
+        def seen() -> bool:
+            cached = pods.get(updated.metadata.name, updated.metadata.namespace)
+            return cached is None or TRACKING not in cached.metadata.finalizers
+
+        await eventually(seen, timeout=10)
+        return updated
+
+
+async def test_pods_released_in_a_sync_are_counted_in_that_sync(shoal_client: Client) -> None:
+    """The informer may see a finalizer come off before the removal returns:
+    the pod was still taken for one holding it, its uid stayed uncounted, and
+    the job completed only a batch period later, after one more status write."""
+    client = shoal_client
+    owner = await client.create(job("raced", completions=3, parallelism=3))
+    for name in ("raced-a", "raced-b", "raced-c"):
+        await _job_pod(client, owner, name, tracked=True)
+    proxy = _InformerFirstClient(client)
+    # No second sync within the test: pod changes wait a minute to be looked at.
+    controller = JobController(proxy, options={"job_sync_batch_period": 60.0})
+    proxy.controller = controller
+    async with running(controller):
+        done = await finished(client, "raced", "Complete", timeout=15)
+    assert (done.status.succeeded, done.status.failed) == (3, 0)
+    assert not done.status.uncounted_terminated_pods.succeeded
