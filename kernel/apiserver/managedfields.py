@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 from shoal import errors, kinds
 from shoal.apiserver import fieldmanager, fieldpaths, lastapplied, meta
@@ -73,7 +74,7 @@ def entries_of(obj: Any) -> list[Entry]:
     through JSON: this runs on every write)."""
     entries = []
     for e in obj.metadata.managed_fields:
-        fields = _struct_paths(e.fields_v1, ())
+        fields = _paths_of(e.fields_v1.SerializeToString(deterministic=True))
         entries.append(
             Entry(
                 manager=e.manager,
@@ -83,10 +84,29 @@ def entries_of(obj: Any) -> list[Entry]:
                 subresource=e.subresource,
                 fields=set(fields),
                 source=e,
-                read_fields=frozenset(fields),
+                read_fields=fields,
             )
         )
     return entries
+
+
+@functools.lru_cache(maxsize=1024)
+def _paths_of(fields_v1: bytes) -> frozenset[Path]:
+    """The paths of a serialized FieldsV1. The same sets come back write
+    after write (every pod of a controller, each manager's entry kept as it
+    was), and reading a Struct walks it in Python."""
+    struct = Struct()
+    struct.ParseFromString(fields_v1)
+    return frozenset(_struct_paths(struct, ()))
+
+
+@functools.lru_cache(maxsize=1024)
+def _fields_v1_of(paths: frozenset[Path]) -> bytes:
+    """A set of paths as a serialized FieldsV1 (``Struct.update`` is Python:
+    ~5% of an update before this cache)."""
+    struct = Struct()
+    struct.update(fieldpaths.to_fields_v1(set(paths)))
+    return struct.SerializeToString()
 
 
 def _struct_paths(struct: Any, path: Path) -> set[Path]:
@@ -122,7 +142,7 @@ def store_entries(obj: Any, entries: list[Entry]) -> None:
         )
         if e.time:
             entry.time.seconds, entry.time.nanos = _parse_time(e.time)
-        entry.fields_v1.update(fieldpaths.to_fields_v1(e.fields))
+        entry.fields_v1.MergeFromString(_fields_v1_of(frozenset(e.fields)))
 
 
 def _copy(message: Any) -> Any:

@@ -110,3 +110,24 @@ def test_an_unchanged_update_has_no_documents() -> None:
     new.metadata.resource_version = "42"  # the server's own field
     write = managedfields.write_of(kinds.for_message(old), "kubectl")
     assert managedfields.changed_documents(old, new, write) is None
+
+
+def test_fields_v1_round_trips_through_the_caches() -> None:
+    """A created pod's entry written from the cached FieldsV1 reads back to
+    the same paths, the second pod's alike (a cache hit), and equal to the
+    tree Struct.update writes without the cache."""
+    from google.protobuf.struct_pb2 import Struct
+    from shoal.apiserver import fieldpaths
+
+    kind = kinds.resolve("pods")
+    first, second = from_dict(POD), from_dict({**POD, "metadata": {**POD["metadata"], "name": "b"}})
+    for pod in (first, second):
+        managedfields.track_create(kind, pod, "job-controller")
+    [a], [b] = managedfields.entries_of(first), managedfields.entries_of(second)
+    assert a.fields == b.fields
+    assert ("f:spec", "f:containers", 'k:{"name":"c"}') in a.fields  # "." below it
+    assert ("f:spec", "f:containers", 'k:{"name":"c"}', "f:image") in a.fields
+    plain = Struct()
+    plain.update(fieldpaths.to_fields_v1(set(a.fields)))
+    assert first.metadata.managed_fields[0].fields_v1 == plain
+    assert second.metadata.managed_fields[0].fields_v1 == plain
