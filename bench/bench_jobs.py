@@ -11,6 +11,11 @@ says), each in its own process:
   each pod running ``echo ok``, created 16 at a time, from the first create
   to every job Complete.
 
+Each phase also counts the server's mutating requests per pod, by verb and
+resource (its ``apiserver_request_total``, from the /metrics of
+``--http-listen``): what a Job's pod asks of the server beside a
+Deployment's (``python -m bench request_costs`` gives each request's cost).
+
 The two alternate, ``SHOAL_BENCH_ROUNDS`` times each (default 3), on the
 same cluster (each round's objects deleted before the next); the figures
 are the medians. Sizes: ``SHOAL_BENCH_JOBS`` (default 1000),
@@ -29,12 +34,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from typing import Any
 
 from shoal.client import Client
 from shoal.manifest import from_dict
 
 from bench.bench_agent import wait_leases
+from bench.density import calls_between, free_port
 from bench.server_process import ServerProcess
 
 JOBS = int(os.environ.get("SHOAL_BENCH_JOBS", "1000"))
@@ -99,11 +106,34 @@ class Tracker:
             await self.task
 
 
+class Writes:
+    """The server's mutating requests per pod, by verb and resource, from
+    its ``apiserver_request_total`` (the gateway's /metrics at ``http``)."""
+
+    def __init__(self, http: str) -> None:
+        self.url = f"http://{http}/metrics"
+
+    async def now(self) -> str:
+        return await asyncio.to_thread(self._scrape)
+
+    def _scrape(self) -> str:
+        with urllib.request.urlopen(self.url, timeout=60) as answer:
+            return str(answer.read().decode())
+
+    async def per_pod(self, before: str, pods: int) -> dict[str, float]:
+        spent = calls_between(before, await self.now())
+        return {"total": round(sum(spent.values()) / pods, 2)} | {
+            k: round(v / pods, 2) for k, v in spent.items()
+        }
+
+
 def _complete(job: Any) -> bool:
     return any(c.type == "Complete" and c.status == "True" for c in job.status.conditions)
 
 
-async def deployment_pods_per_second(client: Client, pods: int) -> dict[str, Any]:
+async def deployment_pods_per_second(
+    client: Client, pods: int, writes: Writes | None = None
+) -> dict[str, Any]:
     manifest = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -115,20 +145,28 @@ async def deployment_pods_per_second(client: Client, pods: int) -> dict[str, Any
         },
     }
     phases = Tracker(client, "Pod", lambda p: p.status.phase)
+    before = await writes.now() if writes else ""
     began = time.monotonic()
     await client.create(from_dict(manifest))
     await phases.until(lambda: phases.count("Running") >= pods)
     seconds = time.monotonic() - began
+    spent = await writes.per_pod(before, pods) if writes else {}
     await client.delete("Deployment", "baseline", "default", propagation_policy="Background")
     await phases.until(lambda: not phases.state)
     await phases.stop()
-    return {"pods": pods, "seconds": round(seconds, 2), "pods_per_second": round(pods / seconds, 1)}
+    figures = {
+        "pods": pods,
+        "seconds": round(seconds, 2),
+        "pods_per_second": round(pods / seconds, 1),
+    }
+    return {**figures, "writes_per_pod": spent} if writes else figures
 
 
 async def job_pods_per_second(
-    client: Client, jobs: int, completions: int, prefix: str = "j"
+    client: Client, jobs: int, completions: int, prefix: str = "j", writes: Writes | None = None
 ) -> dict[str, Any]:
     done = Tracker(client, "Job", _complete)
+    before = await writes.now() if writes else ""
     began = time.monotonic()
     spec = {
         "completions": completions,
@@ -148,7 +186,9 @@ async def job_pods_per_second(
     seconds = time.monotonic() - began
     await done.stop()
     pods = jobs * completions
+    spent = {"writes_per_pod": await writes.per_pod(before, pods)} if writes else {}
     return {
+        **spent,
         "jobs": jobs,
         "completions": completions,
         "pods": pods,
@@ -166,12 +206,12 @@ async def delete_jobs(client: Client) -> None:
         await asyncio.sleep(POLL)
 
 
-async def measure(address: str) -> dict[str, Any]:
+async def measure(address: str, writes: Writes) -> dict[str, Any]:
     rounds: list[tuple[dict[str, Any], dict[str, Any]]] = []
     async with Client(address) as client:
         for r in range(ROUNDS):
-            baseline = await deployment_pods_per_second(client, JOBS * COMPLETIONS)
-            jobs = await job_pods_per_second(client, JOBS, COMPLETIONS, prefix=f"r{r}-j")
+            baseline = await deployment_pods_per_second(client, JOBS * COMPLETIONS, writes)
+            jobs = await job_pods_per_second(client, JOBS, COMPLETIONS, f"r{r}-j", writes)
             await delete_jobs(client)
             print(f"   round {r}: deployment {baseline['pods_per_second']} pods/s, jobs "
                   f"{jobs['pods_per_second']} pods/s", flush=True)  # fmt: skip
@@ -204,11 +244,12 @@ def _median(results: list[dict[str, Any]]) -> dict[str, Any]:
 def run() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="shoal-bench-jobs-") as tmp:
         work = pathlib.Path(tmp)
-        server = ServerProcess(work / "server")
+        http = f"127.0.0.1:{free_port()}"
+        server = ServerProcess(work / "server", "--http-listen", http)
         agent = start_agent(server.address, work / "agent")
         try:
             asyncio.run(wait_leases(server.address, NODES))
-            figures = asyncio.run(measure(server.address))
+            figures = asyncio.run(measure(server.address, Writes(http)))
         finally:
             agent.terminate()
             try:
@@ -224,4 +265,7 @@ def run() -> dict[str, Any]:
         f"   jobs: {j['jobs']} x {j['completions']} completions in {j['seconds']} s "
         f"= {j['pods_per_second']} pods/s (ratio {figures['ratio']}, goal >= 0.8)"
     )
+    for name, phase in (("deployment", d), ("jobs", j)):
+        calls = ", ".join(f"{k} {v}" for k, v in phase["writes_per_pod"].items())
+        print(f"   writes per pod, {name} (median round): {calls}")
     return figures
