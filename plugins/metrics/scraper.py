@@ -4,7 +4,10 @@ storage, as metrics-server scrapes every kubelet each ``--metric-resolution``.
 
 A node that does not answer within the resolution (at least
 ``MIN_TIMEOUT``: dockerd may take a second to answer stats) is left out of
-that scrape (and logged); the others are not held up by it. At most
+that scrape; the others are not held up by it. Its failure is logged when
+it starts or its reason changes, and its recovery once: a node without an
+agent (a benchmark's thousands) would otherwise log the same line every
+scrape. At most
 ``CONCURRENT_NODES`` are asked at once: one agent serving a thousand hollow
 nodes would otherwise get a thousand calls in one burst, more than gRPC
 holds for its server (it sheds the rest as CANCELLED).
@@ -40,22 +43,31 @@ class Scraper:
         self.nodes, self.summary, self.storage = nodes, summary, storage
         self.resolution = resolution
         self.scrapes = 0  # completed scrapes, for tests and /metrics
+        self.failing: dict[str, str] = {}  # node -> why its last scrape failed
 
     async def scrape_once(self) -> None:
         names = await self.nodes()
         seats = asyncio.Semaphore(CONCURRENT_NODES)
         found = await asyncio.gather(*(self._node(name, seats) for name in names))
         self.storage.store(summary for summary in found if summary is not None)
+        listed = set(names)
+        self.failing = {n: why for n, why in self.failing.items() if n in listed}
         self.scrapes += 1
 
     async def _node(self, name: str, seats: asyncio.Semaphore) -> Any | None:
         try:
             async with seats:
                 timeout = max(self.resolution, MIN_TIMEOUT)
-                return await asyncio.wait_for(self.summary(name), timeout)
+                found = await asyncio.wait_for(self.summary(name), timeout)
         except Exception as err:  # one node's trouble must not stop the others
-            log.info("node not scraped", node=name, error=str(err) or type(err).__name__)
+            why = str(err) or type(err).__name__
+            if self.failing.get(name) != why:
+                log.info("node not scraped", node=name, error=why)
+            self.failing[name] = why
             return None
+        if self.failing.pop(name, None) is not None:
+            log.info("node scraped again", node=name)
+        return found
 
     async def run(self) -> None:
         """Scrape until cancelled."""
