@@ -92,6 +92,7 @@ class PodSyncer:
         self.reported: Any = None
         self._pull_failed_at: dict[str, float] = {}
         self.probes = ProbeManager(self._probe_failed, lambda _: wake())
+        self.finished = False  # a terminal pod's sandbox is stopped
 
     def event(self, type: str, reason: str, message: str) -> None:
         self.ctx.recorder.emit(self.pod, type, reason, message)
@@ -102,6 +103,7 @@ class PodSyncer:
         """One pass; the seconds until the pod needs another look."""
         self.pod = pod
         if pod.status.phase in ("Succeeded", "Failed"):
+            await self._stop_finished(pod)
             return self.ctx.resync  # finished pods never run again
         sandbox = await self._sandbox(pod)
         await refresh_tokens(self.ctx, pod, self.event)
@@ -114,6 +116,27 @@ class PodSyncer:
         runs = by_name(await self.ctx.runtime.list_containers(sandbox.id))
         await self._report(pod, sandbox, runs)
         return next_in
+
+    async def _stop_finished(self, pod: Any) -> None:
+        """A finished pod's sandbox stops once (its pause container, network
+        namespace and address freed), as the kubelet stops a terminal pod's
+        sandbox; its exited containers stay, for logs, until the pod is
+        deleted. A container still running (a pod another party marked
+        Failed) is stopped with the pod's grace period first."""
+        if self.finished:
+            return
+        runtime, uid = self.ctx.runtime, pod.metadata.uid
+        for sandbox in await runtime.list_pod_sandboxes():
+            if sandbox.uid != uid or sandbox.state != "ready":
+                continue
+            running = [c for c in await runtime.list_containers(sandbox.id) if c.state == "running"]
+            for c in running:
+                self.event(NORMAL, "Killing", f"Stopping container {c.name}")
+            await self.probes.forget_all_but(set())
+            grace = grace_period(pod)
+            await asyncio.gather(*(runtime.stop_container(c.id, grace) for c in running))
+            await runtime.stop_pod_sandbox(sandbox.id)
+        self.finished = True
 
     async def _sandbox(self, pod: Any) -> PodSandboxStatus:
         uid = pod.metadata.uid

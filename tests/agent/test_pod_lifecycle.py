@@ -139,6 +139,30 @@ async def test_a_command_that_ends_at_once_goes_from_pending_to_succeeded(
     assert b"ok\n" in b"".join(chunk for _, chunk in container.log)
 
 
+async def test_a_finished_pods_sandbox_stops_and_its_containers_stay(
+    shoal_client: Client, start_agent: StartAgent
+) -> None:
+    """As the kubelet stops a terminal pod's sandbox: a finished Job pod
+    kept its pause container (and, on hollow nodes, its address) until the
+    pod was deleted. Its exited containers stay, so its logs still read."""
+    agent = await start_agent()
+    done = pod("finished", node="node-1", restartPolicy="Never")
+    done.spec.containers[0].command.extend(["sh", "-c", "echo ok"])
+    uid = (await shoal_client.create(done)).metadata.uid
+    runtime: FakeRuntime = agent.nodes["node-1"].runtime  # type: ignore[assignment]
+
+    def stopped() -> bool:
+        mine = [s for s, _ in runtime.sandboxes.values() if s.uid == uid]
+        return bool(mine) and all(s.state == "notready" for s in mine)
+
+    await eventually(stopped)
+    p = await _get(shoal_client, "finished")
+    assert p.status.phase == "Succeeded" and p.status.pod_ip
+    (container,) = runtime.containers.values()
+    assert container.status.state == "exited" and container.status.exit_code == 0
+    assert b"ok\n" in b"".join([chunk async for chunk in runtime.logs(container.status.id)])
+
+
 async def test_failing_liveness_probe_restarts(
     shoal_client: Client, start_agent: StartAgent
 ) -> None:

@@ -84,6 +84,16 @@ async def test_job_of_3_completions_2_parallel_completes_with_logs(cluster: E2EN
     assert (done.status.succeeded, done.status.failed, done.status.active) == (3, 0, 0)
     pods = await job_pods(cluster, "trio")
     assert len(pods) == 3 and {p.status.phase for p in pods} == {"Succeeded"}
+    # As the kubelet, the agent stops a finished pod's sandbox (its pause
+    # container); the exited containers stay and their logs still read.
+    runtime = cluster.agent.nodes[cluster.node].runtime
+    uids = {p.metadata.uid for p in pods}
+
+    async def sandboxes_stopped() -> bool:
+        mine = [s for s in await runtime.list_pod_sandboxes() if s.uid in uids]
+        return len({s.uid for s in mine}) == 3 and all(s.state != "ready" for s in mine)
+
+    await eventually(sandboxes_stopped, timeout=30)
     for p in pods:
         out = await logs(cluster.streams, p.metadata.name)
         assert out == f"done by {p.metadata.name}\n".encode()
