@@ -6,7 +6,11 @@ pods it covers, as Kubernetes' ``DisruptionController`` keeps it.
 a ReplicaSet's Deployment's own), as Kubernetes' ``getExpectedScale``: a
 pod an eviction deleted and its replacement are one expected pod, not two.
 Otherwise (a number ``minAvailable``, or a pod without a controller that
-has replicas) it counts the covered pods that are not finished.
+has replicas) it counts the covered pods that are not finished. The
+controllers are read from the shared informers of the four kinds with
+``replicas`` (ReplicationController, ReplicaSet, Deployment, StatefulSet),
+never a GET per reconcile, and one whose uid is not the pod's reference
+(recreated under the same name) is not the pod's controller.
 ``desiredHealthy`` comes from ``minAvailable`` (a number, or a percentage
 of the expected pods rounded up) or from ``expectedPods - maxUnavailable``;
 ``currentHealthy`` counts covered pods that are Ready and not going away,
@@ -20,7 +24,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from shoal import clock, errors, hookimpl
+from shoal import clock, hookimpl, kinds
 from shoal.api.v1 import policy_pb2
 from shoal.apiserver import meta
 from shoal.controller import Controller
@@ -30,6 +34,8 @@ from shoal.registry import Registry
 
 # How long an evicted pod counts as disrupted while it has not gone.
 DELETION_TIMEOUT = 120.0
+# The pod controllers whose replicas are the expected pods (getExpectedScale's finders).
+SCALED_KINDS = ("ReplicationController", "ReplicaSet", "Deployment", "StatefulSet")
 
 
 def _scaled(value: Any, total: int) -> int:
@@ -104,6 +110,7 @@ class DisruptionController(Controller):
         self.budgets = self.watch("PodDisruptionBudget")
         self.pods = self.informer("Pod")
         self.pods.add_handler(self._pod_changed, self._pod_updated, self._pod_changed)
+        self.scaled = {kind: self.informer(kind) for kind in SCALED_KINDS if _registered(kind)}
 
     def _pod_changed(self, pod: Any) -> None:
         for pdb in self.budgets.by_index("namespace", pod.metadata.namespace):
@@ -124,7 +131,7 @@ class DisruptionController(Controller):
         pods = self.pods.by_index("namespace", namespace)
         scale = None
         if uses_scale(pdb.spec):
-            scale = await self._expected_scale(namespace, covered_pods(pdb, pods))
+            scale = self._expected_scale(namespace, covered_pods(pdb, pods))
         status = budget_status(pdb, pods, now, scale)
         if _same(status, pdb.status):
             # Look again when the oldest disruption entry expires.
@@ -136,34 +143,38 @@ class DisruptionController(Controller):
         await self.client.update_status(updated)
         return None
 
-    async def _expected_scale(self, namespace: str, pods: list[Any]) -> int | None:
+    def _expected_scale(self, namespace: str, pods: list[Any]) -> int | None:
         """The sum of the replicas of the pods' controllers, each counted
         once (a Deployment's ReplicaSets count as the Deployment); None when
-        a pod has no controller or its controller no replicas."""
+        a pod has no controller with replicas."""
         scales: dict[str, int] = {}
-        looked: set[str] = set()
         for pod in pods:
             ref = controller_of(pod)
-            if ref is None:
+            owner = self._controller(ref, namespace)
+            if owner is None:
                 return None
-            if ref.uid in looked:
-                continue
-            looked.add(ref.uid)
-            owner, uid = await self._get(ref.kind, ref.name, namespace), ref.uid
-            parent = controller_of(owner) if owner is not None else None
+            parent = controller_of(owner)
             if ref.kind == "ReplicaSet" and parent is not None and parent.kind == "Deployment":
-                owner, uid = await self._get("Deployment", parent.name, namespace), parent.uid
-            spec = getattr(owner, "spec", None)
-            if spec is None or "replicas" not in spec.DESCRIPTOR.fields_by_name:
-                return None  # a custom object's spec is no typed message either
-            scales[uid] = int(spec.replicas)
+                owner = self._controller(parent, namespace)
+                if owner is None:
+                    return None
+            scales[owner.metadata.uid] = int(owner.spec.replicas)
         return sum(scales.values())
 
-    async def _get(self, kind: str, name: str, namespace: str) -> Any | None:
-        try:
-            return await self.client.get(kind, name, namespace)
-        except (errors.NotFoundError, errors.BadRequestError, errors.ForbiddenError):
-            return None  # gone, no such kind, or not ours to read: count the pods
+    def _controller(self, ref: Any, namespace: str) -> Any | None:
+        """The cached object ``ref`` names, if it is that object (same uid)."""
+        informer = self.scaled.get(ref.kind) if ref is not None else None
+        owner = informer.get(ref.name, namespace) if informer is not None else None
+        return owner if owner is not None and owner.metadata.uid == ref.uid else None
+
+
+def _registered(kind: str) -> bool:
+    """Whether ``kind`` is served (a plugin may leave the apps kinds out)."""
+    try:
+        kinds.resolve(kind)
+    except kinds.UnknownKindError:
+        return False
+    return True
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -146,3 +146,74 @@ async def test_concurrent_evictions_are_allowed_or_refused_never_conflict(
     refused = [a for a in answers if isinstance(a, BaseException)]
     assert [type(a) for a in refused] == [errors.TooManyRequestsError], answers
     assert len(answers) - len(refused) == 2
+
+
+class _CountingGets:
+    """A client that counts its GETs (and otherwise is the client)."""
+
+    def __init__(self, client: Client) -> None:
+        self.client, self.gets = client, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    async def get(self, *args: Any, **kwargs: Any) -> Any:
+        self.gets += 1
+        return await self.client.get(*args, **kwargs)
+
+
+async def _owned_ready_pods(client: Client, owner: Any, app: str, count: int) -> None:
+    from tests.controllers.helpers import mark_ready
+
+    for i in range(count):
+        pod = obj({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": f"{app}-{i}", "labels": {"app": app}},
+            "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+        })  # fmt: skip
+        ref = pod.metadata.owner_references.add(
+            api_version="apps/v1", kind=owner.kind, name=owner.metadata.name,
+            uid=owner.metadata.uid, controller=True,
+        )  # fmt: skip
+        assert ref.controller
+        await client.update_status(mark_ready(await client.create(pod)))
+
+
+async def test_the_controllers_scale_is_read_from_the_informers(shoal_client: Client) -> None:
+    """As Kubernetes' listers: the expected pods come from the cached
+    ReplicaSet (its 4 replicas, 3 pods so far), not a GET per reconcile;
+    a controller recreated under the same name (another uid) is not the
+    pods' controller, and their own count stands."""
+    from shoal.plugins.controllers.disruption import DisruptionController
+
+    from tests.controllers.helpers import running
+
+    client = shoal_client
+    rs = await client.create(obj({
+        "apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "cached"},
+        "spec": {"replicas": 4, "selector": {"matchLabels": {"app": "cached"}},
+                 "template": {"metadata": {"labels": {"app": "cached"}},
+                              "spec": {"containers": [{"name": "c", "image": "busybox"}]}}},
+    }))  # fmt: skip
+    await _owned_ready_pods(client, rs, "cached", 3)
+    await client.create(budget("cached", {"app": "cached"}, maxUnavailable=1))
+    counting = _CountingGets(client)
+
+    async def status_is(expected: int, healthy: int, allowed: int) -> bool:
+        s = (await client.get("pdb", "cached")).status
+        return (s.expected_pods, s.desired_healthy, s.disruptions_allowed) == (
+            expected, healthy, allowed,
+        )  # fmt: skip
+
+    async with running(DisruptionController(counting)):
+        await eventually(lambda: status_is(4, 3, 0))
+        assert counting.gets == 0
+        await client.delete("ReplicaSet", "cached", propagation_policy="Background")
+        await client.create(obj({
+            "apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "cached"},
+            "spec": {"replicas": 9, "selector": {"matchLabels": {"app": "other"}},
+                     "template": {"metadata": {"labels": {"app": "other"}},
+                                  "spec": {"containers": [{"name": "c", "image": "busybox"}]}}},
+        }))  # fmt: skip
+        await client.delete("Pod", "cached-0")  # a pod change: the budget is looked at again
+        await eventually(lambda: status_is(2, 1, 1))
