@@ -150,8 +150,8 @@ class DisruptionController(Controller):
         scales: dict[str, int] = {}
         for pod in pods:
             ref = controller_of(pod)
-            owner = self._controller(ref, namespace)
-            if owner is None:
+            owner = self._controller(ref, namespace) if ref is not None else None
+            if ref is None or owner is None:
                 return None
             parent = controller_of(owner)
             if ref.kind == "ReplicaSet" and parent is not None and parent.kind == "Deployment":
@@ -163,7 +163,7 @@ class DisruptionController(Controller):
 
     def _controller(self, ref: Any, namespace: str) -> Any | None:
         """The cached object ``ref`` names, if it is that object (same uid)."""
-        informer = self.scaled.get(ref.kind) if ref is not None else None
+        informer = self.scaled.get(ref.kind)
         owner = informer.get(ref.name, namespace) if informer is not None else None
         return owner if owner is not None and owner.metadata.uid == ref.uid else None
 
