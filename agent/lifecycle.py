@@ -127,15 +127,9 @@ class PodSyncer:
             return
         runtime, uid = self.ctx.runtime, pod.metadata.uid
         for sandbox in await runtime.list_pod_sandboxes():
-            if sandbox.uid != uid or sandbox.state != "ready":
-                continue
-            running = [c for c in await runtime.list_containers(sandbox.id) if c.state == "running"]
-            for c in running:
-                self.event(NORMAL, "Killing", f"Stopping container {c.name}")
-            await self.probes.forget_all_but(set())
-            grace = grace_period(pod)
-            await asyncio.gather(*(runtime.stop_container(c.id, grace) for c in running))
-            await runtime.stop_pod_sandbox(sandbox.id)
+            if sandbox.uid == uid and sandbox.state == "ready":
+                await self._stop_containers(pod, await runtime.list_containers(sandbox.id))
+                await runtime.stop_pod_sandbox(sandbox.id)
         self.finished = True
 
     async def _sandbox(self, pod: Any) -> PodSandboxStatus:
@@ -366,12 +360,7 @@ class PodSyncer:
         self.pod = pod
         runtime, uid = self.ctx.runtime, pod.metadata.uid
         mine = [c for c in await runtime.list_containers() if c.labels.get(LABEL_POD_UID) == uid]
-        running = [c for c in mine if c.state == "running"]
-        for c in running:
-            self.event(NORMAL, "Killing", f"Stopping container {c.name}")
-        await self.probes.forget_all_but(set())
-        grace = grace_period(pod)
-        await asyncio.gather(*(runtime.stop_container(c.id, grace) for c in running))
+        await self._stop_containers(pod, mine)
         for sandbox in await runtime.list_pod_sandboxes():
             if sandbox.uid == uid:
                 await runtime.stop_pod_sandbox(sandbox.id)
@@ -381,6 +370,15 @@ class PodSyncer:
             self.ctx.tokens.forget(uid)
         if pod.spec.volumes:
             remove_pod_dir(self.ctx.data_dir, uid)
+
+    async def _stop_containers(self, pod: Any, containers: list[ContainerStatus]) -> None:
+        """``Killing`` each running one and stop it with the pod's grace period."""
+        running = [c for c in containers if c.state == "running"]
+        for c in running:
+            self.event(NORMAL, "Killing", f"Stopping container {c.name}")
+        await self.probes.forget_all_but(set())
+        grace = grace_period(pod)
+        await asyncio.gather(*(self.ctx.runtime.stop_container(c.id, grace) for c in running))
 
 
 def _tagged(image: str) -> str:

@@ -54,15 +54,10 @@ JOB = {
 }
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 class Load:
-    def __init__(self, address: str, pid: int) -> None:
-        self.pool = [Client(address) for _ in range(CHANNELS)]
-        self.pid = pid
+    def __init__(self, server: ServerProcess) -> None:
+        self.pool = [Client(server.address) for _ in range(CHANNELS)]
+        self.server = server
         self.figures: dict[str, Any] = {}
 
     def client(self, i: int) -> Client:
@@ -77,9 +72,9 @@ class Load:
             async with slots:
                 return await call(i)
 
-        cpu, began = _cpu_seconds(self.pid), time.monotonic()
+        cpu, began = self.server.cpu_seconds(), time.monotonic()
         results = await asyncio.gather(*(one(i) for i in range(count)))
-        spent, wall = _cpu_seconds(self.pid) - cpu, time.monotonic() - began
+        spent, wall = self.server.cpu_seconds() - cpu, time.monotonic() - began
         self.figures[label] = {
             "server_cpu_ms_per_request": round(1000 * spent / count, 3),
             "requests_per_second": round(count / wall),
@@ -113,8 +108,8 @@ def _binding(pod: Any) -> Any:
     return binding
 
 
-async def measure(address: str, pid: int) -> dict[str, Any]:
-    load = Load(address, pid)
+async def measure(server: ServerProcess) -> dict[str, Any]:
+    load = Load(server)
     try:
         first = load.client(0)
         job = await first.create(from_dict(JOB))
@@ -174,7 +169,7 @@ def run() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="shoal-bench-costs-") as tmp:
         server = ServerProcess(pathlib.Path(tmp) / "server", *API_ONLY)
         try:
-            figures = asyncio.run(measure(server.address, server.proc.pid))
+            figures = asyncio.run(measure(server))
         finally:
             server.stop()
     floor = figures["empty RPC (Discovery.Version)"]["server_cpu_ms_per_request"]

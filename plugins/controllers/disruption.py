@@ -150,8 +150,10 @@ class DisruptionController(Controller):
         scales: dict[str, int] = {}
         for pod in pods:
             ref = controller_of(pod)
-            owner = self._controller(ref, namespace) if ref is not None else None
-            if ref is None or owner is None:
+            if ref is None:
+                return None
+            owner = self._controller(ref, namespace)
+            if owner is None:
                 return None
             parent = controller_of(owner)
             if ref.kind == "ReplicaSet" and parent is not None and parent.kind == "Deployment":
