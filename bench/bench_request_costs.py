@@ -8,7 +8,8 @@ over four channels. Each figure is the server process's CPU seconds (user +
 system, from ``/proc``) over ``REQUESTS`` requests of one type, so the
 load generator's own work is not in it. Where the Job benchmark's ratio
 comes from: a pod of a Job and a pod of a Deployment make different
-requests, and each request type has its own cost.
+requests, and each request type has its own cost. A merge patch of labels
+(``kubectl label``, an operator's annotation) is measured beside the PUT.
 """
 
 from __future__ import annotations
@@ -142,11 +143,19 @@ async def measure(server: ServerProcess) -> dict[str, Any]:
             return load.client(i).update_status(pod)
 
         done = await load.measure("update a pod's status", REQUESTS, succeeded)
-        await load.measure(
+        released = await load.measure(
             "update a pod (finalizer removal)",
             REQUESTS,
             lambda i: load.client(i).update(job_tracking.without_tracking(done[i])),
         )
+        await load.measure(
+            "merge-patch a pod's labels",
+            REQUESTS,
+            lambda i: load.client(i).patch(
+                "Pod", released[i].metadata.name, {"metadata": {"labels": {"seen": "yes"}}},
+                "default",
+            ),
+        )  # fmt: skip
         jobs = await load.measure(
             "create a Job",
             REQUESTS // 4,
