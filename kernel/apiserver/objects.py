@@ -28,9 +28,8 @@ from shoal.apiserver.history import (
     recorded,
 )
 from shoal.apiserver.lists import ListResult, list_objects
-from shoal.apiserver.manifests import from_json, to_json
 from shoal.apiserver.namespaces import NamespaceLifecycle
-from shoal.apiserver.patch import merge_metadata, merge_patch, parse_patch
+from shoal.apiserver.patch import merge_metadata, merge_named_fields, parse_patch
 from shoal.apiserver.serviceaccounts import ServiceAccountAdmission
 from shoal.apiserver.services import ServiceAllocator
 from shoal.apiserver.updates import check_identity, check_update
@@ -306,7 +305,7 @@ class ObjectRegistry(ServerSideApply):
         def apply(old: Any) -> Any:
             patched = _copy(old)
             if status or not merge_metadata(patched, document):
-                patched = from_json(kind, merge_patch(to_json(old), document))
+                patched = merge_named_fields(kind, old, document)
             check_identity(kind, old.metadata.namespace, name, patched, old)
             if status:
                 new = _copy(old)

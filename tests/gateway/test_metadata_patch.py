@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from shoal.apiserver import objects
+from shoal.apiserver import patch
 from shoal.manifest import from_dict
 
 from tests.gateway.conftest import GatewayServer
@@ -29,7 +29,8 @@ def no_json_round_trip(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: Any) -> Any:
         raise AssertionError("a metadata patch went through the JSON round trip")
 
-    monkeypatch.setattr(objects, "from_json", refuse)
+    monkeypatch.setattr(patch, "from_json", refuse)
+    monkeypatch.setattr(patch, "to_json", refuse)
 
 
 async def test_metadata_patches_skip_the_json_round_trip(
