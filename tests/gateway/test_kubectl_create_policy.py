@@ -29,8 +29,12 @@ async def test_create_priorityclass(gateway_server: GatewayServer) -> None:
         0, True, "PreemptLowerPriority"
     )  # fmt: skip
     got = await k("get", "pc", "high", "zero")
-    assert re.search(r"^high\s+1000\s+false\s", got.out, re.M), got.out
-    assert re.search(r"^zero\s+0\s+true\s", got.out, re.M), got.out
+    # Kubernetes 1.32's columns (printPriorityClass)
+    assert got.out.split("\n")[0].split() == [
+        "NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"
+    ]  # fmt: skip
+    assert re.search(r"^high\s+1000\s+false\s+\d+s\s+Never$", got.out, re.M), got.out
+    assert re.search(r"^zero\s+0\s+true\s+\d+s\s+PreemptLowerPriority$", got.out, re.M)
 
 
 async def test_create_poddisruptionbudget(gateway_server: GatewayServer) -> None:
