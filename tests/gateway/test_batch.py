@@ -124,6 +124,11 @@ async def test_kubectl_create_get_wait_logs(gateway_cluster: GatewayCluster) -> 
     assert "job.batch/hello condition met" in wait.out
     logs = await eventually(lambda: _nonempty(k("logs", "job/hello")), timeout=15)
     assert logs.out == "hi there\n"
+    # kubectl events --for selects on involvedObject.apiVersion (and kind, name)
+    events = await k("events", "--for", "job/hello")
+    assert events.code == 0, events.err
+    assert re.search(r"Normal\s+SuccessfulCreate\s+Job/hello\s+Created pod: hello-", events.out)
+    assert "Pod/" not in events.out, events.out  # kubectl events prints Kind/name
     got = await k("get", "jobs")
     assert got.code == 0, got.err
     assert re.match(r"NAME\s+STATUS\s+COMPLETIONS\s+DURATION\s+AGE\n", got.out), got.out
