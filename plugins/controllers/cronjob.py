@@ -189,8 +189,9 @@ class CronJobController(Controller):
     async def _schedule(self, cj: Any, status: Any, now: float) -> float | None:
         try:
             zone = sched.zone_of(cj)
-            due = sched.most_recent(cj.spec.schedule, zone, sched.earliest_time(cj, now), now)
-            upcoming = sched.next_time(cj.spec.schedule, zone, now) - now + 0.1
+            earliest = sched.earliest_time(cj, now)
+            due = sched.most_recent(cj.spec.schedule, zone, earliest, now)
+            upcoming = sched.next_time(cj.spec.schedule, zone, now, earliest) - now + 0.1
         except (ValueError, KeyError) as err:
             self.recorder.emit(cj, "Warning", "UnparseableSchedule", f"unparseable schedule: {err}")
             return None

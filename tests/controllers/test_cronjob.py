@@ -192,6 +192,19 @@ async def test_a_scheduled_job_missing_from_active_is_listed(shoal_client: Clien
         assert not await events(shoal_client, "UnexpectedJob")
 
 
+async def test_an_every_schedule_runs_each_delay_after_creation(shoal_client: Client) -> None:
+    clock = Clock()
+    ctl = CronJobController(shoal_client, clock=clock)
+    async with running(ctl):
+        cj = await shoal_client.create(cron_job("often", schedule="@every 90s"))
+        created = cj.metadata.creation_timestamp.seconds
+        clock.now = created + 89
+        ctl.enqueue(cj)
+        await tick(ctl, clock, cj, 2)  # creation + 91s: the first time has passed
+        [job] = await eventually(lambda: job_count(shoal_client, 1))
+        assert job.metadata.name == f"often-{(created + 90) // 60}"
+
+
 async def test_one_catch_up_run_after_downtime_with_a_warning(shoal_client: Client) -> None:
     clock = Clock()
     ctl = CronJobController(shoal_client, clock=clock)
