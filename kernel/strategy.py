@@ -48,13 +48,20 @@ class Table:
     """The columns ``shoal get`` and the gateway's Table responses (kubectl
     get) print for a kind after NAME; ``wide_*`` are the extra ``-o wide``
     columns. ``name_wide``: kubectl shows NAME only with ``-o wide`` (events,
-    read by their object); ``shoal get`` leaves it out."""
+    read by their object); ``shoal get`` leaves it out. ``name``: the NAME
+    cell when a kind prints more than its name (object, name) -> cell, as
+    Kubernetes prints the default StorageClass "standard (default)"."""
 
     headers: Sequence[str]
     cells: Cells
     wide_headers: Sequence[str] = ()
     wide_cells: Cells | None = None
     name_wide: bool = False
+    name: Callable[[dict[str, Any], str], str] | None = None
+
+    def name_cell(self, obj: dict[str, Any], name: str) -> str:
+        """The NAME cell of ``obj``, whose name is printed as ``name``."""
+        return name if self.name is None else self.name(obj, name)
 
 
 def _age_cells(obj: dict[str, Any], now: float) -> list[str]:

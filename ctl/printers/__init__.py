@@ -15,9 +15,12 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from shoal.strategy import Table
 
 Obj = dict[str, Any]
 
@@ -136,8 +139,7 @@ class Printer:
         from shoal.ctl.printers.table import render
 
         columns = table_for(kind, objects[0].get("apiVersion", ""))
-        names, cells = list(columns.headers), columns.cells
-        wide_names, wide_cells = list(columns.wide_headers), columns.wide_cells
+        names, wide_names = list(columns.headers), list(columns.wide_headers)
         now = time.time()
         named = not columns.name_wide
         spaced = self.all_namespaces and any(
@@ -146,20 +148,20 @@ class Printer:
         head = (["NAMESPACE"] if spaced else []) + (["NAME"] if named else [])
         head += names + (wide_names if self.format == "wide" else [])
         head += ["LABELS"] if self.show_labels else []
-        rows = [self._row(o, prefix, named, spaced, (cells, wide_cells), now) for o in objects]
+        rows = [self._row(o, prefix, named, spaced, columns, now) for o in objects]
         return render(head if headers else None, rows, self._style if self.colour else None)
 
     def _row(
-        self, obj: Obj, prefix: bool, named: bool, spaced: bool, columns: Any, now: float
+        self, obj: Obj, prefix: bool, named: bool, spaced: bool, columns: Table, now: float
     ) -> list[str]:
-        cells, wide = columns
         meta = obj.get("metadata") or {}
         row = [meta.get("namespace", "")] if spaced else []
         if named:
-            row.append(name_of(obj, short=True) if prefix else meta.get("name", ""))
-        row += cells(obj, now)
-        if self.format == "wide" and wide is not None:
-            row += wide(obj, now)
+            name = name_of(obj, short=True) if prefix else meta.get("name", "")
+            row.append(columns.name_cell(obj, name))
+        row += columns.cells(obj, now)
+        if self.format == "wide" and columns.wide_cells is not None:
+            row += columns.wide_cells(obj, now)
         if self.show_labels:
             labels = meta.get("labels") or {}
             row.append(",".join(f"{k}={v}" for k, v in sorted(labels.items())) or "<none>")

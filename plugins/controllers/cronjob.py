@@ -97,9 +97,13 @@ class CronJobController(Controller):
     async def _sync_active(self, cj: Any, status: Any, jobs: list[Any]) -> None:
         by_uid = {j.metadata.uid: j for j in jobs}
         listed = {ref.uid for ref in status.active}
+        unlisted = [j for j in jobs if not ju.is_finished(j) and j.metadata.uid not in listed]
+        self._unlisted(cj, status, unlisted)
         for job in jobs:
-            if not ju.is_finished(job) and job.metadata.uid not in listed:
-                status.active.append(_reference(job))
+            if job.metadata.uid not in listed and ju.is_finished(job):
+                # finished outside the active list (`kubectl create job --from`): its
+                # success still counts
+                _note_success(status, job)
         keep = []
         for ref in status.active:
             job = by_uid.get(ref.uid)
@@ -117,22 +121,31 @@ class CronJobController(Controller):
                     cj,
                     "Normal",
                     "SawCompletedJob",
-                    f"Saw completed job: {job.metadata.name}, status: {kind}",
+                    f"Saw completed job: {job.metadata.name}, condition: {kind}",
                 )
-                done = job.status.completion_time
-                if (
-                    kind == "Complete"
-                    and job.status.HasField("completion_time")
-                    and (
-                        not status.HasField("last_successful_time")
-                        or status.last_successful_time.seconds < done.seconds
-                    )
-                ):
-                    status.last_successful_time.CopyFrom(done)
+                _note_success(status, job)
                 continue
             keep.append(ref)
         del status.active[:]
         status.active.extend(keep)
+
+    def _unlisted(self, cj: Any, status: Any, jobs: list[Any]) -> None:
+        """Unfinished jobs of the CronJob missing from its active list. One the
+        controller made for a schedule time (annotated with it) is listed: the
+        cache lagged our status write, or the write was lost. One made by
+        someone else (``kubectl create job --from=cronjob/NAME``) stays out of
+        ``active``, as in Kubernetes: ACTIVE does not count it, and Forbid and
+        Replace leave it alone."""
+        for job in jobs:
+            if SCHEDULED_TIMESTAMP in job.metadata.annotations:
+                status.active.append(_reference(job))
+                continue
+            self.recorder.emit(
+                cj,
+                "Warning",
+                "UnexpectedJob",
+                f"Saw a job that the controller did not create or forgot: {job.metadata.name}",
+            )
 
     async def _exists(self, ref: Any) -> bool:
         try:
@@ -176,8 +189,9 @@ class CronJobController(Controller):
     async def _schedule(self, cj: Any, status: Any, now: float) -> float | None:
         try:
             zone = sched.zone_of(cj)
-            due = sched.most_recent(cj.spec.schedule, zone, sched.earliest_time(cj, now), now)
-            upcoming = sched.next_time(cj.spec.schedule, zone, now) - now + 0.1
+            earliest = sched.earliest_time(cj, now)
+            due = sched.most_recent(cj.spec.schedule, zone, earliest, now)
+            upcoming = sched.next_time(cj.spec.schedule, zone, now, earliest) - now + 0.1
         except (ValueError, KeyError) as err:
             self.recorder.emit(cj, "Warning", "UnparseableSchedule", f"unparseable schedule: {err}")
             return None
@@ -266,3 +280,13 @@ def _started(job: Any) -> tuple[int, str]:
 @hookimpl
 def register_controllers(registry: Registry[Any]) -> None:
     registry.register("cronjob", CronJobController)
+
+
+def _note_success(status: Any, job: Any) -> None:
+    """A completed job's completion time becomes ``lastSuccessfulTime`` when later."""
+    if not ju.has_condition(job, ju.COMPLETE) or not job.status.HasField("completion_time"):
+        return
+    done = job.status.completion_time
+    last = status.last_successful_time
+    if not status.HasField("last_successful_time") or last.seconds < done.seconds:
+        last.CopyFrom(done)

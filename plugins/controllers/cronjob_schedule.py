@@ -3,7 +3,9 @@
 
 Times are seconds since the epoch; the schedule is read in the CronJob's
 ``timeZone`` (the controller's local time when unset, as Kubernetes does)
-by croniter, so daylight-saving changes follow the zone's rules.
+by croniter, so daylight-saving changes follow the zone's rules. An
+``@every <duration>`` schedule (which Kubernetes' cron library also takes)
+runs each delay after the last schedule time, or the creation.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from croniter import croniter
 from shoal import clock
+from shoal.plugins.kinds.batch_rules import every_seconds
 
 # Kubernetes warns past this many missed start times and runs only the last.
 MAX_MISSED = 100
@@ -32,8 +35,13 @@ def _at(when: float, zone: tzinfo) -> datetime:
     return datetime.fromtimestamp(when, zone)
 
 
-def next_time(schedule: str, zone: tzinfo, after: float) -> float:
-    """The first schedule time strictly after ``after``."""
+def next_time(schedule: str, zone: tzinfo, after: float, earliest: float | None = None) -> float:
+    """The first schedule time strictly after ``after``; an ``@every`` schedule
+    counts its delays from ``earliest`` (the last schedule, or creation)."""
+    delay = every_seconds(schedule)
+    if delay is not None:
+        start = after if earliest is None else earliest
+        return start + delay * (max(0, int((after - start) // delay)) + 1)
     return float(croniter(schedule, _at(after, zone)).get_next(datetime).timestamp())
 
 
@@ -50,6 +58,11 @@ def most_recent(schedule: str, zone: tzinfo, earliest: float, now: float) -> Due
     """The schedule times in (earliest, now]: the latest and their count."""
     if earliest >= now:
         return Due(None, 0)
+    delay = every_seconds(schedule)
+    if delay is not None:
+        # Kubernetes' cron library: earliest + delay, + 2 delays, ...
+        count = int((now - earliest) // delay)
+        return Due(earliest + count * delay if count else None, min(count, MAX_MISSED + 1))
     latest = croniter(schedule, _at(now, zone) + timedelta(microseconds=1)).get_prev(datetime)
     if latest.timestamp() <= earliest:
         return Due(None, 0)

@@ -95,7 +95,12 @@ def budget_status(pdb: Any, pods: list[Any], now: float, scale: int | None = Non
 def _allowed_condition(status: Any, previous: Any, allowed: bool) -> None:
     value, reason = ("True", "SufficientPods") if allowed else ("False", "InsufficientPods")
     old = next((c for c in previous if c.type == "DisruptionAllowed"), None)
-    condition = status.conditions.add(type="DisruptionAllowed", status=value, reason=reason)
+    condition = status.conditions.add(
+        type="DisruptionAllowed",
+        status=value,
+        reason=reason,
+        observed_generation=status.observed_generation,
+    )
     if old is not None and old.status == value:
         condition.last_transition_time.CopyFrom(old.last_transition_time)
     else:

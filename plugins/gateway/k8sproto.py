@@ -391,13 +391,55 @@ AUTHORIZATION: dict[str, dict[int, Field]] = {
     "NonResourceRule": {1: _list("verbs"), 2: _list("nonResourceURLs")},
 }
 
+# policy/v1 and scheduling.k8s.io/v1: what `kubectl create poddisruptionbudget`
+# and `create priorityclass` send.
+POLICY: dict[str, dict[int, Field]] = {
+    "PodDisruptionBudget": {
+        1: _m("metadata", "ObjectMeta"),
+        2: _m("spec", "PodDisruptionBudgetSpec"),
+        3: _m("status", "PodDisruptionBudgetStatus"),
+    },
+    "PodDisruptionBudgetSpec": {
+        1: _m("minAvailable", "IntOrString", pointer=True),
+        2: _m("selector", "LabelSelector", pointer=True),
+        3: _m("maxUnavailable", "IntOrString", pointer=True),
+        4: Field("unhealthyPodEvictionPolicy", "string", pointer=True),
+    },
+    # Status fields arrive at their zero values on a create; the API ignores them.
+    "PodDisruptionBudgetStatus": {
+        1: _i("observedGeneration"),
+        2: _map("disruptedPods", "TimeEntry"),
+        3: _i("disruptionsAllowed"),
+        4: _i("currentHealthy"),
+        5: _i("desiredHealthy"),
+        6: _i("expectedPods"),
+        7: _list("conditions", "Condition"),
+    },
+    "TimeEntry": {1: _s("key"), 2: _m("value", "Time")},
+    "Condition": {
+        1: _s("type"),
+        2: _s("status"),
+        3: _i("observedGeneration"),
+        4: _m("lastTransitionTime", "Time"),
+        5: _s("reason"),
+        6: _s("message"),
+    },
+    "PriorityClass": {
+        1: _m("metadata", "ObjectMeta"),
+        2: _i("value", pointer=True),  # no omitempty: value 0 is written
+        3: _b("globalDefault"),
+        4: _s("description"),
+        5: Field("preemptionPolicy", "string", pointer=True),
+    },
+}
+
 MESSAGES: dict[str, dict[int, Field]] = {
-    **META, **CORE, **POD, **APPS, **BATCH, **AUTOSCALING, **RBAC, **AUTHORIZATION
+    **META, **CORE, **POD, **APPS, **BATCH, **AUTOSCALING, **RBAC, **AUTHORIZATION, **POLICY
 }  # fmt: skip
 # the kinds a request body may hold
 OBJECTS = frozenset(
     {"Namespace", "ConfigMap", "Secret", "ServiceAccount", "Service", "Deployment",
-     "Job", "CronJob", "HorizontalPodAutoscaler",
+     "Job", "CronJob", "HorizontalPodAutoscaler", "PodDisruptionBudget", "PriorityClass",
      "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "SelfSubjectAccessReview",
      "SubjectAccessReview", "LocalSubjectAccessReview", "SelfSubjectRulesReview"}
 )  # fmt: skip

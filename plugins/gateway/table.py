@@ -52,7 +52,7 @@ def row(columns: Table, obj: Obj, include: str = "Metadata", now: float | None =
     """One row: the cells, and the object as kubectl needs it (its metadata)."""
     when = clock.time() if now is None else now
     metadata = obj.get("metadata") or {}
-    values = [metadata.get("name", ""), *columns.cells(obj, when)]
+    values = [columns.name_cell(obj, metadata.get("name", "")), *columns.cells(obj, when)]
     if columns.wide_cells is not None:
         values += columns.wide_cells(obj, when)
     return {"cells": values, "object": _row_object(obj, include)}

@@ -38,6 +38,28 @@ MAX_INDEXED_COMPLETIONS = 100_000
 MAX_CRONJOB_NAME = 52
 # Kubernetes' cron accepts these descriptors besides five fields.
 CRON_MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+EVERY = "@every "
+# Go's time.ParseDuration: one or more <number><unit>, a sign first; "0" alone
+_GO_DURATION = re.compile(r"[-+]?(0|((\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h))+)")
+_GO_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0,
+             "h": 3600.0}  # fmt: skip
+
+
+def every_seconds(schedule: str) -> int | None:
+    """The delay of an ``@every <duration>`` schedule in whole seconds (None
+    for any other schedule), as Kubernetes' cron library reads it: a Go
+    duration, truncated to seconds, at least one second."""
+    text = schedule.strip()
+    if not text.startswith(EVERY):
+        return None
+    word = text[len(EVERY) :].strip()
+    if not _GO_DURATION.fullmatch(word):
+        return None
+    seconds = sum(float(n) * _GO_UNITS[u] for n, u in _GO_PART.findall(word))
+    if word.startswith("-"):
+        seconds = -seconds
+    return max(1, int(seconds))
 
 
 def _negative(path: str, value: int) -> Causes:
@@ -302,7 +324,7 @@ def schedule_problem(schedule: str) -> str:
             "use timeZone field instead"
         )
     if text.startswith("@"):
-        if text.lower() in CRON_MACROS:
+        if text.lower() in CRON_MACROS or every_seconds(text) is not None:
             return ""
         return f'Invalid value: "{schedule}": unrecognized descriptor: {text}'
     if len(text.split()) != 5:

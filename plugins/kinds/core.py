@@ -239,9 +239,14 @@ class EventStrategy(Strategy):
         "involvedObject.namespace": lambda o: o.involved_object.namespace,
         "involvedObject.name": lambda o: o.involved_object.name,
         "involvedObject.uid": lambda o: o.involved_object.uid,
+        "involvedObject.apiVersion": lambda o: o.involved_object.api_version,
+        "involvedObject.resourceVersion": lambda o: o.involved_object.resource_version,
+        "involvedObject.fieldPath": lambda o: o.involved_object.field_path,
         "reason": lambda o: o.reason,
+        "reportingComponent": lambda o: o.reporting_component,
         "type": lambda o: o.type,
-        "source": lambda o: o.source.component,
+        # Kubernetes' event ToSelectableFields: the reporter when no source is set
+        "source": lambda o: o.source.component or o.reporting_component,
     }
 
 

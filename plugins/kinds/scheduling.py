@@ -42,13 +42,15 @@ CACHE = "priorityclasses"  # the per-server PriorityClasses in StorageContext.ex
 
 
 def _cells(obj: dict[str, Any], now: float) -> list[str]:
+    # Kubernetes 1.32's printPriorityClass: PREEMPTIONPOLICY after AGE
     created = (obj.get("metadata") or {}).get("creationTimestamp", "")
     default = "true" if obj.get("globalDefault") else "false"
-    return [str(obj.get("value", 0)), default, age(created, now)]
+    policy = str(obj.get("preemptionPolicy") or "")
+    return [str(obj.get("value", 0)), default, age(created, now), policy]
 
 
 class PriorityClassStrategy(Strategy):
-    table = Table(("VALUE", "GLOBAL-DEFAULT", "AGE"), _cells)
+    table = Table(("VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"), _cells)
 
     def default(self, obj: Any) -> None:
         if not obj.HasField("preemption_policy"):

@@ -86,9 +86,13 @@ def persistent_volume_claim(obj: Obj, now: float) -> list[str]:
     ]
 
 
+def storage_class_name(obj: Obj, name: str) -> str:
+    """kubectl prints the default class's NAME as "standard (default)"."""
+    default = is_default_class(_meta(obj).get("annotations") or {})
+    return f"{name} (default)" if default else name
+
+
 def storage_class(obj: Obj, now: float) -> list[str]:
-    # kubectl writes the default class's NAME as "standard (default)"; a
-    # Table's cells follow NAME, which the printer takes from metadata.
     return [
         str(obj.get("provisioner") or ""),
         str(obj.get("reclaimPolicy") or "Delete"),
@@ -131,4 +135,5 @@ PERSISTENT_VOLUME_CLAIM = Table(
 STORAGE_CLASS = Table(
     headers=("PROVISIONER", "RECLAIMPOLICY", "VOLUMEBINDINGMODE", "ALLOWVOLUMEEXPANSION", "AGE"),
     cells=storage_class,
+    name=storage_class_name,
 )

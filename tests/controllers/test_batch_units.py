@@ -39,6 +39,20 @@ def test_schedule_in_a_time_zone_and_macros() -> None:
     assert sched.next_time("@hourly", UTC, ts(2026, 1, 1, 0, 30)) == ts(2026, 1, 1, 1, 0)
 
 
+def test_every_runs_each_delay_after_the_last_time() -> None:
+    assert batch_rules.every_seconds("@every 1h30m") == 5400
+    assert batch_rules.every_seconds("@every 1500ms") == 1  # truncated to seconds
+    assert batch_rules.every_seconds("@every 0s") == 1  # at least a second
+    assert batch_rules.every_seconds("*/5 * * * *") is None
+    start = ts(2026, 1, 1, 0, 0, 7)
+    due = sched.most_recent("@every 5m", UTC, start, start + 299)
+    assert due == sched.Due(None, 0)
+    due = sched.most_recent("@every 5m", UTC, start, start + 17 * 60)
+    assert (due.scheduled, due.missed) == (start + 15 * 60, 3)
+    assert sched.next_time("@every 5m", UTC, start + 17 * 60, start) == start + 20 * 60
+    assert sched.next_time("@every 5m", UTC, start + 15 * 60, start) == start + 20 * 60
+
+
 def test_job_name_is_the_scheduled_minute() -> None:
     cj = from_dict({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "hello"}})
     assert sched.job_name(cj, ts(2026, 1, 1, 0, 5)) == f"hello-{int(ts(2026, 1, 1, 0, 5)) // 60}"
@@ -50,7 +64,12 @@ def test_job_name_is_the_scheduled_minute() -> None:
         ("* * * * *", True),
         ("*/15 0-6 * * 1-5", True),
         ("@daily", True),
-        ("@every 5m", False),
+        # Kubernetes' cron library (robfig ParseStandard) takes @every <Go duration>
+        ("@every 5m", True),
+        ("@every 1h30m", True),
+        ("@every 5", False),
+        ("@every", False),
+        ("@every 5 minutes", False),
         ("* * * *", False),
         ("* * * * * *", False),
         ("0 25 * * *", False),

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from shoal.client import Client
+from shoal.plugins.controllers import podutil
 from shoal.plugins.controllers.cronjob import SCHEDULED_TIMESTAMP, CronJobController
 
 from tests.controllers.helpers import running
@@ -118,6 +119,90 @@ async def test_forbid_skips_and_replace_replaces(shoal_client: Client) -> None:
             return len(names) == 1 and names != [first.metadata.name]
 
         await eventually(replaced)
+
+
+def manual_job(cj: Any, name: str, **annotations: str) -> Any:
+    """What ``kubectl create job NAME --from=cronjob/CJ`` makes: the template,
+    the CronJob as controller, no scheduled-time annotation of the controller's."""
+    job = obj(
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {"name": name, "annotations": annotations},
+            "spec": {"template": {"spec": {"restartPolicy": "Never",
+                                           "containers": [{"name": "c", "image": "busybox"}]}}},
+        }
+    )  # fmt: skip
+    job.metadata.owner_references.append(podutil.controller_ref(cj))
+    return job
+
+
+async def test_a_manual_job_is_not_active_and_replace_leaves_it(shoal_client: Client) -> None:
+    clock = Clock()
+    ctl = CronJobController(shoal_client, clock=clock)
+    async with running(ctl):
+        cj = await shoal_client.create(cron_job("nightly", concurrencyPolicy="Replace"))
+        manual = await shoal_client.create(
+            manual_job(cj, "by-hand", **{"cronjob.kubernetes.io/instantiate": "manual"})
+        )
+        ctl.enqueue(cj)
+        await eventually(lambda: events(shoal_client, "UnexpectedJob"))
+        [warned] = await events(shoal_client, "UnexpectedJob")
+        assert warned.type == "Warning"
+        assert warned.message == "Saw a job that the controller did not create or forgot: by-hand"
+        got = await shoal_client.get("CronJob", "nightly", "default")
+        assert list(got.status.active) == []  # kubectl get cj: ACTIVE 0
+        await tick(ctl, clock, cj, 61)
+        both = await eventually(lambda: job_count(shoal_client, 2))
+        assert "by-hand" in [j.metadata.name for j in both]  # Replace did not delete it
+
+        async def listed() -> Any:
+            got = await shoal_client.get("CronJob", "nightly", "default")
+            return got if [a.name for a in got.status.active] != [] else None
+
+        got = await eventually(listed)
+        assert "by-hand" not in [a.name for a in got.status.active]
+        await finish(shoal_client, manual)
+
+        async def succeeded() -> Any:
+            got = await shoal_client.get("CronJob", "nightly", "default")
+            return got if got.status.HasField("last_successful_time") else None
+
+        await eventually(succeeded)
+        assert not [e for e in await events(shoal_client, "SawCompletedJob")
+                    if "by-hand" in e.message]  # fmt: skip
+
+
+async def test_a_scheduled_job_missing_from_active_is_listed(shoal_client: Client) -> None:
+    # The status write after a create can be lost; the job names its schedule time.
+    clock = Clock()
+    ctl = CronJobController(shoal_client, clock=clock)
+    async with running(ctl):
+        cj = await shoal_client.create(cron_job("lost", suspend=True))
+        await shoal_client.create(
+            manual_job(cj, "lost-1", **{SCHEDULED_TIMESTAMP: "2026-01-01T00:00:00Z"})
+        )
+        ctl.enqueue(cj)
+
+        async def listed() -> Any:
+            got = await shoal_client.get("CronJob", "lost", "default")
+            return got if [a.name for a in got.status.active] == ["lost-1"] else None
+
+        await eventually(listed)
+        assert not await events(shoal_client, "UnexpectedJob")
+
+
+async def test_an_every_schedule_runs_each_delay_after_creation(shoal_client: Client) -> None:
+    clock = Clock()
+    ctl = CronJobController(shoal_client, clock=clock)
+    async with running(ctl):
+        cj = await shoal_client.create(cron_job("often", schedule="@every 90s"))
+        created = cj.metadata.creation_timestamp.seconds
+        clock.now = created + 89
+        ctl.enqueue(cj)
+        await tick(ctl, clock, cj, 2)  # creation + 91s: the first time has passed
+        [job] = await eventually(lambda: job_count(shoal_client, 1))
+        assert job.metadata.name == f"often-{(created + 90) // 60}"
 
 
 async def test_one_catch_up_run_after_downtime_with_a_warning(shoal_client: Client) -> None:

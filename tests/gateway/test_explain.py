@@ -50,6 +50,28 @@ async def test_explain_a_field_shows_its_comment(gateway_server: GatewayServer) 
     assert missing.code != 0 and 'field "nosuchfield" does not exist' in missing.err
 
 
+WORKLOAD_FIELDS = [
+    "job", "job.spec", "job.status", "cronjob", "cronjob.spec", "cronjob.status",
+    "daemonset", "daemonset.spec", "daemonset.status", "statefulset", "statefulset.spec",
+    "statefulset.status", "pv", "pv.spec", "pv.status", "pvc", "pvc.spec", "pvc.status",
+    "storageclass", "priorityclass", "pdb", "pdb.spec", "pdb.status",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("path", WORKLOAD_FIELDS)
+async def test_explain_workload_kinds_describes_every_field(
+    gateway_server: GatewayServer, path: str
+) -> None:
+    """A Kubernetes user reading ``kubectl explain job.status`` finds every
+    field described, as Kubernetes' documents do."""
+    run = await gateway_server.kubectl("explain", path)
+    assert run.code == 0, run.err
+    fields = run.out.partition("FIELDS:")[2]
+    assert fields.strip(), run.out
+    undocumented = re.findall(r"^  (\w+)\t.*\n    <no description>$", fields, re.M)
+    assert undocumented == [], run.out
+
+
 async def test_explain_recursive_with_int_or_string(gateway_server: GatewayServer) -> None:
     run = await gateway_server.kubectl("explain", "deployment.spec", "--recursive")
     assert run.code == 0, run.err

@@ -60,6 +60,18 @@ def test_status_counts_ready_pods_and_recent_disruptions() -> None:
     assert (condition.status, condition.reason) == ("False", "InsufficientPods")
 
 
+def test_the_condition_names_the_generation_it_was_set_for() -> None:
+    # Kubernetes' UpdateDisruptionAllowedCondition: observedGeneration on the condition
+    pdb = spec(maxUnavailable=1)
+    pdb.metadata.generation = 3
+    status = budget_status(pdb, [ready_pod("p1"), ready_pod("p2")], NOW)
+    [condition] = status.conditions
+    assert (condition.type, condition.status, condition.reason) == (
+        "DisruptionAllowed", "True", "SufficientPods"
+    )  # fmt: skip
+    assert condition.observed_generation == status.observed_generation == 3
+
+
 def test_old_disruptions_expire() -> None:
     pdb = spec(maxUnavailable=1)
     pdb.status.disrupted_pods["p1"].seconds = int(NOW) - 500

@@ -36,6 +36,9 @@ async def test_apply_and_get_by_short_names(shoal: Shoal) -> None:
     assert lines[3][:3] == [
         "storageclass.storage.k8s.io/local-storage", "kubernetes.io/no-provisioner", "Delete"
     ]  # fmt: skip
+    assert lines[4][:3] == [
+        "storageclass.storage.k8s.io/standard", "(default)", "shoal.dev/local-path"
+    ]  # fmt: skip
     bad = await shoal("apply", "-f", "-", input="apiVersion: v1\nkind: PersistentVolumeClaim\n"
                       "metadata: {name: bad}\nspec: {accessModes: [ReadWriteOnce]}\n")  # fmt: skip
     assert bad.code != 0

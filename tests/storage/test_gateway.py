@@ -125,6 +125,12 @@ async def test_kubectl_prints_kubernetes_columns(gateway_server: GatewayServer) 
     assert sc.out.split("\n")[0].split() == [
         "NAME", "PROVISIONER", "RECLAIMPOLICY", "VOLUMEBINDINGMODE", "ALLOWVOLUMEEXPANSION", "AGE"
     ]  # fmt: skip
-    assert sc.out.split("\n")[1].split()[:5] == [
-        "standard", "shoal.dev/local-path", "Delete", "WaitForFirstConsumer", "false"
+    # Kubernetes' printer marks the default class in NAME (printStorageClass)
+    assert sc.out.split("\n")[1].split()[:6] == [
+        "standard", "(default)", "shoal.dev/local-path", "Delete", "WaitForFirstConsumer", "false"
     ]  # fmt: skip
+    ops = await gateway_server.kubectl("get", "pv,sc")
+    assert "\nstorageclass.storage.k8s.io/standard (default)   shoal.dev/local-path" in ops.out
+    assert "\npersistentvolume/task-pv-volume   10Gi" in ops.out, ops.out
+    named = await gateway_server.kubectl("get", "sc", "-o", "name")
+    assert named.out == "storageclass.storage.k8s.io/standard\n"
