@@ -1,0 +1,78 @@
+"""The official ``kubernetes`` Python client on the workload, policy and
+storage kinds: every object the gateway returns must load into the client's
+model classes (which refuse a missing required field), and refusals must
+come back as the client's ApiException with Kubernetes' Status body."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from tests.gateway.conftest import GatewayServer
+from tests.requirements import require_module
+
+kubernetes = require_module("kubernetes")
+
+
+def _api(url: str) -> Any:
+    configuration = kubernetes.client.Configuration()
+    configuration.host = url
+    return kubernetes.client.ApiClient(configuration)
+
+
+def _budget_with_condition(url: str) -> tuple[Any, Any, Any]:
+    """A budget whose DisruptionAllowed condition has an empty message, as
+    the disruption controller writes it (metav1.Condition: message and
+    reason are required, and may be empty)."""
+    m = kubernetes.client
+    with _api(url) as api:
+        policy = m.PolicyV1Api(api)
+        selector = m.V1LabelSelector(match_labels={"app": "b"})
+        body = m.V1PodDisruptionBudget(
+            metadata=m.V1ObjectMeta(name="b"),
+            spec=m.V1PodDisruptionBudgetSpec(min_available=1, selector=selector),
+        )
+        policy.create_namespaced_pod_disruption_budget("default", body)
+        condition = {
+            "type": "DisruptionAllowed", "status": "False", "reason": "InsufficientPods",
+            "message": "", "lastTransitionTime": "2026-01-01T00:00:00Z",
+        }  # fmt: skip
+        patched = policy.patch_namespaced_pod_disruption_budget_status(
+            "b", "default", {"status": {"conditions": [condition]}}
+        )
+        listed = policy.list_pod_disruption_budget_for_all_namespaces()
+        raw = policy.read_namespaced_pod_disruption_budget_status(
+            "b", "default", _preload_content=False
+        )
+        return patched, listed, json.loads(raw.data)
+
+
+async def test_budget_condition_with_empty_message_loads(gateway_server: GatewayServer) -> None:
+    patched, listed, raw = await asyncio.to_thread(_budget_with_condition, gateway_server.url)
+    condition = patched.status.conditions[0]
+    assert (condition.reason, condition.message) == ("InsufficientPods", "")
+    assert [b.metadata.name for b in listed.items] == ["b"]
+    assert raw["status"]["conditions"][0]["message"] == ""
+
+
+def _service_condition(url: str) -> Any:
+    """A Service's status conditions are metav1.Conditions too."""
+    m = kubernetes.client
+    with _api(url) as api:
+        core = m.CoreV1Api(api)
+        port = m.V1ServicePort(port=80)
+        body = m.V1Service(metadata=m.V1ObjectMeta(name="s"), spec=m.V1ServiceSpec(ports=[port]))
+        core.create_namespaced_service("default", body)
+        condition = {
+            "type": "LoadBalancerReady", "status": "True", "reason": "",
+            "message": "", "lastTransitionTime": "2026-01-01T00:00:00Z",
+        }  # fmt: skip
+        core.patch_namespaced_service_status("s", "default", {"status": {"conditions": [condition]}})
+        return core.read_namespaced_service("s", "default")
+
+
+async def test_service_condition_with_empty_reason_loads(gateway_server: GatewayServer) -> None:
+    read = await asyncio.to_thread(_service_condition, gateway_server.url)
+    condition = read.status.conditions[0]
+    assert (condition.type, condition.reason, condition.message) == ("LoadBalancerReady", "", "")
