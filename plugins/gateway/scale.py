@@ -5,9 +5,11 @@ the strategy's :class:`shoal.strategy.ScaleSubresource` names."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aiohttp import web
+from shoal import errors
 from shoal.apiserver import decoding
 from shoal.client import Client
 from shoal.plugins.gateway import bodies
@@ -72,14 +74,7 @@ class Scales:
     async def _set(
         self, request: web.Request, target: Target, scale: Any, *, pin: bool
     ) -> web.Response:
-        replicas = ((scale or {}).get("spec") or {}).get("replicas")
-        if not isinstance(replicas, int) or replicas < 0:
-            raise StatusError(
-                "Invalid",
-                f'Scale.autoscaling "{target.name}" is invalid: spec.replicas: '
-                "must be greater than or equal to 0",
-                {"causes": [{"field": "spec.replicas", "reason": "FieldValueInvalid"}]},
-            )
+        replicas = _replicas(target, scale)
         paths = _subresource(target)
         patch = paths.replicas_patch(replicas)
         version = ((scale or {}).get("metadata") or {}).get("resourceVersion")
@@ -90,3 +85,16 @@ class Scales:
             dry_run=dry_run(request), field_manager=field_manager(request),
         )  # fmt: skip
         return bodies.respond(scale_of(paths, bodies.to_json(updated)))
+
+
+def _replicas(target: Target, scale: Any) -> int:
+    """spec.replicas of a Scale, refused as Kubernetes' ValidateScale does
+    (an Invalid Status naming Scale.autoscaling, the object and the field)."""
+    replicas = ((scale or {}).get("spec") or {}).get("replicas")
+    if isinstance(replicas, int) and not isinstance(replicas, bool) and replicas >= 0:
+        return replicas
+    if isinstance(replicas, int) and not isinstance(replicas, bool):
+        cause = f"Invalid value: {replicas}: must be greater than or equal to 0"
+    else:
+        cause = f"Invalid value: {json.dumps(replicas)}: must be an integer"
+    raise errors.invalid("Scale", target.name, [("spec.replicas", cause)], group="autoscaling")

@@ -68,7 +68,8 @@ def _service_condition(url: str) -> Any:
             "type": "LoadBalancerReady", "status": "True", "reason": "",
             "message": "", "lastTransitionTime": "2026-01-01T00:00:00Z",
         }  # fmt: skip
-        core.patch_namespaced_service_status("s", "default", {"status": {"conditions": [condition]}})
+        patch = {"status": {"conditions": [condition]}}
+        core.patch_namespaced_service_status("s", "default", patch)
         return core.read_namespaced_service("s", "default")
 
 
@@ -76,3 +77,44 @@ async def test_service_condition_with_empty_reason_loads(gateway_server: Gateway
     read = await asyncio.to_thread(_service_condition, gateway_server.url)
     condition = read.status.conditions[0]
     assert (condition.type, condition.reason, condition.message) == ("LoadBalancerReady", "", "")
+
+
+def _stateful_set(m: Any) -> Any:
+    container = m.V1Container(name="c", image="busybox")
+    template = m.V1PodTemplateSpec(
+        metadata=m.V1ObjectMeta(labels={"app": "web"}),
+        spec=m.V1PodSpec(containers=[container]),
+    )
+    spec = m.V1StatefulSetSpec(
+        service_name="web", replicas=1, template=template,
+        selector=m.V1LabelSelector(match_labels={"app": "web"}),
+    )  # fmt: skip
+    return m.V1StatefulSet(metadata=m.V1ObjectMeta(name="web"), spec=spec)
+
+
+def _negative_scale(url: str) -> tuple[int, dict[str, Any], int]:
+    m = kubernetes.client
+    with _api(url) as api:
+        apps = m.AppsV1Api(api)
+        apps.create_namespaced_stateful_set("default", _stateful_set(m))
+        scale = apps.read_namespaced_stateful_set_scale("web", "default")
+        scale.spec.replicas = -1
+        try:
+            apps.replace_namespaced_stateful_set_scale("web", "default", scale)
+        except m.ApiException as err:
+            replicas = apps.read_namespaced_stateful_set("web", "default").spec.replicas
+            return err.status, json.loads(err.body), replicas
+    raise AssertionError("a negative scale was accepted")
+
+
+async def test_negative_scale_is_invalid_with_kubernetes_status(
+    gateway_server: GatewayServer,
+) -> None:
+    code, body, replicas = await asyncio.to_thread(_negative_scale, gateway_server.url)
+    assert (code, body["reason"], replicas) == (422, "Invalid", 1)
+    message = "Invalid value: -1: must be greater than or equal to 0"
+    assert body["message"] == f'Scale.autoscaling "web" is invalid: spec.replicas: {message}'
+    assert body["details"] == {
+        "name": "web", "group": "autoscaling", "kind": "Scale",
+        "causes": [{"reason": "FieldValueInvalid", "message": message, "field": "spec.replicas"}],
+    }  # fmt: skip
