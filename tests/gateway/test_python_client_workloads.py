@@ -118,3 +118,40 @@ async def test_negative_scale_is_invalid_with_kubernetes_status(
         "name": "web", "group": "autoscaling", "kind": "Scale",
         "causes": [{"reason": "FieldValueInvalid", "message": message, "field": "spec.replicas"}],
     }  # fmt: skip
+
+
+def _refused_eviction(url: str) -> tuple[int, dict[str, Any]]:
+    """An eviction of a running pod a budget covers, before the disruption
+    controller has looked at the budget."""
+    m = kubernetes.client
+    with _api(url) as api:
+        core, policy = m.CoreV1Api(api), m.PolicyV1Api(api)
+        selector = m.V1LabelSelector(match_labels={"app": "e"})
+        budget = m.V1PodDisruptionBudget(
+            metadata=m.V1ObjectMeta(name="e"),
+            spec=m.V1PodDisruptionBudgetSpec(max_unavailable=0, selector=selector),
+        )
+        policy.create_namespaced_pod_disruption_budget("default", budget)
+        pod = m.V1Pod(
+            metadata=m.V1ObjectMeta(name="e", labels={"app": "e"}),
+            spec=m.V1PodSpec(containers=[m.V1Container(name="c", image="busybox")]),
+        )
+        core.create_namespaced_pod("default", pod)
+        core.patch_namespaced_pod_status("e", "default", {"status": {"phase": "Running"}})
+        eviction = m.V1Eviction(metadata=m.V1ObjectMeta(name="e", namespace="default"))
+        try:
+            core.create_namespaced_pod_eviction("e", "default", eviction)
+        except m.ApiException as err:
+            return err.status, json.loads(err.body)
+    raise AssertionError("the eviction was allowed")
+
+
+async def test_refused_eviction_names_the_budget(gateway_server: GatewayServer) -> None:
+    """Kubernetes' 429 carries the budget's reason as a DisruptionBudget cause."""
+    code, body = await asyncio.to_thread(_refused_eviction, gateway_server.url)
+    assert (code, body["reason"]) == (429, "TooManyRequests")
+    assert body["message"] == "Cannot evict pod as it would violate the pod's disruption budget."
+    assert body["details"]["causes"] == [{
+        "reason": "DisruptionBudget",
+        "message": "The disruption budget e is still being processed by the server.",
+    }]  # fmt: skip
