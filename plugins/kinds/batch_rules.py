@@ -17,7 +17,7 @@ from typing import Any
 from croniter import croniter
 from shoal import selectors
 from shoal.apiserver import defaults
-from shoal.apiserver.validate import validate_pod_spec
+from shoal.apiserver.validate import validate_pod_template
 from shoal.strategy import Causes
 
 CONTROLLER_UID = "batch.kubernetes.io/controller-uid"
@@ -148,7 +148,7 @@ def validate_job_spec(path: str, spec: Any, *, template: bool = False) -> Causes
             )
     causes += _selector(path, spec, required=not template)
     pod = spec.template.spec
-    causes += validate_pod_spec(f"{path}.template.spec", pod)
+    causes += validate_pod_template(f"{path}.template", spec.template)
     if pod.restart_policy not in JOB_RESTART_POLICIES:
         causes.append(
             (

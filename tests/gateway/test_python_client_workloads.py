@@ -155,3 +155,48 @@ async def test_refused_eviction_names_the_budget(gateway_server: GatewayServer) 
         "reason": "DisruptionBudget",
         "message": "The disruption budget e is still being processed by the server.",
     }]  # fmt: skip
+
+
+def _refused(call: Any) -> tuple[int, dict[str, Any]]:
+    try:
+        call()
+    except kubernetes.client.ApiException as err:
+        return err.status, json.loads(err.body)
+    raise AssertionError("accepted")
+
+
+def _long_names(url: str) -> tuple[tuple[int, dict[str, Any]], tuple[int, dict[str, Any]]]:
+    m = kubernetes.client
+    container = m.V1Container(name="c", image="busybox")
+    with _api(url) as api:
+        core, batch = m.CoreV1Api(api), m.BatchV1Api(api)
+        pod = m.V1Pod(
+            metadata=m.V1ObjectMeta(name="p", labels={"app": "x" * 64}),
+            spec=m.V1PodSpec(containers=[container]),
+        )
+        template = m.V1PodTemplateSpec(
+            spec=m.V1PodSpec(restart_policy="Never", containers=[container])
+        )
+        job = m.V1Job(metadata=m.V1ObjectMeta(name="j" * 64), spec=m.V1JobSpec(template=template))
+        return (
+            _refused(lambda: core.create_namespaced_pod("default", pod)),
+            _refused(lambda: batch.create_namespaced_job("default", job)),
+        )
+
+
+async def test_label_values_over_63_characters(gateway_server: GatewayServer) -> None:
+    """A label error names its field once; a Job whose name (a label value
+    on its pods) is too long is refused up front, as Kubernetes does, rather
+    than accepted with pods that can never be created."""
+    (pod_code, pod), (job_code, job) = await asyncio.to_thread(_long_names, gateway_server.url)
+    too_long = f'Invalid value: "{"x" * 64}": must be no more than 63 characters'
+    assert pod_code == 422 and pod["message"] == f'Pod "p" is invalid: metadata.labels: {too_long}'
+    assert pod["details"]["causes"] == [
+        {"reason": "FieldValueInvalid", "message": too_long, "field": "metadata.labels"}
+    ]
+    assert job_code == 422
+    name = "j" * 64
+    too_long = f'Invalid value: "{name}": must be no more than 63 characters'
+    fields = {(c["field"], c["message"]) for c in job["details"]["causes"]}
+    # the job-name labels, generated on the Job and its pod template
+    assert fields == {("metadata.labels", too_long), ("spec.template.labels", too_long)}
