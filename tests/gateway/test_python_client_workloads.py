@@ -200,3 +200,29 @@ async def test_label_values_over_63_characters(gateway_server: GatewayServer) ->
     fields = {(c["field"], c["message"]) for c in job["details"]["causes"]}
     # the job-name labels, generated on the Job and its pod template
     assert fields == {("metadata.labels", too_long), ("spec.template.labels", too_long)}
+
+
+def _scale_patches(url: str) -> tuple[int, int, tuple[int, dict[str, Any]]]:
+    """A JSON patch of the scale subresource (the client sends a list body
+    as application/json-patch+json), and a Scale PUT naming another object."""
+    m = kubernetes.client
+    with _api(url) as api:
+        apps = m.AppsV1Api(api)
+        apps.create_namespaced_stateful_set("default", _stateful_set(m))
+        operations = [{"op": "replace", "path": "/spec/replicas", "value": 3}]
+        patched = apps.patch_namespaced_stateful_set_scale("web", "default", operations)
+        stored = apps.read_namespaced_stateful_set("web", "default").spec.replicas
+        scale = apps.read_namespaced_stateful_set_scale("web", "default")
+        scale.metadata.name, scale.spec.replicas = "other", 5
+        refused = _refused(
+            lambda: apps.replace_namespaced_stateful_set_scale("web", "default", scale)
+        )
+        return patched.spec.replicas, stored, refused
+
+
+async def test_scale_json_patch_and_name_mismatch(gateway_server: GatewayServer) -> None:
+    patched, stored, (code, body) = await asyncio.to_thread(_scale_patches, gateway_server.url)
+    assert (patched, stored) == (3, 3)
+    assert (code, body["reason"]) == (400, "BadRequest")
+    mismatch = "the name of the object (other) does not match the name on the URL (web)"
+    assert body["message"] == mismatch
