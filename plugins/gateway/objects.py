@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 from shoal import errors
 from shoal.apiserver import decoding
+from shoal.apiserver.lists import too_large
 from shoal.apiserver.managedfields import default_manager
 from shoal.apiserver.patch import merge_patch
 from shoal.client import Client
@@ -73,6 +74,7 @@ class Objects:
 
     async def list(self, request: web.Request, target: Target) -> web.Response:
         q = request.query
+        version, at_least = _list_version(request)
         listed = await self.client.list(
             target.kind,
             target.namespace,
@@ -80,8 +82,10 @@ class Objects:
             field_selector=q.get("fieldSelector", ""),
             limit=_int_param(request, "limit"),
             continue_token=q.get("continue", ""),
-            resource_version=_list_version(q.get("resourceVersion", "")),
+            resource_version=version,
         )
+        if at_least and int(listed.resource_version or 0) < at_least:
+            raise too_large(at_least, int(listed.resource_version or 0))
         as_table = table.wants_table(request.headers.get("Accept", ""))
         include = q.get("includeObject", "Metadata")
         # Turning many objects into JSON is the gateway's heaviest work: a
@@ -264,9 +268,43 @@ def _list_body(target: Target, listed: Any, as_table: bool, include: str) -> str
     return bodies.encode({**body, "items": items})
 
 
-def _list_version(version: str) -> str:
-    # "0" means "any version, from the cache" to Kubernetes: the latest is one.
-    return "" if version == "0" else version
+def _list_version(request: web.Request) -> tuple[str, int]:
+    """The version to list at, and the one the answer must be at least as
+    fresh as. Kubernetes reads resourceVersion as "not older than" unless
+    resourceVersionMatch is Exact: "0" (any version) and a past version are
+    served the latest state; only Exact lists the state at that version."""
+    q = request.query
+    version, match = q.get("resourceVersion", ""), q.get("resourceVersionMatch", "")
+    if match:
+        _check_match(version, match, q.get("continue", ""))
+    if match == "Exact" or not version.isdigit() or q.get("continue"):
+        return ("" if version == "0" else version), 0  # the store checks the version
+    return "", int(version)
+
+
+def _check_match(version: str, match: str, token: str) -> None:
+    """ValidateListOptions' rules for resourceVersionMatch."""
+    causes: list[tuple[str, str]] = []
+    if not version:
+        causes.append(("resourceVersionMatch", f"Forbidden: {_MATCH_NEEDS_VERSION}"))
+    if token:
+        causes.append(("resourceVersionMatch", f"Forbidden: {_MATCH_WITH_CONTINUE}"))
+    if match not in ("Exact", "NotOlderThan"):
+        causes.append(
+            (
+                "resourceVersionMatch",
+                f'Unsupported value: "{match[:64]}": supported values: "Exact", "NotOlderThan"',
+            )
+        )
+    elif match == "Exact" and version == "0":
+        causes.append(("resourceVersionMatch", f"Forbidden: {_EXACT_ZERO}"))
+    if causes:
+        raise errors.invalid("ListOptions", "", causes, "meta.k8s.io")
+
+
+_MATCH_NEEDS_VERSION = "resourceVersionMatch is forbidden unless resourceVersion is provided"
+_MATCH_WITH_CONTINUE = "resourceVersionMatch is forbidden when continue is provided"
+_EXACT_ZERO = 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"'
 
 
 async def _delete_options(request: web.Request) -> dict[str, Any]:

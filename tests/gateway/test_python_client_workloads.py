@@ -226,3 +226,47 @@ async def test_scale_json_patch_and_name_mismatch(gateway_server: GatewayServer)
     assert (code, body["reason"]) == (400, "BadRequest")
     mismatch = "the name of the object (other) does not match the name on the URL (web)"
     assert body["message"] == mismatch
+
+
+def _lists_at_versions(url: str) -> dict[str, Any]:
+    """Lists at a resourceVersion older than the latest: Kubernetes reads an
+    unqualified or NotOlderThan version as 'at least this fresh' (the
+    current state), and only Exact as the state at that version."""
+    m = kubernetes.client
+    container = m.V1Container(name="c", image="busybox")
+    template = m.V1PodTemplateSpec(spec=m.V1PodSpec(restart_policy="Never", containers=[container]))
+
+    def job(name: str) -> Any:
+        return m.V1Job(metadata=m.V1ObjectMeta(name=name), spec=m.V1JobSpec(template=template))
+
+    with _api(url) as api:
+        batch = m.BatchV1Api(api)
+        batch.create_namespaced_job("default", job("a"))
+        version = batch.list_namespaced_job("default").metadata.resource_version
+        batch.create_namespaced_job("default", job("b"))
+
+        def names(**options: Any) -> list[str]:
+            listed = batch.list_namespaced_job("default", **options)
+            return [j.metadata.name for j in listed.items]
+
+        future = str(int(version) + 1000)
+        return {
+            "unqualified": names(resource_version=version),
+            "not older": names(resource_version=version, resource_version_match="NotOlderThan"),
+            "exact": names(resource_version=version, resource_version_match="Exact"),
+            "future": _refused(lambda: names(resource_version=future))[0],
+            "match alone": _refused(lambda: names(resource_version_match="NotOlderThan")),
+        }
+
+
+async def test_list_resource_version_match(gateway_server: GatewayServer) -> None:
+    seen = await asyncio.to_thread(_lists_at_versions, gateway_server.url)
+    assert seen["unqualified"] == seen["not older"] == ["a", "b"]
+    assert seen["exact"] == ["a"]
+    assert seen["future"] == 504  # Too large resource version
+    code, body = seen["match alone"]
+    assert (code, body["reason"]) == (422, "Invalid")
+    forbidden = "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided"
+    assert body["details"]["causes"] == [
+        {"reason": "FieldValueForbidden", "message": forbidden, "field": "resourceVersionMatch"}
+    ]
