@@ -270,3 +270,49 @@ async def test_list_resource_version_match(gateway_server: GatewayServer) -> Non
     assert body["details"]["causes"] == [
         {"reason": "FieldValueForbidden", "message": forbidden, "field": "resourceVersionMatch"}
     ]
+
+
+def _watch_list(url: str) -> tuple[list[tuple[str, Any]], tuple[int, dict[str, Any]]]:
+    """A watch list of Jobs: the existing one as ADDED, the end-of-initial-
+    events bookmark, then a change made after it."""
+    m = kubernetes.client
+    container = m.V1Container(name="c", image="busybox")
+    template = m.V1PodTemplateSpec(spec=m.V1PodSpec(restart_policy="Never", containers=[container]))
+    with _api(url) as api:
+        batch = m.BatchV1Api(api)
+        batch.create_namespaced_job(
+            "default",
+            m.V1Job(metadata=m.V1ObjectMeta(name="old"), spec=m.V1JobSpec(template=template)),
+        )
+        stream = kubernetes.watch.Watch().stream(
+            batch.list_namespaced_job, "default",
+            send_initial_events=True, resource_version_match="NotOlderThan",
+            allow_watch_bookmarks=True, timeout_seconds=10,
+        )  # fmt: skip
+        seen: list[tuple[str, Any]] = []
+        for event in stream:
+            if event["type"] == "BOOKMARK":
+                seen.append(("BOOKMARK", event["object"]["metadata"].get("annotations")))
+                batch.patch_namespaced_job("old", "default", {"metadata": {"labels": {"a": "b"}}})
+            else:
+                seen.append((event["type"], event["object"].metadata.name))
+            if event["type"] == "MODIFIED":
+                break
+        without_match = _refused(
+            lambda: batch.list_namespaced_job(
+                "default", watch=True, send_initial_events=True, _preload_content=False
+            )
+        )
+        return seen, without_match
+
+
+async def test_watch_list_ends_initial_events_with_a_bookmark(
+    gateway_server: GatewayServer,
+) -> None:
+    seen, (code, body) = await asyncio.to_thread(_watch_list, gateway_server.url)
+    assert seen == [
+        ("ADDED", "old"),
+        ("BOOKMARK", {"k8s.io/initial-events-end": "true"}),
+        ("MODIFIED", "old"),
+    ]
+    assert (code, body["details"]["causes"][0]["field"]) == (422, "resourceVersionMatch")
