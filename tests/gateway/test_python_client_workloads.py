@@ -316,3 +316,36 @@ async def test_watch_list_ends_initial_events_with_a_bookmark(
         ("MODIFIED", "old"),
     ]
     assert (code, body["details"]["causes"][0]["field"]) == (422, "resourceVersionMatch")
+
+
+def _managed_by(url: str) -> dict[str, Any]:
+    m = kubernetes.client
+    container = m.V1Container(name="c", image="busybox")
+    template = m.V1PodTemplateSpec(spec=m.V1PodSpec(restart_policy="Never", containers=[container]))
+
+    def job(name: str, managed_by: str) -> Any:
+        spec = m.V1JobSpec(template=template, managed_by=managed_by)
+        return m.V1Job(metadata=m.V1ObjectMeta(name=name), spec=spec)
+
+    with _api(url) as api:
+        batch = m.BatchV1Api(api)
+        created = batch.create_namespaced_job("default", job("kueue", "kueue.x-k8s.io/multikueue"))
+        change = {"spec": {"managedBy": "example.com/other"}}
+        return {
+            "created": created.spec.managed_by,
+            "bad": _refused(lambda: batch.create_namespaced_job("default", job("b", "nodomain"))),
+            "changed": _refused(lambda: batch.patch_namespaced_job("kueue", "default", change)),
+        }
+
+
+async def test_job_managed_by(gateway_server: GatewayServer) -> None:
+    """batch/v1 Job's spec.managedBy: kept, validated, immutable."""
+    seen = await asyncio.to_thread(_managed_by, gateway_server.url)
+    assert seen["created"] == "kueue.x-k8s.io/multikueue"
+    code, body = seen["bad"]
+    invalid = 'Invalid value: "nodomain": must be a domain-prefixed path (such as "acme.io/foo")'
+    assert code == 422 and body["details"]["causes"] == [
+        {"reason": "FieldValueInvalid", "message": invalid, "field": "spec.managedBy"}
+    ]
+    code, body = seen["changed"]
+    assert code == 422 and body["details"]["causes"][0]["field"] == "spec.managedBy"
