@@ -349,3 +349,26 @@ async def test_job_managed_by(gateway_server: GatewayServer) -> None:
     ]
     code, body = seen["changed"]
     assert code == 422 and body["details"]["causes"][0]["field"] == "spec.managedBy"
+
+
+def _dry_run_eviction(url: str) -> Any:
+    m = kubernetes.client
+    with _api(url) as api:
+        core = m.CoreV1Api(api)
+        pod = m.V1Pod(
+            metadata=m.V1ObjectMeta(name="d"),
+            spec=m.V1PodSpec(containers=[m.V1Container(name="c", image="busybox")]),
+        )
+        core.create_namespaced_pod("default", pod)
+        eviction = m.V1Eviction(
+            metadata=m.V1ObjectMeta(name="d", namespace="default"),
+            delete_options=m.V1DeleteOptions(dry_run=["All"]),
+        )
+        core.create_namespaced_pod_eviction("d", "default", eviction)
+        return core.read_namespaced_pod("d", "default")
+
+
+async def test_dry_run_eviction_deletes_nothing(gateway_server: GatewayServer) -> None:
+    """kubectl drain --dry-run=server puts dryRun in the Eviction's deleteOptions."""
+    pod = await asyncio.to_thread(_dry_run_eviction, gateway_server.url)
+    assert pod.metadata.name == "d" and pod.metadata.deletion_timestamp is None
