@@ -214,7 +214,7 @@ class Objects:
             propagation_policy=_propagation(options),
             uid=pre.get("uid") or "",
             resource_version=pre.get("resourceVersion") or "",
-            dry_run=dry_run(request) or "All" in (options.get("dryRun") or []),
+            dry_run=_delete_dry_run(request, options),
         )
         return bodies.respond(bodies.to_json(deleted))
 
@@ -227,14 +227,16 @@ class Objects:
             field_selector=q.get("fieldSelector", ""),
         )
         options = await _delete_options(request)
+        grace = options.get("gracePeriodSeconds")
         for item in listed.items:
             try:
                 await self.client.delete(
                     target.kind,
                     item.metadata.name,
                     item.metadata.namespace,
+                    grace_period_seconds=None if grace is None else int(grace),
                     propagation_policy=_propagation(options),
-                    dry_run=dry_run(request),
+                    dry_run=_delete_dry_run(request, options),
                 )
             except errors.NotFoundError:
                 continue  # deleted by someone else meanwhile: the goal is met
@@ -315,6 +317,9 @@ async def _delete_options(request: web.Request) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise bad_request("DeleteOptions must be a JSON object")
         options.update(body)
+        grace = options.get("gracePeriodSeconds")
+        if grace is not None and (not isinstance(grace, int) or isinstance(grace, bool)):
+            raise bad_request("DeleteOptions.gracePeriodSeconds must be an integer")
     q = request.query
     if "gracePeriodSeconds" in q:
         options["gracePeriodSeconds"] = _int_param(request, "gracePeriodSeconds")
@@ -323,6 +328,17 @@ async def _delete_options(request: web.Request) -> dict[str, Any]:
     if q.get("orphanDependents") == "true":
         options["orphanDependents"] = True
     return options
+
+
+def _delete_dry_run(request: web.Request, options: dict[str, Any]) -> bool:
+    """dryRun in the query or in the DeleteOptions body ("All" only)."""
+    values = options.get("dryRun") or []
+    if not isinstance(values, list):
+        raise bad_request("DeleteOptions.dryRun must be a list of strings")
+    unknown = [v for v in values if v != "All"]
+    if unknown:
+        raise bad_request(f'unsupported dryRun value "{str(unknown[0])[:64]}": only "All" is')
+    return dry_run(request) or bool(values)
 
 
 def _propagation(options: dict[str, Any]) -> str:

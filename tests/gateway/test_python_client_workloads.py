@@ -372,3 +372,22 @@ async def test_dry_run_eviction_deletes_nothing(gateway_server: GatewayServer) -
     """kubectl drain --dry-run=server puts dryRun in the Eviction's deleteOptions."""
     pod = await asyncio.to_thread(_dry_run_eviction, gateway_server.url)
     assert pod.metadata.name == "d" and pod.metadata.deletion_timestamp is None
+
+
+def _dry_run_delete_collection(url: str) -> list[str]:
+    m = kubernetes.client
+    container = m.V1Container(name="c", image="busybox")
+    template = m.V1PodTemplateSpec(spec=m.V1PodSpec(restart_policy="Never", containers=[container]))
+    with _api(url) as api:
+        batch = m.BatchV1Api(api)
+        for name in ("x", "y"):
+            job = m.V1Job(metadata=m.V1ObjectMeta(name=name), spec=m.V1JobSpec(template=template))
+            batch.create_namespaced_job("default", job)
+        batch.delete_collection_namespaced_job("default", body=m.V1DeleteOptions(dry_run=["All"]))
+        return [j.metadata.name for j in batch.list_namespaced_job("default").items]
+
+
+async def test_delete_collection_dry_run_in_the_body(gateway_server: GatewayServer) -> None:
+    """DeleteOptions' dryRun in the body counts for a collection as for one object."""
+    names = await asyncio.to_thread(_dry_run_delete_collection, gateway_server.url)
+    assert names == ["x", "y"]
