@@ -94,7 +94,16 @@ def generate_selector(job: Any) -> None:
 
 def validate_job(job: Any) -> Causes:
     causes = validate_job_spec("spec", job.spec)
-    return causes + _generated_selector(job)
+    return causes + _generated_selector(job) + _job_status(job.status)
+
+
+def _job_status(status: Any) -> Causes:
+    """ValidateJobStatus: no count is negative (checked on every write, and
+    only a status write can change the status)."""
+    causes: Causes = []
+    for field in ("active", "succeeded", "failed", "ready", "terminating"):
+        causes += _negative(f"status.{field}", getattr(status, field))
+    return causes
 
 
 def _generated_selector(job: Any) -> Causes:

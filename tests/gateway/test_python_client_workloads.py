@@ -391,3 +391,26 @@ async def test_delete_collection_dry_run_in_the_body(gateway_server: GatewayServ
     """DeleteOptions' dryRun in the body counts for a collection as for one object."""
     names = await asyncio.to_thread(_dry_run_delete_collection, gateway_server.url)
     assert names == ["x", "y"]
+
+
+def _negative_job_status(url: str) -> tuple[tuple[int, dict[str, Any]], Any]:
+    m = kubernetes.client
+    container = m.V1Container(name="c", image="busybox")
+    template = m.V1PodTemplateSpec(spec=m.V1PodSpec(restart_policy="Never", containers=[container]))
+    with _api(url) as api:
+        batch = m.BatchV1Api(api)
+        job = m.V1Job(metadata=m.V1ObjectMeta(name="n"), spec=m.V1JobSpec(template=template))
+        batch.create_namespaced_job("default", job)
+        patch = {"status": {"active": -1}}
+        refused = _refused(lambda: batch.patch_namespaced_job_status("n", "default", patch))
+        return refused, batch.read_namespaced_job_status("n", "default").status
+
+
+async def test_negative_job_status_is_invalid(gateway_server: GatewayServer) -> None:
+    (code, body), status = await asyncio.to_thread(_negative_job_status, gateway_server.url)
+    assert code == 422 and body["details"]["causes"] == [{
+        "reason": "FieldValueInvalid",
+        "message": "Invalid value: -1: must be greater than or equal to 0",
+        "field": "status.active",
+    }]  # fmt: skip
+    assert status.active is None
