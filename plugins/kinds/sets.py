@@ -266,7 +266,8 @@ def validate_stateful_set_update(old: Any, new: Any) -> Causes:
 
 
 def validate_controller_revision(revision: Any) -> Causes:
-    return _non_negative("revision", revision.revision)
+    causes = [] if revision.HasField("data") else [("data", "Required value: data is mandatory")]
+    return causes + _non_negative("revision", revision.revision)
 
 
 def validate_controller_revision_update(old: Any, new: Any) -> Causes:

@@ -414,3 +414,21 @@ async def test_negative_job_status_is_invalid(gateway_server: GatewayServer) -> 
         "field": "status.active",
     }]  # fmt: skip
     assert status.active is None
+
+
+def _revision_without_data(url: str) -> tuple[int, list[str]]:
+    m = kubernetes.client
+    with _api(url) as api:
+        body = {"apiVersion": "apps/v1", "kind": "ControllerRevision", "metadata": {"name": "r"}}
+        response = api.call_api(
+            "POST", f"{url}/apis/apps/v1/namespaces/default/controllerrevisions",
+            header_params={"Content-Type": "application/json"}, body={**body, "revision": 1},
+        )  # fmt: skip
+        response.read()
+        listed = m.AppsV1Api(api).list_namespaced_controller_revision("default")
+        return response.status, [r.metadata.name for r in listed.items]
+
+
+async def test_controller_revision_without_data_is_invalid(gateway_server: GatewayServer) -> None:
+    code, names = await asyncio.to_thread(_revision_without_data, gateway_server.url)
+    assert (code, names) == (422, [])
