@@ -13,7 +13,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from shoal.api.v1 import core_pb2
 from shoal.plugins.controllers import podutil
 from shoal.plugins.controllers.job_tracking import TRACKING
-from shoal.plugins.kinds.batch_rules import COMPLETION_INDEX, JOB_CONTROLLER
+from shoal.plugins.kinds.batch_managed_by import JOB_CONTROLLER
+from shoal.plugins.kinds.batch_rules import COMPLETION_INDEX
 
 # Kubernetes' job back-off: 10 s doubling per failure, at most 6 minutes.
 DEFAULT_BACKOFF = 10.0

@@ -18,8 +18,8 @@ from croniter import croniter
 from shoal import selectors
 from shoal.apiserver import defaults
 from shoal.apiserver.validate import validate_pod_template
+from shoal.plugins.kinds.batch_managed_by import validate_managed_by
 from shoal.strategy import Causes
-from shoal.validation import validate_dns1123_subdomain
 
 CONTROLLER_UID = "batch.kubernetes.io/controller-uid"
 LEGACY_CONTROLLER_UID = "controller-uid"
@@ -34,9 +34,6 @@ EXIT_CODE_OPERATORS = ("In", "NotIn")
 CONDITION_STATUSES = ("True", "False", "Unknown")
 CONCURRENCY_POLICIES = ("Allow", "Forbid", "Replace")
 MAX_INDEXED_COMPLETIONS = 100_000
-# spec.managedBy: who runs the job; this value (or none) means shoal's controller.
-JOB_CONTROLLER = "kubernetes.io/job-controller"
-MAX_MANAGED_BY = 63
 # A CronJob's name plus "-" and an 11-digit minute count makes its job's
 # name, which is a label value (63 characters): Kubernetes allows 52.
 MAX_CRONJOB_NAME = 52
@@ -172,32 +169,8 @@ def validate_job_spec(path: str, spec: Any, *, template: bool = False) -> Causes
     if spec.HasField("pod_failure_policy"):
         causes += _pod_failure_policy(f"{path}.podFailurePolicy", spec)
     if spec.HasField("managed_by"):
-        causes += _managed_by(f"{path}.managedBy", spec.managed_by)
+        causes += validate_managed_by(f"{path}.managedBy", spec.managed_by)
     return causes
-
-
-def _managed_by(path: str, value: str) -> Causes:
-    """IsDomainPrefixedPath, at most 63 characters."""
-    if not value:
-        return [(path, "Required value")]
-    causes: Causes = []
-    host, _, rest = value.partition("/")
-    if not host or not rest:
-        causes.append((path, f'Invalid value: "{value}": {_DOMAIN_PREFIXED}'))
-    else:
-        causes += [
-            (path, f'Invalid value: "{host}": {e}') for e in validate_dns1123_subdomain(host)
-        ]
-        if not _HTTP_PATH.fullmatch(rest):
-            causes.append((path, f'Invalid value: "{rest}": {_INVALID_PATH}'))
-    if len(value) > MAX_MANAGED_BY:
-        causes.append((path, f"Too long: may not be more than {MAX_MANAGED_BY} bytes"))
-    return causes
-
-
-_DOMAIN_PREFIXED = 'must be a domain-prefixed path (such as "acme.io/foo")'
-_HTTP_PATH = re.compile(r"[A-Za-z0-9/\-._~%!$&'()*+,;=:]+")
-_INVALID_PATH = "Invalid path (regex used for validation is '[A-Za-z0-9/\\-._~%!$&'()*+,;=:]+')"
 
 
 def _selector(path: str, spec: Any, *, required: bool) -> Causes:
