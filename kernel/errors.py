@@ -141,7 +141,10 @@ class InsufficientStorageError(APIError):
 class TooManyRequestsError(APIError):
     """The server shed this request or stream (a user over their share of
     the server, a watch that fell too far behind); retry after
-    ``retry_after_seconds``, a watch from the last resourceVersion it delivered."""
+    ``retry_after_seconds``, a watch from the last resourceVersion it delivered.
+    ``causes`` holds ``(reason, message)`` pairs here, not field paths: an
+    eviction a disruption budget refuses says why (Kubernetes' DisruptionBudget
+    cause)."""
 
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
     reason = "TooManyRequests"

@@ -133,24 +133,35 @@ def invalid(path: str, value: str, message: str) -> str:
     return f'{path}: Invalid value: "{value}": {message}'
 
 
-def validate_labels(labels: Mapping[str, str], path: str = "metadata.labels") -> list[str]:
+def label_problems(labels: Mapping[str, str]) -> list[str]:
+    """What is wrong with a label map, as field.Error details without the
+    field path (`Invalid value: "x": must be ...`): a Status cause's message."""
     errors = []
     for key, value in labels.items():
-        errors += [invalid(path, key, e) for e in validate_label_key(key)]
-        errors += [invalid(path, value, e) for e in validate_label_value(value)]
+        errors += [f'Invalid value: "{key}": {e}' for e in validate_label_key(key)]
+        errors += [f'Invalid value: "{value}": {e}' for e in validate_label_value(value)]
+    return errors
+
+
+def validate_labels(labels: Mapping[str, str], path: str = "metadata.labels") -> list[str]:
+    return [f"{path}: {problem}" for problem in label_problems(labels)]
+
+
+def annotation_problems(annotations: Mapping[str, str]) -> list[str]:
+    """Keys as label keys (case-insensitively); values anything, but all
+    keys and values together at most 256 KiB, as the store keeps them inline.
+    Without the field path, as :func:`label_problems`."""
+    errors = []
+    total = 0
+    for key, value in annotations.items():
+        errors += [f'Invalid value: "{key}": {e}' for e in validate_qualified_name(key.lower())]
+        total += len(key.encode()) + len(value.encode())
+    if total > TOTAL_ANNOTATION_SIZE_LIMIT:
+        errors.append(f"Too long: must have at most {TOTAL_ANNOTATION_SIZE_LIMIT} bytes")
     return errors
 
 
 def validate_annotations(
     annotations: Mapping[str, str], path: str = "metadata.annotations"
 ) -> list[str]:
-    """Keys as label keys (case-insensitively); values anything, but all
-    keys and values together at most 256 KiB, as the store keeps them inline."""
-    errors = []
-    total = 0
-    for key, value in annotations.items():
-        errors += [invalid(path, key, e) for e in validate_qualified_name(key.lower())]
-        total += len(key.encode()) + len(value.encode())
-    if total > TOTAL_ANNOTATION_SIZE_LIMIT:
-        errors.append(f"{path}: Too long: must have at most {TOTAL_ANNOTATION_SIZE_LIMIT} bytes")
-    return errors
+    return [f"{path}: {problem}" for problem in annotation_problems(annotations)]

@@ -40,11 +40,27 @@ def validate_metadata(meta: Any, *, name_check: Callable[[str], list[str]]) -> C
         causes += [
             ("metadata.name", f'Invalid value: "{meta.name}": {m}') for m in name_check(meta.name)
         ]
-    causes += [("metadata.labels", m) for m in names.validate_labels(dict(meta.labels))]
+    return causes + validate_labels_and_annotations("metadata", meta)
+
+
+def validate_labels_and_annotations(path: str, meta: Any) -> Causes:
+    """The labels and annotations of ObjectMeta at ``path`` (``metadata``, or
+    ``spec.template`` for a pod template, whose errors Kubernetes reports at
+    ``spec.template.labels``)."""
+    causes: Causes = [(f"{path}.labels", m) for m in names.label_problems(dict(meta.labels))]
     causes += [
-        ("metadata.annotations", m) for m in names.validate_annotations(dict(meta.annotations))
+        (f"{path}.annotations", m) for m in names.annotation_problems(dict(meta.annotations))
     ]
     return causes
+
+
+def validate_pod_template(path: str, template: Any) -> Causes:
+    """ValidatePodTemplateSpec: the template's labels (a Job's carry its name,
+    so a name over 63 characters is refused here) and annotations, and its
+    pod spec."""
+    return validate_labels_and_annotations(path, template.metadata) + validate_pod_spec(
+        f"{path}.spec", template.spec
+    )
 
 
 def _port(path: str, port: int, *, allow_zero: bool = False) -> Causes:
@@ -179,7 +195,7 @@ def validate_replication_controller(rc: Any) -> Causes:
     return (
         _replicas(spec)
         + _selector_matches_template(selector, labels, matches)
-        + validate_pod_spec("spec.template.spec", spec.template.spec)
+        + validate_pod_template("spec.template", spec.template)
     )
 
 
@@ -197,7 +213,7 @@ def _label_selector_workload(obj: Any) -> Causes:
         causes.append(("spec.selector", REQUIRED))
     elif not selector.matches(labels):
         causes += _selector_matches_template({"_": "_"}, labels, False)
-    return causes + validate_pod_spec("spec.template.spec", spec.template.spec)
+    return causes + validate_pod_template("spec.template", spec.template)
 
 
 def validate_deployment(deploy: Any) -> Causes:

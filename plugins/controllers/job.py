@@ -181,7 +181,9 @@ class JobController(Controller):
         now = self.clock()
         if ju.is_finished(job):
             await self._release_all(job)
-            return await self._expire(job, now)
+            return await self._expire(job, now)  # as Kubernetes' TTL controller, any manager
+        if not ju.managed_here(job):
+            return None  # spec.managedBy names another controller: no pods, no status
         pods = await self._claim(job)
         return await JobSync(self, key, job, pods, now).run()
 

@@ -13,6 +13,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from shoal.api.v1 import core_pb2
 from shoal.plugins.controllers import podutil
 from shoal.plugins.controllers.job_tracking import TRACKING
+from shoal.plugins.kinds.batch_managed_by import JOB_CONTROLLER
 from shoal.plugins.kinds.batch_rules import COMPLETION_INDEX
 
 # Kubernetes' job back-off: 10 s doubling per failure, at most 6 minutes.
@@ -44,6 +45,12 @@ def condition(job: Any, kind: str) -> Any | None:
 def has_condition(job: Any, kind: str) -> bool:
     c = condition(job, kind)
     return c is not None and c.status == "True"
+
+
+def managed_here(job: Any) -> bool:
+    """Kubernetes' isJobManagedByController: no spec.managedBy, or this
+    controller's name; a job another controller manages is left alone."""
+    return not job.spec.HasField("managed_by") or job.spec.managed_by == JOB_CONTROLLER
 
 
 def is_finished(job: Any) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 from shoal import errors
 from shoal.apiserver import decoding
+from shoal.apiserver.lists import too_large
 from shoal.apiserver.managedfields import default_manager
 from shoal.apiserver.patch import merge_patch
 from shoal.client import Client
@@ -73,6 +74,7 @@ class Objects:
 
     async def list(self, request: web.Request, target: Target) -> web.Response:
         q = request.query
+        version, at_least = _list_version(request)
         listed = await self.client.list(
             target.kind,
             target.namespace,
@@ -80,8 +82,10 @@ class Objects:
             field_selector=q.get("fieldSelector", ""),
             limit=_int_param(request, "limit"),
             continue_token=q.get("continue", ""),
-            resource_version=_list_version(q.get("resourceVersion", "")),
+            resource_version=version,
         )
+        if at_least and int(listed.resource_version or 0) < at_least:
+            raise too_large(at_least, int(listed.resource_version or 0))
         as_table = table.wants_table(request.headers.get("Accept", ""))
         include = q.get("includeObject", "Metadata")
         # Turning many objects into JSON is the gateway's heaviest work: a
@@ -210,7 +214,7 @@ class Objects:
             propagation_policy=_propagation(options),
             uid=pre.get("uid") or "",
             resource_version=pre.get("resourceVersion") or "",
-            dry_run=dry_run(request) or "All" in (options.get("dryRun") or []),
+            dry_run=_delete_dry_run(request, options),
         )
         return bodies.respond(bodies.to_json(deleted))
 
@@ -223,14 +227,16 @@ class Objects:
             field_selector=q.get("fieldSelector", ""),
         )
         options = await _delete_options(request)
+        grace = options.get("gracePeriodSeconds")
         for item in listed.items:
             try:
                 await self.client.delete(
                     target.kind,
                     item.metadata.name,
                     item.metadata.namespace,
+                    grace_period_seconds=None if grace is None else int(grace),
                     propagation_policy=_propagation(options),
-                    dry_run=dry_run(request),
+                    dry_run=_delete_dry_run(request, options),
                 )
             except errors.NotFoundError:
                 continue  # deleted by someone else meanwhile: the goal is met
@@ -264,9 +270,43 @@ def _list_body(target: Target, listed: Any, as_table: bool, include: str) -> str
     return bodies.encode({**body, "items": items})
 
 
-def _list_version(version: str) -> str:
-    # "0" means "any version, from the cache" to Kubernetes: the latest is one.
-    return "" if version == "0" else version
+def _list_version(request: web.Request) -> tuple[str, int]:
+    """The version to list at, and the one the answer must be at least as
+    fresh as. Kubernetes reads resourceVersion as "not older than" unless
+    resourceVersionMatch is Exact: "0" (any version) and a past version are
+    served the latest state; only Exact lists the state at that version."""
+    q = request.query
+    version, match = q.get("resourceVersion", ""), q.get("resourceVersionMatch", "")
+    if match:
+        _check_match(version, match, q.get("continue", ""))
+    if match == "Exact" or not version.isdigit() or q.get("continue"):
+        return ("" if version == "0" else version), 0  # the store checks the version
+    return "", int(version)
+
+
+def _check_match(version: str, match: str, token: str) -> None:
+    """ValidateListOptions' rules for resourceVersionMatch."""
+    causes: list[tuple[str, str]] = []
+    if not version:
+        causes.append(("resourceVersionMatch", f"Forbidden: {_MATCH_NEEDS_VERSION}"))
+    if token:
+        causes.append(("resourceVersionMatch", f"Forbidden: {_MATCH_WITH_CONTINUE}"))
+    if match not in ("Exact", "NotOlderThan"):
+        causes.append(
+            (
+                "resourceVersionMatch",
+                f'Unsupported value: "{match[:64]}": supported values: "Exact", "NotOlderThan"',
+            )
+        )
+    elif match == "Exact" and version == "0":
+        causes.append(("resourceVersionMatch", f"Forbidden: {_EXACT_ZERO}"))
+    if causes:
+        raise errors.invalid("ListOptions", "", causes, "meta.k8s.io")
+
+
+_MATCH_NEEDS_VERSION = "resourceVersionMatch is forbidden unless resourceVersion is provided"
+_MATCH_WITH_CONTINUE = "resourceVersionMatch is forbidden when continue is provided"
+_EXACT_ZERO = 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"'
 
 
 async def _delete_options(request: web.Request) -> dict[str, Any]:
@@ -277,6 +317,9 @@ async def _delete_options(request: web.Request) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise bad_request("DeleteOptions must be a JSON object")
         options.update(body)
+        grace = options.get("gracePeriodSeconds")
+        if grace is not None and (not isinstance(grace, int) or isinstance(grace, bool)):
+            raise bad_request("DeleteOptions.gracePeriodSeconds must be an integer")
     q = request.query
     if "gracePeriodSeconds" in q:
         options["gracePeriodSeconds"] = _int_param(request, "gracePeriodSeconds")
@@ -285,6 +328,17 @@ async def _delete_options(request: web.Request) -> dict[str, Any]:
     if q.get("orphanDependents") == "true":
         options["orphanDependents"] = True
     return options
+
+
+def _delete_dry_run(request: web.Request, options: dict[str, Any]) -> bool:
+    """dryRun in the query or in the DeleteOptions body ("All" only)."""
+    values = options.get("dryRun") or []
+    if not isinstance(values, list):
+        raise bad_request("DeleteOptions.dryRun must be a list of strings")
+    unknown = [v for v in values if v != "All"]
+    if unknown:
+        raise bad_request(f'unsupported dryRun value "{str(unknown[0])[:64]}": only "All" is')
+    return dry_run(request) or bool(values)
 
 
 def _propagation(options: dict[str, Any]) -> str:

@@ -5,15 +5,25 @@ the strategy's :class:`shoal.strategy.ScaleSubresource` names."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aiohttp import web
+from shoal import errors
 from shoal.apiserver import decoding
 from shoal.client import Client
 from shoal.plugins.gateway import bodies
-from shoal.plugins.gateway.objects import MERGE, STRATEGIC, dry_run, field_manager, merge
+from shoal.plugins.gateway.jsonpatch import check_operations, json_patch
+from shoal.plugins.gateway.objects import (
+    JSON_PATCH,
+    MERGE,
+    STRATEGIC,
+    dry_run,
+    field_manager,
+    merge,
+)
 from shoal.plugins.gateway.paths import Target
-from shoal.plugins.gateway.status import StatusError, not_found
+from shoal.plugins.gateway.status import StatusError, bad_request, not_found
 from shoal.plugins.gateway.strategic import strategic_merge
 from shoal.strategy import ScaleSubresource
 
@@ -53,33 +63,30 @@ class Scales:
 
     async def update(self, request: web.Request, target: Target) -> web.Response:
         scale = await bodies.read_json(request)
+        name = ((scale or {}).get("metadata") or {}).get("name", target.name)
+        if name != target.name:
+            raise bad_request(
+                f"the name of the object ({name}) does not match the name on the URL "
+                f"({target.name})"
+            )
         return await self._set(request, target, scale, pin=True)
 
     async def patch(self, request: web.Request, target: Target) -> web.Response:
-        if request.content_type not in (MERGE, STRATEGIC):
-            raise StatusError(
-                "UnsupportedMediaType", f"unsupported patch type {request.content_type[:100]}"
-            )
+        kind = request.content_type
+        if kind not in (MERGE, STRATEGIC, JSON_PATCH):
+            raise StatusError("UnsupportedMediaType", f"unsupported patch type {kind[:100]}")
         document = decoding.decode_json(await request.read(), "the patch")
+        if kind == JSON_PATCH:
+            check_operations(document)  # before the object is even read
         scale = scale_of(_subresource(target), await self._current(target))
-        patched = (
-            merge(scale, document)
-            if request.content_type == MERGE
-            else strategic_merge(scale, document)
-        )
+        change = {MERGE: merge, STRATEGIC: strategic_merge, JSON_PATCH: json_patch}[kind]
+        patched = change(scale, document)
         return await self._set(request, target, patched, pin=False)
 
     async def _set(
         self, request: web.Request, target: Target, scale: Any, *, pin: bool
     ) -> web.Response:
-        replicas = ((scale or {}).get("spec") or {}).get("replicas")
-        if not isinstance(replicas, int) or replicas < 0:
-            raise StatusError(
-                "Invalid",
-                f'Scale.autoscaling "{target.name}" is invalid: spec.replicas: '
-                "must be greater than or equal to 0",
-                {"causes": [{"field": "spec.replicas", "reason": "FieldValueInvalid"}]},
-            )
+        replicas = _replicas(target, scale)
         paths = _subresource(target)
         patch = paths.replicas_patch(replicas)
         version = ((scale or {}).get("metadata") or {}).get("resourceVersion")
@@ -90,3 +97,16 @@ class Scales:
             dry_run=dry_run(request), field_manager=field_manager(request),
         )  # fmt: skip
         return bodies.respond(scale_of(paths, bodies.to_json(updated)))
+
+
+def _replicas(target: Target, scale: Any) -> int:
+    """spec.replicas of a Scale, refused as Kubernetes' ValidateScale does
+    (an Invalid Status naming Scale.autoscaling, the object and the field)."""
+    replicas = ((scale or {}).get("spec") or {}).get("replicas")
+    if isinstance(replicas, int) and not isinstance(replicas, bool) and replicas >= 0:
+        return replicas
+    if isinstance(replicas, int) and not isinstance(replicas, bool):
+        cause = f"Invalid value: {replicas}: must be greater than or equal to 0"
+    else:
+        cause = f"Invalid value: {json.dumps(replicas)}: must be an integer"
+    raise errors.invalid("Scale", target.name, [("spec.replicas", cause)], group="autoscaling")

@@ -137,7 +137,8 @@ def _kind_of(resource: str) -> str:
 
 
 def _retry_details(err: errors.APIError) -> dict[str, Any] | None:
-    """What a 429 or a 504 tells the client: when to come back, and why."""
+    """What a 429 or a 504 tells the client: when to come back, and why
+    (an eviction a disruption budget refuses names the budget's reason)."""
     details: dict[str, Any] = {}
     retry = getattr(err, "retry_after_seconds", 0)
     if retry:
@@ -146,6 +147,9 @@ def _retry_details(err: errors.APIError) -> dict[str, Any] | None:
         details["causes"] = [
             {"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}
         ]
+    if isinstance(err, errors.TooManyRequestsError) and err.causes:
+        # (reason, message) pairs: an eviction's DisruptionBudget cause
+        details["causes"] = [{"reason": reason, "message": text} for reason, text in err.causes]
     return details or None
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 from shoal import errors
 from shoal.client import Client, WatchEvent
-from shoal.plugins.gateway import bodies, table
+from shoal.plugins.gateway import bodies, table, watchlist
 from shoal.plugins.gateway.paths import Target
 from shoal.plugins.gateway.status import bad_request, from_api_error
 
@@ -49,16 +49,24 @@ class Watches:
             field_selector = ",".join(
                 filter(None, [field_selector, f"metadata.name={target.name}"])
             )
-        events = self.client.watch(
-            target.kind,
-            target.namespace,
+        send = watchlist.send_initial_events(request)
+        selection = watchlist.Selection(
             label_selector=q.get("labelSelector", ""),
             field_selector=field_selector,
-            resource_version=""
-            if q.get("resourceVersion") == "0"
-            else q.get("resourceVersion", ""),
             allow_bookmarks=q.get("allowWatchBookmarks", "").lower() == "true",
         )
+        version = q.get("resourceVersion", "")
+        if send is not None:
+            events = watchlist.watch_list(self.client, target, selection, version, send=send)
+        else:
+            events = self.client.watch(
+                target.kind,
+                target.namespace,
+                label_selector=selection.label_selector,
+                field_selector=selection.field_selector,
+                resource_version="" if version == "0" else version,
+                allow_bookmarks=selection.allow_bookmarks,
+            )
         encode = _encoder(request, target)
         first = asyncio.ensure_future(anext(events))
         # A bad selector fails at once: answer it as a plain Status, not a stream.
@@ -110,6 +118,8 @@ def _encoder(request: web.Request, target: Target) -> Any:
                 "apiVersion": kind.api_version,
                 "metadata": {"resourceVersion": event.resource_version},
             }
+            if event.object == watchlist.INITIAL_EVENTS_END:
+                obj["metadata"]["annotations"] = {watchlist.INITIAL_EVENTS_END: "true"}
         else:
             obj = bodies.to_json(event.object)
             # an object stored through another served version of its kind

@@ -17,7 +17,8 @@ from typing import Any
 from croniter import croniter
 from shoal import selectors
 from shoal.apiserver import defaults
-from shoal.apiserver.validate import validate_pod_spec
+from shoal.apiserver.validate import validate_pod_template
+from shoal.plugins.kinds.batch_managed_by import validate_managed_by
 from shoal.strategy import Causes
 
 CONTROLLER_UID = "batch.kubernetes.io/controller-uid"
@@ -112,7 +113,16 @@ def generate_selector(job: Any) -> None:
 
 def validate_job(job: Any) -> Causes:
     causes = validate_job_spec("spec", job.spec)
-    return causes + _generated_selector(job)
+    return causes + _generated_selector(job) + _job_status(job.status)
+
+
+def _job_status(status: Any) -> Causes:
+    """ValidateJobStatus: no count is negative (checked on every write, and
+    only a status write can change the status)."""
+    causes: Causes = []
+    for field in ("active", "succeeded", "failed", "ready", "terminating"):
+        causes += _negative(f"status.{field}", getattr(status, field))
+    return causes
 
 
 def _generated_selector(job: Any) -> Causes:
@@ -170,7 +180,7 @@ def validate_job_spec(path: str, spec: Any, *, template: bool = False) -> Causes
             )
     causes += _selector(path, spec, required=not template)
     pod = spec.template.spec
-    causes += validate_pod_spec(f"{path}.template.spec", pod)
+    causes += validate_pod_template(f"{path}.template", spec.template)
     if pod.restart_policy not in JOB_RESTART_POLICIES:
         causes.append(
             (
@@ -180,6 +190,8 @@ def validate_job_spec(path: str, spec: Any, *, template: bool = False) -> Causes
         )
     if spec.HasField("pod_failure_policy"):
         causes += _pod_failure_policy(f"{path}.podFailurePolicy", spec)
+    if spec.HasField("managed_by"):
+        causes += validate_managed_by(f"{path}.managedBy", spec.managed_by)
     return causes
 
 
@@ -273,6 +285,8 @@ def validate_job_update(old: Any, new: Any) -> Causes:
         causes.append(("spec.completions", "Invalid value: field is immutable"))
     if old.spec.template != new.spec.template and not _may_change_template(old, new):
         causes.append(("spec.template", "Invalid value: field is immutable"))
+    if old.spec.managed_by != new.spec.managed_by:
+        causes.append(("spec.managedBy", "Invalid value: field is immutable"))
     return causes
 
 

@@ -128,6 +128,7 @@ class EvictionStrategy(Strategy):
         namespace, name = obj.metadata.namespace or "default", obj.metadata.name
         if not name:
             raise errors.invalid("Eviction", name, [("metadata.name", "Required value")], "policy")
+        dry_run = _dry_run(name, obj.delete_options, dry_run)
         pod = await context.get(POD, namespace, name)
         _check_preconditions(pod, obj.delete_options)
         if not _disruption_free(pod):
@@ -214,6 +215,20 @@ def _refused(cause: str) -> errors.TooManyRequestsError:
     err = errors.TooManyRequestsError(VIOLATION)
     err.causes = [("DisruptionBudget", cause)]
     return err
+
+
+def _dry_run(name: str, options: Any, requested: bool) -> bool:
+    """Kubernetes' propagateDryRun: the request's dryRun or the one in the
+    eviction's deleteOptions (kubectl drain --dry-run=server sends only the
+    latter); "All" is the only value."""
+    causes = [
+        ("deleteOptions.dryRun", f'Unsupported value: "{value}": supported values: "All"')
+        for value in options.dry_run
+        if value != "All"
+    ]
+    if causes:
+        raise errors.invalid("Eviction", name, causes, "policy")
+    return requested or bool(options.dry_run)
 
 
 def _check_preconditions(pod: Any, options: Any) -> None:

@@ -10,7 +10,12 @@ from google.protobuf.struct_pb2 import Value
 from shoal import validation
 from shoal.age import age
 from shoal.apiserver import defaults
-from shoal.apiserver.validate import REQUIRED, unsupported, validate_pod_spec
+from shoal.apiserver.validate import (
+    REQUIRED,
+    unsupported,
+    validate_labels_and_annotations,
+    validate_pod_spec,
+)
 from shoal.plugins.kinds.columns import labels_selector
 from shoal.plugins.kinds.storage_rules import (
     default_persistent_volume_claim,
@@ -109,6 +114,7 @@ def _selector_and_template(spec: Any, pod_spec: Any = None) -> Causes:
                 f"Invalid value: {labels}: `selector` does not match template `labels`",
             )
         )
+    causes += validate_labels_and_annotations("spec.template", spec.template.metadata)
     causes += validate_pod_spec("spec.template.spec", pod_spec or spec.template.spec)
     policy = spec.template.spec.restart_policy
     if policy != "Always":
@@ -260,7 +266,8 @@ def validate_stateful_set_update(old: Any, new: Any) -> Causes:
 
 
 def validate_controller_revision(revision: Any) -> Causes:
-    return _non_negative("revision", revision.revision)
+    causes = [] if revision.HasField("data") else [("data", "Required value: data is mandatory")]
+    return causes + _non_negative("revision", revision.revision)
 
 
 def validate_controller_revision_update(old: Any, new: Any) -> Causes:

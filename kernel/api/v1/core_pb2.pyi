@@ -1184,8 +1184,8 @@ class ServiceStatus(_message.Message):
     LOAD_BALANCER_FIELD_NUMBER: _ClassVar[int]
     CONDITIONS_FIELD_NUMBER: _ClassVar[int]
     load_balancer: LoadBalancerStatus
-    conditions: _containers.RepeatedCompositeFieldContainer[_meta_pb2.Condition]
-    def __init__(self, load_balancer: _Optional[_Union[LoadBalancerStatus, _Mapping]] = ..., conditions: _Optional[_Iterable[_Union[_meta_pb2.Condition, _Mapping]]] = ...) -> None: ...
+    conditions: _containers.RepeatedCompositeFieldContainer[_meta_pb2.MetaCondition]
+    def __init__(self, load_balancer: _Optional[_Union[LoadBalancerStatus, _Mapping]] = ..., conditions: _Optional[_Iterable[_Union[_meta_pb2.MetaCondition, _Mapping]]] = ...) -> None: ...
 
 class LoadBalancerStatus(_message.Message):
     __slots__ = ("ingress",)

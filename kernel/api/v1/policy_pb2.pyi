@@ -60,8 +60,8 @@ class PodDisruptionBudgetStatus(_message.Message):
     current_healthy: int
     desired_healthy: int
     expected_pods: int
-    conditions: _containers.RepeatedCompositeFieldContainer[_meta_pb2.Condition]
-    def __init__(self, observed_generation: _Optional[int] = ..., disrupted_pods: _Optional[_Mapping[str, _timestamp_pb2.Timestamp]] = ..., disruptions_allowed: _Optional[int] = ..., current_healthy: _Optional[int] = ..., desired_healthy: _Optional[int] = ..., expected_pods: _Optional[int] = ..., conditions: _Optional[_Iterable[_Union[_meta_pb2.Condition, _Mapping]]] = ...) -> None: ...
+    conditions: _containers.RepeatedCompositeFieldContainer[_meta_pb2.MetaCondition]
+    def __init__(self, observed_generation: _Optional[int] = ..., disrupted_pods: _Optional[_Mapping[str, _timestamp_pb2.Timestamp]] = ..., disruptions_allowed: _Optional[int] = ..., current_healthy: _Optional[int] = ..., desired_healthy: _Optional[int] = ..., expected_pods: _Optional[int] = ..., conditions: _Optional[_Iterable[_Union[_meta_pb2.MetaCondition, _Mapping]]] = ...) -> None: ...
 
 class Eviction(_message.Message):
     __slots__ = ("api_version", "kind", "metadata", "delete_options")
