@@ -66,6 +66,9 @@ KUBERNETES_ALWAYS: dict[str, set[str]] = {
     "OwnerReference": {"apiVersion", "kind", "name", "uid"},
     "LabelSelectorRequirement": {"key", "operator"},
     "Condition": {"type", "status", "lastTransitionTime"},
+    # metav1.Condition (PodDisruptionBudget's and Service's conditions): reason
+    # and message carry no omitempty
+    "MetaCondition": {"type", "status", "lastTransitionTime", "reason", "message"},
     # core/v1: nodes
     "NodeStatus": {"daemonEndpoints", "nodeInfo"},
     "NodeAddress": {"type", "address"},
