@@ -30,13 +30,13 @@ def parse_response(raw: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
     head, sep, body = raw.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     parts = lines[0].split(" ", 2)
-    if not sep or len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+    if not sep or len(parts) < 2 or not parts[0].startswith("HTTP/") or not _digits(parts[1]):
         raise StatusError("ServiceUnavailable", "the pod did not answer with HTTP")
     headers = [_header(line) for line in lines[1:] if ":" in line]
     fields = {k.lower(): v for k, v in headers}
     if "chunked" in fields.get("transfer-encoding", "").lower():
         body = _dechunk(body)
-    elif fields.get("content-length", "").isdigit():
+    elif _digits(fields.get("content-length", "")):
         body = body[: int(fields["content-length"])]
     kept = [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP]
     return int(parts[1]), kept, body
@@ -58,3 +58,8 @@ def _dechunk(data: bytes) -> bytes:
             return bytes(out)
         out += data[end + 2 : end + 2 + size]
         pos = end + 2 + size + 2
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() takes "²", which int() refuses."""
+    return text.isascii() and text.isdigit()

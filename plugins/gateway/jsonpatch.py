@@ -136,6 +136,6 @@ def _remove(doc: Any, path: list[str]) -> Any:
 
 
 def _index(text: str, bound: int) -> int:
-    if not text.isdigit() or int(text) >= bound:
+    if not (text.isascii() and text.isdigit()) or int(text) >= bound:
         raise StatusError("Invalid", f"index {text} is out of range")
     return int(text)

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 from shoal import errors
 from shoal.apiserver import decoding
-from shoal.apiserver.lists import too_large
+from shoal.apiserver.lists import parse_resource_version, too_large
 from shoal.apiserver.managedfields import default_manager
 from shoal.apiserver.patch import merge_patch
 from shoal.client import Client
@@ -279,9 +279,9 @@ def _list_version(request: web.Request) -> tuple[str, int]:
     version, match = q.get("resourceVersion", ""), q.get("resourceVersionMatch", "")
     if match:
         _check_match(version, match, q.get("continue", ""))
-    if match == "Exact" or not version.isdigit() or q.get("continue"):
+    if match == "Exact" or q.get("continue"):
         return ("" if version == "0" else version), 0  # the store checks the version
-    return "", int(version)
+    return "", parse_resource_version(version)  # a malformed one is a 400
 
 
 def _check_match(version: str, match: str, token: str) -> None:

@@ -46,7 +46,7 @@ def choose_port(pod: Any, asked: str) -> int:
     declared = [p for c in pod.spec.containers for p in c.ports]
     if not asked:
         return int(declared[0].container_port) if declared else 80
-    if asked.isdigit():
+    if asked.isascii() and asked.isdigit():
         return int(asked)
     for port in declared:
         if port.name == asked:
@@ -168,7 +168,7 @@ def _ports(values: list[str]) -> list[int]:
     ports = [p.strip() for v in values for p in v.split(",") if p.strip()]
     if not ports:
         raise bad_request("at least one port must be given (?ports=80)")
-    if not all(p.isdigit() and 0 < int(p) < 65536 for p in ports):
+    if not all(p.isascii() and p.isdigit() and 0 < int(p) < 65536 for p in ports):
         raise bad_request(f"invalid port in {ports}")
     return [int(p) for p in ports]
 

@@ -44,7 +44,7 @@ def _int(request: web.Request, name: str) -> int | None:
     text = request.query.get(name)
     if text is None or text == "":
         return None
-    if not text.lstrip("-").isdigit():
+    if not (text.isascii() and text.lstrip("-").isdigit()):
         raise bad_request(f'{name}: invalid value "{text}", expected an integer')
     return int(text)
 

@@ -20,7 +20,7 @@ log = structlog.get_logger("gateway")
 def split_listen(listen: str) -> tuple[str, int]:
     """``127.0.0.1:8001`` -> ("127.0.0.1", 8001); ``[::1]:0`` -> ("::1", 0)."""
     host, sep, port = listen.rpartition(":")
-    if not sep or not port.isdigit() or int(port) > 65535:
+    if not sep or not (port.isascii() and port.isdigit()) or int(port) > 65535:
         raise ValueError(f'invalid listen address "{listen}": want HOST:PORT')
     return host.strip("[]") or "127.0.0.1", int(port)
 

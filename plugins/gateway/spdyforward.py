@@ -38,7 +38,7 @@ def check_headers(stream: Stream) -> str:
     port = stream.header("port")
     if not port:
         return '"port" header is required'
-    if not port.isdigit() or not 0 < int(port) < 65536:
+    if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
         return f'unable to parse "{port}" as a port'
     kind = stream.header("streamtype")
     if not kind:

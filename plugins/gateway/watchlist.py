@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 from shoal import errors
-from shoal.apiserver.lists import too_large
+from shoal.apiserver.lists import parse_resource_version, too_large
 from shoal.client import Client, WatchEvent
 from shoal.plugins.gateway.paths import Target
 from shoal.plugins.gateway.status import bad_request
@@ -66,17 +66,17 @@ async def watch_list(
 ) -> AsyncIterator[WatchEvent]:
     """The initial events (when ``send``), their end bookmark, then every
     change after the version they were read at."""
+    wanted = parse_resource_version(version)  # a malformed one is a 400
     listed = await client.list(
         target.kind,
         target.namespace,
         label_selector=selection.label_selector,
         field_selector=selection.field_selector,
         limit=0 if send else 1,
-        resource_version="" if version.isdigit() or not version else version,
     )
     current = int(listed.resource_version or 0)
-    if version.isdigit() and int(version) > current:
-        raise too_large(int(version), current)
+    if wanted > current:
+        raise too_large(wanted, current)
     if send:
         for obj in listed.items:
             yield WatchEvent("ADDED", obj, obj.metadata.resource_version)

@@ -82,7 +82,7 @@ async def test_a_list_at_a_version_not_reached_yet(boundary: Boundary) -> None:
     assert answer.headers["Retry-After"] == "1"
 
 
-@pytest.mark.parametrize("version", ["abc", "-1", str(2**64), "1e3", " 5"])
+@pytest.mark.parametrize("version", ["abc", "-1", str(2**64), str(2**63), "1e3", " 5", "\u00b2"])
 async def test_a_list_at_a_malformed_version(boundary: Boundary, version: str) -> None:
     with pytest.raises(errors.BadRequestError) as err:
         await boundary.clients["viewer"].list("configmaps", "default", resource_version=version)
@@ -90,6 +90,11 @@ async def test_a_list_at_a_malformed_version(boundary: Boundary, version: str) -
     assert "invalid resource version" in err.value.message
     answer = await boundary.rest("viewer", "GET", f"{CONFIGMAPS}?resourceVersion={version}")
     assert (answer.code, answer.body["reason"]) == (400, "BadRequest")
+    watch_list = "watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan"
+    answer = await boundary.rest(
+        "viewer", "GET", f"{CONFIGMAPS}?{watch_list}&resourceVersion={version}"
+    )
+    assert answer.code == 400 and answer.body["reason"] == "BadRequest", answer.body
 
 
 @pytest.mark.parametrize(
@@ -111,3 +116,12 @@ async def test_a_watch_with_a_malformed_timeout(boundary: Boundary) -> None:
     answer = await boundary.rest("viewer", "GET", f"{CONFIGMAPS}?watch=true&timeoutSeconds=abc")
     assert (answer.code, answer.body["reason"]) == (400, "BadRequest")
     assert 'timeoutSeconds: Invalid value: "abc"' in answer.body["message"]
+
+
+@pytest.mark.parametrize("value", ["abc", "\u00b2", "-\u00b2"])
+async def test_a_log_request_with_a_malformed_count(boundary: Boundary, value: str) -> None:
+    """str.isdigit() takes "²", which int() refuses: a 400, never a 500."""
+    for name in ("tailLines", "limitBytes"):
+        path = f"/api/v1/namespaces/default/pods/none/log?{name}={value}"
+        answer = await boundary.rest("viewer", "GET", path)
+        assert (answer.code, answer.body["reason"]) == (400, "BadRequest"), answer.body
