@@ -79,7 +79,7 @@ def access_request(verb: str, resource: str, name: str, namespace: str, imperson
         return pb.AccessReviewRequest(non_resource_attributes=path, impersonate=impersonate)
     if "/" in resource and not name:  # kubectl's "pods/web" form
         head, _, tail = resource.partition("/")
-        if _known(head) and not _known_subresource(tail):
+        if _served(head) and not _known_subresource(tail):
             resource, name = head, tail
     plural, _, subresource = resource.partition("/")
     group, namespaced = "", True
@@ -103,16 +103,6 @@ def access_request(verb: str, resource: str, name: str, namespace: str, imperson
 
 
 SUBRESOURCES = ("status", "log", "exec", "portforward", "proxy", "binding", "scale", "attach")
-
-
-def _known(name: str) -> bool:
-    from shoal import kinds
-
-    try:
-        kinds.resolve(name)
-    except kinds.UnknownKindError:
-        return False
-    return True
 
 
 def _known_subresource(name: str) -> bool:
@@ -166,3 +156,9 @@ def rules_table(rules: Any) -> str:
 
 def _joined(items: Any) -> str:
     return "[" + " ".join(items) + "]" if items else "[]"
+
+
+def _served(name: str) -> bool:
+    from shoal import kinds
+
+    return kinds.is_served(name)

@@ -241,6 +241,15 @@ def resolve(name: str) -> Kind:
     raise UnknownKindError(f'the server doesn\'t have a resource type "{name}"')
 
 
+def is_served(name: str) -> bool:
+    """Whether :func:`resolve` knows ``name`` (a plugin may leave a kind out)."""
+    try:
+        resolve(name)
+    except UnknownKindError:
+        return False
+    return True
+
+
 def request_name(kind: Kind) -> str:
     """The name a request gives for ``kind``: its kind name, or, when that
     finds another kind (two CRDs' "CronTab"), ``plural.version.group``."""

@@ -305,7 +305,7 @@ class ObjectRegistry(ServerSideApply):
         def apply(old: Any) -> Any:
             patched = _copy(old)
             if status or not merge_metadata(patched, document):
-                patched = merge_named_fields(kind, old, document)
+                patched = merge_named_fields(kind, patched, document)
             check_identity(kind, old.metadata.namespace, name, patched, old)
             if status:
                 new = _copy(old)

@@ -95,29 +95,28 @@ def _merge_map(target: Any, patch: dict[str, str | None] | None) -> None:
             target[key] = value
 
 
-def merge_named_fields(kind: Kind, old: Any, document: dict[str, Any]) -> Any:
-    """``old`` merge-patched by ``document``, the patch's top-level fields
-    alone taken through the object's JSON: a patch of ``spec`` or ``status``
-    converts that field, not the whole object with its managedFields. The
-    fields it does not name stay as stored. What the round trip of the whole
-    object gives for a custom object, or a patch naming a field the kind
-    does not have (whose error it words)."""
+def merge_named_fields(kind: Kind, obj: Any, document: dict[str, Any]) -> Any:
+    """``obj`` (a copy of the stored object, changed in place) merge-patched
+    by ``document``, the patch's top-level fields alone taken through the
+    object's JSON: a patch of ``spec`` or ``status`` converts that field, not
+    the whole object with its managedFields. The fields it does not name stay
+    as stored. A new object from the round trip of the whole one for a custom
+    object, or a patch naming a field the kind does not have (whose error it
+    words)."""
     named = [key for key in document if key not in ("apiVersion", "kind")]
     fields = _top_level_fields(kind)
     if kinds.generic_message(kind.message) is not None or not all(k in fields for k in named):
-        return from_json(kind, merge_patch(to_json(old), document))
+        return from_json(kind, merge_patch(to_json(obj), document))
     part = kind.message()
     for key in named:
-        _copy_field(old, part, fields[key])
+        _copy_field(obj, part, fields[key])
     current = to_json(part)
     target = {key: current[key] for key in current if key in named}
     patched = from_json(kind, merge_patch(target, {k: document[k] for k in named}))
-    new = type(old)()
-    new.CopyFrom(old)
     for key in named:
-        new.ClearField(fields[key].name)
-        _copy_field(patched, new, fields[key])
-    return new
+        obj.ClearField(fields[key].name)
+        _copy_field(patched, obj, fields[key])
+    return obj
 
 
 def _top_level_fields(kind: Kind) -> dict[str, FieldDescriptor]:
@@ -126,10 +125,8 @@ def _top_level_fields(kind: Kind) -> dict[str, FieldDescriptor]:
 
 def _copy_field(source: Any, target: Any, field: FieldDescriptor) -> None:
     name = field.name
-    if field.message_type is not None and field.message_type.GetOptions().map_entry:
-        getattr(target, name).update(getattr(source, name))
-    elif field.is_repeated:
-        getattr(target, name).extend(getattr(source, name))
+    if field.is_repeated:  # lists and maps alike
+        getattr(target, name).MergeFrom(getattr(source, name))
     elif field.message_type is not None:
         if source.HasField(name):
             getattr(target, name).CopyFrom(getattr(source, name))

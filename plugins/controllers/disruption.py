@@ -115,7 +115,7 @@ class DisruptionController(Controller):
         self.budgets = self.watch("PodDisruptionBudget")
         self.pods = self.informer("Pod")
         self.pods.add_handler(self._pod_changed, self._pod_updated, self._pod_changed)
-        self.scaled = {kind: self.informer(kind) for kind in SCALED_KINDS if _registered(kind)}
+        self.scaled = {kind: self.informer(kind) for kind in SCALED_KINDS if kinds.is_served(kind)}
 
     def _pod_changed(self, pod: Any) -> None:
         for pdb in self.budgets.by_index("namespace", pod.metadata.namespace):
@@ -173,15 +173,6 @@ class DisruptionController(Controller):
         informer = self.scaled.get(ref.kind)
         owner = informer.get(ref.name, namespace) if informer is not None else None
         return owner if owner is not None and owner.metadata.uid == ref.uid else None
-
-
-def _registered(kind: str) -> bool:
-    """Whether ``kind`` is served (a plugin may leave the apps kinds out)."""
-    try:
-        kinds.resolve(kind)
-    except kinds.UnknownKindError:
-        return False
-    return True
 
 
 def _same(a: Any, b: Any) -> bool:

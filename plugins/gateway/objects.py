@@ -19,6 +19,7 @@ from shoal.plugins.gateway.jsonpatch import check_operations, json_patch
 from shoal.plugins.gateway.paths import Target
 from shoal.plugins.gateway.status import StatusError, bad_request, not_found, success
 from shoal.plugins.gateway.strategic import strategic_merge
+from shoal.plugins.gateway.watchlist import MATCH_WITH_CONTINUE
 
 MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
@@ -290,7 +291,7 @@ def _check_match(version: str, match: str, token: str) -> None:
     if not version:
         causes.append(("resourceVersionMatch", f"Forbidden: {_MATCH_NEEDS_VERSION}"))
     if token:
-        causes.append(("resourceVersionMatch", f"Forbidden: {_MATCH_WITH_CONTINUE}"))
+        causes.append(("resourceVersionMatch", f"Forbidden: {MATCH_WITH_CONTINUE}"))
     if match not in ("Exact", "NotOlderThan"):
         causes.append(
             (
@@ -305,7 +306,6 @@ def _check_match(version: str, match: str, token: str) -> None:
 
 
 _MATCH_NEEDS_VERSION = "resourceVersionMatch is forbidden unless resourceVersion is provided"
-_MATCH_WITH_CONTINUE = "resourceVersionMatch is forbidden when continue is provided"
 _EXACT_ZERO = 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"'
 
 

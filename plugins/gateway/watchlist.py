@@ -48,7 +48,7 @@ def send_initial_events(request: web.Request) -> bool | None:
             unsupported = f'Unsupported value: "{match[:64]}": supported values: "NotOlderThan"'
             causes.append(("resourceVersionMatch", unsupported))
         if q.get("continue"):
-            causes.append(("resourceVersionMatch", f"Forbidden: {_MATCH_WITH_CONTINUE}"))
+            causes.append(("resourceVersionMatch", f"Forbidden: {MATCH_WITH_CONTINUE}"))
     if causes:
         raise errors.invalid("ListOptions", "", causes, "meta.k8s.io")
     return send
@@ -58,7 +58,7 @@ _NEEDS_NOT_OLDER = "sendInitialEvents requires setting resourceVersionMatch to N
 _MATCH_NEEDS_SEND = (
     "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"
 )
-_MATCH_WITH_CONTINUE = "resourceVersionMatch is forbidden when continue is provided"
+MATCH_WITH_CONTINUE = "resourceVersionMatch is forbidden when continue is provided"
 
 
 async def watch_list(
