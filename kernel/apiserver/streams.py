@@ -100,9 +100,12 @@ class AgentDirectory:
         return AgentLink(streams_pb2_grpc.StreamsStub(self._channels[key]), node_name, target)
 
     def _open(self, target: str, node_name: str) -> grpc.aio.Channel:
+        # Its own connections: an agent that took over a stopped one's port
+        # must not inherit that connection's back-off (see the client's options).
+        options: list[tuple[str, Any]] = [("grpc.use_local_subchannel_pool", 1)]
         if self.credentials is None:
-            return grpc.aio.insecure_channel(target)
-        options = [("grpc.ssl_target_name_override", node_name)]
+            return grpc.aio.insecure_channel(target, options=options)
+        options.append(("grpc.ssl_target_name_override", node_name))
         return grpc.aio.secure_channel(target, self.credentials, options=options)
 
     async def route(

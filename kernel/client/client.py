@@ -111,6 +111,12 @@ def _channel_options(target: str) -> list[tuple[str, Any]]:
         ("grpc.lb_policy_name", "pick_first"),
         ("grpc.initial_reconnect_backoff_ms", 200),
         ("grpc.max_reconnect_backoff_ms", 2000),
+        # A channel of its own connections: by default gRPC shares them across
+        # a process's channels, so a new client to an address whose earlier
+        # server stopped (while another channel to it stayed open) inherited
+        # that connection's back-off and failed at once with "connection
+        # refused", though a server listens there again.
+        ("grpc.use_local_subchannel_pool", 1),
         # The server's default field manager is the user agent's first word
         # (metadata.managedFields): "shoal", as Kubernetes' clients say "kubectl".
         ("grpc.primary_user_agent", f"shoal/{__version__}"),

@@ -123,6 +123,7 @@ def open_channel(endpoints: str | list[str], tls: TLSFiles | None = None) -> grp
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.initial_reconnect_backoff_ms", 100),
         ("grpc.max_reconnect_backoff_ms", 2_000),
+        ("grpc.use_local_subchannel_pool", 1),  # see the shoal client's options
     ]
     target = _target(hosts)
     if not (https or tls.cafile or tls.certfile):
