@@ -9,6 +9,7 @@ kills what fails its liveness probe, and reports the status when it changed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -354,13 +355,19 @@ class PodSyncer:
 
     # -- termination ------------------------------------------------------------
 
-    async def terminate(self, pod: Any) -> None:
-        """Stop the pod's containers (SIGTERM, the grace period, SIGKILL) and
-        remove its sandbox and files."""
+    async def terminate(self, pod: Any, *, report: bool = True) -> None:
+        """Stop the pod's containers (SIGTERM, the grace period, SIGKILL),
+        ``report`` the pod's terminal phase (unless it is gone from the API)
+        and remove its sandbox and files."""
         self.pod = pod
         runtime, uid = self.ctx.runtime, pod.metadata.uid
         mine = [c for c in await runtime.list_containers() if c.labels.get(LABEL_POD_UID) == uid]
         await self._stop_containers(pod, mine)
+        if report:
+            stopped = [
+                c for c in await runtime.list_containers() if c.labels.get(LABEL_POD_UID) == uid
+            ]
+            await self._report_terminal(pod, stopped)
         for sandbox in await runtime.list_pod_sandboxes():
             if sandbox.uid == uid:
                 await runtime.stop_pod_sandbox(sandbox.id)
@@ -370,6 +377,35 @@ class PodSyncer:
             self.ctx.tokens.forget(uid)
         if pod.spec.volumes:
             remove_pod_dir(self.ctx.data_dir, uid)
+
+    async def _report_terminal(self, pod: Any, containers: list[ContainerStatus]) -> None:
+        """A deleted pod's last status, as the kubelet writes it before the
+        pod goes: every container stopped, phase Failed (Succeeded if each
+        exited 0), so that a Job counts the pod and a pod failure policy
+        reads its exit codes."""
+        if pod.status.phase in ("Succeeded", "Failed"):
+            return
+        views = self.views(pod, by_name(containers))
+        for view in views:
+            view.ready = False
+            if view.latest is not None and view.latest.state == "exited":
+                view.waiting = None
+        status = pod_status(
+            pod,
+            views,
+            old=self.reported if self.reported is not None else pod.status,
+            pod_ip=pod.status.pod_ip,
+            host_ip=self.ctx.host_ip,
+            runtime=self.ctx.runtime_name,
+            terminal=True,
+        )
+        updated = type(pod)()
+        updated.CopyFrom(pod)
+        updated.status.CopyFrom(status)
+        updated.metadata.resource_version = ""
+        with contextlib.suppress(errors.NotFoundError):
+            await self.ctx.client.update_status(updated)
+        self.reported = status
 
     async def _stop_containers(self, pod: Any, containers: list[ContainerStatus]) -> None:
         """``Killing`` each running one and stop it with the pod's grace period."""

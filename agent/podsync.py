@@ -68,7 +68,7 @@ class PodWorker:
     async def _terminate(self) -> None:
         while True:
             try:
-                await self.syncer.terminate(self.pod)
+                await self.syncer.terminate(self.pod, report=not self.gone)
                 if not self.gone:
                     await self._confirm_deletion()
                 break

@@ -78,8 +78,11 @@ def container_status(view: ContainerView, runtime: str) -> core_pb2.ContainerSta
     return status
 
 
-def phase(spec: Any, statuses: list[core_pb2.ContainerStatus]) -> str:
-    """Kubernetes' getPhase over the containers' states."""
+def phase(spec: Any, statuses: list[core_pb2.ContainerStatus], *, terminal: bool = False) -> str:
+    """Kubernetes' getPhase over the containers' states; ``terminal``: the
+    pod is being deleted and its containers are stopped, so it ends
+    Succeeded if every container exited 0 and Failed otherwise, whatever its
+    restart policy (as the kubelet does since Kubernetes 1.27)."""
     waiting = running = stopped = succeeded = 0
     for s in statuses:
         if s.state.HasField("running"):
@@ -91,6 +94,8 @@ def phase(spec: Any, statuses: list[core_pb2.ContainerStatus]) -> str:
             stopped += 1  # waiting to restart
         else:
             waiting += 1
+    if terminal and not running:
+        return "Succeeded" if statuses and not waiting and stopped == succeeded else "Failed"
     if waiting or not statuses:
         return "Pending"
     if running:
@@ -138,15 +143,16 @@ def pod_status(
     pod_ip: str,
     host_ip: str,
     runtime: str,
+    terminal: bool = False,
 ) -> core_pb2.PodStatus:
     """The status to report; times the old status (default: the pod's)
     already holds are kept, so an unchanged pod yields an equal message (and
-    no write)."""
+    no write). ``terminal``: see :func:`phase`."""
     old = pod.status if old is None else old
     now = _stamp(clock.time())
     statuses = [container_status(v, runtime) for v in views]
     status = core_pb2.PodStatus(
-        phase=phase(pod.spec, statuses),
+        phase=phase(pod.spec, statuses, terminal=terminal),
         host_ip=host_ip,
         pod_ip=pod_ip,
         container_statuses=statuses,

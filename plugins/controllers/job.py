@@ -241,13 +241,26 @@ class JobController(Controller):
 
     # -- pods ------------------------------------------------------------------------
 
-    async def create_pods(self, key: str, job: Any, indexes: list[int | None]) -> None:
+    async def create_pods(
+        self,
+        key: str,
+        job: Any,
+        indexes: list[int | None],
+        replaced: dict[int, Any] | None = None,
+    ) -> None:
+        """Create pods (in slow-start batches); ``replaced``: the failed pod
+        each index's new pod replaces (per-index failure counts)."""
+        replaced = replaced or {}
         self.expectations.expect_creations(key, len(indexes))
         batch, pending = 1, list(indexes)
         while pending:
             now, pending = pending[:batch], pending[batch:]
             results = await asyncio.gather(
-                *(self._create_pod(job, i) for i in now), return_exceptions=True
+                *(
+                    self._create_pod(job, i, replaced.get(i) if i is not None else None)
+                    for i in now
+                ),
+                return_exceptions=True,
             )
             failed = [r for r in results if isinstance(r, BaseException)]
             if failed:
@@ -256,9 +269,9 @@ class JobController(Controller):
                 raise failed[0]
             batch *= 2
 
-    async def _create_pod(self, job: Any, index: int | None) -> None:
+    async def _create_pod(self, job: Any, index: int | None, replaced: Any | None) -> None:
         try:
-            created = await self.client.create(ju.new_pod(job, index))
+            created = await self.client.create(ju.new_pod(job, index, replaced))
         except errors.APIError as err:
             self.recorder.emit(job, "Warning", "FailedCreate", f"Error creating: {err}")
             raise

@@ -10,8 +10,10 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from shoal import errors
+from shoal.plugins.controllers import job_indexes as jx
 from shoal.plugins.controllers import job_util as ju
 from shoal.plugins.controllers import podutil
+from shoal.plugins.kinds.batch_policies import only_replace_failed
 
 if TYPE_CHECKING:
     from shoal.plugins.controllers.job import JobController
@@ -26,6 +28,10 @@ class JobSync:
         self.spec = job.spec
         self.status = podutil.copy(job.status)
         self.indexed = self.spec.completion_mode == "Indexed"
+        self.per_index = self.indexed and self.spec.HasField("backoff_limit_per_index")
+        self.only_failed = only_replace_failed(self.spec)
+        self.failed_indexes: set[int] = set()
+        self.delayed: dict[int, Any] = {}  # index -> its last failed pod, kept
         self.active = [p for p in pods if podutil.is_active(p)]
         self.terminating = [
             p
@@ -46,15 +52,19 @@ class JobSync:
         if decided is not None:  # pods still stopping; the outcome stands
             await self._finish(*decided)
         else:
-            failure = failure or self._limits()
+            failure = failure or self._limits() or self._index_failure()
+            met = self._success_policy()
             if failure is not None:
                 await self._finish(ju.FAILED, failure)
+            elif met is not None:
+                await self._finish(ju.COMPLETE, (ju.SUCCESS_POLICY, met))
             elif self._complete():
                 await self._finish(ju.COMPLETE, ju.COMPLETIONS_REACHED)
             elif self.spec.suspend:
                 await self._suspend()
             else:
                 await self._run_pods()
+        self._release_delayed()
         await self._write()  # the new uncounted uids first...
         failed = await self._release()  # ...then the finalizers go...
         self._conclude()
@@ -68,24 +78,25 @@ class JobSync:
     def _count(self) -> tuple[str, str] | None:
         """Record the pods finished since the last sync in the uncounted lists
         (or completedIndexes); return the first FailJob match."""
-        s, spec, failure = self.status, self.spec, None
+        s, failure = self.status, None
         uncounted = s.uncounted_terminated_pods
         new_succeeded, new_failed = list(uncounted.succeeded), list(uncounted.failed)
         recorded = set(new_succeeded) | set(new_failed)
-        done = ju.parse_indexes(s.completed_indexes, spec.completions) if self.indexed else set()
-        with_policy = bool(spec.pod_failure_policy.rules)
+        done = self._succeeded_indexes()
+        if self.per_index:
+            self._index_failures(done, recorded)
+        delayed = {p.metadata.uid for p in self.delayed.values()}
         for pod in self.pods:
             if not self.ctl.releases.tracked(pod):
                 continue
             uid, phase = pod.metadata.uid, pod.status.phase
             if uid in recorded:
                 pass
+            elif uid in delayed:
+                continue  # counted once its replacement exists
             elif phase == "Succeeded":
-                i = ju.pod_index(pod) if self.indexed else None
                 if not self.indexed:
                     new_succeeded.append(uid)
-                elif i is not None and i < spec.completions:
-                    done.add(i)
             elif phase == "Failed":
                 match = ju.match_failure_policy(self.job, pod)
                 if match.action == "FailJob" and failure is None:
@@ -94,9 +105,11 @@ class JobSync:
                     new_failed.append(uid)
             elif pod.metadata.HasField("deletion_timestamp"):
                 # Deleted before it finished: a failure, as Kubernetes counts
-                # it (with a pod failure policy, only a Failed phase counts).
-                if not with_policy:
-                    new_failed.append(uid)
+                # it; when only failed pods are replaced, once it has failed
+                # (its node writes the phase when its containers have stopped).
+                if self.only_failed:
+                    continue
+                new_failed.append(uid)
             else:
                 continue
             self.to_release.append(pod)
@@ -106,14 +119,47 @@ class JobSync:
         if self.indexed:
             s.completed_indexes = ju.format_indexes(done)
             s.succeeded = len(done)
+        if self.per_index:
+            s.failed_indexes = ju.format_indexes(self.failed_indexes)
         self.succeeded_total = s.succeeded + len(new_succeeded)
-        self.failed_total = s.failed + len(new_failed)
+        self.failed_total = s.failed + len(new_failed) + len(self.delayed)
         s.active = len(self.active)
         s.ready = sum(podutil.is_ready(p) for p in self.active)
         s.terminating = len(self.terminating)
         if not self.spec.suspend and not s.HasField("start_time"):
             s.start_time.CopyFrom(ju.stamp(self.now))
         return failure
+
+    def _succeeded_indexes(self) -> set[int]:
+        """completedIndexes and the indexes whose pods succeeded since."""
+        if not self.indexed:
+            return set()
+        limit = self.spec.completions
+        done = ju.parse_indexes(self.status.completed_indexes, limit)
+        for pod in self.pods:
+            i = ju.pod_index(pod)
+            succeeded = pod.status.phase == "Succeeded" and self.ctl.releases.tracked(pod)
+            if succeeded and i is not None and i < limit:
+                done.add(i)
+        return done
+
+    def _index_failures(self, done: set[int], recorded: set[str]) -> None:
+        tracked = self.ctl.releases.tracked
+        self.failed_indexes = jx.failed_indexes(self.job, self.pods, tracked)
+        running = {ju.pod_index(p) for p in self.active}
+        settled = done | self.failed_indexes | {i for i in running if i is not None}
+        self.delayed = jx.delayed_pods(
+            self.job, self.pods, lambda p: tracked(p) and p.metadata.uid not in recorded, settled
+        )
+
+    def _release_delayed(self) -> None:
+        """A finished job keeps no failed pod for a replacement: count them."""
+        if self.outcome is None or not self.delayed:
+            return
+        for pod in self.delayed.values():
+            self.status.uncounted_terminated_pods.failed.append(pod.metadata.uid)
+            self.to_release.append(pod)
+        self.delayed = {}
 
     async def _release(self) -> list[BaseException]:
         """Remove the finalizers of the recorded pods; move every uid whose
@@ -162,6 +208,23 @@ class JobSync:
                 return ju.DEADLINE_EXCEEDED
             self.requeue.append(left)
         return None
+
+    def _index_failure(self) -> tuple[str, str] | None:
+        """Too many failed indexes, or every index done and one failed."""
+        if not self.per_index:
+            return None
+        failed, spec = len(self.failed_indexes), self.spec
+        if spec.HasField("max_failed_indexes") and failed > spec.max_failed_indexes:
+            return ju.MAX_FAILED_INDEXES_EXCEEDED
+        if failed and failed + self.status.succeeded >= spec.completions:
+            return ju.FAILED_INDEXES
+        return None
+
+    def _success_policy(self) -> str | None:
+        if not (self.indexed and self.spec.HasField("success_policy")):
+            return None
+        done = ju.parse_indexes(self.status.completed_indexes, self.spec.completions)
+        return ju.match_success_policy(self.job, done)
 
     def _decided(self) -> tuple[str, tuple[str, str]] | None:
         """An outcome found earlier (FailureTarget / SuccessCriteriaMet): the
@@ -232,12 +295,20 @@ class JobSync:
             self.status.terminating += len(excess)
         if not missing:
             return
-        wait = self._backoff_left()
+        if self.per_index:  # each index waits out its own back-off
+            pending = [i for i in missing if i is not None]
+            ctl = self.ctl
+            ready, wait = jx.ready_indexes(
+                pending, self.delayed, self.now, ctl.backoff_base, ctl.backoff_max
+            )
+            missing = list(ready)
+        else:
+            wait = self._backoff_left()
         if wait > 0:
             self.requeue.append(wait)
             return
         creating = missing[:BURST]
-        await self.ctl.create_pods(self.key, self.job, creating)
+        await self.ctl.create_pods(self.key, self.job, creating, self.delayed)
         self.status.active += len(creating)  # ...and what it made as active
 
     def _plan(self) -> tuple[list[Any], list[int | None]]:
@@ -252,7 +323,7 @@ class JobSync:
         diff = len(self.active) - want
         if diff > 0:
             return podutil.pods_to_delete(self.active, diff), []
-        return [], [None] * -diff
+        return [], [None] * max(0, -diff - self._replacing())
 
     def _plan_indexed(self) -> tuple[list[Any], list[int | None]]:
         spec = self.spec
@@ -269,8 +340,15 @@ class JobSync:
         if len(running) > want:
             extra = sorted(running)[want - len(running) :]
             excess += [running.pop(i) for i in extra]
-        pending = [i for i in range(spec.completions) if i not in done and i not in running]
-        return excess, list(pending[: want - len(running)])
+        blocked = done | set(running) | self.failed_indexes
+        if self.only_failed:  # a pod being deleted keeps its index until it has failed
+            blocked |= {i for i in map(ju.pod_index, self.terminating) if i is not None}
+        pending = [i for i in range(spec.completions) if i not in blocked]
+        return excess, list(pending[: max(0, want - len(running) - self._replacing())])
+
+    def _replacing(self) -> int:
+        """Pods being deleted that still hold their place (podReplacementPolicy Failed)."""
+        return len(self.terminating) if self.only_failed else 0
 
     def _backoff_left(self) -> float:
         """Seconds before a new pod may start after the failures since the

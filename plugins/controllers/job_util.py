@@ -14,6 +14,7 @@ from shoal.api.v1 import core_pb2
 from shoal.plugins.controllers import podutil
 from shoal.plugins.controllers.job_tracking import TRACKING
 from shoal.plugins.kinds.batch_managed_by import JOB_CONTROLLER
+from shoal.plugins.kinds.batch_policies import INDEX_FAILURE_COUNT, INDEX_IGNORED_FAILURE_COUNT
 from shoal.plugins.kinds.batch_rules import COMPLETION_INDEX
 
 # Kubernetes' job back-off: 10 s doubling per failure, at most 6 minutes.
@@ -29,6 +30,12 @@ BACKOFF_LIMIT_EXCEEDED = ("BackoffLimitExceeded", "Job has reached the specified
 DEADLINE_EXCEEDED = ("DeadlineExceeded", "Job was active longer than specified deadline")
 JOB_SUSPENDED = ("JobSuspended", "Job suspended")
 JOB_RESUMED = ("JobResumed", "Job resumed")
+MAX_FAILED_INDEXES_EXCEEDED = (
+    "MaxFailedIndexesExceeded",
+    "Job has exceeded the specified maximal number of failed indexes",
+)
+FAILED_INDEXES = ("FailedIndexes", "Job has failed indexes")
+SUCCESS_POLICY = "SuccessPolicy"
 
 
 def stamp(now: float) -> Timestamp:
@@ -113,10 +120,11 @@ def finished_at(pod: Any) -> float:
     return float(max(ends, default=pod.metadata.creation_timestamp.seconds))
 
 
-def new_pod(job: Any, index: int | None) -> core_pb2.Pod:
+def new_pod(job: Any, index: int | None, replaced: Any | None = None) -> core_pb2.Pod:
     """A pod of ``job`` from its template, holding the tracking finalizer;
     with an index, Indexed mode's annotation, label, ``JOB_COMPLETION_INDEX``
-    and hostname."""
+    and hostname, and with backoffLimitPerIndex the index's failure counts
+    (one more than those of the failed pod it ``replaced``)."""
     template = job.spec.template
     pod = core_pb2.Pod(spec=template.spec)
     m = pod.metadata
@@ -137,7 +145,66 @@ def new_pod(job: Any, index: int | None) -> core_pb2.Pod:
             if not any(e.name == "JOB_COMPLETION_INDEX" for e in c.env):
                 env = c.env.add(name="JOB_COMPLETION_INDEX")
                 env.value_from.field_ref.field_path = f"metadata.annotations['{COMPLETION_INDEX}']"
+        if job.spec.HasField("backoff_limit_per_index"):
+            counted, ignored = next_failure_counts(job, replaced)
+            m.annotations[INDEX_FAILURE_COUNT] = str(counted)
+            if ignored:
+                m.annotations[INDEX_IGNORED_FAILURE_COUNT] = str(ignored)
     return pod
+
+
+# -- per-index back-off ------------------------------------------------------------
+
+
+def _count_annotation(pod: Any, key: str) -> int:
+    """An index failure count annotation; 0 when absent or not an int32 >= 0."""
+    text = pod.metadata.annotations.get(key, "")
+    if not (text.isascii() and text.isdigit()) or int(text) >= 2**31:
+        return 0
+    return int(text)
+
+
+def failure_counts(pod: Any) -> tuple[int, int]:
+    """(counted, ignored) failures of a pod's index before this pod."""
+    return _count_annotation(pod, INDEX_FAILURE_COUNT), _count_annotation(
+        pod, INDEX_IGNORED_FAILURE_COUNT
+    )
+
+
+def counts_failure(job: Any, pod: Any) -> bool:
+    """A failed pod counts against its index unless an Ignore rule matches."""
+    return match_failure_policy(job, pod).action != "Ignore"
+
+
+def next_failure_counts(job: Any, replaced: Any | None) -> tuple[int, int]:
+    """The counts a replacement of ``replaced`` carries (Kubernetes'
+    getNewIndexFailureCounts); (0, 0) for an index's first pod."""
+    if replaced is None:
+        return 0, 0
+    counted, ignored = failure_counts(replaced)
+    if counts_failure(job, replaced):
+        return counted + 1, ignored
+    return counted, ignored + 1
+
+
+def match_success_policy(job: Any, succeeded: set[int]) -> str | None:
+    """The message of the first success policy rule the succeeded indexes
+    meet ("Matched rules at index 0"), as Kubernetes' matchSuccessPolicy."""
+    if not succeeded:
+        return None
+    completions = job.spec.completions
+    for i, rule in enumerate(job.spec.success_policy.rules):
+        wanted = rule.succeeded_count if rule.HasField("succeeded_count") else None
+        if rule.HasField("succeeded_indexes"):
+            required = parse_indexes(rule.succeeded_indexes, completions)
+            if not required:
+                continue
+            contains = len(required & succeeded)
+            if contains == len(required) or (wanted is not None and contains >= wanted):
+                return f"Matched rules at index {i}"
+        elif wanted is not None and len(succeeded) >= wanted:
+            return f"Matched rules at index {i}"
+    return None
 
 
 def backoff_delay(failures: int, base: float = DEFAULT_BACKOFF, cap: float = MAX_BACKOFF) -> float:
@@ -210,17 +277,18 @@ def parse_indexes(text: str, limit: int) -> set[int]:
 
 
 def format_indexes(indexes: Iterable[int]) -> str:
-    ordered = sorted(set(indexes))
-    parts: list[str] = []
-    start = prev = None
-    for i in ordered:
-        if start is None:
-            start = prev = i
-        elif prev is not None and i == prev + 1:
-            prev = i
+    """Kubernetes' orderedIntervals.String: "0-2,5,7,8" (two in a row are
+    listed, three or more are a range)."""
+    runs: list[list[int]] = []
+    for i in sorted(set(indexes)):
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
         else:
-            parts.append(str(start) if start == prev else f"{start}-{prev}")
-            start = prev = i
-    if start is not None:
-        parts.append(str(start) if start == prev else f"{start}-{prev}")
+            runs.append([i, i])
+    parts = []
+    for first, last in runs:
+        if first == last:
+            parts.append(str(first))
+        else:
+            parts.append(f"{first}{',' if last == first + 1 else '-'}{last}")
     return ",".join(parts)

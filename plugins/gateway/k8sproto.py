@@ -255,6 +255,17 @@ BATCH: dict[str, dict[int, Field]] = {
         8: _i("ttlSecondsAfterFinished", pointer=True),
         9: Field("completionMode", "string", pointer=True),
         10: _b("suspend", pointer=True),
+        12: _i("backoffLimitPerIndex", pointer=True),
+        13: _i("maxFailedIndexes", pointer=True),
+        14: Field("podReplacementPolicy", "string", pointer=True),
+        15: Field("managedBy", "string", pointer=True),
+        16: _m("successPolicy", "SuccessPolicy", pointer=True),
+    },
+    # What `create job --from=cronjob/NAME` copies from a cronjob's template.
+    "SuccessPolicy": {1: _list("rules", "SuccessPolicyRule")},
+    "SuccessPolicyRule": {
+        1: Field("succeededIndexes", "string", pointer=True),
+        2: _i("succeededCount", pointer=True),
     },
     # Status fields arrive at their zero values on a create; the API ignores them.
     "JobStatus": {

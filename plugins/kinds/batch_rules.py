@@ -19,6 +19,12 @@ from shoal import selectors
 from shoal.apiserver import defaults
 from shoal.apiserver.validate import validate_pod_template
 from shoal.plugins.kinds.batch_managed_by import validate_managed_by
+from shoal.plugins.kinds.batch_policies import (
+    default_policies,
+    validate_failed_indexes,
+    validate_policies,
+    validate_policies_update,
+)
 from shoal.strategy import Causes
 
 CONTROLLER_UID = "batch.kubernetes.io/controller-uid"
@@ -78,6 +84,7 @@ def default_job_spec(spec: Any) -> None:
         spec.completions = 1
     if not spec.HasField("parallelism"):
         spec.parallelism = 1
+    default_policies(spec)
     if not spec.HasField("backoff_limit"):
         spec.backoff_limit = 6
     if not spec.HasField("completion_mode"):
@@ -113,7 +120,8 @@ def generate_selector(job: Any) -> None:
 
 def validate_job(job: Any) -> Causes:
     causes = validate_job_spec("spec", job.spec)
-    return causes + _generated_selector(job) + _job_status(job.status)
+    causes += _generated_selector(job) + _job_status(job.status)
+    return causes + validate_failed_indexes(job)
 
 
 def _job_status(status: Any) -> Causes:
@@ -192,7 +200,7 @@ def validate_job_spec(path: str, spec: Any, *, template: bool = False) -> Causes
         causes += _pod_failure_policy(f"{path}.podFailurePolicy", spec)
     if spec.HasField("managed_by"):
         causes += validate_managed_by(f"{path}.managedBy", spec.managed_by)
-    return causes
+    return causes + validate_policies(path, spec)
 
 
 def _selector(path: str, spec: Any, *, required: bool) -> Causes:
@@ -228,9 +236,12 @@ def _pod_failure_policy(path: str, spec: Any) -> Causes:
         at = f"{path}.rules[{i}]"
         if rule.action not in FAILURE_ACTIONS:
             causes.append((f"{at}.action", _unsupported(rule.action, FAILURE_ACTIONS)))
-        elif rule.action == "FailIndex":
+        elif rule.action == "FailIndex" and not spec.HasField("backoff_limit_per_index"):
             causes.append(
-                (f"{at}.action", "Forbidden: FailIndex needs backoffLimitPerIndex (not supported)")
+                (
+                    f"{at}.action",
+                    'Invalid value: "FailIndex": requires the backoffLimitPerIndex to be set',
+                )
             )
         has_codes, has_conditions = rule.HasField("on_exit_codes"), bool(rule.on_pod_conditions)
         if has_codes == has_conditions:
@@ -287,7 +298,7 @@ def validate_job_update(old: Any, new: Any) -> Causes:
         causes.append(("spec.template", "Invalid value: field is immutable"))
     if old.spec.managed_by != new.spec.managed_by:
         causes.append(("spec.managedBy", "Invalid value: field is immutable"))
-    return causes
+    return causes + validate_policies_update(old, new)
 
 
 def _may_change_template(old: Any, new: Any) -> bool:

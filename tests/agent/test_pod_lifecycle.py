@@ -239,6 +239,33 @@ async def test_deletion_is_graceful(shoal_client: Client, start_agent: StartAgen
     assert "Killing" in reasons
 
 
+async def test_a_deleted_pod_ends_in_a_terminal_phase(
+    shoal_client: Client, start_agent: StartAgent
+) -> None:
+    """As the kubelet since Kubernetes 1.27: once a deleted pod's containers
+    have stopped, its status says Failed (a container killed is not a
+    success), whatever its restart policy; a finalizer keeps it to be read."""
+    await start_agent()
+    p = pod("held", node="node-1")
+    p.metadata.finalizers.append("example.com/hold")
+    await shoal_client.create(p)
+    await eventually(lambda: _is_running(shoal_client, "held"))
+    await shoal_client.delete("Pod", "held", grace_period_seconds=1)
+
+    async def terminal() -> Any:
+        got = await _get(shoal_client, "held")
+        return got if got.status.phase in ("Succeeded", "Failed") else None
+
+    ended = await eventually(terminal, timeout=15)
+    assert ended.spec.restart_policy == "Always" and ended.status.phase == "Failed"
+    [status] = ended.status.container_statuses
+    assert status.state.HasField("terminated") and not status.ready
+    assert status.state.terminated.exit_code != 0
+    ended.metadata.ClearField("finalizers")
+    await shoal_client.update(ended)
+    await eventually(lambda: _gone(shoal_client, "held"))
+
+
 async def _is_running(client: Client, name: str) -> bool:
     return (await _get(client, name)).status.phase == "Running"
 

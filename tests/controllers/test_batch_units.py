@@ -89,7 +89,9 @@ def test_time_zone_validation() -> None:
 
 
 def test_indexes_round_trip() -> None:
-    assert ju.format_indexes([0, 1, 2, 5, 7, 8]) == "0-2,5,7-8"
+    # As Kubernetes' orderedIntervals.String: two in a row are listed.
+    assert ju.format_indexes([0, 1, 2, 5, 7, 8]) == "0-2,5,7,8"
+    assert ju.format_indexes([3, 4]) == "3,4" and ju.format_indexes([4, 3, 3]) == "3,4"
     assert ju.parse_indexes("0-2,5,7-8", 8) == {0, 1, 2, 5, 7}
     assert ju.format_indexes([]) == "" and ju.parse_indexes("", 3) == set()
 

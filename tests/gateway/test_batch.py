@@ -5,6 +5,7 @@ create/get/wait/logs and the official Python client's BatchV1Api."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from typing import Any
 
@@ -50,6 +51,17 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     (JOBS, _job(parallelism=-2), "spec.parallelism"),
     (JOBS, _job(completionMode="Indexed", parallelism=2), "spec.completions"),
     (JOBS, _job(completionMode="Sideways"), "spec.completionMode"),
+    (JOBS, _job(backoffLimitPerIndex=1), "spec.backoffLimitPerIndex"),
+    (JOBS, _job(podReplacementPolicy="Sometimes"), "spec.podReplacementPolicy"),
+    (
+        JOBS,
+        _job(
+            completionMode="Indexed",
+            completions=2,
+            successPolicy={"rules": [{"succeededIndexes": "5"}]},
+        ),
+        "spec.successPolicy.rules[0].succeededIndexes",
+    ),
     (CRONJOBS, _cron("not a schedule"), "spec.schedule"),
     (CRONJOBS, _cron("61 * * * *"), "spec.schedule"),
     (CRONJOBS, _cron("* * * * * *"), "spec.schedule"),
@@ -99,7 +111,12 @@ async def test_discovery_defaults_and_immutable_selector(gateway_server: Gateway
 
 
 async def test_documentation_manifests_apply(gateway_server: GatewayServer) -> None:
-    for name in ("job-pi.yaml", "cronjob-hello.yaml"):
+    for name in (
+        "job-pi.yaml",
+        "cronjob-hello.yaml",
+        "job-backoff-limit-per-index.yaml",
+        "job-success-policy.yaml",
+    ):
         run = await gateway_server.kubectl("apply", "-f", str(MANIFESTS / name))
         assert run.code == 0, run.err
         again = await gateway_server.kubectl("apply", "-f", str(MANIFESTS / name))
@@ -112,6 +129,38 @@ async def test_documentation_manifests_apply(gateway_server: GatewayServer) -> N
     )
     hello = await gateway_server.client.get("CronJob", "hello", "default")
     assert hello.spec.schedule == "* * * * *"
+    per_index = await gateway_server.client.get("Job", "job-backoff-limit-per-index-example")
+    assert (per_index.spec.backoff_limit_per_index, per_index.spec.max_failed_indexes) == (1, 5)
+    success = await gateway_server.client.get("Job", "job-success", "default")
+    [rule] = success.spec.success_policy.rules
+    assert (rule.succeeded_indexes, rule.succeeded_count) == ("0,2-3", 1)
+
+
+@pytest.mark.usefixtures("needs_kubectl")
+async def test_kubectl_create_job_from_a_cronjob_with_index_policies(
+    gateway_server: GatewayServer,
+) -> None:
+    """kubectl copies the cronjob's job template into a protobuf body: the
+    per-index, success and replacement policies decode."""
+    template = _job(
+        completionMode="Indexed",
+        completions=3,
+        backoffLimitPerIndex=1,
+        maxFailedIndexes=1,
+        podReplacementPolicy="Failed",
+        successPolicy={"rules": [{"succeededIndexes": "0-1", "succeededCount": 1}]},
+    )["spec"]
+    cron = {**_cron("@hourly"), "metadata": {"name": "nightly"}}
+    cron["spec"]["jobTemplate"] = {"spec": template}
+    run = await gateway_server.kubectl("apply", "-f", "-", input=json.dumps(cron))
+    assert run.code == 0, run.err
+    run = await gateway_server.kubectl("create", "job", "now", "--from=cronjob/nightly")
+    assert run.code == 0, run.err
+    spec = (await gateway_server.client.get("Job", "now", "default")).spec
+    assert (spec.backoff_limit_per_index, spec.max_failed_indexes) == (1, 1)
+    assert spec.pod_replacement_policy == "Failed"
+    [rule] = spec.success_policy.rules
+    assert (rule.succeeded_indexes, rule.succeeded_count) == ("0-1", 1)
 
 
 @pytest.mark.usefixtures("needs_kubectl")

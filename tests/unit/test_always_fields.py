@@ -59,6 +59,7 @@ KUBERNETES_ALWAYS: dict[str, set[str]] = {
     "JobTemplateSpec": {"metadata", "spec"},
     "CronJobSpec": {"schedule", "jobTemplate"},
     "PodFailurePolicy": {"rules"},
+    "SuccessPolicy": {"rules"},
     "PodFailurePolicyRule": {"action"},
     "PodFailurePolicyOnExitCodesRequirement": {"operator", "values"},
     "PodFailurePolicyOnPodConditionsPattern": {"type", "status"},

@@ -27,7 +27,7 @@ class Job(_message.Message):
     def __init__(self, api_version: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[_meta_pb2.ObjectMeta, _Mapping]] = ..., spec: _Optional[_Union[JobSpec, _Mapping]] = ..., status: _Optional[_Union[JobStatus, _Mapping]] = ...) -> None: ...
 
 class JobSpec(_message.Message):
-    __slots__ = ("parallelism", "completions", "active_deadline_seconds", "backoff_limit", "selector", "manual_selector", "template", "ttl_seconds_after_finished", "completion_mode", "suspend", "pod_failure_policy", "managed_by")
+    __slots__ = ("parallelism", "completions", "active_deadline_seconds", "backoff_limit", "selector", "manual_selector", "template", "ttl_seconds_after_finished", "completion_mode", "suspend", "pod_failure_policy", "managed_by", "backoff_limit_per_index", "max_failed_indexes", "pod_replacement_policy", "success_policy")
     PARALLELISM_FIELD_NUMBER: _ClassVar[int]
     COMPLETIONS_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_DEADLINE_SECONDS_FIELD_NUMBER: _ClassVar[int]
@@ -40,6 +40,10 @@ class JobSpec(_message.Message):
     SUSPEND_FIELD_NUMBER: _ClassVar[int]
     POD_FAILURE_POLICY_FIELD_NUMBER: _ClassVar[int]
     MANAGED_BY_FIELD_NUMBER: _ClassVar[int]
+    BACKOFF_LIMIT_PER_INDEX_FIELD_NUMBER: _ClassVar[int]
+    MAX_FAILED_INDEXES_FIELD_NUMBER: _ClassVar[int]
+    POD_REPLACEMENT_POLICY_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_POLICY_FIELD_NUMBER: _ClassVar[int]
     parallelism: int
     completions: int
     active_deadline_seconds: int
@@ -52,7 +56,25 @@ class JobSpec(_message.Message):
     suspend: bool
     pod_failure_policy: PodFailurePolicy
     managed_by: str
-    def __init__(self, parallelism: _Optional[int] = ..., completions: _Optional[int] = ..., active_deadline_seconds: _Optional[int] = ..., backoff_limit: _Optional[int] = ..., selector: _Optional[_Union[_meta_pb2.LabelSelector, _Mapping]] = ..., manual_selector: _Optional[bool] = ..., template: _Optional[_Union[_core_pb2.PodTemplateSpec, _Mapping]] = ..., ttl_seconds_after_finished: _Optional[int] = ..., completion_mode: _Optional[str] = ..., suspend: _Optional[bool] = ..., pod_failure_policy: _Optional[_Union[PodFailurePolicy, _Mapping]] = ..., managed_by: _Optional[str] = ...) -> None: ...
+    backoff_limit_per_index: int
+    max_failed_indexes: int
+    pod_replacement_policy: str
+    success_policy: SuccessPolicy
+    def __init__(self, parallelism: _Optional[int] = ..., completions: _Optional[int] = ..., active_deadline_seconds: _Optional[int] = ..., backoff_limit: _Optional[int] = ..., selector: _Optional[_Union[_meta_pb2.LabelSelector, _Mapping]] = ..., manual_selector: _Optional[bool] = ..., template: _Optional[_Union[_core_pb2.PodTemplateSpec, _Mapping]] = ..., ttl_seconds_after_finished: _Optional[int] = ..., completion_mode: _Optional[str] = ..., suspend: _Optional[bool] = ..., pod_failure_policy: _Optional[_Union[PodFailurePolicy, _Mapping]] = ..., managed_by: _Optional[str] = ..., backoff_limit_per_index: _Optional[int] = ..., max_failed_indexes: _Optional[int] = ..., pod_replacement_policy: _Optional[str] = ..., success_policy: _Optional[_Union[SuccessPolicy, _Mapping]] = ...) -> None: ...
+
+class SuccessPolicy(_message.Message):
+    __slots__ = ("rules",)
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    rules: _containers.RepeatedCompositeFieldContainer[SuccessPolicyRule]
+    def __init__(self, rules: _Optional[_Iterable[_Union[SuccessPolicyRule, _Mapping]]] = ...) -> None: ...
+
+class SuccessPolicyRule(_message.Message):
+    __slots__ = ("succeeded_indexes", "succeeded_count")
+    SUCCEEDED_INDEXES_FIELD_NUMBER: _ClassVar[int]
+    SUCCEEDED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    succeeded_indexes: str
+    succeeded_count: int
+    def __init__(self, succeeded_indexes: _Optional[str] = ..., succeeded_count: _Optional[int] = ...) -> None: ...
 
 class PodFailurePolicy(_message.Message):
     __slots__ = ("rules",)
@@ -89,7 +111,7 @@ class PodFailurePolicyOnPodConditionsPattern(_message.Message):
     def __init__(self, type: _Optional[str] = ..., status: _Optional[str] = ...) -> None: ...
 
 class JobStatus(_message.Message):
-    __slots__ = ("conditions", "start_time", "completion_time", "active", "succeeded", "failed", "completed_indexes", "ready", "terminating", "uncounted_terminated_pods")
+    __slots__ = ("conditions", "start_time", "completion_time", "active", "succeeded", "failed", "completed_indexes", "ready", "terminating", "uncounted_terminated_pods", "failed_indexes")
     CONDITIONS_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     COMPLETION_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -100,6 +122,7 @@ class JobStatus(_message.Message):
     READY_FIELD_NUMBER: _ClassVar[int]
     TERMINATING_FIELD_NUMBER: _ClassVar[int]
     UNCOUNTED_TERMINATED_PODS_FIELD_NUMBER: _ClassVar[int]
+    FAILED_INDEXES_FIELD_NUMBER: _ClassVar[int]
     conditions: _containers.RepeatedCompositeFieldContainer[_meta_pb2.Condition]
     start_time: _timestamp_pb2.Timestamp
     completion_time: _timestamp_pb2.Timestamp
@@ -110,7 +133,8 @@ class JobStatus(_message.Message):
     ready: int
     terminating: int
     uncounted_terminated_pods: UncountedTerminatedPods
-    def __init__(self, conditions: _Optional[_Iterable[_Union[_meta_pb2.Condition, _Mapping]]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completion_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., active: _Optional[int] = ..., succeeded: _Optional[int] = ..., failed: _Optional[int] = ..., completed_indexes: _Optional[str] = ..., ready: _Optional[int] = ..., terminating: _Optional[int] = ..., uncounted_terminated_pods: _Optional[_Union[UncountedTerminatedPods, _Mapping]] = ...) -> None: ...
+    failed_indexes: str
+    def __init__(self, conditions: _Optional[_Iterable[_Union[_meta_pb2.Condition, _Mapping]]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completion_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., active: _Optional[int] = ..., succeeded: _Optional[int] = ..., failed: _Optional[int] = ..., completed_indexes: _Optional[str] = ..., ready: _Optional[int] = ..., terminating: _Optional[int] = ..., uncounted_terminated_pods: _Optional[_Union[UncountedTerminatedPods, _Mapping]] = ..., failed_indexes: _Optional[str] = ...) -> None: ...
 
 class UncountedTerminatedPods(_message.Message):
     __slots__ = ("succeeded", "failed")
