@@ -107,6 +107,12 @@ def phase(spec: Any, statuses: list[core_pb2.ContainerStatus], *, terminal: bool
     return "Running" if spec.restart_policy == "OnFailure" else "Failed"
 
 
+# The conditions the agent writes; any other a pod carries (DisruptionTarget,
+# a readiness gate's) belongs to another component and is kept, as the
+# kubelet keeps what PodConditionByKubelet does not name.
+AGENT_CONDITIONS = frozenset({"PodScheduled", "Initialized", "ContainersReady", "Ready"})
+
+
 def _condition(kind: str, ok: bool, reason: str = "") -> meta_pb2.Condition:
     return meta_pb2.Condition(type=kind, status="True" if ok else "False", reason=reason)
 
@@ -165,6 +171,7 @@ def pod_status(
     new_conditions = conditions(statuses, status.phase)
     _keep_transition_times(old, new_conditions, now)
     status.conditions.extend(new_conditions)
+    status.conditions.extend(c for c in pod.status.conditions if c.type not in AGENT_CONDITIONS)
     status.start_time.CopyFrom(old.start_time if old.HasField("start_time") else now)
     return status
 

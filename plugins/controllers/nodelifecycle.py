@@ -33,6 +33,7 @@ from shoal.client import (
     shared_informers,
 )
 from shoal.events import NORMAL, EventRecorder
+from shoal.plugins.kinds import podconditions
 from shoal.registry import Registry
 
 log = structlog.get_logger("nodelifecycle")
@@ -201,6 +202,7 @@ class NodeLifecycleController:
         key = object_key(pod)
         self._evicting.add(key)
         try:
+            await podconditions.mark_disrupted(self.client, pod, podconditions.TAINT_MANAGER)
             await self.client.delete(
                 "Pod", pod.metadata.name, pod.metadata.namespace, uid=pod.metadata.uid
             )

@@ -22,7 +22,6 @@ from typing import Any
 
 import structlog
 from shoal import clock, errors, hookimpl
-from shoal.apiserver import meta
 from shoal.client import (
     Client,
     SharedInformerFactory,
@@ -30,6 +29,7 @@ from shoal.client import (
     run_every,
     shared_informers,
 )
+from shoal.plugins.kinds import podconditions
 from shoal.registry import Registry
 
 log = structlog.get_logger("podgc")
@@ -149,14 +149,7 @@ def _failed(pod: Any, message: str | None) -> Any:
     copy.CopyFrom(pod)
     copy.status.phase = "Failed"
     if message is not None:
-        for condition in copy.status.conditions:
-            if condition.type == "DisruptionTarget":
-                copy.status.conditions.remove(condition)
-                break
-        condition = copy.status.conditions.add(
-            type="DisruptionTarget", status="True", reason="DeletionByPodGC", message=message
-        )
-        condition.last_transition_time.CopyFrom(meta.now())
+        podconditions.set_disruption_target(copy, (podconditions.POD_GC, message))
     return copy
 
 

@@ -18,6 +18,7 @@ from shoal.api.v1 import policy_pb2
 from shoal.apiserver import meta
 from shoal.apiserver.objects import DeleteOptions
 from shoal.kinds import Kind
+from shoal.plugins.kinds import podconditions
 from shoal.plugins.kinds._register import kind, register_all
 from shoal.plugins.kinds.core import POD
 from shoal.registry import Registry
@@ -134,6 +135,12 @@ class EvictionStrategy(Strategy):
         if not _disruption_free(pod):
             await self._check_budget(context, pod, dry_run=dry_run, user=user)
         if not dry_run:
+            if not (podconditions.is_finished(pod) or pod.metadata.HasField("deletion_timestamp")):
+                # Why the pod goes, before it goes (a Job's pod failure policy reads it).
+                uid = pod.metadata.uid
+                await context.guaranteed_update(
+                    POD, namespace, name, lambda p: _evicting(p, uid), user=user
+                )
             await context.delete(POD, namespace, name, _delete_options(obj), user=user)
         return obj
 
@@ -229,6 +236,12 @@ def _dry_run(name: str, options: Any, requested: bool) -> bool:
     if causes:
         raise errors.invalid("Eviction", name, causes, "policy")
     return requested or bool(options.dry_run)
+
+
+def _evicting(pod: Any, uid: str) -> Any:
+    if pod.metadata.uid != uid:  # another pod by that name since: the delete refuses it
+        return pod
+    return podconditions.set_disruption_target(pod, podconditions.EVICTION)
 
 
 def _check_preconditions(pod: Any, options: Any) -> None:

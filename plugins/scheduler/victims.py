@@ -9,7 +9,9 @@ from typing import Any
 import structlog
 from shoal import errors
 from shoal.events import NORMAL, EventRecorder
+from shoal.plugins.kinds import podconditions
 from shoal.plugins.scheduler.preemption import Candidate
+from shoal.plugins.scheduler.profile import DEFAULT_SCHEDULER_NAME
 
 log = structlog.get_logger("scheduler")
 
@@ -18,9 +20,11 @@ async def delete_victims(client: Any, recorder: EventRecorder, pod: Any, chosen:
     """Delete ``chosen.victims`` (each by uid, so a pod recreated under the
     same name is spared); how many deletions the API accepted."""
     deleted = 0
+    why = podconditions.preemption(pod.spec.scheduler_name or DEFAULT_SCHEDULER_NAME)
     for victim in chosen.victims:
         m = victim.pod.metadata
         try:
+            await podconditions.mark_disrupted(client, victim.pod, why)
             await client.delete("Pod", m.name, m.namespace, uid=m.uid)
         except errors.NotFoundError:
             continue  # already gone: its room is free anyway

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest_asyncio
 from shoal.agent.testing import Cluster, start_cluster, stop_cluster
+from shoal.api.v1 import policy_pb2
 from shoal.client import Client
 
 from tests.controllers.test_job import OPTIONS, condition, finished, job, pods_of
@@ -196,3 +197,48 @@ async def test_a_deleted_pod_is_replaced_at_once_by_default(cluster: Cluster) ->
         return stopping is not None and stopping.metadata.HasField("deletion_timestamp") and fresh
 
     await eventually(both, timeout=30)
+
+
+async def test_a_drained_pod_is_not_a_failure_under_the_documented_policy(
+    cluster: Cluster,
+) -> None:
+    """Kubernetes' documented pod failure policy: FailJob on exit code 42,
+    Ignore on DisruptionTarget. Evicting the job's pod (what `kubectl drain`
+    does) marks it DisruptionTarget, its node writes it Failed, and the job
+    ignores that failure: failed stays 0 and a new pod takes its place."""
+    client = cluster.client
+    created = await client.create(
+        job(
+            "drained",
+            "sleep 3600",
+            backoffLimit=0,
+            podFailurePolicy={
+                "rules": [
+                    {
+                        "action": "FailJob",
+                        "onExitCodes": {"containerName": "main", "operator": "In", "values": [42]},
+                    },
+                    {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]},
+                ]
+            },
+        )
+    )
+    assert created.spec.pod_replacement_policy == "Failed"
+
+    async def running() -> Any:
+        pods = await pods_of(client, "drained")
+        return pods[0] if len(pods) == 1 and pods[0].status.phase == "Running" else None
+
+    old = await eventually(running, timeout=30)
+    eviction = policy_pb2.Eviction()
+    eviction.metadata.name, eviction.metadata.namespace = old.metadata.name, "default"
+    await client.create(eviction)
+
+    async def replaced() -> Any:
+        pods = await pods_of(client, "drained")
+        fresh = [p for p in pods if p.metadata.uid != old.metadata.uid]
+        return fresh if len(pods) == 1 and fresh else None
+
+    await eventually(replaced, timeout=30)
+    j = await client.get("Job", "drained")
+    assert j.status.failed == 0 and condition(j, "Failed") is None

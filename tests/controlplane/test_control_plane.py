@@ -143,6 +143,13 @@ async def test_a_node_that_stops_renewing_turns_unknown_is_tainted_and_its_pods_
             return brief.metadata.HasField("deletion_timestamp") and brief
 
         brief = await eventually(evicted, timeout=30)
+        # Why it goes, written first (a Job's pod failure policy reads it).
+        [why] = [x for x in brief.status.conditions if x.type == "DisruptionTarget"]
+        assert (why.status, why.reason, why.message) == (
+            "True",
+            "DeletionByTaintManager",
+            "Taint manager: deleting due to NoExecute taint",
+        )
         # Evicted no sooner than its two seconds of toleration allow.
         asked = (
             brief.metadata.deletion_timestamp.seconds - brief.metadata.deletion_grace_period_seconds

@@ -28,3 +28,26 @@ async def test_dry_run_in_the_eviction_body_deletes_nothing(shoal_client: Client
     else:
         raise AssertionError("an unknown dryRun value was accepted")
     assert (await shoal_client.get("Pod", "p", "default")).metadata.name == "p"
+
+
+async def test_an_eviction_says_why_before_it_deletes(shoal_client: Client) -> None:
+    """As Kubernetes' eviction subresource: the pod gets DisruptionTarget
+    (EvictionByEvictionAPI) and then the delete (a finalizer keeps it here
+    to be read)."""
+    pod = core_pb2.Pod()
+    pod.metadata.name, pod.metadata.namespace = "held", "default"
+    pod.metadata.finalizers.append("example.com/hold")
+    pod.spec.containers.add(name="c", image="busybox")
+    await shoal_client.create(pod)
+    ev = policy_pb2.Eviction()
+    ev.metadata.name, ev.metadata.namespace = "held", "default"
+    await shoal_client.create(ev)
+    evicted = await shoal_client.get("Pod", "held", "default")
+    assert evicted.metadata.HasField("deletion_timestamp")
+    [why] = [c for c in evicted.status.conditions if c.type == "DisruptionTarget"]
+    assert (why.status, why.reason, why.message) == (
+        "True",
+        "EvictionByEvictionAPI",
+        "Eviction API: evicting",
+    )
+    assert why.last_transition_time.seconds > 0

@@ -71,6 +71,13 @@ async def lands(client: Client, name: str) -> Any:
     return await eventually(bound, timeout=30)
 
 
+async def watch_disruptions(client: Client, seen: dict[str, tuple[str, str]]) -> None:
+    async for event in client.watch("pods", "default", label_selector="app=batch"):
+        for c in event.object.status.conditions if event.object is not None else ():
+            if c.type == "DisruptionTarget" and c.status == "True":
+                seen[event.object.metadata.name] = (c.reason, c.message)
+
+
 async def test_a_high_priority_pod_preempts_a_low_priority_one_and_runs(
     shoal_cluster: Cluster,
 ) -> None:
@@ -78,7 +85,9 @@ async def test_a_high_priority_pod_preempts_a_low_priority_one_and_runs(
     placed = await fill_nodes(client, ["batch", "batch", "batch"])
     await client.create(priority_class("high", 1000))
     nominations: set[str] = set()
+    disruptions: dict[str, tuple[str, str]] = {}
     watcher = asyncio.create_task(watch_nominations(client, "urgent", nominations))
+    disrupted = asyncio.create_task(watch_disruptions(client, disruptions))
     urgent = await client.create(hungry("urgent", "urgent", priorityClassName="high"))
 
     preempted = await eventually(lambda: events(client, "Preempted"), timeout=30)
@@ -89,6 +98,17 @@ async def test_a_high_priority_pod_preempts_a_low_priority_one_and_runs(
     )
     landed = await lands(client, "urgent")
     assert landed.spec.node_name == placed[victim]
+    # The victim was told why before it was deleted, as kube-scheduler does.
+    await eventually(lambda: disruptions, timeout=10)
+    disrupted.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await disrupted
+    assert disruptions == {
+        victim: (
+            "PreemptionByScheduler",
+            "default-scheduler: preempting to accommodate a higher priority pod",
+        )
+    }
     # While it waited for the victim to go, its room was nominated.
     await eventually(lambda: nominations, timeout=10)
     watcher.cancel()
