@@ -46,14 +46,18 @@ def labels_selector(selector: Any) -> str:
 
 
 def pod_status(pod: Obj) -> str:
-    """kubectl's STATUS column: Terminating, a container's waiting or
-    terminated reason, else the phase."""
+    """kubectl's STATUS column: Terminating (until a deleted pod's node has
+    written it Succeeded or Failed, as Kubernetes 1.27+ prints it), a
+    container's waiting or terminated reason, else the phase."""
     status = pod.get("status") or {}
     reason = status.get("reason") or status.get("phase") or "Pending"
     init = _init_reason(pod)
     reason = init or _container_reason(status.get("containerStatuses") or [], reason)
     if _meta(pod).get("deletionTimestamp"):
-        return "Unknown" if status.get("reason") == "NodeLost" else "Terminating"
+        if status.get("reason") == "NodeLost":
+            return "Unknown"
+        if status.get("phase") not in ("Succeeded", "Failed"):
+            return "Terminating"
     return reason
 
 

@@ -51,6 +51,14 @@ def test_pod_status_column() -> None:
     gone = _pod(phase="Running")
     gone["metadata"]["deletionTimestamp"] = "2024-01-01T00:00:00Z"
     assert pod_status(gone) == "Terminating"
+    # Once its node has written it terminal, kubectl 1.27+ shows why it ended.
+    ended = _pod(phase="Failed", containerStatuses=[{"name": "c", "state": {"terminated": {
+        "exitCode": 143, "reason": "Error"}}}])  # fmt: skip
+    ended["metadata"]["deletionTimestamp"] = "2024-01-01T00:00:00Z"
+    assert pod_status(ended) == "Error"
+    lost = _pod(phase="Running", reason="NodeLost")
+    lost["metadata"]["deletionTimestamp"] = "2024-01-01T00:00:00Z"
+    assert pod_status(lost) == "Unknown"
     assert pod_status(_pod()) == "Pending"
 
 
