@@ -5,29 +5,18 @@ Indexed pod's ``$JOB_COMPLETION_INDEX`` picks its exit code or its sleep)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest_asyncio
-from shoal.agent.testing import Cluster, start_cluster, stop_cluster
+from shoal.agent.testing import Cluster
 from shoal.api.v1 import policy_pb2
 from shoal.client import Client
 
-from tests.controllers.test_job import OPTIONS, condition, finished, job, pods_of
+from tests.controllers.test_job import cluster, condition, finished, job, pods_of
 from tests.integration.helpers import eventually
 
 FAILURE_COUNT = "batch.kubernetes.io/job-index-failure-count"
 INDEX = "batch.kubernetes.io/job-completion-index"
-
-
-@pytest_asyncio.fixture
-async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
-    c = await start_cluster(tmp_path, nodes=2, controller_options=OPTIONS)
-    try:
-        yield c
-    finally:
-        await stop_cluster(c)
+__all__ = ["cluster"]  # the hollow-node cluster fixture of test_job
 
 
 def indexed(name: str, command: str, completions: int = 4, **spec: Any) -> Any:
