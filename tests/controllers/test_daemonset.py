@@ -211,3 +211,43 @@ async def test_rolling_update_with_max_surge(tmp_path: Path) -> None:
         await rollout(cluster.client, cluster.nodes, strategy, limit=2, surge=True)
     finally:
         await stop_cluster(cluster)
+
+
+async def test_a_daemon_pod_failed_while_being_deleted_is_not_deleted_again(
+    tmp_path: Path,
+) -> None:
+    """A deleted pod's node writes it Failed once its containers stop; the
+    controller deletes failed daemon pods, but not one already going (as
+    Kubernetes' skips pods with a deletionTimestamp): it replaces it and
+    deletes nothing."""
+    cluster = await start_cluster(tmp_path, nodes=1)
+    client = cluster.client
+    try:
+        await client.create(daemonset())
+        await eventually(lambda: covers(client, cluster.nodes), timeout=30)
+        [pod] = await daemon_pods(client)
+        pod.metadata.finalizers.append("example.com/hold")
+        await client.update(pod)
+        await client.delete("Pod", pod.metadata.name, "default")
+
+        async def failed() -> bool:
+            return (await client.get("Pod", pod.metadata.name)).status.phase == "Failed"
+
+        await eventually(failed, timeout=30)
+        await eventually(lambda: covers(client, cluster.nodes), timeout=30)  # its replacement
+        ds = await client.get("DaemonSet", "agent")
+        ds.spec.min_ready_seconds = 1  # a new generation: one more sync, after the above
+        generation = (await client.update(ds)).metadata.generation
+
+        async def synced() -> bool:
+            s = (await client.get("DaemonSet", "agent")).status
+            return s.observed_generation == generation
+
+        await eventually(synced, timeout=30)
+        events = (await client.list("Event", "default")).items
+        assert [e.message for e in events if e.reason == "SuccessfulDelete"] == []
+        held = await client.get("Pod", pod.metadata.name)
+        held.metadata.ClearField("finalizers")
+        await client.update(held)
+    finally:
+        await stop_cluster(cluster)
