@@ -13,11 +13,9 @@ INDEX_FAILURE_COUNT = "batch.kubernetes.io/job-index-failure-count"
 INDEX_IGNORED_FAILURE_COUNT = "batch.kubernetes.io/job-index-ignored-failure-count"
 REPLACEMENT_POLICIES = ("Failed", "TerminatingOrFailed")
 MAX_INT32 = 2**31 - 1
+# Kubernetes' bound; an Indexed job's completions are bounded by the same
+# number here (batch_rules), so its rules for more completions never apply.
 MAX_FAILED_INDEXES = 100_000
-# Above this many completions a per-index job must bound its failed indexes.
-COMPLETIONS_SOFT_LIMIT = 100_000
-PARALLELISM_FOR_HIGH_COMPLETIONS = 10_000
-MAX_FAILED_INDEXES_FOR_HIGH_COMPLETIONS = 10_000
 MAX_SUCCESS_RULES = 20
 MAX_SUCCEEDED_INDEXES_LENGTH = 65_536
 
@@ -85,26 +83,6 @@ def _index_limits(path: str, spec: Any) -> Causes:
         causes.append(
             (at, f"Invalid value: {failed}: must be less than or equal to {MAX_FAILED_INDEXES}")
         )
-    if completions > COMPLETIONS_SOFT_LIMIT and spec.HasField("backoff_limit_per_index"):
-        soft = COMPLETIONS_SOFT_LIMIT
-        above = f"when completions are above {soft} and used with backoff limit per index"
-        if failed is None:
-            causes.append(
-                (at, f"Required value: must be specified when completions is above {soft}")
-            )
-        elif failed > MAX_FAILED_INDEXES_FOR_HIGH_COMPLETIONS:
-            limit = MAX_FAILED_INDEXES_FOR_HIGH_COMPLETIONS
-            causes.append(
-                (at, f"Invalid value: {failed}: must be less than or equal to {limit} {above}")
-            )
-        if spec.parallelism > PARALLELISM_FOR_HIGH_COMPLETIONS:
-            limit, value = PARALLELISM_FOR_HIGH_COMPLETIONS, spec.parallelism
-            causes.append(
-                (
-                    f"{path}.parallelism",
-                    f"Invalid value: {value}: must be less than or equal to {limit} {above}",
-                )
-            )
     return causes
 
 
