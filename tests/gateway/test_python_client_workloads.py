@@ -432,3 +432,41 @@ def _revision_without_data(url: str) -> tuple[int, list[str]]:
 async def test_controller_revision_without_data_is_invalid(gateway_server: GatewayServer) -> None:
     code, names = await asyncio.to_thread(_revision_without_data, gateway_server.url)
     assert (code, names) == (422, [])
+
+
+def _job_policies(url: str) -> tuple[Any, Any]:
+    """A Job with the per-index, success and replacement policies, made and
+    read through the client's models (V1SuccessPolicy and the new JobSpec
+    and JobStatus fields), its status written as the job controller would."""
+    m = kubernetes.client
+    container = m.V1Container(name="c", image="busybox")
+    template = m.V1PodTemplateSpec(spec=m.V1PodSpec(restart_policy="Never", containers=[container]))
+    rule = m.V1SuccessPolicyRule(succeeded_indexes="0,2-3", succeeded_count=1)
+    spec = m.V1JobSpec(
+        template=template,
+        completions=4,
+        completion_mode="Indexed",
+        backoff_limit_per_index=1,
+        max_failed_indexes=2,
+        pod_replacement_policy="Failed",
+        success_policy=m.V1SuccessPolicy(rules=[rule]),
+    )
+    with _api(url) as api:
+        batch = m.BatchV1Api(api)
+        created = batch.create_namespaced_job(
+            "default", m.V1Job(metadata=m.V1ObjectMeta(name="policies"), spec=spec)
+        )
+        batch.patch_namespaced_job_status(
+            "policies", "default", {"status": {"failedIndexes": "1", "completedIndexes": "0"}}
+        )
+        return created, batch.read_namespaced_job_status("policies", "default")
+
+
+async def test_job_policies_through_the_client_models(gateway_server: GatewayServer) -> None:
+    created, read = await asyncio.to_thread(_job_policies, gateway_server.url)
+    spec = created.spec
+    assert (spec.backoff_limit_per_index, spec.max_failed_indexes) == (1, 2)
+    assert spec.backoff_limit == 2**31 - 1 and spec.pod_replacement_policy == "Failed"
+    [rule] = spec.success_policy.rules
+    assert (rule.succeeded_indexes, rule.succeeded_count) == ("0,2-3", 1)
+    assert (read.status.failed_indexes, read.status.completed_indexes) == ("1", "0")
