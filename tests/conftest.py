@@ -14,6 +14,14 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, settings
 
+# Hooks that print a hung test's asyncio tasks (see tests/hangdump.py).
+from tests.hangdump import (  # noqa: F401
+    pytest_runtest_call,
+    pytest_runtest_setup,
+    pytest_runtest_teardown,
+    pytest_sessionstart,
+)
+
 settings.register_profile(
     "ci",
     deadline=None,
