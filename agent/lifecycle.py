@@ -9,7 +9,6 @@ kills what fails its liveness probe, and reports the status when it changed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -343,6 +342,10 @@ class PodSyncer:
         )
         if status == pod.status or status == self.reported:
             return
+        await self._write_status(pod, status)
+
+    async def _write_status(self, pod: Any, status: Any) -> None:
+        """Write ``status`` over the pod's (unless the pod is gone) and remember it."""
         updated = type(pod)()
         updated.CopyFrom(pod)
         updated.status.CopyFrom(status)
@@ -399,13 +402,7 @@ class PodSyncer:
             runtime=self.ctx.runtime_name,
             terminal=True,
         )
-        updated = type(pod)()
-        updated.CopyFrom(pod)
-        updated.status.CopyFrom(status)
-        updated.metadata.resource_version = ""
-        with contextlib.suppress(errors.NotFoundError):
-            await self.ctx.client.update_status(updated)
-        self.reported = status
+        await self._write_status(pod, status)
 
     async def _stop_containers(self, pod: Any, containers: list[ContainerStatus]) -> None:
         """``Killing`` each running one and stop it with the pod's grace period."""

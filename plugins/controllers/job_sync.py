@@ -32,6 +32,7 @@ class JobSync:
         self.only_failed = only_replace_failed(self.spec)
         self.failed_indexes: set[int] = set()
         self.delayed: dict[int, Any] = {}  # index -> its last failed pod, kept
+        self.done: set[int] = set()  # an Indexed job's succeeded indexes, once counted
         self.active = [p for p in pods if podutil.is_active(p)]
         self.terminating = [
             p
@@ -82,7 +83,7 @@ class JobSync:
         uncounted = s.uncounted_terminated_pods
         new_succeeded, new_failed = list(uncounted.succeeded), list(uncounted.failed)
         recorded = set(new_succeeded) | set(new_failed)
-        done = self._succeeded_indexes()
+        done = self.done = self._succeeded_indexes()
         if self.per_index:
             self._index_failures(done, recorded)
         delayed = {p.metadata.uid for p in self.delayed.values()}
@@ -223,8 +224,7 @@ class JobSync:
     def _success_policy(self) -> str | None:
         if not (self.indexed and self.spec.HasField("success_policy")):
             return None
-        done = ju.parse_indexes(self.status.completed_indexes, self.spec.completions)
-        return ju.match_success_policy(self.job, done)
+        return ju.match_success_policy(self.job, self.done)
 
     def _decided(self) -> tuple[str, tuple[str, str]] | None:
         """An outcome found earlier (FailureTarget / SuccessCriteriaMet): the
@@ -327,7 +327,7 @@ class JobSync:
 
     def _plan_indexed(self) -> tuple[list[Any], list[int | None]]:
         spec = self.spec
-        done = ju.parse_indexes(self.status.completed_indexes, spec.completions)
+        done = self.done
         running: dict[int, Any] = {}
         excess = []
         for pod in sorted(self.active, key=lambda p: p.metadata.creation_timestamp.seconds):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shoal import errors
 from shoal.apiserver import meta
 
 DISRUPTION_TARGET = "DisruptionTarget"
@@ -66,8 +67,6 @@ def disrupted(pod: Any, why: tuple[str, str]) -> Any:
 async def mark_disrupted(client: Any, pod: Any, why: tuple[str, str], attempts: int = 5) -> None:
     """Write the condition on the stored pod (read afresh; again after a
     write conflict), unless it is gone, replaced or already finished."""
-    from shoal import errors
-
     m = pod.metadata
     for _ in range(attempts):
         try:
