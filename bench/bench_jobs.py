@@ -13,8 +13,10 @@ says), each in its own process:
 
 Each phase also counts the server's mutating requests per pod, by verb and
 resource (its ``apiserver_request_total``, from the /metrics of
-``--http-listen``): what a Job's pod asks of the server beside a
-Deployment's (``python -m bench request_costs`` gives each request's cost).
+``--http-listen``), once the phase's Events, which trail its pods, are all
+written (``events_settled_s``: their last write, from the phase's start):
+what a Job's pod asks of the server beside a Deployment's (``python -m
+bench request_costs`` gives each request's cost).
 
 The two alternate, ``SHOAL_BENCH_ROUNDS`` times each (default 3), on the
 same cluster (each round's objects deleted before the next); the figures
@@ -41,7 +43,7 @@ from shoal.client import Client
 from shoal.manifest import from_dict
 
 from bench.bench_agent import wait_leases
-from bench.density import calls_between, free_port
+from bench.density import calls_between, events_settled, free_port
 from bench.server_process import ServerProcess
 
 JOBS = int(os.environ.get("SHOAL_BENCH_JOBS", "1000"))
@@ -120,11 +122,15 @@ class Writes:
         with urllib.request.urlopen(self.url, timeout=60) as answer:
             return str(answer.read().decode())
 
-    async def per_pod(self, before: str, pods: int) -> dict[str, float]:
+    async def per_pod(self, before: str, pods: int, began: float) -> dict[str, Any]:
+        """Once the phase's Events are all written (they trail its pods):
+        the writes per pod, and when the last Event was written."""
+        settled = await events_settled(self._scrape, began)
         spent = calls_between(before, await self.now())
-        return {"total": round(sum(spent.values()) / pods, 2)} | {
+        per_pod = {"total": round(sum(spent.values()) / pods, 2)} | {
             k: round(v / pods, 2) for k, v in spent.items()
         }
+        return {"writes_per_pod": per_pod, "events_settled_s": round(settled, 2)}
 
 
 def _complete(job: Any) -> bool:
@@ -150,7 +156,7 @@ async def deployment_pods_per_second(
     await client.create(from_dict(manifest))
     await phases.until(lambda: phases.count("Running") >= pods)
     seconds = time.monotonic() - began
-    spent = await writes.per_pod(before, pods) if writes else {}
+    spent = await writes.per_pod(before, pods, began) if writes else {}
     await client.delete("Deployment", "baseline", "default", propagation_policy="Background")
     await phases.until(lambda: not phases.state)
     await phases.stop()
@@ -159,7 +165,7 @@ async def deployment_pods_per_second(
         "seconds": round(seconds, 2),
         "pods_per_second": round(pods / seconds, 1),
     }
-    return {**figures, "writes_per_pod": spent} if writes else figures
+    return {**figures, **spent}
 
 
 async def job_pods_per_second(
@@ -186,7 +192,7 @@ async def job_pods_per_second(
     seconds = time.monotonic() - began
     await done.stop()
     pods = jobs * completions
-    spent = {"writes_per_pod": await writes.per_pod(before, pods)} if writes else {}
+    spent = await writes.per_pod(before, pods, began) if writes else {}
     return {
         **spent,
         "jobs": jobs,

@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.request
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from shoal.client import Client
@@ -251,3 +252,24 @@ def calls_between(before: str, after: str) -> dict[str, int]:
     earlier, later = mutating_calls(before), mutating_calls(after)
     diff = {k: int(v - earlier.get(k, 0.0)) for k, v in later.items()}
     return dict(sorted(((k, v) for k, v in diff.items() if v), key=lambda kv: -kv[1]))
+
+
+async def events_settled(
+    scrape: Callable[[], str], began: float, quiet: float = 2.0, timeout: float = 600.0
+) -> float:
+    """Seconds from ``began`` (a ``time.monotonic()``) to the last Event
+    write the server counted, once none has come for ``quiet`` seconds.
+    Components write their Events one at a time in the background (as
+    Kubernetes' do), so they may still be arriving when the pods are Ready:
+    a baseline measured next, or writes counted per pod, must wait for them."""
+    seen, changed = -1.0, time.monotonic()
+    deadline = changed + timeout
+    while time.monotonic() < deadline:
+        calls = mutating_calls(await asyncio.to_thread(scrape))
+        count = calls.get("POST events", 0.0) + calls.get("PATCH events", 0.0)
+        if count != seen:
+            seen, changed = count, time.monotonic()
+        elif time.monotonic() - changed >= quiet:
+            break
+        await asyncio.sleep(0.2)
+    return changed - began

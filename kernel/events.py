@@ -12,12 +12,21 @@ client-go's aggregator does: from the 10th distinct message within 10
 minutes on, they count on one Event whose message is ``(combined from
 similar events): `` and the newest message.
 
-Repeats that arrive while the previous write of their Event is in flight
-coalesce: the next write carries all of them (one patch adding their
-count), so a burst of N repeats costs a couple of writes, not N, and the
-count is still exact. Recording never raises into the caller: an Event is a
-courtesy, and a controller must not fail its work because the Event could
-not be written.
+A recorder writes its Events one at a time, in order, as client-go's
+broadcaster hands them to its sink: a component never has more than one
+Event write in flight, so a burst (an agent starting a hundred pods, a
+controller creating a thousand) queues here instead of flooding the API
+server, where Events would crowd out the writes they report on. Repeats
+that arrive while their Event waits or is being written coalesce: the next
+write carries all of them (one patch adding their count), so a burst of N
+repeats costs a couple of writes, not N, and the count is still exact. At
+most ``MAX_QUEUED_EVENTS`` distinct Events wait; past that new ones are
+dropped, counted and logged once a minute, as client-go drops them past
+its ``maxQueuedEvents`` (1,000: a loaded shoal server answers slower than
+Kubernetes', and the scheduler binding 3,000 pods in a burst queued more
+than 1,000 ``Scheduled`` Events, so more wait here). Recording never raises into the
+caller: an Event is a courtesy, and a controller must not fail its work
+because the Event could not be written.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -42,6 +52,8 @@ _CACHE_SIZE = 4096
 AGGREGATE_MAX_EVENTS = 10
 AGGREGATE_INTERVAL = 600.0
 COMBINED = "(combined from similar events): "
+# Distinct Events one recorder keeps waiting (client-go's maxQueuedEvents is 1,000).
+MAX_QUEUED_EVENTS = 10_000
 
 AggregateKey = tuple[str, ...]
 
@@ -64,45 +76,117 @@ def _now() -> Timestamp:
     return Timestamp(seconds=int(clock.time()))
 
 
+@dataclass
+class _Pending:
+    """An Event waiting for the writer: its occurrences not written yet."""
+
+    ref: meta_pb2.ObjectReference
+    type: str
+    reason: str
+    message: str
+    count: int = 0
+    waiters: list[asyncio.Future[None]] = field(default_factory=list)
+
+
 class EventRecorder:
     """``EventRecorder(client, "replicaset-controller")``; then
     ``await recorder.record(rs, "Normal", "SuccessfulCreate", "Created pod: web-x")``
     or, not to wait for the write, ``recorder.emit(...)``."""
 
-    def __init__(self, client: Any, component: str, host: str = "") -> None:
+    def __init__(
+        self,
+        client: Any,
+        component: str,
+        host: str = "",
+        max_queued: int = MAX_QUEUED_EVENTS,
+    ) -> None:
         self.client = client
         self.source = core_pb2.EventSource(component=component, host=host)
+        self.max_queued = max_queued
+        self.dropped = 0  # Events not written because the queue was full
+        self._dropped_logged_at = -60.0
         # aggregate key -> (namespace, event name, count) of the Event we wrote
         self._written: OrderedDict[AggregateKey, tuple[str, str, int]] = OrderedDict()
-        # one lock per aggregate key, so a repeat never races its own first write
-        self._locks: dict[AggregateKey, tuple[asyncio.Lock, int]] = {}
-        self._pending: set[asyncio.Task[None]] = set()
         # similar key -> (distinct messages seen, when the last was seen)
         self._similar: OrderedDict[AggregateKey, tuple[set[str], float]] = OrderedDict()
-        # aggregate key -> (occurrences not written yet, the newest message)
-        self._unwritten: dict[AggregateKey, tuple[int, str]] = {}
+        # aggregate key -> what waits to be written, oldest first
+        self._queue: OrderedDict[AggregateKey, _Pending] = OrderedDict()
+        self._writer: asyncio.Task[None] | None = None
 
     async def record(self, obj: Any, type: str, reason: str, message: str) -> None:
-        if type not in (NORMAL, WARNING):
-            log.warning("event type must be Normal or Warning", type=type, reason=reason)
-            return
-        try:
-            ref = involved_object(obj)
-            await self._record(ref, type, reason, message)
-        except Exception as err:
-            log.warning(
-                "could not write event", reason=reason, object=obj.metadata.name, error=str(err)
-            )
+        """Queue the Event and wait until it is written (or given up)."""
+        waiter = self._enqueue(obj, type, reason, message, wait=True)
+        if waiter is not None:
+            await asyncio.shield(waiter)
 
     def emit(self, obj: Any, type: str, reason: str, message: str) -> None:
-        """``record`` in the background; ``await flush()`` waits for it."""
-        task = asyncio.get_running_loop().create_task(self.record(obj, type, reason, message))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        """Queue the Event, not waiting for its write; ``await flush()`` does."""
+        self._enqueue(obj, type, reason, message, wait=False)
 
     async def flush(self) -> None:
-        while self._pending:
-            await asyncio.gather(*list(self._pending), return_exceptions=True)
+        """Wait until every Event queued so far is written."""
+        while self._writer is not None:
+            await asyncio.shield(self._writer)
+
+    def _enqueue(
+        self, obj: Any, type: str, reason: str, message: str, *, wait: bool
+    ) -> asyncio.Future[None] | None:
+        if type not in (NORMAL, WARNING):
+            log.warning("event type must be Normal or Warning", type=type, reason=reason)
+            return None
+        try:
+            ref = involved_object(obj)
+        except Exception as err:
+            log.warning("could not write event", reason=reason, object=obj.metadata.name,
+                        error=str(err))  # fmt: skip
+            return None
+        key, message = self._aggregate(ref, type, reason, message)
+        pending = self._queue.get(key)
+        if pending is None:
+            if len(self._queue) >= self.max_queued:
+                self._drop(ref, reason)
+                return None
+            pending = self._queue[key] = _Pending(ref, type, reason, message)
+        pending.count += 1
+        pending.message = message  # a combined Event shows the newest
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future() if wait else None
+        if waiter is not None:
+            pending.waiters.append(waiter)
+        if self._writer is None:
+            self._writer = loop.create_task(self._write_queued())
+        return waiter
+
+    def _drop(self, ref: meta_pb2.ObjectReference, reason: str) -> None:
+        self.dropped += 1
+        if time.monotonic() - self._dropped_logged_at >= 60.0:  # once a minute
+            self._dropped_logged_at = time.monotonic()
+            log.warning("event queue full; events dropped", component=self.source.component,
+                        queued=len(self._queue), dropped=self.dropped, reason=reason,
+                        object=ref.name)  # fmt: skip
+
+    async def _write_queued(self) -> None:
+        """The writer: one Event at a time, until the queue is empty."""
+        try:
+            while self._queue:
+                key, pending = self._queue.popitem(last=False)
+                try:
+                    if not await self._bump(key, pending.count, pending.message):
+                        await self._create(key, pending)
+                except Exception as err:
+                    log.warning("could not write event", reason=pending.reason,
+                                object=pending.ref.name, error=str(err))  # fmt: skip
+                finally:
+                    for waiter in pending.waiters:
+                        if not waiter.done():
+                            waiter.set_result(None)
+        finally:
+            self._writer = None
+            for pending in self._queue.values():  # cancelled: nobody writes these now
+                for waiter in pending.waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)
+            self._queue.clear()
 
     def _aggregate(
         self, ref: meta_pb2.ObjectReference, type: str, reason: str, message: str
@@ -124,28 +208,6 @@ class EventRecorder:
         messages.discard(message)  # the set stays at its bound, as client-go's
         return (*similar, COMBINED), COMBINED + message
 
-    async def _record(
-        self, ref: meta_pb2.ObjectReference, type: str, reason: str, message: str
-    ) -> None:
-        key, message = self._aggregate(ref, type, reason, message)
-        count, _ = self._unwritten.get(key, (0, ""))
-        self._unwritten[key] = (count + 1, message)
-        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                # Taken by a write that started after this occurrence was
-                # counted (and has finished): nothing left to write.
-                count, message = self._unwritten.pop(key, (0, ""))
-                if count and not await self._bump(key, count, message):
-                    await self._create(key, ref, type, reason, message, count)
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
     async def _bump(self, key: AggregateKey, more: int, message: str) -> bool:
         """Count ``more`` repeats on the Event we wrote before; False if there is none."""
         written = self._written.get(key)
@@ -164,26 +226,19 @@ class EventRecorder:
         self._written.move_to_end(key)
         return True
 
-    async def _create(
-        self,
-        key: AggregateKey,
-        ref: meta_pb2.ObjectReference,
-        type: str,
-        reason: str,
-        message: str,
-        count: int = 1,
-    ) -> None:
+    async def _create(self, key: AggregateKey, pending: _Pending) -> None:
         now = _now()
+        ref = pending.ref
         namespace = ref.namespace or CLUSTER_EVENT_NAMESPACE
         event = core_pb2.Event(
             involved_object=ref,
-            reason=reason,
-            message=message,
+            reason=pending.reason,
+            message=pending.message,
             source=self.source,
             first_timestamp=now,
             last_timestamp=now,
-            count=count,
-            type=type,
+            count=pending.count,
+            type=pending.type,
             reporting_component=self.source.component,
             reporting_instance=self.source.host,
         )
@@ -191,6 +246,6 @@ class EventRecorder:
         # Kubernetes names Events "<object>.<unix nanoseconds in hex>".
         event.metadata.name = f"{ref.name}.{time.time_ns():x}"  # unique, not a time
         created = await self.client.create(event)
-        self._written[key] = (namespace, created.metadata.name, count)
+        self._written[key] = (namespace, created.metadata.name, pending.count)
         if len(self._written) > _CACHE_SIZE:
             self._written.popitem(last=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from shoal.client import Client
@@ -118,3 +119,76 @@ async def test_similar_events_of_other_objects_stay_apart(shoal_client: Client) 
     events = (await shoal_client.list("Event", "default")).items
     assert len(events) == AGGREGATE_MAX_EVENTS + 2
     assert not any(e.message.startswith(COMBINED) for e in events)
+
+
+class _Slow(_Counting):
+    """Counts Event writes in flight at once; each waits until ``go`` is set."""
+
+    def __init__(self, client: Client) -> None:
+        super().__init__(client)
+        self.in_flight = self.most_in_flight = 0
+        self.go = asyncio.Event()
+
+    async def create(self, obj: Any) -> Any:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await self.go.wait()
+            return await super().create(obj)
+        finally:
+            self.in_flight -= 1
+
+
+async def test_a_recorder_writes_one_event_at_a_time(shoal_client: Client) -> None:
+    # An agent starting many pods at once used to send all their Events at
+    # once: past gRPC's pending-call bound the server shed calls at random,
+    # a controller's pod creates among them ("Error creating: CANCELLED").
+    slow = _Slow(shoal_client)
+    recorder = EventRecorder(slow, "kubelet", host="n1")
+    pods = [await shoal_client.create(pod(f"p-{i}")) for i in range(20)]
+    for p in pods:
+        recorder.emit(p, "Normal", "Started", "Started container main")
+    await _until(lambda: slow.in_flight == 1)
+    slow.go.set()
+    await recorder.flush()
+    assert slow.most_in_flight == 1
+    events = (await shoal_client.list("Event", "default")).items
+    assert sorted(e.involved_object.name for e in events) == sorted(f"p-{i}" for i in range(20))
+
+
+async def test_repeats_of_a_waiting_event_count_on_it(shoal_client: Client) -> None:
+    slow = _Slow(shoal_client)
+    recorder = EventRecorder(slow, "kubelet")
+    web, db = await shoal_client.create(pod("web")), await shoal_client.create(pod("db"))
+    recorder.emit(web, "Normal", "Started", "Started container main")
+    await _until(lambda: slow.in_flight == 1)  # web's Event is being written
+    for _ in range(5):
+        recorder.emit(db, "Warning", "BackOff", "Back-off restarting")  # waits behind it
+    slow.go.set()
+    await recorder.flush()
+    counts = {e.involved_object.name: e.count for e in (await shoal_client.list("Event")).items}
+    assert counts == {"web": 1, "db": 5}
+    assert slow.writes == 2
+
+
+async def test_a_full_queue_drops_new_events_and_counts_them(shoal_client: Client) -> None:
+    slow = _Slow(shoal_client)
+    recorder = EventRecorder(slow, "kubelet", max_queued=3)
+    pods = [await shoal_client.create(pod(f"p-{i}")) for i in range(10)]
+    recorder.emit(pods[0], "Normal", "Started", "Started container main")
+    await _until(lambda: slow.in_flight == 1)  # out of the queue, being written
+    for p in pods[1:]:
+        recorder.emit(p, "Normal", "Started", "Started container main")
+    recorder.emit(pods[1], "Normal", "Started", "Started container main")  # a repeat: counted
+    await recorder.record(pods[9], "Normal", "Started", "dropped: returns at once")
+    assert recorder.dropped == 7
+    slow.go.set()
+    await recorder.flush()
+    counts = {e.involved_object.name: e.count for e in (await shoal_client.list("Event")).items}
+    assert counts == {"p-0": 1, "p-1": 2, "p-2": 1, "p-3": 1}
+
+
+async def _until(check: Any, timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not check():
+            await asyncio.sleep(0.01)

@@ -3,9 +3,14 @@ means must be what it is computed as."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
+import pytest
+
 from bench.bench_agent import marginal
+from bench.density import events_settled
 from bench.engine_baseline import LABEL, percentile, plain_starts
 
 
@@ -76,3 +81,21 @@ def test_plain_start_waits_for_running_and_leaves_removal_out(monkeypatch: Any) 
     assert len(samples) == 2
     one = ["create", "start", "reload", "reload", "reload"]  # until State.Running
     assert engine.log == one * 3 + ["remove"] * 3 + ["close"]  # warm-up + 2, then removal
+
+
+def test_events_settle_at_their_last_write_not_when_the_wait_ends() -> None:
+    counts = iter([1, 5, 9, 9])
+    seen: list[float] = []
+
+    def scrape() -> str:
+        n = next(counts, 9)
+        seen.append(time.monotonic())
+        return (
+            f'apiserver_request_total{{verb="POST",resource="events",code="201"}} {n}\n'
+            'apiserver_request_total{verb="PUT",resource="pods",subresource="status"} 3\n'
+        )
+
+    began = time.monotonic()
+    settled = asyncio.run(events_settled(scrape, began, quiet=0.3))
+    assert settled == pytest.approx(seen[2] - began, abs=0.05)  # the scrape that saw 9 first
+    assert seen[-1] - seen[2] >= 0.3  # and it waited out the quiet time after it
