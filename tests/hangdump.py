@@ -46,9 +46,23 @@ def _dump(name: str, phase: str, seconds: float) -> None:
             continue
         for task in tasks:
             out.write(f"--- {task!r}\n")
-            task.print_stack(file=out)
+            _write_stack(task, out)
     sys.stderr.write(out.getvalue())
     sys.stderr.flush()
+
+
+def _write_stack(task: asyncio.Task[object], out: io.StringIO) -> None:
+    """The task's frames, read from this thread while the loop runs: a frame
+    may be mid-step (its line unknown), which ``Task.print_stack`` does not
+    survive (it raised TypeError in linecache)."""
+    try:
+        frames = task.get_stack()
+    except Exception as err:  # the task moved on while we looked
+        out.write(f"    (stack unavailable: {err!r})\n")
+        return
+    for frame in frames:
+        code = frame.f_code
+        out.write(f"    {code.co_filename}:{frame.f_lineno} in {code.co_name}\n")
 
 
 def _watch() -> None:
