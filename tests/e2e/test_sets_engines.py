@@ -183,6 +183,11 @@ STORAGE_CLASS = {
 }
 
 
+# The docs' manifest waits by design: minReadySeconds 10 before each next
+# pod, terminationGracePeriodSeconds 10 for each pod stopped (the image does
+# not handle SIGTERM): ~55 s alone, half the suite's 120 s limit; its own
+# deadlines are the waits below.
+@pytest.mark.timeout(400)
 async def test_the_docs_statefulset_keeps_its_data_across_a_new_pod(
     engine: str, tmp_path: Path
 ) -> None:
