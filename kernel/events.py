@@ -24,9 +24,9 @@ most ``MAX_QUEUED_EVENTS`` distinct Events wait; past that new ones are
 dropped, counted and logged once a minute, as client-go drops them past
 its ``maxQueuedEvents`` (1,000: a loaded shoal server answers slower than
 Kubernetes', and the scheduler binding 3,000 pods in a burst queued more
-than 1,000 ``Scheduled`` Events, so more wait here). Recording never raises into the
-caller: an Event is a courtesy, and a controller must not fail its work
-because the Event could not be written.
+than 1,000 ``Scheduled`` Events, so more wait here). Recording never
+raises into the caller: an Event is a courtesy, and a controller must not
+fail its work because the Event could not be written.
 """
 
 from __future__ import annotations
@@ -125,8 +125,9 @@ class EventRecorder:
 
     async def flush(self) -> None:
         """Wait until every Event queued so far is written."""
-        while self._writer is not None:
-            await asyncio.shield(self._writer)
+        loop = asyncio.get_running_loop()
+        while (writer := self._writer) is not None and writer.get_loop() is loop:
+            await asyncio.shield(writer)
 
     def _enqueue(
         self, obj: Any, type: str, reason: str, message: str, *, wait: bool
@@ -153,7 +154,8 @@ class EventRecorder:
         waiter = loop.create_future() if wait else None
         if waiter is not None:
             pending.waiters.append(waiter)
-        if self._writer is None:
+        # (a writer of another, closed loop — a recorder kept across runs — never resumes)
+        if self._writer is None or self._writer.get_loop() is not loop:
             self._writer = loop.create_task(self._write_queued())
         return waiter
 

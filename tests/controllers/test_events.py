@@ -192,3 +192,37 @@ async def _until(check: Any, timeout: float = 10.0) -> None:
     async with asyncio.timeout(timeout):
         while not check():
             await asyncio.sleep(0.01)
+
+
+def test_a_recorder_kept_across_event_loops_still_writes() -> None:
+    # A writer task of a loop that has closed never resumes: the next loop's
+    # Events must get a writer of their own, not wait behind it forever.
+    recorder = EventRecorder(None, "kubelet")
+    written: list[str] = []
+
+    class _Client:
+        async def create(self, event: Any) -> Any:
+            written.append(event.involved_object.name)
+            return event
+
+        async def patch(self, *args: Any) -> Any:
+            raise AssertionError("no repeats here")
+
+    class _Stuck:
+        async def create(self, event: Any) -> Any:
+            await asyncio.Event().wait()  # the loop closes during this write
+
+    async def emit_and_leave(name: str) -> None:
+        recorder.client = _Stuck()
+        recorder.emit(pod(name), "Normal", "Started", "Started container main")
+        await asyncio.sleep(0)  # the writer starts its write
+
+    async def record(name: str) -> None:
+        recorder.client = _Client()
+        await asyncio.wait_for(recorder.record(pod(name), "Normal", "Started", "x"), 10)
+
+    first = asyncio.new_event_loop()
+    first.run_until_complete(emit_and_leave("first"))
+    first.close()  # closed with its writer in the middle of a write
+    asyncio.run(record("second"))
+    assert "second" in written
