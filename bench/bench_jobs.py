@@ -122,6 +122,10 @@ class Writes:
         with urllib.request.urlopen(self.url, timeout=60) as answer:
             return str(answer.read().decode())
 
+    async def quiet(self) -> None:
+        """Until no Event write has come for a while."""
+        await events_settled(self._scrape, time.monotonic())
+
     async def per_pod(self, before: str, pods: int, began: float) -> dict[str, Any]:
         """Once the phase's Events are all written (they trail its pods):
         the writes per pod, and when the last Event was written."""
@@ -217,8 +221,10 @@ async def measure(address: str, writes: Writes) -> dict[str, Any]:
     async with Client(address) as client:
         for r in range(ROUNDS):
             baseline = await deployment_pods_per_second(client, JOBS * COMPLETIONS, writes)
+            await writes.quiet()  # the deleted pods' Killing Events, before the next phase
             jobs = await job_pods_per_second(client, JOBS, COMPLETIONS, f"r{r}-j", writes)
             await delete_jobs(client)
+            await writes.quiet()
             print(f"   round {r}: deployment {baseline['pods_per_second']} pods/s, jobs "
                   f"{jobs['pods_per_second']} pods/s", flush=True)  # fmt: skip
             rounds.append((baseline, jobs))
