@@ -41,6 +41,7 @@ import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
 from shoal import clock, errors, kinds
 from shoal.api.v1 import core_pb2, meta_pb2
+from shoal.apiserver.connlimits import OnceIn
 
 log = structlog.get_logger("events")
 
@@ -87,6 +88,12 @@ class _Pending:
     count: int = 0
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
 
+    def release(self) -> None:
+        """Wake whoever ``record``-ed it: written, failed or given up."""
+        for waiter in self.waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
 
 class EventRecorder:
     """``EventRecorder(client, "replicaset-controller")``; then
@@ -104,7 +111,7 @@ class EventRecorder:
         self.source = core_pb2.EventSource(component=component, host=host)
         self.max_queued = max_queued
         self.dropped = 0  # Events not written because the queue was full
-        self._dropped_logged_at = -60.0
+        self._drop_logged = OnceIn(60.0)  # a full queue is logged once a minute
         # aggregate key -> (namespace, event name, count) of the Event we wrote
         self._written: OrderedDict[AggregateKey, tuple[str, str, int]] = OrderedDict()
         # similar key -> (distinct messages seen, when the last was seen)
@@ -161,8 +168,7 @@ class EventRecorder:
 
     def _drop(self, ref: meta_pb2.ObjectReference, reason: str) -> None:
         self.dropped += 1
-        if time.monotonic() - self._dropped_logged_at >= 60.0:  # once a minute
-            self._dropped_logged_at = time.monotonic()
+        if self._drop_logged():
             log.warning("event queue full; events dropped", component=self.source.component,
                         queued=len(self._queue), dropped=self.dropped, reason=reason,
                         object=ref.name)  # fmt: skip
@@ -179,15 +185,11 @@ class EventRecorder:
                     log.warning("could not write event", reason=pending.reason,
                                 object=pending.ref.name, error=str(err))  # fmt: skip
                 finally:
-                    for waiter in pending.waiters:
-                        if not waiter.done():
-                            waiter.set_result(None)
+                    pending.release()
         finally:
             self._writer = None
             for pending in self._queue.values():  # cancelled: nobody writes these now
-                for waiter in pending.waiters:
-                    if not waiter.done():
-                        waiter.set_result(None)
+                pending.release()
             self._queue.clear()
 
     def _aggregate(
