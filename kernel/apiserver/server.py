@@ -27,6 +27,7 @@ from shoal.apiserver.certificates import CERTIFICATES, TOKENS, add_certificates
 from shoal.apiserver.connlimits import ConnectionLimits
 from shoal.apiserver.encryption import encrypting
 from shoal.apiserver.fairness import FairnessInterceptor, FairQueues, RequestLimits
+from shoal.apiserver.inprocess import Dispatcher, InProcessChannel, Recorder
 from shoal.apiserver.instrumentation import MetricsInterceptor
 from shoal.apiserver.jointokens import DEFAULT_JOIN_TOKEN_SECONDS
 from shoal.apiserver.malformed import MalformedRequestInterceptor
@@ -103,6 +104,7 @@ class APIServer:
         self.health = health_async.HealthServicer()
         self.port = 0
         self._server: grpc.aio.Server | None = None
+        self._dispatcher: Dispatcher | None = None
 
     async def start(self, listen: str = "127.0.0.1:0") -> int:
         await self.store.start()
@@ -112,27 +114,27 @@ class APIServer:
         if authenticator is not None:  # bound service-account tokens die with their pod
             authenticator.pod_exists = self.authorization.graph.pod_exists
         counting = [MetricsInterceptor()] if self.metrics else []
-        server = grpc.aio.server(
-            interceptors=[
-                *counting,  # outermost: it times every call and sees every answer
-                AuthenticationInterceptor(
-                    login_with(authenticator, self.authorization.impersonator)
-                ),
-                MalformedRequestInterceptor(),
-                # after authentication (it reads the user), before authorization, as APF
-                FairnessInterceptor(self.fairness, PUBLIC_PREFIXES),
-                self.authorization.interceptor(),
-            ],
+        interceptors = [
+            *counting,  # outermost: it times every call and sees every answer
+            AuthenticationInterceptor(login_with(authenticator, self.authorization.impersonator)),
+            MalformedRequestInterceptor(),
+            # after authentication (it reads the user), before authorization, as APF
+            FairnessInterceptor(self.fairness, PUBLIC_PREFIXES),
+            self.authorization.interceptor(),
+        ]
+        receive_bytes = self.limits.max_request_bytes + RECEIVE_OVERHEAD_BYTES
+        self._dispatcher = Dispatcher(interceptors, receive_bytes)
+        grpc_server = grpc.aio.server(
+            interceptors=interceptors,
             options=[
-                (
-                    "grpc.max_receive_message_length",
-                    self.limits.max_request_bytes + RECEIVE_OVERHEAD_BYTES,
-                ),
+                ("grpc.max_receive_message_length", receive_bytes),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.so_reuseport", 1 if listening.shared_port() else 0),
                 *self.connections.grpc_options(),
             ],
         )
+        # every service also reachable in process (in_process_channel)
+        server: Any = Recorder(grpc_server, self._dispatcher)
         server.add_generic_rpc_handlers(generic_handlers(self.objects, self.discovery))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         add_authorization(server, self.authorization.reviewer)
@@ -157,8 +159,8 @@ class APIServer:
             else server.add_insecure_port,
             listen,
         )
-        await server.start()
-        self._server = server
+        await grpc_server.start()
+        self._server = grpc_server
         for api_service in self.api_services:
             await api_service.start()
         for name in ("", OBJECTS, DISCOVERY):
@@ -166,7 +168,14 @@ class APIServer:
         log.info("serving", listen=listen, port=self.port)
         return self.port
 
-    def _add_api_services(self, server: grpc.aio.Server) -> tuple[str, ...]:
+    def in_process_channel(self) -> InProcessChannel:
+        """A channel to this server for callers in its process (the control
+        plane): the same handlers and interceptors, without the network."""
+        if self._dispatcher is None:
+            raise RuntimeError("the API server is not started")
+        return InProcessChannel(self._dispatcher)
+
+    def _add_api_services(self, server: Any) -> tuple[str, ...]:
         """The plugins' services (``register_api_services``); their names."""
         from shoal.contracts import APIServiceContext
 
@@ -206,6 +215,8 @@ class APIServer:
     async def stop(self, grace: float = 1.0) -> None:
         if self._server is not None:
             await self.health.enter_graceful_shutdown()
+            if self._dispatcher is not None:
+                self._dispatcher.close()
             await self._server.stop(grace)
             self._server = None
             for api_service in self.api_services:
@@ -272,7 +283,8 @@ async def serve(
     what agents join with.
 
     The control plane (scheduler, controllers) runs in this process too,
-    talking to the API over the loopback port like any other client;
+    through a client whose channel is in process (the same interceptors and
+    handlers as a network call, without the loopback connection);
     ``controllers="-"`` runs none of it; ``controller_options`` reach the
     controllers' factories (``horizontal_pod_autoscaler_sync_period``).
     With ``http_listen`` it keeps the
@@ -330,7 +342,10 @@ async def serve(
             log.info("join token written", path=str(join), hint="shoal agent --token $(cat PATH)")
         write_admin_config(admin, f"{host}:{port}", security)
         log.info("admin config written", path=str(admin), hint=f"export SHOAL_CONFIG={admin}")
-    client = _controlplane_client(f"{host}:{port}", security)
+    # The control plane calls in process; HTTP servers (exec, attach and
+    # port-forward streams among their calls) over the network.
+    client = _controlplane_client(f"{host}:{port}", security, server.in_process_channel())
+    http_client = _controlplane_client(f"{host}:{port}", security)
     renewal = asyncio.create_task(security.renew_periodically()) if security else None
     options = ControlPlaneOptions(
         lease_duration=lease_duration,
@@ -346,7 +361,7 @@ async def serve(
         wanted_http,
         http_factories,
         lambda address: HTTPServerContext(
-            client, address, admin, security, server.limits, server.connections
+            http_client, address, admin, security, server.limits, server.connections
         ),
     )
     gateway = http.get(httpservers.GATEWAY)
@@ -376,6 +391,7 @@ async def serve(
         renewal.cancel()
     await httpservers.stop(http)
     await client.close()
+    await http_client.close()
     await server.stop()
 
 
@@ -441,14 +457,18 @@ def _load_security(pki_dir: pathlib.Path, host: str, sans: tuple[str, ...]) -> S
     return ServerSecurity.load(pki_dir, pki.serving_names(host, sans))
 
 
-def _controlplane_client(address: str, security: ServerSecurity | None) -> Any:
-    """Scheduler and controllers talk to the API as system:shoal-controlplane."""
+def _controlplane_client(address: str, security: ServerSecurity | None, channel: Any = None) -> Any:
+    """Scheduler and controllers talk to the API as system:shoal-controlplane;
+    over ``channel`` when given (in process), else to ``address``."""
     from shoal.client import Client
+    from shoal.client.channel import auth_metadata
 
     if security is None:
-        return Client(address)
+        return Client(address, channel=channel)
     pair = security.pki.ensure("controlplane")
     cfg = config.ClientConfig(
         address, ca_data=security.pki.ca_pem, cert_data=pair.cert_pem, key_data=pair.key_pem
     )
-    return Client.for_config(cfg)
+    if channel is None:
+        return Client.for_config(cfg)
+    return Client(address, channel=channel, metadata=auth_metadata(cfg))
