@@ -11,7 +11,9 @@ from shoal.api.v1 import core_pb2
 from shoal.apiserver.server import _controlplane_client
 from shoal.client import Client
 from shoal.client.channel import auth_metadata
+from shoal.manifest import from_dict
 
+from tests.integration.helpers import eventually
 from tests.security.conftest import SecureServer
 
 
@@ -54,3 +56,55 @@ async def test_a_user_in_process_is_held_to_its_rbac(secure_server: SecureServer
         await client.create(config_map("not-allowed"))
     with pytest.raises(errors.NotFoundError):
         await s.admin.get("ConfigMap", "not-allowed")
+
+
+async def test_each_call_in_process_is_authorized_when_it_is_made(
+    secure_server: SecureServer,
+) -> None:
+    """The interceptors' handlers are kept per method and credentials; the
+    decision is not: a grant reaches the next call of the same client."""
+    s = secure_server
+    key = pki.new_key()
+    cert = s.security.pki.ca.issue(
+        "trudy", (), usage=pki.Usage(client=True), public_key=key.public_key()
+    )
+    cfg = s.config(cert_data=pki.cert_pem(cert), key_data=pki.key_pem(key))
+    client = Client(
+        "in-process", channel=s.server.in_process_channel(), metadata=auth_metadata(cfg)
+    )
+    with pytest.raises(errors.ForbiddenError):
+        await client.create(config_map("first-try"))
+    await s.admin.create(
+        from_dict(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": {"name": "cm-maker", "namespace": "default"},
+                "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create"]}],
+            }
+        )
+    )
+    await s.admin.create(
+        from_dict(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": {"name": "trudy-makes", "namespace": "default"},
+                "roleRef": {
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "kind": "Role",
+                    "name": "cm-maker",
+                },
+                "subjects": [{"kind": "User", "name": "trudy"}],
+            }
+        )
+    )
+
+    async def allowed() -> bool:
+        try:
+            await client.create(config_map("after-the-grant"))
+        except errors.ForbiddenError:
+            return False
+        return True
+
+    await eventually(allowed)
