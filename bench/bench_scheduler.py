@@ -15,7 +15,8 @@ Two ways, each beside its floor measured in the same run:
   the same Binding for each (no informers, no cache, no event).
 
 Pod creation is not timed. The server shares this process (and its GIL)
-with the scheduler, as it does by default in ``shoal server``.
+with the scheduler, which calls it through the in-process channel, as it
+does by default in ``shoal server``; the floor calls it the same way.
 """
 
 from __future__ import annotations
@@ -116,7 +117,8 @@ async def _create_all(client: Client, objects: list[Any]) -> None:
 
 async def _cluster(tmp: pathlib.Path, nodes: int, pods: int) -> tuple[Any, Client]:
     server = await start_server(tmp)
-    client = Client(f"127.0.0.1:{server.port}")
+    # as in shoal server: the scheduler calls its process's API server in process
+    client = Client("in-process", channel=server.in_process_channel())
     await _create_all(client, [make_node(f"node-{i}") for i in range(nodes)])
     await _create_all(client, [make_pod(f"pod-{i}") for i in range(pods)])
     return server, client
