@@ -13,6 +13,7 @@ status.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -22,6 +23,7 @@ from shoal.client import object_key
 from shoal.controller import Controller
 from shoal.plugins.controllers import podutil
 from shoal.plugins.controllers.expectations import Expectations
+from shoal.plugins.controllers.podfacts import FactsCache, PodFacts
 from shoal.registry import Registry
 
 log = structlog.get_logger("replication")
@@ -42,6 +44,7 @@ class ReplicaController(Controller):
         self.pods = self.informer("Pod")
         self.pods.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
         self.expectations = Expectations()
+        self.facts = FactsCache()
 
     # -- what a kind's selector is --------------------------------------------
 
@@ -100,28 +103,34 @@ class ReplicaController(Controller):
         owner = self.owners.get(name, namespace)
         if owner is None:
             self.expectations.forget(key)
+            self.facts.forget(key)
             return None
-        pods = await self.claim_pods(owner)
-        active = [p for p in pods if podutil.is_active(p)]
-        if self.expectations.satisfied(key) and not owner.metadata.HasField("deletion_timestamp"):
-            await self.manage_replicas(key, owner, active)
-        return await self.update_status(owner, active)
+        selector = self.selector(owner)
+        with self.facts.sync(key, owner, selector) as facts:
+            pods = await self.claim_pods(owner, selector, facts)
+            active = [p for p in pods if facts(p).active]
+            if self.expectations.satisfied(key) and not owner.metadata.HasField(
+                "deletion_timestamp"
+            ):
+                await self.manage_replicas(key, owner, active)
+            return await self.update_status(owner, [facts(p) for p in active])
 
-    async def claim_pods(self, owner: Any) -> list[Any]:
+    async def claim_pods(
+        self, owner: Any, selector: selectors.LabelSelector, facts: Callable[[Any], PodFacts]
+    ) -> list[Any]:
         """The pods ``owner`` controls after adopting and releasing."""
-        selector, uid = self.selector(owner), owner.metadata.uid
+        uid = owner.metadata.uid
         # An empty selector would claim every pod in the namespace.
         deleting = owner.metadata.HasField("deletion_timestamp") or selector.is_empty()
         claimed = []
         for pod in self.pods.by_index("namespace", owner.metadata.namespace):
-            ref = podutil.controller_of(pod)
-            matches = selector.matches(pod.metadata.labels)
-            if ref is not None and ref.uid == uid:
-                if matches and not selector.is_empty():
+            seen = facts(pod)
+            if seen.controller_uid == uid:
+                if seen.matches and not selector.is_empty():
                     claimed.append(pod)
-                elif not pod.metadata.HasField("deletion_timestamp"):
+                elif not seen.deleting:
                     await self._release(owner, pod)
-            elif ref is None and matches and not deleting and podutil.is_active(pod):
+            elif not seen.controller_uid and seen.matches and not deleting and seen.active:
                 claimed.append(await self._adopt(owner, pod))
         return claimed
 
@@ -177,18 +186,26 @@ class ReplicaController(Controller):
         if failed:
             raise failed[0]
 
-    async def update_status(self, owner: Any, active: list[Any]) -> float | None:
+    async def update_status(self, owner: Any, active: list[PodFacts]) -> float | None:
         """Write status if it changed; the seconds until a ready pod becomes
         available, if one will, so it is counted then."""
         min_ready, now = owner.spec.min_ready_seconds, clock.time()
-        template_labels = owner.spec.template.metadata.labels
+        ready = available = 0
+        pending = []
+        for seen in active:
+            if seen.ready_since is None:
+                continue
+            ready += 1
+            wait = seen.ready_since + min_ready - now  # podutil.seconds_until_available
+            if min_ready <= 0 or wait <= 0:
+                available += 1
+            if wait > 0:
+                pending.append(wait)
         status = podutil.copy(owner.status)
         status.replicas = len(active)
-        status.fully_labeled_replicas = sum(
-            all(p.metadata.labels.get(k) == v for k, v in template_labels.items()) for p in active
-        )
-        status.ready_replicas = sum(podutil.is_ready(p) for p in active)
-        status.available_replicas = sum(podutil.is_available(p, min_ready, now) for p in active)
+        status.fully_labeled_replicas = sum(seen.labeled for seen in active)
+        status.ready_replicas = ready
+        status.available_replicas = available
         status.observed_generation = owner.metadata.generation
         if status != owner.status:
             updated = podutil.copy(owner)
@@ -197,8 +214,6 @@ class ReplicaController(Controller):
                 await self.client.update_status(updated)
             except errors.NotFoundError:
                 return None
-        waits = [podutil.seconds_until_available(p, min_ready, now) for p in active]
-        pending = [w for w in waits if w > 0]
         return min(pending) + 0.5 if pending else None
 
 
