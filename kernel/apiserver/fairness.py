@@ -26,6 +26,7 @@ from shoal import auth, errors
 
 NODES_GROUP = "system:nodes"
 SEAT_BYTES = 64 * 1024  # a request takes one more seat per this much body
+MAX_GROUP_SETS = 1024  # shares remembered per set of groups
 
 
 @dataclass(frozen=True)
@@ -62,14 +63,23 @@ class FairQueues:
     def __init__(self, limits: RequestLimits | None = None) -> None:
         self.limits = limits or RequestLimits()
         self._queues: dict[str, _Queue] = {}
+        self._shares: dict[tuple[str, ...], int] = {}  # groups -> seats (few distinct sets)
         self.rejected = 0
 
-    def _share(self, user: auth.UserInfo) -> int:
-        """Seats of ``user``: 0 for the exempt."""
+    def share(self, user: auth.UserInfo) -> int:
+        """Seats of ``user``: 0 for the exempt (known per set of groups)."""
+        known = self._shares.get(user.groups)
+        if known is None:
+            if len(self._shares) >= MAX_GROUP_SETS:
+                self._shares.clear()
+            known = self._shares[user.groups] = self._share_of(user.groups)
+        return known
+
+    def _share_of(self, groups: tuple[str, ...]) -> int:
         limits = self.limits
-        if not limits.enabled or any(g in limits.exempt_groups for g in user.groups):
+        if not limits.enabled or any(g in limits.exempt_groups for g in groups):
             return 0
-        factor = limits.node_factor if NODES_GROUP in user.groups else 1
+        factor = limits.node_factor if NODES_GROUP in groups else 1
         return limits.max_inflight_per_user * factor
 
     def width(self, body_bytes: int) -> int:
@@ -79,7 +89,7 @@ class FairQueues:
 
     @contextlib.asynccontextmanager
     async def seat(self, user: auth.UserInfo, width: int = 1) -> AsyncIterator[None]:
-        share = self._share(user)
+        share = self.share(user)
         if share == 0:
             yield
             return
@@ -168,6 +178,9 @@ class FairnessInterceptor(grpc.aio.ServerInterceptor):
 
         async def call(request: Any, context: Any) -> Any:
             user = auth.current_user() or auth.INSECURE_ADMIN
+            if queues.share(user) == 0:  # exempt: no seat to take
+                result = behavior(request, context)
+                return await result if inspect.isawaitable(result) else result
             size = request.ByteSize() if hasattr(request, "ByteSize") else 0
             try:
                 async with queues.seat(user, queues.width(size)):
