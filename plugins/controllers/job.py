@@ -38,18 +38,7 @@ from shoal.registry import Registry
 log = structlog.get_logger("job")
 
 SYNC_BATCH_PERIOD = 1.0
-# Pod informer indexes: the uid of a pod's controller; the namespace of a pod
-# without one (a candidate for adoption).
-OWNER_UID, ORPHANS = "controller-uid", "orphans"
-
-
-def _owner_uid(pod: Any) -> list[str]:
-    ref = podutil.controller_of(pod)
-    return [ref.uid] if ref is not None else []
-
-
-def _orphan_namespace(pod: Any) -> list[str]:
-    return [] if podutil.controller_of(pod) is not None else [pod.metadata.namespace]
+OWNER_UID, ORPHANS = podutil.OWNER_UID, podutil.ORPHANS
 
 
 class JobController(Controller):
@@ -81,8 +70,7 @@ class JobController(Controller):
         )
         self._primary = self.jobs
         self.pods = self.informer("Pod")
-        self.pods.add_index(OWNER_UID, _owner_uid)
-        self.pods.add_index(ORPHANS, _orphan_namespace)
+        podutil.index_by_controller(self.pods)
         self.pods.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
         self.expectations = Expectations()
         self.releases = jt.Releases()

@@ -1,12 +1,12 @@
 """What a ReplicaSet's sync asks of each pod, kept per pod object between
 syncs.
 
-A sync walks every pod of the namespace (claiming) and every pod it owns
-(status): its controller, its labels against the selector and the
-template, its Ready condition. On protobuf objects in Python that is ~5 us
-a pod, and a ReplicaSet of 3,000 pods being started is synced again after
-nearly every pod change: ~15 ms a sync, a third of ``shoal server``'s loop
-in the density benchmark. An informer never edits an object it holds (a
+A sync looks at every pod it owns and every orphan of its namespace
+(claiming, then status): its labels against the selector and the template,
+its Ready condition. On protobuf objects in Python that is ~5 us a pod, and
+a ReplicaSet of 3,000 pods being started is synced again after nearly every
+pod change: ~15 ms a sync, a third of ``shoal server``'s loop in the
+density benchmark. An informer never edits an object it holds (a
 change is a new object), so what a pod object showed at one sync holds at
 the next: each sync looks up the pods it saw before and works out only the
 new ones. The facts are kept only for the pods the last sync saw, and
@@ -24,7 +24,6 @@ from shoal.plugins.controllers import podutil
 
 
 class PodFacts(NamedTuple):
-    controller_uid: str  # the controlling owner's uid; "" when none
     active: bool  # not finished and not being deleted (podutil.is_active)
     deleting: bool
     matches: bool  # the owner's selector matches the pod's labels
@@ -71,12 +70,10 @@ def _facts_of(
     pod: Any, selector: selectors.LabelSelector, template: tuple[tuple[str, str], ...]
 ) -> PodFacts:
     m = pod.metadata
-    ref = podutil.controller_of(pod)
     labels = m.labels
     condition = podutil.ready_condition(pod)
     ready = condition is not None and condition.status == "True"
     return PodFacts(
-        controller_uid=ref.uid if ref is not None else "",
         active=podutil.is_active(pod),
         deleting=m.HasField("deletion_timestamp"),
         matches=selector.matches(labels),

@@ -87,6 +87,27 @@ def controller_of(obj: Any) -> Any | None:
     return None
 
 
+# Pod informer indexes: the uid of a pod's controller; the namespace of a pod
+# without one (a candidate for adoption). A controller claims its pods from
+# these instead of walking every pod of the namespace.
+OWNER_UID, ORPHANS = "controller-uid", "orphans"
+
+
+def owner_uid_index(pod: Any) -> list[str]:
+    ref = controller_of(pod)
+    return [ref.uid] if ref is not None else []
+
+
+def orphan_namespace_index(pod: Any) -> list[str]:
+    return [] if controller_of(pod) is not None else [pod.metadata.namespace]
+
+
+def index_by_controller(informer: Any) -> None:
+    """Add :data:`OWNER_UID` and :data:`ORPHANS` to a pod informer."""
+    informer.add_index(OWNER_UID, owner_uid_index)
+    informer.add_index(ORPHANS, orphan_namespace_index)
+
+
 def controller_ref(owner: Any) -> meta_pb2.OwnerReference:
     """An ownerReference making ``owner`` the controller of a dependent."""
     kind = kinds.for_message(owner)

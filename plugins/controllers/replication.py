@@ -42,6 +42,7 @@ class ReplicaController(Controller):
         super().__init__(client, workers=workers)
         self.owners = self.watch(self.kind)
         self.pods = self.informer("Pod")
+        podutil.index_by_controller(self.pods)
         self.pods.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
         self.expectations = Expectations()
         self.facts = FactsCache()
@@ -119,18 +120,22 @@ class ReplicaController(Controller):
         self, owner: Any, selector: selectors.LabelSelector, facts: Callable[[Any], PodFacts]
     ) -> list[Any]:
         """The pods ``owner`` controls after adopting and releasing."""
-        uid = owner.metadata.uid
-        # An empty selector would claim every pod in the namespace.
-        deleting = owner.metadata.HasField("deletion_timestamp") or selector.is_empty()
+        namespace = owner.metadata.namespace
         claimed = []
-        for pod in self.pods.by_index("namespace", owner.metadata.namespace):
+        for pod in self.pods.by_index(podutil.OWNER_UID, owner.metadata.uid):
+            if pod.metadata.namespace != namespace:
+                continue  # an ownerReference naming another namespace's owner
             seen = facts(pod)
-            if seen.controller_uid == uid:
-                if seen.matches and not selector.is_empty():
-                    claimed.append(pod)
-                elif not seen.deleting:
-                    await self._release(owner, pod)
-            elif not seen.controller_uid and seen.matches and not deleting and seen.active:
+            if seen.matches and not selector.is_empty():
+                claimed.append(pod)
+            elif not seen.deleting:
+                await self._release(owner, pod)
+        # An empty selector would claim every pod in the namespace.
+        if owner.metadata.HasField("deletion_timestamp") or selector.is_empty():
+            return claimed
+        for pod in self.pods.by_index(podutil.ORPHANS, namespace):
+            seen = facts(pod)
+            if seen.matches and seen.active:
                 claimed.append(await self._adopt(owner, pod))
         return claimed
 

@@ -63,7 +63,7 @@ def test_a_pod_object_seen_before_is_not_worked_out_again() -> None:
     a, b = pod("a"), pod("b", ready=True)
     with cache.sync("default/web", rs, selector(rs)) as facts:
         first = facts(a), facts(b)
-    assert first[0].controller_uid == "rs-uid" and first[0].matches and first[0].active
+    assert first[0].matches and first[0].active and first[0].labeled
     assert (first[0].ready_since, first[1].ready_since) == (None, 1_000)
     with cache.sync("default/web", rs, selector(rs)) as facts:
         assert facts(a) is first[0] and facts(b) is first[1]

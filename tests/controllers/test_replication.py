@@ -180,3 +180,31 @@ async def test_min_ready_seconds_delays_availability(shoal_client: Client) -> No
             return s.available_replicas == 2
 
         await eventually(available, timeout=15)
+
+
+async def test_a_pod_of_another_namespace_naming_the_owner_is_not_its_replica(
+    shoal_client: Client,
+) -> None:
+    """Pods are claimed from the informer's index of controller uids; one in
+    another namespace whose ownerReference names the ReplicaSet (an owner
+    cannot be in another namespace) is neither counted nor released."""
+    await shoal_client.create(obj({"apiVersion": "v1", "kind": "Namespace",
+                                   "metadata": {"name": "elsewhere"}}))  # fmt: skip
+    async with running(ReplicaSetController(shoal_client)), fake_kubelet(shoal_client):
+        owner = await shoal_client.create(rs("web", 2))
+        await eventually(lambda: count_is(shoal_client, 2))
+        stray = pod("stray", labels={"app": "web"}, namespace="elsewhere")
+        ref = stray.metadata.owner_references.add()
+        ref.api_version, ref.kind, ref.name = "apps/v1", "ReplicaSet", "web"
+        ref.uid, ref.controller = owner.metadata.uid, True
+        await shoal_client.create(stray)
+        await shoal_client.patch("ReplicaSet", "web", {"spec": {"replicas": 3}})
+
+        async def three_of_its_own() -> bool:
+            s = (await shoal_client.get("ReplicaSet", "web")).status
+            return s.replicas == 3 and s.observed_generation == 2
+
+        await eventually(three_of_its_own)
+        assert await count_is(shoal_client, 3)
+        kept = await shoal_client.get("Pod", "stray", namespace="elsewhere")
+        assert kept.metadata.owner_references[0].uid == owner.metadata.uid
