@@ -6,9 +6,10 @@ A sync looks at every pod it owns and every orphan of its namespace
 its Ready condition. On protobuf objects in Python that is ~5 us a pod, and
 a ReplicaSet of 3,000 pods being started is synced again after nearly every
 pod change: ~15 ms a sync, a third of ``shoal server``'s loop in the
-density benchmark. An informer never edits an object it holds (a
-change is a new object), so what a pod object showed at one sync holds at
-the next: each sync looks up the pods it saw before and works out only the
+density benchmark. A pod's uid and resourceVersion name one
+version of it (an informer never edits an object: a change is a new one
+with a new version), so what a version showed at one sync holds at the
+next: each sync looks up the versions it saw before and works out only the
 new ones. The facts are kept only for the pods the last sync saw, and
 worked out anew when the owner's spec changes (its generation).
 """
@@ -36,8 +37,10 @@ class FactsCache:
     ``facts(pod)`` for each pod the sync looks at."""
 
     def __init__(self) -> None:
-        # owner key -> (the owner's uid and generation, id(pod) -> (pod, facts))
-        self._owners: dict[str, tuple[tuple[str, int], dict[int, tuple[Any, PodFacts]]]] = {}
+        # owner key -> (the owner's uid and generation, the pods' facts by
+        # uid and resourceVersion: the version names the object without
+        # holding it, so an old version is not kept alive)
+        self._owners: dict[str, tuple[tuple[str, int], dict[tuple[str, str], PodFacts]]] = {}
 
     @contextmanager
     def sync(
@@ -47,15 +50,17 @@ class FactsCache:
         known, before = self._owners.get(key, (basis, {}))
         if known != basis:
             before = {}
-        seen: dict[int, tuple[Any, PodFacts]] = {}
+        seen: dict[tuple[str, str], PodFacts] = {}
         template = tuple(owner.spec.template.metadata.labels.items())
 
         def facts(pod: Any) -> PodFacts:
-            hit = before.get(id(pod))
-            if hit is None or hit[0] is not pod:  # the id of a pod no longer held
-                hit = (pod, _facts_of(pod, selector, template))
-            seen[id(pod)] = hit
-            return hit[1]
+            m = pod.metadata
+            version = (m.uid, m.resource_version)
+            found = before.get(version)
+            if found is None:
+                found = _facts_of(pod, selector, template)
+            seen[version] = found
+            return found
 
         try:
             yield facts

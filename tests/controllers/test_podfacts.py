@@ -1,5 +1,5 @@
 """The ReplicaSet controller's per-pod facts, kept between syncs: a pod
-object seen before is not worked out again, a changed pod (a new object)
+version seen before is not worked out again, a changed pod (a new version)
 or a changed owner spec is, and only the pods of the last sync are kept."""
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ def replica_set(generation: int = 1, template_labels: dict[str, str] | None = No
     return rs
 
 
-def pod(name: str, ready: bool = False, labels: dict[str, str] | None = None) -> Any:
+def pod(
+    name: str, ready: bool = False, labels: dict[str, str] | None = None, version: str = "1"
+) -> Any:
     p = from_dict(
         {
             "apiVersion": "v1",
@@ -48,6 +50,7 @@ def pod(name: str, ready: bool = False, labels: dict[str, str] | None = None) ->
             "status": {"phase": "Running"},
         }
     )  # fmt: skip
+    p.metadata.uid, p.metadata.resource_version = f"{name}-uid", version
     if ready:
         c = p.status.conditions.add(type="Ready", status="True")
         c.last_transition_time.seconds = 1_000
@@ -74,7 +77,7 @@ def test_a_changed_pod_is_a_new_object_and_is_worked_out_anew() -> None:
     a = pod("a")
     with cache.sync("default/web", rs, selector(rs)) as facts:
         assert facts(a).ready_since is None
-    now_ready = pod("a", ready=True)  # what the informer holds after the change
+    now_ready = pod("a", ready=True, version="2")  # what the informer holds after the change
     with cache.sync("default/web", rs, selector(rs)) as facts:
         assert facts(now_ready).ready_since == 1_000
 
