@@ -17,22 +17,29 @@ def _fractions(pod: PodInfo, node: NodeInfo) -> tuple[float, float]:
     return (cpu_f if cpu_f < 1.0 else 1.0), (mem_f if mem_f < 1.0 else 1.0)
 
 
-def _all_fractions(nodes: list[NodeInfo], state: dict[str, Any]) -> list[tuple[float, float]]:
-    """``_fractions`` for every node, computed once per pod's cycle (both
-    resource scores read them) and kept in ``state``."""
-    cached = state.get("resource_fractions")
+def _resource_scores(nodes: list[NodeInfo], state: dict[str, Any]) -> tuple[list[int], list[int]]:
+    """LeastAllocated's and BalancedAllocation's raw scores of every node,
+    worked out in one pass per pod's cycle (both read the same fractions)
+    and kept in ``state``."""
+    cached = state.get("resource_scores")
     if cached is not None and cached[0] is nodes:
-        return cached[1]  # type: ignore[no-any-return]
+        return cached[1], cached[2]  # type: ignore[no-any-return]
     pod: PodInfo = state["pod_info"]
     pod_cpu, pod_memory = pod.nonzero_cpu, pod.nonzero_memory
-    fractions = []
+    least: list[int] = []
+    balanced: list[int] = []
     for node in nodes:  # _fractions inlined: this runs for every feasible node of every pod
         alloc_cpu, alloc_memory = node.alloc_cpu, node.alloc_memory
         cpu_f = (node.nonzero_cpu + pod_cpu) / alloc_cpu if alloc_cpu else 1.0
         mem_f = (node.nonzero_memory + pod_memory) / alloc_memory if alloc_memory else 1.0
-        fractions.append(((cpu_f if cpu_f < 1.0 else 1.0), (mem_f if mem_f < 1.0 else 1.0)))
-    state["resource_fractions"] = (nodes, fractions)
-    return fractions
+        if cpu_f > 1.0:
+            cpu_f = 1.0
+        if mem_f > 1.0:
+            mem_f = 1.0
+        least.append(int((2.0 - cpu_f - mem_f) * 50))
+        balanced.append(int((1.0 - abs(cpu_f - mem_f) / 2) * 100))
+    state["resource_scores"] = (nodes, least, balanced)
+    return least, balanced
 
 
 def _normalize(scores: dict[str, int], reverse: bool = False) -> None:
@@ -53,7 +60,7 @@ class LeastAllocated:
         return int((2.0 - cpu_f - mem_f) * 50)
 
     def score_nodes(self, pod: Any, nodes: list[NodeInfo], state: dict[str, Any]) -> list[int]:
-        return [int((2.0 - c - m) * 50) for c, m in _all_fractions(nodes, state)]
+        return _resource_scores(nodes, state)[0]
 
 
 class BalancedAllocation:
@@ -66,7 +73,7 @@ class BalancedAllocation:
         return int((1.0 - abs(cpu_f - mem_f) / 2) * 100)
 
     def score_nodes(self, pod: Any, nodes: list[NodeInfo], state: dict[str, Any]) -> list[int]:
-        return [int((1.0 - abs(c - m) / 2) * 100) for c, m in _all_fractions(nodes, state)]
+        return _resource_scores(nodes, state)[1]
 
 
 class SelectorSpread:
