@@ -21,6 +21,7 @@ calls: objects, watches, discovery, metrics); the client-streaming kinds
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -332,7 +333,9 @@ class _StreamCall:
 
     def _end(self, code: grpc.StatusCode, details: str, trailing: Any = ()) -> None:
         self._code, self._details, self._trailing = code, details, trailing
-        with _suppress_full():
+        # Never blocks: with the buffer full, the reader finds the end once
+        # it has read the messages (read() checks the code when it is empty).
+        with contextlib.suppress(asyncio.QueueFull):
             self._messages.put_nowait(_DONE)
 
     def __aiter__(self) -> AsyncIterator[Any]:
@@ -379,17 +382,6 @@ class _StreamCall:
 
     async def initial_metadata(self) -> Any:
         return grpc.aio.Metadata()
-
-
-class _suppress_full:
-    """The end marker never blocks: a full buffer's reader sees the end
-    after the messages (``read`` checks the code once the buffer drains)."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, *_: Any) -> bool:
-        return kind is asyncio.QueueFull
 
 
 class InProcessChannel:
