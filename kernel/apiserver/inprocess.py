@@ -197,11 +197,10 @@ class _Context:
             return _error(self._code or grpc.StatusCode.UNKNOWN, self._details, self._trailing)
         return _error(grpc.StatusCode.UNKNOWN, f"Unexpected {type(err)}: {err}")
 
-    def status(self) -> grpc.aio.AioRpcError | None:
+    def check(self) -> None:
         """A code set without an abort (``set_code``) is the caller's error too."""
-        if self._code is None or self._code == grpc.StatusCode.OK:
-            return None
-        return _error(self._code, self._details, self._trailing)
+        if self._code is not None and self._code != grpc.StatusCode.OK:
+            raise _error(self._code, self._details, self._trailing)
 
 
 class _Prepared(NamedTuple):
@@ -270,9 +269,7 @@ class _UnaryUnary(_Method):
             raise
         except Exception as err:
             raise context.failure(err) from None
-        status = context.status()
-        if status is not None:
-            raise status
+        context.check()
         serialize = handler.response_serializer or _identity
         return self.deserialize(serialize(answer))
 
@@ -327,9 +324,7 @@ class _StreamCall:
             raise
         except Exception as err:
             raise context.failure(err) from None
-        status = context.status()
-        if status is not None:
-            raise status
+        context.check()
 
     def _end(self, code: grpc.StatusCode, details: str, trailing: Any = ()) -> None:
         self._code, self._details, self._trailing = code, details, trailing

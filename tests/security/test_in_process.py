@@ -23,6 +23,16 @@ def config_map(name: str) -> core_pb2.ConfigMap:
     return cm
 
 
+def in_process_user(s: SecureServer, name: str) -> Client:
+    """A client of ``name`` (a certificate from the cluster CA) in process."""
+    key = pki.new_key()
+    cert = s.security.pki.ca.issue(
+        name, (), usage=pki.Usage(client=True), public_key=key.public_key()
+    )
+    cfg = s.config(cert_data=pki.cert_pem(cert), key_data=pki.key_pem(key))
+    return Client("in-process", channel=s.server.in_process_channel(), metadata=auth_metadata(cfg))
+
+
 async def test_the_control_plane_calls_in_process_as_itself(secure_server: SecureServer) -> None:
     s = secure_server
     client = _controlplane_client(s.address, s.security, s.server.in_process_channel())
@@ -44,14 +54,7 @@ async def test_a_call_in_process_without_credentials_is_unauthenticated(
 
 async def test_a_user_in_process_is_held_to_its_rbac(secure_server: SecureServer) -> None:
     s = secure_server
-    key = pki.new_key()
-    cert = s.security.pki.ca.issue(
-        "mallory", (), usage=pki.Usage(client=True), public_key=key.public_key()
-    )
-    cfg = s.config(cert_data=pki.cert_pem(cert), key_data=pki.key_pem(key))
-    client = Client(
-        "in-process", channel=s.server.in_process_channel(), metadata=auth_metadata(cfg)
-    )
+    client = in_process_user(s, "mallory")
     with pytest.raises(errors.ForbiddenError):
         await client.create(config_map("not-allowed"))
     with pytest.raises(errors.NotFoundError):
@@ -64,14 +67,7 @@ async def test_each_call_in_process_is_authorized_when_it_is_made(
     """The interceptors' handlers are kept per method and credentials; the
     decision is not: a grant reaches the next call of the same client."""
     s = secure_server
-    key = pki.new_key()
-    cert = s.security.pki.ca.issue(
-        "trudy", (), usage=pki.Usage(client=True), public_key=key.public_key()
-    )
-    cfg = s.config(cert_data=pki.cert_pem(cert), key_data=pki.key_pem(key))
-    client = Client(
-        "in-process", channel=s.server.in_process_channel(), metadata=auth_metadata(cfg)
-    )
+    client = in_process_user(s, "trudy")
     with pytest.raises(errors.ForbiddenError):
         await client.create(config_map("first-try"))
     await s.admin.create(
