@@ -23,12 +23,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, NamedTuple
 
 import grpc
-from shoal import __version__
+from shoal import __version__, clock
 
 PEER = "inproc:control-plane"
 USER_AGENT = f"shoal/{__version__} (in-process)"
@@ -155,7 +154,7 @@ class _Context:
         return None
 
     def time_remaining(self) -> float | None:
-        return None if self._deadline is None else max(self._deadline - time.monotonic(), 0.0)
+        return None if self._deadline is None else max(self._deadline - clock.monotonic(), 0.0)
 
     async def abort(
         self, code: grpc.StatusCode, details: str = "", trailing_metadata: Any = ()
@@ -238,7 +237,7 @@ class _Method:
                 f"Received message larger than max ({len(raw)} vs. "
                 f"{self.dispatcher.max_request_bytes})",
             )
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = None if timeout is None else clock.monotonic() + timeout
         deserialize = handler.request_deserializer or _identity
         return _Prepared(handler, deserialize(raw), _Context(pairs, deadline))
 

@@ -59,6 +59,8 @@ async def test_relists_after_compaction_and_misses_nothing(tmp_path: Path) -> No
         informer.client = client2  # only now can it reach the server again
         await eventually(lambda: informer.get("new-while-away", "default") is not None, timeout=15)
         assert informer.get("gone-while-away", "default") is None
+        # handlers run from their own task, after the cache has changed
+        await eventually(lambda: deleted)
         assert [o.metadata.name for o in deleted] == ["gone-while-away"]
         assert informer.relists >= 2
         await client2.close()
