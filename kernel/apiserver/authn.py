@@ -46,7 +46,7 @@ import grpc
 from cryptography import x509
 from shoal import auth, certauth, errors, pki
 from shoal.apiserver import admintoken
-from shoal.apiserver.handlers import rewrap
+from shoal.apiserver.handlers import WrappedHandlers, rewrap
 from shoal.apiserver.impersonation import Impersonator
 from shoal.apiserver.pkifiles import GATEWAY_USER
 from shoal.apiserver.replay import ReplayCache, ReplayError
@@ -308,12 +308,14 @@ class AuthenticationInterceptor(grpc.aio.ServerInterceptor):
 
     def __init__(self, login: Login, public: tuple[str, ...] = PUBLIC_PREFIXES) -> None:
         self.login, self.public = login, public
+        self._wrapped = WrappedHandlers()
 
     async def intercept_service(self, continuation: Any, details: Any) -> Any:
         handler = await continuation(details)
-        if handler is None or details.method.startswith(self.public):
+        method = details.method
+        if handler is None or method.startswith(self.public):
             return handler
-        return wrap_handler(handler, self.login, details.method)
+        return self._wrapped.get(method, handler, lambda: wrap_handler(handler, self.login, method))
 
 
 def wrap_handler(handler: Any, login: Login, method: str) -> Any:

@@ -18,7 +18,7 @@ from shoal import auth, errors
 from shoal.apiserver import requestinfo
 from shoal.apiserver.audit import AuditSink
 from shoal.apiserver.authz import Attributes, Authorizer, forbidden, is_authenticated
-from shoal.apiserver.handlers import AnswerHook, rewrap
+from shoal.apiserver.handlers import AnswerHook, WrappedHandlers, rewrap
 
 OBJECTS = "/shoal.v1.Objects/"
 STREAMS = "/shoal.v1.Streams/"
@@ -52,13 +52,14 @@ class AuthorizationInterceptor(grpc.aio.ServerInterceptor):
         self.authorizer = authorizer
         self.audit = audit
         self.default_user = default_user
+        self._wrapped = WrappedHandlers()
 
     async def intercept_service(self, continuation: Any, details: Any) -> Any:
         handler = await continuation(details)
         method = details.method
         if handler is None or method.startswith(PUBLIC + SELF_CHECKED):
             return handler
-        return _wrap(handler, _Check(self, method))
+        return self._wrapped.get(method, handler, lambda: _wrap(handler, _Check(self, method)))
 
 
 class _Check:

@@ -23,6 +23,7 @@ from typing import Any
 
 import grpc
 from shoal import auth, errors
+from shoal.apiserver.handlers import WrappedHandlers
 
 NODES_GROUP = "system:nodes"
 SEAT_BYTES = 64 * 1024  # a request takes one more seat per this much body
@@ -157,6 +158,7 @@ class FairnessInterceptor(grpc.aio.ServerInterceptor):
 
     def __init__(self, queues: FairQueues, public: tuple[str, ...] = ()) -> None:
         self.queues, self.public = queues, public
+        self._wrapped = WrappedHandlers()
 
     async def intercept_service(self, continuation: Any, details: Any) -> Any:
         handler = await continuation(details)
@@ -167,10 +169,14 @@ class FairnessInterceptor(grpc.aio.ServerInterceptor):
             or not self.queues.limits.enabled
         ):
             return handler
-        return grpc.unary_unary_rpc_method_handler(
-            self._seated(handler.unary_unary),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
+        return self._wrapped.get(
+            details.method,
+            handler,
+            lambda: grpc.unary_unary_rpc_method_handler(
+                self._seated(handler.unary_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            ),
         )
 
     def _seated(self, behavior: Any) -> Any:

@@ -17,6 +17,29 @@ MAKERS: dict[str, Callable[..., Any]] = {
 }
 
 
+class WrappedHandlers:
+    """An interceptor's wrapped handlers, made once per method: grpc aio
+    asks every interceptor for every call, and the handler an interceptor
+    wraps is the same object each time for a method (the service's own,
+    or the next interceptor's, kept here too), so what wraps it once serves
+    every call. The wrappers hold no state of a call. Bounded: methods are
+    few, and a method no service has gets no handler to wrap."""
+
+    def __init__(self, limit: int = 1024) -> None:
+        self._made: dict[str, tuple[Any, Any]] = {}
+        self._limit = limit
+
+    def get(self, method: str, handler: Any, make: Callable[[], Any]) -> Any:
+        known = self._made.get(method)
+        if known is not None and known[0] is handler:
+            return known[1]
+        made = make()
+        if len(self._made) >= self._limit:
+            self._made.clear()
+        self._made[method] = (handler, made)
+        return made
+
+
 def rewrap(handler: Any, wrap: Callable[[str, Any], Any]) -> Any:
     """``handler`` with its behaviour replaced by ``wrap(kind, behaviour)``,
     ``kind`` one of :data:`MAKERS`' keys (``"unary_stream"``...)."""

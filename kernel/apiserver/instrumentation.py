@@ -30,7 +30,7 @@ import grpc
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from shoal import kinds, metrics
-from shoal.apiserver.handlers import AnswerHook, rewrap
+from shoal.apiserver.handlers import AnswerHook, WrappedHandlers, rewrap
 
 VIA_KEY, VIA_GATEWAY = "shoal-via", "gateway"
 GATEWAY_MARK = (VIA_KEY, VIA_GATEWAY)
@@ -222,16 +222,24 @@ def object_series(short: str, request: Any) -> Series:
 
 
 class MetricsInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self) -> None:
+        self._wrapped = WrappedHandlers()
+
     async def intercept_service(self, continuation: Any, details: Any) -> Any:
         handler = await continuation(details)
         if handler is None or GATEWAY_MARK in (details.invocation_metadata or ()):
             return handler
-        resolve = _resolvers.get(details.method)
-        if resolve is None:
-            resolve = _resolver(details.method)
-            if len(_resolvers) < 1024:  # methods are few: unknown ones have no handler
-                _resolvers[details.method] = resolve
-        return _wrap(handler, resolve) if resolve is not _SKIP else handler
+        method = details.method
+        return self._wrapped.get(method, handler, lambda: _counted(handler, method))
+
+
+def _counted(handler: Any, method: str) -> Any:
+    resolve = _resolvers.get(method)
+    if resolve is None:
+        resolve = _resolver(method)
+        if len(_resolvers) < 1024:  # methods are few: unknown ones have no handler
+            _resolvers[method] = resolve
+    return _wrap(handler, resolve) if resolve is not _SKIP else handler
 
 
 def _skip(request: Any) -> Series:

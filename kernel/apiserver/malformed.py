@@ -14,6 +14,7 @@ from typing import Any
 import grpc
 from google.protobuf.message import DecodeError
 from shoal import errors
+from shoal.apiserver.handlers import WrappedHandlers
 
 
 class Malformed:
@@ -45,24 +46,31 @@ def _refusal(method: str, request: Malformed) -> errors.BadRequestError:
 
 
 class MalformedRequestInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self) -> None:
+        self._wrapped = WrappedHandlers()
+
     async def intercept_service(self, continuation: Any, details: Any) -> Any:
         handler = await continuation(details)
         if handler is None:
             return handler
         method = details.method
-        if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                _unary(handler.unary_unary, method),
-                request_deserializer=lenient(handler.request_deserializer),
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream is not None:
-            return grpc.unary_stream_rpc_method_handler(
-                _streaming(handler.unary_stream, method),
-                request_deserializer=lenient(handler.request_deserializer),
-                response_serializer=handler.response_serializer,
-            )
-        return handler
+        return self._wrapped.get(method, handler, lambda: _wrap(handler, method))
+
+
+def _wrap(handler: Any, method: str) -> Any:
+    if handler.unary_unary is not None:
+        return grpc.unary_unary_rpc_method_handler(
+            _unary(handler.unary_unary, method),
+            request_deserializer=lenient(handler.request_deserializer),
+            response_serializer=handler.response_serializer,
+        )
+    if handler.unary_stream is not None:
+        return grpc.unary_stream_rpc_method_handler(
+            _streaming(handler.unary_stream, method),
+            request_deserializer=lenient(handler.request_deserializer),
+            response_serializer=handler.response_serializer,
+        )
+    return handler
 
 
 def _unary(behavior: Any, method: str) -> Any:
