@@ -32,9 +32,7 @@ from shoal import __version__, clock
 PEER = "inproc:control-plane"
 USER_AGENT = f"shoal/{__version__} (in-process)"
 STREAM_BUFFER = 64  # messages a stream runs ahead of its reader, as a flow-control window
-MAX_CHAINS = 256  # intercepted handlers kept (per method and metadata)
 _DONE = object()
-_MISSING = object()
 
 
 class _CallDetails(NamedTuple):
@@ -64,24 +62,12 @@ class Dispatcher:
         self.handlers: list[Any] = []
         self.closed = False
         self._streams: set[asyncio.Task[None]] = set()
-        self._chains: dict[_CallDetails, Any] = {}
 
     async def handler(self, details: _CallDetails) -> Any:
         """The handler of a call, through every interceptor (outermost
-        first). grpc aio asks the interceptors anew for each call; here the
-        answer is kept per method and metadata (the control plane's change
-        only with its credentials), which holds because shoal's
-        interceptors wrap per method and metadata and keep each call's state
-        in that call (the wrapped handlers are pure)."""
-        found = self._chains.get(details, _MISSING)
-        if found is _MISSING:
-            found = await self._intercepted(details)
-            if len(self._chains) >= MAX_CHAINS:
-                self._chains.clear()
-            self._chains[details] = found
-        return found
+        first), as grpc aio finds it for each call (each interceptor keeps
+        its wrapped handler per method: ``handlers.WrappedHandlers``)."""
 
-    async def _intercepted(self, details: _CallDetails) -> Any:
         async def lookup(call: Any) -> Any:
             for generic in self.handlers:
                 found = generic.service(call)

@@ -234,11 +234,7 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
 
 
 def _counted(handler: Any, method: str) -> Any:
-    resolve = _resolvers.get(method)
-    if resolve is None:
-        resolve = _resolver(method)
-        if len(_resolvers) < 1024:  # methods are few: unknown ones have no handler
-            _resolvers[method] = resolve
+    resolve = _resolver(method)
     return _wrap(handler, resolve) if resolve is not _SKIP else handler
 
 
@@ -247,7 +243,6 @@ def _skip(request: Any) -> Series:
 
 
 _SKIP: Callable[[Any], Series] = _skip
-_resolvers: dict[str, Callable[[Any], Series]] = {}
 
 
 def _resolver(method: str) -> Callable[[Any], Series]:

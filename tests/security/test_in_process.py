@@ -64,8 +64,8 @@ async def test_a_user_in_process_is_held_to_its_rbac(secure_server: SecureServer
 async def test_each_call_in_process_is_authorized_when_it_is_made(
     secure_server: SecureServer,
 ) -> None:
-    """The interceptors' handlers are kept per method and credentials; the
-    decision is not: a grant reaches the next call of the same client."""
+    """The interceptors' wrapped handlers are kept per method; the decision
+    is not: a grant reaches the next call of the same client."""
     s = secure_server
     client = in_process_user(s, "trudy")
     with pytest.raises(errors.ForbiddenError):
