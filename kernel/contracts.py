@@ -92,8 +92,9 @@ class APIServiceContext:
     """What the API server hands an API service's factory: its object
     registry (``get``/``list`` of stored objects, no authorization: the
     service's own callers were authorized by its gRPC interceptors), the
-    agent directory (``node_stub(node)`` -> a link whose ``stub`` is the
-    node agent's ``shoal.v1.Streams``) and the operator's options (the
+    agent directory (``await node_stub(node_name)`` -> a link whose ``stub``
+    is the node agent's ``shoal.v1.Streams``; ``link(node)`` the same for a
+    Node already read) and the operator's options (the
     ``shoal server`` flags meant for plugins, e.g. ``metric_resolution``)."""
 
     registry: Any

@@ -168,9 +168,18 @@ class ScorePlugin(Protocol):
 class BatchScorePlugin(Protocol):
     """Optional, beside ``score``: every feasible node's score at once, in
     the order of ``nodes`` (the same values ``score`` gives one by one).
-    The framework prefers it: one call per pod instead of one per node."""
+    The framework prefers it: one call per pod instead of one per node.
+    Answering a :class:`BoundedScores` vouches that every value is an
+    integer within 0..100, and spares the framework its clamp."""
 
     def score_nodes(self, pod: Any, nodes: list[Any], state: CycleState) -> list[int]: ...
+
+
+class BoundedScores(list[int]):
+    """A ``score_nodes`` answer whose values are all integers within 0..100:
+    the framework adds them as they are, where it would otherwise clamp and
+    convert each (which costs as much as a simple score; it runs for every
+    feasible node of every pod)."""
 
 
 @runtime_checkable

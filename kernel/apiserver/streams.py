@@ -88,7 +88,12 @@ class AgentDirectory:
         self._channels: dict[tuple[str, str], grpc.aio.Channel] = {}
 
     async def node_stub(self, node_name: str) -> AgentLink:
-        node = await self.registry.get(kinds.resolve("Node"), "", node_name)
+        return self.link(await self.registry.get(kinds.resolve("Node"), "", node_name))
+
+    def link(self, node: Any) -> AgentLink:
+        """The link to the agent of ``node`` (a Node already read, as a
+        scrape of every node has them from its list)."""
+        node_name = node.metadata.name
         port = node.status.daemon_endpoints.kubelet_endpoint.port
         address = next((a.address for a in node.status.addresses if a.type == "InternalIP"), "")
         if not port or not address:

@@ -21,10 +21,7 @@ import asyncio
 import builtins
 import contextlib
 import os
-import sqlite3
-import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import structlog
@@ -41,6 +38,7 @@ from shoal.store.base import (
 )
 from shoal.store.lock import StoreLock
 from shoal.store.sqlite_compact import DEFAULT_BATCH, DEFAULT_BUDGET
+from shoal.store.sqlite_readers import ReaderPool
 from shoal.store.sqlite_watch import Watch, WatchHub
 from shoal.store.sqlite_writer import Outcome, WriteOp, Writer, resolve
 
@@ -94,11 +92,8 @@ class SQLiteStore:
         self._max_batch = max_batch
         self._hub = WatchHub(watch_queue_size)
         self._lock = StoreLock(path)
-        self._local = threading.local()
-        self._conns: list[sqlite3.Connection] = []
-        self._conns_lock = threading.Lock()
         self._writer: Writer | None = None
-        self._readers: ThreadPoolExecutor | None = None
+        self._readers: ReaderPool | None = None
         self._compactor: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
@@ -134,9 +129,7 @@ class SQLiteStore:
             self._lock.release()
             raise
         self._hub.publish([], rev, compact_rev)
-        self._readers = ThreadPoolExecutor(
-            self._reader_count, "shoal-store-read", initializer=self._open_reader
-        )
+        self._readers = ReaderPool(self.path, self._reader_count, self._loop)
         if self._compact_keep > 0 and self._compact_interval > 0:
             self._compactor = asyncio.create_task(self._compact_periodically())
 
@@ -153,10 +146,6 @@ class SQLiteStore:
         self._hub.close()
         if self._readers is not None:
             await asyncio.to_thread(self._readers.shutdown)
-        with self._conns_lock:
-            for conn in self._conns:
-                conn.close()
-            self._conns.clear()
         self._lock.release()  # last: every write has landed
 
     async def current_revision(self) -> int:
@@ -257,19 +246,10 @@ class SQLiteStore:
         self._hub.publish(events, revision, compact)
         resolve(outcomes)
 
-    def _open_reader(self) -> None:
-        conn = schema.connect(self.path, writer=False)
-        self._local.conn = conn
-        with self._conns_lock:
-            self._conns.append(conn)
-
     async def _read(self, fn: Callable[..., T], *args: Any) -> T:
         self._check_open()
-        assert self._loop is not None
-        return await self._loop.run_in_executor(self._readers, self._call, fn, args)
-
-    def _call(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        return fn(self._local.conn, *args)
+        assert self._readers is not None
+        return await self._readers.read(fn, *args)
 
     async def _replay(
         self, prefix: str, after: int, upto: int | None, limit: int

@@ -55,6 +55,7 @@ class MetricsServer:
         self.scraper = Scraper(self._node_names, self._summary, self.storage, resolution)
         self.api = ResourceMetrics(self.storage, self._objects, self._object)
         self._task: asyncio.Task[None] | None = None
+        self._listed: dict[str, Any] = {}  # the last scrape's nodes, by name
 
     def add_to_server(self, server: Any) -> None:
         metrics_pb2_grpc.add_MetricsServicer_to_server(MetricsServicer(self.api), server)
@@ -79,8 +80,12 @@ class MetricsServer:
             return None
 
     async def _node_names(self) -> list[str]:
-        return [node.metadata.name for node in await self._objects("nodes", "")]
+        # kept for this scrape's summaries: a read of each node again would
+        # cost thousands of gets a scrape in a big cluster
+        self._listed = {node.metadata.name: node for node in await self._objects("nodes", "")}
+        return list(self._listed)
 
     async def _summary(self, node: str) -> Any:
-        link = await self.agents.node_stub(node)
+        listed = self._listed.get(node)
+        link = self.agents.link(listed) if listed else await self.agents.node_stub(node)
         return await link.stub.Summary(metrics_pb2.SummaryRequest(node=node))

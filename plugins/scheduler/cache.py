@@ -144,6 +144,11 @@ class NodeInfo:
     nonzero_memory: int = 0
     used_ports: Counter[HostPort] = field(default_factory=Counter)
     owner_counts: Counter[str] = field(default_factory=Counter)
+    # the resource scores last worked out here, for a pod asking (cpu,
+    # memory): ((cpu, memory), least allocated, balanced); forgotten when
+    # the node or its pods change. Replicas ask alike, and one pod's
+    # placement changes one node: the others' scores stand.
+    resource_memo: tuple[tuple[int, int], int, int] | None = None
 
     @property
     def metadata(self) -> Any:
@@ -167,6 +172,7 @@ class NodeInfo:
         self.unschedulable = node.spec.unschedulable
         self.taints = list(node.spec.taints)
         self.prefer_no_schedule = [t for t in self.taints if t.effect == "PreferNoSchedule"]
+        self.resource_memo = None
 
     def clone(self) -> NodeInfo:
         """A copy whose pods can be added and removed without touching this
@@ -189,6 +195,7 @@ class NodeInfo:
             self._account(info, -1)
 
     def _account(self, info: PodInfo, sign: int) -> None:
+        self.resource_memo = None
         requested = self.requested
         for resource, amount in info.requests.items():
             requested[resource] += sign * amount
@@ -226,6 +233,11 @@ class SchedulerCache:
         # PodDisruptionBudgets by namespace/name, for preemption to weigh.
         self.pdbs: dict[str, Any] = {}
         self.pdb_generation = 0  # bumped on every change, for derived indexes
+        # Nodes a filter or score could tell apart, so that its pre-filter
+        # (pre-score) lets it sit out in the common cluster where none is:
+        self.unfit_nodes: set[str] = set()  # not Ready, or cordoned
+        self.tainted_nodes: set[str] = set()  # with any taint
+        self.preferring_nodes: set[str] = set()  # with a PreferNoSchedule taint
 
     # -- nodes ---------------------------------------------------------------
 
@@ -239,10 +251,23 @@ class SchedulerCache:
             for pod in self._orphans.pop(name, {}).values():
                 info.add_pod(pod)
         info.set_node(node)
+        self._mark(name, info)
         return info
+
+    def _mark(self, name: str, info: NodeInfo | None) -> None:
+        for marked, flag in (
+            (self.unfit_nodes, info is not None and (not info.ready or info.unschedulable)),
+            (self.tainted_nodes, info is not None and bool(info.taints)),
+            (self.preferring_nodes, info is not None and bool(info.prefer_no_schedule)),
+        ):
+            if flag:
+                marked.add(name)
+            else:
+                marked.discard(name)
 
     def remove_node(self, name: str) -> None:
         info = self.nodes.pop(name, None)
+        self._mark(name, None)
         if info is not None:
             self.node_list.remove(info)
             if info.pods:

@@ -73,19 +73,17 @@ class DecisionRecorder:
         reasons: Counter[str],
         feasible: Sequence[NodeInfo],
         totals: Sequence[int] | None,
-        chosen: str,
+        chosen: int,
     ) -> dict[str, Any]:
-        """``totals`` None when one node fit (nothing was scored)."""
+        """``totals`` None when one node fit (nothing was scored);
+        ``chosen``: the index of the chosen node in ``feasible``."""
         breakdown: dict[str, tuple[list[int], int]] = state.get("score_breakdown") or {}
         if totals is None:
             order = [0]
             totals = [0]
-        else:
-            order = heapq.nlargest(self.top, range(len(feasible)), key=totals.__getitem__)
-            winner = next((i for i in order if feasible[i].name == chosen), None)
-            if winner is None:  # a tie the top did not keep
-                winner = next(i for i, n in enumerate(feasible) if n.name == chosen)
-            order = [winner, *[i for i in order if i != winner]][: self.top]
+        else:  # the highest totals, the first node of a tie first; the chosen one leads
+            best = heapq.nlargest(self.top, zip(totals, range(0, -len(totals), -1), strict=True))
+            order = [chosen, *[-i for _total, i in best if -i != chosen]][: self.top]
         top = [
             {
                 "node": feasible[i].name,
@@ -95,7 +93,7 @@ class DecisionRecorder:
             for i in order
         ]
         decision = {
-            "node": chosen,
+            "node": feasible[chosen].name,
             "nodes": total,
             "feasible": len(feasible),
             "filtered": _counts(reasons),

@@ -27,6 +27,9 @@ class NodeReady:
 
     unresolvable = True  # preemption cannot help
 
+    def pre_filter(self, pod: Any, state: dict[str, Any]) -> bool:
+        return bool(state["cache"].unfit_nodes)  # every node Ready and schedulable: sit out
+
     def filter(self, pod: Any, node: NodeInfo, state: dict[str, Any]) -> str | None:
         if not node.ready:
             return "node(s) were not ready"
@@ -42,6 +45,9 @@ class TaintToleration:
     """NoSchedule and NoExecute taints the pod does not tolerate."""
 
     unresolvable = True  # preemption cannot help
+
+    def pre_filter(self, pod: Any, state: dict[str, Any]) -> bool:
+        return bool(state["cache"].tainted_nodes)  # no node has a taint: sit out
 
     def filter(self, pod: Any, node: NodeInfo, state: dict[str, Any]) -> str | None:
         if not node.taints:

@@ -23,7 +23,14 @@ from shoal.plugins.scheduler.bindingcycle import BindingCycle, Plugin, guarded
 from shoal.plugins.scheduler.cache import NodeInfo, PodInfo, SchedulerCache
 from shoal.plugins.scheduler.decision import DecisionRecorder
 from shoal.plugins.scheduler.profile import SchedulerProfile, default_order
-from shoal.scheduling import EXTENSION_POINTS, CycleState, PreFilterResult, Status, as_status
+from shoal.scheduling import (
+    EXTENSION_POINTS,
+    BoundedScores,
+    CycleState,
+    PreFilterResult,
+    Status,
+    as_status,
+)
 
 log = structlog.get_logger("scheduler")
 
@@ -131,13 +138,13 @@ class Framework(BindingCycle):
             raise FitError(pod, len(nodes), reasons, message)
         if len(feasible) == 1:
             if recorder is not None:
-                recorder.scheduled(state, len(nodes), reasons, feasible, None, feasible[0].name)
+                recorder.scheduled(state, len(nodes), reasons, feasible, None, 0)
             return feasible[0].name
         totals = self.score(pod, feasible, state)
-        chosen = self.select(feasible, totals)
+        chosen = self.select(totals)
         if recorder is not None:
             recorder.scheduled(state, len(nodes), reasons, feasible, totals, chosen)
-        return chosen
+        return feasible[chosen].name
 
     def run_pre_filter(self, pod: Any, state: CycleState) -> set[str]:
         """Names of the plugins whose filter skips this pod; a rejection is
@@ -332,10 +339,7 @@ class Framework(BindingCycle):
                 values = [by_name[n.name] for n in nodes]
             if breakdown is not None:
                 breakdown[plugin.name] = (values, weight)
-            totals = [
-                total + (0 if value < 0 else 100 if value > 100 else int(value)) * weight
-                for total, value in zip(totals, values, strict=True)
-            ]
+            totals = _add_scores(totals, values, weight)
         return totals
 
     def _pre_score(self, pod: Any, nodes: list[NodeInfo], state: CycleState) -> set[str]:
@@ -345,11 +349,17 @@ class Framework(BindingCycle):
                 skipped.add(plugin.name)
         return skipped
 
-    def select(self, nodes: list[NodeInfo], totals: list[int]) -> str:
-        """The highest total; ties broken at random so equal nodes share load."""
+    def select(self, totals: list[int]) -> int:
+        """The index of the highest total; ties broken at random so equal
+        nodes share load (the k-th tied, found by ``list.index``: this runs
+        for every pod over hundreds of nodes)."""
         best = max(totals)
-        tied = [i for i, value in enumerate(totals) if value == best]
-        return nodes[tied[0] if len(tied) == 1 else self.rng.choice(tied)].name
+        at = totals.index(best)
+        ties = totals.count(best)
+        if ties > 1:
+            for _ in range(self.rng.randrange(ties)):
+                at = totals.index(best, at + 1)
+        return at
 
     def run_reserve(self, pod: Any, node: str, state: CycleState) -> Status:
         """Reserve in order; on the first failure, unreserve everything."""
@@ -366,3 +376,27 @@ class Framework(BindingCycle):
                 plugin.obj.unreserve(pod, node, state)
             except Exception:
                 log.exception("unreserve failed", plugin=plugin.name)
+
+
+_INTS = {int}
+
+
+def _add_scores(totals: list[int], values: Sequence[Any], weight: int) -> list[int]:
+    """``totals`` plus each of a plugin's ``values`` clamped to 0..100 and
+    made an integer, times ``weight``. Hot (every feasible node, every score
+    plugin, every pod): integers already in range (a plugin's
+    :class:`BoundedScores`, or found so) skip the clamp."""
+    if len(values) != len(totals):
+        raise ValueError(f"{len(values)} scores for {len(totals)} nodes")
+    if type(values) is BoundedScores or (
+        values and set(map(type, values)) == _INTS and min(values) >= 0 and max(values) <= 100
+    ):
+        if weight == 1 and not any(totals):  # the first score
+            return list(values)
+        if weight == 1:
+            return [total + value for total, value in zip(totals, values, strict=True)]
+        return [total + value * weight for total, value in zip(totals, values, strict=True)]
+    return [
+        total + (0 if value < 0 else 100 if value > 100 else int(value)) * weight
+        for total, value in zip(totals, values, strict=True)
+    ]

@@ -7,6 +7,7 @@ from typing import Any
 
 from shoal.plugins.scheduler.cache import NodeInfo, PodInfo
 from shoal.plugins.scheduler.matching import preferred_terms, term_matches, tolerates
+from shoal.scheduling import BoundedScores
 
 
 def _fractions(pod: PodInfo, node: NodeInfo) -> tuple[float, float]:
@@ -26,9 +27,15 @@ def _resource_scores(nodes: list[NodeInfo], state: dict[str, Any]) -> tuple[list
         return cached[1], cached[2]  # type: ignore[no-any-return]
     pod: PodInfo = state["pod_info"]
     pod_cpu, pod_memory = pod.nonzero_cpu, pod.nonzero_memory
+    asked = (pod_cpu, pod_memory)
     least: list[int] = []
     balanced: list[int] = []
     for node in nodes:  # _fractions inlined: this runs for every feasible node of every pod
+        memo = node.resource_memo
+        if memo is not None and memo[0] == asked:
+            least.append(memo[1])
+            balanced.append(memo[2])
+            continue
         alloc_cpu, alloc_memory = node.alloc_cpu, node.alloc_memory
         cpu_f = (node.nonzero_cpu + pod_cpu) / alloc_cpu if alloc_cpu else 1.0
         mem_f = (node.nonzero_memory + pod_memory) / alloc_memory if alloc_memory else 1.0
@@ -36,10 +43,16 @@ def _resource_scores(nodes: list[NodeInfo], state: dict[str, Any]) -> tuple[list
             cpu_f = 1.0
         if mem_f > 1.0:
             mem_f = 1.0
-        least.append(int((2.0 - cpu_f - mem_f) * 50))
-        balanced.append(int((1.0 - abs(cpu_f - mem_f) / 2) * 100))
-    state["resource_scores"] = (nodes, least, balanced)
-    return least, balanced
+        node.resource_memo = memo = (
+            asked,
+            int((2.0 - cpu_f - mem_f) * 50),
+            int((1.0 - abs(cpu_f - mem_f) / 2) * 100),
+        )
+        least.append(memo[1])
+        balanced.append(memo[2])
+    bounded = BoundedScores(least), BoundedScores(balanced)  # fractions within 0..1
+    state["resource_scores"] = (nodes, *bounded)
+    return bounded
 
 
 def _normalize(scores: dict[str, int], reverse: bool = False) -> None:
@@ -148,6 +161,8 @@ class TaintTolerationPreferred:
     weight = 3
 
     def pre_score(self, pod: Any, nodes: list[NodeInfo], state: dict[str, Any]) -> bool:
+        if not state["cache"].preferring_nodes:  # the common cluster: no node prefers
+            return False
         return any(n.prefer_no_schedule for n in nodes)
 
     def score(self, pod: Any, node: NodeInfo, state: dict[str, Any]) -> int:

@@ -5,6 +5,7 @@ of them as CANCELLED (every node of a 1,000-node simulation unscraped)."""
 from __future__ import annotations
 
 import asyncio
+import types
 from typing import Any
 
 from shoal.api.v1 import metrics_pb2
@@ -72,3 +73,34 @@ async def test_a_node_that_keeps_failing_is_logged_once_until_it_changes(
     broken.add("a")  # and went away: told again
     await scrape.scrape_once()
     assert [kw["node"] for event, kw in lines if event == "node not scraped"].count("a") == 2
+
+
+async def test_a_scrape_reads_each_node_once_from_its_list() -> None:
+    """The metrics server asks each listed node's agent without reading the
+    node again (5,000 gets a scrape in the scheduler's benchmark); a node
+    without an agent is still named as such."""
+    from shoal.api.v1 import core_pb2
+    from shoal.apiserver.streams import AgentDirectory
+    from shoal.contracts import APIServiceContext
+    from shoal.plugins.metrics.service import MetricsServer
+
+    class Registry:
+        lists = 0
+
+        async def list(self, kind: Any, namespace: str) -> Any:
+            self.lists += 1
+            items = [core_pb2.Node() for _ in NODES[:5]]
+            for node, name in zip(items, NODES, strict=False):
+                node.metadata.name = name
+            return types.SimpleNamespace(items=items)
+
+        async def get(self, kind: Any, namespace: str, name: str) -> Any:
+            raise AssertionError(f"node {name} read again")
+
+    registry = Registry()
+    server = MetricsServer(APIServiceContext(registry, AgentDirectory(registry)))
+    await server.scraper.scrape_once()
+    assert registry.lists == 1
+    assert server.scraper.failing == {
+        name: f'node "{name}" has no agent endpoint' for name in NODES[:5]
+    }
