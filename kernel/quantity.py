@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -49,11 +50,13 @@ def parse_quantity(text: str) -> Decimal:
     return value * _SUFFIXES[suffix]
 
 
+@functools.lru_cache(maxsize=4096)  # the same few strings, for every pod and node
 def cpu_millis(text: str) -> int:
     """CPU in millicores (``"500m"`` -> 500, ``"2"`` -> 2000), rounded up."""
     return int((parse_quantity(text) * 1000).to_integral_value(rounding="ROUND_CEILING"))
 
 
+@functools.lru_cache(maxsize=4096)
 def to_bytes(text: str) -> int:
     """Memory (or storage) in bytes, rounded up."""
     return int(parse_quantity(text).to_integral_value(rounding="ROUND_CEILING"))

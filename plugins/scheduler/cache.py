@@ -63,7 +63,8 @@ def pod_priority(pod: Any) -> int:
 def host_ports(spec: Any) -> list[HostPort]:
     return [
         (port.host_ip or "0.0.0.0", port.protocol or "TCP", port.host_port)
-        for container in list(spec.containers) + list(spec.init_containers)
+        for containers in (spec.containers, spec.init_containers)
+        for container in containers
         for port in container.ports
         if port.host_port > 0
     ]

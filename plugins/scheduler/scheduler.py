@@ -335,7 +335,13 @@ class Scheduler:
     ) -> Any:
         """Permit, pre-bind, bind: the bound pod, or None (already requeued)."""
         pod = queued.pod
-        for step in (framework.run_permit, framework.run_pre_bind, framework.run_bind):
+        for point, step in (
+            ("permit", framework.run_permit),
+            ("preBind", framework.run_pre_bind),
+            ("bind", framework.run_bind),
+        ):
+            if not framework.points[point]:  # the usual profile: nothing to wait for
+                continue
             status = await step(pod, node, state)
             if status.is_success() and step == framework.run_bind:
                 return self._bound(queued)  # a bind plugin bound it
