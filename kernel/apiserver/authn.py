@@ -46,7 +46,7 @@ import grpc
 from cryptography import x509
 from shoal import auth, certauth, errors, pki
 from shoal.apiserver import admintoken
-from shoal.apiserver.handlers import WrappedHandlers, rewrap
+from shoal.apiserver.handlers import HandlerInterceptor, WrappedHandlers, rewrap
 from shoal.apiserver.impersonation import Impersonator
 from shoal.apiserver.pkifiles import GATEWAY_USER
 from shoal.apiserver.replay import ReplayCache, ReplayError
@@ -303,15 +303,14 @@ def login_with(
     return login
 
 
-class AuthenticationInterceptor(grpc.aio.ServerInterceptor):
+class AuthenticationInterceptor(HandlerInterceptor):
     """Wraps every handler so it runs as the authenticated user."""
 
     def __init__(self, login: Login, public: tuple[str, ...] = PUBLIC_PREFIXES) -> None:
         self.login, self.public = login, public
         self._wrapped = WrappedHandlers()
 
-    async def intercept_service(self, continuation: Any, details: Any) -> Any:
-        handler = await continuation(details)
+    def intercept_handler(self, handler: Any, details: Any) -> Any:
         method = details.method
         if handler is None or method.startswith(self.public):
             return handler

@@ -18,7 +18,7 @@ from shoal import auth, errors
 from shoal.apiserver import requestinfo
 from shoal.apiserver.audit import AuditSink
 from shoal.apiserver.authz import Attributes, Authorizer, forbidden, is_authenticated
-from shoal.apiserver.handlers import AnswerHook, WrappedHandlers, rewrap
+from shoal.apiserver.handlers import AnswerHook, HandlerInterceptor, WrappedHandlers, rewrap
 
 OBJECTS = "/shoal.v1.Objects/"
 STREAMS = "/shoal.v1.Streams/"
@@ -42,7 +42,7 @@ def current_user(default: auth.UserInfo) -> auth.UserInfo:
     return auth.current_user() or default
 
 
-class AuthorizationInterceptor(grpc.aio.ServerInterceptor):
+class AuthorizationInterceptor(HandlerInterceptor):
     def __init__(
         self,
         authorizer: Authorizer,
@@ -54,8 +54,7 @@ class AuthorizationInterceptor(grpc.aio.ServerInterceptor):
         self.default_user = default_user
         self._wrapped = WrappedHandlers()
 
-    async def intercept_service(self, continuation: Any, details: Any) -> Any:
-        handler = await continuation(details)
+    def intercept_handler(self, handler: Any, details: Any) -> Any:
         method = details.method
         if handler is None or method.startswith(PUBLIC + SELF_CHECKED):
             return handler

@@ -23,7 +23,7 @@ from typing import Any
 
 import grpc
 from shoal import auth, errors
-from shoal.apiserver.handlers import WrappedHandlers
+from shoal.apiserver.handlers import HandlerInterceptor, WrappedHandlers
 
 NODES_GROUP = "system:nodes"
 SEAT_BYTES = 64 * 1024  # a request takes one more seat per this much body
@@ -151,7 +151,7 @@ class FairQueues:
         )
 
 
-class FairnessInterceptor(grpc.aio.ServerInterceptor):
+class FairnessInterceptor(HandlerInterceptor):
     """Seats every unary RPC of an authenticated user (after authentication,
     before authorization, as APF sits in Kubernetes' filter chain); a
     refusal is RESOURCE_EXHAUSTED with ``shoal-retry-after`` seconds."""
@@ -160,8 +160,7 @@ class FairnessInterceptor(grpc.aio.ServerInterceptor):
         self.queues, self.public = queues, public
         self._wrapped = WrappedHandlers()
 
-    async def intercept_service(self, continuation: Any, details: Any) -> Any:
-        handler = await continuation(details)
+    def intercept_handler(self, handler: Any, details: Any) -> Any:
         if (
             handler is None
             or handler.unary_unary is None  # streams are long-running: not counted

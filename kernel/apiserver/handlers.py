@@ -40,6 +40,38 @@ class WrappedHandlers:
         return made
 
 
+class HandlerInterceptor(grpc.aio.ServerInterceptor):
+    """An interceptor that only puts its behaviour around the handler it is
+    given (``intercept_handler``, plain code: nothing awaited), which is
+    what each of the API server's does. Such interceptors run as one
+    :class:`InterceptorChain`."""
+
+    def intercept_handler(self, handler: Any, details: Any) -> Any:
+        """``handler`` (None: no such method), wrapped or as it is."""
+        raise NotImplementedError
+
+    async def intercept_service(self, continuation: Any, details: Any) -> Any:
+        return self.intercept_handler(await continuation(details), details)
+
+
+class InterceptorChain(HandlerInterceptor):
+    """Several :class:`HandlerInterceptor` (outermost first) as one: grpc
+    aio awaits each interceptor of a server in turn for every call, a
+    coroutine per interceptor per call (and the in-process channel did the
+    same), ~12% of the API server's loop under ``bench density``; the chain
+    asks for the service's handler once and has each interceptor wrap it,
+    innermost first, in a plain loop. Same handlers, same order."""
+
+    def __init__(self, interceptors: list[HandlerInterceptor]) -> None:
+        self.interceptors = list(interceptors)
+        self._innermost_first = list(reversed(self.interceptors))
+
+    def intercept_handler(self, handler: Any, details: Any) -> Any:
+        for interceptor in self._innermost_first:
+            handler = interceptor.intercept_handler(handler, details)
+        return handler
+
+
 def rewrap(handler: Any, wrap: Callable[[str, Any], Any]) -> Any:
     """``handler`` with its behaviour replaced by ``wrap(kind, behaviour)``,
     ``kind`` one of :data:`MAKERS`' keys (``"unary_stream"``...)."""

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 import grpc
 from shoal import __version__, clock
+from shoal.apiserver.handlers import InterceptorChain
 
 PEER = "inproc:control-plane"
 USER_AGENT = f"shoal/{__version__} (in-process)"
@@ -56,29 +57,23 @@ class Dispatcher:
     """The server's handlers and interceptors, as the gRPC server holds
     them; :class:`Recorder` collects the handlers as they are added."""
 
-    def __init__(self, interceptors: Iterable[Any], max_request_bytes: int) -> None:
-        self.interceptors = list(interceptors)
+    def __init__(self, chain: InterceptorChain, max_request_bytes: int) -> None:
+        self.chain = chain
         self.max_request_bytes = max_request_bytes
         self.handlers: list[Any] = []
         self.closed = False
         self._streams: set[asyncio.Task[None]] = set()
 
-    async def handler(self, details: _CallDetails) -> Any:
-        """The handler of a call, through every interceptor (outermost
-        first), as grpc aio finds it for each call (each interceptor keeps
-        its wrapped handler per method: ``handlers.WrappedHandlers``)."""
-
-        async def lookup(call: Any) -> Any:
-            for generic in self.handlers:
-                found = generic.service(call)
-                if found is not None:
-                    return found
-            return None
-
-        continuation: Callable[[Any], Any] = lookup
-        for interceptor in reversed(self.interceptors):
-            continuation = _bind(interceptor, continuation)
-        return await continuation(details)
+    def handler(self, details: _CallDetails) -> Any:
+        """The handler of a call, wrapped by the server's interceptors, as
+        grpc aio finds it for each call (each interceptor keeps its wrapped
+        handler per method: ``handlers.WrappedHandlers``)."""
+        found = None
+        for generic in self.handlers:
+            found = generic.service(details)
+            if found is not None:
+                break
+        return self.chain.intercept_handler(found, details)
 
     def close(self) -> None:
         """The server stopped: calls are refused, streams end UNAVAILABLE."""
@@ -89,10 +84,6 @@ class Dispatcher:
     def track(self, task: asyncio.Task[None]) -> None:
         self._streams.add(task)
         task.add_done_callback(self._streams.discard)
-
-
-def _bind(interceptor: Any, continuation: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    return lambda details: interceptor.intercept_service(continuation, details)
 
 
 class Recorder:
@@ -209,11 +200,11 @@ class _Method:
         self.serialize = request_serializer or _identity
         self.deserialize = response_deserializer or _identity
 
-    async def prepare(self, request: Any, metadata: Any, timeout: float | None) -> _Prepared:
+    def prepare(self, request: Any, metadata: Any, timeout: float | None) -> _Prepared:
         if self.dispatcher.closed:
             raise _error(grpc.StatusCode.UNAVAILABLE, "the API server is stopping")
         pairs = (*tuple(metadata or ()), ("user-agent", USER_AGENT))
-        handler = await self.dispatcher.handler(_CallDetails(self.method, pairs))
+        handler = self.dispatcher.handler(_CallDetails(self.method, pairs))
         if handler is None:
             raise _error(grpc.StatusCode.UNIMPLEMENTED, "Method not found!")
         raw = self.serialize(request)
@@ -240,7 +231,7 @@ class _UnaryUnary(_Method):
         )
 
     async def _call(self, request: Any, metadata: Any, timeout: float | None) -> Any:
-        prepared = await self.prepare(request, metadata, timeout)
+        prepared = self.prepare(request, metadata, timeout)
         handler, context = prepared.handler, prepared.context
         if handler.unary_unary is None:
             raise _error(grpc.StatusCode.UNIMPLEMENTED, f"{self.method} is not a unary method")
@@ -295,7 +286,7 @@ class _StreamCall:
             self._end(grpc.StatusCode.OK, "")
 
     async def _serve(self, request: Any, metadata: Any, timeout: float | None) -> None:
-        prepared = await self._method.prepare(request, metadata, timeout)
+        prepared = self._method.prepare(request, metadata, timeout)
         handler, context = prepared.handler, prepared.context
         if handler.unary_stream is None:
             raise _error(grpc.StatusCode.UNIMPLEMENTED, "not a server-streaming method")

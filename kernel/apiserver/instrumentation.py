@@ -30,7 +30,7 @@ import grpc
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from shoal import kinds, metrics
-from shoal.apiserver.handlers import AnswerHook, WrappedHandlers, rewrap
+from shoal.apiserver.handlers import AnswerHook, HandlerInterceptor, WrappedHandlers, rewrap
 
 VIA_KEY, VIA_GATEWAY = "shoal-via", "gateway"
 GATEWAY_MARK = (VIA_KEY, VIA_GATEWAY)
@@ -221,12 +221,11 @@ def object_series(short: str, request: Any) -> Series:
     return _kind_series(verb, request.key.kind, sub, "resource", False)
 
 
-class MetricsInterceptor(grpc.aio.ServerInterceptor):
+class MetricsInterceptor(HandlerInterceptor):
     def __init__(self) -> None:
         self._wrapped = WrappedHandlers()
 
-    async def intercept_service(self, continuation: Any, details: Any) -> Any:
-        handler = await continuation(details)
+    def intercept_handler(self, handler: Any, details: Any) -> Any:
         if handler is None or GATEWAY_MARK in (details.invocation_metadata or ()):
             return handler
         method = details.method

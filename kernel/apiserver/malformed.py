@@ -14,7 +14,7 @@ from typing import Any
 import grpc
 from google.protobuf.message import DecodeError
 from shoal import errors
-from shoal.apiserver.handlers import WrappedHandlers
+from shoal.apiserver.handlers import HandlerInterceptor, WrappedHandlers
 
 
 class Malformed:
@@ -45,12 +45,11 @@ def _refusal(method: str, request: Malformed) -> errors.BadRequestError:
     )
 
 
-class MalformedRequestInterceptor(grpc.aio.ServerInterceptor):
+class MalformedRequestInterceptor(HandlerInterceptor):
     def __init__(self) -> None:
         self._wrapped = WrappedHandlers()
 
-    async def intercept_service(self, continuation: Any, details: Any) -> Any:
-        handler = await continuation(details)
+    def intercept_handler(self, handler: Any, details: Any) -> Any:
         if handler is None:
             return handler
         method = details.method

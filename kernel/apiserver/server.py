@@ -27,6 +27,7 @@ from shoal.apiserver.certificates import CERTIFICATES, TOKENS, add_certificates
 from shoal.apiserver.connlimits import ConnectionLimits
 from shoal.apiserver.encryption import encrypting
 from shoal.apiserver.fairness import FairnessInterceptor, FairQueues, RequestLimits
+from shoal.apiserver.handlers import InterceptorChain
 from shoal.apiserver.inprocess import Dispatcher, InProcessChannel, Recorder
 from shoal.apiserver.instrumentation import MetricsInterceptor
 from shoal.apiserver.jointokens import DEFAULT_JOIN_TOKEN_SECONDS
@@ -122,10 +123,11 @@ class APIServer:
             FairnessInterceptor(self.fairness, PUBLIC_PREFIXES),
             self.authorization.interceptor(),
         ]
+        chain = InterceptorChain(interceptors)  # one await per call, not one per interceptor
         receive_bytes = self.limits.max_request_bytes + RECEIVE_OVERHEAD_BYTES
-        self._dispatcher = Dispatcher(interceptors, receive_bytes)
+        self._dispatcher = Dispatcher(chain, receive_bytes)
         grpc_server = grpc.aio.server(
-            interceptors=interceptors,
+            interceptors=[chain],
             options=[
                 ("grpc.max_receive_message_length", receive_bytes),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
