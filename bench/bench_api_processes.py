@@ -14,9 +14,11 @@ servers again, each API process held by a cgroup CPU quota to
 ``SIMULATED_CORE`` of a core (``bench/cpucap.py``; root, cgroup v1 or v2).
 Four processes then take 4 x 0.2 = 0.8 of the 2 cores, so they never
 compete for one, and etcd and the load generator keep the rest: each
-process is a small core of its own. The load is 32 connections with 100
-callers pinned to them (independent clients; the kernel spreads
-connections, not calls, over the processes), the run waits until every
+process is a small core of its own. The load grows with the processes, as
+it would with the clients that made more processes needed: 8 connections
+and 25 callers per process, each caller pinned to a connection
+(independent clients; the kernel spreads connections, not calls, over the
+processes), so each process sees the same load. The run waits until every
 process listens, and it checks that the processes used their quota
 (CPU-bound: otherwise the figure measures something else, and says so).
 The figure is creates/s per simulated core and the scaling from 1 to 2
@@ -45,8 +47,8 @@ from bench.server_process import ServerProcess
 PROCESSES = (1, 2, 4)
 CONNECTIONS = 8
 SIMULATED_CORE = 0.2  # of a core, per API process
-SIMULATED_CONNECTIONS = 32
-SIMULATED_CALLERS = 100
+SIMULATED_CONNECTIONS = 8  # per API process
+SIMULATED_CALLERS = 25  # per API process
 
 
 async def measure(address: str, tag: str) -> dict[str, dict[str, float]]:
@@ -119,13 +121,14 @@ async def pinned_loop(pool: list[Client], callers: int, tag: str) -> dict[str, f
 
 
 async def simulated_measure(address: str, pids: list[int], tag: str) -> dict[str, Any]:
-    pool = [Client(address) for _ in range(SIMULATED_CONNECTIONS)]
+    pool = [Client(address) for _ in range(SIMULATED_CONNECTIONS * len(pids))]
+    callers = SIMULATED_CALLERS * len(pids)
     try:
         await asyncio.gather(*(client.version() for client in pool))  # connected, spread
-        await pinned_loop(pool, SIMULATED_CALLERS, f"{tag}-warm")
+        await pinned_loop(pool, callers, f"{tag}-warm")
         before = [cpucap.cpu_seconds(pid) for pid in pids]
         started = time.perf_counter()
-        result = await pinned_loop(pool, SIMULATED_CALLERS, tag)
+        result = await pinned_loop(pool, callers, tag)
         elapsed = time.perf_counter() - started
         used = [(cpucap.cpu_seconds(p) - b) / elapsed for p, b in zip(pids, before, strict=True)]
         result["cores_used_per_process"] = [round(u, 3) for u in used]
