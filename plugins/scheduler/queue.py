@@ -50,7 +50,9 @@ class SchedulingQueue:
         self._in_active: set[str] = set()
         self._backoff: list[tuple[float, int, str]] = []
         self._in_backoff: set[str] = set()
-        self._unschedulable: set[str] = set()
+        # parked pods, oldest first (a pod parked again moves to the end):
+        # the flush on every pop looks at the expired ones only
+        self._unschedulable: dict[str, None] = {}
         self._in_flight: set[str] = set()
         self._seq = itertools.count()
         self._wakeup = asyncio.Event()
@@ -74,13 +76,13 @@ class SchedulingQueue:
             return
         queued.pod = pod
         if changed and key in self._unschedulable:  # it may fit now
-            self._unschedulable.discard(key)
+            del self._unschedulable[key]
             self._to_backoff_or_active(queued)
 
     def delete(self, key: str) -> None:
         """The pod went away or was bound: forget it."""
         self._pods.pop(key, None)
-        self._unschedulable.discard(key)
+        self._unschedulable.pop(key, None)
         # Stale heap entries are skipped when popped.
         self._in_active.discard(key)
         self._in_backoff.discard(key)
@@ -88,8 +90,8 @@ class SchedulingQueue:
     def move_all_to_active_or_backoff(self) -> None:
         """The cluster changed in a way that may make parked pods fit."""
         self._move_request_cycle = self.cycle
-        for key in list(self._unschedulable):
-            self._unschedulable.discard(key)
+        parked, self._unschedulable = self._unschedulable, {}
+        for key in parked:
             self._to_backoff_or_active(self._pods[key])
 
     # -- the scheduling loop ---------------------------------------------------
@@ -129,7 +131,8 @@ class SchedulingQueue:
             self._push_backoff(queued)
         else:
             queued.parked_at = clock.monotonic()
-            self._unschedulable.add(queued.key)
+            self._unschedulable.pop(queued.key, None)  # to the end: the newest
+            self._unschedulable[queued.key] = None
 
     def requeue_backoff(self, queued: QueuedPod) -> None:
         """A transient failure (bind conflict, API error): try again later."""
@@ -185,11 +188,13 @@ class SchedulingQueue:
             if key in self._in_backoff:
                 self._in_backoff.discard(key)
                 self._push_active(key)
-        stale = [
-            k for k in self._unschedulable if self._pods[k].parked_at + UNSCHEDULABLE_FLUSH <= now
-        ]
+        stale = []
+        for key in self._unschedulable:  # oldest first: stop at the first still parked
+            if self._pods[key].parked_at + UNSCHEDULABLE_FLUSH > now:
+                break
+            stale.append(key)
         for key in stale:
-            self._unschedulable.discard(key)
+            del self._unschedulable[key]
             self._push_active(key)
 
     def _next_wakeup(self) -> float:
@@ -197,6 +202,6 @@ class SchedulingQueue:
         if self._backoff:
             soonest = min(soonest, self._backoff[0][0] - now)
         if self._unschedulable:
-            oldest = min(self._pods[k].parked_at for k in self._unschedulable)
+            oldest = self._pods[next(iter(self._unschedulable))].parked_at
             soonest = min(soonest, oldest + UNSCHEDULABLE_FLUSH - now)
         return max(soonest, 0.001)
