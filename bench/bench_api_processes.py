@@ -9,11 +9,11 @@ N = 1 and 2 are measured; 4 is measured too but on a 2-core machine it is
 shows the cost of oversubscription, not what 4 cores would give. The
 figures are printed with the machine's core count.
 
-**Simulated cores** (where this machine has fewer than 4): the same three
-servers again, each API process held by a cgroup CPU quota to
+**Simulated cores**, for a machine without 4 cores: the same three servers
+again, each API process held by a cgroup CPU quota to
 ``SIMULATED_CORE`` of a core (``bench/cpucap.py``; root, cgroup v1 or v2).
-Four processes then take 4 x 0.2 = 0.8 of the 2 cores, so they never
-compete for one, and etcd and the load generator keep the rest: each
+Four processes then take 4 x 0.2 = 0.8 of a 2-core machine, so they never
+compete for a core, and etcd and the load generator keep the rest: each
 process is a small core of its own. The load grows with the processes, as
 it would with the clients that made more processes needed: 8 connections
 and 25 callers per process, each caller pinned to a connection
@@ -191,6 +191,7 @@ def run() -> dict[str, Any]:
                     *("--etcd-prefix", f"/registry-{n}/", "--api-processes", str(n)),
                 )
                 try:
+                    _api_pids(server, n)  # every process listens before the load connects
                     result = asyncio.run(measure(server.address, f"p{n}"))
                 finally:
                     server.stop()

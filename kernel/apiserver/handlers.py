@@ -58,9 +58,9 @@ class InterceptorChain(HandlerInterceptor):
     """Several :class:`HandlerInterceptor` (outermost first) as one: grpc
     aio awaits each interceptor of a server in turn for every call, a
     coroutine per interceptor per call (and the in-process channel did the
-    same), ~12% of the API server's loop under ``bench density``; the chain
-    asks for the service's handler once and has each interceptor wrap it,
-    innermost first, in a plain loop. Same handlers, same order."""
+    same); the chain asks for the service's handler once and has each
+    interceptor wrap it, innermost first, in a plain loop. Same handlers,
+    same order (``bench api_path``: the empty RPC 5,246 -> 5,746/s)."""
 
     def __init__(self, interceptors: list[HandlerInterceptor]) -> None:
         self.interceptors = list(interceptors)
