@@ -42,6 +42,7 @@ from shoal.plugins.stores.etcd_local import LocalEtcd
 from bench import cpucap
 from bench.bench_api import API_ONLY, PHASE_SECONDS, closed_loop, percentile
 from bench.bench_api_path import make_config_map
+from bench.goals import goal
 from bench.server_process import ServerProcess
 
 PROCESSES = (1, 2, 4)
@@ -173,6 +174,16 @@ def simulated(tmp: pathlib.Path, etcd: LocalEtcd) -> dict[str, Any]:
             f" cores used {', '.join(f'{u:.2f}' for u in used)}"
             + ("" if bound else " - NOT CPU-bound: a process left part of its quota unused")
         )
+    last = figures[f"processes_{PROCESSES[-1]}"]
+    figures["goal"] = goal(
+        f"multi-core: creates/s with {PROCESSES[-1]} API processes vs 1 (simulated cores)",
+        last["per_second"] / figures["processes_1"]["per_second"],
+        f"1 process {figures['processes_1']['per_second']:.0f}/s,"
+        f" {PROCESSES[-1]} processes {last['per_second']:.0f}/s, {SIMULATED_CORE} core each",
+        f"creates/s shown for {', '.join(map(str, PROCESSES))} processes, each CPU-bound",
+        all(figures[f"processes_{n}"]["cpu_bound"] for n in PROCESSES),
+        unit="x",
+    )
     return figures
 
 
