@@ -21,6 +21,7 @@ import pathlib
 import statistics
 import tempfile
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from shoal.api.v1 import api_pb2, core_pb2
@@ -50,20 +51,23 @@ def make_pod(name: str) -> core_pb2.Pod:
     return pod
 
 
-async def closed_loop(workers: int, call: Any) -> dict[str, float]:
-    """``workers`` tasks each calling ``call(i)`` back to back for the phase."""
+async def closed_loop(workers: int, call: Any, pinned: Sequence[Any] = ()) -> dict[str, float]:
+    """``workers`` tasks each calling ``call(i)`` back to back for the phase;
+    with ``pinned`` (clients), worker w calls ``call(i, pinned[w % len])``:
+    each worker an independent client on a connection of its own."""
     latencies: list[float] = []
     deadline = time.perf_counter() + PHASE_SECONDS
     counter = iter(range(10**9))
 
-    async def worker() -> None:
+    async def worker(w: int) -> None:
+        extra = (pinned[w % len(pinned)],) if pinned else ()
         while time.perf_counter() < deadline:
             started = time.perf_counter()
-            await call(next(counter))
+            await call(next(counter), *extra)
             latencies.append(time.perf_counter() - started)
 
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(workers)))
+    await asyncio.gather(*(worker(w) for w in range(workers)))
     elapsed = time.perf_counter() - started
     return {
         "per_second": len(latencies) / elapsed,

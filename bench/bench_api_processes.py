@@ -31,16 +31,16 @@ import asyncio
 import contextlib
 import os
 import pathlib
-import statistics
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from shoal.client import Client
 from shoal.plugins.stores.etcd_local import LocalEtcd
 
 from bench import cpucap
-from bench.bench_api import API_ONLY, PHASE_SECONDS, closed_loop, percentile
+from bench.bench_api import API_ONLY, closed_loop
 from bench.bench_api_path import make_config_map
 from bench.goals import goal
 from bench.server_process import ServerProcess
@@ -98,27 +98,13 @@ def _api_pids(server: ServerProcess, n: int, timeout: float = 60.0) -> list[int]
     raise TimeoutError(f"{n} API processes did not all listen on {port}")
 
 
-async def pinned_loop(pool: list[Client], callers: int, tag: str) -> dict[str, float]:
-    """``callers`` closed loops of ConfigMap creates, caller i on connection
-    i mod len(pool): a slower process holds its own callers, not others'."""
-    latencies: list[float] = []
-    deadline = time.perf_counter() + PHASE_SECONDS
-    counter = iter(range(10**9))
+def _creating(prefix: str) -> Callable[[int, Client], Awaitable[Any]]:
+    """A caller's ConfigMap create through its own client."""
 
-    async def caller(client: Client) -> None:
-        while time.perf_counter() < deadline:
-            started = time.perf_counter()
-            await client.create(make_config_map(f"{tag}-{next(counter)}"))
-            latencies.append(time.perf_counter() - started)
+    async def create(i: int, client: Client) -> Any:
+        return await client.create(make_config_map(f"{prefix}-{i}"))
 
-    started = time.perf_counter()
-    await asyncio.gather(*(caller(pool[i % len(pool)]) for i in range(callers)))
-    elapsed = time.perf_counter() - started
-    return {
-        "per_second": len(latencies) / elapsed,
-        "p50_ms": statistics.median(latencies) * 1000,
-        "p99_ms": percentile(latencies, 0.99) * 1000,
-    }
+    return create
 
 
 async def simulated_measure(address: str, pids: list[int], tag: str) -> dict[str, Any]:
@@ -126,10 +112,10 @@ async def simulated_measure(address: str, pids: list[int], tag: str) -> dict[str
     callers = SIMULATED_CALLERS * len(pids)
     try:
         await asyncio.gather(*(client.version() for client in pool))  # connected, spread
-        await pinned_loop(pool, callers, f"{tag}-warm")
+        await closed_loop(callers, _creating(f"{tag}-warm"), pinned=pool)
         before = [cpucap.cpu_seconds(pid) for pid in pids]
         started = time.perf_counter()
-        result = await pinned_loop(pool, callers, tag)
+        result: dict[str, Any] = await closed_loop(callers, _creating(tag), pinned=pool)
         elapsed = time.perf_counter() - started
         used = [(cpucap.cpu_seconds(p) - b) / elapsed for p, b in zip(pids, before, strict=True)]
         result["cores_used_per_process"] = [round(u, 3) for u in used]
