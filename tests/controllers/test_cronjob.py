@@ -12,7 +12,7 @@ from shoal.plugins.controllers import podutil
 from shoal.plugins.controllers.cronjob import SCHEDULED_TIMESTAMP, CronJobController
 
 from tests.controllers.helpers import running
-from tests.integration.helpers import eventually, obj
+from tests.integration.helpers import eventually, obj, update_latest
 
 
 class Clock:
@@ -109,9 +109,13 @@ async def test_forbid_skips_and_replace_replaces(shoal_client: Client) -> None:
         await tick(ctl, clock, cj, 60)
         await eventually(lambda: events(shoal_client, "JobAlreadyActive"))
         assert [j.metadata.name for j in await jobs(shoal_client)] == [first.metadata.name]
-        cj = await shoal_client.get("CronJob", "solo", "default")
-        cj.spec.concurrency_policy = "Replace"
-        await shoal_client.update(cj)
+        cj = await update_latest(
+            shoal_client,
+            "CronJob",
+            "solo",
+            "default",
+            lambda c: setattr(c.spec, "concurrency_policy", "Replace"),
+        )
         await tick(ctl, clock, cj, 60)
 
         async def replaced() -> Any:

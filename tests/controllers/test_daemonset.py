@@ -15,7 +15,7 @@ from shoal.client import Client
 from shoal.plugins.controllers import podutil
 from shoal.plugins.controllers.history import HASH_LABEL
 
-from tests.integration.helpers import eventually, obj
+from tests.integration.helpers import eventually, obj, update_latest
 
 
 def daemonset(image: str = "shoal.local/busybox", **spec: Any) -> Any:
@@ -235,9 +235,16 @@ async def test_a_daemon_pod_failed_while_being_deleted_is_not_deleted_again(
 
         await eventually(failed, timeout=30)
         await eventually(lambda: covers(client, cluster.nodes), timeout=30)  # its replacement
-        ds = await client.get("DaemonSet", "agent")
-        ds.spec.min_ready_seconds = 1  # a new generation: one more sync, after the above
-        generation = (await client.update(ds)).metadata.generation
+        # a new generation: one more sync, after the above (the controller
+        # may be writing the status meanwhile, hence update_latest)
+        updated = await update_latest(
+            client,
+            "DaemonSet",
+            "agent",
+            "default",
+            lambda ds: setattr(ds.spec, "min_ready_seconds", 1),
+        )
+        generation = updated.metadata.generation
 
         async def synced() -> bool:
             s = (await client.get("DaemonSet", "agent")).status

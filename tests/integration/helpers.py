@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from shoal import errors
 from shoal.client import WatchEvent
 from shoal.manifest import from_dict
 
@@ -67,3 +68,20 @@ async def eventually(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         await asyncio.sleep(interval)
+
+
+async def update_latest(
+    client: Any, kind: str, name: str, namespace: str, change: Callable[[Any], None]
+) -> Any:
+    """Read the object, ``change`` it and write it back, reading again when a
+    controller wrote it in between (client-go's ``retry.RetryOnConflict``):
+    a test that edits an object a controller also writes must not fail on
+    that race."""
+    for _ in range(20):
+        current = await client.get(kind, name, namespace)
+        change(current)
+        try:
+            return await client.update(current)
+        except errors.ConflictError:
+            continue
+    raise AssertionError(f"{kind} {namespace}/{name}: still conflicting after 20 tries")
