@@ -18,11 +18,14 @@ written (``events_settled_s``: their last write, from the phase's start):
 what a Job's pod asks of the server beside a Deployment's (``python -m
 bench request_costs`` gives each request's cost).
 
-The two alternate, ``SHOAL_BENCH_ROUNDS`` times each (default 3), on the
-same cluster (each round's objects deleted before the next); the figures
-are the medians. Sizes: ``SHOAL_BENCH_JOBS`` (default 1000),
-``SHOAL_BENCH_COMPLETIONS`` (default 10), ``SHOAL_BENCH_NODES`` (default 100
-hollow nodes, 200 pods each).
+Each phase runs on a cluster of its own (a new server and agent, as in
+the first phase of a run): on one cluster reused across phases, whichever
+ran later ran slower by up to a third (the store's history and the agent's
+deleted pods of the phases before), so the order decided the ratio. The two
+alternate, ``SHOAL_BENCH_ROUNDS`` times each (default 3), the first in odd
+rounds being the second in even ones; the figures are the medians. Sizes:
+``SHOAL_BENCH_JOBS`` (default 1000), ``SHOAL_BENCH_COMPLETIONS`` (default
+10), ``SHOAL_BENCH_NODES`` (default 100 hollow nodes, 200 pods each).
 """
 
 from __future__ import annotations
@@ -160,10 +163,8 @@ async def deployment_pods_per_second(
     await client.create(from_dict(manifest))
     await phases.until(lambda: phases.count("Running") >= pods)
     seconds = time.monotonic() - began
-    spent = await writes.per_pod(before, pods, began) if writes else {}
-    await client.delete("Deployment", "baseline", "default", propagation_policy="Background")
-    await phases.until(lambda: not phases.state)
     await phases.stop()
+    spent = await writes.per_pod(before, pods, began) if writes else {}
     figures = {
         "pods": pods,
         "seconds": round(seconds, 2),
@@ -208,26 +209,42 @@ async def job_pods_per_second(
     }
 
 
-async def delete_jobs(client: Client) -> None:
-    """Delete every job and wait until their pods are gone (not measured)."""
-    for job in (await client.list("Job", "default")).items:
-        await client.delete("Job", job.metadata.name, "default", propagation_policy="Background")
-    while (await client.list("Pod", "default", limit=1)).items:
-        await asyncio.sleep(POLL)
-
-
-async def measure(address: str, writes: Writes) -> dict[str, Any]:
-    rounds: list[tuple[dict[str, Any], dict[str, Any]]] = []
+async def phase(address: str, writes: Writes, kind: str) -> dict[str, Any]:
     async with Client(address) as client:
-        for r in range(ROUNDS):
-            baseline = await deployment_pods_per_second(client, JOBS * COMPLETIONS, writes)
-            await writes.quiet()  # the deleted pods' Killing Events, before the next phase
-            jobs = await job_pods_per_second(client, JOBS, COMPLETIONS, f"r{r}-j", writes)
-            await delete_jobs(client)
-            await writes.quiet()
-            print(f"   round {r}: deployment {baseline['pods_per_second']} pods/s, jobs "
-                  f"{jobs['pods_per_second']} pods/s", flush=True)  # fmt: skip
-            rounds.append((baseline, jobs))
+        if kind == "deployment":
+            return await deployment_pods_per_second(client, JOBS * COMPLETIONS, writes)
+        return await job_pods_per_second(client, JOBS, COMPLETIONS, "j", writes)
+
+
+def on_new_cluster(kind: str) -> dict[str, Any]:
+    """One phase on a server and agent of its own."""
+    with tempfile.TemporaryDirectory(prefix="shoal-bench-jobs-") as tmp:
+        work = pathlib.Path(tmp)
+        http = f"127.0.0.1:{free_port()}"
+        server = ServerProcess(work / "server", "--http-listen", http)
+        agent = start_agent(server.address, work / "agent")
+        try:
+            asyncio.run(wait_leases(server.address, NODES))
+            return asyncio.run(phase(server.address, Writes(http), kind))
+        finally:
+            agent.terminate()
+            try:
+                agent.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # busy stopping 10,000 hollow pods
+                agent.kill()
+                agent.wait()
+            server.stop()
+
+
+def measure() -> dict[str, Any]:
+    rounds: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for r in range(ROUNDS):
+        order = ("deployment", "jobs") if r % 2 == 0 else ("jobs", "deployment")
+        results = {kind: on_new_cluster(kind) for kind in order}
+        baseline, jobs = results["deployment"], results["jobs"]
+        print(f"   round {r} ({' then '.join(order)}): deployment {baseline['pods_per_second']} "
+              f"pods/s, jobs {jobs['pods_per_second']} pods/s", flush=True)  # fmt: skip
+        rounds.append((baseline, jobs))
     baseline = _median([b for b, _ in rounds])
     jobs = _median([j for _, j in rounds])
     ratio = jobs["pods_per_second"] / baseline["pods_per_second"]
@@ -254,22 +271,7 @@ def _median(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run() -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="shoal-bench-jobs-") as tmp:
-        work = pathlib.Path(tmp)
-        http = f"127.0.0.1:{free_port()}"
-        server = ServerProcess(work / "server", "--http-listen", http)
-        agent = start_agent(server.address, work / "agent")
-        try:
-            asyncio.run(wait_leases(server.address, NODES))
-            figures = asyncio.run(measure(server.address, Writes(http)))
-        finally:
-            agent.terminate()
-            try:
-                agent.wait(timeout=30)
-            except subprocess.TimeoutExpired:  # busy stopping 10,000 hollow pods
-                agent.kill()
-                agent.wait()
-            server.stop()
+    figures = measure()
     d, j = figures["deployment"], figures["jobs"]
     print(f"   deployment: {d['pods']} pods Running in {d['seconds']} s", end="")
     print(f" = {d['pods_per_second']} pods/s")
