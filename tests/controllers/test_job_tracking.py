@@ -8,6 +8,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+import pytest
 from shoal.agent.testing import start_cluster, stop_cluster
 from shoal.client import Client
 from shoal.plugins.controllers import job_util as ju
@@ -165,3 +166,13 @@ async def test_pods_released_in_a_sync_are_counted_in_that_sync(shoal_client: Cl
         done = await finished(client, "raced", "Complete", timeout=15)
     assert (done.status.succeeded, done.status.failed) == (3, 0)
     assert not done.status.uncounted_terminated_pods.succeeded
+
+
+async def test_concurrent_job_syncs_sets_the_workers(shoal_client: Client) -> None:
+    """The control plane option (Kubernetes' --concurrent-job-syncs); a value
+    that is not a whole number of at least 1 is refused by name."""
+    assert JobController(shoal_client).workers == 64
+    assert JobController(shoal_client, options={"concurrent_job_syncs": 3}).workers == 3
+    for bad in (0, -1, "8", 2.5, True):
+        with pytest.raises(ValueError, match="concurrent_job_syncs must be a whole number"):
+            JobController(shoal_client, options={"concurrent_job_syncs": bad})
