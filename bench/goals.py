@@ -1,6 +1,7 @@
-"""Issue 18's goals, each printed beside its figure and its baseline from
-the same run: ``goal(...)`` prints one line and returns it as a dict for
-the results file; ``python -m bench`` repeats every goal line at the end."""
+"""The issues' benchmark goals (issue 18's five, issue 16's Job ratio),
+each printed beside its figure and its baseline from the same run:
+``goal(...)`` prints one line and returns it as a dict for the results
+file; ``python -m bench`` repeats every goal line at the end."""
 
 from __future__ import annotations
 
