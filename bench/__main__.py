@@ -40,7 +40,7 @@ def main(argv: list[str]) -> int:
     from bench.goals import MET
 
     if MET:
-        print("== goals (issue 18), each beside its baseline from the same run")
+        print("== goals (issues 18 and 16), each beside its baseline from the same run")
         for line in MET:
             print(f"   {line}")
     return 0
