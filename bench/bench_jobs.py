@@ -18,12 +18,11 @@ written (``events_settled_s``: their last write, from the phase's start):
 what a Job's pod asks of the server beside a Deployment's (``python -m
 bench request_costs`` gives each request's cost).
 
-Each phase runs on a cluster of its own (a new server and agent, as in
-the first phase of a run): on one cluster reused across phases, whichever
-ran later ran slower by up to a third (the store's history and the agent's
-deleted pods of the phases before), so the order decided the ratio. The two
-alternate, ``SHOAL_BENCH_ROUNDS`` times each (default 3), the first in odd
-rounds being the second in even ones; the figures are the medians. Sizes:
+Each phase runs on a cluster of its own (a new server and agent): on one
+cluster reused across phases, whichever ran later ran slower by up to a
+third (why was not found), so the order decided the ratio. The two
+alternate, ``SHOAL_BENCH_ROUNDS`` times each (default 3), which goes first
+alternating by round; the figures are the medians. Sizes:
 ``SHOAL_BENCH_JOBS`` (default 1000), ``SHOAL_BENCH_COMPLETIONS`` (default
 10), ``SHOAL_BENCH_NODES`` (default 100 hollow nodes, 200 pods each).
 """
@@ -125,10 +124,6 @@ class Writes:
     def _scrape(self) -> str:
         with urllib.request.urlopen(self.url, timeout=60) as answer:
             return str(answer.read().decode())
-
-    async def quiet(self) -> None:
-        """Until no Event write has come for a while."""
-        await events_settled(self._scrape, time.monotonic())
 
     async def per_pod(self, before: str, pods: int, began: float) -> dict[str, Any]:
         """Once the phase's Events are all written (they trail its pods):
