@@ -14,7 +14,7 @@ from shoal.agent.testing import Cluster, start_cluster, stop_cluster
 from shoal.client import Client
 from shoal.manifest import from_dict
 
-from tests.integration.helpers import eventually
+from tests.integration.helpers import eventually, update_latest
 from tests.storage.test_kinds import claim, volume
 
 
@@ -192,9 +192,9 @@ async def test_local_path_claim_grows_when_its_class_allows(cluster: Cluster) ->
     await c.create(claim("data", cls="growable"))
     await c.create(pod_with_claim("user", "data"))
     await running(c, "user")
-    bound = await c.get("PersistentVolumeClaim", "data", "default")
-    bound.spec.resources.requests["storage"] = "2Gi"
-    await c.update(bound)
+    await update_latest(  # the binder may still be writing the claim
+        c, "PersistentVolumeClaim", "data", "default", _requests("2Gi")
+    )
 
     async def grown() -> bool:
         got = await c.get("PersistentVolumeClaim", "data", "default")
@@ -202,3 +202,10 @@ async def test_local_path_claim_grows_when_its_class_allows(cluster: Cluster) ->
         return got.status.capacity["storage"] == "2Gi" and pv.spec.capacity["storage"] == "2Gi"
 
     await until(grown)
+
+
+def _requests(storage: str) -> Callable[[Any], None]:
+    def change(pvc: Any) -> None:
+        pvc.spec.resources.requests["storage"] = storage
+
+    return change
