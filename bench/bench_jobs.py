@@ -205,7 +205,7 @@ async def job_pods_per_second(
     }
 
 
-async def phase(address: str, writes: Writes, kind: str) -> dict[str, Any]:
+async def run_phase(address: str, writes: Writes, kind: str) -> dict[str, Any]:
     async with Client(address) as client:
         if kind == "deployment":
             return await deployment_pods_per_second(client, JOBS * COMPLETIONS, writes)
@@ -221,7 +221,7 @@ def on_new_cluster(kind: str) -> dict[str, Any]:
         agent = start_agent(server.address, work / "agent")
         try:
             asyncio.run(wait_leases(server.address, NODES))
-            return asyncio.run(phase(server.address, Writes(http), kind))
+            return asyncio.run(run_phase(server.address, Writes(http), kind))
         finally:
             agent.terminate()
             try:
